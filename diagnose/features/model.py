@@ -1,0 +1,185 @@
+"""The features model: everything a rule may test, with units in the names.
+
+This is the contract between the features stage (which computes it from timelines and the
+causal graph) and the rules stage (whose CEL conditions read it as `f.<section>.<field>`).
+Every feature that flags something carries `evidence`: goroutine ids, time windows and
+stacks a report can cite. Times are nanoseconds since the first event of the trace unless a
+field name says otherwise; durations carry their unit in the name (`_ms`, `_ns`).
+
+Fields are added, never renamed or removed, without bumping FEATURES_SCHEMA_VERSION:
+user rule files depend on these names.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+FEATURES_SCHEMA_VERSION = 1
+
+
+class Frame(BaseModel):
+    """One resolved stack frame."""
+
+    func: str
+    file: str = ""
+    line: int = 0
+
+    def short(self) -> str:
+        return f"{self.func} {self.file.rsplit('/', 1)[-1]}:{self.line}"
+
+
+class Evidence(BaseModel):
+    """What a finding can cite: who, when, where, and a one-line explanation."""
+
+    note: str = Field(description="one line: what this piece of evidence shows")
+    goroutines: list[int] = Field(default_factory=list)
+    start_ns: int | None = None
+    end_ns: int | None = None
+    duration_ms: float | None = None
+    stack: list[Frame] = Field(default_factory=list, description="leaf first, trimmed to the frames that matter")
+
+
+class Distribution(BaseModel):
+    """Summary of a set of durations (milliseconds)."""
+
+    count: int = 0
+    total_ms: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+
+
+class TraceInfo(BaseModel):
+    """Facts about the trace itself, so rules can scope by version and window."""
+
+    path: str = ""
+    go_version: str = Field("", description="trace header version, e.g. 'go 1.26'")
+    format_minor: int = Field(0, description="minor of the header: 11..26")
+    duration_ms: float = 0.0
+    event_count: int = 0
+    goroutine_count: int = 0
+    thread_count: int = 0
+    gomaxprocs_min: int = 0
+    gomaxprocs_max: int = 0
+    truncated: bool = False
+    lost_bytes: int = 0
+
+
+class WaitSite(BaseModel):
+    """Network waits that started at one call site (top user frame of the blocking stack)."""
+
+    site: str
+    side: str = Field(description="'read', 'write', 'accept' or 'other', from the stack")
+    waits: Distribution = Field(default_factory=Distribution)
+    goroutines: int = 0
+
+
+class NetworkFeatures(BaseModel):
+    """Waits in the netpoller (GoBlock/Waiting with reason 'network')."""
+
+    waits: Distribution = Field(default_factory=Distribution, description="waits that ended in the window")
+    read_waits: Distribution = Field(default_factory=Distribution)
+    write_waits: Distribution = Field(default_factory=Distribution, description="backpressure: waits for writability")
+    accept_waits: Distribution = Field(default_factory=Distribution)
+    write_wait_share: float = Field(0.0, description="write-side wait time / all network wait time, 0..1")
+    by_site: list[WaitSite] = Field(default_factory=list)
+    never_ended_count: int = Field(0, description="waits that began in the window and never ended by its close")
+    never_ended_after_close_count: int = Field(
+        0, description="never-ended waits on goroutines whose connection had its fd closed underneath it"
+    )
+    parked_whole_window_count: int = Field(
+        0, description="goroutines in a network wait for the whole window (visible from Go 1.24's status stacks)"
+    )
+    waits_per_s: float = 0.0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class SchedulingFeatures(BaseModel):
+    """Who waited for a P after being woken, and what held the Ps meanwhile."""
+
+    wake_to_run_after_network: Distribution = Field(
+        default_factory=Distribution, description="delay from a network wake-up to running"
+    )
+    wake_to_run_all: Distribution = Field(default_factory=Distribution, description="every runnable->running delay")
+    share_behind_cpu_bound: float = Field(
+        0.0, description="share of post-network wake-to-run delay during which the Ps ran CPU-bound goroutines, 0..1"
+    )
+    p_busy_fraction: float = Field(0.0, description="mean fraction of GOMAXPROCS Ps running a goroutine, 0..1")
+    gomaxprocs: list[tuple[int, int]] = Field(default_factory=list, description="(time_ns, value) changes")
+    cpu_bound_goroutines: int = Field(0, description="goroutines that ran >= 10 ms without blocking")
+    longest_run_ms: float = 0.0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class SyscallSite(BaseModel):
+    """Syscalls made from one call site."""
+
+    site: str = Field(description="first frame outside syscall/runtime, e.g. 'main.(*rawConn).Read'")
+    call: str = Field("", description="syscall entry frame, e.g. 'syscall.read', 'syscall.accept4'")
+    caller_class: str = Field(description="'netpoller' (internal/poll), 'raw_user', 'cgo', 'os_file', 'runtime' or 'other'")
+    syscalls: Distribution = Field(default_factory=Distribution)
+    lost_p_count: int = Field(0, description="syscalls during which the P was handed off or stolen")
+
+
+class SyscallFeatures(BaseModel):
+    """Syscall volume and who made them."""
+
+    count: int = 0
+    per_s: float = 0.0
+    total_ms: float = 0.0
+    write_per_s: float = Field(0.0, description="write-family syscalls per second (write, writev, sendto, sendmsg)")
+    netpoller_write_per_s: float = 0.0
+    by_site: list[SyscallSite] = Field(default_factory=list)
+    raw_user_io_count: int = Field(0, description="read/write/accept syscalls from user code, not via internal/poll")
+    raw_user_io_ms: float = 0.0
+    blocking_raw_io_count: int = Field(0, description="raw user I/O syscalls >= 1 ms")
+    blocking_accept_count: int = Field(0, description="accept syscalls >= 1 ms (a blocking listener)")
+    lost_p_per_s: float = 0.0
+    proc_steals: int = 0
+    cgo_calls: int = 0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class FdFeatures(BaseModel):
+    """Who touches raw file descriptors outside the net/os ownership path."""
+
+    raw_close_count: int = Field(0, description="syscall.Close from user code, not via internal/poll or os")
+    finalizer_close_count: int = Field(0, description="closes that ran on the finalizer goroutine")
+    set_blocking_count: int = Field(0, description="(*os.File).Fd or SetNonblock(false) seen on socket fds")
+    file_dup_count: int = Field(0, description="(*net.TCPConn).File / dup of a socket fd")
+    raw_fd_io_count: int = Field(0, description="syscall.Read/Write on a socket fd from user code")
+    connections: int = Field(0, description="connections inferred from serving goroutines")
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class GCFeatures(BaseModel):
+    """Garbage collector cost in the window."""
+
+    gc_count: int = 0
+    gc_per_s: float = 0.0
+    gc_time_share: float = Field(0.0, description="wall time with a GC cycle running / window, 0..1")
+    stw: Distribution = Field(default_factory=Distribution)
+    mark_assist_share: float = Field(0.0, description="goroutine time in mark assist / goroutine running time, 0..1")
+    heap_max_bytes: int = 0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class ThreadFeatures(BaseModel):
+    """Thread growth: blocking syscalls and cgo pin threads."""
+
+    max_threads: int = 0
+    threads_created: int = 0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Features(BaseModel):
+    """All features of one trace. Rules see this as `f` (a dict from model_dump())."""
+
+    schema_version: int = FEATURES_SCHEMA_VERSION
+    trace: TraceInfo = Field(default_factory=TraceInfo)
+    network: NetworkFeatures = Field(default_factory=NetworkFeatures)
+    scheduling: SchedulingFeatures = Field(default_factory=SchedulingFeatures)
+    syscalls: SyscallFeatures = Field(default_factory=SyscallFeatures)
+    fds: FdFeatures = Field(default_factory=FdFeatures)
+    gc: GCFeatures = Field(default_factory=GCFeatures)
+    threads: ThreadFeatures = Field(default_factory=ThreadFeatures)

@@ -1,0 +1,38 @@
+"""Build script: the data folders and the optional compiled decode kernel.
+
+The kernel (diagnose/read/_fastwire.c) is optional: when no C compiler is present the build
+goes on without it and the reader uses its pure-Python path (same interface, tested).
+"""
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
+
+
+class OptionalBuildExt(build_ext):
+    """Compile extensions when possible; never fail the install because of them."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - any compiler failure means "fallback"
+            print(f"netpoll-diagnose: compiled kernel not built ({exc}); using pure Python")
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001
+            print(f"netpoll-diagnose: {ext.name} not built ({exc}); using pure Python")
+
+
+import os
+
+ext_modules = []
+if os.path.exists("diagnose/read/_fastwire.c") and not os.environ.get("NETPOLL_DIAGNOSE_PURE"):
+    ext_modules.append(Extension("diagnose.read._fastwire", ["diagnose/read/_fastwire.c"],
+                                 extra_compile_args=["-O2"], optional=True))
+
+setup(
+    packages=find_packages(include=["diagnose", "diagnose.*"])
+    + ["diagnose._data.rules", "diagnose._data.knowledge"],
+    ext_modules=ext_modules,
+    cmdclass={"build_ext": OptionalBuildExt},
+)
