@@ -104,9 +104,20 @@ class SchedulingFeatures(BaseModel):
     share_behind_cpu_bound: float = Field(
         0.0, description="share of post-network wake-to-run delay during which the Ps ran CPU-bound goroutines, 0..1"
     )
+    wake_to_run_after_wakeup: Distribution = Field(
+        default_factory=Distribution,
+        description="added: delay from any wake-up (Waiting->Runnable: network, timer/sleep, channel...) to running; "
+        "excludes preemption and new goroutines",
+    )
+    share_behind_cpu_bound_after_wakeup: float = Field(
+        0.0, description="added: share of all post-wake-up runnable time during which a CPU-bound goroutine ran, 0..1"
+    )
     p_busy_fraction: float = Field(0.0, description="mean fraction of GOMAXPROCS Ps running a goroutine, 0..1")
     gomaxprocs: list[tuple[int, int]] = Field(default_factory=list, description="(time_ns, value) changes")
-    cpu_bound_goroutines: int = Field(0, description="goroutines that ran >= 10 ms without blocking")
+    cpu_bound_goroutines: int = Field(
+        0, description="goroutines that ran >= 10 ms without blocking (preemptions do not end a run; runtime "
+        "goroutines such as GC workers are not counted)"
+    )
     longest_run_ms: float = 0.0
     evidence: list[Evidence] = Field(default_factory=list)
 
@@ -137,6 +148,7 @@ class SyscallFeatures(BaseModel):
     lost_p_per_s: float = 0.0
     proc_steals: int = 0
     cgo_calls: int = 0
+    max_concurrent: int = Field(0, description="most syscalls in flight at once (threads held in syscalls); added")
     evidence: list[Evidence] = Field(default_factory=list)
 
 

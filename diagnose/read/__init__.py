@@ -1,0 +1,215 @@
+"""Read Go execution traces: bytes -> ordered, validated events, exactly as Go's own parser.
+
+A Python port of Go 1.27.3's ``internal/trace`` reader (files mirror Go's: reader.py,
+generation.py, batchcursor.py, base.py, order.py, event.py, resources.py, value.py,
+tracev2.py, version.py). All byte walking and varint decoding is in ``wire.py``.
+
+Public API (stable)
+-------------------
+``open_trace(src) -> TraceReader``
+    ``src``: a path (str / PathLike), ``bytes``, or a binary file object. Reads the header
+    at once; raises ``TraceError`` (one line: file, offset, what was wrong) for input that
+    is not a trace or has an unknown version.
+
+``TraceReader``
+    ``.version``      ``TraceVersion``: an int (22, 23, 25, 26; 11/19/21 for the old format)
+                      whose ``str()`` is ``"go 1.26"``.
+    ``.events()``     generator of ``Event`` in exactly Go's order (``go tool trace
+                      -d=parsed``), generation by generation; holds one generation at a time.
+                      Can be iterated once.
+                      A trace cut short ends after its last complete generation (plus the
+                      closing Sync event Go emits) and adds a message to ``.warnings``;
+                      corrupt input raises ``TraceError`` with the byte offset.
+    ``.warnings``     list of str (e.g. how much of a cut trace was lost).
+    ``.total_bytes``  size of the input; ``.valid_bytes`` bytes up to the end of the last
+                      generation whose events were all delivered; ``.lost_bytes`` the rest.
+                      (Final once ``events()`` is exhausted.)
+
+``Event`` (event.py; mirrors Go's trace.Event)
+    ``.kind`` (``EventKind``), ``.time`` (ns), ``.goroutine``, ``.proc``, ``.thread``
+    (-1 = none), ``.stack`` (``Stack``; falsy when absent; ``.frames()`` -> ``StackFrame``
+    with ``.pc .func .file .line``), ``.state_transition()`` (``.resource`` kind+id,
+    ``.goroutine()``/``.proc()`` -> (from, to), ``.reason``, ``.stack``), ``.range_()``,
+    ``.range_attributes()``, ``.metric()``, ``.label()``, ``.task()``, ``.region()``,
+    ``.log()``, ``.sync()``, ``.experimental()``; ``str(ev)`` == Go's ``ev.String()``.
+    Construction (for converters): ``Event(table, g, p, m, typ, time_ns, args4)`` -- see
+    event.py.
+
+Old format (Go 1.11-1.21) traces are decoded by ``diagnose.read.v1`` (separate module):
+``v1.convert(data: bytes, version: int)`` gets everything after the header and returns an
+iterable of ``Event``s with ``.table`` and ``.last_ts`` (see reader.V1Reader); it raises
+``ReadError`` on bad input.
+"""
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator
+
+from ..errors import TraceError
+from . import tracev2, version as _version, wire
+from .base import EvTable, Frame
+from .event import (NO_STACK, ClockSnapshot, Event, EventKind, ExperimentalEvent, Label, Log, Metric, Range,
+                    RangeAttribute, Region, Stack, StackFrame, Sync, Task, make_event, sync_event)
+from .reader import ReadError, Reader, V1Reader
+from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
+                        StateTransition)
+from .value import Value
+
+NoTask = (1 << 64) - 1
+BackgroundTask = 0
+
+
+class TraceVersion(int):
+    """The trace format version: an int (26) that prints as the header does ("go 1.26")."""
+
+    def __str__(self) -> str:
+        return f"go 1.{int(self)}"
+
+    def __repr__(self) -> str:
+        return f"TraceVersion({int(self)})"
+
+
+def byte_count(b: int) -> str:
+    """cmd/trace's byteCount formatting."""
+    for limit, suffix, div in ((1 << 10, "B", 1), (1 << 20, "KiB", 1 << 10), (1 << 30, "MiB", 1 << 20),
+                               (1 << 40, "GiB", 1 << 30)):
+        if b < limit:
+            break
+    else:
+        suffix, div = "TiB", 1 << 40
+    if div == 1:
+        return f"{b} {suffix}"
+    return f"{b / div:.1f} {suffix}"
+
+
+class TraceReader:
+    """An open trace. See the module docstring."""
+
+    def __init__(self, src: wire.Source, path: str | None, closer, ver: int, header_len: int) -> None:
+        self._src = src
+        self.path = path
+        self._closer = closer
+        self.version = TraceVersion(ver)
+        self.header_bytes = header_len
+        self.warnings: list[str] = []
+        self.total_bytes = src.size if src.size is not None else 0
+        self.valid_bytes = header_len
+        self._started = False
+        self.events_read = 0
+
+    @property
+    def lost_bytes(self) -> int:
+        return max(self.total_bytes - self.valid_bytes, 0)
+
+    def close(self) -> None:
+        if self._closer is not None:
+            self._closer.close()
+            self._closer = None
+
+    def __enter__(self) -> "TraceReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _error(self, message: str, offset: int | None) -> TraceError:
+        return TraceError(message, self.path, offset)
+
+    def _make_reader(self):
+        if self.version in _version.V1_VERSIONS:
+            try:
+                from . import v1  # the colleague's Go 1.11-1.21 decoder
+                convert = v1.convert
+            except (ImportError, AttributeError):
+                raise self._error(f"Go 1.{int(self.version)} traces (format before Go 1.22) are not supported "
+                                  "yet", 0) from None
+            n = 1 << 24  # old traces are decoded whole (as Go does): take the rest of the input
+            while len(data := self._src.peek(n)) == n:
+                n *= 2
+            self._src.skip(len(data))
+            try:
+                conv = convert(data, int(self.version))
+            except ReadError as e:
+                raise self._error(e.message, e.offset) from None
+            self.warnings.extend(getattr(conv, "warnings", ()))  # a cut file that was salvaged
+            return V1Reader(conv)
+        return Reader(self._src, int(self.version))
+
+    def events(self) -> Iterator[Event]:
+        """Yield every event in Go's order. See the module docstring for errors."""
+        if self._started:
+            raise RuntimeError("TraceReader.events() can be iterated only once")
+        self._started = True
+        try:
+            r = self._make_reader()
+            it = r.iter_events() if isinstance(r, Reader) else _read_all(r)
+            n = 0
+            while True:
+                try:
+                    ev = next(it)
+                except StopIteration:
+                    break
+                except ReadError as e:
+                    self.valid_bytes = max(r.valid_offset, self.header_bytes)
+                    if e.truncated:
+                        self._note_truncation(e)
+                        return
+                    raise self._error(e.message, e.offset) from None
+                except (KeyError, IndexError, ValueError, OverflowError, TypeError, ZeroDivisionError,
+                        AttributeError) as e:
+                    # Go would panic here; this is corrupt input, not a bug of the caller.
+                    self.valid_bytes = max(r.valid_offset, self.header_bytes)
+                    raise self._error(f"corrupt trace: {type(e).__name__}: {e}", r.last_offset) from None
+                n += 1
+                yield ev
+            self.events_read = n
+            self.valid_bytes = self._src.offset
+            if self._src.size is None or self.total_bytes < self._src.offset:
+                self.total_bytes = self._src.offset
+            self.valid_bytes -= getattr(getattr(r, "conv", None), "lost_bytes", 0)  # old format, cut
+        finally:
+            self.close()
+
+    def _note_truncation(self, e: ReadError) -> None:
+        if self._src.size is None:
+            # Unknown size: everything was read to find the end.
+            self.total_bytes = max(self.total_bytes, self._src.offset)
+        total = self.total_bytes or 1
+        lost = self.lost_bytes
+        where = f"offset {e.offset}: " if e.offset is not None else ""
+        self.warnings.append(
+            f"trace is truncated ({where}{e.message}); Lost {lost / total * 100:.2f}% of the latest trace data "
+            f"due to error ({byte_count(lost)} of {byte_count(self.total_bytes)})")
+
+
+def _read_all(r) -> Iterator[Event]:
+    while True:
+        try:
+            yield r.read_event()
+        except EOFError:
+            return
+
+
+def open_trace(src: "str | bytes | BinaryIO | object") -> TraceReader:
+    """Open a trace from a path, bytes or a binary file object and read its header."""
+    try:
+        source, path, closer = wire.open_source(src)
+    except OSError as e:
+        raise TraceError(e.strerror or str(e), getattr(e, "filename", None) or str(src), None) from None
+    try:
+        head = source.peek(64)
+        ver, hlen = _version.parse_header(head)
+    except _version.HeaderError as e:
+        if closer is not None:
+            closer.close()
+        raise TraceError(e.args[0], path, e.offset) from None
+    source.skip(hlen)
+    return TraceReader(source, path, closer, ver, hlen)
+
+
+__all__ = [
+    "open_trace", "TraceReader", "TraceVersion", "TraceError", "ReadError",
+    "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
+    "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",
+    "ClockSnapshot", "ExperimentalEvent", "Value", "EvTable", "Frame", "make_event", "sync_event",
+    "NoGoroutine", "NoProc", "NoThread", "NoTask", "BackgroundTask", "tracev2", "byte_count",
+]

@@ -1,0 +1,32 @@
+"""Features: named, typed facts about one trace that rules test (`f.<section>.<field>`).
+
+    from diagnose.features import extract
+    f = extract("trace.out")          # -> Features (pydantic; see model.py for every field)
+    f.scheduling.wake_to_run_after_network.p95_ms
+
+`extract` accepts a path, the bytes of a trace, an opened trace from `diagnose.read`, an
+iterable of events, `TraceColumns` or `Timelines`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .model import FEATURES_SCHEMA_VERSION, Features
+
+__all__ = ["extract", "extract_from_timelines", "Features", "FEATURES_SCHEMA_VERSION"]
+
+
+def extract_from_timelines(tl, meta: dict | None = None) -> Features:
+    from .compute import compute_features
+
+    return compute_features(tl, meta if meta is not None else tl.cols.meta)
+
+
+def extract(path_or_reader: Any, **kw: Any) -> Features:
+    """Compute every feature of a trace (see `diagnose.features.model`)."""
+    from ..timeline import Timelines, build_timelines, load_columns
+
+    if isinstance(path_or_reader, Timelines):
+        return extract_from_timelines(path_or_reader)
+    cols = load_columns(path_or_reader, **kw)
+    return extract_from_timelines(build_timelines(cols), cols.meta)

@@ -1,0 +1,404 @@
+"""Timelines -> Features (the model in `model.py`).
+
+Every number is a whole-column numpy reduction over the timeline arrays; Python loops run
+only over small sets (distinct stacks, sites, evidence items). Times in evidence are ns since
+the first event of the trace.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..timeline import analysis as A
+from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_UNDETERMINED, G_WAITING, K_METRIC
+from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
+                               SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
+from ..timeline.timeline import Timelines
+from .model import (Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, NetworkFeatures,
+                    SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures, TraceInfo, WaitSite)
+
+CPU_BOUND_NS = 10_000_000  # a run burst this long without blocking makes a goroutine CPU-bound
+BLOCKING_NS = 1_000_000    # a raw I/O or accept syscall this long blocked its thread
+MAX_EVIDENCE = 5
+MAX_SITES = 25
+
+
+def dist(ns: np.ndarray) -> Distribution:
+    """Distribution of durations given in ns (reported in ms)."""
+    ns = np.asarray(ns)
+    if ns.shape[0] == 0:
+        return Distribution()
+    ms = ns.astype(np.float64) / 1e6
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return Distribution(count=int(ms.shape[0]), total_ms=round(float(ms.sum()), 6), p50_ms=round(float(p50), 6),
+                        p95_ms=round(float(p95), 6), p99_ms=round(float(p99), 6), max_ms=round(float(ms.max()), 6))
+
+
+class _Ctx:
+    """Shared state for one extraction."""
+
+    def __init__(self, tl: Timelines) -> None:
+        self.tl = tl
+        self.t0 = tl.t0
+        self.dur_ns = max(tl.duration_ns, 1)
+        self.dur_s = self.dur_ns / 1e9
+        self.nw = A.network_waits(tl)
+        self.sc = A.syscalls(tl)
+
+    def rel(self, t) -> int:
+        return int(t) - self.t0
+
+    def frames(self, sid: int, limit: int = 12) -> list[Frame]:
+        return [Frame(func=f, file=fl, line=ln) for f, fl, ln in self.tl.stacks.frames(int(sid), limit)]
+
+    def ev(self, note: str, g=(), start=None, end=None, stk: int = 0, dur_ns=None) -> Evidence:
+        gs = [int(x) for x in (g if isinstance(g, (list, tuple, np.ndarray)) else [g])]
+        d = (dur_ns if dur_ns is not None else (int(end) - int(start) if start is not None and end is not None
+                                                 else None))
+        return Evidence(note=note, goroutines=gs, start_ns=None if start is None else self.rel(start),
+                        end_ns=None if end is None else self.rel(end),
+                        duration_ms=None if d is None else round(d / 1e6, 6), stack=self.frames(stk) if stk else [])
+
+
+# ----------------------------------------------------------------------------- trace info
+def trace_info(ctx: _Ctx, meta: dict) -> TraceInfo:
+    tl = ctx.tl
+    gmp = [v for _, v in tl.gomaxprocs_changes]
+    return TraceInfo(
+        path=str(meta.get("path", "")), go_version=str(meta.get("go_version", "")),
+        format_minor=int(meta.get("format_minor", 0) or 0), duration_ms=round(tl.duration_ns / 1e6, 6),
+        event_count=len(tl.cols), goroutine_count=int(tl.gor_id.shape[0]), thread_count=int(tl.threads.shape[0]),
+        gomaxprocs_min=min(gmp) if gmp else 0, gomaxprocs_max=max(gmp) if gmp else 0,
+        truncated=bool(meta.get("truncated", False)), lost_bytes=int(meta.get("lost_bytes", 0) or 0))
+
+
+# ----------------------------------------------------------------------------- network
+def network(ctx: _Ctx) -> NetworkFeatures:
+    tl, nw = ctx.tl, ctx.nw
+    ended = ~nw.open
+    d = nw.dur
+    f = NetworkFeatures()
+    f.waits = dist(d[ended])
+    f.read_waits = dist(d[ended & (nw.side == SIDE_READ)])
+    f.write_waits = dist(d[ended & (nw.side == SIDE_WRITE)])
+    f.accept_waits = dist(d[ended & (nw.side == SIDE_ACCEPT)])
+    tot = float(d[ended].sum())
+    f.write_wait_share = round(float(d[ended & (nw.side == SIDE_WRITE)].sum()) / tot, 6) if tot > 0 else 0.0
+    f.waits_per_s = round(len(nw) / ctx.dur_s, 6)
+    f.never_ended_count = int(nw.open.sum())
+    # by site (top user frame of the blocking stack) and side
+    if len(nw):
+        sites = tl.stacks.wait_site
+        site_names = np.array([sites[s] for s in nw.stk.tolist()], dtype=object)
+        keys = np.array([f"{s}\x00{x}" for s, x in zip(site_names.tolist(), nw.side.tolist())], dtype=object)
+        uk, inv = np.unique(keys, return_inverse=True)
+        totals = np.bincount(inv, weights=np.where(ended, d, 0).astype(np.float64))
+        order = np.argsort(-totals)[:MAX_SITES]
+        for k in order.tolist():
+            sel = (inv == k)
+            site, side = uk[k].split("\x00")
+            f.by_site.append(WaitSite(site=site, side=SIDES[int(side)], waits=dist(d[sel & ended]),
+                                      goroutines=int(np.unique(nw.g[sel]).shape[0])))
+    # never ended after a raw/finalizer close during the wait
+    raw_c, fin_c = A.is_user_io_close(tl, ctx.sc)
+    close_t = np.sort(ctx.sc.start[raw_c | fin_c])
+    if close_t.shape[0] and nw.open.any():
+        op = np.nonzero(nw.open)[0]
+        after = np.searchsorted(close_t, nw.start[op], side="left") < close_t.shape[0]
+        f.never_ended_after_close_count = int(after.sum())
+    # goroutines parked in the netpoller for the whole window (stacks from Go 1.24 status events)
+    parked = _parked_whole_window(tl)
+    f.parked_whole_window_count = int(parked.shape[0])
+    # evidence: longest ended waits, never-ended waits, parked goroutines
+    ev = []
+    if ended.any():
+        idx = np.nonzero(ended)[0]
+        top = idx[np.argsort(-d[idx])[:MAX_EVIDENCE]]
+        for i in top.tolist():
+            who = A.WAKER_NAMES.get(int(nw.waker[i]), f"goroutine {int(nw.waker[i])}")
+            ev.append(ctx.ev(f"network {SIDES[int(nw.side[i])]} wait of goroutine {int(nw.g[i])}, woken by {who}",
+                             g=int(nw.g[i]), start=nw.start[i], end=nw.end[i], stk=int(nw.stk[i])))
+    if nw.open.any():
+        idx = np.nonzero(nw.open)[0]
+        top = idx[np.argsort(nw.start[idx])[:MAX_EVIDENCE]]
+        for i in top.tolist():
+            ev.append(ctx.ev(f"network wait of goroutine {int(nw.g[i])} never ended within the trace",
+                             g=int(nw.g[i]), start=nw.start[i], end=tl.t_end, stk=int(nw.stk[i])))
+    for i in parked[:MAX_EVIDENCE].tolist():
+        ev.append(ctx.ev(f"goroutine {int(tl.iv_g[i])} parked in the netpoller for the whole trace",
+                         g=int(tl.iv_g[i]), start=tl.t0, end=tl.t_end, stk=int(tl.iv_stk[i])))
+    f.evidence = ev
+    return f
+
+
+def _parked_whole_window(tl: Timelines) -> np.ndarray:
+    """Interval indices: a goroutine's only interval, Waiting from trace start to end, netpoll stack."""
+    if tl.gor_id.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    first = tl.gor_first_iv
+    only = tl.gor_n_iv == 1
+    cand = first[only]
+    ok = (tl.iv_state[cand] == G_WAITING) & (tl.iv_from[cand] == G_UNDETERMINED) & tl.iv_open[cand]
+    cand = cand[ok]
+    return cand[tl.stacks.is_netpoll_wait[tl.iv_stk[cand]]]
+
+
+# ----------------------------------------------------------------------------- scheduling
+def scheduling(ctx: _Ctx) -> SchedulingFeatures:
+    tl, nw = ctx.tl, ctx.nw
+    f = SchedulingFeatures()
+    ok = nw.wake_to_run >= 0
+    f.wake_to_run_after_network = dist(nw.wake_to_run[ok])
+    rn = (tl.iv_state == G_RUNNABLE) & ~tl.iv_open
+    nxt = tl.iv_next
+    rn &= (nxt >= 0)
+    rn &= tl.iv_state[np.maximum(nxt, 0)] == G_RUNNING
+    f.wake_to_run_all = dist(tl.iv_dur[rn])
+    cpu = tl.cpu_bound_mask(CPU_BOUND_NS)
+    f.cpu_bound_goroutines = int(np.unique(tl.iv_g[cpu]).shape[0])
+    f.longest_run_ms = round(float(tl.burst_run_ns.max()) / 1e6, 6) if tl.burst_run_ns.shape[0] else 0.0
+    # wake-ups of any kind: a Runnable interval right after a Waiting one, ending in Running
+    prv = tl.iv_prev
+    wk = rn & (prv >= 0)
+    wk &= tl.iv_state[np.maximum(prv, 0)] == G_WAITING
+    f.wake_to_run_after_wakeup = dist(tl.iv_dur[wk])
+    cover = A.coverage(tl.iv_start[cpu], tl.iv_end[cpu]) if cpu.any() else None
+    ws, we = nw.end[ok], nw.run_start[ok]
+    total_wait = float((we - ws).sum())
+    if total_wait > 0 and cover is not None:
+        f.share_behind_cpu_bound = round(float(cover(ws, we).sum()) / total_wait, 6)
+    tot_wk = float(tl.iv_dur[wk].sum())
+    if tot_wk > 0 and cover is not None:
+        f.share_behind_cpu_bound_after_wakeup = round(
+            float(cover(tl.iv_start[wk], tl.iv_end[wk]).sum()) / tot_wk, 6)
+    # GOMAXPROCS and P busy fraction
+    f.gomaxprocs = [(int(t), int(v)) for t, v in tl.gomaxprocs_changes]
+    cap_ns = _gomaxprocs_integral(tl)
+    f.p_busy_fraction = round(min(1.0, tl.proc_running_ns / cap_ns), 6) if cap_ns > 0 else 0.0
+    # evidence: slowest post-network wake-to-run windows and what ran instead
+    ev = []
+    if ok.any():
+        idx = np.nonzero(ok)[0]
+        top = idx[np.argsort(-nw.wake_to_run[idx])[:MAX_EVIDENCE]]
+        pairs = A.held_p_pairs(tl, nw.end[top], nw.run_start[top])
+        for k, i in enumerate(top.tolist()):
+            sel = pairs.window == k
+            held = pairs.run_iv[sel]
+            ov = pairs.overlap[sel]
+            gs = tl.iv_g[held]
+            agg: dict[int, int] = {}
+            for g, o in zip(gs.tolist(), ov.tolist()):
+                agg[g] = agg.get(g, 0) + o
+            ran = sorted(agg.items(), key=lambda x: -x[1])[:6]
+            who = ", ".join(f"g{g} {o / 1e6:.1f}ms" for g, o in ran) or "no goroutine (Ps idle or unknown)"
+            stk = int(tl.iv_stk[held[np.argmax(ov)]]) if held.shape[0] else int(nw.stk[i])
+            ev.append(ctx.ev(f"goroutine {int(nw.g[i])} waited {nw.wake_to_run[i] / 1e6:.1f} ms for a P after a "
+                             f"network wake-up; meanwhile the Ps ran: {who}",
+                             g=[int(nw.g[i])] + [g for g, _ in ran], start=nw.end[i], end=nw.run_start[i], stk=stk))
+    if cpu.any():
+        b = tl.burst_id[cpu]
+        bl = tl.burst_run_ns[b]
+        ub, first = np.unique(b, return_index=True)
+        civ = np.nonzero(cpu)[0][first]
+        top = np.argsort(-bl[first])[:3]
+        for j in top.tolist():
+            i = int(civ[j])
+            ev.append(ctx.ev(f"goroutine {int(tl.iv_g[i])} ran {bl[first][j] / 1e6:.1f} ms without blocking",
+                             g=int(tl.iv_g[i]), start=tl.iv_start[i], dur_ns=int(bl[first][j]),
+                             stk=int(tl.iv_stk[i]) or int(tl.gor_start_stk[tl.gor_index(int(tl.iv_g[i]))])))
+    f.evidence = ev
+    return f
+
+
+def _gomaxprocs_integral(tl: Timelines) -> float:
+    ch = tl.gomaxprocs_changes
+    if not ch:
+        return 0.0
+    ts = np.array([t for t, _ in ch] + [tl.duration_ns], dtype=np.float64)
+    ts[0] = 0.0
+    vs = np.array([v for _, v in ch], dtype=np.float64)
+    return float((np.diff(ts) * vs).sum())
+
+
+# ----------------------------------------------------------------------------- syscalls
+def syscall_features(ctx: _Ctx) -> SyscallFeatures:
+    tl, sc = ctx.tl, ctx.sc
+    st = tl.stacks
+    f = SyscallFeatures()
+    n = len(sc)
+    f.count = n
+    f.per_s = round(n / ctx.dur_s, 6)
+    f.total_ms = round(float(sc.dur.sum()) / 1e6, 6)
+    wr = sc.fam == FAM_WRITE
+    f.write_per_s = round(int(wr.sum()) / ctx.dur_s, 6)
+    f.netpoller_write_per_s = round(int((wr & (sc.cls == CC_NETPOLLER)).sum()) / ctx.dur_s, 6)
+    rawio = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
+    f.raw_user_io_count = int(rawio.sum())
+    f.raw_user_io_ms = round(float(sc.dur[rawio].sum()) / 1e6, 6)
+    f.blocking_raw_io_count = int((rawio & (sc.dur >= BLOCKING_NS)).sum())
+    acc_block = (sc.fam == FAM_ACCEPT) & (sc.dur >= BLOCKING_NS)
+    f.blocking_accept_count = int(acc_block.sum())
+    f.lost_p_per_s = round(int(sc.lost_p.sum()) / ctx.dur_s, 6)
+    f.proc_steals = int(tl.proc_steals.shape[0])
+    f.cgo_calls = int((sc.cls == CC_CGO).sum())
+    f.max_concurrent = _max_concurrent(sc.start, sc.end)
+    if n:
+        calls, sites = st.sys_call, st.sys_site
+        ukey, inv = np.unique(sc.stk, return_inverse=True)
+        # group stacks by (site, call, class)
+        labels = [(sites[s], calls[s], int(st.sys_class[s])) for s in ukey.tolist()]
+        lab_ids: dict[tuple, int] = {}
+        lab_of_stack = np.array([lab_ids.setdefault(lb, len(lab_ids)) for lb in labels], dtype=np.int64)
+        li = lab_of_stack[inv]
+        names = list(lab_ids)
+        totals = np.bincount(li, weights=sc.dur.astype(np.float64), minlength=len(names))
+        counts = np.bincount(li, minlength=len(names))
+        order = np.lexsort((-counts, -totals))[:MAX_SITES]
+        for k in order.tolist():
+            sel = li == k
+            site, call, cls = names[k]
+            f.by_site.append(SyscallSite(site=site, call=call, caller_class=CALLER_CLASSES[cls],
+                                         syscalls=dist(sc.dur[sel]), lost_p_count=int(sc.lost_p[sel].sum())))
+    ev = []
+    for mask, what in ((rawio & (sc.dur >= BLOCKING_NS), "raw user I/O syscall blocked its thread"),
+                       (acc_block, "accept syscall blocked its thread (a blocking listener)"),
+                       (rawio & (sc.dur < BLOCKING_NS), "raw user I/O syscall outside the netpoller")):
+        if mask.any():
+            idx = np.nonzero(mask)[0]
+            top = idx[np.argsort(-sc.dur[idx])[:3]]
+            for i in top.tolist():
+                lost = " (P lost)" if sc.lost_p[i] else ""
+                ev.append(ctx.ev(f"{what}: {st.sys_call[int(sc.stk[i])]} from {st.sys_site[int(sc.stk[i])]}{lost}",
+                                 g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i])))
+    if sc.lost_p.any() and len(ev) < 2 * MAX_EVIDENCE:
+        idx = np.nonzero(sc.lost_p)[0]
+        top = idx[np.argsort(-sc.dur[idx])[:3]]
+        for i in top.tolist():
+            ev.append(ctx.ev(f"syscall {st.sys_call[int(sc.stk[i])]} lost its P "
+                             f"({CALLER_CLASSES[int(sc.cls[i])]} path, from {st.sys_site[int(sc.stk[i])]})",
+                             g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i])))
+    f.evidence = ev
+    return f
+
+
+def _max_concurrent(start: np.ndarray, end: np.ndarray) -> int:
+    if start.shape[0] == 0:
+        return 0
+    t = np.concatenate((start, end))
+    d = np.concatenate((np.ones(start.shape[0], np.int64), -np.ones(end.shape[0], np.int64)))
+    o = np.lexsort((d, t))  # ends before starts at equal times
+    return int(np.cumsum(d[o]).max())
+
+
+# ----------------------------------------------------------------------------- fds
+def fd_features(ctx: _Ctx) -> FdFeatures:
+    tl, sc = ctx.tl, ctx.sc
+    st = tl.stacks
+    f = FdFeatures()
+    raw_c, fin_c = A.is_user_io_close(tl, sc)
+    f.raw_close_count = int(raw_c.sum())
+    f.finalizer_close_count = int(fin_c.sum())
+    sb = st.set_blocking[sc.stk] if len(sc) else np.zeros(0, bool)
+    dup = st.file_dup[sc.stk] if len(sc) else np.zeros(0, bool)
+    f.set_blocking_count = int(sb.sum())
+    f.file_dup_count = int(dup.sum())
+    rawrw = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE))
+    f.raw_fd_io_count = int(rawrw.sum())
+    conns = A.connections(tl, ctx.nw)
+    f.connections = int(np.unique(conns.conn_of).shape[0])
+    ev = []
+    for mask, what in ((raw_c, "fd closed with a raw close syscall from user code, outside net/os"),
+                       (fin_c, "fd closed by a finalizer (an unreachable *os.File or conn was collected)"),
+                       (sb, "socket switched to blocking mode ((*os.File).Fd / SetNonblock(false))"),
+                       (dup, "socket fd duplicated ((*net.TCPConn).File / dup)"),
+                       (rawrw, "raw read/write syscall on an fd from user code")):
+        if mask.any():
+            idx = np.nonzero(mask)[0][:3]
+            for i in idx.tolist():
+                ev.append(ctx.ev(f"{what}: {st.sys_call[int(sc.stk[i])]} from {st.sys_site[int(sc.stk[i])]}",
+                                 g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i])))
+    f.evidence = ev
+    return f
+
+
+# ----------------------------------------------------------------------------- GC
+def gc_features(ctx: _Ctx) -> GCFeatures:
+    tl = ctx.tl
+    c = tl.cols
+    r = A.ranges(tl)
+    f = GCFeatures()
+    gcm = r.named(c, lambda s: s == "GC concurrent mark phase")
+    stw = r.named(c, lambda s: s.startswith("stop-the-world"))
+    assist = r.named(c, lambda s: s == "GC mark assist")
+    f.gc_count = int(gcm.sum())
+    f.gc_per_s = round(f.gc_count / ctx.dur_s, 6)
+    if gcm.any():
+        cover = A.coverage(r.start[gcm], r.end[gcm])
+        f.gc_time_share = round(float(cover(np.array([tl.t0]), np.array([tl.t_end]))[0]) / ctx.dur_ns, 6)
+    f.stw = dist(r.end[stw] - r.start[stw])
+    run_ns = tl.proc_running_ns
+    if assist.any() and run_ns > 0:
+        f.mark_assist_share = round(min(1.0, _assist_running_ns(tl, r, assist) / run_ns), 6)
+    hid = c.string_id("/memory/classes/heap/objects:bytes")
+    if hid >= 0:
+        hm = (c.kind == K_METRIC) & (c.s1 == hid)
+        if hm.any():
+            f.heap_max_bytes = int(c.val[hm].max())
+    ev = []
+    if stw.any():
+        idx = np.nonzero(stw)[0]
+        for i in idx[np.argsort(-(r.end[idx] - r.start[idx]))[:3]].tolist():
+            ev.append(ctx.ev(f"{c.strings[int(r.name[i])]}", g=int(r.rid[i]) if r.rk[i] == 1 else (),
+                             start=r.start[i], end=r.end[i]))
+    if f.gc_time_share > 0:
+        ev.append(ctx.ev(f"{f.gc_count} GC cycles covered {100 * f.gc_time_share:.1f}% of the trace; mark assist "
+                         f"{100 * f.mark_assist_share:.1f}% of goroutine running time", start=tl.t0, end=tl.t_end))
+    f.evidence = ev
+    return f
+
+
+def _assist_running_ns(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> float:
+    """Running time inside goroutine-scoped mark-assist ranges (an assist range also spans the
+    time its goroutine is parked waiting for assist work; only running time counts)."""
+    run = tl.iv_state == G_RUNNING
+    if not run.any():
+        return 0.0
+    span = tl.duration_ns + 1
+    # each goroutine gets its own stretch of a virtual time axis: one coverage for all
+    gi_run = tl.gor_index(tl.iv_g[run]).astype(np.int64)
+    base = gi_run * span - tl.t0
+    cover = A.coverage(tl.iv_start[run] + base, tl.iv_end[run] + base)
+    sel = assist & (r.rk == 1)
+    g = r.rid[sel]
+    gi = tl.gor_index(g).astype(np.int64)
+    known = (gi < tl.gor_id.shape[0])
+    known[known] &= tl.gor_id[gi[known]] == g[known]
+    gi, s, e = gi[known], r.start[sel][known], r.end[sel][known]
+    b = gi * span - tl.t0
+    return float(cover(s + b, e + b).sum())
+
+
+# ----------------------------------------------------------------------------- threads
+def thread_features(ctx: _Ctx) -> ThreadFeatures:
+    tl = ctx.tl
+    c = tl.cols
+    f = ThreadFeatures()
+    m = c.m
+    valid = m >= 0
+    ms, first = np.unique(m[valid], return_index=True)
+    f.max_threads = int(ms.shape[0])
+    if ms.shape[0]:
+        t_first = c.t[np.nonzero(valid)[0][first]]
+        late = t_first > tl.t0 + 0.05 * ctx.dur_ns
+        f.threads_created = int(late.sum())
+        if f.threads_created:
+            f.evidence = [ctx.ev(f"{f.threads_created} threads first seen after the first 5% of the trace "
+                                 f"({f.max_threads} in all)", start=int(t_first[late].min()), end=tl.t_end)]
+    return f
+
+
+def compute_features(tl: Timelines, meta: dict | None = None) -> Features:
+    meta = meta or {}
+    ctx = _Ctx(tl)
+    return Features(trace=trace_info(ctx, meta), network=network(ctx), scheduling=scheduling(ctx),
+                    syscalls=syscall_features(ctx), fds=fd_features(ctx), gc=gc_features(ctx),
+                    threads=thread_features(ctx))

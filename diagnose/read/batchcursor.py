@@ -1,0 +1,117 @@
+"""Per-M cursors over a generation's event batches and their min-heap (port of batchcursor.go)."""
+from __future__ import annotations
+
+from .base import MAX_TIME, BaseEvent
+from .wire import WireError, decode_batch_events
+
+
+class BatchCursor:
+    """batchCursor: walks the batches of one M. ``ev`` is the last event read."""
+
+    __slots__ = ("m", "last_ts", "idx", "evs", "evi", "err", "ev")
+
+    def __init__(self, m: int) -> None:
+        self.m = m
+        self.last_ts = 0
+        self.idx = 0  # next index into the M's batches
+        self.evs = None  # decoded events of batches[idx] (None: not decoded yet)
+        self.evi = 0  # next index into evs
+        self.err = None  # decode error after evs, raised when reached
+        self.ev = BaseEvent()
+
+    def next_event(self, batches: list, freq: float) -> bool:
+        """nextEvent: read the next event into self.ev. False when there is none."""
+        while True:
+            evs = self.evs
+            if evs is None:
+                if self.idx >= len(batches):
+                    return False
+                b = batches[self.idx]
+                evs, self.err = decode_batch_events(b.data, b.offset)
+                self.evs = evs
+                self.evi = 0
+            if self.evi < len(evs):
+                break
+            if self.err is not None:
+                msg, off = self.err
+                raise WireError(msg, off)
+            # Batch consumed (or empty): move to the next one.
+            self.idx += 1
+            self.evs = None
+            self.last_ts = 0
+        if self.last_ts == 0:
+            self.last_ts = int(float(batches[self.idx].time) * freq)
+        typ, tsdiff, args, off = evs[self.evi]
+        self.evi += 1
+        ev = self.ev
+        ev.typ = typ
+        ev.args = args
+        ev.offset = off
+        t = int(float(tsdiff) * freq) + self.last_ts
+        ev.time = t
+        self.last_ts = t
+        return True
+
+    def compare(self, other: "BatchCursor") -> int:
+        a, b = self.ev.time, other.ev.time
+        return (a > b) - (a < b)
+
+
+def heap_insert(heap: list, bc: BatchCursor) -> None:
+    heap.append(bc)
+    heap_sift_up(heap, len(heap) - 1)
+
+
+def heap_update(heap: list, i: int) -> None:
+    if heap_sift_up(heap, i) != i:
+        return
+    heap_sift_down(heap, i)
+
+
+def heap_remove(heap: list, i: int) -> None:
+    while i > 0:
+        p = (i - 1) // 2
+        heap[p], heap[i] = heap[i], heap[p]
+        i = p
+    heap[0], heap[-1] = heap[-1], heap[0]
+    heap.pop()
+    heap_sift_down(heap, 0)
+
+
+def heap_sift_up(heap: list, i: int) -> int:
+    while i > 0:
+        p = (i - 1) // 2
+        if heap[p].ev.time > heap[i].ev.time:
+            heap[p], heap[i] = heap[i], heap[p]
+            i = p
+        else:
+            break
+    return i
+
+
+def heap_sift_down(heap: list, i: int) -> int:
+    n = len(heap)
+    while True:
+        m = _min3(heap, n, i, 2 * i + 1, 2 * i + 2)
+        if m == i:
+            break
+        heap[i], heap[m] = heap[m], heap[i]
+        i = m
+    return i
+
+
+def _min3(b: list, n: int, i0: int, i1: int, i2: int) -> int:
+    min_idx = i0
+    min_t = MAX_TIME
+    if i0 < n:
+        min_t = b[i0].ev.time
+    if i1 < n:
+        t = b[i1].ev.time
+        if t < min_t:
+            min_t = t
+            min_idx = i1
+    if i2 < n:
+        t = b[i2].ev.time
+        if t < min_t:
+            min_idx = i2
+    return min_idx

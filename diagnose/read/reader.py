@@ -1,0 +1,402 @@
+"""The trace reader (port of Go's internal/trace/reader.go).
+
+``Reader.read_event()`` is Go's ``ReadEvent``: it returns events one at a time in exactly
+Go's order, generation by generation, raises ``EOFError`` at the end (Go's io.EOF), and
+raises ``ReadError`` when the trace is broken. ``TraceReader`` (in ``__init__``) wraps it
+with the public API.
+"""
+from __future__ import annotations
+
+from . import tracev2 as t2
+from . import wire
+from .base import EvTable
+from .batchcursor import BatchCursor, heap_insert, heap_remove, heap_sift_down, heap_update
+from .event import EV_SYNC, Event, sync_event
+from .generation import GenError, Generation, maybe_partial, read_generation, read_generation_with_spill
+from .order import MState as _MState
+from .order import OrderError, Ordering
+from .sorting import sort_func
+from .wire import WireError
+
+
+class ReadError(Exception):
+    """The trace cannot be read further.
+
+    .message: Go's error text (first line); .detail: the rest (frontier dumps, for broken
+    traces); .offset: byte offset in the input where the problem was found (or None);
+    .truncated: True when the input ran out (a cut file) rather than being corrupt.
+    """
+
+    def __init__(self, message: str, offset: int | None = None, truncated: bool = False, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.truncated = truncated
+        self.detail = detail
+
+
+# validateTableIDs: per wire type, the arg indices holding stack IDs and string IDs.
+_STACK_ARGS = tuple(tuple(i - 1 for i in (t2.SPECS[t].stack_ids if t < len(t2.SPECS) else ())) for t in range(256))
+_STRING_ARGS = tuple(tuple(i - 1 for i in (t2.SPECS[t].string_ids if t < len(t2.SPECS) else ())) for t in range(256))
+_NEEDS_VALIDATION = tuple(bool(_STACK_ARGS[t] or _STRING_ARGS[t]) for t in range(256))
+
+
+def validate_table_ids(e: Event) -> None:
+    """Event.validateTableIDs: lookups in e.table will work."""
+    typ = e.typ
+    if typ == EV_SYNC or not _NEEDS_VALIDATION[typ]:
+        return
+    args = e.args
+    stacks = e.table.stacks.sparse
+    for i in _STACK_ARGS[typ]:
+        sid = args[i]
+        if sid != 0 and sid not in stacks:
+            raise ReadError(f"found invalid stack ID {sid} for event {t2.SPECS[typ].name}")
+    strings = e.table.strings.sparse
+    for i in _STRING_ARGS[typ]:
+        sid = args[i]
+        if sid != 0 and sid not in strings:
+            raise ReadError(f"found invalid string ID {sid} for event {t2.SPECS[typ].name}")
+
+
+class Reader:
+    """Reader for Go 1.22+ (v2) traces. ``src`` is positioned just after the header."""
+
+    def __init__(self, src: wire.Source, version: int) -> None:
+        self.version = version
+        self.src = src
+        self.last_ts = 0
+        self.gen: Generation | None = None
+        self.frontier: list[BatchCursor] = []
+        self.cpu_samples: list = []
+        self.cpu_idx = 0
+        self.order = Ordering(version)
+        self.syncs = 0
+        self.read_gen_err: ReadError | None = None
+        self.done = False
+        # Spill state (traces before Go 1.26).
+        self.spill = None
+        self.spill_err: ReadError | None = None
+        self.spill_err_sync = False
+        # Byte accounting: end offset of the last generation whose events were all returned.
+        self.valid_offset = src.offset
+        self.last_offset: int | None = None  # offset of the event being worked on
+        self._gen_truncated = False  # the current generation may be partial (input ran out in a batch)
+        self._gen_at_eof = False  # the current generation ends where the input ends
+
+    # --- public ------------------------------------------------------------------------
+    def read_event(self) -> Event:
+        """ReadEvent. Raises EOFError when exhausted and ReadError when broken."""
+        if self.done:
+            raise EOFError
+        try:
+            e = self._read_event()
+        except ReadError:
+            raise
+        except (GenError, WireError) as err:
+            raise ReadError(err.message, err.offset, truncated=err.eof) from None
+        except OrderError as err:
+            raise ReadError(str(err), self.last_offset, truncated=self._gen_truncated) from None
+        # The deferred part of Go's ReadEvent.
+        if _NEEDS_VALIDATION[e.typ] and e.typ != EV_SYNC:
+            try:
+                validate_table_ids(e)
+            except ReadError as err:
+                err.offset = self.last_offset
+                # A missing table entry in the last generation of a pre-1.26 trace: its
+                # tables come last, so the input was most likely cut.
+                err.truncated = self._gen_truncated or self._gen_at_eof
+                raise
+        if e.time <= self.last_ts:
+            e.time = self.last_ts + 1
+        self.last_ts = e.time
+        return e
+
+    def iter_events(self):
+        """Generator equivalent to calling read_event() until EOFError, with the common
+        path (the head of the frontier advances) inlined for speed. Same events, same
+        errors, same state afterwards."""
+        order = self.order
+        q = order.queue
+        popleft = q.popleft
+        dispatch = order._dispatch
+        m_states = order.m_states
+        needs_validation = _NEEDS_VALIDATION
+        MState = _MState
+        while not self.done:
+            try:
+                if q:
+                    e = popleft()
+                else:
+                    frontier = self.frontier
+                    cpu = self.cpu_samples
+                    ci = self.cpu_idx
+                    if not frontier:
+                        e = self._read_event()
+                    elif ci < len(cpu) and cpu[ci].time < frontier[0].ev.time:
+                        # Inject a CPU sample: it comes next.
+                        self.cpu_idx = ci + 1
+                        e = cpu[ci].as_event(self.gen.table)
+                    else:
+                        # Inlined _try_advance(0) and Ordering.advance.
+                        gen = self.gen
+                        bc = frontier[0]
+                        ev = bc.ev
+                        self.last_offset = ev.offset
+                        gen_no = gen.gen
+                        if order.initial_gen == 0:
+                            order.initial_gen = gen_no
+                        m = bc.m
+                        if m == -1:
+                            ms = None
+                            cur = (-1, -1, -1)
+                        else:
+                            ms = m_states.get(m)
+                            if ms is None:
+                                ms = MState(-1, -1)
+                                m_states[m] = ms
+                            cur = (ms.g, ms.p, m)
+                        f = dispatch[ev.typ]
+                        if f is None:
+                            raise OrderError(f"bad event type found while ordering: {ev.typ}")
+                        new = f(ev, gen.table, m, gen_no, cur)
+                        if new is None:
+                            e = self._read_event()  # the slow path: try the rest of the frontier
+                        else:
+                            if ms is not None:
+                                ms.g = new[0]
+                                ms.p = new[1]
+                            # Inlined bc.next_event() for the common case.
+                            evs = bc.evs
+                            i = bc.evi
+                            if i < len(evs):
+                                typ, tsdiff, args, off = evs[i]
+                                bc.evi = i + 1
+                                lt = bc.last_ts
+                                freq = gen.table.freq
+                                if lt == 0:
+                                    lt = int(float(gen.batches[m][bc.idx].time) * freq)
+                                t = int(float(tsdiff) * freq) + lt
+                                ev.typ = typ
+                                ev.time = t
+                                ev.args = args
+                                ev.offset = off
+                                bc.last_ts = t
+                                ok = True
+                            else:
+                                ok = bc.next_event(gen.batches[m], gen.table.freq)
+                            if ok:
+                                # heap_update(frontier, 0): sift down only if needed.
+                                n = len(frontier)
+                                if n > 1:
+                                    t = ev.time
+                                    if frontier[1].ev.time < t or (n > 2 and frontier[2].ev.time < t):
+                                        heap_sift_down(frontier, 0)
+                            else:
+                                heap_remove(frontier, 0)
+                            e = popleft()
+            except (GenError, WireError) as err:
+                raise ReadError(err.message, err.offset, truncated=err.eof) from None
+            except OrderError as err:
+                raise ReadError(str(err), self.last_offset, truncated=self._gen_truncated) from None
+            except IndexError:
+                if not q and self.frontier:
+                    raise ReadError("invariant violation: advance successful, but queue is empty",
+                                    self.last_offset) from None
+                raise
+            typ = e.typ
+            if needs_validation[typ] and typ != EV_SYNC:
+                try:
+                    validate_table_ids(e)
+                except ReadError as err:
+                    err.offset = self.last_offset
+                    err.truncated = self._gen_truncated or self._gen_at_eof
+                    raise
+            if e.time <= self.last_ts:
+                e.time = self.last_ts + 1
+            self.last_ts = e.time
+            yield e
+
+    # --- Go's ReadEvent body ---------------------------------------------------------------
+    def _read_event(self) -> Event:
+        order = self.order
+        q = order.queue
+        if q:
+            return q.popleft()
+
+        frontier = self.frontier
+        cpu = self.cpu_samples
+        if not frontier and self.cpu_idx >= len(cpu):
+            if self.version < 26:
+                return self._next_gen_with_spill()
+            if self.read_gen_err is not None:
+                raise self.read_gen_err
+            try:
+                gen = read_generation(self.src, self.version)
+            except GenError as err:
+                self.read_gen_err = ReadError(err.message, err.offset, truncated=err.eof)
+                self._finish_gen()
+                self.gen = None
+                self.syncs += 1
+                return sync_event(None, self.last_ts, self.syncs)
+            return self._install_gen(gen)
+
+        gen = self.gen
+        # Inject a CPU sample if it comes next.
+        if self.cpu_idx < len(cpu):
+            s = cpu[self.cpu_idx]
+            if not frontier or s.time < frontier[0].ev.time:
+                self.cpu_idx += 1
+                return s.as_event(gen.table)
+
+        if not frontier:
+            raise ReadError(f"broken trace: frontier is empty [gen={gen.gen}]", self.last_offset,
+                            detail=order.dump())
+        if not self._try_advance(0):
+            # Try to advance the rest of the frontier, in timestamp order.
+            sort_func(frontier, BatchCursor.compare, key=_cursor_time)
+            success = False
+            for i in range(1, len(frontier)):
+                if self._try_advance(i):
+                    success = True
+                    break
+            if not success:
+                raise ReadError(f"broken trace: failed to advance: frontier: [gen={gen.gen}]",
+                                frontier[0].ev.offset, truncated=self._gen_truncated,
+                                detail=_dump_frontier(frontier) + "\n" + order.dump())
+        if not q:
+            raise ReadError("invariant violation: advance successful, but queue is empty", self.last_offset)
+        return q.popleft()
+
+    def _try_advance(self, i: int) -> bool:
+        bc = self.frontier[i]
+        gen = self.gen
+        self.last_offset = bc.ev.offset
+        if not self.order.advance(bc.ev, gen.table, bc.m, gen.gen):
+            return False
+        if bc.next_event(gen.batches[bc.m], gen.table.freq):
+            heap_update(self.frontier, i)
+        else:
+            heap_remove(self.frontier, i)
+        return True
+
+    def _next_gen_with_spill(self) -> Event:
+        if self.version >= 26:
+            raise ReadError("internal error: nextGenWithSpill called for Go 1.26+ trace")
+        if self.spill_err is not None:
+            if self.spill_err_sync:
+                raise self.spill_err
+            self.spill_err_sync = True
+            self._finish_gen()
+            self.syncs += 1
+            return sync_event(None, self.last_ts, self.syncs)
+        if self.gen is not None and self.spill is None:
+            # No further generation: emit the final sync event.
+            self._finish_gen()
+            self.done = True
+            self.syncs += 1
+            return sync_event(None, self.last_ts, self.syncs)
+        self._finish_gen()
+        try:
+            gen, self.spill, spill_err = read_generation_with_spill(self.src, self.spill, self.version)
+        except GenError as err:
+            gen = None
+            self.spill = None
+            spill_err = err
+        if spill_err is not None:
+            self.spill_err = ReadError(spill_err.message, spill_err.offset, truncated=spill_err.eof)
+        if gen is None:
+            self.gen = None
+            self.spill_err_sync = True
+            self.syncs += 1
+            return sync_event(None, self.last_ts, self.syncs)
+        self._gen_truncated = maybe_partial(spill_err)
+        self._gen_at_eof = gen.at_eof
+        return self._install_gen(gen)
+
+    def _finish_gen(self) -> None:
+        """All events of the current generation have been returned."""
+        if self.gen is not None:
+            self.valid_offset = self.gen.end_offset
+
+    def _install_gen(self, gen: Generation | None) -> Event:
+        self._finish_gen()
+        if gen is None:
+            self.gen = None
+            self.done = True
+            self.syncs += 1
+            return sync_event(None, self.last_ts, self.syncs)
+        self.gen = gen
+        self.cpu_samples = gen.cpu_samples
+        self.cpu_idx = 0
+        freq = gen.table.freq
+        for m in gen.batch_ms:
+            bc = BatchCursor(m)
+            if not bc.next_event(gen.batches[m], freq):
+                continue
+            heap_insert(self.frontier, bc)
+        self.syncs += 1
+        return sync_event(gen.table, freq.mul(gen.min_ts), self.syncs)
+
+
+def _cursor_time(bc: BatchCursor) -> int:
+    return bc.ev.time
+
+
+def _dump_frontier(frontier) -> str:
+    out = []
+    for bc in frontier:
+        spec = t2.SPECS[bc.ev.typ]
+        s = f"M {bc.m} [{spec.name} time={bc.ev.time}"
+        for i, arg in enumerate(spec.args[1:]):
+            s += f" {arg}={bc.ev.args[i]}"
+        out.append(s + "]\n")
+    return "".join(out)
+
+
+class V1Reader:
+    """ReadEvent for Go 1.11-1.21 traces: wraps the converter in diagnose.read.v1.
+
+    The converter is an iterable of Events (already converted and time-ordered) with
+    attributes ``table`` (the EvTable shared by its events, or None) and ``last_ts``
+    (read after iteration: the time of the last event). As Go's Reader does, this adds a
+    Sync event first (at the first event's time - 1) and one last (at last_ts + 1).
+    """
+
+    def __init__(self, converter) -> None:
+        self.conv = converter
+        self.it = iter(converter)
+        self.syncs = 0
+        self.done = False
+        self.pending = None
+        self.valid_offset = 0
+        self.last_offset = None
+
+    def read_event(self) -> Event:
+        if self.done:
+            raise EOFError
+        if self.syncs == 0:
+            try:
+                self.pending = next(self.it)
+            except StopIteration:
+                self.pending = None
+            # Go places this Sync just before the first *old-format* event (which may be one
+            # the converter skips): the converter tells it as first_ts.
+            first = getattr(self.conv, "first_ts", None)
+            if first is None and self.pending is not None:
+                first = self.pending.time
+            if first is not None:
+                self.syncs += 1
+                return sync_event(getattr(self.conv, "table", None), first - 1, self.syncs)
+        if self.pending is not None:
+            e, self.pending = self.pending, None
+            return e
+        try:
+            return next(self.it)
+        except StopIteration:
+            self.done = True
+            self.syncs += 1
+            return sync_event(None, getattr(self.conv, "last_ts", 0) + 1, self.syncs)
+
+
+__all__ = ["Reader", "ReadError", "V1Reader", "EvTable"]

@@ -1,0 +1,89 @@
+"""Old-format execution traces: headers ``go 1.11 trace`` … ``go 1.21 trace``.
+
+Go 1.22 replaced the trace format. ``go tool trace`` still reads the old one, by decoding
+it with ``internal/trace/internal/tracev1`` and converting the result into the new event
+model (``internal/trace/tracev1.go``).  This package ports both, so that ``open_trace``
+hands every later stage the same ``Event`` objects, in the same order and with the same
+``str()``, as ``go tool trace -d=parsed`` (Go 1.27.3) prints:
+
+* :mod:`.parser` — the wire decoder, batch merge and validation (Go's ``parser.go``);
+* :mod:`.order`  — goroutine-state ordering and Go's exact heap (Go's ``order.go``);
+* :mod:`.convert` — the converter to the new model (Go's ``tracev1.go``).
+
+The three wire encodings (1.11–1.18, 1.19–1.20 and 1.21) differ only in which event types
+exist (CPU samples from 1.19) and in how STW reasons are numbered (1.21); all are handled.
+
+Entry point: :func:`convert` (called by ``diagnose.read.open_trace`` for an old header).
+
+Ordering, and how it compares with Go
+-------------------------------------
+Old traces are not split into generations: the whole file is decoded and merged before
+the first event comes out (Go does the same), so memory grows with the trace.  Where two
+Ps have events with equal timestamps, Go's merge starts from a random map order and
+``go tool trace`` can print them in a different order from one run to the next (it does,
+on several of Go's own test traces).  We always use one of Go's orders: Ps sorted by ID,
+and, for goroutines that existed before tracing started, goroutine IDs in order.  Our
+output is byte-for-byte what Go's own code prints when those two map iterations are
+sorted (the tests build exactly that from the toolchain's source), and equals plain
+``go tool trace -d=parsed`` up to the order of such equal-time events.
+
+Truncated old traces
+--------------------
+An old trace is one stream of per-P batches that ends, when tracing stops, with a footer:
+the EvFrequency record (CPU ticks per second) followed by the stack table.  Go's tool
+needs the whole file: it rejects a file cut anywhere (``unexpected EOF``, a bad varint, or
+``no EvFrequency event``).  We keep what is still meaningful:
+
+* **Cut inside the stack table** (the footer's frequency is there): every event is kept,
+  with its exact time; the partial last record is dropped; events whose stack was in the
+  lost part show no stack.  ``.warnings`` says so and ``.lost_bytes`` counts the bytes.
+* **Cut before the footer** (the usual case for a process killed while tracing): without
+  the tick rate no timestamp can be turned into time, so this raises ``TraceError``
+  saying exactly that.  If you know the rate, set ``NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC``
+  (or pass ``ticks_per_sec=``): the valid prefix is then read — the events up to the
+  point where the missing batches make any further ordering impossible — with warnings
+  that the times rest on that assumption.
+* Bytes that are corrupt rather than missing raise ``TraceError`` with the offset, as Go.
+"""
+from __future__ import annotations
+
+import os
+
+from diagnose.errors import TraceError
+
+from . import parser
+from .convert import V1Conversion
+
+__all__ = ["convert", "V1Conversion", "TICKS_ENV"]
+
+TICKS_ENV = "NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC"
+HEADER_LEN = 16  # len("go 1.21 trace\x00\x00\x00"): the same for every old version
+
+
+def convert(data, version: int, *, ticks_per_sec: int | None = None) -> V1Conversion:
+    """Decode an old-format trace body and return its converted events.
+
+    ``data``: the bytes after the 16-byte header (bytes or memoryview); ``version``: 11, 19
+    or 21 (from the header).  Returns a :class:`V1Conversion`: iterate it once for the
+    ``Event``s (without the opening/closing Sync events, which the reader adds), then read
+    ``.last_ts``; ``.first_ts``, ``.table``, ``.warnings`` and ``.lost_bytes`` are set at
+    once.  Raises ``diagnose.read.ReadError`` (``.message``, ``.offset``: byte offset in
+    the file, counting the 16-byte header) for input that cannot be read.
+    """
+    from ..reader import ReadError
+
+    if ticks_per_sec is None:
+        env = os.environ.get(TICKS_ENV, "").strip()
+        if env:
+            try:
+                ticks_per_sec = int(float(env))
+            except ValueError:
+                raise ReadError(f"{TICKS_ENV}={env!r} is not a number of ticks per second") from None
+            if ticks_per_sec <= 0:
+                raise ReadError(f"{TICKS_ENV}={env!r} must be positive")
+    try:
+        tr = parser.parse(data, version, 0, salvage=True, ticks_per_sec=ticks_per_sec)
+        return V1Conversion(tr)
+    except TraceError as e:
+        off = None if e.offset is None else e.offset + HEADER_LEN
+        raise ReadError(e.message, off) from None

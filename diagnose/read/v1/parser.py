@@ -1,0 +1,1290 @@
+"""Decoder for the old (Go 1.11–1.21) execution-trace wire format.
+
+A port of Go 1.27.3's ``src/internal/trace/internal/tracev1/parser.go`` (with the ordering
+helpers of ``order.go`` in :mod:`diagnose.read.v1.order`).  Names, checks and error texts
+follow Go's so that a reader can hold the two side by side.
+
+Events are plain Python lists (not objects) because an old trace is materialised whole,
+as Go does; the list layout is given by the ``E_*`` index constants below and mirrors
+Go's ``tracev1.Event`` struct ``{Ts, G, Args[4], StkID, P, Type}``.
+
+Deliberate differences from Go (none changes the result for a well-formed trace):
+
+* Go scans the file twice (index the batches, then decode each P's batches while
+  merging).  We decode every batch once, in file order, into one queue per P.  The only
+  cross-batch decoder state (``lastGs``) is keyed by P and each P's batches are still
+  decoded in file order, so every event comes out identical.
+* Go merges the per-P queues starting from a Go *map* iteration order, which is random:
+  when two Ps hold events with the same timestamp, ``go tool trace`` may print them in
+  either order from one run to the next.  We start from the Ps sorted by ID (then the
+  CPU-sample queue, as Go does), so our output is one of the orders Go produces, always
+  the same one.
+* ``salvage=True`` (used for truncated files, see :mod:`diagnose.read.v1`) stops at the
+  last complete record, and cuts the event stream where it can no longer be ordered or
+  validated, instead of failing.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from diagnose.errors import TraceError
+
+from .order import (
+    G_DEAD,
+    G_RUNNABLE,
+    G_RUNNING,
+    G_WAITING,
+    NOSEQ,
+    SEQINC,
+    UNORDERED,
+    GARBAGE,
+    heap_pop,
+    heap_push,
+)
+
+# ---------------------------------------------------------------------------------------
+# Event layout (Go: tracev1.Event)
+E_TS = 0
+E_G = 1
+E_A0 = 2
+E_A1 = 3
+E_A2 = 4
+E_A3 = 5
+E_STK = 6
+E_P = 7
+E_TYPE = 8
+
+# Special P identifiers (Go: FakeP + iota)
+FakeP = 1000000
+TimerP = 1000001  # contains timer unblocks
+NetpollP = 1000002  # contains network unblocks
+SyscallP = 1000003  # contains returns from syscalls
+GCP = 1000004  # contains GC state
+ProfileP = 1000005  # contains recording of CPU profile samples
+
+MAX_UINT64 = (1 << 64) - 1
+MAX_INT32 = (1 << 31) - 1
+MAX_INT64 = (1 << 63) - 1
+
+# ---------------------------------------------------------------------------------------
+# Event types, verbatim from Go (runtime/trace.go of 1.21 with the "trace" prefix removed).
+EvNone = 0
+EvBatch = 1
+EvFrequency = 2
+EvStack = 3
+EvGomaxprocs = 4
+EvProcStart = 5
+EvProcStop = 6
+EvGCStart = 7
+EvGCDone = 8
+EvSTWStart = 9
+EvSTWDone = 10
+EvGCSweepStart = 11
+EvGCSweepDone = 12
+EvGoCreate = 13
+EvGoStart = 14
+EvGoEnd = 15
+EvGoStop = 16
+EvGoSched = 17
+EvGoPreempt = 18
+EvGoSleep = 19
+EvGoBlock = 20
+EvGoUnblock = 21
+EvGoBlockSend = 22
+EvGoBlockRecv = 23
+EvGoBlockSelect = 24
+EvGoBlockSync = 25
+EvGoBlockCond = 26
+EvGoBlockNet = 27
+EvGoSysCall = 28
+EvGoSysExit = 29
+EvGoSysBlock = 30
+EvGoWaiting = 31
+EvGoInSyscall = 32
+EvHeapAlloc = 33
+EvHeapGoal = 34
+EvTimerGoroutine = 35
+EvFutileWakeup = 36
+EvString = 37
+EvGoStartLocal = 38
+EvGoUnblockLocal = 39
+EvGoSysExitLocal = 40
+EvGoStartLabel = 41
+EvGoBlockGC = 42
+EvGCMarkAssistStart = 43
+EvGCMarkAssistDone = 44
+EvUserTaskCreate = 45
+EvUserTaskEnd = 46
+EvUserRegion = 47
+EvUserLog = 48
+EvCPUSample = 49
+EvCount = 50
+
+
+@dataclass(frozen=True)
+class EventDescription:
+    name: str
+    min_version: int
+    stack: bool
+    args: tuple[str, ...]
+    sargs: tuple[str, ...] = ()
+
+
+# Go: EventDescriptions
+EVENT_DESCRIPTIONS: dict[int, EventDescription] = {
+    EvNone: EventDescription("None", 5, False, ()),
+    EvBatch: EventDescription("Batch", 5, False, ("p", "ticks")),
+    EvFrequency: EventDescription("Frequency", 5, False, ("freq",)),
+    EvStack: EventDescription("Stack", 5, False, ("id", "siz")),
+    EvGomaxprocs: EventDescription("Gomaxprocs", 5, True, ("procs",)),
+    EvProcStart: EventDescription("ProcStart", 5, False, ("thread",)),
+    EvProcStop: EventDescription("ProcStop", 5, False, ()),
+    EvGCStart: EventDescription("GCStart", 5, True, ("seq",)),
+    EvGCDone: EventDescription("GCDone", 5, False, ()),
+    EvSTWStart: EventDescription("GCSTWStart", 5, False, ("kindid",), ("kind",)),
+    EvSTWDone: EventDescription("GCSTWDone", 5, False, ()),
+    EvGCSweepStart: EventDescription("GCSweepStart", 5, True, ()),
+    EvGCSweepDone: EventDescription("GCSweepDone", 5, False, ("swept", "reclaimed")),
+    EvGoCreate: EventDescription("GoCreate", 5, True, ("g", "stack")),
+    EvGoStart: EventDescription("GoStart", 5, False, ("g", "seq")),
+    EvGoEnd: EventDescription("GoEnd", 5, False, ()),
+    EvGoStop: EventDescription("GoStop", 5, True, ()),
+    EvGoSched: EventDescription("GoSched", 5, True, ()),
+    EvGoPreempt: EventDescription("GoPreempt", 5, True, ()),
+    EvGoSleep: EventDescription("GoSleep", 5, True, ()),
+    EvGoBlock: EventDescription("GoBlock", 5, True, ()),
+    EvGoUnblock: EventDescription("GoUnblock", 5, True, ("g", "seq")),
+    EvGoBlockSend: EventDescription("GoBlockSend", 5, True, ()),
+    EvGoBlockRecv: EventDescription("GoBlockRecv", 5, True, ()),
+    EvGoBlockSelect: EventDescription("GoBlockSelect", 5, True, ()),
+    EvGoBlockSync: EventDescription("GoBlockSync", 5, True, ()),
+    EvGoBlockCond: EventDescription("GoBlockCond", 5, True, ()),
+    EvGoBlockNet: EventDescription("GoBlockNet", 5, True, ()),
+    EvGoSysCall: EventDescription("GoSysCall", 5, True, ()),
+    EvGoSysExit: EventDescription("GoSysExit", 5, False, ("g", "seq", "ts")),
+    EvGoSysBlock: EventDescription("GoSysBlock", 5, False, ()),
+    EvGoWaiting: EventDescription("GoWaiting", 5, False, ("g",)),
+    EvGoInSyscall: EventDescription("GoInSyscall", 5, False, ("g",)),
+    EvHeapAlloc: EventDescription("HeapAlloc", 5, False, ("mem",)),
+    EvHeapGoal: EventDescription("HeapGoal", 5, False, ("mem",)),
+    EvTimerGoroutine: EventDescription("TimerGoroutine", 5, False, ("g",)),
+    EvFutileWakeup: EventDescription("FutileWakeup", 5, False, ()),
+    EvString: EventDescription("String", 7, False, ()),
+    EvGoStartLocal: EventDescription("GoStartLocal", 7, False, ("g",)),
+    EvGoUnblockLocal: EventDescription("GoUnblockLocal", 7, True, ("g",)),
+    EvGoSysExitLocal: EventDescription("GoSysExitLocal", 7, False, ("g", "ts")),
+    EvGoStartLabel: EventDescription("GoStartLabel", 8, False, ("g", "seq", "labelid"), ("label",)),
+    EvGoBlockGC: EventDescription("GoBlockGC", 8, True, ()),
+    EvGCMarkAssistStart: EventDescription("GCMarkAssistStart", 9, True, ()),
+    EvGCMarkAssistDone: EventDescription("GCMarkAssistDone", 9, False, ()),
+    EvUserTaskCreate: EventDescription("UserTaskCreate", 11, True, ("taskid", "pid", "typeid"), ("name",)),
+    EvUserTaskEnd: EventDescription("UserTaskEnd", 11, True, ("taskid",)),
+    EvUserRegion: EventDescription("UserRegion", 11, True, ("taskid", "mode", "typeid"), ("name",)),
+    EvUserLog: EventDescription("UserLog", 11, True, ("id", "keyid"), ("category", "message")),
+    EvCPUSample: EventDescription("CPUSample", 19, True, ("ts", "p", "g")),
+}
+
+
+def _arg_num(typ: int) -> int:
+    """Go: rawEvent.argNum, for every type but EvStack (whose count is its length)."""
+    desc = EVENT_DESCRIPTIONS[typ]
+    narg = len(desc.args)
+    if desc.stack:
+        narg += 1
+    if typ in (EvBatch, EvFrequency, EvTimerGoroutine):
+        return narg
+    return narg + 1  # timestamp
+
+
+# Expected raw argument counts, indexed by type (None: no description / EvStack).
+_ARGNUM: list[int | None] = [None] * 256
+for _t in EVENT_DESCRIPTIONS:
+    if _t != EvStack:
+        _ARGNUM[_t] = _arg_num(_t)
+# Which raw argument (if any) is the stack ID, indexed by type.
+_HAS_STACK = [False] * 256
+for _t, _d in EVENT_DESCRIPTIONS.items():
+    _HAS_STACK[_t] = _d.stack
+
+# Zero padding that fills Args[4] after an event's own arguments, indexed by type.
+_PADS: list[tuple] = [()] * 256
+for _t, _d in EVENT_DESCRIPTIONS.items():
+    _PADS[_t] = (0,) * (4 - len(_d.args))
+
+def _gcode(typ: int) -> int:
+    """How parseEvent updates the current G: 1 sets it (and ev.G) from Args[0], 2 clears
+    it, 3 sets ev.G from Args[0]; 0 nothing."""
+    if typ in _SETS_LAST_G:
+        return 1
+    if typ in _CLEARS_LAST_G:
+        return 2
+    if typ in _G_FROM_ARG0:
+        return 3
+    return 0
+
+
+_FAST_TABLES: dict[int, tuple[int, ...]] = {}
+
+
+def _fast_table(ver: int) -> tuple[int, ...]:
+    """Per header byte: which fast decoding path applies (0 = use the general path).
+
+    1: only a timestamp; 2: timestamp + stack; 3: timestamp + 1 arg; 4: timestamp + 1 arg
+    + stack; 5: timestamp + 2 args.  Only for ordinary timed events of this version whose
+    inline argument count is the one parseEvent expects.
+    """
+    t = _FAST_TABLES.get(ver)
+    if t is None:
+        out = []
+        for b in range(256):
+            typ = b & 0x3F
+            narg = (b >> 6) + 1
+            d = EVENT_DESCRIPTIONS.get(typ)
+            code = 0
+            if (d is not None and typ not in (EvNone, EvString, EvBatch, EvFrequency,
+                                              EvTimerGoroutine, EvStack, EvCPUSample, EvUserLog)
+                    and d.min_version <= ver and narg <= 3 and _ARGNUM[typ] == narg):
+                code = {(1, False): 1, (2, True): 2, (2, False): 3, (3, True): 4,
+                        (3, False): 5}[(narg, d.stack)]
+            out.append(code)
+        t = _FAST_TABLES[ver] = tuple(out)
+    return t
+
+
+# Types after which the P's current goroutine is "none" (Go: p.lastG = 0).
+_CLEARS_LAST_G = frozenset(
+    (EvGoEnd, EvGoStop, EvGoSched, EvGoPreempt, EvGoSleep, EvGoBlock, EvGoBlockSend,
+     EvGoBlockRecv, EvGoBlockSelect, EvGoBlockSync, EvGoBlockCond, EvGoBlockNet,
+     EvGoSysBlock, EvGoBlockGC)
+)
+_SETS_LAST_G = frozenset((EvGoStart, EvGoStartLocal, EvGoStartLabel))
+_G_FROM_ARG0 = frozenset((EvGoSysExit, EvGoWaiting, EvGoInSyscall))
+_GCODES = tuple(_gcode(t) for t in range(256))
+
+
+# STW reasons (Go: tracev1.STWReason)
+STWUnknown = 0
+NumSTWReasons = 17
+
+
+def stw_reason(version: int, kind_id: int) -> int:
+    """Go: Trace.STWReason."""
+    if version < 21:
+        if kind_id in (0, 1):
+            return kind_id + 1
+        return STWUnknown
+    if version == 21:
+        if kind_id < NumSTWReasons:
+            return kind_id
+        return STWUnknown
+    return STWUnknown
+
+
+class ErrTimeOrder(TraceError):
+    """Go: tracev1.ErrTimeOrder."""
+
+    def __init__(self, path: str | None = None, offset: int | None = None) -> None:
+        super().__init__("time stamps out of order", path, offset)
+
+
+ERR_MALFORMED_VARINT = "malformatted base-128 varint"
+
+
+class _Truncated(Exception):
+    """Internal: a record that cannot be decoded; carries Go's message.
+
+    ``eof``: the data ran out inside the record (a cut file) rather than being malformed.
+    """
+
+    def __init__(self, message: str, offset: int, eof: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.eof = eof
+
+
+@dataclass
+class Frame:
+    """Go: tracev1.Frame."""
+
+    pc: int
+    fn: int  # string ID of the function name
+    file: int  # string ID of the file name
+    line: int
+
+
+@dataclass
+class Trace:
+    """Go: tracev1.Trace — the result of :func:`parse`."""
+
+    version: int
+    events: list  # list of event lists, sorted
+    stacks: dict[int, list[int]]
+    pcs: dict[int, Frame]
+    strings: dict[int, str]
+    inline_strings: list[str]
+    # Ours: notes about data we could not use (salvage mode only).
+    warnings: list[str] = field(default_factory=list)
+    lost_bytes: int = 0
+
+
+def _to_int64(v: int) -> int:
+    v &= MAX_UINT64
+    return v - (1 << 64) if v > MAX_INT64 else v
+
+
+def _to_int32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v > MAX_INT32 else v
+
+
+def _uvarint_slow(data, off: int, end: int):
+    """Go: binary.Uvarint on data[off:end].
+
+    Returns (value, new_off), or (None, ran_out) if bad: ``ran_out`` is True when the
+    buffer ended before the varint did, False for an overflowing varint.
+    """
+    x = 0
+    s = 0
+    i = 0
+    while True:
+        if off + i >= end:
+            return None, True  # buffer too small
+        if i == 10:
+            return None, False  # overflow
+        b = data[off + i]
+        if b < 0x80:
+            if i == 9 and b > 1:
+                return None, False  # overflow
+            return x | (b << s), off + i + 1
+        x |= (b & 0x7F) << s
+        s += 7
+        i += 1
+
+
+class _Decoder:
+    """Decodes every batch of the file (Go: parser.readRawEvent + parser.parseEvent)."""
+
+    def __init__(self, data, version: int, start: int, salvage: bool) -> None:
+        self.data = data
+        self.ver = version
+        self.start = start
+        self.salvage = salvage
+        self.strings: dict[int, str] = {}
+        self.inline_strings: list[str] = []
+        self.inline_strings_mapping: dict[str, int] = {}
+        self.stacks: dict[int, list[int]] = {}
+        self.pcs: dict[int, Frame] = {}
+        self.ticks_per_sec = 0
+        self.timer_goids: set[int] = set()
+        self.cpu_samples: list[list] = []
+        # per-P event queues, in the order Ps first appear
+        self.proc_events: dict[int, list] = {}
+        self.warnings: list[str] = []
+        self.end_off = len(data)  # where decoding stopped (salvage)
+        self.cut_message = ""  # why (salvage): Go's error for the cut record
+        self.saw_frequency_at = -1
+
+    # -- the single decoding pass ------------------------------------------------------
+    def run(self) -> None:
+        """Decode the whole file. Raises TraceError (strict) or stops early (salvage)."""
+        data = self.data
+        n = len(data)
+        off = self.start
+        ver = self.ver
+        descs = EVENT_DESCRIPTIONS
+        argnum = _ARGNUM
+        has_stack = _HAS_STACK
+        pads = _PADS
+        fast = _fast_table(ver)
+        gcodes = _GCODES
+        clears_last_g = _CLEARS_LAST_G
+        sets_last_g = _SETS_LAST_G
+        g_from_arg0 = _G_FROM_ARG0
+        strings = self.strings
+        proc_events = self.proc_events
+
+        # parseEvent state
+        last_ts = 0
+        last_g = 0
+        last_gs: dict[int, int] = {}
+        last_p = 0
+        cur: list | None = None  # event queue of the current batch's P
+        seen_batch = False
+
+        rec_start = off
+        try:
+            while off < n:
+                rec_start = off
+                b = data[off]
+                off += 1
+                code = fast[b]
+                if code and cur is not None:
+                    # Fast path for the common timed events with inline arguments; the
+                    # same steps as the general path below (readRawEvent + parseEvent).
+                    typ = b & 0x3F
+                    c = data[off]
+                    if c < 0x80:
+                        off += 1
+                    else:
+                        c, off = _arg_varint(data, off, n, typ, rec_start)
+                    last_ts += c
+                    if code == 1:
+                        ev = [last_ts, last_g, 0, 0, 0, 0, 0, last_p, typ]
+                    else:
+                        x = data[off]
+                        if x < 0x80:
+                            off += 1
+                        else:
+                            x, off = _arg_varint(data, off, n, typ, rec_start)
+                        if code == 2:
+                            ev = [last_ts, last_g, 0, 0, 0, 0, x & 0xFFFFFFFF, last_p, typ]
+                        elif code == 3:
+                            ev = [last_ts, last_g, x, 0, 0, 0, 0, last_p, typ]
+                        else:
+                            y = data[off]
+                            if y < 0x80:
+                                off += 1
+                            else:
+                                y, off = _arg_varint(data, off, n, typ, rec_start)
+                            if code == 4:
+                                ev = [last_ts, last_g, x, 0, 0, 0, y & 0xFFFFFFFF, last_p, typ]
+                            else:
+                                ev = [last_ts, last_g, x, y, 0, 0, 0, last_p, typ]
+                    gcode = gcodes[typ]
+                    if gcode:
+                        if gcode == 1:
+                            last_g = x
+                            ev[1] = x
+                        elif gcode == 2:
+                            last_g = 0
+                        else:
+                            ev[1] = x
+                    cur.append(ev)
+                    continue
+
+                typ = b & 0x3F
+                narg = (b >> 6) + 1
+                if typ == EvNone or typ >= EvCount or descs[typ].min_version > ver:
+                    raise _Truncated(f"unknown event type {typ}", rec_start)
+
+                if typ == EvString:
+                    # String dictionary entry [ID, length, string].
+                    sid, off = _read_uvarint(data, off, n)
+                    if sid == 0:
+                        raise _Truncated("string has invalid id 0", rec_start)
+                    if strings.get(sid, "") != "" and seen_batch:
+                        raise _Truncated(f"string has duplicate id {sid}", rec_start)
+                    ln, off = _read_uvarint(data, off, n)
+                    if ln == 0:
+                        raise _Truncated("string has invalid length 0", rec_start)
+                    if ln > 1_000_000:
+                        raise _Truncated(f"string has too large length {ln}", rec_start)
+                    if off + ln > n:
+                        raise _Truncated("failed to read trace: unexpected EOF", rec_start, True)
+                    s = bytes(data[off:off + ln]).decode("utf-8", "surrogateescape")
+                    off += ln
+                    # Go only keeps strings that sit inside a batch (it reads them while
+                    # loading batches); strings before the first batch header are skipped.
+                    if seen_batch:
+                        strings[sid] = s
+                    continue
+
+                if typ == EvBatch:
+                    if narg != 2:
+                        raise _Truncated(
+                            f"EvBatch has wrong number of arguments: got {narg}, want 2", rec_start)
+                    pid, off = _read_uvarint(data, off, n)
+                    if pid != MAX_UINT64 and pid > MAX_INT32:
+                        raise _Truncated(
+                            f"processor ID {pid} is larger than maximum of {MAX_UINT64}", rec_start)
+                    ts, off = _read_uvarint(data, off, n)
+                    # parseEvent(EvBatch)
+                    last_gs[last_p] = last_g
+                    last_p = -1 if pid == MAX_UINT64 else pid
+                    last_g = last_gs.get(last_p, 0)
+                    last_ts = _to_int64(ts)
+                    cur = proc_events.get(last_p)
+                    if cur is None:
+                        cur = proc_events[last_p] = []
+                    seen_batch = True
+                    continue
+
+                # -- default: read the arguments
+                if narg <= 3:
+                    # Inline arguments (timestamp first); most are one-byte varints.
+                    if off < n and data[off] < 0x80:
+                        a = data[off]
+                        off += 1
+                    else:
+                        a, off = _arg_varint(data, off, n, typ, rec_start)
+                    if narg == 1:
+                        args = [a]
+                    else:
+                        if off < n and data[off] < 0x80:
+                            a2 = data[off]
+                            off += 1
+                        else:
+                            a2, off = _arg_varint(data, off, n, typ, rec_start)
+                        if narg == 2:
+                            args = [a, a2]
+                        else:
+                            if off < n and data[off] < 0x80:
+                                a3 = data[off]
+                                off += 1
+                            else:
+                                a3, off = _arg_varint(data, off, n, typ, rec_start)
+                            args = [a, a2, a3]
+                else:
+                    # More than inlineArgs args, the first value is length of the event in bytes.
+                    v, noff = _arg_varint(data, off, n, typ, rec_start)
+                    off = noff
+                    if v > 2048:
+                        raise _Truncated(
+                            f"failed to read event {typ} argument: length-prefixed argument too big:"
+                            f" {v} bytes, limit is 2048", rec_start)
+                    end = off + v
+                    if end > n:
+                        raise _Truncated("failed to read trace: unexpected EOF", rec_start, True)
+                    args = []
+                    while off < end:
+                        c = data[off]
+                        if c < 0x80:
+                            args.append(c)
+                            off += 1
+                        else:
+                            a, noff = _uvarint_slow(data, off, end)
+                            if a is None:
+                                raise _Truncated(ERR_MALFORMED_VARINT, rec_start)
+                            args.append(a)
+                            off = noff
+                    sarg = None
+                    if typ == EvUserLog:
+                        # EvUserLog records are followed by a value string
+                        sz, off = _read_uvarint(data, off, n)
+                        if sz > 1_000_000:
+                            raise _Truncated(f"string is too large (len={sz})", rec_start)
+                        if off + sz > n:
+                            raise _Truncated("failed to read trace: unexpected EOF", rec_start, True)
+                        sarg = bytes(data[off:off + sz]).decode("utf-8", "surrogateescape")
+                        off += sz
+
+                if cur is None:
+                    raise _Truncated(
+                        f"read event {typ} with current P of 0, but P has no batches yet", rec_start)
+
+                if typ == EvCPUSample:
+                    # Go: collectBatchesAndCPUSamples
+                    want = argnum[typ]
+                    if len(args) != want:
+                        raise _Truncated(
+                            f"CPU sample has wrong number of arguments: want {want}, got {len(args)}",
+                            rec_start)
+                    # args: ts(ignored), real ts, P, G, stack
+                    self.cpu_samples.append(
+                        [_to_int64(args[1]), args[3], 0, args[2], args[3], 0, args[4] & 0xFFFFFFFF,
+                         _to_int32(args[2]), EvCPUSample])
+                    continue
+
+                # -- parseEvent
+                if typ == EvStack:
+                    if len(args) < 2:
+                        raise _Truncated(
+                            f"EvStack has wrong number of arguments: want at least 2, got {len(args)}",
+                            rec_start)
+                    size = args[1]
+                    if size > 1000:
+                        raise _Truncated(f"EvStack has bad number of frames: {size}", rec_start)
+                    want = 2 + 4 * size
+                    if len(args) != want:
+                        raise _Truncated(
+                            f"EvStack has wrong number of arguments: want {want}, got {len(args)}",
+                            rec_start)
+                    sid = args[0] & 0xFFFFFFFF
+                    if sid != 0 and size > 0:
+                        stk = []
+                        pcs = self.pcs
+                        for i in range(size):
+                            j = 2 + i * 4
+                            pc = args[j]
+                            stk.append(pc)
+                            if pc not in pcs:
+                                pcs[pc] = Frame(pc, args[j + 1], args[j + 2], args[j + 3])
+                        self.stacks[sid] = stk
+                    continue
+
+                want = argnum[typ]
+                if len(args) != want:
+                    raise _Truncated(
+                        f"{descs[typ].name} has wrong number of arguments: want {want}, got {len(args)}",
+                        rec_start)
+                if typ == EvFrequency:
+                    self.ticks_per_sec = _to_int64(args[0])
+                    if self.ticks_per_sec <= 0:
+                        # The most likely cause for this is tick skew on different CPUs.
+                        raise ErrTimeOrder(offset=rec_start)
+                    self.saw_frequency_at = rec_start
+                    continue
+                if typ == EvTimerGoroutine:
+                    self.timer_goids.add(args[0])
+                    continue
+
+                ts = last_ts + args[0]
+                last_ts = ts
+                # ev = [Ts, G, A0, A1, A2, A3, StkID, P, Type]
+                if has_stack[typ]:
+                    ev = [ts, last_g, *args[1:want - 1], *pads[typ], args[want - 1] & 0xFFFFFFFF,
+                          last_p, typ]
+                else:
+                    ev = [ts, last_g, *args[1:], *pads[typ], 0, last_p, typ]
+                if typ in sets_last_g:
+                    last_g = ev[E_A0]
+                    ev[E_G] = last_g
+                elif typ in clears_last_g:
+                    last_g = 0
+                elif typ in g_from_arg0:
+                    ev[E_G] = ev[E_A0]
+                elif typ == EvUserLog:
+                    # e.Args 0: taskID, 1:keyID, 2: stackID, 3: messageID
+                    mapping = self.inline_strings_mapping
+                    mid = mapping.get(sarg)
+                    if mid is None:
+                        mid = len(self.inline_strings)
+                        mapping[sarg] = mid
+                        self.inline_strings.append(sarg)
+                    ev[E_A3] = mid
+                cur.append(ev)
+        except IndexError:
+            # data[off] past the end: the file ends inside the record at rec_start.
+            exc = _Truncated("failed to read trace: unexpected EOF", rec_start, True)
+            if not self.salvage:
+                raise TraceError(exc.message, offset=exc.offset) from None
+            self.end_off = rec_start
+            self.cut_message = exc.message
+        except _Truncated as exc:
+            if not (self.salvage and exc.eof):
+                raise TraceError(exc.message, offset=exc.offset) from None
+            # The file ends inside the record that starts at rec_start: a cut file.
+            self.end_off = rec_start
+            self.cut_message = exc.message
+
+
+def _arg_varint(data, off: int, n: int, typ: int, rec_start: int):
+    v, noff = _uvarint_slow(data, off, n)
+    if v is None:
+        raise _Truncated(f"failed to read event {typ} argument: {ERR_MALFORMED_VARINT}", rec_start,
+                         noff)
+    return v, noff
+
+
+def _read_uvarint(data, off: int, n: int):
+    if off < n:
+        b = data[off]
+        if b < 0x80:
+            return b, off + 1
+    v, noff = _uvarint_slow(data, off, n)
+    if v is None:
+        raise _Truncated(ERR_MALFORMED_VARINT, off, noff)
+    return v, noff
+
+
+# ---------------------------------------------------------------------------------------
+# Ordering: Go's parser.parseEventBatches
+
+
+def _state_transition(ev):
+    """Go: stateTransition. Returns (g, init_seq, init_status, next_seq, next_status)."""
+    typ = ev[E_TYPE]
+    if typ == EvGoCreate:
+        return ev[E_A0], 0, G_DEAD, 1, G_RUNNABLE
+    if typ == EvGoWaiting or typ == EvGoInSyscall:
+        return ev[E_G], 1, G_RUNNABLE, 2, G_WAITING
+    if typ == EvGoStart or typ == EvGoStartLabel:
+        s = ev[E_A1]
+        return ev[E_G], s, G_RUNNABLE, (s + 1) & MAX_UINT64, G_RUNNING
+    if typ == EvGoStartLocal:
+        return ev[E_G], NOSEQ, G_RUNNABLE, SEQINC, G_RUNNING
+    if typ in _BLOCKING:
+        return ev[E_G], NOSEQ, G_RUNNING, NOSEQ, G_WAITING
+    if typ == EvGoSched or typ == EvGoPreempt:
+        return ev[E_G], NOSEQ, G_RUNNING, NOSEQ, G_RUNNABLE
+    if typ == EvGoUnblock or typ == EvGoSysExit:
+        s = ev[E_A1]
+        return ev[E_A0], s, G_WAITING, (s + 1) & MAX_UINT64, G_RUNNABLE
+    if typ == EvGoUnblockLocal or typ == EvGoSysExitLocal:
+        return ev[E_A0], NOSEQ, G_WAITING, SEQINC, G_RUNNABLE
+    if typ == EvGCStart:
+        s = ev[E_A0]
+        return GARBAGE, s, G_DEAD, (s + 1) & MAX_UINT64, G_DEAD
+    return UNORDERED, 0, 0, 0, 0
+
+
+_BLOCKING = frozenset(
+    (EvGoBlock, EvGoBlockSend, EvGoBlockRecv, EvGoBlockSelect, EvGoBlockSync, EvGoBlockCond,
+     EvGoBlockNet, EvGoSleep, EvGoSysBlock, EvGoBlockGC)
+)
+# Types whose readiness depends on goroutine state (everything else is UNORDERED).
+_ORDERED = frozenset(
+    (EvGoCreate, EvGoWaiting, EvGoInSyscall, EvGoStart, EvGoStartLabel, EvGoStartLocal,
+     EvGoSched, EvGoPreempt, EvGoUnblock, EvGoSysExit, EvGoUnblockLocal, EvGoSysExitLocal,
+     EvGCStart) + tuple(_BLOCKING)
+)
+_LOCAL_RENAME = {EvGoStartLocal: EvGoStart, EvGoUnblockLocal: EvGoUnblock,
+                 EvGoSysExitLocal: EvGoSysExit}
+
+
+class _Proc:
+    __slots__ = ("pid", "events", "idx", "n", "done")
+
+    def __init__(self, pid: int, events: list) -> None:
+        self.pid = pid
+        self.events = events
+        self.idx = 0
+        self.n = len(events)
+        self.done = False
+
+
+class _OrderingStuck(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# Ordering class of each v1 type (see _state_transition): 0 = no ordering requirements.
+_OC_CREATE, _OC_WAITING, _OC_START, _OC_START_LOCAL, _OC_BLOCK, _OC_SCHED, _OC_UNBLOCK, \
+    _OC_UNBLOCK_LOCAL, _OC_GC = range(1, 10)
+_OCODES = [0] * 256
+_OCODES[EvGoCreate] = _OC_CREATE
+_OCODES[EvGoWaiting] = _OCODES[EvGoInSyscall] = _OC_WAITING
+_OCODES[EvGoStart] = _OCODES[EvGoStartLabel] = _OC_START
+_OCODES[EvGoStartLocal] = _OC_START_LOCAL
+for _t in _BLOCKING:
+    _OCODES[_t] = _OC_BLOCK
+_OCODES[EvGoSched] = _OCODES[EvGoPreempt] = _OC_SCHED
+_OCODES[EvGoUnblock] = _OCODES[EvGoSysExit] = _OC_UNBLOCK
+_OCODES[EvGoUnblockLocal] = _OCODES[EvGoSysExitLocal] = _OC_UNBLOCK_LOCAL
+_OCODES[EvGCStart] = _OC_GC
+_OCODES = tuple(_OCODES)
+_DEAD0 = (0, G_DEAD)
+
+
+def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warnings: list[str]):
+    """Go: the merge loop of parseEventBatches. Returns the merged event list.
+
+    The readiness test (Go: stateTransition + transitionReady) is written out inline for
+    the common types; _state_transition is the reference and handles the others.
+    """
+    # Re-sort CPU samples by the timestamp captured in the signal handler (stable).
+    cpu_samples.sort(key=lambda e: e[E_TS])
+    all_procs = [_Proc(pid, proc_events[pid]) for pid in sorted(proc_events)]
+    all_procs.append(_Proc(ProfileP, cpu_samples))
+
+    events: list = []
+    append = events.append
+    gs: dict[int, tuple[int, int]] = {}
+    gsget = gs.get
+    frontier: list = []
+    available = list(all_procs)
+    ocodes = _OCODES
+    rename = _LOCAL_RENAME
+    st = _state_transition
+    dead0 = _DEAD0
+    RUNNING, RUNNABLE, WAITING = G_RUNNING, G_RUNNABLE, G_WAITING
+    try:
+        while True:
+            i = 0
+            while i < len(available):
+                proc = available[i]
+                if proc.idx >= proc.n:
+                    # This P has no more events
+                    proc.done = True
+                    available[i] = available[-1]
+                    available.pop()
+                    continue
+                ev = proc.events[proc.idx]
+                oc = ocodes[ev[8]]
+                if oc:
+                    if oc == 5 or oc == 6:  # block / sched: init {noseq, running}
+                        ok = gsget(ev[1], dead0)[1] == RUNNING
+                    elif oc == 3:  # start: init {seq, runnable}
+                        cur = gsget(ev[1], dead0)
+                        ok = cur[1] == RUNNABLE and cur[0] == ev[3]
+                    elif oc == 7:  # unblock / sysexit: init {seq, waiting}
+                        cur = gsget(ev[2], dead0)
+                        ok = cur[1] == WAITING and cur[0] == ev[3]
+                    elif oc == 4:  # start local: init {noseq, runnable}
+                        ok = gsget(ev[1], dead0)[1] == RUNNABLE
+                    elif oc == 8:  # unblock local: init {noseq, waiting}
+                        ok = gsget(ev[2], dead0)[1] == WAITING
+                    else:
+                        g, iseq, ist, _, _ = st(ev)
+                        cseq, cst = gsget(g, dead0)
+                        ok = (iseq == NOSEQ or iseq == cseq) and ist == cst
+                    if not ok:
+                        i += 1
+                        continue
+                proc.idx += 1
+                available[i] = available[-1]
+                available.pop()
+                heap_push(frontier, (ev[0], ev, proc))
+
+            if not frontier:
+                for p in all_procs:
+                    if not p.done:
+                        raise _OrderingStuck("no consistent ordering of events possible")
+                break
+            _, ev, proc = heap_pop(frontier)
+            typ = ev[8]
+            if ocodes[typ]:
+                g, iseq, ist, nseq, nst = st(ev)
+                if typ in rename:
+                    ev[8] = rename[typ]
+                cseq, cst = gsget(g, dead0)
+                if not ((iseq == NOSEQ or iseq == cseq) and ist == cst):
+                    raise _OrderingStuck("encountered impossible goroutine state transition")
+                if nseq == NOSEQ:
+                    nseq = cseq
+                elif nseq == SEQINC:
+                    nseq = (cseq + 1) & MAX_UINT64
+                gs[g] = (nseq, nst)
+            append(ev)
+            available.append(proc)
+    except _OrderingStuck as exc:
+        if not salvage:
+            raise TraceError(exc.message) from None
+        left = sum(p.n - p.idx for p in all_procs) + len(frontier)
+        warnings.append(
+            f"old-format trace: {exc.message} after {len(events)} events (the rest of the"
+            f" trace is missing); dropped the {left} events that could not be placed")
+    return events
+
+
+def _fix_syscall_exit_times(events: list, salvage: bool, warnings: list[str]) -> list:
+    """Go: the tail of parseEventBatches (sort check, GoSysExit real timestamps, stable sort)."""
+    prev = None
+    for i, ev in enumerate(events):
+        ts = ev[E_TS]
+        if prev is not None and ts < prev:
+            if not salvage:
+                raise ErrTimeOrder()
+            warnings.append(f"old-format trace: time stamps out of order at event {i};"
+                            f" dropped the {len(events) - i} events from there on")
+            del events[i:]
+            break
+        prev = ts
+
+    last_sys_block: dict[int, int] = {}
+    for i, ev in enumerate(events):
+        typ = ev[E_TYPE]
+        if typ == EvGoSysBlock or typ == EvGoInSyscall:
+            last_sys_block[ev[E_G]] = ev[E_TS]
+        elif typ == EvGoSysExit:
+            ts = _to_int64(ev[E_A2])
+            if ts == 0:
+                continue
+            block = last_sys_block.get(ev[E_G], 0)
+            problem = None
+            if block == 0:
+                problem = "stray syscall exit"
+            elif ts < block:
+                problem = "time stamps out of order"
+            if problem is not None:
+                if not salvage:
+                    if problem == "stray syscall exit":
+                        raise TraceError(problem)
+                    raise ErrTimeOrder()
+                warnings.append(f"old-format trace: {problem} at event {i};"
+                                f" dropped the {len(events) - i} events from there on")
+                del events[i:]
+                break
+            ev[E_TS] = ts
+    events.sort(key=lambda e: e[E_TS])  # stable, like sort.Stable
+    return events
+
+
+# ---------------------------------------------------------------------------------------
+# Go: parser.postProcessTrace
+
+
+class _PostProcessError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _q(ev) -> str:
+    """Go's %q of a tracev1.Event (its String method, quoted) — for error messages."""
+    desc = EVENT_DESCRIPTIONS[ev[E_TYPE]]
+    s = f"{ev[E_TS]} {desc.name} p={ev[E_P]} g={ev[E_G]} stk={ev[E_STK]}"
+    for i, a in enumerate(desc.args):
+        s += f" {a}={ev[E_A0 + i]}"
+    return '"' + s + '"'
+
+
+def _post_process(events: list, stacks: dict[int, list[int]]) -> int:
+    """Validate the ordered stream and restore information, as Go does.
+
+    Returns how many stack references were dropped (they named no known stack); raises
+    _PostProcessError otherwise (the index of the first invalid event is in ``.index``).
+    """
+    # g state: [state, ev_type (None), create_stack (None), mark_assist (bool)]
+    gs: dict[int, list] = {0: [G_RUNNING, None, None, False]}
+    # p state: [running, g, sweeping]
+    ps: dict[int, list] = {}
+    tasks: dict[int, list] = {}
+    active_regions: dict[int, list] = {}
+    ev_gc = False
+    ev_stw = False
+    dropped = 0
+
+    def gget(g):
+        d = gs.get(g)
+        if d is None:
+            return [G_DEAD, None, None, False]
+        return d
+
+    def pget(p):
+        d = ps.get(p)
+        if d is None:
+            d = ps[p] = [False, 0, False]
+        return d
+
+    def check_running(pd, gd, ev, allow_g0):
+        name = EVENT_DESCRIPTIONS[ev[E_TYPE]].name
+        if gd[0] != G_RUNNING:
+            return f"g {ev[E_G]} is not running while {name} (time {ev[E_TS]})"
+        if pd[1] != ev[E_G]:
+            return f"p {ev[E_P]} is not running g {ev[E_G]} while {name} (time {ev[E_TS]})"
+        if not allow_g0 and ev[E_G] == 0:
+            return f"g 0 did {name} (time {ev[E_TS]})"
+        return None
+
+    blocking = frozenset((EvGoSleep, EvGoBlock, EvGoBlockSend, EvGoBlockRecv, EvGoBlockSelect,
+                          EvGoBlockSync, EvGoBlockCond, EvGoBlockNet, EvGoBlockGC))
+    # Types postProcessTrace does not check (only their stack reference).
+    noop = frozenset((EvGomaxprocs, EvHeapAlloc, EvHeapGoal, EvUserLog, EvCPUSample,
+                      EvFutileWakeup))
+    for idx, ev in enumerate(events):
+        typ = ev[E_TYPE]
+        err = None
+        if typ in noop:
+            pass
+        elif typ == EvGoStart or typ == EvGoStartLabel:
+            gd = gget(ev[E_G])
+            pd = pget(ev[E_P])
+            if gd[0] != G_RUNNABLE:
+                err = f"g {ev[E_G]} is not runnable before start (time {ev[E_TS]})"
+            elif pd[1] != 0:
+                err = (f"p {ev[E_P]} is already running g {pd[1]} while start g {ev[E_G]}"
+                       f" (time {ev[E_TS]})")
+            else:
+                gd[0] = G_RUNNING
+                pd[1] = ev[E_G]
+                if gd[2] is not None:
+                    ev[E_STK] = gd[2] & 0xFFFFFFFF
+                    gd[2] = None
+                gd[1] = None
+                gs[ev[E_G]] = gd
+        elif typ == EvGoSched or typ == EvGoPreempt:
+            gd = gget(ev[E_G])
+            pd = pget(ev[E_P])
+            if not (gd[0] == G_RUNNING and pd[1] == ev[E_G] != 0):
+                err = check_running(pd, gd, ev, False)
+            if err is None:
+                gd[0] = G_RUNNABLE
+                pd[1] = 0
+                gd[1] = typ
+                gs[ev[E_G]] = gd
+        elif typ in blocking:
+            gd = gget(ev[E_G])
+            pd = pget(ev[E_P])
+            if not (gd[0] == G_RUNNING and pd[1] == ev[E_G] != 0):
+                err = check_running(pd, gd, ev, False)
+            if err is None:
+                gd[0] = G_WAITING
+                gd[1] = typ
+                pd[1] = 0
+                gs[ev[E_G]] = gd
+        elif typ == EvGoSysCall:
+            gd = gget(ev[E_G])
+            pd = pget(ev[E_P])
+            if not (gd[0] == G_RUNNING and pd[1] == ev[E_G] != 0):
+                err = check_running(pd, gd, ev, False)
+            if err is None:
+                gd[1] = typ
+                gs[ev[E_G]] = gd
+        elif typ == EvProcStart:
+            pd = pget(ev[E_P])
+            if pd[0]:
+                err = f"p {ev[E_P]} is running before start (time {ev[E_TS]})"
+            else:
+                pd[0] = True
+        elif typ == EvProcStop:
+            pd = pget(ev[E_P])
+            if not pd[0]:
+                err = f"p {ev[E_P]} is not running before stop (time {ev[E_TS]})"
+            elif pd[1] != 0:
+                err = f"p {ev[E_P]} is running a goroutine {pd[1]} during stop (time {ev[E_TS]})"
+            else:
+                pd[0] = False
+        elif typ == EvGCStart:
+            if ev_gc:
+                err = f"previous GC is not ended before a new one (time {ev[E_TS]})"
+            else:
+                ev_gc = True
+                ev[E_P] = GCP  # Attribute this to the global GC state.
+        elif typ == EvGCDone:
+            if not ev_gc:
+                err = f"bogus GC end (time {ev[E_TS]})"
+            else:
+                ev_gc = False
+        elif typ == EvSTWStart:
+            if ev_stw:
+                err = f"previous STW is not ended before a new one (time {ev[E_TS]})"
+            else:
+                ev_stw = True
+        elif typ == EvSTWDone:
+            if not ev_stw:
+                err = f"bogus STW end (time {ev[E_TS]})"
+            else:
+                ev_stw = False
+        elif typ == EvGCSweepStart:
+            pd = pget(ev[E_P])
+            if pd[2]:
+                err = f"previous sweeping is not ended before a new one (time {ev[E_TS]})"
+            else:
+                pd[2] = True
+        elif typ == EvGCMarkAssistStart:
+            gd = gget(ev[E_G])
+            if gd[3]:
+                err = f"previous mark assist is not ended before a new one (time {ev[E_TS]})"
+            else:
+                gd[3] = True
+                gs[ev[E_G]] = gd
+        elif typ == EvGCMarkAssistDone:
+            # Unlike most events, mark assists can be in progress when a goroutine starts
+            # tracing, so we can't report an error here.
+            gd = gget(ev[E_G])
+            gd[3] = False
+            gs[ev[E_G]] = gd
+        elif typ == EvGCSweepDone:
+            pd = pget(ev[E_P])
+            if not pd[2]:
+                err = f"bogus sweeping end (time {ev[E_TS]})"
+            else:
+                pd[2] = False
+        elif typ == EvGoWaiting or typ == EvGoInSyscall:
+            gd = gget(ev[E_G])
+            if gd[0] != G_RUNNABLE:
+                what = "EvGoWaiting" if typ == EvGoWaiting else "EvGoInSyscall"
+                err = f"g {ev[E_G]} is not runnable before {what} (time {ev[E_TS]})"
+            else:
+                gd[0] = G_WAITING
+                gd[1] = typ
+                gs[ev[E_G]] = gd
+        elif typ == EvGoCreate:
+            gd = gget(ev[E_G])
+            pd = pget(ev[E_P])
+            err = check_running(pd, gd, ev, True)
+            if err is None:
+                if ev[E_A0] in gs:
+                    err = f"g {ev[E_A0]} already exists (time {ev[E_TS]})"
+                else:
+                    gs[ev[E_A0]] = [G_RUNNABLE, typ, ev[E_A1], False]
+        elif typ == EvGoEnd or typ == EvGoStop:
+            gd = gget(ev[E_G])
+            pd = pget(ev[E_P])
+            if not (gd[0] == G_RUNNING and pd[1] == ev[E_G] != 0):
+                err = check_running(pd, gd, ev, False)
+            if err is None:
+                gd[0] = G_DEAD
+                pd[1] = 0
+                if typ == EvGoEnd:  # flush all active regions
+                    active_regions.pop(ev[E_G], None)
+                gs[ev[E_G]] = gd
+        elif typ == EvGoUnblock:
+            gd = gget(ev[E_G])
+            pd = ps.get(ev[E_P]) or [False, 0, False]
+            if gd[0] != G_RUNNING:
+                err = f"g {ev[E_G]} is not running while unpark (time {ev[E_TS]})"
+            elif ev[E_P] != TimerP and pd[1] != ev[E_G]:
+                err = f"p {ev[E_P]} is not running g {ev[E_G]} while unpark (time {ev[E_TS]})"
+            else:
+                g1 = gget(ev[E_A0])
+                if g1[0] != G_WAITING:
+                    err = f"g {ev[E_A0]} is not waiting before unpark (time {ev[E_TS]})"
+                else:
+                    if g1[1] == EvGoBlockNet:
+                        ev[E_P] = NetpollP
+                    g1[0] = G_RUNNABLE
+                    g1[1] = typ
+                    gs[ev[E_A0]] = g1
+        elif typ == EvGoSysBlock:
+            gd = gget(ev[E_G])
+            pd = pget(ev[E_P])
+            if not (gd[0] == G_RUNNING and pd[1] == ev[E_G] != 0):
+                err = check_running(pd, gd, ev, False)
+            if err is None:
+                gd[0] = G_WAITING
+                pd[1] = 0
+                gs[ev[E_G]] = gd
+        elif typ == EvGoSysExit:
+            gd = gget(ev[E_G])
+            if gd[0] != G_WAITING:
+                err = f"g {ev[E_G]} is not waiting during syscall exit (time {ev[E_TS]})"
+            else:
+                gd[0] = G_RUNNABLE
+                gd[1] = typ
+                gs[ev[E_G]] = gd
+        elif typ == EvUserTaskCreate:
+            taskid = ev[E_A0]
+            prev = tasks.get(taskid)
+            if prev is not None:
+                err = f"task id conflicts (id:{taskid}), {_q(ev)} vs {_q(prev)}"
+            else:
+                tasks[taskid] = ev
+        elif typ == EvUserTaskEnd:
+            tasks.pop(ev[E_A0], None)
+        elif typ == EvUserRegion:
+            mode = ev[E_A1]
+            regions = active_regions.get(ev[E_G])
+            if mode == 0:  # region start
+                if regions is None:
+                    active_regions[ev[E_G]] = [ev]
+                else:
+                    regions.append(ev)
+            elif mode == 1:  # region end
+                if regions:
+                    s = regions[-1]
+                    if s[E_A0] != ev[E_A0] or s[E_A2] != ev[E_A2]:
+                        err = (f"misuse of region in goroutine {ev[E_G]}: span end {_q(ev)} when"
+                               f" the inner-most active span start event is {_q(s)}")
+                    elif len(regions) > 1:
+                        regions.pop()
+                    else:
+                        del active_regions[ev[E_G]]
+            else:
+                err = f"invalid user region mode: {_q(ev)}"
+        if err is not None:
+            exc = _PostProcessError(err)
+            exc.index = idx  # type: ignore[attr-defined]
+            exc.dropped = dropped  # type: ignore[attr-defined]
+            raise exc
+
+        stk = ev[E_STK]
+        if stk != 0 and not stacks.get(stk):
+            # Make sure events don't refer to stacks that don't exist or to stacks with
+            # zero frames.
+            ev[E_STK] = 0
+            dropped += 1
+    return dropped
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def parse(data, version: int, start: int = 0, *, salvage: bool = False,
+          ticks_per_sec: int | None = None) -> Trace:
+    """Go: tracev1.Parse. ``data[start:]`` is the trace body (just after the header).
+
+    With ``salvage=False`` this behaves as Go: any problem raises ``TraceError``.
+
+    With ``salvage=True`` a *cut* file (the data ends inside a record, or before the
+    EvFrequency footer) is read as far as it is valid, and what was dropped is described
+    in ``Trace.warnings``; corrupt bytes still raise.  Old traces carry their tick
+    frequency only in that footer, so a file cut before it raises too, unless
+    ``ticks_per_sec`` supplies the rate to assume.
+    """
+    dec = _Decoder(data, version, start, salvage)
+    dec.run()
+    n = len(data)
+    warnings = dec.warnings
+    lost = n - dec.end_off
+    cut = lost > 0
+    if cut:
+        warnings.append(
+            f"old-format trace is cut: it ends inside a record at byte {dec.end_off} of {n}"
+            f" ({dec.cut_message}); read the {dec.end_off} bytes before it and dropped the"
+            f" last {lost}")
+
+    tps = dec.ticks_per_sec
+    if tps == 0:
+        if not salvage:
+            raise TraceError("no EvFrequency event")
+        if not ticks_per_sec:
+            raise TraceError(
+                f"no EvFrequency event: this go 1.{version} trace ends at byte"
+                f" {dec.end_off} before its footer (old-format traces record the tick rate only"
+                f" when tracing stops), so its CPU-tick timestamps cannot be converted to time;"
+                f" Go's tool rejects it too. To read it anyway with an assumed rate, set"
+                f" NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC (e.g. 62500000 for linux/arm64 traces,"
+                f" TSC Hz / 64 on amd64)", offset=dec.end_off)
+        tps = int(ticks_per_sec)
+        cut = True
+        warnings.append(
+            f"old-format trace has no EvFrequency footer (the file ends before tracing"
+            f" stopped); converted CPU ticks to time with the assumed {tps} ticks/s, so all"
+            f" times and durations are only as right as that assumption")
+
+    events = _merge(dec.proc_events, dec.cpu_samples, cut, warnings)
+    events = _fix_syscall_exit_times(events, cut, warnings)
+
+    if events:
+        # Translate cpu ticks to real time.
+        min_ts = events[0][E_TS]
+        freq = 1e9 / float(tps)
+        timer_goids = dec.timer_goids
+        for ev in events:
+            ev[E_TS] = int(float(ev[E_TS] - min_ts) * freq)
+            # Move timers and syscalls to separate fake Ps.
+            typ = ev[E_TYPE]
+            if typ == EvGoUnblock:
+                if ev[E_G] in timer_goids:
+                    ev[E_P] = TimerP
+            elif typ == EvGoSysExit:
+                ev[E_P] = SyscallP
+
+    stacks = dec.stacks
+    try:
+        dropped = _post_process(events, stacks)
+    except _PostProcessError as exc:
+        if not cut:
+            raise TraceError(exc.message) from None
+        idx = exc.index  # type: ignore[attr-defined]
+        dropped = exc.dropped  # type: ignore[attr-defined]
+        warnings.append(f"old-format trace: {exc.message}; dropped the {len(events) - idx}"
+                        f" events from there on")
+        del events[idx:]
+
+    if cut:
+        # The stack table is written last: a cut file may have lost some of it. Events
+        # that referred to a lost stack have already been given none (as Go does for any
+        # unknown stack); do the same for the new-goroutine stack of GoCreate.
+        missing = 0
+        for ev in events:
+            if ev[E_TYPE] == EvGoCreate and ev[E_A1] != 0 and not stacks.get(ev[E_A1]):
+                ev[E_A1] = 0
+                missing += 1
+        missing += dropped
+        if missing:
+            warnings.append(f"{missing} stack references point into the part of the stack"
+                            f" table that was cut off; those events have no stack")
+
+    return Trace(
+        version=version,
+        events=events,
+        stacks=stacks,
+        pcs=dec.pcs,
+        strings=dec.strings,
+        inline_strings=dec.inline_strings,
+        warnings=warnings,
+        lost_bytes=lost,
+    )
+
+
+__all__ = [
+    "parse", "Trace", "Frame", "ErrTimeOrder", "EVENT_DESCRIPTIONS", "stw_reason",
+    "E_TS", "E_G", "E_A0", "E_A1", "E_A2", "E_A3", "E_STK", "E_P", "E_TYPE",
+    "TimerP", "NetpollP", "SyscallP", "GCP", "ProfileP", "math",
+]

@@ -1,0 +1,298 @@
+"""pprof profiles of goroutine states, built exactly as `go tool trace -pprof=<kind>` does.
+
+Go (`cmd/trace/pprof.go`, `internal/trace/traceviewer/pprof.go`):
+
+1. every goroutine is in scope over [its first Running, its end or the trace end]
+   (`summary.go`: StartTime is the first transition to Running, 0 if it never ran -- then the
+   scope is [0, end]; EndTime the transition to NotExist or to Waiting "forever");
+2. walking the goroutine state transitions in order, tracking starts at a transition *into*
+   the profiled state whose reason matches (`net`: Waiting "network"; `sync`: Waiting with a
+   reason containing chan/sync/select; `syscall`: Syscall; `sched`: Runnable), transitions
+   that stay in that state (status re-emissions) are ignored, and the next transition out of
+   it stops tracking;
+3. the interval clipped to the scope adds count 1 and its overlap (when > 0) to the record
+   of the *start event's* stack (`Event.Stack()`, deduplicated on the first 128 PCs);
+4. the profile has sample types [contentions/count, delay/nanoseconds], period type
+   trace/count, period 1, one Location per PC and one Function per (file, func), no mappings.
+
+Here the walk is whole-column numpy over `TraceColumns` (see `compute_records`).
+"""
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..timeline.columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, K_STATE, R_GOROUTINE,
+                                TraceColumns)
+
+KINDS = ("net", "sync", "syscall", "sched")
+PPROF_MAX_STACK = 128
+
+
+@dataclass
+class ProfileRecords:
+    """Aggregated records: one per distinct stack (leaf first)."""
+
+    stacks: list[int]          # stack ids (TraceColumns), deduplicated on their first 128 PCs
+    counts: np.ndarray         # int64
+    times_ns: np.ndarray       # int64
+    cols: TraceColumns
+
+    @property
+    def total_count(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def total_ns(self) -> int:
+        return int(self.times_ns.sum())
+
+
+def _reason_mask(cols: TraceColumns, kind: str) -> tuple[int, np.ndarray]:
+    """(profiled GoState, boolean per string id: does the reason match)."""
+    strings = cols.strings
+    if kind == "net":
+        return G_WAITING, np.array([s == "network" for s in strings], dtype=bool)
+    if kind == "sync":
+        return G_WAITING, np.array([("chan" in s) or ("sync" in s) or ("select" in s) for s in strings], dtype=bool)
+    if kind == "syscall":
+        return G_SYSCALL, np.ones(len(strings), dtype=bool)
+    if kind == "sched":
+        return G_RUNNABLE, np.ones(len(strings), dtype=bool)
+    raise ValueError(f"unknown profile kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def goroutine_scopes(cols: TraceColumns, ev: np.ndarray, gid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per goroutine (sorted ids): Go summary's [StartTime, EndTime or trace end].
+
+    `ev`/`gid`: goroutine transition rows grouped by goroutine (stable), as in the timeline.
+    """
+    t_end = int(cols.t[-1]) if len(cols) else 0  # Go: time of the last event
+    sfrom, sto = cols.sfrom[ev], cols.sto[ev]
+    changed = sfrom != sto
+    ids, first = np.unique(gid, return_index=True)
+    start = np.zeros(ids.shape[0], dtype=np.int64)
+    run = changed & (sto == G_RUNNING)
+    if run.any():
+        gi = np.searchsorted(ids, gid[run])
+        tt = cols.t[ev[run]]
+        # first Running per goroutine: rows are in order within a goroutine
+        f = np.ones(gi.shape[0], dtype=bool)
+        f[1:] = gi[1:] != gi[:-1]
+        start[gi[f]] = tt[f]
+    end = np.full(ids.shape[0], t_end, dtype=np.int64)
+    forever = cols.string_id("forever")
+    dead = changed & ((sto == G_NOTEXIST) | ((sto == G_WAITING) & (cols.s1[ev] == forever) & (forever >= 0)))
+    if dead.any():
+        gi = np.searchsorted(ids, gid[dead])
+        tt = cols.t[ev[dead]]
+        # the last finalize wins (Go overwrites EndTime)
+        last = np.ones(gi.shape[0], dtype=bool)
+        last[:-1] = gi[:-1] != gi[1:]
+        end[gi[last]] = tt[last]
+    return ids, start, end
+
+
+def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
+    """The records `go tool trace -pprof=<kind>` computes, vectorised."""
+    state, rmatch = _reason_mask(cols, kind)
+    gm = (cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)
+    ev = np.nonzero(gm)[0]
+    gid = cols.rid[ev]
+    order = np.argsort(gid, kind="stable")
+    ev, gid = ev[order], gid[order]
+    n = ev.shape[0]
+    if n == 0:
+        return ProfileRecords([], np.zeros(0, np.int64), np.zeros(0, np.int64), cols)
+    in_s = cols.sto[ev] == state
+    match = in_s & rmatch[cols.s1[ev]]
+    new_g = np.ones(n, dtype=bool)
+    new_g[1:] = gid[1:] != gid[:-1]
+    # runs of consecutive in-state rows of one goroutine
+    run_start = in_s & (new_g | np.concatenate(([True], ~in_s[:-1])))
+    run_id = np.cumsum(run_start) - 1
+    # tracking starts at the first matching row of each run
+    mrows = np.nonzero(match)[0]
+    if mrows.shape[0] == 0:
+        return ProfileRecords([], np.zeros(0, np.int64), np.zeros(0, np.int64), cols)
+    mr_run = run_id[mrows]
+    firsts = np.ones(mrows.shape[0], dtype=bool)
+    firsts[1:] = mr_run[1:] != mr_run[:-1]
+    starts = mrows[firsts]
+    srun = mr_run[firsts]
+    # the run's end: the first row after the run (same goroutine, not in state)
+    run_rows = np.nonzero(run_start)[0]
+    # last row of each run = next run start... compute: for each run, the first row r>start with ~in_s or new_g
+    not_in = ~in_s | new_g  # rows that can end a run (new_g rows belong to another goroutine)
+    nxt_not_in = np.full(n + 1, n, dtype=np.int64)
+    idx = np.nonzero(not_in)[0]
+    # for each start row s: first row > s in idx
+    pos = np.searchsorted(idx, starts, side="right")
+    endrow = np.where(pos < idx.shape[0], idx[np.minimum(pos, idx.shape[0] - 1)], n)
+    valid = (endrow < n)
+    valid &= ~new_g[np.minimum(endrow, n - 1)]  # the end row belongs to the same goroutine
+    del nxt_not_in, run_rows, srun
+    starts, endrow = starts[valid], endrow[valid]
+    t_s = cols.t[ev[starts]]
+    t_e = cols.t[ev[endrow]]
+    # overlap with the goroutine's scope
+    ids, g_start, g_end = goroutine_scopes(cols, ev, gid)
+    gi = np.searchsorted(ids, gid[starts])
+    a, b = g_start[gi], g_end[gi]
+    disjoint = (b < t_s) | (t_e < a)
+    ov = np.minimum(b, t_e) - np.maximum(a, t_s)
+    ov = np.where(disjoint, 0, ov)
+    keep = ov > 0
+    stk = cols.stk[ev[starts[keep]]]
+    ov = ov[keep]
+    end_ev = ev[endrow[keep]]
+    # dedupe stacks on their first 128 PCs (zero-padded, so a stack of one PC-0 frame is the
+    # empty stack, as in Go)
+    key = _pc_key(cols)
+    skey = key[stk]
+    uk, inv = np.unique(skey, return_inverse=True)
+    counts = np.bincount(inv, minlength=uk.shape[0]).astype(np.int64)
+    times = np.bincount(inv, weights=ov.astype(np.float64), minlength=uk.shape[0])
+    # exact integer sums (float64 bincount is exact below 2**53 ns = 104 days)
+    times = np.rint(times).astype(np.int64)
+    # Go keeps the stack of the latest record as the key's representative
+    rep = np.zeros(uk.shape[0], dtype=np.int64)
+    order = np.lexsort((end_ev, inv))
+    rep[inv[order]] = stk[order]  # later assignments win: the latest record per key
+    return ProfileRecords(rep.tolist(), counts, times, cols)
+
+
+def _pc_key(cols: TraceColumns) -> np.ndarray:
+    """Canonical id per stack: stacks equal on their first 128 PCs share the key."""
+    cache = cols.meta.get("_pprof_pc_key")
+    if cache is not None:
+        return cache
+    off = cols.stack_off
+    fr = cols.stack_frames
+    pcs = cols.frame_pc
+    seen: dict[tuple, int] = {}
+    out = np.zeros(cols.n_stacks + 1 if cols.n_stacks >= 0 else 1, dtype=np.int64)
+    offl = off.tolist()
+    seen[()] = 0
+    for s in range(1, len(offl) - 1):
+        k = pcs[fr[offl[s]:min(offl[s + 1], offl[s] + PPROF_MAX_STACK)]].tolist()
+        while k and k[-1] == 0:  # Go compares zero-padded [128]uint64 arrays
+            k.pop()
+        out[s] = seen.setdefault(tuple(k), s)
+    cols.meta["_pprof_pc_key"] = out
+    return out
+
+
+def build_profile(rec: ProfileRecords):
+    """A `perftools.profiles.Profile` message laid out like Go's `BuildProfile`."""
+    from . import profile_pb2 as pb
+
+    cols = rec.cols
+    strings: list[str] = [""]
+    sidx: dict[str, int] = {"": 0}
+
+    def s(x: str) -> int:
+        i = sidx.get(x)
+        if i is None:
+            i = sidx[x] = len(strings)
+            strings.append(x)
+        return i
+
+    p = pb.Profile()
+    p.period_type.type = s("trace")
+    p.period_type.unit = s("count")
+    p.period = 1
+    st = p.sample_type.add()
+    st.type, st.unit = s("contentions"), s("count")
+    st = p.sample_type.add()
+    st.type, st.unit = s("delay"), s("nanoseconds")
+    locs: dict[int, int] = {}
+    funcs: dict[tuple[int, int], int] = {}
+    off, fr = cols.stack_off, cols.stack_frames
+    for sid, cnt, tns in zip(rec.stacks, rec.counts.tolist(), rec.times_ns.tolist()):
+        sample = p.sample.add()
+        frames = fr[off[sid]:off[sid + 1]][:PPROF_MAX_STACK].tolist() if sid > 0 else []
+        for f in frames:
+            pc = int(cols.frame_pc[f])
+            lkey = pc if pc else -(f + 1)  # frames without PCs: one location per frame
+            lid = locs.get(lkey)
+            if lid is None:
+                fkey = (int(cols.frame_file[f]), int(cols.frame_func[f]))
+                fid = funcs.get(fkey)
+                if fid is None:
+                    fn = p.function.add()
+                    fid = fn.id = len(p.function)
+                    name = cols.strings[fkey[1]]
+                    fn.name = s(name)
+                    fn.system_name = s(name)
+                    fn.filename = s(cols.strings[fkey[0]])
+                    funcs[fkey] = fid
+                loc = p.location.add()
+                lid = loc.id = len(p.location)
+                loc.address = pc
+                ln = loc.line.add()
+                ln.function_id = fid
+                ln.line = int(cols.frame_line[f])
+                locs[lkey] = lid
+            sample.location_id.append(lid)
+        sample.value.extend([int(cnt), int(tns)])
+    p.string_table.extend(strings)
+    return p
+
+
+def write_profile(rec: ProfileRecords, path: str | Path) -> None:
+    data = build_profile(rec).SerializeToString()
+    with open(path, "wb") as fh:
+        fh.write(gzip.compress(data))
+
+
+def folded(rec: ProfileRecords, value: str = "delay") -> str:
+    """Folded stacks (root;...;leaf VALUE per line) for flame-graph tools.
+
+    `value`: "delay" (nanoseconds, the default) or "contentions" (counts).
+    """
+    cols = rec.cols
+    agg: dict[str, int] = {}
+    vals = rec.times_ns if value == "delay" else rec.counts
+    for sid, v in zip(rec.stacks, vals.tolist()):
+        names = cols.stack_funcs(sid)[:PPROF_MAX_STACK]
+        key = ";".join(n.replace(";", ":").replace(" ", "_") for n in reversed(names)) or "<no stack>"
+        agg[key] = agg.get(key, 0) + int(v)
+    return "".join(f"{k} {v}\n" for k, v in sorted(agg.items()) if v > 0)
+
+
+def read_profile(path: str | Path):
+    """Parse a (gzipped or raw) profile.proto file into a Profile message."""
+    from . import profile_pb2 as pb
+
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    p = pb.Profile()
+    p.ParseFromString(data)
+    return p
+
+
+def profile_totals(p) -> dict[str, int]:
+    """Sum of each sample type over all samples: {"contentions/count": N, "delay/nanoseconds": T}."""
+    names = [f"{p.string_table[v.type]}/{p.string_table[v.unit]}" for v in p.sample_type]
+    tot = [0] * len(names)
+    for smp in p.sample:
+        for i, v in enumerate(smp.value):
+            tot[i] += v
+    return dict(zip(names, tot))
+
+
+def profile_by_stack(p) -> dict[tuple[str, ...], tuple[int, ...]]:
+    """{(leaf func, ..., root func): summed values} -- to compare profiles stack by stack."""
+    fname = {f.id: p.string_table[f.name] for f in p.function}
+    lfunc = {loc.id: tuple(fname[ln.function_id] for ln in loc.line) for loc in p.location}
+    out: dict[tuple[str, ...], list[int]] = {}
+    for smp in p.sample:
+        key = tuple(fn for lid in smp.location_id for fn in lfunc[lid])
+        acc = out.setdefault(key, [0] * len(smp.value))
+        for i, v in enumerate(smp.value):
+            acc[i] += v
+    return {k: tuple(v) for k, v in out.items()}

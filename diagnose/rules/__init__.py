@@ -1,0 +1,14 @@
+"""rules/: declarative YAML rules (CEL conditions) that turn features into ranked findings.
+
+    from diagnose.rules import load_ruleset, diagnose
+    ruleset = load_ruleset(rules_dirs=["team-rules/"])   # shipped + layers; raises RuleLoadError
+    diagnosis = diagnose(features, ruleset)              # -> findings.Diagnosis (versioned model)
+"""
+from diagnose.rules.engine import diagnose, evaluate_rule
+from diagnose.rules.findings import FINDINGS_SCHEMA, Diagnosis, Finding
+from diagnose.rules.loader import ENV_VAR, Issue, RuleLoadError, RuleSet, load_ruleset
+
+__all__ = [
+    "ENV_VAR", "FINDINGS_SCHEMA", "Diagnosis", "Finding", "Issue", "RuleLoadError", "RuleSet",
+    "diagnose", "evaluate_rule", "load_ruleset",
+]

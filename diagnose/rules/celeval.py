@@ -1,0 +1,85 @@
+"""CEL (Common Expression Language) for rule conditions, via `common-expression-language`.
+
+CEL is side-effect free, terminates (no loops, only macros over finite lists) and sees only
+the variables we pass in: `f` (the trace's features as plain dicts/lists/numbers), plus `e`
+inside evidence filters. No Python callables are registered, so a rule file cannot reach
+Python. This replaces any use of `eval`.
+
+Typing notes for rule authors (CEL does not coerce numbers): comparisons between ints and
+doubles work (`f.fds.raw_close_count > 0.5`), but arithmetic does not (`count / 2.0` fails);
+convert with `double(x)`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import cel
+
+_POS = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
+
+
+class CelCompileError(Exception):
+    """A CEL expression that does not parse. `line`/`column` are 1-based within the expression."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class CelEvalError(Exception):
+    """A CEL expression that failed on a given input (type mismatch, missing key...)."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    source: str
+    program: Any
+    variables: tuple[str, ...]
+
+
+def _first_line(msg: str) -> str:
+    return msg.strip().splitlines()[0] if msg.strip() else msg
+
+
+@lru_cache(maxsize=2048)
+def compile_expr(source: str) -> Compiled:
+    if not source or not source.strip():
+        raise CelCompileError("empty expression")
+    try:
+        program = cel.compile(source)
+    except Exception as exc:  # the binding raises ValueError on parse errors
+        text = str(exc)
+        m = _POS.search(text)
+        if m:
+            detail = _first_line(m.group(3))
+            detail = detail.replace("Syntax error: ", "syntax error: ")
+            detail = re.sub(r" expecting \{[^}]*\}", "", detail)
+            raise CelCompileError(detail, int(m.group(1)), int(m.group(2))) from None
+        raise CelCompileError(_first_line(text)) from None
+    try:
+        variables = tuple(program.variables())
+    except Exception:  # noqa: BLE001 - static analysis is best effort
+        variables = ()
+    return Compiled(source=source, program=program, variables=variables)
+
+
+def evaluate(compiled: Compiled, context: dict[str, Any]) -> Any:
+    try:
+        return compiled.program.execute(context)
+    except KeyError as exc:
+        raise CelEvalError(f"no such key: {exc.args[0]!r}") from None
+    except Exception as exc:  # noqa: BLE001 - TypeError/RuntimeError/ValueError from the binding
+        raise CelEvalError(_first_line(str(exc)) or type(exc).__name__) from None
+
+
+def as_number(value: Any) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    raise CelEvalError(f"expected a number, got {type(value).__name__}")

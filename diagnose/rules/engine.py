@@ -1,0 +1,222 @@
+"""Evaluate a rule set on one trace's features and build the ranked findings.
+
+Ranking: severity (critical > warning > info), then confidence, then cause id (stable order).
+One finding per cause: when several rules name the same cause, the highest-ranked rule's
+finding is kept and the others are listed in `also_matched`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from diagnose.features.model import Features
+from diagnose.rules import celeval, template
+from diagnose.rules.findings import (
+    Advice, Citation, Diagnosis, Fact, Finding, Headline, RuleError, RulesRun, StackFrame,
+    TraceSummary, Verdict,
+)
+from diagnose.rules.fieldpaths import resolve
+from diagnose.rules.knowledge import KnowledgeBase
+from diagnose.rules.loader import LoadedRule, RuleSet
+from diagnose.rules.schema import ConfidenceSpec, severity_rank
+
+
+@dataclass
+class RuleResult:
+    rule: LoadedRule
+    applies: bool = True          # go_versions matched the trace
+    fired: bool = False
+    confidence: float = 0.0
+    finding: Finding | None = None
+    error: str | None = None
+
+
+def _confidence(lr: LoadedRule, fdict: dict[str, Any]) -> float:
+    spec = lr.rule.confidence
+    if not isinstance(spec, ConfidenceSpec):
+        return float(spec)
+    strengths = []
+    for sig, compiled in zip(spec.signals, lr.signals):
+        value = celeval.as_number(celeval.evaluate(compiled, {"f": fdict}))
+        strengths.append(sig.strength(value))
+    s = sum(strengths) / len(strengths)
+    return round(spec.at_threshold + (spec.at_saturation - spec.at_threshold) * s, 3)
+
+
+def _citations(lr: LoadedRule, fdict: dict[str, Any]) -> list[Citation]:
+    out: list[Citation] = []
+    seen: set[tuple] = set()
+    for sel, where in zip(lr.rule.evidence, lr.wheres):
+        try:
+            items = resolve(fdict, sel.from_.split("."))
+        except (LookupError, TypeError):
+            continue
+        chosen = []
+        for item in items or []:
+            if where is not None:
+                try:
+                    if celeval.evaluate(where, {"f": fdict, "e": item}) is not True:
+                        continue
+                except celeval.CelEvalError:
+                    continue
+            chosen.append(item)
+        if sel.sort == "duration_ms":
+            chosen.sort(key=lambda e: -(e.get("duration_ms") or 0.0))
+        elif sel.sort == "start_ns":
+            chosen.sort(key=lambda e: (e.get("start_ns") is None, e.get("start_ns") or 0))
+        for item in chosen[: sel.limit]:
+            key = (item.get("note"), tuple(item.get("goroutines") or ()), item.get("start_ns"))
+            if key in seen:
+                continue
+            seen.add(key)
+            stack = item.get("stack") or []
+            out.append(Citation(
+                source=sel.from_, note=item.get("note", ""), goroutines=list(item.get("goroutines") or []),
+                start_ns=item.get("start_ns"), end_ns=item.get("end_ns"), duration_ms=item.get("duration_ms"),
+                stack=[StackFrame(**fr) for fr in stack[: sel.max_frames]],
+                frames_omitted=max(0, len(stack) - sel.max_frames),
+            ))
+    return out
+
+
+def _facts(lr: LoadedRule, fdict: dict[str, Any]) -> list[Fact]:
+    out = []
+    for spec, compiled in zip(lr.rule.facts, lr.facts):
+        try:
+            value = celeval.evaluate(compiled, {"f": fdict})
+        except celeval.CelEvalError:
+            value = None
+        text = template.format_value(value, spec.format)
+        if spec.unit and value is not None:
+            text = f"{text} {spec.unit}" if not spec.unit.startswith("/") else f"{text}{spec.unit}"
+        out.append(Fact(label=spec.label, value=value, unit=spec.unit, text=text))
+    return out
+
+
+def _advice(kb: KnowledgeBase, entry_id: str) -> Advice:
+    entry = kb.get(entry_id)
+    if entry is None:  # the loader checks this; keep reports robust anyway
+        return Advice(summary="", fix="", knowledge=entry_id)
+    return entry.advice()
+
+
+def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase) -> RuleResult:
+    res = RuleResult(rule=lr)
+    minor = int(fdict.get("trace", {}).get("format_minor") or 0)
+    if not lr.rule.versions.matches(minor):
+        res.applies = False
+        return res
+    try:
+        fired = celeval.evaluate(lr.condition, {"f": fdict})
+    except celeval.CelEvalError as exc:
+        res.error = f"condition: {exc}"
+        return res
+    if not isinstance(fired, bool):
+        res.error = f"condition gave {type(fired).__name__}, not a boolean"
+        return res
+    res.fired = fired
+    if not fired:
+        return res
+    try:
+        res.confidence = _confidence(lr, fdict)
+    except celeval.CelEvalError as exc:
+        res.error = f"confidence: {exc}"
+        res.fired = False
+        return res
+    values: dict[str, Any] = {}
+    for name, compiled in lr.values.items():
+        try:
+            values[name] = celeval.evaluate(compiled, {"f": fdict})
+        except celeval.CelEvalError:
+            values[name] = None
+    rule = lr.rule
+    res.finding = Finding(
+        cause=rule.cause, rule_id=rule.id, severity=rule.severity.value, confidence=res.confidence,
+        title=rule.title, message=" ".join(template.render(rule.message, fdict, values).split()),
+        facts=_facts(lr, fdict), evidence=_citations(lr, fdict), advice=_advice(kb, rule.knowledge),
+        tags=list(rule.tags), rule_source=str(lr.path),
+    )
+    return res
+
+
+def rank_key(f: Finding) -> tuple:
+    return (-severity_rank(f.severity), -f.confidence, f.cause, f.rule_id)
+
+
+def merge_by_cause(findings: list[Finding]) -> list[Finding]:
+    best: dict[str, Finding] = {}
+    others: dict[str, list[str]] = {}
+    for f in sorted(findings, key=rank_key):
+        if f.cause in best:
+            others.setdefault(f.cause, []).append(f.rule_id)
+        else:
+            best[f.cause] = f
+    merged = []
+    for cause, f in best.items():
+        merged.append(f.model_copy(update={"also_matched": sorted(others.get(cause, []))}))
+    return sorted(merged, key=rank_key)
+
+
+def headline(features: Features) -> Headline:
+    s = features.scheduling
+    w2r = s.wake_to_run_after_network if s.wake_to_run_after_network.count else s.wake_to_run_all
+    return Headline(
+        network_wait_p95_ms=features.network.waits.p95_ms,
+        network_waits=features.network.waits.count,
+        wake_to_run_p95_ms=w2r.p95_ms,
+        syscalls_per_s=features.syscalls.per_s,
+        gc_time_share=features.gc.gc_time_share,
+        gomaxprocs=features.trace.gomaxprocs_max,
+        goroutines=features.trace.goroutine_count,
+        duration_ms=features.trace.duration_ms,
+    )
+
+
+def headline_text(h: Headline) -> str:
+    return (
+        f"network wait p95 {template.format_value(h.network_wait_p95_ms)} ms over {h.network_waits} waits, "
+        f"wake-to-run p95 {template.format_value(h.wake_to_run_p95_ms)} ms, "
+        f"{template.format_value(h.syscalls_per_s)} syscalls/s, "
+        f"GC {h.gc_time_share:.0%} of wall time"
+    )
+
+
+def verdict(findings: list[Finding], h: Headline) -> Verdict:
+    serious = [f for f in findings if severity_rank(f.severity) > 0]
+    worst = findings[0].severity if findings else None
+    if not serious:
+        text = f"No netpoller problem found: {headline_text(h)}."
+        if findings:
+            text += f" {len(findings)} informational note{'s' if len(findings) != 1 else ''} below."
+        return Verdict(status="healthy", text=text, worst_severity=worst)
+    top = serious[0]
+    n = len(serious)
+    text = (
+        f"{n} problem{'s' if n != 1 else ''} found. Most likely: {top.title} "
+        f"[{top.cause}, {top.severity}, confidence {top.confidence:.0%}]."
+    )
+    return Verdict(status="problems", text=text, worst_severity=worst)
+
+
+def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Diagnosis:
+    fdict = features.model_dump()
+    results = [evaluate_rule(lr, fdict, ruleset.knowledge) for lr in ruleset.active()]
+    findings = merge_by_cause([r.finding for r in results if r.finding is not None])
+    h = headline(features)
+    t = features.trace
+    return Diagnosis(
+        tool_version=tool_version,
+        trace=TraceSummary(path=t.path, go_version=t.go_version, format_minor=t.format_minor,
+                           duration_ms=t.duration_ms, event_count=t.event_count, truncated=t.truncated,
+                           lost_bytes=t.lost_bytes),
+        verdict=verdict(findings, h),
+        headline=h,
+        findings=findings,
+        rules=RulesRun(
+            active=len(results),
+            evaluated=sum(1 for r in results if r.applies),
+            skipped_by_version=sorted(r.rule.id for r in results if not r.applies),
+            errors=[RuleError(rule_id=r.rule.id, error=r.error) for r in results if r.error],
+            layers=[f"{lay.name}: {lay.path}" for lay in ruleset.layers],
+        ),
+    )

@@ -1,0 +1,149 @@
+"""The findings model: what the rules stage hands to every report (text, JSON, Markdown...).
+
+This is a public, versioned contract (`Diagnosis.schema_id`). Fields may be added without a
+version bump; renaming or removing one, or changing a meaning, bumps FINDINGS_SCHEMA.
+
+Confidence (0..1) of a finding is the rule's estimate of the probability that the named cause
+is present and contributes to slow streams, given how strongly the trace shows its signal:
+
+    confidence = at_threshold + (at_saturation - at_threshold) * strength
+    strength   = mean over the rule's signals of clamp((value - threshold) / (saturation - threshold), 0, 1)
+                 (log scale: log(value/threshold) / log(saturation/threshold))
+
+`at_threshold` is what the rule's author measured the rule's precision to be on fixtures whose
+signal only just crosses the threshold; `at_saturation` its precision once the signal is
+unambiguous. A rule with a plain number has a constant confidence. When several rules name the
+same cause, the finding keeps the most confident one and lists the others in `also_matched`.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+FINDINGS_SCHEMA = "netpoll-diagnose/findings/v1"
+
+SeverityName = Literal["info", "warning", "critical"]
+
+
+class StackFrame(BaseModel):
+    func: str
+    file: str = ""
+    line: int = 0
+
+    def short(self) -> str:
+        base = self.file.rsplit("/", 1)[-1]
+        return f"{self.func} {base}:{self.line}" if base else self.func
+
+
+class Citation(BaseModel):
+    """One piece of evidence: who (goroutines), when (window), where (stack), and what it shows."""
+
+    source: str = Field(description="feature list it came from, e.g. 'fds.evidence'")
+    note: str
+    goroutines: list[int] = Field(default_factory=list)
+    start_ns: int | None = None
+    end_ns: int | None = None
+    duration_ms: float | None = None
+    stack: list[StackFrame] = Field(default_factory=list, description="leaf first, trimmed")
+    frames_omitted: int = 0
+
+
+class Fact(BaseModel):
+    """A number that supports the finding, with its label and display text."""
+
+    label: str
+    value: Any = None
+    unit: str = ""
+    text: str = Field(description="the value formatted for humans, with its unit")
+
+
+class Reference(BaseModel):
+    title: str
+    url: str
+
+
+class Advice(BaseModel):
+    """What to do, quoted from the cause's knowledge entry."""
+
+    summary: str = Field(description="what the cause is, in a paragraph")
+    fix: str = Field(description="how to fix it, in a paragraph")
+    knowledge: str = Field(description="knowledge entry id (knowledge/<id>.md)")
+    confirm: list[str] = Field(default_factory=list, description="commands that confirm the cause")
+    references: list[Reference] = Field(default_factory=list)
+
+
+class Finding(BaseModel):
+    cause: str
+    rule_id: str
+    severity: SeverityName
+    confidence: float = Field(ge=0.0, le=1.0)
+    title: str
+    message: str
+    facts: list[Fact] = Field(default_factory=list)
+    evidence: list[Citation] = Field(default_factory=list)
+    advice: Advice
+    tags: list[str] = Field(default_factory=list)
+    also_matched: list[str] = Field(default_factory=list, description="other rules that named this cause")
+    rule_source: str = Field("", description="file the rule came from")
+
+
+class Headline(BaseModel):
+    """The numbers a verdict rests on (also given when the trace is healthy)."""
+
+    network_wait_p95_ms: float = 0.0
+    network_waits: int = 0
+    wake_to_run_p95_ms: float = 0.0
+    syscalls_per_s: float = 0.0
+    gc_time_share: float = 0.0
+    gomaxprocs: int = 0
+    goroutines: int = 0
+    duration_ms: float = 0.0
+
+
+class TraceSummary(BaseModel):
+    path: str = ""
+    go_version: str = ""
+    format_minor: int = 0
+    duration_ms: float = 0.0
+    event_count: int = 0
+    truncated: bool = False
+    lost_bytes: int = 0
+
+
+class Verdict(BaseModel):
+    status: Literal["healthy", "problems"]
+    text: str
+    worst_severity: SeverityName | None = None
+
+
+class RuleError(BaseModel):
+    """A rule that could not be evaluated on this trace (the others still ran)."""
+
+    rule_id: str
+    error: str
+
+
+class RulesRun(BaseModel):
+    active: int = 0
+    evaluated: int = 0
+    skipped_by_version: list[str] = Field(default_factory=list)
+    errors: list[RuleError] = Field(default_factory=list)
+    layers: list[str] = Field(default_factory=list)
+
+
+class Diagnosis(BaseModel):
+    """Everything one run found about one trace."""
+
+    schema_id: str = Field(FINDINGS_SCHEMA, alias="schema", serialization_alias="schema")
+    tool_version: str = ""
+    trace: TraceSummary = Field(default_factory=TraceSummary)
+    verdict: Verdict
+    headline: Headline = Field(default_factory=Headline)
+    findings: list[Finding] = Field(default_factory=list)
+    rules: RulesRun = Field(default_factory=RulesRun)
+
+    model_config = {"populate_by_name": True}
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)

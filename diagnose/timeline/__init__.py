@@ -1,0 +1,126 @@
+"""Timelines: the event stream as columns and per-goroutine/P/thread state intervals.
+
+    from diagnose.timeline import load_columns, build_timelines
+    cols = load_columns("trace.out")      # events -> numpy columns (the only per-event step)
+    tl = build_timelines(cols)            # goroutine intervals, procs, threads (vectorised)
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .columns import TraceColumns, build_columns
+from .timeline import Timelines, build_timelines
+
+__all__ = ["TraceColumns", "Timelines", "build_columns", "build_timelines", "load_columns", "load_timelines",
+           "trace_header"]
+
+_HEADER = re.compile(rb"^go 1\.(\d+) trace\x00\x00\x00")
+
+
+def trace_header(path_or_bytes: Any) -> tuple[str, int]:
+    """('go 1.22', 22) from a trace file's header; ('', 0) when unknown."""
+    try:
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            head = bytes(path_or_bytes[:16])
+        else:
+            with open(path_or_bytes, "rb") as fh:
+                head = fh.read(16)
+    except (OSError, TypeError):
+        return "", 0
+    m = _HEADER.match(head)
+    if not m:
+        return "", 0
+    return f"go 1.{int(m.group(1))}", int(m.group(1))
+
+
+def _reader_meta(trace: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for name, key in (("truncated", "truncated"), ("lost_bytes", "lost_bytes"), ("go_version", "go_version"),
+                      ("format_minor", "format_minor"), ("version", "format_minor")):
+        v = getattr(trace, name, None)
+        if v is None:
+            continue
+        if callable(v):
+            try:
+                v = v()
+            except TypeError:
+                continue
+        if key == "format_minor" and not isinstance(v, int):
+            continue
+        meta.setdefault(key, v)
+    return meta
+
+
+def _go_for_fallback() -> str | None:
+    try:
+        from tools.gotoolchains import ToolchainUnavailable, go_binary  # type: ignore
+
+        try:
+            return str(go_binary("1.27.3", install=False))
+        except ToolchainUnavailable:
+            pass
+    except Exception:  # noqa: BLE001
+        pass
+    for seed in (os.environ.get("NETPOLL_GO_SEED"), "/work/gocache"):
+        if seed and (Path(seed) / "1.27.3" / "bin" / "go").exists():
+            return str(Path(seed) / "1.27.3" / "bin" / "go")
+    return None
+
+
+def load_columns(source: Any, *, reader: str = "auto") -> TraceColumns:
+    """Columns of a trace given as a path, bytes, an opened trace (`.events()`) or an event iterable.
+
+    `reader`: "auto" (our reader; Go's `go tool trace -d=parsed` when ours cannot be imported),
+    "ours", or "go" (always Go's parser: a reference, slow).
+    """
+    meta: dict[str, Any] = {}
+    if isinstance(source, (str, os.PathLike)):
+        path = str(source)
+        meta["path"] = path
+        gv, minor = trace_header(path)
+        meta["go_version"], meta["format_minor"] = gv, minor
+        if reader in ("auto", "ours"):
+            try:
+                from ..read import open_trace  # type: ignore
+            except ImportError:
+                if reader == "ours":
+                    raise
+                open_trace = None
+            if open_trace is not None:
+                trace = open_trace(path)
+                meta.update({k: v for k, v in _reader_meta(trace).items() if k not in meta or not meta[k]})
+                try:
+                    return build_columns(trace.events(), meta)
+                finally:
+                    close = getattr(trace, "close", None)
+                    if callable(close):
+                        close()
+        go = _go_for_fallback()
+        if go is None:
+            raise RuntimeError("no trace reader: diagnose.read is not importable and no Go toolchain was found")
+        from .goparsed import go_parsed_events
+
+        meta["reader"] = "go tool trace -d=parsed"
+        return build_columns(go_parsed_events(path, go), meta)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        gv, minor = trace_header(source)
+        meta["go_version"], meta["format_minor"] = gv, minor
+        from ..read import open_trace  # type: ignore
+
+        trace = open_trace(bytes(source))
+        meta.update(_reader_meta(trace))
+        return build_columns(trace.events(), meta)
+    if isinstance(source, TraceColumns):
+        return source
+    events = getattr(source, "events", None)
+    if callable(events):
+        meta.update(_reader_meta(source))
+        return build_columns(events(), meta)
+    return build_columns(source, meta)
+
+
+def load_timelines(source: Any, **kw: Any) -> Timelines:
+    return build_timelines(load_columns(source, **kw))

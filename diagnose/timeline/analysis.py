@@ -1,0 +1,278 @@
+"""Vectorised analyses over timelines, shared by the causal graph and the features.
+
+* `network_waits`: every wait in the netpoller (Waiting with reason "network"), who woke it,
+  and the wake-to-run delay that followed;
+* `held_p_pairs`: for each post-wake window, which Running intervals occupied the Ps;
+* `syscalls`: every syscall interval with its caller classification and whether the P was lost;
+* `ranges`: GC, stop-the-world, mark assist and other ranges paired begin/end;
+* `connections`: connection identities inferred from serving goroutines.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_RANGE_ACTIVE,
+                      K_RANGE_BEGIN, K_RANGE_END, R_GOROUTINE)
+from .stacks import CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ, FAM_WRITE, SIDE_OTHER
+from .timeline import Timelines
+
+WAKER_NETPOLLER, WAKER_TIMER, WAKER_RUNTIME = -2, -3, -4
+WAKER_NAMES = {WAKER_NETPOLLER: "netpoller", WAKER_TIMER: "timer", WAKER_RUNTIME: "runtime"}
+
+
+@dataclass
+class NetWaits:
+    iv: np.ndarray          # interval index of each wait
+    g: np.ndarray
+    start: np.ndarray       # ns, trace clock
+    end: np.ndarray         # wake time (trace end when open)
+    open: np.ndarray        # never ended within the trace
+    dur: np.ndarray         # ns (to wake, or to trace end when open)
+    stk: np.ndarray         # blocking stack id
+    side: np.ndarray        # stacks.SIDE_* code
+    waker: np.ndarray       # goroutine id, or WAKER_NETPOLLER/WAKER_TIMER/WAKER_RUNTIME; 0 when open
+    waker_stk: np.ndarray   # waker's stack (0 none)
+    runnable_iv: np.ndarray  # the Runnable interval after the wake (-1 none)
+    run_start: np.ndarray   # when it ran again (-1 unknown)
+    wake_to_run: np.ndarray  # ns, -1 unknown (never ran again within the trace)
+
+    def __len__(self) -> int:
+        return int(self.iv.shape[0])
+
+
+def network_waits(tl: Timelines) -> NetWaits:
+    nid = tl.network_reason_id()
+    if nid < 0:
+        m = np.zeros(tl.iv_g.shape[0], dtype=bool)
+    else:
+        m = (tl.iv_state == G_WAITING) & (tl.iv_reason == nid)
+    iv = np.nonzero(m)[0]
+    open_ = tl.iv_open[iv]
+    stk = tl.iv_stk[iv]
+    side = tl.stacks.wait_side[stk] if iv.shape[0] else np.zeros(0, np.int8)
+    eg = tl.iv_end_g[iv]
+    waker = np.where(open_, 0, np.where(eg >= 0, eg, WAKER_NETPOLLER))
+    nxt = tl.iv_next[iv]
+    has_next = (nxt >= 0) & ~open_
+    nxtc = np.maximum(nxt, 0)
+    runnable = has_next & (tl.iv_state[nxtc] == G_RUNNABLE)
+    r_iv = np.where(runnable, nxtc, -1)
+    r_ok = runnable & ~tl.iv_open[nxtc] & (tl.iv_state[np.maximum(tl.iv_next[nxtc], 0)] == G_RUNNING)
+    run_start = np.where(r_ok, tl.iv_end[nxtc], -1)
+    w2r = np.where(r_ok, tl.iv_end[nxtc] - tl.iv_start[nxtc], -1)
+    return NetWaits(iv=iv, g=tl.iv_g[iv], start=tl.iv_start[iv], end=tl.iv_end[iv], open=open_,
+                    dur=tl.iv_end[iv] - tl.iv_start[iv], stk=stk, side=side, waker=waker,
+                    waker_stk=np.where(open_, 0, tl.iv_end_stk[iv]), runnable_iv=r_iv, run_start=run_start,
+                    wake_to_run=w2r)
+
+
+@dataclass
+class HeldPairs:
+    """(window, running interval) overlaps: who held a P while a woken goroutine waited."""
+
+    window: np.ndarray   # index into the windows given
+    run_iv: np.ndarray   # Running interval index
+    overlap: np.ndarray  # ns
+
+
+def held_p_pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray) -> HeldPairs:
+    """All Running intervals overlapping each window [w_start, w_end) (per P: searchsorted)."""
+    run = tl.run_iv
+    if run.shape[0] == 0 or w_start.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return HeldPairs(z, z, z)
+    rp = tl.iv_p[run]
+    ps, first = np.unique(rp, return_index=True)
+    bounds = list(first) + [run.shape[0]]
+    out_w, out_r = [], []
+    for k in range(ps.shape[0]):
+        seg = run[bounds[k]:bounds[k + 1]]
+        s, e = tl.iv_start[seg], tl.iv_end[seg]
+        # on one P, Running intervals do not overlap: ends are sorted as starts are
+        e_sorted = np.maximum.accumulate(e)
+        lo = np.searchsorted(e_sorted, w_start, side="right")
+        hi = np.searchsorted(s, w_end, side="left")
+        cnt = np.maximum(hi - lo, 0)
+        tot = int(cnt.sum())
+        if tot == 0:
+            continue
+        wi = np.repeat(np.arange(w_start.shape[0]), cnt)
+        base = np.repeat(lo - np.concatenate(([0], np.cumsum(cnt)[:-1])), cnt)
+        ri = seg[base + np.arange(tot)]
+        out_w.append(wi)
+        out_r.append(ri)
+    if not out_w:
+        z = np.zeros(0, np.int64)
+        return HeldPairs(z, z, z)
+    wi = np.concatenate(out_w)
+    ri = np.concatenate(out_r)
+    ov = np.minimum(tl.iv_end[ri], w_end[wi]) - np.maximum(tl.iv_start[ri], w_start[wi])
+    keep = ov > 0
+    return HeldPairs(wi[keep], ri[keep], ov[keep])
+
+
+def coverage(starts: np.ndarray, ends: np.ndarray):
+    """Union of intervals as a function: returns covered(a, b) -> ns covered within [a, b]."""
+    if starts.shape[0] == 0:
+        return lambda a, b: np.zeros(np.shape(a), dtype=np.int64)
+    o = np.argsort(starts, kind="stable")
+    s, e = starts[o], ends[o]
+    e = np.maximum.accumulate(e)
+    new = np.ones(s.shape[0], dtype=bool)
+    new[1:] = s[1:] > e[:-1]
+    grp = np.cumsum(new) - 1
+    us = s[new]
+    ue = np.zeros(us.shape[0], dtype=np.int64)
+    np.maximum.at(ue, grp, e)
+    cum = np.concatenate(([0], np.cumsum(ue - us)))
+
+    def covered_upto(t):
+        t = np.asarray(t)
+        k = np.searchsorted(us, t, side="right")  # intervals starting <= t
+        km = np.maximum(k - 1, 0)
+        part = np.where(k > 0, np.clip(t - us[km], 0, ue[km] - us[km]), 0)
+        return cum[km] * (k > 0) + part
+
+    def covered(a, b):
+        return covered_upto(b) - covered_upto(a)
+
+    return covered
+
+
+@dataclass
+class Syscalls:
+    iv: np.ndarray
+    g: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    dur: np.ndarray
+    open: np.ndarray
+    stk: np.ndarray
+    lost_p: np.ndarray  # ended Syscall->Runnable: the P was handed off or stolen
+    p: np.ndarray
+    m: np.ndarray
+    cls: np.ndarray     # stacks.CC_* caller class
+    fam: np.ndarray     # stacks.FAM_* family
+
+    def __len__(self) -> int:
+        return int(self.iv.shape[0])
+
+
+def syscalls(tl: Timelines) -> Syscalls:
+    iv = np.nonzero((tl.iv_state == G_SYSCALL) & (tl.iv_from != G_UNDETERMINED))[0]
+    nxt = tl.iv_next[iv]
+    lost = (nxt >= 0) & (tl.iv_state[np.maximum(nxt, 0)] == G_RUNNABLE)
+    stk = tl.iv_stk[iv]
+    st = tl.stacks
+    cls = st.sys_class[stk] if iv.shape[0] else np.zeros(0, np.int8)
+    fam = st.sys_family[stk] if iv.shape[0] else np.zeros(0, np.int8)
+    return Syscalls(iv=iv, g=tl.iv_g[iv], start=tl.iv_start[iv], end=tl.iv_end[iv],
+                    dur=tl.iv_end[iv] - tl.iv_start[iv], open=tl.iv_open[iv], stk=stk, lost_p=lost,
+                    p=tl.iv_p[iv], m=tl.iv_m[iv], cls=cls, fam=fam)
+
+
+@dataclass
+class Ranges:
+    name: np.ndarray   # string id
+    start: np.ndarray
+    end: np.ndarray
+    rk: np.ndarray
+    rid: np.ndarray
+
+    def named(self, cols, pred) -> np.ndarray:
+        ok = np.array([pred(s) for s in cols.strings], dtype=bool)
+        return ok[self.name] if self.name.shape[0] else np.zeros(0, dtype=bool)
+
+
+def ranges(tl: Timelines) -> Ranges:
+    """Pair RangeBegin/RangeActive/RangeEnd per (name, scope) (vectorised)."""
+    c = tl.cols
+    m = (c.kind == K_RANGE_BEGIN) | (c.kind == K_RANGE_ACTIVE) | (c.kind == K_RANGE_END)
+    rows = np.nonzero(m)[0]
+    if rows.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return Ranges(z.astype(np.int32), z, z, z.astype(np.uint8), z)
+    name, rk, rid = c.s1[rows], c.rk[rows], c.rid[rows]
+    order = np.lexsort((rows, rid, rk, name))
+    rows, name, rk, rid = rows[order], name[order], rk[order], rid[order]
+    is_end = c.kind[rows] == K_RANGE_END
+    newk = np.ones(rows.shape[0], dtype=bool)
+    newk[1:] = (name[1:] != name[:-1]) | (rk[1:] != rk[:-1]) | (rid[1:] != rid[:-1])
+    # drop Begin/Active rows that follow an open Begin/Active of the same key
+    prev_open = np.zeros(rows.shape[0], dtype=bool)
+    prev_open[1:] = ~is_end[:-1] & ~newk[1:]
+    keep = is_end | ~prev_open
+    rows, name, rk, rid, is_end, newk = rows[keep], name[keep], rk[keep], rid[keep], is_end[keep], None
+    newk = np.ones(rows.shape[0], dtype=bool)
+    newk[1:] = (name[1:] != name[:-1]) | (rk[1:] != rk[:-1]) | (rid[1:] != rid[:-1])
+    t = c.t[rows]
+    # begins: paired with the next row if it is an End of the same key
+    b = np.nonzero(~is_end)[0]
+    nb = b + 1
+    has_end = (nb < rows.shape[0])
+    nbc = np.minimum(nb, rows.shape[0] - 1)
+    has_end &= is_end[nbc] & ~newk[nbc]
+    b_end = np.where(has_end, t[nbc], tl.t_end)
+    # ends without a begin (the range started before the trace)
+    e = np.nonzero(is_end)[0]
+    orphan = newk[e] | is_end[np.maximum(e - 1, 0)]
+    orphan[e == 0] = True
+    eo = e[orphan]
+    return Ranges(name=np.concatenate((name[b], name[eo])), start=np.concatenate((t[b], np.full(eo.shape[0], tl.t0))),
+                  end=np.concatenate((b_end, t[eo])), rk=np.concatenate((rk[b], rk[eo])),
+                  rid=np.concatenate((rid[b], rid[eo])))
+
+
+@dataclass
+class Connections:
+    """Connections inferred from goroutines that do connection I/O (no fd numbers in traces)."""
+
+    goroutines: np.ndarray  # goroutine ids doing connection I/O
+    conn_of: np.ndarray     # connection id (= id of its root serving goroutine) per entry above
+    listeners: np.ndarray   # goroutines that only accept
+
+
+def connections(tl: Timelines, nw: NetWaits | None = None) -> Connections:
+    st = tl.stacks
+    nw = nw if nw is not None else network_waits(tl)
+    # goroutines with a connection-side network wait or conn I/O stack
+    io_iv = st.net_conn_io[tl.iv_stk] if tl.iv_stk.shape[0] else np.zeros(0, bool)
+    g_io = np.unique(np.concatenate((tl.iv_g[io_iv], nw.g[nw.side != 3])))
+    g_acc = np.unique(nw.g[nw.side == 3])
+    listeners = np.setdiff1d(g_acc, g_io)
+    if g_io.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return Connections(z, z, listeners)
+    creator = tl.gor_creator[tl.gor_index(g_io)]
+    root = g_io.copy()
+    # merge a conn goroutine into its creator when the creator is itself a conn goroutine
+    pos = {int(g): i for i, g in enumerate(g_io.tolist())}
+    parent = [pos.get(int(c), -1) for c in creator.tolist()]
+    for i in range(len(parent)):
+        j, hops = i, 0
+        while parent[j] >= 0 and parent[j] != j and hops < 16:
+            j = parent[j]
+            hops += 1
+        root[i] = g_io[j]
+    return Connections(g_io, root, listeners)
+
+
+# ----------------------------------------------------------------------------- helpers
+def is_user_io_close(tl: Timelines, sc: Syscalls) -> tuple[np.ndarray, np.ndarray]:
+    """(raw user close mask, finalizer close mask) over syscalls."""
+    st = tl.stacks
+    close = sc.fam == FAM_CLOSE
+    raw = close & (sc.cls == CC_RAW_USER)
+    fin_g = np.array([n in ("runtime.runfinq", "runtime.runFinalizers") for n in tl.gor_name], dtype=bool)
+    on_fin = fin_g[tl.gor_index(sc.g)] if sc.g.shape[0] else np.zeros(0, bool)
+    fin = close & (st.is_finalizer[sc.stk] | on_fin)
+    return raw, fin
+
+
+RAW_IO_FAMS = (FAM_READ, FAM_WRITE, FAM_ACCEPT)
+__all__ = ["NetWaits", "network_waits", "HeldPairs", "held_p_pairs", "coverage", "Syscalls", "syscalls", "Ranges",
+           "ranges", "Connections", "connections", "WAKER_NAMES", "WAKER_NETPOLLER", "WAKER_TIMER", "WAKER_RUNTIME",
+           "SIDE_OTHER", "G_NOTEXIST", "R_GOROUTINE"]

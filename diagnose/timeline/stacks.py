@@ -1,0 +1,268 @@
+"""Per-stack classification: computed once per distinct stack, then indexed by stack id.
+
+A trace has thousands of distinct stacks and millions of events, so every question about a
+stack ("is this the netpoller?", "which syscall?", "who called it?") is answered here once per
+stack, into arrays that the vectorised analyses index with their stack-id columns.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from .columns import TraceColumns
+
+# Caller classes of a syscall (SyscallSite.caller_class)
+CALLER_CLASSES = ("other", "netpoller", "raw_user", "cgo", "os_file", "runtime")
+CC_OTHER, CC_NETPOLLER, CC_RAW_USER, CC_CGO, CC_OS_FILE, CC_RUNTIME = range(6)
+
+# Network wait sides (WaitSite.side)
+SIDES = ("other", "read", "write", "accept")
+SIDE_OTHER, SIDE_READ, SIDE_WRITE, SIDE_ACCEPT = range(4)
+
+# Syscall families
+FAMILIES = ("other", "read", "write", "accept", "close", "fcntl", "dup", "poll", "connect", "socket")
+(FAM_OTHER, FAM_READ, FAM_WRITE, FAM_ACCEPT, FAM_CLOSE, FAM_FCNTL, FAM_DUP, FAM_POLL, FAM_CONNECT,
+ FAM_SOCKET) = range(10)
+_FAMILY_OF = {
+    "read": FAM_READ, "pread": FAM_READ, "pread64": FAM_READ, "readv": FAM_READ, "preadv": FAM_READ,
+    "recvfrom": FAM_READ, "recvmsg": FAM_READ, "recvmmsg": FAM_READ,
+    "write": FAM_WRITE, "pwrite": FAM_WRITE, "pwrite64": FAM_WRITE, "writev": FAM_WRITE, "pwritev": FAM_WRITE,
+    "sendto": FAM_WRITE, "sendmsg": FAM_WRITE, "sendmmsg": FAM_WRITE, "sendfile": FAM_WRITE,
+    "splice": FAM_WRITE,
+    "accept": FAM_ACCEPT, "accept4": FAM_ACCEPT,
+    "close": FAM_CLOSE,
+    "fcntl": FAM_FCNTL, "fcntl64": FAM_FCNTL, "setnonblock": FAM_FCNTL,
+    "dup": FAM_DUP, "dup2": FAM_DUP, "dup3": FAM_DUP,
+    "epollwait": FAM_POLL, "epoll_wait": FAM_POLL, "epollpwait": FAM_POLL, "poll": FAM_POLL, "ppoll": FAM_POLL,
+    "select": FAM_POLL,
+    "connect": FAM_CONNECT, "socket": FAM_SOCKET,
+}
+
+#: generic syscall trampolines: the "call" is the first frame above them.
+_TRAMPOLINES = {
+    "Syscall", "Syscall6", "Syscall9", "RawSyscall", "RawSyscall6", "rawSyscallNoError", "RawSyscallNoError",
+    "rawVforkSyscall", "syscall", "syscall6", "Syscall6X", "runtime_doAllThreadsSyscall", "AllThreadsSyscall",
+    "AllThreadsSyscall6", "runtime_entersyscall", "runtime_exitsyscall", "syscall_syscall", "syscall_syscall6",
+    "syscall_rawSyscall", "syscall_rawSyscall6", "errnoErr", "EpollWait",
+}
+_SYSCALL_PKGS = {"syscall", "golang.org/x/sys/unix", "internal/syscall/unix", "internal/runtime/syscall",
+                 "runtime/internal/syscall", "internal/runtime/syscall/linux", "internal/syscall/windows"}
+_RUNTIME_PKGS = {"runtime", "internal/runtime/syscall", "runtime/internal/syscall",
+                 "internal/runtime/syscall/linux", "runtime/cgo"}
+_FINALIZER_FUNCS = {"runtime.runfinq", "runtime.runFinalizers", "runtime.runFinalizersAndCleanups",
+                    "runtime.runCleanups"}
+_NETPOLL_WAIT_FUNCS = {"runtime.netpollblock", "internal/poll.runtime_pollWait", "internal/poll.(*pollDesc).wait",
+                       "internal/poll.(*pollDesc).waitRead", "internal/poll.(*pollDesc).waitWrite"}
+_FILE_DUP_FUNCS = {"net.(*conn).File", "net.(*netFD).dup", "net.(*TCPConn).File", "net.(*UnixConn).File",
+                   "net.(*UDPConn).File", "net.(*TCPListener).File", "net.(*UnixListener).File",
+                   "internal/poll.DupCloseOnExec", "internal/poll.(*FD).Dup", "net.dupSocket"}
+_SET_BLOCKING_FUNCS = {"os.(*File).Fd", "internal/poll.(*FD).SetBlocking"}
+
+
+def pkg_of(func: str) -> str:
+    """Package path of a Go function symbol: 'net/http.(*conn).serve' -> 'net/http'."""
+    slash = func.rfind("/")
+    dot = func.find(".", slash + 1)
+    return func[:dot] if dot >= 0 else func
+
+
+def is_stdlib_pkg(pkg: str) -> bool:
+    """Go's standard library: no dot in the first path element, and not `main`."""
+    if pkg in ("main", "command-line-arguments", ""):
+        return False
+    first = pkg.split("/", 1)[0]
+    if first == "vendor":
+        return True
+    return "." not in first
+
+
+def is_user_func(func: str) -> bool:
+    return not is_stdlib_pkg(pkg_of(func))
+
+
+def _short_name(func: str) -> str:
+    pkg = pkg_of(func)
+    return func[len(pkg) + 1:] if len(func) > len(pkg) else func
+
+
+class StackInfo:
+    """Lazily computed per-stack arrays (index = stack id; id 0 = no stack)."""
+
+    def __init__(self, cols: TraceColumns) -> None:
+        self.cols = cols
+        self.n = max(cols.n_stacks, 1)
+        self._funcs: list[list[str]] | None = None
+
+    @property
+    def funcs(self) -> list[list[str]]:
+        if self._funcs is None:
+            c = self.cols
+            s = c.strings
+            fnames = [s[i] for i in c.frame_func.tolist()]
+            fr = c.stack_frames.tolist()
+            off = c.stack_off.tolist()
+            self._funcs = [[fnames[f] for f in fr[off[i]:off[i + 1]]] for i in range(len(off) - 1)]
+        return self._funcs
+
+    # ----------------------------------------------------------------- generic
+    @cached_property
+    def root_func(self) -> list[str]:
+        return [f[-1] if f else "" for f in self.funcs]
+
+    @cached_property
+    def is_finalizer(self) -> np.ndarray:
+        return np.array([any(fn in _FINALIZER_FUNCS for fn in f) for f in self.funcs], dtype=bool)
+
+    @cached_property
+    def is_netpoll_wait(self) -> np.ndarray:
+        """The stack of a goroutine parked in the netpoller (status stacks from Go 1.24)."""
+        return np.array([any(fn in _NETPOLL_WAIT_FUNCS for fn in f[:8]) for f in self.funcs], dtype=bool)
+
+    # ----------------------------------------------------------------- network waits
+    def _wait_side(self, f: list[str]) -> int:
+        side = SIDE_OTHER
+        for fn in f:
+            if fn.startswith("net.(*netFD).connect") or fn.startswith("net.(*sysDialer)"):
+                return SIDE_OTHER
+            if pkg_of(fn) == "internal/poll" and side == SIDE_OTHER:
+                name = _short_name(fn)
+                if "Accept" in name:
+                    side = SIDE_ACCEPT
+                elif "Write" in name or "Send" in name or "Sendfile" in name or "Splice" in name:
+                    side = SIDE_WRITE
+                elif "Read" in name or "Recv" in name:
+                    side = SIDE_READ
+        return side
+
+    @cached_property
+    def wait_side(self) -> np.ndarray:
+        return np.array([self._wait_side(f) for f in self.funcs], dtype=np.int8)
+
+    def _wait_site(self, f: list[str]) -> str:
+        """Top user frame of a blocking stack; else the first frame outside runtime/poll/net."""
+        for fn in f:
+            if is_user_func(fn):
+                return fn
+        for fn in f:
+            p = pkg_of(fn)
+            if p not in ("runtime", "internal/poll", "net", "syscall", "crypto/tls", "bufio", "io") \
+                    and not p.startswith("internal/"):
+                return fn
+        return f[0] if f else "<no stack>"
+
+    @cached_property
+    def wait_site(self) -> list[str]:
+        return [self._wait_site(f) for f in self.funcs]
+
+    # ----------------------------------------------------------------- syscalls
+    def _classify_syscall(self, f: list[str]) -> tuple[str, str, int, int]:
+        """(call, site, caller_class, family) of a syscall stack (leaf first)."""
+        if not f:
+            return "", "<no stack>", CC_OTHER, FAM_OTHER
+        call = ""
+        call_i = -1
+        for i, fn in enumerate(f):
+            p = pkg_of(fn)
+            if p in _SYSCALL_PKGS and _short_name(fn) not in _TRAMPOLINES:
+                call, call_i = fn, i
+                break
+            if p not in _RUNTIME_PKGS and p not in _SYSCALL_PKGS:
+                break
+        site = ""
+        site_i = -1
+        for i, fn in enumerate(f):
+            p = pkg_of(fn)
+            if p in _RUNTIME_PKGS or p in _SYSCALL_PKGS:
+                continue
+            if p == "internal/poll" and _short_name(fn).startswith("ignoringEINTR"):
+                continue
+            site, site_i = fn, i
+            break
+        if not call:
+            call = f[call_i] if call_i >= 0 else (site or f[0])
+        if not site:
+            site = call or f[0]
+        fam = _FAMILY_OF.get(_short_name(call).lower(), FAM_OTHER) if call else FAM_OTHER
+        if "runtime.cgocall" in f or any(fn.startswith("_cgo") or "._Cfunc_" in fn for fn in f):
+            cc = CC_CGO
+        elif site_i >= 0 and is_user_func(site):
+            # user code calling the syscall package itself -- even inside a
+            # RawConn.Control/Read/Write callback (internal/poll further up the stack)
+            cc = CC_RAW_USER
+        elif any(pkg_of(fn) == "internal/poll" for fn in f):
+            cc = CC_NETPOLLER
+        elif site_i >= 0 and pkg_of(site) == "os":
+            cc = CC_OS_FILE
+        elif site_i < 0:
+            cc = CC_RUNTIME
+        else:
+            cc = CC_OTHER
+        return call, site, cc, fam
+
+    @cached_property
+    def _syscall_table(self) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+        res = [self._classify_syscall(f) for f in self.funcs]
+        calls = [r[0] for r in res]
+        sites = [r[1] for r in res]
+        cc = np.array([r[2] for r in res], dtype=np.int8)
+        fam = np.array([r[3] for r in res], dtype=np.int8)
+        return calls, sites, cc, fam
+
+    @property
+    def sys_call(self) -> list[str]:
+        return self._syscall_table[0]
+
+    @property
+    def sys_site(self) -> list[str]:
+        return self._syscall_table[1]
+
+    @property
+    def sys_class(self) -> np.ndarray:
+        return self._syscall_table[2]
+
+    @property
+    def sys_family(self) -> np.ndarray:
+        return self._syscall_table[3]
+
+    @cached_property
+    def set_blocking(self) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        for i, f in enumerate(self.funcs):
+            for j, fn in enumerate(f):
+                if fn in _SET_BLOCKING_FUNCS:
+                    out[i] = True
+                    break
+                if _short_name(fn) == "SetNonblock" and pkg_of(fn) in _SYSCALL_PKGS:
+                    caller = f[j + 1] if j + 1 < len(f) else ""
+                    if caller and is_user_func(caller):
+                        out[i] = True
+                        break
+        return out
+
+    @cached_property
+    def file_dup(self) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        for i, f in enumerate(self.funcs):
+            for j, fn in enumerate(f):
+                if fn in _FILE_DUP_FUNCS:
+                    out[i] = True
+                    break
+                if _short_name(fn) in ("Dup", "Dup2", "Dup3") and pkg_of(fn) in _SYSCALL_PKGS:
+                    caller = f[j + 1] if j + 1 < len(f) else ""
+                    if caller and is_user_func(caller):
+                        out[i] = True
+                        break
+        return out
+
+    @cached_property
+    def net_conn_io(self) -> np.ndarray:
+        """Reads/writes on a net connection (stdlib `net` conn path), for connection inference."""
+        keys = ("net.(*conn).Read", "net.(*conn).Write", "net.(*netFD).Read", "net.(*netFD).Write",
+                "net.(*netFD).connect", "net.(*netFD).writeBuffers", "net.(*conn).ReadFrom",
+                "net.(*TCPConn).ReadFrom", "net.(*TCPConn).WriteTo", "net.(*netFD).readMsg",
+                "net.(*netFD).writeMsg")
+        return np.array([any(fn in keys for fn in f) for f in self.funcs], dtype=bool)
+
+    def frames(self, sid: int, limit: int = 12) -> list[tuple[str, str, int]]:
+        return [(fn, fl, ln) for fn, fl, ln, _ in self.cols.stack(int(sid))[:limit]]

@@ -1,0 +1,304 @@
+"""Columns -> timelines: per-goroutine state intervals, per-P and per-thread occupancy.
+
+All whole-column numpy: a stable sort of the goroutine transitions by goroutine id keeps
+Go's order inside each goroutine, so "the next transition of the same goroutine" is simply
+the next row. Status re-emissions at generation boundaries (`Waiting->Waiting`, ...) carry no
+change of state; they are dropped from the interval boundaries but their stacks fill in
+intervals that have none (Go >= 1.24 gives parked goroutines a stack only there).
+
+Intervals (`iv_*`, one row per goroutine state interval, grouped by goroutine, in time order):
+
+* `iv_g` goroutine, `iv_state` GoState code, `iv_reason` string id (Waiting reason,
+  GoStop reason for Runnable), `iv_start`/`iv_end` ns (trace clock), `iv_open` true when the
+  trace ended inside it (`iv_end` is then the trace end),
+* `iv_ev`/`iv_end_ev` event rows that opened/closed it (-1 when open),
+* `iv_stk` the goroutine's stack at the opening transition (filled from status stacks when
+  the opening transition had none), `iv_cause_g`/`iv_cause_stk` who made the transition
+  (creator, unblocker: the event's goroutine and stack), `iv_end_g`/`iv_end_stk` who closed
+  it (for a Waiting interval: the waker; -1 = no goroutine: netpoller, timer or runtime),
+* `iv_p`/`iv_m` proc and thread at the opening event (for Running: where it ran),
+* `iv_prev`/`iv_next` index of the previous/next interval of the same goroutine (-1 none).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_METRIC,
+                      K_STATE, P_RUNNING, R_GOROUTINE, R_PROC, TraceColumns)
+from .stacks import StackInfo
+
+
+def _first_per_group(keys: np.ndarray) -> np.ndarray:
+    """Boolean mask: first row of each run of equal keys (keys sorted/grouped)."""
+    m = np.ones(keys.shape[0], dtype=bool)
+    if keys.shape[0] > 1:
+        m[1:] = keys[1:] != keys[:-1]
+    return m
+
+
+def ffill_index(mask: np.ndarray) -> np.ndarray:
+    """For each row, the index of the latest row <= it where mask is true (-1 if none)."""
+    idx = np.where(mask, np.arange(mask.shape[0]), -1)
+    return np.maximum.accumulate(idx) if idx.shape[0] else idx
+
+
+@dataclass
+class Timelines:
+    cols: TraceColumns
+    t0: int
+    t_end: int
+    # goroutine transitions in (goroutine, Go order), including status re-emissions
+    tr_ev: np.ndarray
+    # intervals
+    iv_g: np.ndarray
+    iv_state: np.ndarray
+    iv_reason: np.ndarray
+    iv_start: np.ndarray
+    iv_end: np.ndarray
+    iv_open: np.ndarray
+    iv_ev: np.ndarray
+    iv_end_ev: np.ndarray
+    iv_stk: np.ndarray
+    iv_cause_g: np.ndarray
+    iv_cause_stk: np.ndarray
+    iv_end_g: np.ndarray
+    iv_end_stk: np.ndarray
+    iv_p: np.ndarray
+    iv_m: np.ndarray
+    iv_prev: np.ndarray
+    iv_next: np.ndarray
+    iv_from: np.ndarray
+    # goroutines (sorted by id)
+    gor_id: np.ndarray
+    gor_first_iv: np.ndarray
+    gor_n_iv: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ helpers
+    @cached_property
+    def stacks(self) -> StackInfo:
+        return StackInfo(self.cols)
+
+    @property
+    def duration_ns(self) -> int:
+        return int(self.t_end - self.t0)
+
+    @cached_property
+    def iv_dur(self) -> np.ndarray:
+        return self.iv_end - self.iv_start
+
+    def gor_index(self, g: np.ndarray | int) -> np.ndarray:
+        return np.searchsorted(self.gor_id, g)
+
+    def intervals_of(self, g: int) -> np.ndarray:
+        i = int(np.searchsorted(self.gor_id, g))
+        if i >= len(self.gor_id) or self.gor_id[i] != g:
+            return np.zeros(0, dtype=np.int64)
+        return np.arange(self.gor_first_iv[i], self.gor_first_iv[i] + self.gor_n_iv[i])
+
+    # ------------------------------------------------------------------ goroutine facts
+    @cached_property
+    def gor_created(self) -> np.ndarray:
+        """Created inside the trace (first transition from NotExist)."""
+        return self.iv_from[self.gor_first_iv] == G_NOTEXIST
+
+    @cached_property
+    def gor_creator(self) -> np.ndarray:
+        c = self.iv_cause_g[self.gor_first_iv]
+        return np.where(self.gor_created, c, -1)
+
+    @cached_property
+    def gor_create_stk(self) -> np.ndarray:
+        """Creator's stack at the `go` statement (0 if not created in the trace)."""
+        return np.where(self.gor_created, self.iv_cause_stk[self.gor_first_iv], 0)
+
+    @cached_property
+    def gor_start_stk(self) -> np.ndarray:
+        """First transition stack seen for the goroutine (Go's summary names it by its root)."""
+        ev = self.tr_ev
+        tstk = self.cols.tstk[ev]
+        g = self.cols.rid[ev]
+        has = tstk > 0
+        # first row with a stack per goroutine
+        gi = np.searchsorted(self.gor_id, g[has])
+        out = np.zeros(self.gor_id.shape[0], dtype=np.int32)
+        firsts = _first_per_group(gi)
+        out[gi[firsts]] = tstk[has][firsts]
+        return out
+
+    @cached_property
+    def gor_name(self) -> list[str]:
+        """Start location like `go tool trace`'s goroutine analysis: root frame of the first stack."""
+        rf = self.stacks.root_func
+        return [rf[s] if s > 0 else "" for s in self.gor_start_stk.tolist()]
+
+    @cached_property
+    def gor_state_ns(self) -> np.ndarray:
+        """(n_goroutines, 6) ns spent in each GoState inside the trace."""
+        gi = np.repeat(np.arange(self.gor_id.shape[0]), self.gor_n_iv)
+        out = np.zeros((self.gor_id.shape[0], 6), dtype=np.int64)
+        np.add.at(out, (gi, self.iv_state.astype(np.int64)), self.iv_dur)
+        return out
+
+    # ------------------------------------------------------------------ run bursts
+    @cached_property
+    def burst_id(self) -> np.ndarray:
+        """Run bursts: consecutive Running/Runnable intervals of a goroutine, broken by blocking.
+
+        Preemption and Gosched keep a burst going; Waiting, Syscall and exit end it.
+        """
+        st = self.iv_state
+        new_g = _first_per_group(self.iv_g)
+        brk = new_g | ~((st == G_RUNNING) | (st == G_RUNNABLE))
+        return np.cumsum(brk) - 1
+
+    @cached_property
+    def burst_run_ns(self) -> np.ndarray:
+        run = np.where(self.iv_state == G_RUNNING, self.iv_dur, 0)
+        return np.bincount(self.burst_id, weights=run).astype(np.int64) if run.shape[0] else np.zeros(0, np.int64)
+
+    @cached_property
+    def gor_is_system(self) -> np.ndarray:
+        """Runtime goroutines (Go's IsSystemGoroutine: entry runtime.* other than runtime.main)."""
+        return np.array([(n == "" or (n != "runtime.main" and n.startswith("runtime."))) for n in self.gor_name],
+                        dtype=bool)
+
+    def cpu_bound_mask(self, threshold_ns: int = 10_000_000, user_only: bool = True) -> np.ndarray:
+        """Running intervals that belong to a burst with >= threshold of running time.
+
+        `user_only`: leave out runtime goroutines (GC workers, sweeper): GC has its own features.
+        """
+        if not self.iv_g.shape[0]:
+            return np.zeros(0, dtype=bool)
+        m = (self.iv_state == G_RUNNING) & (self.burst_run_ns[self.burst_id] >= threshold_ns)
+        if user_only:
+            m &= ~self.gor_is_system[self.gor_index(self.iv_g)]
+        return m
+
+    # ------------------------------------------------------------------ procs
+    @cached_property
+    def run_iv(self) -> np.ndarray:
+        """Indices of Running intervals sorted by (proc, start)."""
+        r = np.nonzero(self.iv_state == G_RUNNING)[0]
+        order = np.lexsort((self.iv_start[r], self.iv_p[r]))
+        return r[order]
+
+    @cached_property
+    def procs(self) -> np.ndarray:
+        c = self.cols
+        pm = (c.kind == K_STATE) & (c.rk == R_PROC)
+        ps = np.unique(np.concatenate([c.rid[pm], c.p[c.p >= 0]]))
+        return ps[ps >= 0]
+
+    @cached_property
+    def threads(self) -> np.ndarray:
+        m = self.cols.m
+        u = np.unique(m)
+        return u[u >= 0]
+
+    @cached_property
+    def gomaxprocs_changes(self) -> list[tuple[int, int]]:
+        """(time since t0 ns, GOMAXPROCS) whenever it changes; from the metric, else counted Ps."""
+        c = self.cols
+        sid = c.string_id("/sched/gomaxprocs:threads")
+        out: list[tuple[int, int]] = []
+        if sid >= 0:
+            mm = (c.kind == K_METRIC) & (c.s1 == sid)
+            ts, vs = c.t[mm], c.val[mm].astype(np.int64)
+            if ts.shape[0]:
+                keep = np.ones(ts.shape[0], dtype=bool)
+                keep[1:] = vs[1:] != vs[:-1]
+                out = [(int(t - self.t0), int(v)) for t, v in zip(ts[keep], vs[keep])]
+        if not out:
+            n = int(self.procs.shape[0])
+            if n:
+                out = [(0, n)]
+        return out
+
+    @cached_property
+    def proc_running_ns(self) -> int:
+        """Total ns with some goroutine Running (all Ps summed)."""
+        return int(self.iv_dur[self.iv_state == G_RUNNING].sum())
+
+    @cached_property
+    def proc_steals(self) -> np.ndarray:
+        """Event rows of ProcSteal: a P taken Running->Idle by another context."""
+        c = self.cols
+        m = (c.kind == K_STATE) & (c.rk == R_PROC) & (c.sto != P_RUNNING) & (c.sfrom == P_RUNNING) & (c.p != c.rid)
+        return np.nonzero(m)[0]
+
+    def network_reason_id(self) -> int:
+        return self.cols.string_id("network")
+
+
+def build_timelines(cols: TraceColumns) -> Timelines:
+    """Goroutine state intervals from the columns (vectorised)."""
+    n = len(cols)
+    t0 = int(cols.t.min()) if n else 0
+    t_end = int(cols.t.max()) if n else 0
+    gm = (cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)
+    ev = np.nonzero(gm)[0]
+    gid = cols.rid[ev]
+    order = np.argsort(gid, kind="stable")
+    ev = ev[order]
+    gid = gid[order]
+    sfrom = cols.sfrom[ev]
+    sto = cols.sto[ev]
+    first_g = _first_per_group(gid)
+    real = (sfrom != sto) | first_g  # boundaries of intervals
+    # interval of each transition row: cumsum of real boundaries
+    iv_of_row = np.cumsum(real) - 1
+    bev = ev[real]
+    bg = gid[real]
+    nb = bev.shape[0]
+    # next boundary of the same goroutine
+    same_next = np.zeros(nb, dtype=bool)
+    if nb > 1:
+        same_next[:-1] = bg[1:] == bg[:-1]
+    nxt = np.where(same_next, np.arange(nb) + 1, -1)
+    prv = np.full(nb, -1, dtype=np.int64)
+    if nb > 1:
+        prv[1:] = np.where(bg[1:] == bg[:-1], np.arange(nb - 1), -1)
+    end_ev = np.where(nxt >= 0, bev[np.maximum(nxt, 0)], -1)
+    start = cols.t[bev]
+    iv_open = end_ev < 0
+    end = np.where(iv_open, t_end, cols.t[np.maximum(end_ev, 0)])
+    # stacks: the opening transition's stack; else first status stack inside the interval
+    stk = cols.tstk[bev].copy()
+    row_tstk = cols.tstk[ev]
+    cand = (~real) & (row_tstk > 0)
+    if cand.any():
+        ivs = iv_of_row[cand]
+        vals = row_tstk[cand]
+        firsts = _first_per_group(ivs)
+        ivs, vals = ivs[firsts], vals[firsts]
+        missing = stk[ivs] == 0
+        stk[ivs[missing]] = vals[missing]
+    # intervals that start with a status event and have no transition stack: the event stack
+    # of GoStatusStack is the same stack (Event.Stack() of a status event)
+    nostk = stk == 0
+    if nostk.any():
+        stk[nostk] = np.where(cols.sfrom[bev[nostk]] == cols.sto[bev[nostk]], cols.stk[bev[nostk]], 0)
+    iv_state = sto[real].astype(np.int8)
+    # drop NotExist intervals (after exit) from the goroutine's life? keep them: they are cheap
+    # and keep iv_prev/iv_next simple; analyses filter by state.
+    gor_id, first_iv, n_iv = np.unique(bg, return_index=True, return_counts=True)
+    end_ev_c = np.maximum(end_ev, 0)
+    return Timelines(
+        cols=cols, t0=t0, t_end=t_end, tr_ev=ev,
+        iv_g=bg, iv_state=iv_state, iv_reason=cols.s1[bev], iv_start=start, iv_end=end, iv_open=iv_open,
+        iv_ev=bev, iv_end_ev=end_ev, iv_stk=stk.astype(np.int32),
+        iv_cause_g=cols.g[bev], iv_cause_stk=cols.stk[bev],
+        iv_end_g=np.where(iv_open, -1, cols.g[end_ev_c]), iv_end_stk=np.where(iv_open, 0, cols.stk[end_ev_c]),
+        iv_p=cols.p[bev], iv_m=cols.m[bev], iv_prev=prv, iv_next=nxt,
+        iv_from=sfrom[real].astype(np.int8),
+        gor_id=gor_id, gor_first_iv=first_iv, gor_n_iv=n_iv,
+    )
+
+
+# Re-exported state codes for convenience
+__all__ = ["Timelines", "build_timelines", "ffill_index", "G_UNDETERMINED", "G_NOTEXIST", "G_RUNNABLE",
+           "G_RUNNING", "G_WAITING", "G_SYSCALL"]

@@ -1,0 +1,3 @@
+module v1prog
+
+go 1.19
