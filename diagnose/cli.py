@@ -64,6 +64,22 @@ def dump(trace: Path = typer.Argument(..., help="Go execution trace (runtime/tra
         _warn(str(trace), w)
 
 
+@app.command()
+def inspect(
+    trace: Path = typer.Argument(..., help="Go execution trace (runtime/trace output).", show_default=False),
+    json_out: bool = typer.Option(False, "--json", help="Print the overview as JSON."),
+) -> None:
+    """What a trace holds: version, span, events by kind, goroutines, GOMAXPROCS, threads, GC, lost data."""
+    from .read import open_trace
+    from .read.inspect import overview, render_text
+
+    r = open_trace(trace)
+    o = overview(r)
+    sys.stdout.write(o.model_dump_json(indent=2) + "\n" if json_out else render_text(o))
+    for w in r.warnings:
+        _warn(str(trace), w)
+
+
 # The features stage's commands: `features`, `profile` (diagnose/features/commands.py).
 from .features.commands import register as _register_features  # noqa: E402
 
@@ -73,6 +89,11 @@ _register_features(app)
 from .rules.cli import register as _register_rules  # noqa: E402
 
 _register_rules(app)
+
+# `diff BEFORE AFTER` (diagnose/report/diff.py).
+from .report.diff import register as _register_diff  # noqa: E402
+
+_register_diff(app)
 
 
 def command_names() -> set[str]:

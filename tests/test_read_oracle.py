@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -62,9 +63,21 @@ def _our_dump(trace: Path, out: Path) -> list[str]:
 
 
 def _go_dump(go: Path, trace: Path, out: Path) -> subprocess.CompletedProcess:
+    env = go_env()
+    env["TZ"] = "UTC"  # Sync events print the wall clock in the local time zone
     with open(out, "wb") as f:
         return subprocess.run([str(go), "tool", "trace", "-d=parsed", str(trace)], stdout=f,
-                              stderr=subprocess.PIPE, env=go_env(), timeout=1800)
+                              stderr=subprocess.PIPE, env=env, timeout=1800)
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch):
+    """Sync events print the wall clock in the local time zone: use UTC, as Go's runs do."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def _first_difference(a: Path, b: Path) -> str:

@@ -171,3 +171,21 @@ def test_template_is_lookup_only():
     assert render("{f.a.b[1]:.2f} {f.a.b} {f.s!r} {f.missing} {v.n}", fdict, {"n": 4}) == "2.50 1, 2.50 'x' ? 4"
     # attribute-style tricks resolve to nothing: only dict keys and list indexes are followed
     assert render("{f.__class__}", fdict, {}) == "?"
+
+
+def test_json_output_is_versioned_and_round_trips(tmp_path):
+    import json
+
+    from diagnose.report import json_report
+    from diagnose.rules.findings import FINDINGS_SCHEMA, Diagnosis
+
+    rs = ruleset_with(tmp_path, SCALED)
+    f = Features()
+    f.gc.gc_time_share = 0.5
+    d = diagnose(f, rs, tool_version="9.9")
+    data = json.loads(json_report.render(d))
+    assert data["schema"] == FINDINGS_SCHEMA == "netpoll-diagnose/findings/v1"
+    assert [k for k in ("cause", "rule_id", "severity", "confidence", "evidence", "advice") if k not in data["findings"][0]] == []
+    assert Diagnosis.model_validate(data) == d
+    schema = json_report.json_schema()
+    assert schema["$id"] == FINDINGS_SCHEMA and "findings" in schema["properties"] and "schema" in schema["properties"]

@@ -87,16 +87,16 @@ def network(ctx: _Ctx) -> NetworkFeatures:
     f.never_ended_count = int(nw.open.sum())
     # by site (top user frame of the blocking stack) and side
     if len(nw):
-        sites = tl.stacks.wait_site
-        site_names = np.array([sites[s] for s in nw.stk.tolist()], dtype=object)
-        keys = np.array([f"{s}\x00{x}" for s, x in zip(site_names.tolist(), nw.side.tolist())], dtype=object)
+        site_id, site_names = tl.stacks.wait_site_id
+        keys = site_id[nw.stk] * len(SIDES) + nw.side.astype(np.int64)
         uk, inv = np.unique(keys, return_inverse=True)
         totals = np.bincount(inv, weights=np.where(ended, d, 0).astype(np.float64))
-        order = np.argsort(-totals)[:MAX_SITES]
+        counts = np.bincount(inv)
+        order = np.lexsort((-counts, -totals))[:MAX_SITES]
         for k in order.tolist():
             sel = (inv == k)
-            site, side = uk[k].split("\x00")
-            f.by_site.append(WaitSite(site=site, side=SIDES[int(side)], waits=dist(d[sel & ended]),
+            site, side = site_names[int(uk[k]) // len(SIDES)], int(uk[k]) % len(SIDES)
+            f.by_site.append(WaitSite(site=site, side=SIDES[side], waits=dist(d[sel & ended]),
                                       goroutines=int(np.unique(nw.g[sel]).shape[0])))
     # never ended after a raw/finalizer close during the wait
     raw_c, fin_c = A.is_user_io_close(tl, ctx.sc)

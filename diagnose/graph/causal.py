@@ -22,7 +22,9 @@ Edges (a `MultiDiGraph`; the edge key is the relation, also stored as `rel`), ea
 * `ran-on` g -> p and g -> m (durations: running intervals);
 * `held-P-while` running g -> woken g: g ran on a P while the woken goroutine sat runnable
   after a wake-up (attr `after`: the reason of the wait it woke from, "network" for the
-  netpoller; edge key `held-P-while:<reason>`; durations: the overlaps);
+  netpoller; edge key `held-P-while:<reason>`; durations: the overlaps). Windows covered:
+  every network wake-up, and other wake-ups that then waited >= 1 ms for a P; pairs whose
+  overlaps add up to less than 0.1 ms are left out;
 * `in-syscall-on` g -> m (attrs `lost_p_count`), `syscall-at` g -> syscall site.
 
 `CausalGraph.explain_network_wait(g, t)` answers, for one network wait: what the goroutine
@@ -44,34 +46,63 @@ from ..timeline.stacks import CALLER_CLASSES, SIDES
 from ..timeline.timeline import Timelines
 
 MAX_EXAMPLES = 3
+#: held-P-while edges are kept when the runner held a P for at least this long in total
+#: (over all the windows of the pair); shorter overlaps are scheduling noise.
+HELD_MIN_TOTAL_NS = 100_000
+#: ... and cover every network wake-up, plus other wake-ups that waited this long for a P.
+HELD_MIN_WINDOW_NS = 1_000_000
 
 
-def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.ndarray):
-    """Per distinct key row: (keys, count, total, p50, p95, max, examples[list of (s, e)])."""
+def _combine(key: np.ndarray) -> np.ndarray:
+    """One int64 code per key row (mixed radix over the columns' ranges; order-preserving)."""
+    code = np.zeros(key.shape[0], dtype=np.int64)
+    for i in range(key.shape[1]):
+        col = key[:, i].astype(np.int64)
+        lo = int(col.min())
+        span = int(col.max()) - lo + 1
+        code = code * span + (col - lo)
+    return code
+
+
+def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.ndarray,
+                   min_total: float = 0.0):
+    """Per distinct key row: (keys, count, total, p50, p95, max, examples[list of (s, e)]).
+
+    Vectorised: one stable sort by duration, one by key; percentiles by linear interpolation
+    inside each group. Groups whose total is below `min_total` are left out.
+    """
     if key.shape[0] == 0:
         return []
-    order = np.lexsort((-dur, *[key[:, i] for i in range(key.shape[1] - 1, -1, -1)]))
-    k, d, s, e = key[order], dur[order], start[order], end[order]
-    new = np.ones(k.shape[0], dtype=bool)
-    new[1:] = np.any(k[1:] != k[:-1], axis=1)
+    code = _combine(key)
+    o1 = np.argsort(-dur, kind="stable")
+    order = o1[np.argsort(code[o1], kind="stable")]
+    c, d = code[order], dur[order]
+    new = np.ones(c.shape[0], dtype=bool)
+    new[1:] = c[1:] != c[:-1]
     first = np.nonzero(new)[0]
-    counts = np.diff(np.append(first, k.shape[0]))
+    counts = np.diff(np.append(first, c.shape[0]))
     totals = np.add.reduceat(d, first)
+
     # rows are sorted by descending duration within a group: quantile q sits at position
-    # (1-q)*(n-1) from the group start (linear interpolation between neighbours)
+    # (1-q)*(n-1) from the group start
     def q(p):
         pos = (1 - p) * (counts - 1)
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, counts - 1)
         frac = pos - lo
         return d[first + lo] * (1 - frac) + d[first + hi] * frac
+
     p50, p95 = q(0.50), q(0.95)
     mx = d[first]
+    sel = np.nonzero(totals >= min_total)[0] if min_total > 0 else np.arange(first.shape[0])
+    keys = key[order[first[sel]]].tolist()
     out = []
-    for j, f in enumerate(first.tolist()):
+    st_, en_ = start[order], end[order]
+    for j, k in zip(sel.tolist(), keys):
+        f = int(first[j])
         n = int(counts[j])
-        ex = [(int(s[f + i]), int(e[f + i])) for i in range(min(n, MAX_EXAMPLES))]
-        out.append((tuple(int(x) for x in k[f]), n, float(totals[j]), float(p50[j]), float(p95[j]), float(mx[j]), ex))
+        ex = [(int(st_[f + i]), int(en_[f + i])) for i in range(min(n, MAX_EXAMPLES))]
+        out.append((tuple(k), n, float(totals[j]), float(p50[j]), float(p95[j]), float(mx[j]), ex))
     return out
 
 
@@ -236,10 +267,19 @@ class CausalGraph:
         return {"wait_iv": w[ok], "runnable_iv": nx_[ok]}
 
     @cached_property
-    def held(self) -> A.HeldPairs:
-        """Running intervals overlapping each post-wake-up runnable window (all wake-ups)."""
+    def held_windows(self) -> np.ndarray:
+        """Wake-ups whose runnable window the held-P-while edges cover: every network wake-up,
+        and other wake-ups that waited at least HELD_MIN_WINDOW_NS for a P."""
         tl = self.tl
-        r = self.wakeups["runnable_iv"]
+        w, r = self.wakeups["wait_iv"], self.wakeups["runnable_iv"]
+        nid = tl.network_reason_id()
+        return np.nonzero((tl.iv_reason[w] == nid) | (tl.iv_dur[r] >= HELD_MIN_WINDOW_NS))[0]
+
+    @cached_property
+    def held(self) -> A.HeldPairs:
+        """Running intervals overlapping the runnable windows of `held_windows`."""
+        tl = self.tl
+        r = self.wakeups["runnable_iv"][self.held_windows]
         return A.held_p_pairs(tl, tl.iv_start[r], tl.iv_end[r])
 
     def _held_p(self) -> None:
@@ -247,8 +287,9 @@ class CausalGraph:
         hp = self.held
         if hp.window.shape[0] == 0:
             return
-        wait_iv = self.wakeups["wait_iv"][hp.window]
-        r_iv = self.wakeups["runnable_iv"][hp.window]
+        win = self.held_windows[hp.window]
+        wait_iv = self.wakeups["wait_iv"][win]
+        r_iv = self.wakeups["runnable_iv"][win]
         runner = tl.iv_g[hp.run_iv]
         woken = tl.iv_g[r_iv]
         reason = tl.iv_reason[wait_iv].astype(np.int64)
@@ -256,7 +297,7 @@ class CausalGraph:
         key = np.stack([runner, woken, reason], axis=1)[keep]
         s = np.maximum(tl.iv_start[hp.run_iv], tl.iv_start[r_iv])[keep]
         ov = hp.overlap[keep]
-        stats = _grouped_stats(key, ov.astype(np.float64), s, s + ov)
+        stats = _grouped_stats(key, ov.astype(np.float64), s, s + ov, min_total=HELD_MIN_TOTAL_NS)
         strings = tl.cols.strings
         for keys, n, tot, p50, p95, mx, ex in stats:
             a, b, rs = keys
@@ -315,7 +356,7 @@ class CausalGraph:
     def _wait_interval(self, g: int, t: int | None, network_only: bool) -> int:
         tl = self.tl
         ivs = tl.intervals_of(int(g))
-        m = (tl.iv_state[ivs] == G_WAITING) & (tl.iv_reason[ivs] > 0)
+        m = tl.iv_state[ivs] == G_WAITING  # a wait seen from the trace start may have no reason
         if network_only:
             m &= tl.iv_reason[ivs] == tl.network_reason_id()
         ivs = ivs[m]
@@ -340,7 +381,7 @@ class CausalGraph:
         i = self._wait_interval(int(g), t, network_only)
         stk = int(tl.iv_stk[i])
         open_ = bool(tl.iv_open[i])
-        reason = tl.cols.strings[int(tl.iv_reason[i])]
+        reason = tl.cols.strings[int(tl.iv_reason[i])] or "unknown (waiting since before the trace)"
         eg = int(tl.iv_end_g[i])
         if open_:
             woken_by, wg = "never (the wait did not end within the trace)", None

@@ -94,7 +94,6 @@ class TraceReader:
         self.total_bytes = src.size if src.size is not None else 0
         self.valid_bytes = header_len
         self._started = False
-        self.events_read = 0
 
     @property
     def lost_bytes(self) -> int:
@@ -142,26 +141,27 @@ class TraceReader:
         try:
             r = self._make_reader()
             it = r.iter_events() if isinstance(r, Reader) else _read_all(r)
-            n = 0
-            while True:
-                try:
-                    ev = next(it)
-                except StopIteration:
-                    break
-                except ReadError as e:
-                    self.valid_bytes = max(r.valid_offset, self.header_bytes)
-                    if e.truncated:
-                        self._note_truncation(e)
-                        return
-                    raise self._error(e.message, e.offset) from None
-                except (KeyError, IndexError, ValueError, OverflowError, TypeError, ZeroDivisionError,
-                        AttributeError) as e:
-                    # Go would panic here; this is corrupt input, not a bug of the caller.
-                    self.valid_bytes = max(r.valid_offset, self.header_bytes)
-                    raise self._error(f"corrupt trace: {type(e).__name__}: {e}", r.last_offset) from None
-                n += 1
-                yield ev
-            self.events_read = n
+            try:
+                yield from it
+            except ReadError as e:
+                self.valid_bytes = max(r.valid_offset, self.header_bytes)
+                if e.truncated:
+                    self._note_truncation(e)
+                    return
+                raise self._error(e.message, e.offset) from None
+            except (KeyError, IndexError, ValueError, OverflowError, TypeError, ZeroDivisionError,
+                    AttributeError) as e:
+                # Go would panic here; this is corrupt input, not a bug of the caller.
+                self.valid_bytes = max(r.valid_offset, self.header_bytes)
+                raise self._error(f"corrupt trace: {type(e).__name__}: {e}", r.last_offset) from None
+            if isinstance(r, V1Reader):
+                # What salvaging a damaged old-format file cost (see diagnose.read.v1).
+                self.warnings.extend(getattr(r.conv, "warnings", []) or [])
+                lost = getattr(r.conv, "lost_bytes", 0) or 0
+                self.valid_bytes = max(self._src.offset - lost, self.header_bytes)
+                if self._src.size is None or self.total_bytes < self._src.offset:
+                    self.total_bytes = self._src.offset
+                return
             self.valid_bytes = self._src.offset
             if self._src.size is None or self.total_bytes < self._src.offset:
                 self.total_bytes = self._src.offset

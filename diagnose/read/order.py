@@ -409,7 +409,7 @@ class Ordering:
         elif typ == t2.EvGoBlock:
             state.status = t2.GoWaiting
             new = (NoGoroutine, cur[1], cur[2])
-        self._push(evt, cur, ev)
+        self.queue.append(Event(evt, g, cur[1], cur[2], typ, ev.time, ev.args))
         return new
 
     def advance_go_start(self, ev, evt, m, gen, cur):
@@ -420,11 +420,13 @@ class Ordering:
         sq = state.seq
         if sq.gen != gen or ev.args[1] != sq.seq + 1:
             return None
-        validate_ctx(cur, MUST_HAVE, MUST_HAVE, MUST_NOT_HAVE)
+        g, p, m = cur
+        if m == NoThread or p == NoProc or g != NoGoroutine:
+            validate_ctx(cur, MUST_HAVE, MUST_HAVE, MUST_NOT_HAVE)
         state.status = t2.GoRunning
         state.seq = SeqCounter(gen, ev.args[1])
-        self._push(evt, cur, ev)
-        return (gid, cur[1], cur[2])
+        self.queue.append(Event(evt, g, p, m, ev.typ, ev.time, ev.args))
+        return (gid, p, m)
 
     def advance_go_unblock(self, ev, evt, m, gen, cur):
         gid = i64(ev.args[0])
@@ -436,7 +438,7 @@ class Ordering:
             return None
         state.status = t2.GoRunnable
         state.seq = SeqCounter(gen, ev.args[1])
-        self._push(evt, cur, ev)
+        self.queue.append(Event(evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_go_switch(self, ev, evt, m, gen, cur):
@@ -663,7 +665,7 @@ class Ordering:
 
     def advance_annotation(self, ev, evt, m, gen, cur):
         _user_go_reqs(cur)
-        self._push(evt, cur, ev)
+        self.queue.append(Event(evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_heap_metric(self, ev, evt, m, gen, cur):

@@ -39,6 +39,9 @@ class ReadError(Exception):
 _STACK_ARGS = tuple(tuple(i - 1 for i in (t2.SPECS[t].stack_ids if t < len(t2.SPECS) else ())) for t in range(256))
 _STRING_ARGS = tuple(tuple(i - 1 for i in (t2.SPECS[t].string_ids if t < len(t2.SPECS) else ())) for t in range(256))
 _NEEDS_VALIDATION = tuple(bool(_STACK_ARGS[t] or _STRING_ARGS[t]) for t in range(256))
+#: validateTableIDs in order: per wire type, ((arg index, is a stack ID), ...); () for none.
+_VALIDATE = tuple(tuple([(i, True) for i in _STACK_ARGS[t]] + [(i, False) for i in _STRING_ARGS[t]])
+                  for t in range(256))
 
 
 def validate_table_ids(e: Event) -> None:
@@ -115,106 +118,118 @@ class Reader:
     def iter_events(self):
         """Generator equivalent to calling read_event() until EOFError, with the common
         path (the head of the frontier advances) inlined for speed. Same events, same
-        errors, same state afterwards."""
+        errors. (Do not mix with read_event() calls on the same Reader.)"""
         order = self.order
         q = order.queue
         popleft = q.popleft
         dispatch = order._dispatch
         m_states = order.m_states
-        needs_validation = _NEEDS_VALIDATION
+        validate = _VALIDATE
         MState = _MState
+        last_ts = self.last_ts
+        gen = None
+        table = batches = freq = cpu = None
+        gen_no = 0
         while not self.done:
             try:
                 if q:
                     e = popleft()
                 else:
                     frontier = self.frontier
-                    cpu = self.cpu_samples
-                    ci = self.cpu_idx
-                    if not frontier:
+                    g = self.gen
+                    if not frontier or g is None:
+                        self.last_ts = last_ts
                         e = self._read_event()
-                    elif ci < len(cpu) and cpu[ci].time < frontier[0].ev.time:
-                        # Inject a CPU sample: it comes next.
-                        self.cpu_idx = ci + 1
-                        e = cpu[ci].as_event(self.gen.table)
                     else:
-                        # Inlined _try_advance(0) and Ordering.advance.
-                        gen = self.gen
+                        if g is not gen:
+                            gen = g
+                            table = g.table
+                            batches = g.batches
+                            freq = table.freq
+                            gen_no = g.gen
+                            cpu = g.cpu_samples
                         bc = frontier[0]
                         ev = bc.ev
-                        self.last_offset = ev.offset
-                        gen_no = gen.gen
-                        if order.initial_gen == 0:
-                            order.initial_gen = gen_no
-                        m = bc.m
-                        if m == -1:
-                            ms = None
-                            cur = (-1, -1, -1)
+                        ci = self.cpu_idx
+                        if ci < len(cpu) and cpu[ci].time < ev.time:
+                            # Inject a CPU sample: it comes next.
+                            self.cpu_idx = ci + 1
+                            e = cpu[ci].as_event(table)
                         else:
-                            ms = m_states.get(m)
-                            if ms is None:
-                                ms = MState(-1, -1)
-                                m_states[m] = ms
-                            cur = (ms.g, ms.p, m)
-                        f = dispatch[ev.typ]
-                        if f is None:
-                            raise OrderError(f"bad event type found while ordering: {ev.typ}")
-                        new = f(ev, gen.table, m, gen_no, cur)
-                        if new is None:
-                            e = self._read_event()  # the slow path: try the rest of the frontier
-                        else:
-                            if ms is not None:
-                                ms.g = new[0]
-                                ms.p = new[1]
-                            # Inlined bc.next_event() for the common case.
-                            evs = bc.evs
-                            i = bc.evi
-                            if i < len(evs):
-                                typ, tsdiff, args, off = evs[i]
-                                bc.evi = i + 1
-                                lt = bc.last_ts
-                                freq = gen.table.freq
-                                if lt == 0:
-                                    lt = int(float(gen.batches[m][bc.idx].time) * freq)
-                                t = int(float(tsdiff) * freq) + lt
-                                ev.typ = typ
-                                ev.time = t
-                                ev.args = args
-                                ev.offset = off
-                                bc.last_ts = t
-                                ok = True
+                            # Inlined _try_advance(0) and Ordering.advance.
+                            self.last_offset = ev.offset
+                            if order.initial_gen == 0:
+                                order.initial_gen = gen_no
+                            m = bc.m
+                            if m == -1:
+                                ms = None
+                                cur = (-1, -1, -1)
                             else:
-                                ok = bc.next_event(gen.batches[m], gen.table.freq)
-                            if ok:
-                                # heap_update(frontier, 0): sift down only if needed.
-                                n = len(frontier)
-                                if n > 1:
-                                    t = ev.time
-                                    if frontier[1].ev.time < t or (n > 2 and frontier[2].ev.time < t):
+                                ms = m_states.get(m)
+                                if ms is None:
+                                    ms = MState(-1, -1)
+                                    m_states[m] = ms
+                                cur = (ms.g, ms.p, m)
+                            f = dispatch[ev.typ]
+                            if f is None:
+                                raise OrderError(f"bad event type found while ordering: {ev.typ}")
+                            new = f(ev, table, m, gen_no, cur)
+                            if new is None:
+                                # The slow path: try the rest of the frontier in time order.
+                                self.last_ts = last_ts
+                                e = self._read_event()
+                            else:
+                                if ms is not None:
+                                    ms.g = new[0]
+                                    ms.p = new[1]
+                                # Inlined bc.next_event() for the common case.
+                                evs = bc.evs
+                                i = bc.evi
+                                if i < len(evs):
+                                    typ, tsdiff, args, off = evs[i]
+                                    bc.evi = i + 1
+                                    lt = bc.last_ts
+                                    if lt == 0:
+                                        lt = int(float(batches[m][bc.idx].time) * freq)
+                                    t = int(float(tsdiff) * freq) + lt
+                                    ev.typ = typ
+                                    ev.time = t
+                                    ev.args = args
+                                    ev.offset = off
+                                    bc.last_ts = t
+                                    # heap_update(frontier, 0): sift down only if needed.
+                                    n = len(frontier)
+                                    if n > 1 and (frontier[1].ev.time < t or (n > 2 and frontier[2].ev.time < t)):
                                         heap_sift_down(frontier, 0)
-                            else:
-                                heap_remove(frontier, 0)
-                            e = popleft()
+                                elif bc.next_event(batches[m], freq):
+                                    heap_update(frontier, 0)
+                                else:
+                                    heap_remove(frontier, 0)
+                                e = popleft()
             except (GenError, WireError) as err:
+                self.last_ts = last_ts
                 raise ReadError(err.message, err.offset, truncated=err.eof) from None
             except OrderError as err:
+                self.last_ts = last_ts
                 raise ReadError(str(err), self.last_offset, truncated=self._gen_truncated) from None
-            except IndexError:
-                if not q and self.frontier:
-                    raise ReadError("invariant violation: advance successful, but queue is empty",
-                                    self.last_offset) from None
-                raise
-            typ = e.typ
-            if needs_validation[typ] and typ != EV_SYNC:
-                try:
-                    validate_table_ids(e)
-                except ReadError as err:
-                    err.offset = self.last_offset
-                    err.truncated = self._gen_truncated or self._gen_at_eof
-                    raise
-            if e.time <= self.last_ts:
-                e.time = self.last_ts + 1
-            self.last_ts = e.time
+            # The deferred part of Go's ReadEvent: validateTableIDs and the time fix-up.
+            v = validate[e.typ]
+            if v:
+                tbl = e.table
+                a = e.args
+                for i, is_stack in v:
+                    sid = a[i]
+                    if sid and sid not in (tbl.stacks.sparse if is_stack else tbl.strings.sparse):
+                        self.last_ts = last_ts
+                        what = "stack" if is_stack else "string"
+                        raise ReadError(f"found invalid {what} ID {sid} for event {t2.SPECS[e.typ].name}",
+                                        self.last_offset, truncated=self._gen_truncated or self._gen_at_eof)
+            t = e.time
+            if t <= last_ts:
+                t = last_ts + 1
+                e.time = t
+            last_ts = t
+            self.last_ts = t
             yield e
 
     # --- Go's ReadEvent body ---------------------------------------------------------------
@@ -358,9 +373,10 @@ class V1Reader:
     """ReadEvent for Go 1.11-1.21 traces: wraps the converter in diagnose.read.v1.
 
     The converter is an iterable of Events (already converted and time-ordered) with
-    attributes ``table`` (the EvTable shared by its events, or None) and ``last_ts``
-    (read after iteration: the time of the last event). As Go's Reader does, this adds a
-    Sync event first (at the first event's time - 1) and one last (at last_ts + 1).
+    attributes ``table`` (the EvTable shared by its events), ``first_ts`` (the raw time of
+    the first old-format event, None when there is none) and ``last_ts`` (read after
+    iteration). As Go's Reader does, this adds a Sync event first (at first_ts - 1, when
+    there are events) and one last (at last_ts + 1). Go applies no time fix-ups here.
     """
 
     def __init__(self, converter) -> None:
@@ -368,35 +384,24 @@ class V1Reader:
         self.it = iter(converter)
         self.syncs = 0
         self.done = False
-        self.pending = None
         self.valid_offset = 0
         self.last_offset = None
 
     def read_event(self) -> Event:
         if self.done:
             raise EOFError
+        conv = self.conv
         if self.syncs == 0:
-            try:
-                self.pending = next(self.it)
-            except StopIteration:
-                self.pending = None
-            # Go places this Sync just before the first *old-format* event (which may be one
-            # the converter skips): the converter tells it as first_ts.
-            first = getattr(self.conv, "first_ts", None)
-            if first is None and self.pending is not None:
-                first = self.pending.time
+            first = getattr(conv, "first_ts", None)
             if first is not None:
                 self.syncs += 1
-                return sync_event(getattr(self.conv, "table", None), first - 1, self.syncs)
-        if self.pending is not None:
-            e, self.pending = self.pending, None
-            return e
+                return sync_event(conv.table, first - 1, self.syncs)
         try:
             return next(self.it)
         except StopIteration:
             self.done = True
             self.syncs += 1
-            return sync_event(None, getattr(self.conv, "last_ts", 0) + 1, self.syncs)
+            return sync_event(None, conv.last_ts + 1, self.syncs)
 
 
 __all__ = ["Reader", "ReadError", "V1Reader", "EvTable"]

@@ -103,6 +103,19 @@ class Source:
     def skip(self, n: int) -> None:
         self._pos += n
 
+    def read_rest(self) -> bytes:
+        """Everything from the cursor to the end of the input."""
+        parts = [self._buf[self._pos:]]
+        if self._f is not None and not self._eof:
+            parts.append(self._f.read())
+            self._eof = True
+        data = b"".join(parts)
+        end = self.offset + len(data)
+        self._buf = b""
+        self._pos = 0
+        self._base = end
+        return data
+
 
 class Batch:
     """batch.go batch: a batch of trace events, unparsed except for its header.
@@ -243,14 +256,23 @@ def decode_batch_events(data: bytes, base: int) -> tuple[list, tuple[str, int] |
                 return out, (f"found invalid event type: {typ}", base + start)
             return out, (f"found event without a timestamp: type={typ}", base + start)
         pos += 1
-        # Timestamp delta.
-        if pos < n and data[pos] < 0x80:
-            ts = data[pos]
-            pos += 1
+        # Timestamp delta. (1- and 2-byte varints inline; binary.Uvarint otherwise.)
+        if pos + 1 < n:
+            b = data[pos]
+            if b < 0x80:
+                ts = b
+                pos += 1
+            else:
+                b2 = data[pos + 1]
+                if b2 < 0x80:
+                    ts = (b & 0x7F) | (b2 << 7)
+                    pos += 2
+                else:
+                    ts, pos = _uvarint(data, pos, n)
         else:
             ts, pos = _uvarint(data, pos, n)
-            if pos < 0:
-                return out, ("found invalid uvarint for timestamp", base + start)
+        if pos < 0:
+            return out, ("found invalid uvarint for timestamp", base + start)
         args = [0, 0, 0, 0]
         for i in range(nargs):
             if pos < n:

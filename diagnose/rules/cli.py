@@ -34,6 +34,9 @@ RulesDirOpt = Annotated[
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
+    markdown = "markdown"  # diagnose/report/: chat and HTML formats
+    slack = "slack"
+    html = "html"
 
 
 class FailOn(str, Enum):
@@ -60,7 +63,7 @@ def _load(rules_dir: list[Path] | None):
 
 def diagnose_command(
     trace: Annotated[Path, typer.Argument(help="Go execution trace (runtime/trace or /debug/pprof/trace output)")],
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="text (default) or json")] = OutputFormat.text,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="text (default), json, markdown, slack (Block Kit JSON) or html")] = OutputFormat.text,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="exit 1 if a finding is at or above this severity")] = FailOn.warning,
     rules_dir: RulesDirOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the report here instead of stdout")] = None,
@@ -68,25 +71,27 @@ def diagnose_command(
     """Diagnose why a Go service's streaming responses got slow, from an execution trace."""
     from diagnose import __version__
     from diagnose.errors import UsageError
-    from diagnose.report import json_report, text
+    from diagnose.report import ReportContext, render, text
+    from diagnose.report.progress import extract_features, should_show
     from diagnose.rules.engine import diagnose
 
     ruleset = _load(rules_dir)
     if not trace.is_file():
         raise UsageError(f"{trace}: no such trace file")
     try:
-        from diagnose.features import extract
+        from diagnose.features import extract  # noqa: F401
     except ImportError as exc:  # pragma: no cover - only while the features stage is missing
         _err(f"netpoll-diagnose: features extraction unavailable ({exc})")
         raise typer.Exit(2) from None
-    features = extract(str(trace))  # TraceError -> one line on stderr, exit 2 (diagnose.cli.main)
+    # TraceError -> one line on stderr, exit 2 (diagnose.cli.main). Progress on a terminal for
+    # text output; the HTML report also draws from the timelines.
+    features, timelines = extract_features(trace, show_progress=should_show(format.value),
+                                           keep_timelines=format == OutputFormat.html)
     if not features.trace.path:
         features.trace.path = str(trace)
     result = diagnose(features, ruleset, tool_version=__version__)
-    if format == OutputFormat.json:
-        rendered = json_report.render(result)
-    else:
-        rendered = text.render(result, color=output is None and text.use_color(sys.stdout))
+    rendered = render(result, format.value, context=ReportContext(timelines=timelines),
+                      color=output is None and text.use_color(sys.stdout))
     if output is not None:
         output.write_text(rendered, encoding="utf-8")
     else:

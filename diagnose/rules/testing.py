@@ -3,9 +3,8 @@
 Like `promtool test rules` / `semgrep --test`: a rule's `tests.fires` cases must make it fire,
 its `tests.silent` cases must not. Cases name a trace (a path) or select traces from the
 fixture manifest (scenario / variant / go). A `fires` case selected from the manifest skips
-the traces where the manifest says the scenario did not reproduce on that Go version (or does
-not list the rule's cause among the expected ones): a rule cannot be asked to see a bug that
-is not in the trace. Paths ending in `.features.json` are read as saved features (a
+the traces where the manifest says the scenario did not reproduce on that Go version: a rule
+cannot be asked to see a bug that is not in the trace. Paths ending in `.features.json` are read as saved features (a
 Features.model_dump_json()), so a team can test rules without shipping large traces.
 """
 from __future__ import annotations
@@ -167,11 +166,9 @@ def run_rule_tests(lr: LoadedRule, kb: KnowledgeBase, get_features: FeaturesFn,
                 targets.extend((e.trace, e) for e in chosen)
             for path, entry in targets:
                 label = str(path)
-                if entry is not None and expect == "fires" and (
-                    not entry.reproduced or (entry.expected_causes and rule.cause not in entry.expected_causes)
-                ):
+                if entry is not None and expect == "fires" and not entry.reproduced:
                     results.append(CaseResult(rule.id, lr.path, expect, label, "skip",
-                                              f"manifest: {rule.cause} did not reproduce on go {entry.go}"))
+                                              f"manifest: {entry.scenario}/{entry.variant} did not reproduce on go {entry.go}"))
                     continue
                 if not path.exists():
                     results.append(CaseResult(rule.id, lr.path, expect, label, "error", "trace not found"))

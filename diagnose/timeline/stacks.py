@@ -155,6 +155,13 @@ class StackInfo:
     def wait_site(self) -> list[str]:
         return [self._wait_site(f) for f in self.funcs]
 
+    @cached_property
+    def wait_site_id(self) -> tuple[np.ndarray, list[str]]:
+        """(site id per stack, site names): to group waits by site with numpy."""
+        names: dict[str, int] = {}
+        ids = np.array([names.setdefault(x, len(names)) for x in self.wait_site], dtype=np.int64)
+        return ids, list(names)
+
     # ----------------------------------------------------------------- syscalls
     def _classify_syscall(self, f: list[str]) -> tuple[str, str, int, int]:
         """(call, site, caller_class, family) of a syscall stack (leaf first)."""

@@ -82,7 +82,8 @@ def convert(data, version: int, *, ticks_per_sec: int | None = None) -> V1Conver
             if ticks_per_sec <= 0:
                 raise ReadError(f"{TICKS_ENV}={env!r} must be positive")
     try:
-        tr = parser.parse(data, version, 0, salvage=True, ticks_per_sec=ticks_per_sec)
+        tr = parser.parse(data, version, 0, salvage=True, ticks_per_sec=ticks_per_sec,
+                          offset_base=HEADER_LEN)
         return V1Conversion(tr)
     except TraceError as e:
         off = None if e.offset is None else e.offset + HEADER_LEN

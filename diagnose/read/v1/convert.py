@@ -109,6 +109,19 @@ BUILTIN_STRINGS = (
  sSelect, sEmpty, sMarkAssistWait, sSTWUnknown) = range(13)
 
 
+# v1 types that become GoBlock/GoStop with a fixed reason: (new type, builtin string).
+_REASONS: list[tuple[int, int] | None] = [None] * 256
+for _t, _r in ((v1.EvGoStop, (EvGoBlock, sForever)), (v1.EvGoSched, (EvGoStop, sGosched)),
+               (v1.EvGoPreempt, (EvGoStop, sPreempted)), (v1.EvGoSleep, (EvGoBlock, sSleep)),
+               (v1.EvGoBlock, (EvGoBlock, sEmpty)), (v1.EvGoBlockSend, (EvGoBlock, sChanSend)),
+               (v1.EvGoBlockRecv, (EvGoBlock, sChanRecv)),
+               (v1.EvGoBlockSelect, (EvGoBlock, sSelect)), (v1.EvGoBlockSync, (EvGoBlock, sSync)),
+               (v1.EvGoBlockCond, (EvGoBlock, sSyncCond)),
+               (v1.EvGoBlockNet, (EvGoBlock, sNetwork)),
+               (v1.EvGoBlockGC, (EvGoBlock, sMarkAssistWait))):
+    _REASONS[_t] = _r
+
+
 class V1Conversion:
     """Go: traceV1Converter.  Iterate it for the converted events (no Sync events).
 
@@ -197,12 +210,23 @@ class V1Conversion:
     # ------------------------------------------------------------------------------------
     def _convert(self, ev, next_index: int, extra: list):
         """Go: convertEvent. Returns the first event (or None for errSkip); may add to extra."""
-        typ = ev[E_TYPE]
+        typ = ev[8]
+        p = ev[7]
+        # Fast paths for the most frequent types (the same results as the general code).
+        r = _REASONS[typ]
+        if r is not None:  # blocking / yielding events: GoBlock or GoStop with a reason
+            m = self.proc_ms.get(p, NO_THREAD) if p != -1 else NO_THREAD
+            return Event(self.table, ev[1] or NO_GOROUTINE, p, m, r[0], ev[0],
+                         [self.builtin[r[1]], ev[6], 0, 0])
+        if typ == v1.EvGoStart and not self.pre_init:
+            m = self.proc_ms.get(p, NO_THREAD) if p != -1 else NO_THREAD
+            return Event(self.table, ev[1] or NO_GOROUTINE, p, m, EvGoStart, ev[0],
+                         [ev[2], ev[3], ev[4], ev[5]])
+
         args = [ev[E_A0], ev[E_A1], ev[E_A2], ev[E_A3]]
         b = self.builtin
         stk = ev[E_STK]
         table = self.table
-        p = ev[E_P]
 
         if typ == v1.EvGomaxprocs:
             mtyp = EvProcsChange

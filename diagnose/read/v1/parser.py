@@ -25,7 +25,7 @@ Deliberate differences from Go (none changes the result for a well-formed trace)
 """
 from __future__ import annotations
 
-import math
+import gc
 from dataclasses import dataclass, field
 
 from diagnose.errors import TraceError
@@ -689,6 +689,44 @@ def _read_uvarint(data, off: int, n: int):
     return v, noff
 
 
+def walk_records(data, start: int = 0):
+    """Yield (offset, type) of each record of an old-format trace body, without checking it.
+
+    A debugging aid (and used by the tests to corrupt a chosen record); stops at the first
+    record that runs past the end of ``data``.
+    """
+    n = len(data)
+    off = start
+    while off < n:
+        rec = off
+        b = data[off]
+        off += 1
+        typ = b & 0x3F
+        narg = (b >> 6) + 1
+        try:
+            if typ == EvString:
+                _, off = _read_uvarint(data, off, n)
+                ln, off = _read_uvarint(data, off, n)
+                off += ln
+            elif typ == EvBatch:
+                _, off = _read_uvarint(data, off, n)
+                _, off = _read_uvarint(data, off, n)
+            elif narg <= 3:
+                for _ in range(narg):
+                    _, off = _read_uvarint(data, off, n)
+            else:
+                ln, off = _read_uvarint(data, off, n)
+                off += ln
+                if typ == EvUserLog:
+                    ln, off = _read_uvarint(data, off, n)
+                    off += ln
+        except _Truncated:
+            return
+        if off > n:
+            return
+        yield rec, typ
+
+
 # ---------------------------------------------------------------------------------------
 # Ordering: Go's parser.parseEventBatches
 
@@ -1185,7 +1223,7 @@ def _post_process(events: list, stacks: dict[int, list[int]]) -> int:
 
 
 def parse(data, version: int, start: int = 0, *, salvage: bool = False,
-          ticks_per_sec: int | None = None) -> Trace:
+          ticks_per_sec: int | None = None, offset_base: int = 0) -> Trace:
     """Go: tracev1.Parse. ``data[start:]`` is the trace body (just after the header).
 
     With ``salvage=False`` this behaves as Go: any problem raises ``TraceError``.
@@ -1195,7 +1233,23 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
     in ``Trace.warnings``; corrupt bytes still raise.  Old traces carry their tick
     frequency only in that footer, so a file cut before it raises too, unless
     ``ticks_per_sec`` supplies the rate to assume.
+
+    Offsets in ``TraceError`` are indexes into ``data``; ``offset_base`` (the header length
+    when ``data`` is the body) is added to the byte positions quoted in messages.
     """
+    # Millions of small lists and no reference cycles: the cyclic GC would only rescan them
+    # over and over (a large share of the time on big traces). Pause it while we build.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(data, version, start, salvage, ticks_per_sec, offset_base)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | None,
+           offset_base: int) -> Trace:
     dec = _Decoder(data, version, start, salvage)
     dec.run()
     n = len(data)
@@ -1204,9 +1258,9 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
     cut = lost > 0
     if cut:
         warnings.append(
-            f"old-format trace is cut: it ends inside a record at byte {dec.end_off} of {n}"
-            f" ({dec.cut_message}); read the {dec.end_off} bytes before it and dropped the"
-            f" last {lost}")
+            f"old-format trace is cut: it ends inside a record at byte"
+            f" {dec.end_off + offset_base} of {n + offset_base} ({dec.cut_message}); read the"
+            f" bytes before it and dropped the last {lost}")
 
     tps = dec.ticks_per_sec
     if tps == 0:
@@ -1215,7 +1269,7 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
         if not ticks_per_sec:
             raise TraceError(
                 f"no EvFrequency event: this go 1.{version} trace ends at byte"
-                f" {dec.end_off} before its footer (old-format traces record the tick rate only"
+                f" {dec.end_off + offset_base} before its footer (old-format traces record the tick rate only"
                 f" when tracing stops), so its CPU-tick timestamps cannot be converted to time;"
                 f" Go's tool rejects it too. To read it anyway with an assumed rate, set"
                 f" NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC (e.g. 62500000 for linux/arm64 traces,"
@@ -1257,19 +1311,18 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
                         f" events from there on")
         del events[idx:]
 
-    if cut:
-        # The stack table is written last: a cut file may have lost some of it. Events
-        # that referred to a lost stack have already been given none (as Go does for any
-        # unknown stack); do the same for the new-goroutine stack of GoCreate.
-        missing = 0
-        for ev in events:
-            if ev[E_TYPE] == EvGoCreate and ev[E_A1] != 0 and not stacks.get(ev[E_A1]):
-                ev[E_A1] = 0
-                missing += 1
-        missing += dropped
-        if missing:
-            warnings.append(f"{missing} stack references point into the part of the stack"
-                            f" table that was cut off; those events have no stack")
+    # The stack table is written last: a cut file may have lost some of it. Events that
+    # referred to a missing stack have already been given none (Go does the same); do the
+    # same for the new-goroutine stack of GoCreate (where Go would fail when printing).
+    missing = dropped
+    for ev in events:
+        if ev[E_TYPE] == EvGoCreate and ev[E_A1] != 0 and not stacks.get(ev[E_A1]):
+            ev[E_A1] = 0
+            missing += 1
+    if missing:
+        warnings.append(f"{missing} stack references name stacks that are not in the stack"
+                        f" table (written last, so a cut file loses it first); those events"
+                        f" have no stack")
 
     return Trace(
         version=version,
@@ -1284,7 +1337,7 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
 
 
 __all__ = [
-    "parse", "Trace", "Frame", "ErrTimeOrder", "EVENT_DESCRIPTIONS", "stw_reason",
+    "parse", "walk_records", "Trace", "Frame", "ErrTimeOrder", "EVENT_DESCRIPTIONS", "stw_reason",
     "E_TS", "E_G", "E_A0", "E_A1", "E_A2", "E_A3", "E_STK", "E_P", "E_TYPE",
-    "TimerP", "NetpollP", "SyscallP", "GCP", "ProfileP", "math",
+    "TimerP", "NetpollP", "SyscallP", "GCP", "ProfileP",
 ]

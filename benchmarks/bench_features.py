@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Benchmark timelines + graph + features against the reader's own time.
+
+    python benchmarks/bench_features.py [TRACE ...] [-n 3] [--json OUT]
+
+Default trace: the largest trace of fixtures/manifest.json. For each trace, min/median over
+n runs of:
+
+* reader      iterating `open_trace(TRACE).events()` (the reader's own time);
+* +columns    the same stream through `build_columns` (the only per-event step of this stage);
+* timelines   `build_timelines` over the columns (numpy);
+* features    `extract_from_timelines` (numpy + small per-site loops);
+* graph       `build_graph` (networkx, aggregated edges);
+* profiles    the four pprof record sets (`compute_records`).
+
+Target (issue 5): columns' extra time + timelines + features + graph <= reader time.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _timed(fn, n):
+    ts, out = [], None
+    for _ in range(n):
+        gc.collect()
+        t = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t)
+    return min(ts), statistics.median(ts), out
+
+
+def bench(path: str, n: int) -> dict:
+    from diagnose.features import extract_from_timelines
+    from diagnose.graph import build_graph
+    from diagnose.read import open_trace
+    from diagnose.report.pprof import KINDS, compute_records
+    from diagnose.timeline import build_columns, build_timelines
+
+    def reader():
+        c = 0
+        for _ in open_trace(path).events():
+            c += 1
+        return c
+
+    r_min, r_med, count = _timed(reader, n)
+    c_min, c_med, cols = _timed(lambda: build_columns(open_trace(path).events(), {"path": path}), n)
+    t_min, t_med, tl = _timed(lambda: build_timelines(cols), n)
+
+    def feats():
+        tl2 = build_timelines(cols)  # fresh: cached properties would make later runs free
+        return extract_from_timelines(tl2)
+
+    f_min, f_med, _ = _timed(feats, n)
+    g_min, g_med, cg = _timed(lambda: build_graph(build_timelines(cols)), n)
+    p_min, p_med, _ = _timed(lambda: [compute_records(cols, k) for k in KINDS], n)
+    stage_min = (c_min - r_min) + f_min + g_min  # feats and graph each include a timelines build
+    return {
+        "trace": path, "bytes": os.path.getsize(path), "events": count,
+        "reader_s": [r_min, r_med], "reader_plus_columns_s": [c_min, c_med], "timelines_s": [t_min, t_med],
+        "features_s": [f_min, f_med], "graph_s": [g_min, g_med], "profiles_4_kinds_s": [p_min, p_med],
+        "graph_nodes": cg.g.number_of_nodes(), "graph_edges": cg.g.number_of_edges(),
+        "stage_overhead_s": stage_min, "stage_over_reader": stage_min / r_min if r_min else None,
+        "columns_ns_per_event": (c_min - r_min) / max(count, 1) * 1e9,
+    }
+
+
+def default_trace() -> str:
+    man = REPO / "fixtures" / "manifest.json"
+    if not man.is_file():
+        sys.exit("no trace given and fixtures/manifest.json is missing")
+    from diagnose.rules.testing import load_manifest
+
+    es = [e for e in load_manifest(man) if e.trace.exists()]
+    return str(max(es, key=lambda e: e.trace.stat().st_size).trace)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("traces", nargs="*")
+    ap.add_argument("-n", type=int, default=3, help="runs per measurement (min and median reported)")
+    ap.add_argument("--json", help="also write the results as JSON here")
+    args = ap.parse_args()
+    traces = args.traces or [default_trace()]
+    results = []
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}")
+    for p in traces:
+        r = bench(p, args.n)
+        results.append(r)
+        print(f"\n{p}: {r['bytes'] / 1e6:.1f} MB, {r['events']} events")
+        for k in ("reader_s", "reader_plus_columns_s", "timelines_s", "features_s", "graph_s", "profiles_4_kinds_s"):
+            print(f"  {k:24s} min {r[k][0]:8.3f}  median {r[k][1]:8.3f}")
+        print(f"  columns: {r['columns_ns_per_event']:.0f} ns/event over the reader")
+        print(f"  stage (columns extra + features + graph): {r['stage_overhead_s']:.3f} s = "
+              f"{r['stage_over_reader']:.2f} x the reader's time   (target <= 1.0)")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,582 @@
+"""`--format html -o report.html`: one self-contained page for the person who wants to *see* it.
+
+* the verdict, the headline numbers and a table of the ranked findings;
+* every finding with its facts, all its evidence (goroutines, windows, key frames and the
+  whole trimmed stack) and its advice;
+* a timeline of the goroutines the evidence names, plus every P, around the worst evidence
+  windows (the longest cited window of each top finding): goroutine states (running, runnable
+  = waiting for a P, network wait, other wait, syscall) and which goroutine each P ran, with
+  the cited windows marked. The intervals come from the timeline stage (`Timelines`:
+  `intervals_of(g)`, `run_iv`, `iv_*`);
+* flame graphs of network-wait and scheduler-wait time per stack, from the profile stage's
+  per-stack records (`diagnose.report.pprof.compute_records(cols, "net"|"sched")`, the
+  records `go tool trace -pprof=net|sched` builds), drawn as SVG; click a frame to zoom.
+
+Everything is inline: the CSS and JS of `assets/`, SVG drawn here. A Content-Security-Policy
+(`default-src 'none'`) makes the browser refuse any fetch, so the page opens offline and
+leaks nothing. Without `timelines` (e.g. rendering a saved diagnosis) the page has the
+findings and no timeline/flame graphs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from diagnose.rules.findings import Citation, Diagnosis, Finding
+from diagnose.rules.template import format_value
+
+from .markdown import citation_parts, dur, headline_pairs, key_frames, ms, status_label, trace_meta
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+MAX_WINDOWS = 3
+MAX_ROWS = 14           # goroutine rows per timeline
+MAX_PROCS = 16
+MAX_SEGMENTS = 6000     # rects per timeline
+SVG_W = 1240
+LABEL_W = 190
+ROW_H = 18
+FLAME_ROW = 17
+FLAME_MIN_FRAC = 0.0008  # frames narrower than this share of the total are not drawn (~1 px)
+FLAME_MAX_DEPTH = 64
+
+STATES = [  # key, colour, legend
+    ("running", "#2e9e44", "running"),
+    ("runnable", "#f0a30a", "runnable: waiting for a P"),
+    ("net", "#2f6fd6", "waiting: network"),
+    ("wait", "#b8bfc9", "waiting: other (chan, sync, sleep...)"),
+    ("syscall", "#8e44ad", "in a syscall"),
+]
+STATE_COLOR = {k: c for k, c, _ in STATES}
+
+
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def e(text) -> str:
+    return escape(str(text), quote=True)
+
+
+# --- page --------------------------------------------------------------------------------------
+
+def _page(title: str, body: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{e(title)}</title>\n<style>\n{_asset('report.css')}</style>\n</head>\n<body>\n<main>\n"
+            f"{body}\n</main>\n<script>\n{_asset('report.js')}</script>\n</body>\n</html>\n")
+
+
+def _sev_key(d: Diagnosis) -> str:
+    return "ok" if d.verdict.status == "healthy" else (d.verdict.worst_severity or "warning")
+
+
+def _banner(d: Diagnosis) -> str:
+    t = d.trace
+    key = _sev_key(d)
+    label = "Healthy" if d.verdict.status == "healthy" else status_label(d).capitalize()
+    meta = " · ".join(x for x in [trace_meta(d), f"{d.rules.evaluated} rules evaluated",
+                                  f"netpoll-diagnose {d.tool_version}".strip()] if x)
+    out = [f'<header class="banner {key}"><h1>{e(label)}: {e(t.path or "<trace>")}</h1>',
+           f'<div class="verdict">{e(d.verdict.text)}</div><div class="meta">{e(meta)}</div></header>']
+    if t.truncated:
+        out.append(f'<p class="security">The trace is truncated ({t.lost_bytes} bytes lost): counts may be low.</p>')
+    out.append('<div class="cards">' + "".join(
+        f'<div class="card"><div class="v">{e(v.split(" (")[0])}</div><div class="k">{e(k)}'
+        + (f' ({e(v.split(" (", 1)[1])}' if " (" in v else "") + "</div></div>"
+        for k, v in headline_pairs(d)) + "</div>")
+    return "\n".join(out)
+
+
+def _summary_table(d: Diagnosis) -> str:
+    if not d.findings:
+        return '<p class="muted">No rule fired: nothing to report beyond the numbers above.</p>'
+    rows = ['<table class="summary"><tr><th class="num">#</th><th>Severity</th><th>Cause</th>'
+            '<th class="num">Confidence</th><th>Finding</th></tr>']
+    for i, f in enumerate(d.findings, 1):
+        rows.append(f'<tr><td class="num">{i}</td><td><span class="sev {f.severity}">{f.severity}</span></td>'
+                    f'<td><code>{e(f.cause)}</code></td><td class="num">{f.confidence:.0%}</td>'
+                    f'<td><a href="#finding-{i}">{e(f.title)}</a></td></tr>')
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _citation_html(c: Citation) -> str:
+    parts = citation_parts(c, max_goroutines=20)
+    head = f"<b>{e(parts[0])}</b>" + ("".join(f" · {e(p)}" for p in parts[1:]))
+    out = [f"<li>{head}"]
+    frames, hidden = key_frames(c, limit=6)
+    if frames:
+        out.append("<pre>" + "\n".join(e(fr.short()) for fr in frames)
+                   + (f"\n(+{hidden} runtime/library frames)" if hidden > 0 else "") + "</pre>")
+    if c.stack and len(c.stack) > len(frames):
+        full = "\n".join(e(f"{fr.func}\n    {fr.file}:{fr.line}") for fr in c.stack)
+        more = f"\n(+{c.frames_omitted} frames not kept)" if c.frames_omitted else ""
+        out.append(f'<details class="stack"><summary>whole stack ({len(c.stack)} frames)</summary><pre>{full}{more}</pre>'
+                   "</details>")
+    out.append(f'<div class="muted">from {e(c.source)}</div></li>')
+    return "\n".join(out)
+
+
+def _finding_html(i: int, f: Finding) -> str:
+    out = [f'<section class="finding {f.severity}" id="finding-{i}">',
+           f'<h3>{i}. <span class="sev {f.severity}">{f.severity}</span> <code>{e(f.cause)}</code>: {e(f.title)}</h3>',
+           f'<div class="sub">confidence {f.confidence:.0%} <span class="conf"><i style="width:{f.confidence * 100:.0f}%">'
+           f'</i></span> · rule <code>{e(f.rule_id)}</code>'
+           + (f" (also: {', '.join(f'<code>{e(x)}</code>' for x in f.also_matched)})" if f.also_matched else "")
+           + (f' · <span class="muted">{e(f.rule_source)}</span>' if f.rule_source else "") + "</div>",
+           f"<p>{e(f.message)}</p>"]
+    if f.severity == "critical" and "security" in f.tags:
+        out.append('<p class="security">This is a correctness/security bug first: fix it even if latency looks fine.</p>')
+    if f.facts:
+        out.append('<table class="facts"><tr><th>Fact</th><th class="num">Value</th></tr>'
+                   + "".join(f'<tr><td>{e(x.label)}</td><td class="num">{e(x.text)}</td></tr>' for x in f.facts)
+                   + "</table>")
+    if f.evidence:
+        out.append(f"<h4>Evidence <span class=\"muted\">({len(f.evidence)}; times from the start of the trace)</span></h4>")
+        out.append('<ul class="evidence">' + "\n".join(_citation_html(c) for c in f.evidence) + "</ul>")
+    a = f.advice
+    if a.summary:
+        out.append(f"<p><b>What it is.</b> {e(a.summary)}</p>")
+    out.append(f'<div class="fix"><b>Fix.</b> {e(a.fix)}</div>')
+    if a.confirm:
+        out.append("<p><b>Confirm:</b></p><pre>" + "\n".join(f"$ {e(c)}" for c in a.confirm) + "</pre>")
+    refs = [f"<code>knowledge/{e(a.knowledge)}.md</code>"] + [
+        f'<a href="{e(r.url)}" rel="noreferrer noopener">{e(r.title)}</a>' for r in a.references]
+    out.append("<p class=\"muted\">More: " + " · ".join(refs) + "</p></section>")
+    return "\n".join(out)
+
+
+# --- timeline ------------------------------------------------------------------------------------
+
+@dataclass
+class Window:
+    start: int                 # ns since the first event, padded
+    end: int
+    focus: tuple[int, int]     # the cited window itself
+    title: str
+    goroutines: list[int] = field(default_factory=list)
+    marks: list[tuple[int, int, list[int], str]] = field(default_factory=list)  # other cited windows
+
+
+def _span(c: Citation) -> tuple[int, int] | None:
+    if c.start_ns is None:
+        return None
+    end = c.end_ns
+    if end is None:
+        end = c.start_ns + int((c.duration_ms or 0.0) * 1e6)
+    return int(c.start_ns), int(max(end, c.start_ns))
+
+
+def pick_windows(d: Diagnosis, duration_ns: int, limit: int = MAX_WINDOWS) -> list[Window]:
+    """The worst windows: the longest cited window of each finding in rank order, then the
+    longest remaining ones; padded by a quarter of their length (at least 1 ms) each side."""
+    cands = []  # (finding index, citation)
+    for fi, f in enumerate(d.findings):
+        for c in f.evidence:
+            if _span(c) is not None:
+                cands.append((fi, c))
+    if not cands:
+        return []
+    length = lambda fc: _span(fc[1])[1] - _span(fc[1])[0]  # noqa: E731
+    chosen: list[tuple[int, Citation]] = []
+    for fi in range(len(d.findings)):
+        mine = [fc for fc in cands if fc[0] == fi]
+        if mine:
+            chosen.append(max(mine, key=length))
+    rest = sorted((fc for fc in cands if fc not in chosen), key=length, reverse=True)
+    chosen = (chosen + rest)
+    windows: list[Window] = []
+    for fi, c in chosen:
+        if len(windows) >= limit:
+            break
+        s, t = _span(c)
+        pad = max((t - s) // 4, 1_000_000)
+        a, b = max(0, s - pad), min(max(duration_ns, t), t + pad)
+        if any(min(b, w.end) - max(a, w.start) > 0.5 * (b - a) for w in windows):
+            continue  # mostly inside a window already drawn
+        f = d.findings[fi]
+        w = Window(start=a, end=b, focus=(s, t),
+                   title=f"{f.cause}: {c.note} ({ms(s)}-{ms(t)} ms)")
+        gs: list[int] = list(c.goroutines)
+        for f2 in d.findings:
+            for c2 in f2.evidence:
+                sp = _span(c2)
+                if sp is None or sp[1] < a or sp[0] > b:
+                    continue
+                if c2 is not c:
+                    w.marks.append((sp[0], sp[1], list(c2.goroutines), c2.note))
+                gs += [g for g in c2.goroutines if g not in gs]
+        seen: list[int] = []
+        for g in gs:
+            if g not in seen:
+                seen.append(g)
+        w.goroutines = seen[:MAX_ROWS]
+        windows.append(w)
+    return windows
+
+
+def _nice_step(span_ms: float, target: int = 8) -> float:
+    raw = span_ms / max(target, 1)
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return m * mag
+    return 10 * mag
+
+
+def _state_key(tl, iv: int, net_id: int) -> str | None:
+    from diagnose.timeline.timeline import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING
+
+    st = int(tl.iv_state[iv])
+    if st == G_RUNNING:
+        return "running"
+    if st == G_RUNNABLE:
+        return "runnable"
+    if st == G_SYSCALL:
+        return "syscall"
+    if st == G_WAITING:
+        return "net" if net_id >= 0 and int(tl.iv_reason[iv]) == net_id else "wait"
+    return None
+
+
+def _g_label(tl, g: int) -> str:
+    i = int(np.searchsorted(tl.gor_id, g))
+    name = tl.gor_name[i] if i < len(tl.gor_id) and int(tl.gor_id[i]) == g else ""
+    name = name.rsplit("/", 1)[-1]
+    label = f"G{g} {name}".strip()
+    return label if len(label) <= 27 else label[:26] + "…"
+
+
+def timeline_svg(tl, w: Window, idx: int) -> str:
+    """SVG of goroutine states and P occupancy over window `w` (times relative to tl.t0)."""
+    from diagnose.timeline.timeline import G_UNDETERMINED
+
+    t0 = int(tl.t0)
+    a, b = w.start, max(w.end, w.start + 1)
+    plot_w = SVG_W - LABEL_W - 10
+    xs = lambda t: LABEL_W + (min(max(t, a), b) - a) / (b - a) * plot_w  # noqa: E731
+    procs = [int(p) for p in tl.procs[:MAX_PROCS]]
+    rows = [("g", g) for g in w.goroutines] + [("p", p) for p in procs]
+    top = 26
+    height = top + len(rows) * ROW_H + 30
+    net_id = tl.network_reason_id()
+    strings = tl.cols.strings
+    out = [f'<svg class="timeline" id="timeline-{idx}" data-tip-target="timeline-tip-{idx}" '
+           f'viewBox="0 0 {SVG_W} {height}" width="{SVG_W}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
+    # cited windows
+    fx0, fx1 = xs(w.focus[0]), xs(w.focus[1])
+    out.append(f'<rect x="{fx0:.1f}" y="{top - 4}" width="{max(fx1 - fx0, 1.5):.1f}" height="{len(rows) * ROW_H + 8}" '
+               'fill="#e53935" fill-opacity="0.10" stroke="#e53935" stroke-dasharray="4 3"/>')
+    out.append(f'<text x="{fx0 + 3:.1f}" y="{top - 8}" fill="#c62828">cited window {ms(w.focus[0])}-{ms(w.focus[1])} ms'
+               "</text>")
+    nseg = 0
+    for r, (kind, ident) in enumerate(rows):
+        y = top + r * ROW_H
+        if r % 2 == 0:
+            out.append(f'<rect x="0" y="{y}" width="{SVG_W}" height="{ROW_H}" fill="#f6f8fa"/>')
+        if kind == "g":
+            out.append(f'<text x="4" y="{y + 13}">{e(_g_label(tl, ident))}</text>')
+            ivs = tl.intervals_of(ident).tolist()
+            if ivs:
+                first_t = int(tl.iv_start[ivs[0]]) - t0
+                if first_t > a and int(tl.iv_from[ivs[0]]) == G_UNDETERMINED:
+                    tip = f"G{ident}: no event before {ms(first_t)} ms (its state before is not in the trace)"
+                    out.append(f'<line class="unknown" x1="{xs(a):.1f}" y1="{y + ROW_H / 2}" x2="{xs(first_t):.1f}" '
+                               f'y2="{y + ROW_H / 2}" stroke="#98a2ad" stroke-dasharray="2 3" data-tip="{e(tip)}">'
+                               f'<title>{e(tip)}</title></line>')
+            for iv in ivs:
+                s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
+                if t < a or s > b or nseg >= MAX_SEGMENTS:
+                    continue
+                key = _state_key(tl, iv, net_id)
+                if key is None:
+                    continue
+                x0, x1 = xs(s), xs(t)
+                reason = strings[int(tl.iv_reason[iv])] if key in ("wait", "net") and int(tl.iv_reason[iv]) > 0 else ""
+                p = int(tl.iv_p[iv])
+                tip = (f"G{ident} {key}{' (' + reason + ')' if reason else ''} {ms(s)}-{ms(t)} ms "
+                       f"({dur((t - s) / 1e6)})" + (f" on P{p}" if key == "running" and p >= 0 else ""))
+                out.append(f'<rect class="seg" x="{x0:.2f}" y="{y + 3}" width="{max(x1 - x0, 0.6):.2f}" '
+                           f'height="{ROW_H - 6}" fill="{STATE_COLOR[key]}" data-tip="{e(tip)}"><title>{e(tip)}</title></rect>')
+                nseg += 1
+            for ms0, ms1, gs, note in w.marks:  # other citations on this goroutine
+                if ident in gs:
+                    x0, x1 = xs(ms0), xs(ms1)
+                    out.append(f'<rect x="{x0:.1f}" y="{y + 1}" width="{max(x1 - x0, 1.5):.1f}" height="{ROW_H - 2}" '
+                               f'fill="none" stroke="#e53935" stroke-width="1.2"><title>{e(note)}</title></rect>')
+        else:
+            out.append(f'<text x="4" y="{y + 13}">P{ident}</text>')
+            run = tl.run_iv
+            sel = run[(tl.iv_p[run] == ident) & (tl.iv_end[run] - t0 >= a) & (tl.iv_start[run] - t0 <= b)]
+            named = set(w.goroutines)
+            for iv in sel.tolist():
+                if nseg >= MAX_SEGMENTS:
+                    break
+                g = int(tl.iv_g[iv])
+                s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
+                x0, x1 = xs(s), xs(t)
+                color = _g_color(g) if g in named else "#9aa5b1"
+                tip = f"P{ident} ran {_g_label(tl, g)} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})"
+                out.append(f'<rect class="seg" x="{x0:.2f}" y="{y + 3}" width="{max(x1 - x0, 0.6):.2f}" '
+                           f'height="{ROW_H - 6}" fill="{color}" data-tip="{e(tip)}"><title>{e(tip)}</title></rect>')
+                if x1 - x0 > 34:
+                    out.append(f'<text x="{x0 + 3:.1f}" y="{y + 13}" fill="#fff">G{g}</text>')
+                nseg += 1
+    # axis
+    ya = top + len(rows) * ROW_H + 4
+    step = _nice_step((b - a) / 1e6)
+    first = math.ceil(a / 1e6 / step) * step
+    out.append(f'<g class="axis"><line x1="{LABEL_W}" y1="{ya}" x2="{SVG_W - 10}" y2="{ya}" stroke="#98a2ad"/>')
+    k = 0
+    while first + k * step <= b / 1e6 + 1e-9 and k < 40:
+        tm = first + k * step
+        x = xs(int(tm * 1e6))
+        out.append(f'<line x1="{x:.1f}" y1="{ya}" x2="{x:.1f}" y2="{ya + 4}" stroke="#98a2ad"/>'
+                   f'<text x="{x:.1f}" y="{ya + 16}" text-anchor="middle">{format_value(round(tm, 6))} ms</text>')
+        k += 1
+    out.append("</g></svg>")
+    return "\n".join(out)
+
+
+def _g_color(g: int) -> str:
+    hue = (g * 67) % 360
+    return f"hsl({hue},55%,45%)"
+
+
+def _timelines_html(d: Diagnosis, tl) -> str:
+    out = ["<h2 id=\"timeline\">Timeline around the worst windows</h2>"]
+    if tl is None:
+        return out[0] + '\n<p class="muted">Not available: render from the trace to get goroutine timelines.</p>'
+    windows = pick_windows(d, int(tl.duration_ns))
+    if not windows:
+        out.append('<p class="muted">No finding cites a time window: nothing to zoom into.</p>')
+        return "\n".join(out)
+    out.append('<p class="muted">Rows: the goroutines the evidence names (their state over time), then every P '
+               "(which goroutine it ran; goroutines named in the evidence in colour, others grey). Times are from the "
+               "start of the trace; hover for details.</p>")
+    out.append('<div class="legend">' + "".join(f'<span style="--c:{c}">{e(lbl)}</span>' for _, c, lbl in STATES)
+               + '<span style="--c:#9aa5b1">P running another goroutine</span>'
+               + '<span style="--c:rgba(229,57,53,.25)">cited window</span></div>')
+    for i, w in enumerate(windows, 1):
+        out.append(f'<figure><figcaption>{i}. {e(w.title)} — showing {ms(w.start)}-{ms(w.end)} ms, '
+                   f"{len(w.goroutines)} goroutine(s)</figcaption>")
+        out.append(timeline_svg(tl, w, i))
+        out.append(f'<div class="tip" id="timeline-tip-{i}"></div></figure>')
+    return "\n".join(out)
+
+
+# --- flame graphs ----------------------------------------------------------------------------------
+
+class _Node:
+    __slots__ = ("name", "value", "count", "children")
+
+    def __init__(self, name: str) -> None:
+        self.name, self.value, self.count = name, 0, 0
+        self.children: dict[str, _Node] = {}
+
+
+def flame_tree(rec) -> _Node:
+    """Root-first tree of a profile's per-stack records (`pprof.ProfileRecords`)."""
+    from .pprof import PPROF_MAX_STACK
+
+    root = _Node("all")
+    cols = rec.cols
+    for sid, cnt, tns in zip(rec.stacks, rec.counts.tolist(), rec.times_ns.tolist()):
+        if tns <= 0:
+            continue
+        names = cols.stack_funcs(sid)[:PPROF_MAX_STACK] if sid > 0 else []
+        node = root
+        node.value += tns
+        node.count += cnt
+        for name in reversed(names or ["<no stack>"]):
+            child = node.children.get(name)
+            if child is None:
+                child = node.children[name] = _Node(name)
+            child.value += tns
+            child.count += cnt
+            node = child
+    return root
+
+
+# top-level packages of Go's standard library (a module path without a dot, like a fixture's
+# "netpollfixtures", is not the standard library)
+_STD = frozenset("""archive bufio builtin bytes cmp compress container context crypto database debug embed encoding
+errors expvar flag fmt go hash html image index internal io iter log maps math mime net os path plugin reflect regexp
+runtime slices sort strconv strings structs sync syscall testing text time unicode unique unsafe vendor weak""".split())
+
+
+def _frame_color(name: str) -> str:
+    from diagnose.timeline.stacks import pkg_of
+
+    h = sum(ord(ch) for ch in name) % 20
+    if name in ("all", "<no stack>"):
+        return "#c9ced6"
+    pkg = pkg_of(name)
+    first = pkg.split("/", 1)[0]
+    if first not in _STD:
+        return f"hsl({8 + h},78%,{58 + h % 8}%)"        # your code (and third-party): red-orange
+    if first == "runtime" or pkg in ("syscall", "internal/runtime/syscall") or pkg.startswith("internal/runtime"):
+        return f"hsl(40,12%,{68 + h % 10}%)"            # runtime: grey
+    if pkg == "net" or pkg.startswith(("net/", "internal/poll", "crypto/tls")):
+        return f"hsl({200 + h},60%,{68 + h % 8}%)"      # network stack: blue
+    return f"hsl({45 + h},80%,{60 + h % 8}%)"           # other standard library: yellow
+
+
+def flame_svg(root: _Node, what: str, idx: str) -> str:
+    """A flame graph (root at the bottom), widths proportional to time."""
+    total = max(root.value, 1)
+    frames: list[tuple[float, float, int, _Node]] = []
+    max_depth = 0
+
+    def walk(n: _Node, x: float, depth: int) -> None:
+        nonlocal max_depth
+        wfrac = n.value / total
+        if wfrac < FLAME_MIN_FRAC or depth > FLAME_MAX_DEPTH:
+            return
+        frames.append((x, wfrac, depth, n))
+        max_depth = max(max_depth, depth)
+        cx = x
+        for ch in sorted(n.children.values(), key=lambda c: (-c.value, c.name)):
+            walk(ch, cx, depth + 1)
+            cx += ch.value / total
+
+    walk(root, 0.0, 0)
+    x0, width = 10, SVG_W - 20
+    height = (max_depth + 1) * FLAME_ROW + 10
+    out = [f'<svg class="flame" id="flame-{idx}" data-tip-target="flame-tip-{idx}" data-x0="{x0}" data-w="{width}" '
+           f'viewBox="0 0 {SVG_W} {height}" width="{SVG_W}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
+    for x, wf, depth, n in frames:
+        px, pw = x0 + x * width, max(wf * width, 0.5)
+        y = height - 5 - (depth + 1) * FLAME_ROW
+        share = n.value / total
+        label = n.name if depth else f"all: {what}"
+        tip = f"{label} — {dur(n.value / 1e6)} ({share:.1%}), {n.count} {'waits' if n.count != 1 else 'wait'}"
+        chars = int((pw - 6) / 6.6)
+        text = "" if chars < 3 else (label if len(label) <= chars else label[: chars - 1] + "…")
+        out.append(f'<g class="f" data-x="{x:.6f}" data-w="{wf:.6f}" data-d="{depth}" data-n="{e(label)}" '
+                   f'data-tip="{e(tip)}"><title>{e(tip)}</title>'
+                   f'<rect x="{px:.2f}" y="{y}" width="{pw:.2f}" height="{FLAME_ROW - 1}" rx="2" '
+                   f'fill="{_frame_color(n.name)}"/>'
+                   + (f'<text x="{px + 3:.2f}" y="{y + 12}">{e(text)}</text>' if text else "") + "</g>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _flames_html(tl) -> str:
+    out = ['<h2 id="flame">Where goroutines waited</h2>']
+    if tl is None:
+        return out[0] + '\n<p class="muted">Not available: render from the trace to get flame graphs.</p>'
+    from .pprof import compute_records
+
+    out.append('<p class="muted">Time per stack, as <code>go tool trace -pprof=net</code> / <code>-pprof=sched</code> '
+               "count it (the stack where the wait began; root at the bottom). Colours: your code red-orange, network "
+               "stack blue, other standard library yellow, runtime grey. Click a frame to zoom in, the bottom bar to "
+               "zoom out. A wait whose first event has no stack (typically a wake-up by the netpoller or the runtime) "
+               "counts under &lt;no stack&gt;.</p>")
+    for kind, title, what in (
+            ("net", "Network wait", "network wait (waiting for the netpoller: -pprof=net)"),
+            ("sched", "Scheduler wait", "scheduler wait (runnable, waiting for a P: -pprof=sched)")):
+        rec = compute_records(tl.cols, kind)
+        root = flame_tree(rec)
+        if root.value <= 0:
+            out.append(f"<h3>{title}</h3><p class=\"muted\">No {title.lower()} in this trace.</p>")
+            continue
+        out.append(f"<h3>{title}: {e(dur(root.value / 1e6))} in {root.count} waits over {len(rec.stacks)} stacks</h3>")
+        out.append(f"<figure>{flame_svg(root, what, kind)}<div class=\"tip\" id=\"flame-tip-{kind}\"></div></figure>")
+    return "\n".join(out)
+
+
+# --- render ----------------------------------------------------------------------------------------
+
+def render(d: Diagnosis, timelines=None) -> str:
+    """The whole page. `timelines`: the trace's `diagnose.timeline.Timelines` (optional)."""
+    body = [_banner(d), "<h2>Findings</h2>", _summary_table(d)]
+    if d.findings:
+        body.append('<p><button type="button" data-toggle-details>expand all stacks</button></p>')
+    body += [_finding_html(i, f) for i, f in enumerate(d.findings, 1)]
+    body.append(_timelines_html(d, timelines))
+    body.append(_flames_html(timelines))
+    r = d.rules
+    foot = [f"{r.evaluated} of {r.active} rules evaluated"]
+    if r.skipped_by_version:
+        foot.append(f"not for this trace version: {', '.join(r.skipped_by_version)}")
+    if r.layers:
+        foot.append("layers: " + "; ".join(r.layers))
+    errs = "".join(f"<li>rule <code>{e(x.rule_id)}</code> could not be evaluated: {e(x.error)}</li>" for x in r.errors)
+    body.append(f"<footer>{e(' · '.join(foot))}" + (f"<ul>{errs}</ul>" if errs else "")
+                + f"<br>netpoll-diagnose {e(d.tool_version)} · schema {e(d.schema_id)} · self-contained page: "
+                "nothing is fetched.</footer>")
+    return _page(f"netpoll-diagnose: {status_label(d)} — {d.trace.path}", "\n".join(body))
+
+
+# --- diff ------------------------------------------------------------------------------------------
+
+_DIFF_CLASS = {"disappeared": "diff-gone", "appeared": "diff-new", "changed": "diff-changed", "unchanged": "muted"}
+
+
+def render_diff(d) -> str:
+    """The before/after page of a `diagnose.report.diff.DiffReport`."""
+    gone, new = len(d.by_status("disappeared")), len(d.by_status("appeared"))
+    key = "ok" if d.after.verdict.status == "healthy" and not new else ("critical" if new else "warning")
+    body = [f'<header class="banner {key}"><h1>netpoll-diagnose diff: {gone} finding{"s" if gone != 1 else ""} '
+            f'disappeared, {new} appeared</h1><div class="verdict">{e(d.summary)}</div></header>']
+    body += [f'<p class="security">{e(n)}</p>' for n in d.notes]
+
+    def side(s) -> str:
+        t = s.trace
+        meta = ", ".join(x for x in [t.go_version, f"{format_value(t.duration_ms)} ms"] if x)
+        v = "ok" if s.verdict.status == "healthy" else (s.verdict.worst_severity or "warning")
+        return (f"<td><code>{e(t.path or '<trace>')}</code><br><span class=\"muted\">{e(meta)}</span><br>"
+                f'<span class="sev {v}">{"healthy" if v == "ok" else "problems"}</span> {s.findings} finding'
+                f'{"s" if s.findings != 1 else ""}'
+                f"<br>{e(s.verdict.text)}</td>")
+
+    body.append("<table><tr><th></th><th>Before</th><th>After</th></tr><tr><th>trace</th>"
+                + side(d.before) + side(d.after) + "</tr></table>")
+    body.append("<h2>Findings</h2>")
+    if not d.findings:
+        body.append('<p class="muted">None in either trace.</p>')
+    else:
+        body.append("<table><tr><th>Change</th><th>Cause</th><th>Severity</th><th class=\"num\">Confidence</th>"
+                    "<th>Finding</th><th>What changed</th></tr>")
+        for f in d.findings:
+            r = f.ref
+            conf = (f"{f.before.confidence:.0%} → {f.after.confidence:.0%}" if f.before and f.after
+                    else f"{r.confidence:.0%}")
+            sev = (f"{f.before.severity} → {f.after.severity}" if f.before and f.after and
+                   f.before.severity != f.after.severity else r.severity)
+            body.append(f'<tr><td class="{_DIFF_CLASS[f.status]}">{f.status}</td><td><code>{e(f.cause)}</code></td>'
+                        f"<td>{e(sev)}</td><td class=\"num\">{conf}</td><td>{e(r.title)}</td>"
+                        f"<td>{'<br>'.join(e(c.replace('->', '→')) for c in f.changes)}</td></tr>")
+        body.append("</table>")
+    body.append("<h2>Headline numbers</h2><table><tr><th></th><th class=\"num\">Before</th><th class=\"num\">After</th>"
+                "<th class=\"num\">Change</th></tr>")
+    for m in d.metrics:
+        cls = {True: "better", False: "worse"}.get(m.better, "muted")
+        body.append(f"<tr><td>{e(m.label)}</td><td class=\"num\">{e(m.value_text('before'))}</td>"
+                    f"<td class=\"num\">{e(m.value_text('after'))}</td><td class=\"num {cls}\">{e(m.change_text)}</td></tr>")
+    body.append("</table>")
+    for title, sites in (("Time blocked by site (network waits)", d.blocked_by_site),
+                         ("Syscall time by site", d.syscalls_by_site)):
+        if not sites:
+            continue
+        body.append(f"<h2>{title}</h2><table><tr><th>Site</th><th class=\"num\">Before</th><th class=\"num\">After</th>"
+                    "<th class=\"num\">Change</th></tr>")
+        for s in sites:
+            better = None if s.before_ms == s.after_ms else s.after_ms < s.before_ms
+            cls = {True: "better", False: "worse"}.get(better, "muted")
+            body.append(f"<tr><td><code>{e(s.site)}</code>{' (' + e(s.side) + ')' if s.side else ''}</td>"
+                        f"<td class=\"num\">{format_value(s.before_ms)} ms ({s.before_count})</td>"
+                        f"<td class=\"num\">{format_value(s.after_ms)} ms ({s.after_count})</td>"
+                        f"<td class=\"num {cls}\">{e(s.change_text)}</td></tr>")
+        body.append("</table>")
+    body.append(f"<footer>netpoll-diagnose {e(d.tool_version)} · schema {e(d.schema_id)} · self-contained page: "
+                "nothing is fetched.</footer>")
+    return _page(f"netpoll-diagnose diff: {d.before.trace.path} → {d.after.trace.path}", "\n".join(body))

@@ -1,0 +1,201 @@
+"""Progress while a large trace is parsed: a bar on stderr, only for a person at a terminal.
+
+The reader takes a binary file object (`diagnose.read.open_trace`) and pulls bytes from it as
+it decodes, so the position in the file *is* the parsing progress: `CountingFile` wraps the
+file and reports (bytes read, total) to a callback. `TerminalProgress` draws
+
+    reading trace.out  43%  [##########..............]  12.1 of 28.0 MiB  2.3 s
+
+on stderr, redrawn in place (\\r) at most 10 times a second, then "analysing..." while the
+timelines and features are computed, and clears the line at the end. It is shown only when
+stderr is a TTY and the output format is text (`should_show`): never in pipes, never with
+--format json/markdown/slack/html. A trace that parses in less than `delay_s` (0.3 s by
+default, `NETPOLL_DIAGNOSE_PROGRESS_DELAY` overrides) shows nothing.
+
+`extract_features(path, show_progress=..., keep_timelines=...)` is the features stage with
+this wired in; it also hands back the timelines when a report needs them (the HTML report
+draws goroutine timelines and flame graphs from them), so the trace is parsed once.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, TextIO
+
+ProgressFn = Callable[[int, int], None]
+DELAY_ENV = "NETPOLL_DIAGNOSE_PROGRESS_DELAY"
+
+
+class CountingFile(io.RawIOBase):
+    """A read-only binary file that reports (bytes read so far, total bytes) on every read."""
+
+    def __init__(self, raw: BinaryIO, callback: ProgressFn, total: int | None = None) -> None:
+        super().__init__()
+        self._raw = raw
+        self._cb = callback
+        self.bytes_read = 0
+        if total is None:
+            try:
+                total = os.fstat(raw.fileno()).st_size
+            except (OSError, AttributeError, io.UnsupportedOperation):
+                total = 0
+        self.total = int(total or 0)
+        self.name = getattr(raw, "name", None)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(pos, whence)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        if data:
+            self.bytes_read += len(data)
+            self._cb(self.bytes_read, max(self.total, self.bytes_read))
+        return data
+
+    def readinto(self, b) -> int:  # io.RawIOBase protocol
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f}"
+
+
+class TerminalProgress:
+    """Callable progress line for a TTY stream (see the module docstring)."""
+
+    WIDTH = 24
+
+    def __init__(self, label: str, stream: TextIO | None = None, delay_s: float | None = None,
+                 interval_s: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        if delay_s is None:
+            try:
+                delay_s = float(os.environ.get(DELAY_ENV, "0.3"))
+            except ValueError:
+                delay_s = 0.3
+        self.delay_s = delay_s
+        self.interval_s = interval_s
+        self._clock = clock
+        self._t0 = clock()
+        self._last = -1.0
+        self._shown = False
+        self._width = 0
+        self.updates = 0
+
+    def _draw(self, line: str) -> None:
+        pad = " " * max(0, self._width - len(line))
+        self.stream.write("\r" + line + pad)
+        self.stream.flush()
+        self._width = len(line)
+        self._shown = True
+        self.updates += 1
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self._clock()
+        elapsed = now - self._t0
+        final = total > 0 and done >= total
+        if elapsed < self.delay_s and not (final and self._shown):
+            return
+        if not final and self._last >= 0 and now - self._last < self.interval_s:
+            return
+        self._last = now
+        if total > 0:
+            frac = min(done / total, 1.0)
+            fill = int(frac * self.WIDTH)
+            bar = "#" * fill + "." * (self.WIDTH - fill)
+            line = f"reading {self.label}  {frac:4.0%}  [{bar}]  {_mib(done)} of {_mib(total)} MiB  {elapsed:.1f} s"
+        else:
+            line = f"reading {self.label}  {_mib(done)} MiB  {elapsed:.1f} s"
+        self._draw(line)
+
+    def phase(self, text: str) -> None:
+        """Replace the bar with a phase name ("analysing...") once something was shown."""
+        if self._shown or self._clock() - self._t0 >= self.delay_s:
+            self._draw(f"{text} {self.label}  {self._clock() - self._t0:.1f} s")
+
+    def done(self) -> None:
+        """Erase the line (the report follows on stdout)."""
+        if self._shown:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._shown = False
+
+
+def should_show(fmt: str, stream: TextIO | None = None) -> bool:
+    """Progress only for the text format and only when stderr is a terminal."""
+    stream = stream if stream is not None else sys.stderr
+    if fmt != "text":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def load_columns_counting(path: str | Path, callback: ProgressFn):
+    """`diagnose.timeline.load_columns(path)` with the trace file read through `CountingFile`.
+
+    Same metadata as `load_columns` gives for a path (path, header version, reader facts).
+    """
+    from diagnose.read import open_trace
+    from diagnose.timeline import build_columns, trace_header
+    from diagnose.timeline import _reader_meta  # the same reader facts load_columns records
+
+    path = str(path)
+    gv, minor = trace_header(path)
+    meta: dict[str, Any] = {"path": path, "go_version": gv, "format_minor": minor}
+    raw = open(path, "rb")
+    counting = CountingFile(raw, callback)
+    try:
+        trace = open_trace(counting)
+        trace.path = path  # error messages name the file, not the wrapper
+        meta.update({k: v for k, v in _reader_meta(trace).items() if k not in meta or not meta[k]})
+        return build_columns(trace.events(), meta)
+    finally:
+        counting.close()
+
+
+def extract_features(trace: str | Path, *, show_progress: bool = False, keep_timelines: bool = False,
+                     stream: TextIO | None = None):
+    """(Features, Timelines or None) of a trace file, with a progress line when asked.
+
+    Without progress and without timelines this is exactly `diagnose.features.extract(path)`.
+    """
+    from diagnose.features import extract, extract_from_timelines
+    from diagnose.timeline import build_timelines, load_columns
+
+    path = str(trace)
+    if not show_progress and not keep_timelines:
+        return extract(path), None
+    bar = TerminalProgress(Path(path).name, stream=stream) if show_progress else None
+    try:
+        cols = load_columns_counting(path, bar) if bar is not None else load_columns(path)
+        if bar is not None:
+            bar.phase("analysing")
+        tl = build_timelines(cols)
+        features = extract_from_timelines(tl, cols.meta)
+    finally:
+        if bar is not None:
+            bar.done()
+    return features, (tl if keep_timelines else None)

@@ -1,0 +1,284 @@
+"""`--format slack`: Block Kit JSON ready for Slack's `chat.postMessage` (add "channel").
+
+    {"text": "<plain fallback for notifications>", "blocks": [...],
+     "unfurl_links": false, "unfurl_media": false}
+
+The verdict and the top findings come first; the details are trimmed to stay inside Slack's
+limits (docs.slack.dev "Block Kit" reference; shared/reference/anchors.md):
+
+* at most 50 blocks per message (we use at most MAX_BLOCKS),
+* section text at most 3,000 characters, section fields at most 10 of 2,000 characters,
+* header text at most 150 characters of plain text, context at most 10 elements,
+* combined block text: Slack rejects messages with `msg_blocks_too_long` around 13.2k
+  characters of block text, so the whole message keeps under TEXT_BUDGET (11,000).
+
+The first FULL_FINDINGS findings get their message, facts, evidence (a couple of citations,
+key frames) and fix; the next ones a line each, packed several to a section; what does not
+fit is counted in a last context line that points at `--format json` / `--format html`.
+`fallback_text` is the notification/accessibility text (also what clients without Block Kit
+show).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from diagnose.rules.findings import Diagnosis, Finding
+from diagnose.rules.template import format_value
+
+from .markdown import citation_parts, headline_pairs, key_frames, status_label, trace_meta
+
+MAX_BLOCKS = 48            # Slack: 50
+SECTION_TEXT = 3000        # Slack: 3,000 per section text
+FIELD_TEXT = 2000          # Slack: 2,000 per field
+MAX_FIELDS = 10            # Slack: 10 fields per section
+HEADER_TEXT = 150          # Slack: 150, plain_text
+CONTEXT_ELEMENTS = 10      # Slack: 10
+TEXT_BUDGET = 11_000       # combined block text; Slack fails at ~13.2k (msg_blocks_too_long)
+FALLBACK_TEXT = 3000       # top-level text (Slack truncates at 40k; notifications show the start)
+FULL_FINDINGS = 3
+MAX_CITATIONS = 2
+MAX_FRAMES = 3
+SEV_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+OK_EMOJI = ":white_check_mark:"
+
+
+# --- Block Kit helpers -------------------------------------------------------------------------
+
+def esc(text: str) -> str:
+    """Slack's required escaping of &, <, > in text objects."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def trim(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.count("```") % 2 == 1:  # do not leave a code block open
+        cut = cut[: max(0, limit - 5)].rstrip() + "\n```"
+        return cut[: limit - 1] + "…" if len(cut) >= limit else cut
+    return cut.rstrip() + "…"
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": trim(text, HEADER_TEXT), "emoji": True}}
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": trim(text, SECTION_TEXT)}}
+
+
+def fields(pairs: list[tuple[str, str]]) -> dict:
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": trim(f"*{esc(k)}*\n{esc(v)}", FIELD_TEXT)}
+                                          for k, v in pairs[:MAX_FIELDS]]}
+
+
+def context(*texts: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": trim(t, SECTION_TEXT)}
+                                            for t in texts[:CONTEXT_ELEMENTS]]}
+
+
+def divider() -> dict:
+    return {"type": "divider"}
+
+
+def block_text_chars(blocks: list[dict]) -> int:
+    """Characters of text in blocks (what Slack's msg_blocks_too_long limit counts)."""
+    n = 0
+
+    def walk(x: Any) -> None:
+        nonlocal n
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "text" and isinstance(v, str):
+                    n += len(v)
+                else:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(blocks)
+    return n
+
+
+class _Budget:
+    def __init__(self, blocks: int = MAX_BLOCKS, chars: int = TEXT_BUDGET) -> None:
+        self.blocks, self.chars = blocks, chars
+        self.out: list[dict] = []
+
+    def fits(self, blocks: list[dict], reserve_blocks: int = 0, reserve_chars: int = 0) -> bool:
+        return (len(self.out) + len(blocks) + reserve_blocks <= self.blocks
+                and block_text_chars(self.out) + block_text_chars(blocks) + reserve_chars <= self.chars)
+
+    def add(self, blocks: list[dict]) -> None:
+        self.out.extend(blocks)
+
+
+def message(text: str, blocks: list[dict]) -> str:
+    payload = {"text": trim(text, FALLBACK_TEXT), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- diagnosis ---------------------------------------------------------------------------------
+
+def _title_line(i: int, f: Finding) -> str:
+    return f"*{i}. {SEV_EMOJI[f.severity]} {f.severity.upper()} · `{f.cause}`* — {esc(f.title)}"
+
+
+def _finding_blocks(i: int, f: Finding) -> list[dict]:
+    head = [_title_line(i, f), esc(f.message),
+            f"_confidence {f.confidence:.0%} · rule `{f.rule_id}`"
+            + (f" (also: {', '.join(f.also_matched)})" if f.also_matched else "") + "_"]
+    if f.severity == "critical" and "security" in f.tags:
+        head.append("*This is a correctness/security bug first: fix it even if latency looks fine.*")
+    blocks = [section("\n".join(head))]
+    if f.facts:
+        blocks.append(fields([(x.label, x.text) for x in f.facts]))
+    if f.evidence:
+        lines = ["*Evidence* (times from the start of the trace)"]
+        for c in f.evidence[:MAX_CITATIONS]:
+            parts = citation_parts(c, max_goroutines=5)
+            lines.append("• " + esc(parts[0]) + (" — " + esc(" · ".join(parts[1:])) if parts[1:] else ""))
+            frames, hidden = key_frames(c, MAX_FRAMES)
+            if frames:
+                stack = "\n".join(esc(fr.short()) for fr in frames)
+                if hidden > 0:
+                    stack += f"\n(+{hidden} frames)"
+                lines.append(f"```{stack}```")
+        if len(f.evidence) > MAX_CITATIONS:
+            lines.append(f"_+{len(f.evidence) - MAX_CITATIONS} more citations in `--format json`_")
+        blocks.append(section("\n".join(lines)))
+    fix = f"*Fix:* {esc(trim(' '.join(f.advice.fix.split()), 700))}"
+    if f.advice.confirm:
+        fix += f"\n*Confirm:* `{esc(f.advice.confirm[0])}`"
+    blocks.append(context(fix))
+    blocks.append(divider())
+    return blocks
+
+
+def _compact_line(i: int, f: Finding) -> str:
+    return f"{_title_line(i, f)} _({f.confidence:.0%})_\n{esc(trim(' '.join(f.message.split()), 280))}"
+
+
+def fallback_text(d: Diagnosis) -> str:
+    t = d.trace
+    text = f"netpoll-diagnose: {status_label(d)} in {t.path or 'the trace'}. "
+    if d.verdict.status == "healthy":
+        text += d.verdict.text
+    else:
+        top = d.findings[0]
+        text += f"Most likely: {top.title} [{top.cause}, {top.severity}, confidence {top.confidence:.0%}]."
+        others = [f"{f.cause} ({f.severity})" for f in d.findings[1:6]]
+        if others:
+            text += " Also: " + ", ".join(others) + (f" and {len(d.findings) - 6} more" if len(d.findings) > 6 else "") + "."
+    return text
+
+
+def blocks(d: Diagnosis) -> list[dict]:
+    t = d.trace
+    icon = OK_EMOJI if d.verdict.status == "healthy" else SEV_EMOJI.get(d.verdict.worst_severity or "warning")
+    b = _Budget()
+    head = [header(f"{icon} netpoll-diagnose: {status_label(d)}")]
+    if d.verdict.status == "healthy":
+        head.append(section(f"*{esc(d.verdict.text)}*"))
+    else:
+        head.append(section(f"*{esc(d.verdict.text)}*"))
+    meta = " · ".join(x for x in [f"`{esc(t.path or '<trace>')}`", esc(trace_meta(d)),
+                                  f"{d.rules.evaluated} rules evaluated"] if x)
+    ctx = [meta]
+    if t.truncated:
+        ctx.append(f":warning: truncated trace ({t.lost_bytes} bytes lost): counts may be low")
+    if d.rules.errors:
+        ctx.append(f":warning: {len(d.rules.errors)} rule(s) could not be evaluated")
+    head.append(context(*ctx))
+    head.append(fields(headline_pairs(d)))
+    head.append(divider())
+    b.add(head)
+    reserve_blocks, reserve_chars = 1, 300  # the "+N more" line
+    n = len(d.findings)
+    shown = 0
+    for i, f in enumerate(d.findings[:FULL_FINDINGS], 1):
+        fb = _finding_blocks(i, f)
+        if not b.fits(fb, reserve_blocks, reserve_chars):
+            break
+        b.add(fb)
+        shown = i
+    # the rest: one line each, packed into sections of up to SECTION_TEXT characters
+    chunk: list[str] = []
+    for i in range(shown + 1, n + 1):
+        line = _compact_line(i, d.findings[i - 1])
+        if chunk and len("\n\n".join(chunk + [line])) > SECTION_TEXT:
+            b.add([section("\n\n".join(chunk))])  # fits: checked when its last line was added
+            shown += len(chunk)
+            chunk = []
+        if not b.fits([section("\n\n".join(chunk + [line]))], reserve_blocks, reserve_chars):
+            break
+        chunk.append(line)
+    if chunk:
+        b.add([section("\n\n".join(chunk))])
+        shown += len(chunk)
+    if shown < n:
+        b.add([context(f"+{n - shown} more finding{'s' if n - shown != 1 else ''} not shown (message limits): run "
+                       "`netpoll-diagnose TRACE --format json` or `--format html -o report.html` for all of them")])
+    return b.out
+
+
+def render(d: Diagnosis) -> str:
+    return message(fallback_text(d), blocks(d))
+
+
+# --- diff --------------------------------------------------------------------------------------
+
+_DIFF_EMOJI = {"disappeared": ":white_check_mark:", "appeared": ":new:", "changed": ":arrows_counterclockwise:",
+               "unchanged": ":heavy_minus_sign:"}
+
+
+def render_diff(d) -> str:
+    """Block Kit message of a `diagnose.report.diff.DiffReport`."""
+    gone, new = len(d.by_status("disappeared")), len(d.by_status("appeared"))
+    icon = OK_EMOJI if d.after.verdict.status == "healthy" and not new else (":red_circle:" if new else ":arrows_counterclockwise:")
+    b = _Budget()
+    b.add([header(f"{icon} netpoll-diagnose diff: {gone} disappeared, {new} appeared"), section(esc(d.summary))])
+
+    def side(s) -> str:
+        v = "healthy" if s.verdict.status == "healthy" else f"problems ({s.findings} finding{'s' if s.findings != 1 else ''})"
+        meta = ", ".join(x for x in [s.trace.go_version, f"{format_value(s.trace.duration_ms)} ms"] if x)
+        return f"{s.trace.path or '<trace>'}\n{meta}\n{v}"
+
+    b.add([fields([("Before", side(d.before)), ("After", side(d.after))])])
+    if d.notes:
+        b.add([context(*(f":warning: {esc(n)}" for n in d.notes))])
+    lines = ["*Findings*"]
+    for f in d.findings:
+        r = f.ref
+        line = f"{_DIFF_EMOJI[f.status]} *{f.status}* `{f.cause}` ({r.severity}) — {esc(r.title)}"
+        if f.changes:
+            line += "\n      " + esc("; ".join(f.changes))
+        lines.append(line)
+    if not d.findings:
+        lines.append("none in either trace")
+    b.add([section("\n".join(lines))])
+
+    def table(rows: list[list[str]]) -> str:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.rjust(widths[i]) if i else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+                         for r in rows)
+
+    rows = [["", "before", "after", "change"]] + [[m.label, m.value_text("before"), m.value_text("after"), m.change_text]
+                                                  for m in d.metrics]
+    b.add([section("*Headline numbers*\n```" + esc(table(rows)) + "```")])
+    for title, sites in (("Time blocked by site (network waits)", d.blocked_by_site),
+                         ("Syscall time by site", d.syscalls_by_site)):
+        if not sites:
+            continue
+        rows = [["site", "before ms", "after ms", "change"]]
+        for s in sites:
+            name = s.site if len(s.site) <= 60 else "…" + s.site[-59:]
+            rows.append([name + (f" ({s.side})" if s.side else ""), format_value(s.before_ms), format_value(s.after_ms),
+                         s.change_text])
+        blk = [section(f"*{title}*\n```" + esc(table(rows)) + "```")]
+        if b.fits(blk):
+            b.add(blk)
+    text = f"netpoll-diagnose diff: {d.summary}"
+    return message(text, b.out)

@@ -1,0 +1,242 @@
+"""Chat formats end to end on the committed fixture traces: `--format markdown` and `--format slack`.
+
+The Slack message must hold Slack's limits (50 blocks, 3,000 characters per section text,
+header 150, fields 10 x 2,000, combined block text well under ~12k) and carry a `text`
+fallback, also for a trace with many findings: a rules folder of low-threshold rules, made
+in a temporary directory, makes a real fixture trace fire 40 extra findings.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import textwrap
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from diagnose.rules.testing import ManifestEntry, load_manifest
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
+ENTRIES: list[ManifestEntry] = load_manifest(MANIFEST) if MANIFEST.is_file() else []
+
+pytestmark = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+
+SLACK_MAX_BLOCKS = 50
+SLACK_SECTION = 3000
+SLACK_HEADER = 150
+SLACK_FIELDS = 10
+SLACK_FIELD = 2000
+SLACK_TOTAL = 12_000  # Slack fails around 13.2k characters of block text; stay well under
+
+
+def run(*args: str) -> tuple[int, str]:
+    from diagnose.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(list(args))
+    return code, buf.getvalue()
+
+
+@lru_cache(maxsize=None)
+def diagnosed(trace: str, fmt: str, rules_dir: str = "") -> str:
+    args = [trace, "--format", fmt, "--fail-on", "never"] + (["--rules-dir", rules_dir] if rules_dir else [])
+    code, out = run(*args)
+    assert code == 0
+    return out
+
+
+def bug_entry() -> ManifestEntry:
+    """A reproduced scenario at warning level with evidence windows (prefer a newer trace format)."""
+    cands = [e for e in ENTRIES if e.trace.exists() and e.reproduced and e.expected_causes
+             and e.scenario in ("gomaxprocs", "slowconsumer")]
+    if not cands:
+        pytest.skip("no reproduced gomaxprocs/slowconsumer fixture")
+    return sorted(cands, key=lambda e: tuple(int(x) for x in e.go.split(".") if x.isdigit()), reverse=True)[0]
+
+
+def healthy_entry() -> ManifestEntry:
+    for e in ENTRIES:
+        if e.trace.exists() and e.scenario == "healthy":
+            return e
+    pytest.skip("no healthy fixture")
+
+
+def block_texts(blocks: list[dict]) -> list[str]:
+    out: list[str] = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "text" and isinstance(v, str):
+                    out.append(v)
+                else:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(blocks)
+    return out
+
+
+def assert_slack_limits(msg: dict) -> tuple[int, int]:
+    """Every Block Kit limit we rely on; returns (blocks, characters of block text)."""
+    assert set(msg) >= {"text", "blocks"}
+    assert isinstance(msg["text"], str) and msg["text"].strip(), "a notification fallback text"
+    blocks = msg["blocks"]
+    assert 0 < len(blocks) <= SLACK_MAX_BLOCKS
+    for b in blocks:
+        assert b["type"] in {"header", "section", "context", "divider"}
+        if b["type"] == "header":
+            assert b["text"]["type"] == "plain_text" and len(b["text"]["text"]) <= SLACK_HEADER
+        if b["type"] == "section":
+            assert "text" in b or "fields" in b
+            if "text" in b:
+                assert b["text"]["type"] == "mrkdwn" and 0 < len(b["text"]["text"]) <= SLACK_SECTION
+            if "fields" in b:
+                assert 0 < len(b["fields"]) <= SLACK_FIELDS
+                assert all(len(f["text"]) <= SLACK_FIELD for f in b["fields"])
+        if b["type"] == "context":
+            assert 0 < len(b["elements"]) <= 10
+            assert all(len(el["text"]) <= SLACK_SECTION for el in b["elements"])
+    for t in block_texts(blocks):
+        assert t.count("```") % 2 == 0, f"unclosed code block in {t[:80]!r}"
+    total = sum(len(t) for t in block_texts(blocks))
+    assert total <= SLACK_TOTAL
+    return len(blocks), total
+
+
+# --- markdown --------------------------------------------------------------------------------------
+
+def test_markdown_of_a_bug_trace():
+    e = bug_entry()
+    d = json.loads(diagnosed(str(e.trace), "json"))
+    md = diagnosed(str(e.trace), "markdown")
+    top = d["findings"][0]
+    lines = md.splitlines()
+    # verdict first: heading, then the verdict in bold, then the ranked table
+    assert lines[0].startswith("### ") and "netpoll-diagnose" in lines[0] and "problem" in lines[0]
+    assert md.index("**1 problem" if len(d["findings"]) == 1 else "**") < md.index("| # | Severity |")
+    assert f"| 1 | 🟠 {top['severity']} | `{top['cause']}` | {top['confidence']:.0%} |" in md \
+        or f"`{top['cause']}` | {top['confidence']:.0%}" in md
+    assert "**Headline:** network wait p95" in md
+    assert f"#### 1. " in md and f"`{top['cause']}`" in md
+    # facts table, evidence with the trace's own frames, fix and confirm commands
+    assert "| Fact | Value |" in md
+    first_frame = next(c["stack"][0]["func"] for c in top["evidence"] if c["stack"])
+    assert first_frame in md
+    assert md.count("```") % 2 == 0
+    assert "**Fix:** " in md and "**Confirm:**" in md
+    assert "<details>" not in md, "no raw HTML: Mattermost would show it as text"
+    assert len(md) <= 16_000
+
+
+def test_markdown_of_a_healthy_trace():
+    e = healthy_entry()
+    md = diagnosed(str(e.trace), "markdown")
+    assert md.startswith("### ✅ netpoll-diagnose: healthy")
+    assert "**No netpoller problem found: network wait p95" in md
+    assert "#### 1." not in md
+
+
+# --- slack -----------------------------------------------------------------------------------------
+
+def test_slack_of_a_bug_trace():
+    e = bug_entry()
+    d = json.loads(diagnosed(str(e.trace), "json"))
+    msg = json.loads(diagnosed(str(e.trace), "slack"))
+    n_blocks, chars = assert_slack_limits(msg)
+    top = d["findings"][0]
+    blocks = msg["blocks"]
+    assert blocks[0]["type"] == "header" and "problem" in blocks[0]["text"]["text"]
+    assert d["verdict"]["text"].split(".")[0] in blocks[1]["text"]["text"]  # the verdict right after
+    texts = "\n".join(block_texts(blocks))
+    assert f"`{top['cause']}`" in texts and top["title"] in texts
+    assert "*Evidence*" in texts and "*Fix:*" in texts
+    assert msg["text"].startswith("netpoll-diagnose: ") and top["cause"] in msg["text"]
+    assert msg["unfurl_links"] is False
+    assert n_blocks < 20 and chars < 6000
+
+
+def test_slack_of_a_healthy_trace():
+    e = healthy_entry()
+    msg = json.loads(diagnosed(str(e.trace), "slack"))
+    assert_slack_limits(msg)
+    assert msg["blocks"][0]["text"]["text"].startswith(":white_check_mark: netpoll-diagnose: healthy")
+    assert "No netpoller problem found" in msg["text"]
+
+
+MANY = 40
+
+
+def many_rules(folder: Path) -> Path:
+    """MANY rules that fire on any trace, with long messages, ten facts and lots of evidence."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sev = ["info", "warning", "critical"]
+    for i in range(MANY):
+        facts = "\n".join(f"  - {{label: \"fact {j} of synthetic rule {i} with a long label\", "
+                          f"value: f.trace.event_count, unit: events}}" for j in range(10))
+        (folder / f"many_{i:02d}.yaml").write_text(textwrap.dedent(f"""\
+            id: many.rule_{i:02d}
+            title: "Synthetic finding {i}: a deliberately long title that keeps going to stress the header and section limits of chat messages {'and more ' * 8}"
+            cause: synthetic_cause_{i:02d}
+            severity: {sev[i % 3]}
+            confidence: 0.{10 + i}
+            tags: [synthetic]
+            condition: f.trace.event_count > 0
+            facts:
+            """) + facts + "\n" + textwrap.dedent(f"""\
+            evidence:
+              - {{from: network.evidence, limit: 10}}
+              - {{from: scheduling.evidence, limit: 10}}
+              - {{from: syscalls.evidence, limit: 10}}
+              - {{from: gc.evidence, limit: 10}}
+            message: >
+              Synthetic rule {i} fired on a trace of {{f.trace.event_count}} events and {{f.trace.goroutine_count}}
+              goroutines. {'This sentence is here to make the message long enough that trimming matters. ' * 6}
+            knowledge: gc_pressure
+            """))
+    return folder
+
+
+def test_slack_and_markdown_with_many_findings(tmp_path):
+    e = bug_entry()
+    rules = many_rules(tmp_path / "many")
+    d = json.loads(diagnosed(str(e.trace), "json", str(rules)))
+    n = len(d["findings"])
+    assert n >= MANY, "the synthetic rules fire on a real trace"
+    assert any(f["evidence"] for f in d["findings"] if f["cause"].startswith("synthetic_")), "with real evidence"
+    msg = json.loads(diagnosed(str(e.trace), "slack", str(rules)))
+    n_blocks, chars = assert_slack_limits(msg)
+    texts = block_texts(msg["blocks"])
+    # the top findings come first, in rank order, with details; the rest are counted
+    order = [f["cause"] for f in d["findings"]]
+    shown = [c for c in order if any(f"`{c}`" in t for t in texts)]
+    assert shown == order[: len(shown)] and len(shown) >= 3
+    assert len(shown) < n
+    last = msg["blocks"][-1]
+    assert last["type"] == "context" and f"+{n - len(shown)} more findings not shown" in last["elements"][0]["text"]
+    assert "--format json" in last["elements"][0]["text"]
+    assert order[0] in msg["text"] and "more" in msg["text"]
+    print(f"slack with {n} findings: {n_blocks} blocks, {chars} characters of block text, "
+          f"{len(shown)} findings shown, fallback {len(msg['text'])} characters")
+    md = diagnosed(str(e.trace), "markdown", str(rules))
+    assert len(md) <= 16_000
+    assert "more finding" in md and "--format json" in md
+    assert md.index(f"`{order[0]}`") < md.index(f"`{order[1]}`")
+
+
+def test_slack_message_validates_with_slack_sdk():
+    """Slack's own Block Kit models accept the blocks (when slack-sdk is installed)."""
+    blocks_mod = pytest.importorskip("slack_sdk.models.blocks", reason="slack-sdk not installed")
+    e = bug_entry()
+    msg = json.loads(diagnosed(str(e.trace), "slack"))
+    for raw in msg["blocks"]:
+        block = blocks_mod.Block.parse(raw)
+        assert block is not None
+        block.validate_json()

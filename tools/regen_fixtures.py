@@ -1,0 +1,904 @@
+#!/usr/bin/env python3
+"""Regenerate the fixture corpus: real Go programs, real traces, measured symptoms.
+
+One command::
+
+    python tools/regen_fixtures.py                      # everything (all scenarios x all Go versions)
+    python tools/regen_fixtures.py --only gomaxprocs --go 1.27.3
+    python tools/regen_fixtures.py --only fdreuse:control-close
+    python tools/regen_fixtures.py --check              # re-run the trace checks on committed traces
+    python tools/regen_fixtures.py --big 1.27.3 --mb 180  # benchmark trace -> benchmarks/out/
+
+For each pinned Go version (tools/gotoolchains.py installs them) it builds every scenario of
+``fixtures/go`` (one module, standard library only), and for each scenario variant:
+
+1. starts the server (``-mode server``) on 127.0.0.1:0,
+2. runs the load client (``-mode client``, another process) which warms up, fetches
+   ``/debug/pprof/trace?seconds=N`` like an operator would, and reports the latency and
+   cross-talk it measured during that window,
+3. stops the server (SIGTERM, then SIGKILL) and collects its own counters,
+4. checks the trace (format header, size cap) and derives the mechanism evidence from Go
+   1.27.3's ``go tool trace -d=parsed`` and ``-pprof=net|syscall|sched``,
+5. records everything in ``fixtures/manifest.json``; ``reproduced`` says whether the
+   scenario's mechanism and symptom were really there in that run (never retried away).
+
+Every loop is bounded, every process started is killed at the end, all traffic is on
+127.0.0.1. Standard library only (Python 3.11).
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gotoolchains as gt  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FIX = REPO / "fixtures"
+GOSRC = FIX / "go"
+TRACES = FIX / "traces"
+BUILD = FIX / "build"  # gitignored
+MANIFEST = FIX / "manifest.json"
+EXAMPLE = FIX / "examples" / "example.trace"
+EXAMPLE_SOURCE = ("gomaxprocs", "procs1-burn", "1.27.3")
+BIG_OUT = REPO / "benchmarks" / "out"
+
+SIZE_CAP = 2 * 1024 * 1024  # hard cap per committed trace
+SIZE_TARGET = 1024 * 1024  # retry with a shorter window above this
+
+CAUSE_IDS = ["fd_reuse", "custom_listener", "tls_fd_bypass", "gomaxprocs_starvation",
+             "slow_consumer", "gc_pressure", "syscall_storm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    scenario: str  # cmd/<scenario>
+    variant: str
+    causes: Tuple[str, ...]
+    window: float = 1.0  # seconds of trace
+    warmup: float = 1.5  # seconds of load before the trace starts
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario}:{self.variant}"
+
+
+CASES: List[Case] = [
+    Case("healthy", "light", ()),
+    Case("healthy", "heavy", ()),
+    Case("healthy", "tls", ()),
+    Case("healthy", "tls-h2", ()),
+    Case("gomaxprocs", "procs1-burn", ("gomaxprocs_starvation",)),
+    Case("gomaxprocs", "procs1-burst", ("gomaxprocs_starvation",)),
+    Case("fdreuse", "control-close", ("fd_reuse",)),
+    Case("fdreuse", "newfile-finalizer", ("fd_reuse",)),
+    Case("tlsbypass", "tls-sniff", ("tls_fd_bypass",)),
+    Case("tlsbypass", "plain-fd", ("tls_fd_bypass",)),
+    Case("customlistener", "blocking", ("custom_listener",)),
+    Case("customlistener", "blocking-procs1", ("custom_listener",)),
+    Case("slowconsumer", "sse", ("slow_consumer",)),
+    Case("slowconsumer", "chunked", ("slow_consumer",)),
+    Case("gcpressure", "big-alloc", ("gc_pressure",)),
+    Case("gcpressure", "small-allocs", ("gc_pressure",)),
+    Case("syscallstorm", "sse-flush8", ("syscall_storm",), window=0.5),
+    Case("syscallstorm", "chunked-flush16", ("syscall_storm",), window=0.5),
+]
+
+# ----------------------------------------------------------------------------- processes
+
+_children: List[subprocess.Popen] = []
+_children_lock = threading.Lock()
+
+
+def _spawn(args: List[str], **kw: Any) -> subprocess.Popen:
+    p = subprocess.Popen(args, start_new_session=True, **kw)
+    with _children_lock:
+        _children.append(p)
+    return p
+
+
+def _kill(p: subprocess.Popen, grace: float = 3.0) -> None:
+    """Stop one child we started (SIGTERM, then SIGKILL of its own process group)."""
+    if p.poll() is None:
+        try:
+            p.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # its own session: pgid == pid
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    with _children_lock:
+        if p in _children:
+            _children.remove(p)
+
+
+@atexit.register
+def _kill_all() -> None:
+    with _children_lock:
+        kids = list(_children)
+    for p in kids:
+        _kill(p, grace=0.5)
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    _kill_all()
+    sys.exit(128 + signum)
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def build_all(version: str, go: Path, log: bool = True) -> Path:
+    out = BUILD / f"go{version}"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    r = subprocess.run([str(go), "build", "-trimpath", "-o", str(out) + "/", "./cmd/..."],
+                       cwd=GOSRC, env=gt.go_env(version), capture_output=True, text=True,
+                       timeout=1800)
+    if r.returncode != 0:
+        raise RuntimeError(f"go{version} build failed:\n{r.stderr}")
+    if log:
+        print(f"  built fixtures with go{version} in {time.time() - t0:.1f}s", flush=True)
+    return out
+
+
+def reported_version(go: Path, version: str) -> str:
+    r = subprocess.run([str(go), "version"], env=gt.go_env(version), capture_output=True,
+                       text=True, timeout=60)
+    return r.stdout.split()[2]  # "go1.27.3"
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+class RunError(RuntimeError):
+    pass
+
+
+def run_case(bindir: Path, case: Case, window: float, trace_out: Path) -> Dict[str, Any]:
+    """Run server + client once; returns the client RESULT, server CHECKS and stderr tails."""
+    binary = str(bindir / case.scenario)
+    with tempfile.TemporaryFile() as serr:
+        srv = _spawn([binary, "-mode", "server", "-variant", case.variant,
+                      "-addr", "127.0.0.1:0", "-maxrun", "90s"],
+                     stdout=subprocess.PIPE, stderr=serr, stdin=subprocess.DEVNULL, text=True)
+        lines: List[str] = []
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert srv.stdout is not None
+            for line in srv.stdout:
+                lines.append(line.rstrip("\n"))
+                if line.startswith("LISTENING "):
+                    ready.set()
+
+        th = threading.Thread(target=pump, daemon=True)
+        th.start()
+        try:
+            if not ready.wait(20):
+                raise RunError("server did not report LISTENING within 20s")
+            addr = next(x.split()[1] for x in lines if x.startswith("LISTENING "))
+            if not addr.startswith("127.0.0.1:"):
+                raise RunError(f"server listens on {addr}, expected 127.0.0.1")
+            try:
+                cl = subprocess.run(
+                    [binary, "-mode", "client", "-variant", case.variant, "-addr", addr,
+                     "-trace-out", str(trace_out), "-trace-seconds", f"{window:g}",
+                     "-warmup", f"{case.warmup:g}s", "-maxrun", "60s"],
+                    capture_output=True, text=True, timeout=75, stdin=subprocess.DEVNULL,
+                    start_new_session=True)
+            except subprocess.TimeoutExpired as exc:
+                raise RunError("client timed out") from exc
+        finally:
+            _kill(srv)
+            th.join(timeout=5)
+        serr.seek(0)
+        server_log = serr.read().decode(errors="replace")
+    res_line = next((x for x in cl.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if res_line is None:
+        raise RunError(f"client printed no RESULT (rc={cl.returncode}): {cl.stderr[-800:]}")
+    result = json.loads(res_line[len("RESULT "):])
+    chk_line = next((x for x in lines if x.startswith("CHECKS ")), None)
+    checks = json.loads(chk_line[len("CHECKS "):]) if chk_line else {}
+    return {"result": result, "checks": checks, "server_log": server_log[-2000:],
+            "client_log": cl.stderr[-2000:]}
+
+
+def trace_header(path: Path) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    return head.split(b"\x00", 1)[0].decode("ascii", "replace")
+
+
+# ----------------------------------------------------------------------------- evidence
+
+_HDR = re.compile(r"^M=(-?\d+) P=(-?\d+) G=(-?\d+) (\w+) Time=(-?\d+)(.*)$")
+_GST = re.compile(r"GoID=(\d+) (\w+)->(\w+) Reason=\"([^\"]*)\"")
+_RANGE = re.compile(r"Name=\"([^\"]*)\" Scope=(\S+)")
+_METRIC = re.compile(r"Name=\"([^\"]*)\" Value=Value\{Uint64\((\d+)\)\}")
+_PROC = re.compile(r"ProcID=(\d+) (\w+)->(\w+)")
+
+_SOCK_OPS = {"read", "write", "accept4", "accept", "recvfrom", "sendto", "writev", "readv",
+             "recvmsg", "sendmsg", "getsockopt", "setsockopt", "close", "shutdown", "fcntl"}
+
+
+def _pct(xs: List[float]) -> Dict[str, float]:
+    if not xs:
+        return {"n": 0}
+    s = sorted(xs)
+
+    def q(p: float) -> float:
+        i = max(0, min(len(s) - 1, int(-(-p * len(s) // 1)) - 1))
+        return round(s[i], 3)
+
+    return {"n": len(s), "p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "max": round(s[-1], 3)}
+
+
+def _syscall_class(frames: List[str]) -> Tuple[str, str]:
+    """(op, path) of a syscall from its stack. op: read, write, accept4, recvfrom, close, ...
+    path, first match wins:
+      finalizer   made by the finalizer goroutine (an *os.File finalizer closing an fd)
+      os.File.Fd  inside (*os.File).Fd (the SetBlocking fcntl of a File() dup)
+      rawcontrol  inside a RawConn.Control callback (internal/poll.(*FD).RawControl)
+      netpoll     issued by internal/poll.(*FD) (the normal net.Conn path)
+      raw         any other socket syscall (syscall.Read/Write/Accept4/Recvfrom... by user code)
+      other       everything else (runtime, files)
+    """
+    op = "other"
+    for f in frames:
+        if f.startswith("syscall.") or f.startswith("internal/syscall/unix."):
+            name = f.rsplit(".", 1)[-1].lower()
+            if name in _SOCK_OPS:
+                op = name
+                break
+            if name not in ("syscall", "syscall6", "rawsyscall", "rawsyscall6", "rawsyscallnoerror"):
+                op = name
+    if op in ("accept",):
+        op = "accept4"
+    if any(f in ("runtime.runfinq", "runtime.runFinalizers") for f in frames):
+        path = "finalizer"
+    elif any(f == "os.(*File).Fd" for f in frames):
+        path = "os.File.Fd"
+    elif any(f == "internal/poll.(*FD).RawControl" for f in frames):
+        path = "rawcontrol"
+    elif any(f.startswith("internal/poll.(*FD).") for f in frames):
+        path = "netpoll"
+    elif op in _SOCK_OPS:
+        path = "raw"
+    else:
+        path = "other"
+    return op, path
+
+
+def _wait_op(frames: List[str]) -> str:
+    for f in frames:
+        for key, op in (("(*FD).Accept", "accept"), ("(*FD).Read", "read"), ("(*FD).Write", "write"),
+                        ("(*FD).RawRead", "read"), ("(*FD).RawWrite", "write"),
+                        ("(*FD).ReadMsg", "read"), ("(*FD).WriteMsg", "write"),
+                        ("waitWrite", "write"), ("waitRead", "read")):
+            if key in f:
+                return op
+    return "unknown"
+
+
+def analyze_parsed(lines: Iterable[str]) -> Dict[str, Any]:
+    """Mechanism evidence from the text of ``go tool trace -d=parsed`` (Go 1.27.3)."""
+    t_first: Optional[int] = None
+    t_last = 0
+    n_events = 0
+    procs: set = set()
+    gomaxprocs_metric: Optional[int] = None
+
+    sys_open: Dict[int, Tuple[int, str, str, bool]] = {}  # g -> (start, op, path, from_start)
+    sys_stats: Dict[str, Dict[str, Any]] = {}
+    sys_count = 0
+    lost_p = 0
+    net_open: Dict[int, Tuple[int, str, bool]] = {}  # g -> (start, op, parked_at_start)
+    net_started: Dict[str, int] = {}
+    net_ended: Dict[str, int] = {}
+    net_parked_start: Dict[str, int] = {}
+    net_wait_ms: Dict[str, List[float]] = {}
+    runnable_since: Dict[int, Tuple[int, str]] = {}
+    last_wait_reason: Dict[int, str] = {}
+    w2r: Dict[str, List[float]] = {"all": [], "after_network": [], "after_sleep": [],
+                                   "after_syscall": [], "after_preempt": []}
+    ranges_open: Dict[Tuple[str, str], int] = {}
+    range_ms: Dict[str, List[float]] = {}
+    gc_cycles = 0
+
+    pending: Optional[Tuple[str, int, str, int]] = None  # (kind, time, rest, g)
+    frames: Dict[str, List[str]] = {}
+    block: Optional[str] = None
+
+    def sysrec(key: str) -> Dict[str, Any]:
+        return sys_stats.setdefault(key, {"n": 0, "over_1ms": 0, "over_10ms": 0, "max_ms": 0.0,
+                                          "total_ms": 0.0, "lost_p": 0, "unfinished": 0})
+
+    def close_sys(g: int, t: int, lost: bool, unfinished: bool = False) -> None:
+        start, op, path, _ = sys_open.pop(g)
+        d = (t - start) / 1e6
+        r = sysrec(f"{op}/{path}")
+        r["over_1ms"] += d >= 1
+        r["over_10ms"] += d >= 10
+        r["max_ms"] = round(max(r["max_ms"], d), 3)
+        r["total_ms"] = round(r["total_ms"] + d, 3)
+        r["lost_p"] += lost
+        r["unfinished"] += unfinished
+
+    def handle(kind: str, t: int, rest: str, fr: Dict[str, List[str]]) -> None:
+        nonlocal sys_count, lost_p, gomaxprocs_metric, gc_cycles
+        if kind == "StateTransition":
+            m = _GST.search(rest)
+            if not m:
+                pm = _PROC.search(rest)
+                if pm and int(pm.group(1)) < 1000000:
+                    procs.add(int(pm.group(1)))
+                return
+            g, frm, to, reason = int(m.group(1)), m.group(2), m.group(3), m.group(4)
+            stack = fr.get("TransitionStack") or fr.get("Stack") or []
+            # syscalls
+            if to == "Syscall":
+                op, path = _syscall_class(stack)
+                sys_open[g] = (t, op, path, frm == "Undetermined")
+                if frm != "Undetermined":
+                    sys_count += 1
+                    sysrec(f"{op}/{path}")["n"] += 1
+                else:
+                    sysrec(f"{op}/{path}")
+            elif frm == "Syscall" and g in sys_open:
+                lost = to == "Runnable"
+                lost_p += lost
+                close_sys(g, t, lost)
+            # network waits
+            if to == "Waiting":
+                last_wait_reason[g] = reason
+                is_net = reason == "network" or (
+                    frm == "Undetermined" and any("netpollblock" in f for f in stack))
+                if is_net:
+                    op = _wait_op(stack)
+                    net_open[g] = (t, op, frm == "Undetermined")
+                    if frm == "Undetermined":
+                        net_parked_start[op] = net_parked_start.get(op, 0) + 1
+                    else:
+                        net_started[op] = net_started.get(op, 0) + 1
+            if frm == "Waiting" and g in net_open:
+                start, op, at_start = net_open.pop(g)
+                net_ended[op] = net_ended.get(op, 0) + 1
+                if not at_start:
+                    net_wait_ms.setdefault(op, []).append((t - start) / 1e6)
+            # wake-to-run
+            if to == "Runnable" and frm != "Undetermined":
+                if frm == "Waiting":
+                    why = last_wait_reason.get(g, "")
+                    cat = ("after_network" if why == "network" else
+                           "after_sleep" if why == "sleep" else "other")
+                elif frm == "Syscall":
+                    cat = "after_syscall"
+                elif frm == "Running":
+                    cat = "after_preempt"
+                else:
+                    cat = "other"
+                runnable_since[g] = (t, cat)
+            elif frm == "Runnable" and to == "Running" and g in runnable_since:
+                start, cat = runnable_since.pop(g)
+                d = (t - start) / 1e6
+                w2r["all"].append(d)
+                if cat in w2r:
+                    w2r[cat].append(d)
+        elif kind in ("RangeBegin", "RangeActive", "RangeEnd"):
+            m = _RANGE.search(rest)
+            if not m:
+                return
+            name, scope = m.group(1), m.group(2)
+            key = (name, scope)
+            if kind == "RangeBegin":
+                ranges_open[key] = t
+                if name == "GC concurrent mark phase":
+                    gc_cycles += 1
+            elif kind == "RangeActive":
+                ranges_open[key] = t_first if t_first is not None else t
+            elif key in ranges_open:
+                d = (t - ranges_open.pop(key)) / 1e6
+                range_ms.setdefault(name, []).append(d)
+        elif kind == "Metric":
+            m = _METRIC.search(rest)
+            if m and m.group(1) == "/sched/gomaxprocs:threads":
+                gomaxprocs_metric = int(m.group(2))
+
+    for line in lines:
+        if line.startswith("M="):
+            if pending is not None:
+                handle(pending[0], pending[1], pending[2], frames)
+            m = _HDR.match(line)
+            frames = {}
+            block = None
+            if not m:
+                pending = None
+                continue
+            kind, t = m.group(4), int(m.group(5))
+            n_events += 1
+            if t_first is None:
+                t_first = t
+            t_last = max(t_last, t)
+            p = int(m.group(2))
+            if 0 <= p < 1000000:  # converted old traces put GC events on a fake P 1000003
+                procs.add(p)
+            pending = (kind, t, m.group(6), int(m.group(3)))
+        elif line.startswith("TransitionStack=") or line.startswith("Stack="):
+            block = line.split("=", 1)[0]
+            frames[block] = []
+        elif line.startswith("\t") and not line.startswith("\t\t") and block is not None:
+            frames[block].append(line.strip().split(" @ ", 1)[0])
+    if pending is not None:
+        handle(pending[0], pending[1], pending[2], frames)
+
+    # Close what is still open at the end of the window.
+    for g in list(sys_open):
+        close_sys(g, t_last, False, unfinished=True)
+    net_never: Dict[str, int] = {}
+    for g, (_s, op, _a) in net_open.items():
+        net_never[op] = net_never.get(op, 0) + 1
+
+    dur_ms = ((t_last - (t_first or 0)) / 1e6) if t_first is not None else 0.0
+    stw = [d for n, ds in range_ms.items() if n.startswith("stop-the-world") for d in ds]
+    return {
+        "duration_ms": round(dur_ms, 3),
+        "events": n_events,
+        "procs": gomaxprocs_metric if gomaxprocs_metric is not None else len(procs),
+        "syscalls": {
+            "count": sys_count,
+            "per_s": round(sys_count / (dur_ms / 1000), 1) if dur_ms > 0 else 0,
+            "lost_p": lost_p,
+            "by_op": dict(sorted(sys_stats.items())),
+        },
+        "net_waits": {
+            "started": dict(sorted(net_started.items())),
+            "ended": dict(sorted(net_ended.items())),
+            "never_ended": dict(sorted(net_never.items())),
+            "parked_at_start": dict(sorted(net_parked_start.items())),
+            "wait_ms": {k: _pct(v) for k, v in sorted(net_wait_ms.items())},
+        },
+        "wake_to_run_ms": {k: _pct(v) for k, v in w2r.items()},
+        "gc": {
+            "cycles_started": gc_cycles,
+            "mark_ms_total": round(sum(range_ms.get("GC concurrent mark phase", [])), 3),
+            "assists": len(range_ms.get("GC mark assist", [])),
+            "assist_ms_total": round(sum(range_ms.get("GC mark assist", [])), 3),
+            "stw": _pct(stw),
+        },
+    }
+
+
+_PPROF_TOTAL = re.compile(r"of ([0-9.]+)(ns|us|µs|ms|s|mins|hrs) total")
+_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3, "mins": 6e4, "hrs": 3.6e6}
+
+
+def pprof_summary(go: Path, trace: Path, kind: str) -> Dict[str, Any]:
+    env = gt.go_env(gt.ORACLE)
+    with tempfile.NamedTemporaryFile(suffix=".pb") as pb:
+        r = subprocess.run([str(go), "tool", "trace", f"-pprof={kind}", str(trace)],
+                           stdout=pb, stderr=subprocess.PIPE, env=env, timeout=300)
+        if r.returncode != 0:
+            return {"error": r.stderr.decode(errors="replace")[-300:]}
+        pb.flush()
+        if os.path.getsize(pb.name) == 0:
+            return {"total_ms": 0.0, "top": []}
+        r = subprocess.run([str(go), "tool", "pprof", "-top", "-nodecount=4", pb.name],
+                           capture_output=True, text=True, env=env, timeout=300)
+    out = r.stdout
+    m = _PPROF_TOTAL.search(out)
+    total = round(float(m.group(1)) * _UNIT_MS[m.group(2)], 3) if m else 0.0
+    top = []
+    seen_header = False
+    for line in out.splitlines():
+        if line.strip().startswith("flat"):
+            seen_header = True
+            continue
+        if seen_header and line.strip():
+            parts = line.split()
+            if len(parts) >= 6:
+                top.append({"flat": parts[0], "cum": parts[3], "func": " ".join(parts[5:])})
+    return {"total_ms": total, "top": top}
+
+
+def analyze_trace(trace: Path, go: Optional[Path] = None, with_pprof: bool = True) -> Dict[str, Any]:
+    """Evidence for one trace, from the oracle toolchain's ``go tool trace``."""
+    go = go or gt.go_binary(gt.ORACLE)
+    env = gt.go_env(gt.ORACLE)
+    p = subprocess.Popen([str(go), "tool", "trace", "-d=parsed", str(trace)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    with _children_lock:
+        _children.append(p)
+    try:
+        assert p.stdout is not None
+        ev = analyze_parsed(p.stdout)
+        err = p.stderr.read() if p.stderr else ""
+        rc = p.wait(timeout=300)
+    finally:
+        _kill(p, grace=1)
+    ev["oracle"] = f"go{gt.ORACLE} go tool trace -d=parsed"
+    if rc != 0:
+        ev["parse_error"] = err.strip()[-500:]
+    if with_pprof:
+        ev["pprof"] = {k: pprof_summary(go, trace, k) for k in ("net", "syscall", "sched")}
+    return ev
+
+
+# ----------------------------------------------------------------------------- judging
+
+
+def _by(ev: Dict[str, Any], key: str) -> Dict[str, Any]:
+    return ev["syscalls"]["by_op"].get(key, {})
+
+
+def judge(case: Case, res: Dict[str, Any], checks: Dict[str, Any], ev: Dict[str, Any]
+          ) -> Tuple[bool, List[str]]:
+    """Did this run really show the scenario's mechanism (in the trace) and symptom (as
+    measured)? Returns (reproduced, reasons). Controls are "reproduced" when healthy."""
+    w = res["window"]
+    lat = w["latency_ms"]
+    why: List[str] = []
+    ok = True
+
+    def need(cond: bool, text: str) -> None:
+        nonlocal ok
+        ok = ok and bool(cond)
+        why.append(("ok: " if cond else "MISSING: ") + text)
+
+    w2r = ev["wake_to_run_ms"]["all"]
+    raw_long = {k: v for k, v in ev["syscalls"]["by_op"].items()
+                if k.split("/")[1] == "raw" and v.get("max_ms", 0) >= 10}
+    netpoll_read_long = _by(ev, "read/netpoll").get("over_10ms", 0) + _by(ev, "read/netpoll").get("unfinished", 0)
+    s = case.scenario
+    if s == "healthy":
+        need(lat.get("p99", 1e9) < 60, f"chunk latency p99 {lat.get('p99')} ms < 60 ms")
+        need(w["foreign_events"] + w["broken_frames"] == 0, "no cross-talk")
+        need(not raw_long and _by(ev, "read/netpoll").get("over_10ms", 0) == 0,
+             "no long blocking socket syscalls")
+    elif s == "gomaxprocs":
+        need(ev["procs"] == 1, f"one P in the trace (procs={ev['procs']})")
+        need(w2r.get("p95", 0) >= 5, f"wake-to-run p95 {w2r.get('p95')} ms >= 5 ms")
+        need(lat.get("p95", 0) >= 10, f"chunk latency p95 {lat.get('p95')} ms >= 10 ms")
+    elif s == "fdreuse":
+        xt = w["foreign_events"] + w["broken_frames"] + w["http_errors"]
+        run = res["run"]
+        xt_run = run["foreign_events"] + run["broken_frames"] + run["http_errors"]
+        need(xt > 0 or xt_run > 0, f"cross-talk seen by clients (window {xt}, run {xt_run})")
+        need(checks.get("fd_reused_while_live", 0) > 0,
+             f"server saw fd numbers reused while live ({checks.get('fd_reused_while_live')})")
+        by = ev["syscalls"]["by_op"]
+        closes = by.get("close/rawcontrol", {}).get("n", 0) + by.get("close/finalizer", {}).get("n", 0)
+        need(closes > 0, f"fds closed behind net.Conn in the window (close from RawConn.Control or a "
+                         f"finalizer: {closes})")
+    elif s == "tlsbypass":
+        need(checks.get("conn_fd_now_blocking", 0) > 0 and checks.get("conn_fd_nonblocking", 1) == 0,
+             f"conn fds in blocking mode after File().Fd() ({checks.get('conn_fd_now_blocking')} of "
+             f"{checks.get('fd_calls')})")
+        need(netpoll_read_long > 0,
+             f"socket reads block inside read(2) on the internal/poll path ({netpoll_read_long} >= 10 ms or unfinished)")
+        if case.variant == "tls-sniff":
+            need(any(k.startswith("recvfrom/raw") for k in raw_long) or checks.get("raw_peek_max_ms", 0) >= 100,
+                 "raw recvfrom(MSG_PEEK) blocks the accept loop")
+            need(w["ttfe_ms"].get("p50", 0) >= 50,
+                 f"time to first event p50 {w['ttfe_ms'].get('p50')} ms >= 50 ms")
+    elif s == "customlistener":
+        need(any(k.startswith("accept4/raw") for k in raw_long),
+             "blocking accept4 syscalls outside internal/poll")
+        need(any(k.startswith("read/raw") for k in raw_long), "blocking read syscalls outside internal/poll")
+        started = sum(ev["net_waits"]["started"].values())
+        need(started <= 5, f"(almost) no netpoll waits started in the window ({started}, admin conn only)")
+    elif s == "slowconsumer":
+        ww = ev["net_waits"]["started"].get("write", 0)
+        need(ww > 0, f"netpoll waits on the write path ({ww})")
+        slow = (res.get("classes") or {}).get("slow", {}).get("latency_ms", {})
+        need(slow.get("p50", 0) >= 100, f"slow streams' chunk latency p50 {slow.get('p50')} ms >= 100 ms")
+        need(checks.get("slow_writes", 0) > 0, f"server writes that waited >= 5 ms ({checks.get('slow_writes')})")
+    elif s == "gcpressure":
+        gc = ev["gc"]
+        need(gc["cycles_started"] >= 3, f"GC cycles in the window ({gc['cycles_started']})")
+        frac = gc["mark_ms_total"] / max(ev["duration_ms"], 1)
+        need(frac >= 0.2, f"GC marking {frac:.0%} of the window >= 20%")
+        need(lat.get("p95", 0) >= 5, f"chunk latency p95 {lat.get('p95')} ms >= 5 ms")
+    elif s == "syscallstorm":
+        need(ev["syscalls"]["per_s"] >= 20000, f"{ev['syscalls']['per_s']:.0f} syscalls/s >= 20000")
+        wr = _by(ev, "write/netpoll").get("n", 0)
+        need(wr >= 0.8 * ev["syscalls"]["count"], f"mostly netpoll writes ({wr} of {ev['syscalls']['count']})")
+        need(lat.get("p95", 0) >= 10, f"chunk latency p95 {lat.get('p95')} ms >= 10 ms")
+    return ok, why
+
+
+# ----------------------------------------------------------------------------- manifest
+
+
+def load_manifest() -> Dict[str, Any]:
+    if MANIFEST.exists():
+        return json.loads(MANIFEST.read_text())
+    return {"traces": []}
+
+
+def save_manifest(man: Dict[str, Any]) -> None:
+    order = {c.key: i for i, c in enumerate(CASES)}
+    vorder = {v: i for i, v in enumerate(gt.VERSIONS)}
+    man["traces"].sort(key=lambda e: (order.get(f"{e['scenario']}:{e['variant']}", 999),
+                                      vorder.get(e["toolchain"], 99)))
+    MANIFEST.write_text(json.dumps(man, indent=1, sort_keys=False) + "\n")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def describe_variants(bindir: Path, scenario: str) -> Dict[str, str]:
+    r = subprocess.run([str(bindir / scenario), "-mode", "list"], capture_output=True, text=True,
+                       timeout=30)
+    out = {}
+    for line in r.stdout.splitlines():
+        if "\t" in line:
+            k, v = line.split("\t", 1)
+            out[k] = v
+    return out
+
+
+def generate(cases: List[Case], versions: List[str], attempts: int = 2) -> int:
+    oracle = gt.go_binary(gt.ORACLE)
+    TRACES.mkdir(parents=True, exist_ok=True)
+    man = load_manifest()
+    man.setdefault("traces", [])
+    unavailable = {u["toolchain"]: u for u in man.get("unavailable", [])}
+    failures = 0
+    t_all = time.time()
+    for version in versions:
+        try:
+            go = gt.go_binary(version)
+        except gt.ToolchainUnavailable as exc:
+            print(f"go{version}: unavailable: {exc}", flush=True)
+            unavailable[version] = {"toolchain": version, "reason": str(exc)}
+            continue
+        unavailable.pop(version, None)
+        full = reported_version(go, version)
+        print(f"== {full} ({go})", flush=True)
+        bindir = build_all(version, go)
+        descs: Dict[str, Dict[str, str]] = {}
+        for case in cases:
+            if case.scenario not in descs:
+                descs[case.scenario] = describe_variants(bindir, case.scenario)
+            name = f"{case.scenario}-{case.variant}-{full}.trace"
+            dest = TRACES / name
+            window = case.window
+            entry: Optional[Dict[str, Any]] = None
+            errors: List[str] = []
+            for attempt in range(1, attempts + 2):  # bounded: harness retries + one size retry
+                tmp = BUILD / f"tmp-{name}"
+                t0 = time.time()
+                try:
+                    run = run_case(bindir, case, window, tmp)
+                except RunError as exc:
+                    errors.append(f"attempt {attempt}: {exc}")
+                    print(f"  {case.key:34s} go{version:8s} run error: {exc}", flush=True)
+                    if attempt > attempts:
+                        break
+                    continue
+                res = run["result"]
+                size = tmp.stat().st_size if tmp.exists() else 0
+                if size == 0 or res.get("trace_error"):
+                    errors.append(f"attempt {attempt}: no trace ({res.get('trace_error')})")
+                    if attempt > attempts:
+                        break
+                    continue
+                if size > SIZE_TARGET and attempt <= attempts:
+                    window = round(max(0.1, window * SIZE_TARGET / size * 0.8), 2)
+                    errors.append(f"attempt {attempt}: {size} bytes, retrying with window {window}s")
+                    tmp.unlink()
+                    continue
+                if size > SIZE_CAP:
+                    errors.append(f"attempt {attempt}: {size} bytes > cap")
+                    tmp.unlink()
+                    break
+                header = trace_header(tmp)
+                ev = analyze_trace(tmp, oracle)
+                ok, why = judge(case, res, run["checks"], ev)
+                shutil.move(str(tmp), dest)
+                entry = {
+                    "path": f"traces/{name}",
+                    "scenario": case.scenario,
+                    "variant": case.variant,
+                    "description": descs[case.scenario].get(case.variant, ""),
+                    "go_version": full,
+                    "toolchain": version,
+                    "trace_format": header,
+                    "bytes": dest.stat().st_size,
+                    "sha256": _sha256(dest),
+                    "window_seconds": window,
+                    "expected_causes": list(case.causes),
+                    "reproduced": ok,
+                    "checks": why,
+                    "measured": res["window"],
+                    "measured_run": res["run"],
+                    "measured_classes": res.get("classes") or {},
+                    "server": {"threads": res.get("server_threads"),
+                               "goroutines": res.get("server_goroutines"),
+                               "counters": run["checks"]},
+                    "evidence": ev,
+                    "attempts": attempt,
+                    "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+                if errors:
+                    entry["harness_notes"] = errors
+                if header != gt.TRACE_HEADER.get(version):
+                    entry["harness_notes"] = errors + [
+                        f"unexpected trace header {header!r} (expected {gt.TRACE_HEADER.get(version)!r})"]
+                lat = res["window"]["latency_ms"]
+                xt = res["window"]
+                print(f"  {case.key:34s} {full:9s} {entry['bytes'] / 1024:7.0f} KiB  "
+                      f"p50 {lat.get('p50', 0):8.2f} p95 {lat.get('p95', 0):8.2f} max {lat.get('max', 0):8.2f} ms"
+                      f"  xt {xt['foreign_events']}/{xt['broken_frames']}/{xt['disconnects']}"
+                      f"  {'REPRODUCED' if ok else 'NOT reproduced'}  ({time.time() - t0:.1f}s)",
+                      flush=True)
+                if not ok:
+                    print("      " + "; ".join(x for x in why if x.startswith("MISSING")), flush=True)
+                break
+            man["traces"] = [e for e in man["traces"]
+                             if not (e["scenario"] == case.scenario and e["variant"] == case.variant
+                                     and e["toolchain"] == version)]
+            if entry is None:
+                failures += 1
+                man["traces"].append({
+                    "path": None, "scenario": case.scenario, "variant": case.variant,
+                    "go_version": full, "toolchain": version, "expected_causes": list(case.causes),
+                    "reproduced": False, "note": "no usable trace: " + "; ".join(errors)})
+                if dest.exists():
+                    dest.unlink()
+            else:
+                man["traces"].append(entry)
+            save_manifest(_finish_manifest(man, unavailable))
+    save_manifest(_finish_manifest(man, unavailable))
+    update_example(man)
+    print(f"done in {time.time() - t_all:.0f}s; {failures} case(s) without a trace", flush=True)
+    return 1 if failures else 0
+
+
+def _finish_manifest(man: Dict[str, Any], unavailable: Dict[str, Any]) -> Dict[str, Any]:
+    out = {
+        "format": "netpoll-diagnose fixture manifest v1",
+        "generated_by": "python tools/regen_fixtures.py",
+        "host": {"os": platform.system(), "kernel": platform.release(), "cpus": os.cpu_count(),
+                 "note": "2 shared cores; other work ran on the machine, expect noise"},
+        "cause_ids": CAUSE_IDS,
+        "latency_definition": ("client-measured, per streamed chunk (SSE event or chunked record): "
+                               "receive time minus the event's scheduled emission time stamped by the "
+                               "server; over the traced window unless *_run"),
+        "toolchains": {v: gt.TRACE_HEADER[v] for v in gt.VERSIONS},
+        "unavailable": sorted(unavailable.values(), key=lambda u: u["toolchain"]),
+        "traces": man["traces"],
+    }
+    return out
+
+
+def update_example(man: Dict[str, Any]) -> None:
+    scen, var, ver = EXAMPLE_SOURCE
+    for e in man["traces"]:
+        if (e["scenario"], e["variant"], e["toolchain"]) == (scen, var, ver) and e.get("path"):
+            EXAMPLE.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(FIX / e["path"], EXAMPLE)
+            return
+
+
+def recheck() -> int:
+    """Re-derive evidence and verdicts for the committed traces (no Go build, no runs)."""
+    man = load_manifest()
+    oracle = gt.go_binary(gt.ORACLE)
+    cases = {c.key: c for c in CASES}
+    changed = 0
+    for e in man["traces"]:
+        if not e.get("path"):
+            continue
+        case = cases.get(f"{e['scenario']}:{e['variant']}")
+        ev = analyze_trace(FIX / e["path"], oracle)
+        res = {"window": e["measured"], "run": e["measured_run"], "classes": e.get("measured_classes")}
+        ok, why = judge(case, res, e["server"]["counters"], ev) if case else (e["reproduced"], e["checks"])
+        if ok != e["reproduced"]:
+            changed += 1
+            print(f"  {e['path']}: reproduced {e['reproduced']} -> {ok}")
+        e["evidence"], e["reproduced"], e["checks"] = ev, ok, why
+    unavailable = {u["toolchain"]: u for u in man.get("unavailable", [])}
+    save_manifest(_finish_manifest(man, unavailable))
+    print(f"rechecked {len(man['traces'])} traces, {changed} verdict(s) changed")
+    return 0
+
+
+# ----------------------------------------------------------------------------- big trace
+
+
+def make_big_trace(version: str = gt.ORACLE, mb: int = 180, out: Optional[Path] = None) -> Path:
+    """Build cmd/busy with ``version`` and write a trace of about ``mb`` MB under benchmarks/out/."""
+    go = gt.go_binary(version)
+    bindir = build_all(version, go, log=False)
+    BIG_OUT.mkdir(parents=True, exist_ok=True)
+    out = out or BIG_OUT / f"busy-{mb}mb-go{version}.trace"
+    p = _spawn([str(bindir / "busy"), "-mb", str(mb), "-out", str(out), "-maxtime", "20m"],
+               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        so, se = p.communicate(timeout=1500)
+    finally:
+        _kill(p, grace=1)
+    if p.returncode != 0:
+        raise RuntimeError(f"busy failed: {se[-500:]}")
+    print(so.strip())
+    return out
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def select_cases(only: List[str]) -> List[Case]:
+    if not only:
+        return list(CASES)
+    keys = [k for x in only for k in x.split(",") if k]
+    out = [c for c in CASES if any(k == c.scenario or k == c.key for k in keys)]
+    unknown = [k for k in keys if not any(k == c.scenario or k == c.key for c in CASES)]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {unknown}; known: "
+                         + ", ".join(sorted({c.scenario for c in CASES})))
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", action="append", default=[],
+                    help="scenario or scenario:variant (repeatable, comma-separated)")
+    ap.add_argument("--go", action="append", default=[], help="toolchain version (repeatable)")
+    ap.add_argument("--check", action="store_true", help="re-check committed traces only")
+    ap.add_argument("--big", metavar="VERSION", help="write a large benchmark trace with this Go")
+    ap.add_argument("--mb", type=int, default=180, help="size of the --big trace in MB")
+    ap.add_argument("--list", action="store_true", help="list the cases")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    if args.list:
+        for c in CASES:
+            print(f"{c.key:34s} window {c.window}s  expects {list(c.causes)}")
+        return 0
+    if args.check:
+        return recheck()
+    if args.big:
+        print(make_big_trace(args.big, args.mb))
+        return 0
+    versions = [v for x in args.go for v in x.split(",") if v] or list(gt.VERSIONS)
+    for v in versions:
+        if v not in gt.VERSIONS:
+            raise SystemExit(f"unpinned version {v}; pinned: {gt.VERSIONS}")
+    return generate(select_cases(args.only), versions)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
