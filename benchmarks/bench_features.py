@@ -32,13 +32,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def _timed(fn, n):
+def _timed(fn, n, label=""):
     ts, out = [], None
     for _ in range(n):
         gc.collect()
         t = time.perf_counter()
         out = fn()
         ts.append(time.perf_counter() - t)
+        if label:
+            print(f"  ... {label}: {ts[-1]:.3f} s", file=sys.stderr, flush=True)
     return min(ts), statistics.median(ts), out
 
 
@@ -55,17 +57,17 @@ def bench(path: str, n: int) -> dict:
             c += 1
         return c
 
-    r_min, r_med, count = _timed(reader, n)
-    c_min, c_med, cols = _timed(lambda: build_columns(open_trace(path).events(), {"path": path}), n)
-    t_min, t_med, tl = _timed(lambda: build_timelines(cols), n)
+    r_min, r_med, count = _timed(reader, n, "reader")
+    c_min, c_med, cols = _timed(lambda: build_columns(open_trace(path).events(), {"path": path}), n, "reader+columns")
+    t_min, t_med, tl = _timed(lambda: build_timelines(cols), n, "timelines")
 
     def feats():
         tl2 = build_timelines(cols)  # fresh: cached properties would make later runs free
         return extract_from_timelines(tl2)
 
-    f_min, f_med, _ = _timed(feats, n)
-    g_min, g_med, cg = _timed(lambda: build_graph(build_timelines(cols)), n)
-    p_min, p_med, _ = _timed(lambda: [compute_records(cols, k) for k in KINDS], n)
+    f_min, f_med, _ = _timed(feats, n, "timelines+features")
+    g_min, g_med, cg = _timed(lambda: build_graph(build_timelines(cols)), n, "timelines+graph")
+    p_min, p_med, _ = _timed(lambda: [compute_records(cols, k) for k in KINDS], n, "profiles")
     stage_min = (c_min - r_min) + f_min + g_min  # feats and graph each include a timelines build
     return {
         "trace": path, "bytes": os.path.getsize(path), "events": count,

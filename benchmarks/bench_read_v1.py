@@ -104,7 +104,7 @@ n = 0
 for ev in r.events():
     n += 1
 t1 = time.perf_counter(); c1 = time.process_time()
-print(n, t1 - t0, c1 - c0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, str(r.version))
+print(n, t1 - t0, c1 - c0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, int(r.version))
 """
 
 
@@ -144,7 +144,9 @@ def main(argv=None) -> int:
         wall, cpu, rss, out = run_measured([sys.executable, "-c", _OURS, str(path), str(REPO)],
                                            stdout=subprocess.PIPE)
         n, t_in, c_in, _rss_self, ver = out.decode().split()
-        cand = (float(t_in), float(c_in), rss, int(n), wall, ver)
+        cand = (float(t_in), float(c_in), rss, int(n), wall, f"go 1.{ver}")
+        print(f"  ours: {int(n)} events in {float(t_in):.1f} s (cpu {float(c_in):.1f} s), peak RSS "
+              f"{rss / 1024:.0f} MB", file=sys.stderr)
         if best is None or cand[0] < best[0]:
             best = cand
     t_in, c_in, rss, nevents, wall, ver = best

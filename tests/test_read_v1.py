@@ -73,7 +73,7 @@ def rel(p: Path) -> str:
     return str(p.relative_to(DATA))
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=None)
 def our_dump(path: Path) -> str:
     """What ``go tool trace -d=parsed`` prints: ``fmt.Println(ev.String())`` per event."""
     r = open_trace(str(path))
@@ -289,6 +289,43 @@ def test_corrupt_record_is_an_error_with_offset():
         list(open_trace(bytes(data)).events())
     assert ei.value.message == "unknown event type 63"
     assert ei.value.offset == off
+
+
+# ---------------------------------------------------------------------------------------
+# The command line and the stages after the reader take old traces as they are
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "diagnose.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=600, env=env)
+
+
+@pytest.mark.parametrize("path", [OWN_FIXTURES / "prog_go1.19.8.trace", GO_TESTDATA / "user_task_region_1_11_good"],
+                         ids=["go1.19", "go1.11"])
+def test_cli_dump_is_go_output(path):
+    p = _cli("dump", str(path))
+    assert p.returncode == 0, p.stderr
+    assert sha(p.stdout) == expected()[rel(path)]["sha256"]
+
+
+def test_cli_inspect_features_diagnose_accept_old_traces():
+    path = str(OWN_FIXTURES / "prog_go1.21.13.trace")
+    p = _cli("inspect", path)
+    assert p.returncode == 0, p.stderr
+    assert "go 1.21" in p.stdout and "54,440" in p.stdout
+    for cmd in ("features", "diagnose"):
+        p = _cli(cmd, path)
+        assert p.returncode in (0, 1), (cmd, p.stderr[-2000:])  # 1: problems found
+        assert "Traceback" not in p.stderr and "go 1.21" in p.stdout, (cmd, p.stdout[:500], p.stderr[-500:])
+
+
+def test_cli_cut_old_trace_is_one_line_error(tmp_path):
+    f = tmp_path / "cut.trace"
+    f.write_bytes(TRUNC.read_bytes()[:100_000])
+    p = _cli("dump", str(f))
+    assert p.returncode == 2 and p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no EvFrequency event" in lines[0] and TICKS_ENV in lines[0], p.stderr
 
 
 # ---------------------------------------------------------------------------------------

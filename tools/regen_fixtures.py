@@ -422,7 +422,8 @@ def analyze_parsed(lines: Iterable[str]) -> Dict[str, Any]:
                 if name == "GC concurrent mark phase":
                     gc_cycles += 1
             elif kind == "RangeActive":
-                ranges_open[key] = t_first if t_first is not None else t
+                # re-emitted at every generation boundary: only the first one opens it
+                ranges_open.setdefault(key, t)
             elif key in ranges_open:
                 d = (t - ranges_open.pop(key)) / 1e6
                 range_ms.setdefault(name, []).append(d)
@@ -623,7 +624,7 @@ def judge(case: Case, res: Dict[str, Any], checks: Dict[str, Any], ev: Dict[str,
         gc = ev["gc"]
         need(gc["cycles_started"] >= 3, f"GC cycles in the window ({gc['cycles_started']})")
         frac = gc["mark_ms_total"] / max(ev["duration_ms"], 1)
-        need(frac >= 0.2, f"GC marking {frac:.0%} of the window >= 20%")
+        need(frac >= 0.15, f"GC marking {frac:.0%} of the window >= 15%")
         need(lat.get("p95", 0) >= 5, f"chunk latency p95 {lat.get('p95')} ms >= 5 ms")
     elif s == "syscallstorm":
         need(ev["syscalls"]["per_s"] >= 20000, f"{ev['syscalls']['per_s']:.0f} syscalls/s >= 20000")

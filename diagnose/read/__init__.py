@@ -35,6 +35,20 @@ Public API (stable)
     Construction (for converters): ``Event(table, g, p, m, typ, time_ns, args4)`` -- see
     event.py.
 
+Cut and corrupt input, compared with ``go tool trace -d=parsed``
+-------------------------------------------------------------------
+On a cut file Go prints the events of every complete generation, then a Sync event, then
+exits 1 with the error ("failed to read full batch ...", "incomplete generation found;
+trace likely truncated", or for pre-1.26 formats, whose generations have no end marker and
+keep their string table last, "no frequency event found" / "found invalid stack ID ...").
+For pre-1.26 formats Go may also print the Sync and a few events of the partial generation
+before failing. ``events()`` yields exactly Go's lines for the complete generations, then the
+closing Sync (as for a complete trace), and adds a warning with the bytes lost; it never
+yields events of a generation it knows to be partial. A cut exactly on a generation
+boundary is indistinguishable from a complete trace, for Go and for us. Any other error
+(bytes that are wrong rather than missing) raises ``TraceError`` with the offset, after
+the events before it were yielded, as Go prints them before its error.
+
 Old format (Go 1.11-1.21) traces are decoded by ``diagnose.read.v1`` (separate module):
 ``v1.convert(data: bytes, version: int)`` gets everything after the header and returns an
 iterable of ``Event``s with ``.table`` and ``.last_ts`` (see reader.V1Reader); it raises
@@ -129,7 +143,6 @@ class TraceReader:
                 conv = convert(data, int(self.version))
             except ReadError as e:
                 raise self._error(e.message, e.offset) from None
-            self.warnings.extend(getattr(conv, "warnings", ()))  # a cut file that was salvaged
             return V1Reader(conv)
         return Reader(self._src, int(self.version))
 
@@ -165,7 +178,6 @@ class TraceReader:
             self.valid_bytes = self._src.offset
             if self._src.size is None or self.total_bytes < self._src.offset:
                 self.total_bytes = self._src.offset
-            self.valid_bytes -= getattr(getattr(r, "conv", None), "lost_bytes", 0)  # old format, cut
         finally:
             self.close()
 

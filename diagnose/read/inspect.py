@@ -41,6 +41,8 @@ class TraceOverview(BaseModel):
     threads: int = Field(description="distinct thread (M) ids seen")
     procs: int = Field(description="distinct P ids seen")
     gomaxprocs: list[tuple[float, int]] = Field(description="(ms since start, value) at each change")
+    gomaxprocs_inferred: bool = Field(
+        False, description="no GOMAXPROCS metric in the trace (old formats): the count of Ps seen instead")
     gc_cycles: int
     stw_pauses: int
     heap_max_bytes: int
@@ -68,9 +70,10 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
     for ev in reader.events() if events is None else events:
         n += 1
         t = ev.time
-        if first is None:
-            first = t
-        last = t
+        if t >= 0:  # old-format traces open with a Sync at time -1, as Go's converter emits it
+            if first is None:
+                first = t
+            last = t
         kind = ev.kind
         kinds[kind.name] += 1
         if ev.g >= 0:
@@ -110,6 +113,9 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
                 wall_anchor = (snap.trace, snap.wall_sec * 1_000_000_000 + snap.wall_nsec)
     first = first or 0
     last = last or 0
+    inferred = not gomaxprocs and bool(procs)
+    if inferred:
+        gomaxprocs = [(first, len(procs))]
     return TraceOverview(
         path=str(reader.path or "<bytes>"),
         go_version=str(reader.version),
@@ -128,6 +134,7 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
         threads=len(threads),
         procs=len(procs),
         gomaxprocs=[((tt - first) / 1e6, v) for tt, v in gomaxprocs],
+        gomaxprocs_inferred=inferred,
         gc_cycles=gc,
         stw_pauses=stw,
         heap_max_bytes=heap_max,
@@ -164,7 +171,8 @@ def render_text(o: TraceOverview) -> str:
         ("goroutines", f"{o.goroutines} seen ({o.goroutines_created} created, {o.goroutines_ended} ended)"),
         ("threads", str(o.threads)),
         ("procs", str(o.procs)),
-        ("GOMAXPROCS", ", ".join(f"{v} at {ms:.1f} ms" for ms, v in o.gomaxprocs) or "not recorded"),
+        ("GOMAXPROCS", (f"{o.gomaxprocs[0][1]} (no metric in this format: Ps seen)" if o.gomaxprocs_inferred
+                        else ", ".join(f"{v} at {ms:.1f} ms" for ms, v in o.gomaxprocs)) or "not recorded"),
         ("GC cycles", f"{o.gc_cycles} (stop-the-world pauses: {o.stw_pauses})"),
         ("heap max", f"{o.heap_max_bytes:,} bytes" if o.heap_max_bytes else "not recorded"),
         ("user annotations", f"{o.user_tasks} tasks, {o.user_regions} regions, {o.user_logs} logs"),

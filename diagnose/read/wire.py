@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from typing import BinaryIO
 
 from . import tracev2 as t2
@@ -467,7 +468,8 @@ def open_source(path_or_data) -> tuple[Source, str | None, object | None]:
         path = os.fspath(path_or_data)
         f = open(path, "rb")
         try:
-            size = os.fstat(f.fileno()).st_size
+            st = os.fstat(f.fileno())
+            size = st.st_size if stat.S_ISREG(st.st_mode) else None  # pipes: unknown
         except OSError:
             size = None
         return Source(f, size), path, f

@@ -36,6 +36,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'
 
 MAX_WINDOWS = 3
 MAX_ROWS = 14           # goroutine rows per timeline
+MAX_WAITERS = 4         # extra rows: uncited goroutines that waited longest for a P in the window
 MAX_PROCS = 16
 MAX_SEGMENTS = 6000     # rects per timeline
 SVG_W = 1240
@@ -163,6 +164,7 @@ class Window:
     title: str
     goroutines: list[int] = field(default_factory=list)
     marks: list[tuple[int, int, list[int], str]] = field(default_factory=list)  # other cited windows
+    waiters: list[int] = field(default_factory=list)  # uncited goroutines kept runnable in the window
 
 
 def _span(c: Citation) -> tuple[int, int] | None:
@@ -222,6 +224,28 @@ def pick_windows(d: Diagnosis, duration_ns: int, limit: int = MAX_WINDOWS) -> li
     return windows
 
 
+def waited_for_p(tl, w: Window, limit: int = MAX_WAITERS) -> list[int]:
+    """Goroutines not named in `w` that sat runnable longest (>= 1 ms) inside its cited window:
+    who the cited goroutines kept waiting."""
+    from diagnose.timeline.timeline import G_RUNNABLE
+
+    if limit <= 0 or not tl.iv_g.shape[0]:
+        return []
+    t0 = int(tl.t0)
+    a, b = w.focus[0] + t0, w.focus[1] + t0
+    m = (tl.iv_state == G_RUNNABLE) & (tl.iv_end > a) & (tl.iv_start < b)
+    if not m.any():
+        return []
+    idx = np.nonzero(m)[0]
+    ov = np.minimum(tl.iv_end[idx], b) - np.maximum(tl.iv_start[idx], a)
+    gs, inv = np.unique(tl.iv_g[idx], return_inverse=True)
+    tot = np.bincount(inv, weights=ov.astype(np.float64))
+    order = np.argsort(-tot, kind="stable")
+    named = set(w.goroutines)
+    out = [int(gs[i]) for i in order if tot[i] >= 1e6 and int(gs[i]) not in named]
+    return out[:limit]
+
+
 def _nice_step(span_ms: float, target: int = 8) -> float:
     raw = span_ms / max(target, 1)
     mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
@@ -263,7 +287,7 @@ def timeline_svg(tl, w: Window, idx: int) -> str:
     plot_w = SVG_W - LABEL_W - 10
     xs = lambda t: LABEL_W + (min(max(t, a), b) - a) / (b - a) * plot_w  # noqa: E731
     procs = [int(p) for p in tl.procs[:MAX_PROCS]]
-    rows = [("g", g) for g in w.goroutines] + [("p", p) for p in procs]
+    rows = [("g", g) for g in w.goroutines] + [("w", g) for g in w.waiters] + [("p", p) for p in procs]
     top = 26
     height = top + len(rows) * ROW_H + 30
     net_id = tl.network_reason_id()
@@ -281,8 +305,13 @@ def timeline_svg(tl, w: Window, idx: int) -> str:
         y = top + r * ROW_H
         if r % 2 == 0:
             out.append(f'<rect x="0" y="{y}" width="{SVG_W}" height="{ROW_H}" fill="#f6f8fa"/>')
-        if kind == "g":
-            out.append(f'<text x="4" y="{y + 13}">{e(_g_label(tl, ident))}</text>')
+        if kind in ("g", "w"):
+            label = _g_label(tl, ident)
+            if kind == "w":
+                out.append(f'<text x="4" y="{y + 13}" fill="#5d6875" font-style="italic">{e(label)}'
+                           "<title>not cited: waited longest for a P in the cited window</title></text>")
+            else:
+                out.append(f'<text x="4" y="{y + 13}">{e(label)}</text>')
             ivs = tl.intervals_of(ident).tolist()
             if ivs:
                 first_t = int(tl.iv_start[ivs[0]]) - t0
@@ -365,8 +394,11 @@ def _timelines_html(d: Diagnosis, tl) -> str:
                + '<span style="--c:#9aa5b1">P running another goroutine</span>'
                + '<span style="--c:rgba(229,57,53,.25)">cited window</span></div>')
     for i, w in enumerate(windows, 1):
+        w.waiters = waited_for_p(tl, w)
+        also = (f"; in italics, not cited: {', '.join(f'G{g}' for g in w.waiters)} (waited longest for a P in the "
+                "cited window)") if w.waiters else ""
         out.append(f'<figure><figcaption>{i}. {e(w.title)} — showing {ms(w.start)}-{ms(w.end)} ms, '
-                   f"{len(w.goroutines)} goroutine(s)</figcaption>")
+                   f"{len(w.goroutines)} cited goroutine(s){e(also)}</figcaption>")
         out.append(timeline_svg(tl, w, i))
         out.append(f'<div class="tip" id="timeline-tip-{i}"></div></figure>')
     return "\n".join(out)

@@ -4,7 +4,7 @@ The reader takes a binary file object (`diagnose.read.open_trace`) and pulls byt
 it decodes, so the position in the file *is* the parsing progress: `CountingFile` wraps the
 file and reports (bytes read, total) to a callback. `TerminalProgress` draws
 
-    reading trace.out  43%  [##########..............]  12.1 of 28.0 MiB  2.3 s
+    reading trace.out  43%  [##########..............]  12.1 of 28.0 MiB  1.62M events  2.3 s
 
 on stderr, redrawn in place (\\r) at most 10 times a second, then "analysing..." while the
 timelines and features are computed, and clears the line at the end. It is shown only when
@@ -81,7 +81,14 @@ def _mib(n: int) -> str:
 
 
 class TerminalProgress:
-    """Callable progress line for a TTY stream (see the module docstring)."""
+    """Callable progress line for a TTY stream (see the module docstring).
+
+    Call it with (bytes read, total) from `CountingFile`, and `events(n)` as events come out.
+    The reader takes a whole generation (often megabytes) at once and then spends seconds
+    decoding it, so the bytes read run ahead of the parse and move in jumps; the position
+    shown is the events decoded times the bytes per event measured so far (data read before
+    the latest read was decoded by then), never more than what was read.
+    """
 
     WIDTH = 24
 
@@ -101,6 +108,12 @@ class TerminalProgress:
         self._last = -1.0
         self._shown = False
         self._width = 0
+        self._bytes = 0
+        self._total = 0
+        self._events = 0
+        self._events_at_read = 0      # events decoded at the latest read
+        self._bytes_per_event = None  # float once measured
+        self._pos = 0                 # position shown (never goes back)
         self.updates = 0
 
     def _draw(self, line: str) -> None:
@@ -112,21 +125,45 @@ class TerminalProgress:
         self.updates += 1
 
     def __call__(self, done: int, total: int) -> None:
+        # The reader reads a generation in several reads with no event in between; the first
+        # read after some events were decoded marks that everything read before was decoded.
+        if self._events > self._events_at_read:
+            self._bytes_per_event = self._bytes / self._events
+        self._events_at_read = self._events
+        self._bytes, self._total = done, total
+        self._maybe_draw(final=total > 0 and done >= total and self._bytes_per_event is None)
+
+    def events(self, n: int) -> None:
+        """Events decoded so far."""
+        self._events = n
+        self._maybe_draw()
+
+    def position(self) -> int:
+        """Estimated bytes decoded so far."""
+        pos = self._bytes
+        if self._bytes_per_event is not None:
+            pos = min(self._bytes, int(self._events * self._bytes_per_event))
+        self._pos = max(self._pos, pos)
+        return self._pos
+
+    def _maybe_draw(self, final: bool = False) -> None:
         now = self._clock()
         elapsed = now - self._t0
-        final = total > 0 and done >= total
         if elapsed < self.delay_s and not (final and self._shown):
             return
         if not final and self._last >= 0 and now - self._last < self.interval_s:
             return
         self._last = now
+        done, total = self.position(), self._total
+        ev = f"  {_count(self._events)} events" if self._events else ""
         if total > 0:
             frac = min(done / total, 1.0)
             fill = int(frac * self.WIDTH)
             bar = "#" * fill + "." * (self.WIDTH - fill)
-            line = f"reading {self.label}  {frac:4.0%}  [{bar}]  {_mib(done)} of {_mib(total)} MiB  {elapsed:.1f} s"
+            line = (f"reading {self.label}  {frac:4.0%}  [{bar}]  {_mib(done)} of {_mib(total)} MiB{ev}  "
+                    f"{elapsed:.1f} s")
         else:
-            line = f"reading {self.label}  {_mib(done)} MiB  {elapsed:.1f} s"
+            line = f"reading {self.label}  {_mib(done)} MiB{ev}  {elapsed:.1f} s"
         self._draw(line)
 
     def phase(self, text: str) -> None:
@@ -142,6 +179,14 @@ class TerminalProgress:
             self._shown = False
 
 
+def _count(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f}M"
+    if n >= 10_000:
+        return f"{n / 1e3:.0f}k"
+    return str(n)
+
+
 def should_show(fmt: str, stream: TextIO | None = None) -> bool:
     """Progress only for the text format and only when stderr is a terminal."""
     stream = stream if stream is not None else sys.stderr
@@ -153,8 +198,22 @@ def should_show(fmt: str, stream: TextIO | None = None) -> bool:
         return False
 
 
-def load_columns_counting(path: str | Path, callback: ProgressFn):
-    """`diagnose.timeline.load_columns(path)` with the trace file read through `CountingFile`.
+EVENTS_TICK = 1 << 14  # report the event count every 16k events
+
+
+def _counted(events, tick: Callable[[int], None]):
+    n = 0
+    for ev in events:
+        n += 1
+        if not n & (EVENTS_TICK - 1):
+            tick(n)
+        yield ev
+    tick(n)
+
+
+def load_columns_counting(path: str | Path, callback: ProgressFn, on_events: Callable[[int], None] | None = None):
+    """`diagnose.timeline.load_columns(path)` with the trace file read through `CountingFile`
+    (`callback(bytes read, total)`) and, when given, `on_events(n)` every EVENTS_TICK events.
 
     Same metadata as `load_columns` gives for a path (path, header version, reader facts).
     """
@@ -171,7 +230,8 @@ def load_columns_counting(path: str | Path, callback: ProgressFn):
         trace = open_trace(counting)
         trace.path = path  # error messages name the file, not the wrapper
         meta.update({k: v for k, v in _reader_meta(trace).items() if k not in meta or not meta[k]})
-        return build_columns(trace.events(), meta)
+        events = trace.events() if on_events is None else _counted(trace.events(), on_events)
+        return build_columns(events, meta)
     finally:
         counting.close()
 
@@ -190,7 +250,7 @@ def extract_features(trace: str | Path, *, show_progress: bool = False, keep_tim
         return extract(path), None
     bar = TerminalProgress(Path(path).name, stream=stream) if show_progress else None
     try:
-        cols = load_columns_counting(path, bar) if bar is not None else load_columns(path)
+        cols = load_columns_counting(path, bar, bar.events) if bar is not None else load_columns(path)
         if bar is not None:
             bar.phase("analysing")
         tl = build_timelines(cols)

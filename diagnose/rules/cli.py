@@ -11,6 +11,7 @@ Exit codes of the diagnose command: 0 nothing at or above --fail-on, 1 a finding
 """
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -70,7 +71,7 @@ def diagnose_command(
 ) -> None:
     """Diagnose why a Go service's streaming responses got slow, from an execution trace."""
     from diagnose import __version__
-    from diagnose.errors import UsageError
+    from diagnose.errors import TraceError, UsageError
     from diagnose.report import ReportContext, render, text
     from diagnose.report.progress import extract_features, should_show
     from diagnose.rules.engine import diagnose
@@ -85,8 +86,16 @@ def diagnose_command(
         raise typer.Exit(2) from None
     # TraceError -> one line on stderr, exit 2 (diagnose.cli.main). Progress on a terminal for
     # text output; the HTML report also draws from the timelines.
-    features, timelines = extract_features(trace, show_progress=should_show(format.value),
-                                           keep_timelines=format == OutputFormat.html)
+    try:
+        features, timelines = extract_features(trace, show_progress=should_show(format.value),
+                                               keep_timelines=format == OutputFormat.html)
+    except (TraceError, UsageError):
+        raise
+    except Exception as exc:  # an analysis crash must not look like exit 1 ("finding found")
+        if os.environ.get("NETPOLL_DIAGNOSE_DEBUG"):
+            raise
+        raise UsageError(f"{trace}: cannot analyse this trace ({type(exc).__name__}: {exc}); "
+                         "set NETPOLL_DIAGNOSE_DEBUG=1 for a traceback") from None
     if not features.trace.path:
         features.trace.path = str(trace)
     result = diagnose(features, ruleset, tool_version=__version__)

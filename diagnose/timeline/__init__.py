@@ -37,21 +37,27 @@ def trace_header(path_or_bytes: Any) -> tuple[str, int]:
 
 
 def _reader_meta(trace: Any) -> dict[str, Any]:
+    """What the reader knows about the trace (read after its events are exhausted: the lost
+    bytes of a cut trace are final only then)."""
     meta: dict[str, Any] = {}
-    for name, key in (("truncated", "truncated"), ("lost_bytes", "lost_bytes"), ("go_version", "go_version"),
-                      ("format_minor", "format_minor"), ("version", "format_minor")):
-        v = getattr(trace, name, None)
-        if v is None:
-            continue
-        if callable(v):
-            try:
-                v = v()
-            except TypeError:
-                continue
-        if key == "format_minor" and not isinstance(v, int):
-            continue
-        meta.setdefault(key, v)
+    ver = getattr(trace, "version", None)
+    if isinstance(ver, int):
+        meta["format_minor"] = int(ver)
+        meta["go_version"] = str(ver) if str(ver).startswith("go ") else f"go 1.{int(ver)}"
+    lost = getattr(trace, "lost_bytes", None)
+    if isinstance(lost, int):
+        meta["lost_bytes"] = lost
+    warnings = list(getattr(trace, "warnings", []) or [])
+    if warnings:
+        meta["warnings"] = warnings
+    meta["truncated"] = bool(meta.get("lost_bytes")) or any("truncated" in w for w in warnings)
     return meta
+
+
+def _columns_from_reader(trace: Any, meta: dict[str, Any]) -> TraceColumns:
+    cols = build_columns(trace.events(), meta)
+    cols.meta.update(_reader_meta(trace))
+    return cols
 
 
 def _go_for_fallback() -> str | None:
@@ -91,9 +97,8 @@ def load_columns(source: Any, *, reader: str = "auto") -> TraceColumns:
                 open_trace = None
             if open_trace is not None:
                 trace = open_trace(path)
-                meta.update({k: v for k, v in _reader_meta(trace).items() if k not in meta or not meta[k]})
                 try:
-                    return build_columns(trace.events(), meta)
+                    return _columns_from_reader(trace, meta)
                 finally:
                     close = getattr(trace, "close", None)
                     if callable(close):
@@ -110,15 +115,13 @@ def load_columns(source: Any, *, reader: str = "auto") -> TraceColumns:
         meta["go_version"], meta["format_minor"] = gv, minor
         from ..read import open_trace  # type: ignore
 
-        trace = open_trace(bytes(source))
-        meta.update(_reader_meta(trace))
-        return build_columns(trace.events(), meta)
+        return _columns_from_reader(open_trace(bytes(source)), meta)
     if isinstance(source, TraceColumns):
         return source
     events = getattr(source, "events", None)
     if callable(events):
-        meta.update(_reader_meta(source))
-        return build_columns(events(), meta)
+        meta["path"] = str(getattr(source, "path", "") or "")
+        return _columns_from_reader(source, meta)
     return build_columns(source, meta)
 
 

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from diagnose.errors import TraceError
 
+from .order import heap_pop as _heap_pop
 from .order import (
     G_DEAD,
     G_RUNNABLE,
@@ -39,8 +41,6 @@ from .order import (
     SEQINC,
     UNORDERED,
     GARBAGE,
-    heap_pop,
-    heap_push,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -814,7 +814,7 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
     the common types; _state_transition is the reference and handles the others.
     """
     # Re-sort CPU samples by the timestamp captured in the signal handler (stable).
-    cpu_samples.sort(key=lambda e: e[E_TS])
+    cpu_samples.sort(key=itemgetter(E_TS))
     all_procs = [_Proc(pid, proc_events[pid]) for pid in sorted(proc_events)]
     all_procs.append(_Proc(ProfileP, cpu_samples))
 
@@ -828,6 +828,7 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
     rename = _LOCAL_RENAME
     st = _state_transition
     dead0 = _DEAD0
+    heap_pop = _heap_pop
     RUNNING, RUNNABLE, WAITING = G_RUNNING, G_RUNNABLE, G_WAITING
     try:
         while True:
@@ -865,7 +866,16 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                 proc.idx += 1
                 available[i] = available[-1]
                 available.pop()
-                heap_push(frontier, (ev[0], ev, proc))
+                # heap_push(frontier, (ev[0], ev, proc)), inlined (Go: heapUp)
+                ts = ev[0]
+                frontier.append((ts, ev, proc))
+                j = len(frontier) - 1
+                while j > 0:
+                    k = (j - 1) >> 1
+                    if not ts < frontier[k][0]:
+                        break
+                    frontier[k], frontier[j] = frontier[j], frontier[k]
+                    j = k
 
             if not frontier:
                 for p in all_procs:
@@ -874,18 +884,39 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                 break
             _, ev, proc = heap_pop(frontier)
             typ = ev[8]
-            if ocodes[typ]:
-                g, iseq, ist, nseq, nst = st(ev)
-                if typ in rename:
-                    ev[8] = rename[typ]
-                cseq, cst = gsget(g, dead0)
-                if not ((iseq == NOSEQ or iseq == cseq) and ist == cst):
-                    raise _OrderingStuck("encountered impossible goroutine state transition")
-                if nseq == NOSEQ:
-                    nseq = cseq
-                elif nseq == SEQINC:
-                    nseq = (cseq + 1) & MAX_UINT64
-                gs[g] = (nseq, nst)
+            oc = ocodes[typ]
+            if oc:
+                # Go: transition(gs, stateTransition(ev)); the common cases written out.
+                if oc == 5:  # block: {noseq, running} -> {noseq, waiting}
+                    g = ev[1]
+                    cseq, cst = gsget(g, dead0)
+                    if cst != RUNNING:
+                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                    gs[g] = (cseq, WAITING)
+                elif oc == 6:  # sched: {noseq, running} -> {noseq, runnable}
+                    g = ev[1]
+                    cseq, cst = gsget(g, dead0)
+                    if cst != RUNNING:
+                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                    gs[g] = (cseq, RUNNABLE)
+                elif oc == 3:  # start: {seq, runnable} -> {seq+1, running}
+                    g = ev[1]
+                    cseq, cst = gsget(g, dead0)
+                    if cst != RUNNABLE or cseq != ev[3]:
+                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                    gs[g] = ((cseq + 1) & MAX_UINT64, RUNNING)
+                else:
+                    g, iseq, ist, nseq, nst = st(ev)
+                    if typ in rename:
+                        ev[8] = rename[typ]
+                    cseq, cst = gsget(g, dead0)
+                    if not ((iseq == NOSEQ or iseq == cseq) and ist == cst):
+                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                    if nseq == NOSEQ:
+                        nseq = cseq
+                    elif nseq == SEQINC:
+                        nseq = (cseq + 1) & MAX_UINT64
+                    gs[g] = (nseq, nst)
             append(ev)
             available.append(proc)
     except _OrderingStuck as exc:
@@ -913,6 +944,7 @@ def _fix_syscall_exit_times(events: list, salvage: bool, warnings: list[str]) ->
         prev = ts
 
     last_sys_block: dict[int, int] = {}
+    moved = False
     for i, ev in enumerate(events):
         typ = ev[E_TYPE]
         if typ == EvGoSysBlock or typ == EvGoInSyscall:
@@ -936,8 +968,11 @@ def _fix_syscall_exit_times(events: list, salvage: bool, warnings: list[str]) ->
                                 f" dropped the {len(events) - i} events from there on")
                 del events[i:]
                 break
-            ev[E_TS] = ts
-    events.sort(key=lambda e: e[E_TS])  # stable, like sort.Stable
+            if ts != ev[E_TS]:
+                ev[E_TS] = ts
+                moved = True
+    if moved:  # the list was sorted before; only moved syscall exits can unsort it
+        events.sort(key=itemgetter(E_TS))  # stable, like sort.Stable
     return events
 
 

@@ -1,0 +1,218 @@
+"""`--format html -o report.html` end to end on committed fixture traces, checked in a real browser.
+
+Static checks: one self-contained file (a CSP that forbids every fetch, no external script,
+style, image or font), the verdict, every finding with its evidence, a timeline of the
+goroutines the evidence names, flame graphs of network and scheduler wait.
+
+Browser checks (Debian's chromium, headless): the page lays out (the report's own script
+records how many SVG rects the browser drew, read back with --dump-dom) and a screenshot is
+taken (its path is printed: look at it). Without chromium the browser tests are skipped with
+the reason; NETPOLL_DIAGNOSE_INSTALL_CHROMIUM=1 lets the test install it with apt-get.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from diagnose.rules.testing import ManifestEntry, load_manifest
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
+ENTRIES: list[ManifestEntry] = load_manifest(MANIFEST) if MANIFEST.is_file() else []
+SHOTS = Path(os.environ.get("NETPOLL_DIAGNOSE_SCREENSHOTS") or Path(tempfile.gettempdir()) / "netpoll-diagnose-shots")
+
+pytestmark = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+
+
+def run(*args: str) -> tuple[int, str]:
+    from diagnose.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(list(args))
+    return code, buf.getvalue()
+
+
+def _go_key(e: ManifestEntry) -> tuple:
+    return tuple(int(x) for x in e.go.split(".") if x.isdigit())
+
+
+def pick(scenarios: tuple[str, ...]) -> ManifestEntry:
+    cands = [e for e in ENTRIES if e.trace.exists() and e.reproduced and e.scenario in scenarios]
+    if not cands:
+        pytest.skip(f"no reproduced {'/'.join(scenarios)} fixture")
+    return sorted(cands, key=_go_key, reverse=True)[0]
+
+
+@lru_cache(maxsize=None)
+def report(trace: str) -> tuple[dict, str, str]:
+    """(diagnosis JSON, HTML text, path of the HTML file)."""
+    code, out = run(trace, "--format", "json", "--fail-on", "never")
+    assert code == 0
+    d = json.loads(out)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / (Path(trace).stem + ".html")
+    code, out = run(trace, "--format", "html", "-o", str(path), "--fail-on", "never")
+    assert code == 0 and out == "", "with -o nothing goes to stdout"
+    return d, path.read_text(encoding="utf-8"), str(path)
+
+
+FETCHING = [
+    r"<script[^>]*\bsrc=", r"<link\b", r"<img\b", r"<iframe\b", r"<object\b", r"<embed\b", r"@import",
+    r"url\(", r"\bsrc=\"https?:", r"<use[^>]*href=\"https?:",
+]
+
+
+def assert_self_contained(html: str) -> None:
+    assert html.startswith("<!DOCTYPE html>")
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    for pat in FETCHING:
+        assert not re.search(pat, html, re.I), f"the page would fetch something: {pat}"
+    # links (references) are fine: they are followed only when clicked
+    assert "<style>" in html and "<script>" in html
+
+
+@pytest.mark.parametrize("scenarios", [("gomaxprocs",), ("slowconsumer",)], ids=["gomaxprocs", "slowconsumer"])
+def test_html_report_content(scenarios):
+    e = pick(scenarios)
+    d, html, _ = report(str(e.trace))
+    assert_self_contained(html)
+    assert d["findings"], "a bug scenario"
+    # the verdict first
+    assert html.index('class="banner') < html.index("<h2>Findings</h2>")
+    assert d["verdict"]["text"].split("[")[0].strip().replace("'", "&#x27;") in html
+    # every finding, its facts, evidence and fix
+    for i, f in enumerate(d["findings"], 1):
+        assert f'id="finding-{i}"' in html and f"<code>{f['cause']}</code>" in html
+        for fact in f["facts"]:
+            assert f"<td>{fact['label'].replace('>', '&gt;')}</td>" in html
+        for c in f["evidence"]:
+            assert c["note"].replace("'", "&#x27;") in html
+        assert "Fix.</b>" in html
+    # a timeline of the goroutines the evidence names, with the cited window
+    assert '<svg class="timeline"' in html
+    top = d["findings"][0]
+    named = [g for c in top["evidence"] for g in c["goroutines"]]
+    assert named, "the top finding names goroutines"
+    tl = html[html.index('<svg class="timeline"'):]
+    tl = tl[: tl.index("</svg>")]
+    assert re.search(rf">G{named[0]}\b", tl), "the first named goroutine has a row"
+    assert ">P0<" in tl, "the Ps are drawn"
+    assert "cited window" in tl and 'class="seg"' in tl
+    # flame graphs of network and scheduler wait
+    assert "<h3>Network wait" in html and "<h3>Scheduler wait" in html
+
+
+def test_slow_consumer_flame_graph_has_the_write_stack():
+    e = pick(("slowconsumer",))
+    d, html, _ = report(str(e.trace))
+    flame = html[html.index('<svg class="flame" id="flame-net"'):]
+    flame = flame[: flame.index("</svg>")]
+    frames = re.findall(r'data-n="([^"]+)"', flame)
+    assert frames[0].startswith("all: network wait")
+    assert "internal/poll.(*FD).Write" in frames, "the blocked writes' stack"
+    top = d["findings"][0]
+    assert top["cause"] == "slow_consumer"
+    user = [fr["func"] for c in top["evidence"] for fr in c["stack"] if fr["func"].startswith("net/http.")]
+    assert user and user[0].replace("*", "*") in frames
+
+
+def test_html_of_a_healthy_trace():
+    cands = [e for e in ENTRIES if e.trace.exists() and e.scenario == "healthy"]
+    if not cands:
+        pytest.skip("no healthy fixture")
+    d, html, _ = report(str(sorted(cands, key=_go_key)[-1].trace))
+    assert_self_contained(html)
+    assert 'class="banner ok"' in html and "No netpoller problem found" in html
+    assert "No finding cites a time window" in html
+
+
+def test_html_renders_without_trace_data():
+    """A saved diagnosis renders too (no timelines: the sections say so)."""
+    from diagnose.report import render
+    from diagnose.rules.findings import Diagnosis
+
+    e = pick(("gomaxprocs", "slowconsumer"))
+    d, _, _ = report(str(e.trace))
+    html = render(Diagnosis.model_validate(d), "html")
+    assert_self_contained(html)
+    assert "Not available: render from the trace" in html and d["findings"][0]["cause"] in html
+
+
+# --- in a real browser -------------------------------------------------------------------------------
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    if os.environ.get("NETPOLL_DIAGNOSE_INSTALL_CHROMIUM") == "1" and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update"], capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=1200)
+        p = shutil.which("chromium")
+        if p:
+            return p
+    pytest.skip("chromium is not installed (apt-get install -y chromium, or set "
+                "NETPOLL_DIAGNOSE_INSTALL_CHROMIUM=1 to let the test install it)")
+
+
+def browser(*args: str, url: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", *args, url]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("scenarios", [("slowconsumer",), ("gomaxprocs",)], ids=["slowconsumer", "gomaxprocs"])
+def test_html_report_in_chromium(scenarios):
+    e = pick(scenarios)
+    d, html, path = report(str(e.trace))
+    url = Path(path).resolve().as_uri()
+    r = browser("--dump-dom", "--virtual-time-budget=5000", url=url)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r'data-rendered="svgs=(\d+) rects=(\d+) segments=(\d+) frames=(\d+)"', r.stdout)
+    assert m, "the report's script ran under the page's CSP and recorded what was laid out"
+    svgs, rects, segments, frames = map(int, m.groups())
+    assert svgs >= 2 and segments > 0 and frames > 0
+    assert rects >= segments, "the browser gave the SVG rects a size"
+    assert d["verdict"]["text"].split("[")[0].strip()[:60] in r.stdout.replace("&#x27;", "'")
+    shot = SHOTS / (Path(path).stem + ".png")
+    shot.unlink(missing_ok=True)
+    r = browser(f"--screenshot={shot}", "--window-size=1400,2000", "--hide-scrollbars", url=url)
+    assert shot.is_file(), r.stderr[-2000:]
+    assert png_size(shot) == (1400, 2000)
+    # a blank page compresses to ~10 kB; text, tables and the coloured timeline make it much larger
+    assert shot.stat().st_size > 60_000
+    print(f"screenshot: {shot}  ({svgs} svgs, {rects} rects drawn, {segments} timeline segments, {frames} frames)")
+
+
+def test_diff_html_in_chromium(tmp_path):
+    from test_diff import pair  # noqa: PLC0415 - the same BEFORE/AFTER pair as the diff tests
+
+    before, after = pair()
+    out = tmp_path / "diff.html"
+    code, _ = run("diff", str(before.trace), str(after.trace), "--format", "html", "-o", str(out))
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    r = browser("--dump-dom", url=out.resolve().as_uri())
+    assert r.returncode == 0 and "data-rendered=" in r.stdout
+    assert "disappeared" in r.stdout and "Headline numbers" in r.stdout

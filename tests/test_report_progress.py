@@ -1,0 +1,153 @@
+"""Progress while parsing: on stderr, only when stderr is a terminal and the format is text.
+
+The end-to-end checks run the real command with stderr on a pseudo-terminal (pty) or a pipe.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from diagnose.report.progress import CountingFile, TerminalProgress, extract_features, should_show
+from diagnose.rules.testing import load_manifest
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
+ENTRIES = load_manifest(MANIFEST) if MANIFEST.is_file() else []
+needs_fixtures = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def largest_trace() -> Path:
+    traces = [e.trace for e in ENTRIES if e.trace.exists()]
+    if not traces:
+        pytest.skip("no fixture trace")
+    return max(traces, key=lambda p: p.stat().st_size)
+
+
+def test_should_show_only_text_on_a_tty():
+    assert should_show("text", FakeTTY())
+    assert not should_show("text", io.StringIO())
+    for fmt in ("json", "markdown", "slack", "html"):
+        assert not should_show(fmt, FakeTTY())
+
+
+def test_terminal_progress_draws_in_place_throttled_and_clears():
+    out, clock = FakeTTY(), Clock()
+    bar = TerminalProgress("big.trace", stream=out, delay_s=0.3, interval_s=0.1, clock=clock)
+    bar(100, 1000)                         # before the delay: nothing (a fast parse shows nothing)
+    assert out.getvalue() == ""
+    clock.t = 0.5
+    bar(250, 1 << 20)
+    first = out.getvalue()
+    assert first.startswith("\rreading big.trace    0%  [") and "0.0 of 1.0 MiB  0.5 s" in first
+    clock.t = 0.55
+    bar(600_000, 1 << 20)                  # within the interval: throttled
+    assert out.getvalue() == first
+    clock.t = 0.7
+    bar(1 << 19, 1 << 20)
+    assert " 50%  [############............]  0.5 of 1.0 MiB" in out.getvalue()
+    bar(1 << 20, 1 << 20)                  # the end is always drawn
+    assert "100%  [########################]" in out.getvalue()
+    bar.phase("analysing")
+    assert out.getvalue().rstrip().endswith("s") and "analysing big.trace" in out.getvalue()
+    n = len(out.getvalue())
+    bar.done()
+    tail = out.getvalue()[n:]
+    assert tail.startswith("\r") and tail.endswith("\r") and tail.strip() == ""
+    assert "\n" not in out.getvalue(), "the line is redrawn in place, never scrolled"
+
+
+def test_counting_file_counts_what_the_reader_reads(tmp_path):
+    data = os.urandom(10_000)
+    p = tmp_path / "x.bin"
+    p.write_bytes(data)
+    seen: list[tuple[int, int]] = []
+    with CountingFile(open(p, "rb"), lambda d, t: seen.append((d, t))) as f:
+        assert f.read(4000) == data[:4000]
+        assert f.read() == data[4000:]
+    assert seen[-1] == (10_000, 10_000) and seen[0] == (4000, 10_000)
+
+
+@needs_fixtures
+def test_extract_with_progress_reads_the_whole_file_and_matches_extract():
+    from diagnose.features import extract
+
+    trace = largest_trace()
+    out = FakeTTY()
+    os.environ["NETPOLL_DIAGNOSE_PROGRESS_DELAY"] = "0"
+    try:
+        f, tl = extract_features(trace, show_progress=True, keep_timelines=True, stream=out)
+    finally:
+        del os.environ["NETPOLL_DIAGNOSE_PROGRESS_DELAY"]
+    text = out.getvalue()
+    size = trace.stat().st_size
+    assert f"reading {trace.name}" in text and "100%" in text
+    assert f"of {size / (1 << 20):.1f} MiB" in text
+    assert "analysing" in text and text.endswith("\r")
+    assert tl is not None and tl.cols.meta["path"] == str(trace)
+    plain = extract(str(trace))
+    assert f.model_dump() == plain.model_dump(), "the counted read gives the same features"
+
+
+def run_cli(args: list[str], stderr_tty: bool) -> tuple[int, str, str]:
+    """Run the command with stdout on a pipe and stderr on a pty (or a pipe)."""
+    env = dict(os.environ, NETPOLL_DIAGNOSE_PROGRESS_DELAY="0", NO_COLOR="1")
+    env.pop("NETPOLL_DIAGNOSE_RULES", None)
+    cmd = [sys.executable, "-m", "diagnose.cli", *args]
+    if not stderr_tty:
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+        return r.returncode, r.stdout, r.stderr
+    master, slave = pty.openpty()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, cwd=REPO, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        r, _, _ = select.select([master], [], [], 600)
+        if not r:
+            break
+        try:
+            b = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the pty
+            break
+        if not b:
+            break
+        chunks.append(b)
+    out = p.stdout.read().decode()
+    code = p.wait(timeout=600)
+    os.close(master)
+    return code, out, b"".join(chunks).decode(errors="replace")
+
+
+@needs_fixtures
+def test_progress_on_a_terminal_only_for_text():
+    trace = str(largest_trace())
+    code, out, err = run_cli([trace, "--fail-on", "never"], stderr_tty=True)
+    assert code == 0
+    assert f"reading {Path(trace).name}" in err and "%" in err and "MiB" in err
+    assert "reading " not in out, "progress never goes to stdout"
+    assert out.startswith("netpoll-diagnose ")
+    # JSON on a terminal: no progress
+    code, out, err = run_cli([trace, "--format", "json", "--fail-on", "never"], stderr_tty=True)
+    assert code == 0 and "reading " not in err and out.lstrip().startswith("{")
+    # text with stderr on a pipe: no progress
+    code, out, err = run_cli([trace, "--fail-on", "never"], stderr_tty=False)
+    assert code == 0 and "reading " not in err and "\r" not in err
