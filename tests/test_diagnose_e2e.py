@@ -65,6 +65,10 @@ def is_healthy(e: ManifestEntry) -> bool:
     return e.scenario == "healthy" or not e.expected_causes
 
 
+def is_valid_control(e: ManifestEntry) -> bool:
+    return is_healthy(e) and e.reproduced
+
+
 def entry_id(e: ManifestEntry) -> str:
     return f"{e.scenario}-{e.variant}-go{e.go}"
 
@@ -88,13 +92,13 @@ def test_fixture_diagnosis(entry: ManifestEntry):
     ranks = [(-SEVERITY[f["severity"]], -f["confidence"]) for f in findings]
     assert ranks == sorted(ranks), "findings are ranked by severity, then confidence"
     serious = {f["cause"] for f in findings if SEVERITY[f["severity"]] >= 1}
+    if not entry.reproduced:
+        pytest.skip(f"{entry.scenario}/{entry.variant} did not reproduce on go {entry.go} (manifest)")
     if is_healthy(entry):
         assert serious == set(), f"healthy control flagged: {[(f['cause'], f['message']) for f in findings]}"
         assert d["verdict"]["status"] == "healthy"
         assert d["verdict"]["text"].startswith("No netpoller problem found: network wait p95")
         return
-    if not entry.reproduced:
-        pytest.skip(f"{entry.scenario} did not reproduce on go {entry.go} (manifest)")
     missing = [c for c in entry.expected_causes if c not in serious]
     assert missing == [], f"expected {missing}; got {[(f['cause'], f['severity'], f['confidence']) for f in findings]}"
     assert findings[0]["cause"] in entry.expected_causes, "the most likely cause is ranked first"
@@ -106,7 +110,7 @@ def test_fixture_diagnosis(entry: ManifestEntry):
 
 
 def test_text_report_of_a_healthy_trace():
-    e = pick(is_healthy)
+    e = pick(is_valid_control)
     r = cli(str(e.trace))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -148,7 +152,7 @@ def test_critical_finding_fails_even_with_fail_on_critical():
 
 
 def test_healthy_trace_exit_0_even_with_fail_on_info():
-    e = pick(is_healthy)
+    e = pick(is_valid_control)
     _, d = diagnose_json(str(e.trace))
     expected = 1 if d["findings"] else 0  # info notes count only with --fail-on info
     assert cli(str(e.trace), "--fail-on", "info").returncode == expected
@@ -166,7 +170,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
 
 
 def test_invalid_rules_dir_exits_2_with_file_and_line(tmp_path):
-    e = pick(is_healthy)
+    e = pick(is_valid_control)
     (tmp_path / "bad.yaml").write_text("id: team.x\ntitle: x\ncause: gc_pressure\nseverity: loud\n")
     r = cli(str(e.trace), "--rules-dir", str(tmp_path))
     assert r.returncode == 2
@@ -193,7 +197,7 @@ def test_rules_dir_and_env_layers_change_the_diagnosis(tmp_path):
 
 
 def test_team_rule_fires_and_is_reported(tmp_path):
-    e = pick(is_healthy)
+    e = pick(is_valid_control)
     (tmp_path / "team.yaml").write_text(textwrap.dedent("""\
         id: team.always
         title: Team marker

@@ -47,7 +47,8 @@ def minor(go: str) -> str:
 
 
 def is_healthy(e) -> bool:
-    return norm(e.scenario) == "healthy"
+    """A healthy control that really was healthy in its run (manifest `reproduced`)."""
+    return norm(e.scenario) == "healthy" and e.reproduced
 
 
 @functools.lru_cache(maxsize=None)

@@ -63,32 +63,45 @@ def graph(path: str):
         raise
 
 
+def _busy_share(w) -> float:
+    """Share of a wake-up's delay during which some goroutine ran (the P was busy)."""
+    return sum(r["overlap_ms"] for r in w.ran_instead) / max(w.wake_to_run_ms or 0.0, 1e-9)
+
+
+def _hog_share(w) -> float:
+    return sum(r["overlap_ms"] for r in w.ran_instead if r["cpu_bound"]) / max(w.wake_to_run_ms or 0.0, 1e-9)
+
+
 @pytest.mark.parametrize("entry", pick("gomaxprocs"), ids=_id)
 def test_starved_wakeup_is_explained_by_cpu_bound_goroutines(entry):
     cg = graph(str(entry.trace))
-    slow = cg.slowest_wakeups(3)
+    slow = cg.slowest_wakeups(20)
     assert slow, "no wake-up followed by a run"
-    w = slow[0]
+    # on a loaded machine the whole process can stall (nothing runs): explain the slowest
+    # wake-up during which the P was busy
+    busy = [w for w in slow if _busy_share(w) >= 0.5]
+    assert busy, [w.as_dict() for w in slow[:2]]
+    w = busy[0]
     assert w.wake_to_run_ms >= 5.0, w.as_dict()
-    assert w.woken_by in ("timer", "runtime") or w.woken_by.startswith("goroutine"), w.woken_by
-    cpu = sum(r["overlap_ms"] for r in w.ran_instead if r["cpu_bound"])
-    assert cpu >= 0.8 * w.wake_to_run_ms, w.as_dict()
+    assert w.woken_by in ("timer", "runtime", "netpoller") or w.woken_by.startswith("goroutine"), w.woken_by
+    assert _hog_share(w) >= 0.8, w.as_dict()
     top = w.ran_instead[0]
     assert top["cpu_bound"] and top["goroutine"] != w.goroutine
+    # most slow wake-ups with a busy P are behind the hogs
+    assert sum(_hog_share(x) >= 0.5 for x in busy) >= 0.8 * len(busy)
     # aggregated: the CPU-bound goroutines hold the P against many woken goroutines
     held = [(a, b, d) for a, b, d in cg.edges("held-P-while") if d["total_ms"] >= 5.0]
     runners = {a for a, _, _ in held}
-    cpu_g = {f"g:{r['goroutine']}" for r in w.ran_instead if r["cpu_bound"]}
+    cpu_g = {f"g:{r['goroutine']}" for x in busy for r in x.ran_instead if r["cpu_bound"]}
     assert cpu_g & runners
     assert len({b for a, b, _ in held if a in cpu_g}) >= 2, "they delay more than one goroutine"
 
 
-@pytest.mark.parametrize("entry", [e for e in ENTRIES if norm(e.scenario) == "healthy"], ids=_id)
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if norm(e.scenario) == "healthy" and e.reproduced], ids=_id)
 def test_healthy_wakeups_are_not_behind_cpu_bound_goroutines(entry):
     cg = graph(str(entry.trace))
     for w in cg.slowest_wakeups(3):
-        cpu = sum(r["overlap_ms"] for r in w.ran_instead if r["cpu_bound"])
-        assert cpu <= 0.5 * max(w.wake_to_run_ms or 0, 1.0), w.as_dict()
+        assert _hog_share(w) <= 0.5, w.as_dict()
 
 
 @pytest.mark.parametrize("entry", pick("slowconsumer"), ids=_id)

@@ -261,3 +261,30 @@ def test_sort_func_port_matches_go(go_oracle, tmp_path):
         xs = [(k, i) for i, k in enumerate(keys)]
         sort_func(xs, cmp)
         assert " ".join(str(i) for _, i in xs) == want, len(keys)
+
+
+@pytest.mark.parametrize("t", SMALL or [None], ids=[f"go1.{t[2]}" for t in SMALL] or ["none"])
+def test_read_event_loop_equals_fast_generator(t):
+    """Reader.read_event() (Go's ReadEvent, step by step) == the inlined iter_events()."""
+    if t is None:
+        pytest.skip("no fixture traces")
+    from diagnose.read import version, wire
+    from diagnose.read.reader import Reader
+
+    data = t[1].read_bytes()
+    ver, hlen = version.parse_header(data[:64])
+
+    def reader():
+        src = wire.Source(data)
+        src.skip(hlen)
+        return Reader(src, ver)
+
+    slow = []
+    r = reader()
+    while True:
+        try:
+            slow.append(str(r.read_event()))
+        except EOFError:
+            break
+    fast = [str(e) for e in reader().iter_events()]
+    assert slow == fast and len(fast) > 2

@@ -216,3 +216,42 @@ def test_diff_html_in_chromium(tmp_path):
     r = browser("--dump-dom", url=out.resolve().as_uri())
     assert r.returncode == 0 and "data-rendered=" in r.stdout
     assert "disappeared" in r.stdout and "Headline numbers" in r.stdout
+
+
+ZOOM_PROBE = """<script>
+(function () {
+  var out = "none";
+  document.querySelectorAll("svg.flame").forEach(function (svg) {
+    if (out !== "none") return;
+    var gs = svg.querySelectorAll("g.f"), t = null;
+    for (var i = 0; i < gs.length; i++) {
+      var w = +gs[i].getAttribute("data-w");
+      if (+gs[i].getAttribute("data-d") >= 1 && w < 0.9 && w > 0.01) { t = gs[i]; break; }
+    }
+    if (!t) return;
+    var r = t.querySelector("rect"), before = r.getAttribute("width");
+    t.dispatchEvent(new MouseEvent("click", {bubbles: true}));
+    var zoomed = r.getAttribute("width"), hidden = 0;
+    gs.forEach(function (g) { if (g.style.display === "none") hidden++; });
+    gs[0].dispatchEvent(new MouseEvent("click", {bubbles: true}));
+    out = [before, zoomed, hidden, r.getAttribute("width"), svg.getAttribute("data-w")].join("|");
+  });
+  document.body.setAttribute("data-zoom", out);
+})();
+</script></body>"""
+
+
+def test_flame_graph_zooms_in_chromium(tmp_path):
+    """Clicking a frame widens it to the whole graph and hides what is not under it; the root resets."""
+    e = pick(("gomaxprocs", "slowconsumer"))
+    _, html, _ = report(str(e.trace))
+    page = tmp_path / "probe.html"
+    page.write_text(html.replace("</body>", ZOOM_PROBE), encoding="utf-8")
+    r = browser("--dump-dom", url=page.resolve().as_uri())
+    m = re.search(r'data-zoom="([^"]*)"', r.stdout)
+    assert m, r.stderr[-2000:]
+    if m.group(1) == "none":
+        pytest.skip("this fixture's flame graphs have no frame narrower than the graph")
+    before, zoomed, hidden, back, width = m.group(1).split("|")
+    assert float(before) < float(width) and float(zoomed) == pytest.approx(float(width), abs=0.05)
+    assert int(hidden) >= 1 and back == before

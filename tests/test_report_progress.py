@@ -76,6 +76,28 @@ def test_terminal_progress_draws_in_place_throttled_and_clears():
     assert "\n" not in out.getvalue(), "the line is redrawn in place, never scrolled"
 
 
+def test_position_follows_decoded_events_not_read_ahead():
+    """The reader reads a whole generation (several reads, no event in between), then decodes it:
+    the bar moves with the events decoded, at the bytes per event measured so far."""
+    out, clock = FakeTTY(), Clock()
+    bar = TerminalProgress("t", stream=out, delay_s=0.0, interval_s=0.0, clock=clock)
+    mib = 1 << 20
+    total = 10 * mib
+    for b in (1, 2):               # generation 1: 2 MiB read before any event
+        bar(b * mib, total)
+    bar.events(100_000)
+    assert bar.position() == 2 * mib  # nothing measured yet: what was read
+    for b in (3, 4):               # generation 2 read after 200k events of generation 1
+        bar.events(200_000)
+        bar(b * mib, total)
+    # 2 MiB decoded into 200k events: ~10.5 bytes per event
+    bar.events(300_000)
+    assert bar.position() == pytest.approx(3 * mib, rel=0.01)
+    assert "  30%  [" in out.getvalue().rsplit("\r", 1)[-1] and "300k events" in out.getvalue()
+    bar.events(500_000)            # never past what was read
+    assert bar.position() == 4 * mib
+
+
 def test_counting_file_counts_what_the_reader_reads(tmp_path):
     data = os.urandom(10_000)
     p = tmp_path / "x.bin"

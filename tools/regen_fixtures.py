@@ -462,9 +462,11 @@ def analyze_parsed(lines: Iterable[str]) -> Dict[str, Any]:
     # Close what is still open at the end of the window.
     for g in list(sys_open):
         close_sys(g, t_last, False, unfinished=True)
-    net_never: Dict[str, int] = {}
-    for g, (_s, op, _a) in net_open.items():
-        net_never[op] = net_never.get(op, 0) + 1
+    net_never: Dict[str, int] = {}  # started inside the window, still parked at its end
+    net_whole: Dict[str, int] = {}  # parked before the window and still parked at its end
+    for g, (_s, op, at_start) in net_open.items():
+        d = net_whole if at_start else net_never
+        d[op] = d.get(op, 0) + 1
 
     dur_ms = ((t_last - (t_first or 0)) / 1e6) if t_first is not None else 0.0
     stw = [d for n, ds in range_ms.items() if n.startswith("stop-the-world") for d in ds]
@@ -483,6 +485,7 @@ def analyze_parsed(lines: Iterable[str]) -> Dict[str, Any]:
             "ended": dict(sorted(net_ended.items())),
             "never_ended": dict(sorted(net_never.items())),
             "parked_at_start": dict(sorted(net_parked_start.items())),
+            "parked_whole_window": dict(sorted(net_whole.items())),
             "wait_ms": {k: _pct(v) for k, v in sorted(net_wait_ms.items())},
         },
         "wake_to_run_ms": {k: _pct(v) for k, v in w2r.items()},

@@ -161,7 +161,8 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     wk = rn & (prv >= 0)
     wk &= tl.iv_state[np.maximum(prv, 0)] == G_WAITING
     f.wake_to_run_after_wakeup = dist(tl.iv_dur[wk])
-    cover = A.coverage(tl.iv_start[cpu], tl.iv_end[cpu]) if cpu.any() else None
+    hog = tl.cpu_hog_mask(CPU_BOUND_NS)
+    cover = A.coverage(tl.iv_start[hog], tl.iv_end[hog]) if hog.any() else None
     ws, we = nw.end[ok], nw.run_start[ok]
     total_wait = float((we - ws).sum())
     if total_wait > 0 and cover is not None:

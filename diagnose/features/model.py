@@ -102,7 +102,8 @@ class SchedulingFeatures(BaseModel):
     )
     wake_to_run_all: Distribution = Field(default_factory=Distribution, description="every runnable->running delay")
     share_behind_cpu_bound: float = Field(
-        0.0, description="share of post-network wake-to-run delay during which the Ps ran CPU-bound goroutines, 0..1"
+        0.0, description="share of post-network wake-to-run delay during which the Ps ran CPU-bound goroutines, 0..1 "
+        "(CPU-bound here: a hog, whose >= 10 ms runs add up to >= 10% of its time in the trace)"
     )
     wake_to_run_after_wakeup: Distribution = Field(
         default_factory=Distribution,

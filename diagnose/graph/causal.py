@@ -23,8 +23,10 @@ Edges (a `MultiDiGraph`; the edge key is the relation, also stored as `rel`), ea
 * `held-P-while` running g -> woken g: g ran on a P while the woken goroutine sat runnable
   after a wake-up (attr `after`: the reason of the wait it woke from, "network" for the
   netpoller; edge key `held-P-while:<reason>`; durations: the overlaps). Windows covered:
-  every network wake-up, and other wake-ups that then waited >= 1 ms for a P; pairs whose
-  overlaps add up to less than 0.1 ms are left out;
+  every network wake-up, and other wake-ups that then waited >= 1 ms for a P; `count` is
+  the number of windows in which it ran, durations are its summed running time per window,
+  examples start where it first ran in the window; pairs whose overlaps add up to less
+  than 0.1 ms are left out;
 * `in-syscall-on` g -> m (attrs `lost_p_count`), `syscall-at` g -> syscall site.
 
 `CausalGraph.explain_network_wait(g, t)` answers, for one network wait: what the goroutine
@@ -180,6 +182,7 @@ class CausalGraph:
             G.add_node(n, kind="waker")
         for p in tl.procs.tolist():
             G.add_node(f"p:{p}", kind="proc", id=p)
+        # (fake Ps of converted old traces get a node only if something ran on them)
         for m in tl.threads.tolist():
             G.add_node(f"m:{m}", kind="thread", id=m)
         for n in list(G.nodes):
@@ -276,11 +279,11 @@ class CausalGraph:
         return np.nonzero((tl.iv_reason[w] == nid) | (tl.iv_dur[r] >= HELD_MIN_WINDOW_NS))[0]
 
     @cached_property
-    def held(self) -> A.HeldPairs:
-        """Running intervals overlapping the runnable windows of `held_windows`."""
+    def held(self) -> A.HeldByGoroutine:
+        """Who ran during the runnable windows of `held_windows`: per (window, goroutine)."""
         tl = self.tl
         r = self.wakeups["runnable_iv"][self.held_windows]
-        return A.held_p_pairs(tl, tl.iv_start[r], tl.iv_end[r])
+        return A.held_p_by_goroutine(tl, tl.iv_start[r], tl.iv_end[r])
 
     def _held_p(self) -> None:
         tl = self.tl
@@ -290,12 +293,12 @@ class CausalGraph:
         win = self.held_windows[hp.window]
         wait_iv = self.wakeups["wait_iv"][win]
         r_iv = self.wakeups["runnable_iv"][win]
-        runner = tl.iv_g[hp.run_iv]
+        runner = hp.g
         woken = tl.iv_g[r_iv]
         reason = tl.iv_reason[wait_iv].astype(np.int64)
         keep = runner != woken
         key = np.stack([runner, woken, reason], axis=1)[keep]
-        s = np.maximum(tl.iv_start[hp.run_iv], tl.iv_start[r_iv])[keep]
+        s = hp.first[keep]
         ov = hp.overlap[keep]
         stats = _grouped_stats(key, ov.astype(np.float64), s, s + ov, min_total=HELD_MIN_TOTAL_NS)
         strings = tl.cols.strings
@@ -313,10 +316,11 @@ class CausalGraph:
         st = tl.stacks
         key = np.stack([sc.g, sc.m], axis=1)
         stats = _grouped_stats(key, sc.dur.astype(np.float64), sc.start, sc.end)
-        lost = {}
-        for g, m, l in zip(sc.g.tolist(), sc.m.tolist(), sc.lost_p.tolist()):
-            if l:
-                lost[(g, m)] = lost.get((g, m), 0) + 1
+        lost: dict[tuple[int, int], int] = {}
+        if sc.lost_p.any():
+            lk = key[sc.lost_p]
+            _, first, cnt = np.unique(_combine(lk), return_index=True, return_counts=True)
+            lost = {tuple(int(x) for x in lk[f]): int(c) for f, c in zip(first.tolist(), cnt.tolist())}
         for keys, n, tot, p50, p95, mx, ex in stats:
             g, m = keys
             if f"m:{m}" not in self.g:
@@ -403,7 +407,7 @@ class CausalGraph:
                     gg = int(tl.iv_g[ri])
                     a = agg.setdefault(gg, [0, int(tl.iv_p[ri])])
                     a[0] += ov
-                cpu_g = set(np.unique(tl.iv_g[tl.cpu_bound_mask()]).tolist())
+                cpu_g = set(np.unique(tl.iv_g[tl.cpu_hog_mask()]).tolist())
                 names = tl.gor_name
                 for gg, (ov, p) in sorted(agg.items(), key=lambda x: -x[1][0]):
                     k = int(tl.gor_index(gg))

@@ -51,8 +51,14 @@ the events before it were yielded, as Go prints them before its error.
 
 Old format (Go 1.11-1.21) traces are decoded by ``diagnose.read.v1`` (separate module):
 ``v1.convert(data: bytes, version: int)`` gets everything after the header and returns an
-iterable of ``Event``s with ``.table`` and ``.last_ts`` (see reader.V1Reader); it raises
-``ReadError`` on bad input.
+iterable of ``Event``s with ``.table``, ``.first_ts``, ``.last_ts``, ``.warnings`` and
+``.lost_bytes`` (see reader.V1Reader, which adds Go's opening and closing Sync events); it
+raises ``ReadError`` on bad input.
+
+Speed: a compiled decoder can replace ``wire.decode_batch_events(data, base)`` (one event
+batch -> list of (type, timestamp delta, [4 args], file offset) plus the error that stopped
+decoding), the only per-event byte work; ``reader.Reader.iter_events`` is the hot loop.
+``dump.write_dump(events, binary_out)`` prints events as ``-d=parsed`` does.
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ class TraceOverview(BaseModel):
     go_version: str = Field(description="as in the header, e.g. 'go 1.26'")
     size_bytes: int
     events: int
-    generations: int = Field(description="Sync events: one per generation (old formats: 1)")
+    generations: int = Field(description="Go's reader emits a Sync before each generation and one at the end")
     start_ns: int = Field(description="trace clock of the first event")
     end_ns: int
     duration_ms: float
@@ -121,7 +121,7 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
         go_version=str(reader.version),
         size_bytes=reader.total_bytes,
         events=n,
-        generations=kinds.get("Sync", 0),
+        generations=max(kinds.get("Sync", 0) - 1, 0),
         start_ns=first,
         end_ns=last,
         duration_ms=(last - first) / 1e6,

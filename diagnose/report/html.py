@@ -29,7 +29,7 @@ import numpy as np
 from diagnose.rules.findings import Citation, Diagnosis, Finding
 from diagnose.rules.template import format_value
 
-from .markdown import citation_parts, dur, headline_pairs, key_frames, ms, status_label, trace_meta
+from .markdown import citation_parts, dur, headline_pairs, key_frames, ms, stack_key, status_label, trace_meta
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -108,11 +108,14 @@ def _summary_table(d: Diagnosis) -> str:
     return "\n".join(rows)
 
 
-def _citation_html(c: Citation) -> str:
+def _citation_html(c: Citation, same_stack: bool = False) -> str:
     parts = citation_parts(c, max_goroutines=20)
     head = f"<b>{e(parts[0])}</b>" + ("".join(f" · {e(p)}" for p in parts[1:]))
     out = [f"<li>{head}"]
     frames, hidden = key_frames(c, limit=6)
+    if frames and same_stack:
+        out.append(f'<div class="muted">same stack as above</div><div class="muted">from {e(c.source)}</div></li>')
+        return "\n".join(out)
     if frames:
         out.append("<pre>" + "\n".join(e(fr.short()) for fr in frames)
                    + (f"\n(+{hidden} runtime/library frames)" if hidden > 0 else "") + "</pre>")
@@ -141,7 +144,10 @@ def _finding_html(i: int, f: Finding) -> str:
                    + "</table>")
     if f.evidence:
         out.append(f"<h4>Evidence <span class=\"muted\">({len(f.evidence)}; times from the start of the trace)</span></h4>")
-        out.append('<ul class="evidence">' + "\n".join(_citation_html(c) for c in f.evidence) + "</ul>")
+        keys = [stack_key(c) if c.stack else None for c in f.evidence]
+        out.append('<ul class="evidence">' + "\n".join(
+            _citation_html(c, same_stack=i > 0 and keys[i] is not None and keys[i] == keys[i - 1])
+            for i, c in enumerate(f.evidence)) + "</ul>")
     a = f.advice
     if a.summary:
         out.append(f"<p><b>What it is.</b> {e(a.summary)}</p>")
@@ -225,7 +231,7 @@ def pick_windows(d: Diagnosis, duration_ns: int, limit: int = MAX_WINDOWS) -> li
 
 
 def waited_for_p(tl, w: Window, limit: int = MAX_WAITERS) -> list[int]:
-    """Goroutines not named in `w` that sat runnable longest (>= 1 ms) inside its cited window:
+    """Goroutines not named in `w` that sat runnable longest (>= 2 ms and 2% of it) inside its cited window:
     who the cited goroutines kept waiting."""
     from diagnose.timeline.timeline import G_RUNNABLE
 
@@ -242,7 +248,8 @@ def waited_for_p(tl, w: Window, limit: int = MAX_WAITERS) -> list[int]:
     tot = np.bincount(inv, weights=ov.astype(np.float64))
     order = np.argsort(-tot, kind="stable")
     named = set(w.goroutines)
-    out = [int(gs[i]) for i in order if tot[i] >= 1e6 and int(gs[i]) not in named]
+    floor = max(2e6, 0.02 * (b - a))  # noise: a few short runnable spells
+    out = [int(gs[i]) for i in order if tot[i] >= floor and int(gs[i]) not in named]
     return out[:limit]
 
 

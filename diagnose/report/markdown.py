@@ -50,6 +50,11 @@ def key_frames(c: Citation, limit: int = MAX_FRAMES) -> tuple[list[StackFrame], 
     return shown, len(c.stack) + c.frames_omitted - len(shown)
 
 
+def stack_key(c: Citation) -> tuple:
+    """Identity of a citation's stack, to print a stack shared by several citations once."""
+    return tuple((fr.func, fr.file, fr.line) for fr in c.stack) + (c.frames_omitted,)
+
+
 def citation_parts(c: Citation, max_goroutines: int = 8) -> list[str]:
     """[note, 'goroutines 1, 2', '12.0-14.5 ms', 'for 2.5 ms'] (what a citation says, in pieces)."""
     parts = [c.note]
@@ -128,16 +133,20 @@ def _finding_full(i: int, f: Finding) -> list[str]:
         out.append("")
     if f.evidence:
         out.append("**Evidence** (times from the start of the trace):")
+        prev = None
         for c in f.evidence[:MAX_CITATIONS]:
             parts = citation_parts(c)
             out.append(f"- {esc(parts[0])}" + (" — " + " · ".join(esc(p) for p in parts[1:]) if parts[1:] else ""))
             frames, hidden = key_frames(c)
-            if frames:
+            if frames and stack_key(c) == prev:
+                out.append("  *(same stack as above)*")
+            elif frames:
                 out.append("  ```")
                 out += [f"  {fr.short()}" for fr in frames]
                 if hidden > 0:
                     out.append(f"  (+{hidden} runtime/library frame{'s' if hidden > 1 else ''})")
                 out.append("  ```")
+            prev = stack_key(c) if frames else prev
         if len(f.evidence) > MAX_CITATIONS:
             out.append(f"- *+{len(f.evidence) - MAX_CITATIONS} more (see `--format json` or `--format html`)*")
         out.append("")

@@ -23,7 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, TextIO
+from typing import BinaryIO, Callable, TextIO
 
 ProgressFn = Callable[[int, int], None]
 DELAY_ENV = "NETPOLL_DIAGNOSE_PROGRESS_DELAY"
@@ -211,27 +211,35 @@ def _counted(events, tick: Callable[[int], None]):
     tick(n)
 
 
+class _CountedTrace:
+    """An opened trace whose events() also reports how many came out (other attributes pass through)."""
+
+    def __init__(self, trace, on_events: Callable[[int], None]) -> None:
+        self._trace = trace
+        self._on_events = on_events
+
+    def events(self):
+        return _counted(self._trace.events(), self._on_events)
+
+    def __getattr__(self, name: str):
+        return getattr(self._trace, name)
+
+
 def load_columns_counting(path: str | Path, callback: ProgressFn, on_events: Callable[[int], None] | None = None):
     """`diagnose.timeline.load_columns(path)` with the trace file read through `CountingFile`
     (`callback(bytes read, total)`) and, when given, `on_events(n)` every EVENTS_TICK events.
 
-    Same metadata as `load_columns` gives for a path (path, header version, reader facts).
+    The opened trace goes to `load_columns`, which records the same metadata as for a path.
     """
     from diagnose.read import open_trace
-    from diagnose.timeline import build_columns, trace_header
-    from diagnose.timeline import _reader_meta  # the same reader facts load_columns records
+    from diagnose.timeline import load_columns
 
     path = str(path)
-    gv, minor = trace_header(path)
-    meta: dict[str, Any] = {"path": path, "go_version": gv, "format_minor": minor}
-    raw = open(path, "rb")
-    counting = CountingFile(raw, callback)
+    counting = CountingFile(open(path, "rb"), callback)
     try:
         trace = open_trace(counting)
-        trace.path = path  # error messages name the file, not the wrapper
-        meta.update({k: v for k, v in _reader_meta(trace).items() if k not in meta or not meta[k]})
-        events = trace.events() if on_events is None else _counted(trace.events(), on_events)
-        return build_columns(events, meta)
+        trace.path = path  # error messages and the report name the file
+        return load_columns(trace if on_events is None else _CountedTrace(trace, on_events))
     finally:
         counting.close()
 

@@ -26,7 +26,7 @@ from typing import Any
 from diagnose.rules.findings import Diagnosis, Finding
 from diagnose.rules.template import format_value
 
-from .markdown import citation_parts, headline_pairs, key_frames, status_label, trace_meta
+from .markdown import citation_parts, headline_pairs, key_frames, stack_key, status_label, trace_meta
 
 MAX_BLOCKS = 48            # Slack: 50
 SECTION_TEXT = 3000        # Slack: 3,000 per section text
@@ -116,7 +116,7 @@ class _Budget:
 
 
 def message(text: str, blocks: list[dict]) -> str:
-    payload = {"text": trim(text, FALLBACK_TEXT), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    payload = {"text": trim(esc(text), FALLBACK_TEXT), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -137,15 +137,19 @@ def _finding_blocks(i: int, f: Finding) -> list[dict]:
         blocks.append(fields([(x.label, x.text) for x in f.facts]))
     if f.evidence:
         lines = ["*Evidence* (times from the start of the trace)"]
+        prev = None
         for c in f.evidence[:MAX_CITATIONS]:
             parts = citation_parts(c, max_goroutines=5)
             lines.append("• " + esc(parts[0]) + (" — " + esc(" · ".join(parts[1:])) if parts[1:] else ""))
             frames, hidden = key_frames(c, MAX_FRAMES)
-            if frames:
+            if frames and stack_key(c) == prev:
+                lines.append("_(same stack as above)_")
+            elif frames:
                 stack = "\n".join(esc(fr.short()) for fr in frames)
                 if hidden > 0:
                     stack += f"\n(+{hidden} frames)"
                 lines.append(f"```{stack}```")
+            prev = stack_key(c) if frames else prev
         if len(f.evidence) > MAX_CITATIONS:
             lines.append(f"_+{len(f.evidence) - MAX_CITATIONS} more citations in `--format json`_")
         blocks.append(section("\n".join(lines)))

@@ -158,8 +158,7 @@ def merge_by_cause(findings: list[Finding]) -> list[Finding]:
 
 
 def headline(features: Features) -> Headline:
-    s = features.scheduling
-    w2r = s.wake_to_run_after_network if s.wake_to_run_after_network.count else s.wake_to_run_all
+    w2r = features.scheduling.wake_to_run_all  # every runnable->running delay, not only network wake-ups
     return Headline(
         network_wait_p95_ms=features.network.waits.p95_ms,
         network_waits=features.network.waits.count,

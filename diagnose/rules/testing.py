@@ -4,7 +4,8 @@ Like `promtool test rules` / `semgrep --test`: a rule's `tests.fires` cases must
 its `tests.silent` cases must not. Cases name a trace (a path) or select traces from the
 fixture manifest (scenario / variant / go). A `fires` case selected from the manifest skips
 the traces where the manifest says the scenario did not reproduce on that Go version: a rule
-cannot be asked to see a bug that is not in the trace. Paths ending in `.features.json` are read as saved features (a
+cannot be asked to see a bug that is not in the trace. A `silent` case likewise skips healthy
+controls that failed their own checks (the manifest's `reproduced: false`). Paths ending in `.features.json` are read as saved features (a
 Features.model_dump_json()), so a team can test rules without shipping large traces.
 """
 from __future__ import annotations
@@ -166,7 +167,9 @@ def run_rule_tests(lr: LoadedRule, kb: KnowledgeBase, get_features: FeaturesFn,
                 targets.extend((e.trace, e) for e in chosen)
             for path, entry in targets:
                 label = str(path)
-                if entry is not None and expect == "fires" and not entry.reproduced:
+                if entry is not None and not entry.reproduced:
+                    # fires: the bug is not in this trace; silent: a "healthy" control that failed
+                    # its own checks (e.g. latency from machine noise) is no control.
                     results.append(CaseResult(rule.id, lr.path, expect, label, "skip",
                                               f"manifest: {entry.scenario}/{entry.variant} did not reproduce on go {entry.go}"))
                     continue

@@ -114,6 +114,79 @@ def held_p_pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray) -> HeldP
     return HeldPairs(wi[keep], ri[keep], ov[keep])
 
 
+@dataclass
+class HeldByGoroutine:
+    """Per (window, goroutine that ran meanwhile): the summed overlap -- `held_p_pairs`
+    reduced, computed in bounded batches (a long window can overlap thousands of short runs)."""
+
+    window: np.ndarray   # index into the windows given
+    g: np.ndarray        # goroutine id that ran
+    overlap: np.ndarray  # ns, summed over its running intervals inside the window
+    first: np.ndarray    # ns, when it first ran inside the window
+
+
+def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
+                        batch_pairs: int = 2_000_000) -> HeldByGoroutine:
+    run = tl.run_iv
+    z = np.zeros(0, np.int64)
+    if run.shape[0] == 0 or w_start.shape[0] == 0:
+        return HeldByGoroutine(z, z, z, z)
+    rp = tl.iv_p[run]
+    ps, firstp = np.unique(rp, return_index=True)
+    bounds = list(firstp) + [run.shape[0]]
+    segs, los, cnts = [], [], []
+    for k in range(ps.shape[0]):
+        seg = run[bounds[k]:bounds[k + 1]]
+        s, e = tl.iv_start[seg], tl.iv_end[seg]
+        lo = np.searchsorted(np.maximum.accumulate(e), w_start, side="right")
+        hi = np.searchsorted(s, w_end, side="left")
+        segs.append(seg)
+        los.append(lo)
+        cnts.append(np.maximum(hi - lo, 0))
+    per_window = np.sum(cnts, axis=0)
+    cum = np.cumsum(per_window)
+    # batches of windows holding about batch_pairs pairs each
+    cuts = np.searchsorted(cum, np.arange(batch_pairs, int(cum[-1]) + batch_pairs, batch_pairs), side="right")
+    edges = np.unique(np.concatenate(([0], cuts, [w_start.shape[0]])))
+    ngor = tl.gor_id.shape[0]
+    out_w, out_g, out_o, out_f = [], [], [], []
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        if b <= a:
+            continue
+        wi_parts, ri_parts = [], []
+        for seg, lo, cnt in zip(segs, los, cnts):
+            c = cnt[a:b]
+            tot = int(c.sum())
+            if tot == 0:
+                continue
+            wi = np.repeat(np.arange(a, b), c)
+            base = np.repeat(lo[a:b] - np.concatenate(([0], np.cumsum(c)[:-1])), c)
+            wi_parts.append(wi)
+            ri_parts.append(seg[base + np.arange(tot)])
+        if not wi_parts:
+            continue
+        wi = np.concatenate(wi_parts)
+        ri = np.concatenate(ri_parts)
+        st = np.maximum(tl.iv_start[ri], w_start[wi])
+        ov = np.minimum(tl.iv_end[ri], w_end[wi]) - st
+        keep = ov > 0
+        wi, ri, st, ov = wi[keep], ri[keep], st[keep], ov[keep]
+        gi = tl.gor_index(tl.iv_g[ri]).astype(np.int64)
+        code = wi.astype(np.int64) * ngor + gi
+        uk, inv = np.unique(code, return_inverse=True)
+        sums = np.bincount(inv, weights=ov.astype(np.float64), minlength=uk.shape[0])
+        firsts = np.full(uk.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(firsts, inv, st)
+        out_w.append(uk // ngor)
+        out_g.append(tl.gor_id[uk % ngor])
+        out_o.append(np.rint(sums).astype(np.int64))
+        out_f.append(firsts)
+    if not out_w:
+        return HeldByGoroutine(z, z, z, z)
+    return HeldByGoroutine(np.concatenate(out_w), np.concatenate(out_g), np.concatenate(out_o),
+                           np.concatenate(out_f))
+
+
 def coverage(starts: np.ndarray, ends: np.ndarray):
     """Union of intervals as a function: returns covered(a, b) -> ns covered within [a, b]."""
     if starts.shape[0] == 0:
@@ -273,6 +346,6 @@ def is_user_io_close(tl: Timelines, sc: Syscalls) -> tuple[np.ndarray, np.ndarra
 
 
 RAW_IO_FAMS = (FAM_READ, FAM_WRITE, FAM_ACCEPT)
-__all__ = ["NetWaits", "network_waits", "HeldPairs", "held_p_pairs", "coverage", "Syscalls", "syscalls", "Ranges",
+__all__ = ["NetWaits", "network_waits", "HeldPairs", "held_p_pairs", "HeldByGoroutine", "held_p_by_goroutine", "coverage", "Syscalls", "syscalls", "Ranges",
            "ranges", "Connections", "connections", "WAKER_NAMES", "WAKER_NETPOLLER", "WAKER_TIMER", "WAKER_RUNTIME",
            "SIDE_OTHER", "G_NOTEXIST", "R_GOROUTINE"]

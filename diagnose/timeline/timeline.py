@@ -31,6 +31,10 @@ from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMIN
 from .stacks import StackInfo
 
 
+#: Go <= 1.21 traces use fake P ids from 1000000 up (timers, netpoll, syscalls, GC).
+FAKE_P_BASE = 1_000_000
+
+
 def _first_per_group(keys: np.ndarray) -> np.ndarray:
     """Boolean mask: first row of each run of equal keys (keys sorted/grouped)."""
     m = np.ones(keys.shape[0], dtype=bool)
@@ -178,6 +182,24 @@ class Timelines:
             m &= ~self.gor_is_system[self.gor_index(self.iv_g)]
         return m
 
+    def cpu_hog_mask(self, threshold_ns: int = 10_000_000, min_share: float = 0.10) -> np.ndarray:
+        """Running intervals of CPU hogs: user goroutines whose >= threshold bursts add up to at
+        least `min_share` of their time in the trace (and to at least `threshold_ns`).
+
+        A single long Running interval can also be the OS descheduling a thread on a loaded
+        machine (the goroutine stays Running to Go); a hog keeps the CPU over and over.
+        """
+        m = self.cpu_bound_mask(threshold_ns)
+        if not m.any():
+            return m
+        gi = self.gor_index(self.iv_g)
+        busy = np.bincount(gi[m], weights=self.iv_dur[m], minlength=self.gor_id.shape[0])
+        alive = self.iv_state != G_NOTEXIST  # after exit the goroutine's time no longer counts
+        life = np.zeros(self.gor_id.shape[0], dtype=np.float64)
+        np.add.at(life, gi[alive], self.iv_dur[alive].astype(np.float64))
+        hog = (busy >= threshold_ns) & (busy >= min_share * np.maximum(life, 1.0))
+        return m & hog[gi]
+
     # ------------------------------------------------------------------ procs
     @cached_property
     def run_iv(self) -> np.ndarray:
@@ -188,10 +210,11 @@ class Timelines:
 
     @cached_property
     def procs(self) -> np.ndarray:
+        """P ids seen in the trace; not the fake Ps (>= 1000000) of converted Go <= 1.21 traces."""
         c = self.cols
         pm = (c.kind == K_STATE) & (c.rk == R_PROC)
         ps = np.unique(np.concatenate([c.rid[pm], c.p[c.p >= 0]]))
-        return ps[ps >= 0]
+        return ps[(ps >= 0) & (ps < FAKE_P_BASE)]
 
     @cached_property
     def threads(self) -> np.ndarray:

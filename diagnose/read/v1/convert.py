@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from .. import tracev2 as t2
 from ..base import EvTable, Frame
 from ..event import Event
 from ..reader import ReadError
 
 from . import parser as v1
 from .parser import (
-    E_A0, E_A1, E_A2, E_A3, E_G, E_P, E_STK, E_TS, E_TYPE,
+    E_A0, E_A1, E_A2, E_A3, E_G, E_STK, E_TS, E_TYPE,
 )
 
 U64 = (1 << 64) - 1
@@ -31,68 +32,45 @@ NO_PROC = -1
 NO_THREAD = -1
 NO_TASK = U64  # TaskID(^uint64(0))
 
-# --- tracev2 event types (Go: internal/trace/tracev2/events.go) -------------------------
-EvCPUSample = 7
-EvProcsChange = 9
-EvProcStart = 10
-EvProcStop = 11
-EvProcStatus = 13
-EvGoCreate = 14
-EvGoStart = 16
-EvGoDestroy = 17
-EvGoStop = 19
-EvGoBlock = 20
-EvGoUnblock = 21
-EvGoSyscallBegin = 22
-EvGoSyscallEnd = 23
-EvGoSyscallEndBlocked = 24
-EvGoStatus = 25
-EvSTWBegin = 26
-EvSTWEnd = 27
-EvGCBegin = 29
-EvGCEnd = 30
-EvGCSweepBegin = 32
-EvGCSweepEnd = 33
-EvGCMarkAssistBegin = 35
-EvGCMarkAssistEnd = 36
-EvHeapAlloc = 37
-EvHeapGoal = 38
-EvGoLabel = 39
-EvUserTaskBegin = 40
-EvUserTaskEnd = 41
-EvUserRegionBegin = 42
-EvUserRegionEnd = 43
-EvUserLog = 44
-EV_SYNC = 255  # Go: evSync = ^tracev2.EventType(0)
+# --- the new-format (tracev2) event types and statuses the converter produces ------------
+EvCPUSample = t2.EvCPUSample
+EvProcsChange = t2.EvProcsChange
+EvProcStart = t2.EvProcStart
+EvProcStop = t2.EvProcStop
+EvProcStatus = t2.EvProcStatus
+EvGoCreate = t2.EvGoCreate
+EvGoStart = t2.EvGoStart
+EvGoDestroy = t2.EvGoDestroy
+EvGoStop = t2.EvGoStop
+EvGoBlock = t2.EvGoBlock
+EvGoUnblock = t2.EvGoUnblock
+EvGoSyscallBegin = t2.EvGoSyscallBegin
+EvGoSyscallEnd = t2.EvGoSyscallEnd
+EvGoSyscallEndBlocked = t2.EvGoSyscallEndBlocked
+EvGoStatus = t2.EvGoStatus
+EvSTWBegin = t2.EvSTWBegin
+EvSTWEnd = t2.EvSTWEnd
+EvGCBegin = t2.EvGCBegin
+EvGCEnd = t2.EvGCEnd
+EvGCSweepBegin = t2.EvGCSweepBegin
+EvGCSweepEnd = t2.EvGCSweepEnd
+EvGCMarkAssistBegin = t2.EvGCMarkAssistBegin
+EvGCMarkAssistEnd = t2.EvGCMarkAssistEnd
+EvHeapAlloc = t2.EvHeapAlloc
+EvHeapGoal = t2.EvHeapGoal
+EvGoLabel = t2.EvGoLabel
+EvUserTaskBegin = t2.EvUserTaskBegin
+EvUserTaskEnd = t2.EvUserTaskEnd
+EvUserRegionBegin = t2.EvUserRegionBegin
+EvUserRegionEnd = t2.EvUserRegionEnd
+EvUserLog = t2.EvUserLog
+GoRunnable, GoRunning, GoSyscall, GoWaiting = t2.GoRunnable, t2.GoRunning, t2.GoSyscall, t2.GoWaiting
+ProcRunning, ProcIdle = t2.ProcRunning, t2.ProcIdle
 
-# tracev2 statuses
-GoRunnable = 1
-GoRunning = 2
-GoSyscall = 3
-GoWaiting = 4
-ProcRunning = 1
-ProcIdle = 2
-
-# Index into ``args`` of the main stack ID (Go: Specs()[typ].StackIDs[0]-1), for the types
-# the converter can produce.
-STACK_ARG = {
-    EvCPUSample: 3,  # Specs' StackIDs{4}; Event.Stack() itself reads args[0] for samples
-    EvProcsChange: 1,
-    EvGoCreate: 2,
-    EvGoStop: 1,
-    EvGoBlock: 1,
-    EvGoUnblock: 2,
-    EvGoSyscallBegin: 1,
-    EvSTWBegin: 1,
-    EvGCBegin: 1,
-    EvGCSweepBegin: 0,
-    EvGCMarkAssistBegin: 0,
-    EvUserTaskBegin: 3,
-    EvUserTaskEnd: 1,
-    EvUserRegionBegin: 2,
-    EvUserRegionEnd: 2,
-    EvUserLog: 3,
-}
+# Index into ``args`` of the main stack ID (Go: Specs()[typ].StackIDs[0]-1), per new type.
+# (For EvCPUSample this is the spec's {4}; Event.stack itself reads args[0] for samples.)
+STACK_ARG = {typ: spec.stack_ids[0] - 1 for typ, spec in enumerate(t2.SPECS)
+             if spec is not None and spec.stack_ids}
 
 # --- strings the converter emits itself (Go: the s* constants) -------------------------
 BUILTIN_STRINGS = (
@@ -122,6 +100,27 @@ for _t, _r in ((v1.EvGoStop, (EvGoBlock, sForever)), (v1.EvGoSched, (EvGoStop, s
     _REASONS[_t] = _r
 
 
+def _blocking_syscalls(events: list) -> set[int]:
+    """Indexes of the EvGoSysCall events that blocked.
+
+    Go decides this per syscall by scanning forward to the next event of the same G: after
+    an EvGoSysCall it is either EvGoSysBlock (the syscall blocked) or anything else / the end
+    of the trace (it did not).  One forward pass gives the same answers for all of them.
+    """
+    pending: dict[int, int] = {}  # G -> index of its syscall still looking for a next event
+    out: set[int] = set()
+    syscall, sysblock = v1.EvGoSysCall, v1.EvGoSysBlock
+    for i, ev in enumerate(events):
+        g = ev[E_G]
+        if pending:
+            j = pending.pop(g, None)
+            if j is not None and ev[E_TYPE] == sysblock:
+                out.add(j)
+        if ev[E_TYPE] == syscall:
+            pending[g] = i
+    return out
+
+
 class V1Conversion:
     """Go: traceV1Converter.  Iterate it for the converted events (no Sync events).
 
@@ -145,6 +144,7 @@ class V1Conversion:
         self.lost_bytes = tr.lost_bytes
         self.first_ts = tr.events[0][E_TS] if tr.events else None
         self.events_delivered = 0
+        self.blocking_syscalls = _blocking_syscalls(tr.events)
 
         table = self.table = EvTable()
         # Convert from trace v1's Strings map to our table.
@@ -329,20 +329,10 @@ class V1Conversion:
             mtyp = EvGoBlock
             args = [b[sMarkAssistWait], stk, 0, 0]
         elif typ == v1.EvGoSysCall:
-            # Look for the next event for the same G to determine if the syscall blocked.
-            blocked = False
+            # Look for the next event for the same G to determine if the syscall blocked
+            # (precomputed for all syscalls at once: see _blocking_syscalls).
             g = ev[E_G]
-            evs = self.trace.events
-            for j in range(next_index, len(evs)):
-                nev = evs[j]
-                if nev[E_G] != g:
-                    continue
-                # After an EvGoSysCall, the next event on the same G will either be
-                # EvGoSysBlock to denote a blocking syscall, or some other event (or the end
-                # of the trace) if the syscall didn't block.
-                blocked = nev[E_TYPE] == v1.EvGoSysBlock
-                break
-            if blocked:
+            if next_index - 1 in self.blocking_syscalls:
                 mtyp = EvGoSyscallBegin
                 args = [0, stk, 0, 0]
             else:
