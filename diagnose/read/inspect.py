@@ -19,6 +19,7 @@ GC_RANGE = "GC concurrent mark phase"
 GOMAXPROCS_METRIC = "/sched/gomaxprocs:threads"
 HEAP_METRIC = "/memory/classes/heap/objects:bytes"
 NOT_EXIST = int(GoState.NotExist)
+FAKE_P = 1_000_000  # old formats attribute timer/netpoll/syscall/GC work to P ids from here up
 
 
 class TraceOverview(BaseModel):
@@ -39,7 +40,7 @@ class TraceOverview(BaseModel):
     goroutines_created: int
     goroutines_ended: int
     threads: int = Field(description="distinct thread (M) ids seen")
-    procs: int = Field(description="distinct P ids seen")
+    procs: int = Field(description="distinct P ids seen (old formats' fake Ps excluded)")
     gomaxprocs: list[tuple[float, int]] = Field(description="(ms since start, value) at each change")
     gomaxprocs_inferred: bool = Field(
         False, description="no GOMAXPROCS metric in the trace (old formats): the count of Ps seen instead")
@@ -80,7 +81,7 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
             goroutines.add(ev.g)
         if ev.m >= 0:
             threads.add(ev.m)
-        if ev.p >= 0:
+        if 0 <= ev.p < FAKE_P:
             procs.add(ev.p)
         if kind == K.StateTransition:
             st = ev.state_transition()
@@ -91,7 +92,7 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
                     created += 1
                 elif to == NOT_EXIST and frm != NOT_EXIST:
                     ended += 1
-            elif st.resource.kind == ResourceKind.Proc:
+            elif st.resource.kind == ResourceKind.Proc and 0 <= st.resource.id < FAKE_P:
                 procs.add(st.resource.id)
         elif kind == K.Metric:
             m = ev.metric()
