@@ -84,11 +84,12 @@ def test_starved_wakeup_is_explained_by_cpu_bound_goroutines(entry):
     w = busy[0]
     assert w.wake_to_run_ms >= 5.0, w.as_dict()
     assert w.woken_by in ("timer", "runtime", "netpoller") or w.woken_by.startswith("goroutine"), w.woken_by
-    assert _hog_share(w) >= 0.8, w.as_dict()
+    # of the time something ran meanwhile, the CPU hogs had most of it
+    assert _hog_share(w) >= 0.5 * _busy_share(w), w.as_dict()
     top = w.ran_instead[0]
     assert top["cpu_bound"] and top["goroutine"] != w.goroutine
     # most slow wake-ups with a busy P are behind the hogs
-    assert sum(_hog_share(x) >= 0.5 for x in busy) >= 0.8 * len(busy)
+    assert sum(_hog_share(x) >= 0.5 * _busy_share(x) for x in busy) >= 0.8 * len(busy)
     # aggregated: the CPU-bound goroutines hold the P against many woken goroutines
     held = [(a, b, d) for a, b, d in cg.edges("held-P-while") if d["total_ms"] >= 5.0]
     runners = {a for a, _, _ in held}

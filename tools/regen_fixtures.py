@@ -331,6 +331,7 @@ def analyze_parsed(lines: Iterable[str]) -> Dict[str, Any]:
     ranges_open: Dict[Tuple[str, str], int] = {}
     range_ms: Dict[str, List[float]] = {}
     gc_cycles = 0
+    seen: set = set()
 
     pending: Optional[Tuple[str, int, str, int]] = None  # (kind, time, rest, g)
     frames: Dict[str, List[str]] = {}
@@ -362,6 +363,13 @@ def analyze_parsed(lines: Iterable[str]) -> Dict[str, Any]:
                 return
             g, frm, to, reason = int(m.group(1)), m.group(2), m.group(3), m.group(4)
             stack = fr.get("TransitionStack") or fr.get("Stack") or []
+            if frm == to:
+                # A status re-emitted at a generation boundary (e.g. Waiting->Waiting), not a
+                # transition. For a goroutine not seen yet it tells its state at the start.
+                if g in seen:
+                    return
+                frm = "Undetermined"
+            seen.add(g)
             # syscalls
             if to == "Syscall":
                 op, path = _syscall_class(stack)
@@ -840,6 +848,88 @@ def recheck() -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- summary table
+
+
+def _rng(vals: List[Any], fmt: Optional[str] = None) -> str:
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "-"
+    lo, hi = min(vals), max(vals)
+
+    def f(x: Any) -> str:
+        if fmt:
+            return fmt.format(x)
+        return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+    return f(lo) if lo == hi else f"{f(lo)}–{f(hi)}"
+
+
+def summary_table(man: Optional[Dict[str, Any]] = None) -> str:
+    """Markdown table: per variant, the range over Go versions of the measured symptom and of
+    the trace evidence that tells the scenario apart (used for fixtures/README.md)."""
+    man = man or load_manifest()
+    rows = ["| scenario / variant | versions reproduced | chunk p50 ms | chunk p95 ms | TTFE p50 ms | "
+            "cross-talk (foreign/broken/disc.) | threads | distinguishing trace evidence |",
+            "|---|---|---|---|---|---|---|---|"]
+    for case in CASES:
+        es = [e for e in man["traces"] if e["scenario"] == case.scenario and e["variant"] == case.variant
+              and e.get("path")]
+        if not es:
+            continue
+        rep = [e["toolchain"] for e in es if e["reproduced"]]
+        nrep = [e["toolchain"] for e in es if not e["reproduced"]]
+        m = [e["measured"] for e in es]
+        ev = [e["evidence"] for e in es]
+
+        def by(k: str, f: str = "n") -> List[Any]:
+            return [x["syscalls"]["by_op"].get(k, {}).get(f, 0) for x in ev]
+
+        s = case.scenario
+        if s == "healthy":
+            evs = (f"w2r p95 {_rng([x['wake_to_run_ms']['all'].get('p95') for x in ev])} ms; "
+                   f"read syscalls ≥10 ms: {_rng([a + b for a, b in zip(by('read/netpoll', 'over_10ms'), by('read/netpoll', 'unfinished'))], '{}')}")
+        elif s == "gomaxprocs":
+            evs = (f"procs {_rng([x['procs'] for x in ev], '{}')}; wake-to-run p95 "
+                   f"{_rng([x['wake_to_run_ms']['all'].get('p95') for x in ev])} ms, max "
+                   f"{_rng([x['wake_to_run_ms']['all'].get('max') for x in ev])} ms")
+        elif s == "fdreuse":
+            evs = (f"close() from RawConn.Control {_rng(by('close/rawcontrol'), '{}')}, from finalizer "
+                   f"{_rng(by('close/finalizer'), '{}')}; netpoll reads started and never ended "
+                   f"{_rng([x['net_waits']['never_ended'].get('read', 0) for x in ev], '{}')}")
+        elif s == "tlsbypass":
+            evs = (f"read(2) on the internal/poll path ≥10 ms or unfinished "
+                   f"{_rng([a + b for a, b in zip(by('read/netpoll', 'over_10ms'), by('read/netpoll', 'unfinished'))], '{}')}; "
+                   f"raw recvfrom max {_rng(by('recvfrom/raw', 'max_ms'), '{:.0f}')} ms; fcntl from os.File.Fd "
+                   f"{_rng(by('fcntl/os.File.Fd'), '{}')}; netpoll waits {_rng([sum(x['net_waits']['started'].values()) for x in ev], '{}')}")
+        elif s == "customlistener":
+            evs = (f"raw accept4 ≥10 ms {_rng(by('accept4/raw', 'over_10ms'), '{}')}, raw read ≥10 ms "
+                   f"{_rng(by('read/raw', 'over_10ms'), '{}')}; P lost in syscalls {_rng([x['syscalls']['lost_p'] for x in ev], '{}')}; "
+                   f"netpoll waits {_rng([sum(x['net_waits']['started'].values()) for x in ev], '{}')}")
+        elif s == "slowconsumer":
+            evs = (f"netpoll waits on write {_rng([x['net_waits']['started'].get('write', 0) for x in ev], '{}')}, "
+                   f"each p50 {_rng([x['net_waits']['wait_ms'].get('write', {}).get('p50') for x in ev], '{:.0f}')} ms; "
+                   f"slow streams' p50 {_rng([e['measured_classes'].get('slow', {}).get('latency_ms', {}).get('p50') for e in es], '{:.0f}')} ms, "
+                   f"fast p95 {_rng([e['measured_classes'].get('fast', {}).get('latency_ms', {}).get('p95') for e in es])} ms")
+        elif s == "gcpressure":
+            evs = (f"GC cycles {_rng([x['gc']['cycles_started'] for x in ev], '{}')}/window, marking "
+                   f"{_rng([100 * x['gc']['mark_ms_total'] / max(x['duration_ms'], 1) for x in ev], '{:.0f}')}% of it, "
+                   f"mark assists {_rng([x['gc']['assists'] for x in ev], '{}')}, STW max "
+                   f"{_rng([x['gc']['stw'].get('max') for x in ev])} ms")
+        elif s == "syscallstorm":
+            evs = (f"{_rng([x['syscalls']['per_s'] / 1000 for x in ev], '{:.0f}')}k syscalls/s, "
+                   f"{_rng([100 * x['syscalls']['by_op'].get('write/netpoll', {}).get('n', 0) / max(x['syscalls']['count'], 1) for x in ev], '{:.0f}')}% netpoll writes")
+        else:
+            evs = ""
+        rows.append(
+            f"| {case.key} | {len(rep)}/{len(es)}{' (not: ' + ', '.join(nrep) + ')' if nrep else ''} | "
+            f"{_rng([x['latency_ms'].get('p50') for x in m])} | {_rng([x['latency_ms'].get('p95') for x in m])} | "
+            f"{_rng([x['ttfe_ms'].get('p50') for x in m if x['ttfe_ms'].get('n')])} | "
+            f"{_rng([x['foreign_events'] for x in m], '{}')}/{_rng([x['broken_frames'] for x in m], '{}')}/"
+            f"{_rng([x['disconnects'] for x in m], '{}')} | {_rng([e['server']['threads'] for e in es], '{}')} | {evs} |")
+    return "\n".join(rows)
+
+
 # ----------------------------------------------------------------------------- big trace
 
 
@@ -885,12 +975,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--big", metavar="VERSION", help="write a large benchmark trace with this Go")
     ap.add_argument("--mb", type=int, default=180, help="size of the --big trace in MB")
     ap.add_argument("--list", action="store_true", help="list the cases")
+    ap.add_argument("--table", action="store_true", help="print the README summary table")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     if args.list:
         for c in CASES:
             print(f"{c.key:34s} window {c.window}s  expects {list(c.causes)}")
+        return 0
+    if args.table:
+        print(summary_table())
         return 0
     if args.check:
         return recheck()

@@ -1,0 +1,394 @@
+"""Fast path: a trace file straight to `TraceColumns`, through the compiled kernel.
+
+    from diagnose.read.fast import read_columns
+    cols = read_columns("trace.out")     # TraceColumns, or None: use the reference path
+
+``read_columns`` gives exactly what ``build_columns(open_trace(path).events())`` gives (same
+arrays, same codes, same string/frame/stack tables, same ``meta``; same TraceError for
+corrupt input, same warning for a cut file), without one Python object per event:
+
+* Python (this module) reads the batches and the per-generation tables with the reference
+  code (``generation.read_generation[_with_spill]``: a few thousand batches), runs the
+  reference's generation control flow (Sync events, spilled batches, truncation), and interns
+  the strings and stacks the rows use, once per distinct item, in first-use order.
+* C (``_fastwire.Engine``) does everything per event: batch decoding, the per-M cursors and
+  their heap, CPU-sample injection, the ordering/validation state machine (a port of
+  ``order.py``), ``validateTableIDs``, the time fix-up, and each event's row.
+
+``read_columns`` returns None -- the caller then uses the reference reader -- when the kernel
+is not built, when ``NETPOLL_DIAGNOSE_PURE`` is set (non-empty, not "0"), for formats before
+Go 1.22, and for the rare inputs where the reference would fail with something other than a
+trace error (the kernel "punts"): the reference then raises exactly what it raises.
+"""
+from __future__ import annotations
+
+import os
+from array import array
+from typing import Any
+
+from . import generation as _gen
+from . import tracev2 as t2
+from . import version as _version
+from . import wire
+from .generation import GenError, maybe_partial
+
+PURE_ENV = "NETPOLL_DIAGNOSE_PURE"
+V2_FORMATS = (22, 23, 25, 26)
+
+# _fastwire statuses, error kinds and log kinds (see _fastwire.c)
+_DONE, _ERROR, _PUNT = 0, 1, 2
+_E_ORDER, _E_VALIDATE, _E_WIRE, _E_ADVANCE, _E_REGION, _E_INVARIANT = 1, 2, 3, 4, 5, 6
+_LOG_STACK, _LOG_STR, _LOG_STW = 0, 1, 2
+#: Strings rows may name that are not in any trace table (event.py's Metric/Range names).
+_CONST_STRINGS = ("/sched/gomaxprocs:threads", "/memory/classes/heap/objects:bytes", "/gc/heap/goal:bytes",
+                  "GC concurrent mark phase", "GC incremental sweep", "GC mark assist")
+
+try:  # the compiled kernel is optional (setup.py builds it when a C compiler is present)
+    from . import _fastwire  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised by installs without a compiler
+    _fastwire = None
+
+
+def pure_requested() -> bool:
+    v = os.environ.get(PURE_ENV, "")
+    return v not in ("", "0")
+
+
+def kernel_available() -> bool:
+    """True when read_columns will use the compiled kernel (built, and not disabled)."""
+    return _fastwire is not None and not pure_requested()
+
+
+class _Punt(Exception):
+    """The kernel does not handle this input: let the reference reader do it."""
+
+
+class _Stop(Exception):
+    """The reference's ReadError: (message, offset, truncated)."""
+
+    def __init__(self, message: str, offset: int | None, truncated: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.truncated = truncated
+
+
+def _engine_tables(ver: int, const_cids: tuple[int, ...]) -> tuple:
+    from ..timeline.columns import _reader_tables  # the row mapping the kernel must reproduce
+    from .reader import _VALIDATE
+
+    _st, kinds, main_stack, _gs, _ps, _ab = _reader_tables()
+    specs = t2.SPECS
+    start_ev = [specs[t].start_ev if t < len(specs) else 0 for t in range(256)]
+    spec_names = [specs[t].name if t < len(specs) else "" for t in range(256)]
+    ver_names = [_version.event_name(ver, t) for t in range(256)]
+    return (ver, list(t2.TIMED_NARGS), [list(v) for v in _VALIDATE], list(kinds), list(main_stack), start_ev,
+            spec_names, ver_names, tuple(const_cids))
+
+
+class _Driver:
+    """Reader._read_event's generation-level control flow around the kernel."""
+
+    def __init__(self, src: wire.Source, ver: int, keep_rows: bool = True) -> None:
+        from ..timeline.columns import _Tables
+
+        self.src = src
+        self.ver = ver
+        self.keep_rows = keep_rows
+        self.tabs = _Tables()
+        # content ids: every distinct string met in a table (or a constant name)
+        self.contents: list[str] = [""]
+        self.cid_of: dict[str, int] = {"": 0}
+        const = tuple(self._cid(s) for s in _CONST_STRINGS)
+        self.eng = _fastwire.Engine(*_engine_tables(ver, const))
+        self.code2sid = array("i", [0, 0])  # s1 code (2*cid [+1 for STW]) -> string id
+        self.ref2sid = array("i", [0])  # stack ref -> stack id
+        self.stack_base = 0
+        # the reference Reader's state
+        self.syncs = 0
+        self.gen = None
+        self.gen_stack_ids: list[int] = []
+        self.read_gen_err: _Stop | None = None
+        self.done = False
+        self.spill = None
+        self.spill_err: _Stop | None = None
+        self.spill_err_sync = False
+        self.valid_offset = src.offset
+        self.gen_truncated = False
+        self.gen_at_eof = False
+
+    # --- interning ---------------------------------------------------------------------
+    def _cid(self, s: str) -> int:
+        c = self.cid_of.get(s)
+        if c is None:
+            c = self.cid_of[s] = len(self.contents)
+            self.contents.append(s)
+        return c
+
+    def _intern_log(self) -> None:
+        """Intern, in first-use order, what the rows of the current generation refer to."""
+        raw = self.eng.take_log()
+        if not raw:
+            return
+        log = array("q")
+        log.frombytes(raw)
+        tabs = self.tabs
+        contents = self.contents
+        code2sid = self.code2sid
+        need = 2 * len(contents) + 2
+        if len(code2sid) < need:
+            code2sid.extend([0] * (need - len(code2sid)))
+        table = self.gen.table if self.gen is not None else None
+        ids = self.gen_stack_ids
+        base = self.stack_base
+        ref2sid = self.ref2sid
+        for i in range(0, len(log), 2):
+            kind, v = log[i], log[i + 1]
+            if kind == _LOG_STACK:
+                ref2sid[base + v + 1] = tabs.intern_frames(table.stack_frames(ids[v]))
+            elif kind == _LOG_STR:
+                code2sid[2 * v] = tabs.sid(contents[v])
+            else:
+                code2sid[2 * v + 1] = tabs.sid("stop-the-world (" + contents[v] + ")")
+
+    # --- the generation loop (reader.py _read_event / _next_gen_with_spill) -------------------
+    def _status(self, st: int) -> None:
+        if st == _DONE:
+            return
+        if st == _PUNT:
+            raise _Punt()
+        kind, msg, off, extra = self.eng.error()
+        self._intern_log()
+        if kind == _E_REGION:
+            gid, tid, cid, ntid, ncid = extra
+            msg = (f"misuse of region in goroutine {gid}: region end {{{tid & (2**64 - 1)} {self.contents[cid]}}} "
+                   f"when the inner-most active region start event is {{{ntid & (2**64 - 1)} {self.contents[ncid]}}}")
+        if kind in (_E_ORDER, _E_REGION, _E_ADVANCE):
+            truncated = self.gen_truncated
+        elif kind == _E_VALIDATE:
+            truncated = self.gen_truncated or self.gen_at_eof
+        else:
+            truncated = False
+        raise _Stop(msg, off, truncated)
+
+    def _sync(self, t: int | None) -> None:
+        self.syncs += 1
+        if t is None:
+            t = self.eng.counts()[1]  # sync_event(None, self.last_ts, ...)
+        self._status(self.eng.emit_sync(t, self.syncs))
+
+    def _finish_gen(self) -> None:
+        if self.gen is not None:
+            self.valid_offset = self.gen.end_offset
+
+    def _install_gen(self, g) -> None:
+        self._finish_gen()
+        if g is None:
+            self.gen = None
+            self.done = True
+            self._sync(None)
+            return
+        self.gen = g
+        tbl = g.table
+        self.stack_base += len(self.gen_stack_ids)
+        ids = list(tbl.stacks.sparse.keys())
+        self.gen_stack_ids = ids
+        self.ref2sid.extend([0] * len(ids))
+        cid = self._cid
+        s_ids = list(tbl.strings.sparse.keys())
+        s_cids = [cid(s) for s in tbl.strings.sparse.values()]
+        cpu = g.cpu_samples
+        try:
+            u64 = array("Q", ids).tobytes()
+            sid_b = array("Q", s_ids).tobytes()
+            cpu_b = (array("q", [s.time for s in cpu]).tobytes(), array("q", [s.g for s in cpu]).tobytes(),
+                     array("q", [s.p for s in cpu]).tobytes(), array("q", [s.m for s in cpu]).tobytes(),
+                     array("Q", [s.stack for s in cpu]).tobytes())
+        except OverflowError:
+            raise _Punt() from None
+        batches = [(m, [(b.data, b.offset, b.time) for b in g.batches[m]]) for m in g.batch_ms]
+        st = self.eng.load_gen(g.gen, float(tbl.freq), batches, cpu_b, u64, sid_b, array("q", s_cids).tobytes(),
+                               len(self.contents), self.stack_base)
+        self._status(st)
+        self._sync(tbl.freq.mul(g.min_ts))
+
+    def _next_gen(self) -> None:
+        """The frontier and the CPU samples are exhausted: the next generation (or the end)."""
+        src, ver = self.src, self.ver
+        if ver >= 26:
+            if self.read_gen_err is not None:
+                raise self.read_gen_err
+            try:
+                g = _gen.read_generation(src, ver)
+            except GenError as err:
+                self.read_gen_err = _Stop(err.message, err.offset, err.eof)
+                self._finish_gen()
+                self.gen = None
+                self._sync(None)
+                return
+            self._install_gen(g)
+            return
+        if self.spill_err is not None:
+            if self.spill_err_sync:
+                raise self.spill_err
+            self.spill_err_sync = True
+            self._finish_gen()
+            self._sync(None)
+            return
+        if self.gen is not None and self.spill is None:
+            self._finish_gen()
+            self.done = True
+            self._sync(None)
+            return
+        self._finish_gen()
+        try:
+            g, self.spill, spill_err = _gen.read_generation_with_spill(src, self.spill, ver)
+        except GenError as err:
+            g = None
+            self.spill = None
+            spill_err = err
+        if spill_err is not None:
+            self.spill_err = _Stop(spill_err.message, spill_err.offset, spill_err.eof)
+        if g is None:
+            self.gen = None
+            self.spill_err_sync = True
+            self._sync(None)
+            return
+        self.gen_truncated = maybe_partial(spill_err)
+        self.gen_at_eof = g.at_eof
+        self._install_gen(g)
+
+    def run(self) -> None:
+        """Every event, into the kernel's columns. Raises _Stop (a ReadError) or _Punt."""
+        eng = self.eng
+        try:
+            while not self.done:
+                self._next_gen()
+                if self.done:
+                    break
+                if self.gen is not None:
+                    self._status(eng.run())
+                self._intern_log()
+                if not self.keep_rows:
+                    eng.clear_rows()
+        except (KeyError, IndexError, ValueError, OverflowError, TypeError, ZeroDivisionError, AttributeError):
+            # The reference turns these into "corrupt trace: ..." errors: let it.
+            raise _Punt() from None
+
+    def columns(self, meta: dict[str, Any]):
+        eng = self.eng
+        eng.remap("stk", self.ref2sid)
+        eng.remap("tstk", self.ref2sid)
+        eng.remap("s1", self.code2sid)
+        return self.tabs.finish_arrays(_arrays(eng.take_columns()), meta)
+
+
+def _arrays(blocks: dict) -> dict:
+    import numpy as np
+
+    from ..timeline.columns import _COLS
+
+    return {name: np.frombuffer(blocks[name], dtype=dt) for name, _, dt in _COLS}
+
+
+class _MetaSource:
+    """What timeline._reader_meta reads from a TraceReader."""
+
+    def __init__(self, version, lost_bytes: int, warnings: list[str]) -> None:
+        self.version = version
+        self.lost_bytes = lost_bytes
+        self.warnings = warnings
+
+
+def _open(path) -> tuple[wire.Source, Any, int, int] | None:
+    try:
+        src, _display, closer = wire.open_source(path)
+    except OSError:
+        return None
+    try:
+        ver, hlen = _version.parse_header(src.peek(64))
+    except _version.HeaderError:
+        if closer is not None:
+            closer.close()
+        return None
+    if ver not in V2_FORMATS:
+        if closer is not None:
+            closer.close()
+        return None
+    src.skip(hlen)
+    return src, closer, ver, hlen
+
+
+def read_columns(path, meta: dict[str, Any] | None = None):
+    """TraceColumns of the trace at `path` through the kernel, or None (see the module doc).
+
+    `meta`: the entries load_columns puts first (path, go_version, format_minor); the reader's
+    (format_minor, go_version, lost_bytes, warnings, truncated) are added as load_columns does.
+    Raises TraceError for a corrupt trace, as the reference path does.
+    """
+    if not kernel_available() or not isinstance(path, (str, os.PathLike)):
+        return None
+    opened = _open(path)
+    if opened is None:
+        return None
+    src, closer, ver, hlen = opened
+    from ..errors import TraceError
+    from . import TraceVersion, byte_count
+
+    display = os.fspath(path)
+    total = src.size if src.size is not None else 0
+    warnings: list[str] = []
+    try:
+        d = _Driver(src, ver)
+        try:
+            d.run()
+            valid = src.offset
+            if src.size is None or total < src.offset:
+                total = src.offset
+        except _Stop as e:
+            valid = max(d.valid_offset, hlen)
+            if not e.truncated:
+                raise TraceError(e.message, display, e.offset) from None
+            if src.size is None:
+                total = max(total, src.offset)
+            lost = max(total - valid, 0)
+            where = f"offset {e.offset}: " if e.offset is not None else ""
+            warnings.append(f"trace is truncated ({where}{e.message}); Lost {lost / (total or 1) * 100:.2f}% of the "
+                            f"latest trace data due to error ({byte_count(lost)} of {byte_count(total)})")
+    except _Punt:
+        return None
+    finally:
+        if closer is not None:
+            closer.close()
+    from ..timeline import _reader_meta
+
+    m = dict(meta or {})
+    m.update(_reader_meta(_MetaSource(TraceVersion(ver), max(total - valid, 0), warnings)))
+    return d.columns(m)
+
+
+def count_events(path) -> int | None:
+    """Read, order and validate every event with the kernel, keeping no rows (benchmarks):
+    the number of events Go's Reader would return, or None when the kernel does not apply."""
+    if not kernel_available():
+        return None
+    opened = _open(path)
+    if opened is None:
+        return None
+    src, closer, ver, _hlen = opened
+    try:
+        d = _Driver(src, ver, keep_rows=False)
+        try:
+            d.run()
+        except _Stop as e:
+            if not e.truncated:
+                raise
+        return int(d.eng.counts()[0])
+    except _Punt:
+        return None
+    finally:
+        if closer is not None:
+            closer.close()
+
+
+__all__ = ["read_columns", "count_events", "kernel_available", "pure_requested", "PURE_ENV"]
