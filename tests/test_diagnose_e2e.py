@@ -169,6 +169,16 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     assert r.returncode == 2 and "missing.trace" in r.stderr
 
 
+def test_trace_cut_before_its_first_generation_is_not_called_healthy(tmp_path):
+    """Nothing complete to read is an error (exit 2), not a "healthy" verdict; a later cut diagnoses."""
+    src = (REPO / "fixtures" / "examples" / "example.trace").read_bytes()
+    early = tmp_path / "early.trace"
+    early.write_bytes(src[:3000])
+    r = cli(str(early))
+    assert r.returncode == 2 and r.stdout == ""
+    assert "first generation" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 def test_invalid_rules_dir_exits_2_with_file_and_line(tmp_path):
     e = pick(is_valid_control)
     (tmp_path / "bad.yaml").write_text("id: team.x\ntitle: x\ncause: gc_pressure\nseverity: loud\n")

@@ -114,7 +114,7 @@ def test_cut_anywhere_keeps_complete_generations(small):
         exp = full[:syncs[k]] if k < len(syncs) else full
         # The events of every complete generation, then the closing Sync Go emits.
         assert lines[:-1] == exp, f"cut at {cut}: {len(lines) - 1} events, want {len(exp)}"
-        assert lines[-1].startswith(f"M=-1 P=-1 G=-1 Sync Time=") and lines[-1].endswith(f" N={k + 1}")
+        assert lines[-1].startswith("M=-1 P=-1 G=-1 Sync Time=") and lines[-1].endswith(f" N={k + 1}")
         if boundary and not (cut == hlen and fmt < 26):
             # A cut on a generation boundary is a complete (shorter) trace, for Go too.
             assert warnings == [], cut

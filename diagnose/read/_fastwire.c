@@ -1466,6 +1466,7 @@ static void sort_frontier(Engine *E) {
 /* Column memory comes from mmap (huge pages where the kernel allows: far fewer page faults on
  * the hundreds of MB the columns take) and grows with mremap, which moves pages, not bytes. */
 #define MAP_MIN ((size_t)1 << 20)
+static int use_huge = 1;
 
 static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
 
@@ -1473,7 +1474,7 @@ static char *big_alloc(size_t bytes) {
     void *p = mmap(NULL, page_round(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
 #ifdef MADV_HUGEPAGE
-    madvise(p, page_round(bytes), MADV_HUGEPAGE);
+    if (use_huge) madvise(p, page_round(bytes), MADV_HUGEPAGE);
 #endif
     return (char *)p;
 }
@@ -1483,7 +1484,7 @@ static char *big_realloc(char *p, size_t old_bytes, size_t bytes) {
     void *q = mremap(p, page_round(old_bytes), page_round(bytes), MREMAP_MAYMOVE);
     if (q == MAP_FAILED) return NULL;
 #ifdef MADV_HUGEPAGE
-    if (bytes > old_bytes) madvise(q, page_round(bytes), MADV_HUGEPAGE);
+    if (use_huge && bytes > old_bytes) madvise(q, page_round(bytes), MADV_HUGEPAGE);
 #endif
     return (char *)q;
 }
@@ -2183,6 +2184,7 @@ static struct PyModuleDef fastwire_module = {
 };
 
 PyMODINIT_FUNC PyInit__fastwire(void) {
+    if (getenv("NPD_FASTWIRE_NOHUGE")) use_huge = 0;
     if (PyType_Ready(&EngineType) < 0 || PyType_Ready(&BlockType) < 0) return NULL;
     PyObject *m = PyModule_Create(&fastwire_module);
     if (!m) return NULL;

@@ -26,7 +26,7 @@ from . import tracev2 as t2
 from .gofmt import quote, rfc3339nano_local
 from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition, go_state_str, proc_state_str)
-from .value import Value, ValueString, string_value, uint64_value
+from .value import Value, string_value, uint64_value
 
 NoTask = (1 << 64) - 1
 BackgroundTask = 0

@@ -98,6 +98,11 @@ def diagnose_command(
                          "set NETPOLL_DIAGNOSE_DEBUG=1 for a traceback") from None
     if not features.trace.path:
         features.trace.path = str(trace)
+    if features.trace.truncated and features.trace.event_count <= 2:  # Sync events only
+        # As go tool trace: "failed to parse any useful part of the trace". Saying "healthy"
+        # about a trace with no complete generation would be a lie.
+        raise TraceError("the trace is cut before its first generation is complete: nothing to diagnose "
+                         f"({features.trace.lost_bytes} bytes lost)", str(trace), None)
     result = diagnose(features, ruleset, tool_version=__version__)
     rendered = render(result, format.value, context=ReportContext(timelines=timelines),
                       color=output is None and text.use_color(sys.stdout))
