@@ -23,7 +23,9 @@ Edges (a `MultiDiGraph`; the edge key is the relation, also stored as `rel`), ea
 * `held-P-while` running g -> woken g: g ran on a P while the woken goroutine sat runnable
   after a wake-up (attr `after`: the reason of the wait it woke from, "network" for the
   netpoller; edge key `held-P-while:<reason>`; durations: the overlaps). Windows covered:
-  every network wake-up, and other wake-ups that then waited >= 1 ms for a P; `count` is
+  every network wake-up, and other wake-ups that then waited >= 1 ms for a P, the longest
+  first within a budget of 10 M (window, running interval) pairs (`held_coverage` is the share
+  of their runnable time covered); `count` is
   the number of windows in which it ran, durations are its summed running time per window,
   examples start where it first ran in the window; pairs whose overlaps add up to less
   than 0.1 ms are left out;
@@ -53,6 +55,9 @@ MAX_EXAMPLES = 3
 HELD_MIN_TOTAL_NS = 100_000
 #: ... and cover every network wake-up, plus other wake-ups that waited this long for a P.
 HELD_MIN_WINDOW_NS = 1_000_000
+#: ... the longest windows first, up to this many (window, running interval) pairs: a trace
+#: whose Ps are saturated has windows overlapping thousands of short runs each.
+HELD_PAIR_BUDGET = 10_000_000
 
 
 def _combine(key: np.ndarray) -> np.ndarray:
@@ -133,6 +138,8 @@ class WaitExplanation:
 class CausalGraph:
     def __init__(self, tl: Timelines) -> None:
         self.tl = tl
+        #: share of the post-wake-up runnable time (candidate windows) that held-P-while covers
+        self.held_coverage = 1.0
         self.nw = A.network_waits(tl)
         self.sc = A.syscalls(tl)
         self.g = nx.MultiDiGraph()
@@ -192,6 +199,7 @@ class CausalGraph:
         self._woken_by()
         self._ran_on()
         self._held_p()
+        G.graph["held_coverage"] = self.held_coverage
         self._syscalls()
         self._connections()
 
@@ -270,20 +278,35 @@ class CausalGraph:
         return {"wait_iv": w[ok], "runnable_iv": nx_[ok]}
 
     @cached_property
-    def held_windows(self) -> np.ndarray:
+    def _held_selection(self):
         """Wake-ups whose runnable window the held-P-while edges cover: every network wake-up,
-        and other wake-ups that waited at least HELD_MIN_WINDOW_NS for a P."""
+        and other wake-ups that waited at least HELD_MIN_WINDOW_NS for a P -- the longest
+        first, until HELD_PAIR_BUDGET (window, running interval) pairs are used."""
         tl = self.tl
         w, r = self.wakeups["wait_iv"], self.wakeups["runnable_iv"]
         nid = tl.network_reason_id()
-        return np.nonzero((tl.iv_reason[w] == nid) | (tl.iv_dur[r] >= HELD_MIN_WINDOW_NS))[0]
+        cand = np.nonzero((tl.iv_reason[w] == nid) | (tl.iv_dur[r] >= HELD_MIN_WINDOW_NS))[0]
+        if cand.shape[0] == 0 or tl.run_iv.shape[0] == 0:
+            return cand, None
+        cand = cand[np.argsort(-tl.iv_dur[r[cand]], kind="stable")]
+        segs, los, cnts = A.held_pair_counts(tl, tl.iv_start[r[cand]], tl.iv_end[r[cand]])
+        per = np.sum(cnts, axis=0)
+        n = int(np.searchsorted(np.cumsum(per), HELD_PAIR_BUDGET, side="right"))
+        n = max(n, min(1, cand.shape[0]))
+        self.held_coverage = float(tl.iv_dur[r[cand[:n]]].sum()) / max(float(tl.iv_dur[r[cand]].sum()), 1.0)
+        return cand[:n], (segs, [x[:n] for x in los], [x[:n] for x in cnts])
+
+    @property
+    def held_windows(self) -> np.ndarray:
+        return self._held_selection[0]
 
     @cached_property
     def held(self) -> A.HeldByGoroutine:
         """Who ran during the runnable windows of `held_windows`: per (window, goroutine)."""
         tl = self.tl
-        r = self.wakeups["runnable_iv"][self.held_windows]
-        return A.held_p_by_goroutine(tl, tl.iv_start[r], tl.iv_end[r])
+        sel, counts = self._held_selection
+        r = self.wakeups["runnable_iv"][sel]
+        return A.held_p_by_goroutine(tl, tl.iv_start[r], tl.iv_end[r], counts=counts)
 
     def _held_p(self) -> None:
         tl = self.tl

@@ -32,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#ifdef __linux__
 #include <sys/mman.h>
+#endif
 
 /* ---------------------------------------------------------------- constants (tracev2) */
 enum {
@@ -76,6 +78,8 @@ enum { E_NONE = 0, E_ORDER = 1, E_VALIDATE = 2, E_WIRE = 3, E_ADVANCE = 4, E_REG
 #define H_YES 1
 #define H_ERR (-1)
 #define H_PUNT (-2)
+/* Every punt records its source line (reported by error() as the message "punt at line N"). */
+#define PUNT(E) ((E)->punt_line = __LINE__, H_PUNT)
 
 enum { LOG_STACK = 0, LOG_STR = 1, LOG_STW = 2 };
 
@@ -165,6 +169,47 @@ static void hm_del(HMap *m, int64_t k) {
     m->n--;
 }
 
+/* A per-generation table id -> value (>= 0): a direct array when the ids are dense enough
+ * (they usually are: 1..N), else the hash map. get() returns -1 for a missing id. */
+typedef struct {
+    HMap h;
+    int32_t *direct;
+    uint64_t direct_n;
+} IdMap;
+
+static void idm_free(IdMap *m) {
+    hm_free(&m->h);
+    free(m->direct);
+    m->direct = NULL;
+    m->direct_n = 0;
+}
+
+static int idm_build(IdMap *m, const int64_t *ids, const int64_t *vals, size_t n) {
+    idm_free(m);
+    uint64_t mx = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((uint64_t)ids[i] > mx) mx = (uint64_t)ids[i];
+    if (n && mx < 4 * (uint64_t)n + 4096) {
+        m->direct_n = mx + 1;
+        m->direct = (int32_t *)malloc((size_t)m->direct_n * sizeof(int32_t));
+        if (!m->direct) return -1;
+        memset(m->direct, 0xFF, (size_t)m->direct_n * sizeof(int32_t));
+        for (size_t i = 0; i < n; i++) m->direct[ids[i]] = (int32_t)(vals ? vals[i] : (int64_t)i);
+        return 0;
+    }
+    if (hm_init(&m->h, n + 1) < 0) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (hm_put(&m->h, ids[i], (int32_t)(vals ? vals[i] : (int64_t)i)) < 0) return -1;
+    return 0;
+}
+
+static inline int32_t idm_get(const IdMap *m, uint64_t id) {
+    if (m->direct) return id < m->direct_n ? m->direct[id] : -1;
+    if (!m->h.cap) return -1;
+    int32_t *v = hm_get(&m->h, (int64_t)id);
+    return v ? *v : -1;
+}
+
 /* ---------------------------------------------------------------- small vectors */
 typedef struct { int32_t typ; uint64_t desc; } RangeT;
 typedef struct { uint64_t tid; int64_t cid; } RegionT;
@@ -231,6 +276,7 @@ typedef struct {
 
 typedef struct {
     int64_t m;
+    int32_t mi; /* index of this M's state, -1 until known */
     BatchT *b; /* this M's batches */
     int nb, idx;
     Py_ssize_t pos;
@@ -265,7 +311,7 @@ typedef struct {
     /* ordering state (persists across generations) */
     GState *gpool; int32_t gpool_n, gpool_cap; int32_t *gfree; int32_t gfree_n, gfree_cap;
     HMap gmap;
-    PState *ps; int32_t ps_n, ps_cap; HMap pmap;
+    PState *ps; int32_t ps_n, ps_cap; HMap pmap; int32_t pdirect[256];
     MState *ms; int32_t ms_n, ms_cap; HMap mmap;
     TaskT *tasks; int32_t tasks_n, tasks_cap; int32_t *tfree; int32_t tfree_n, tfree_cap; HMap tmap;
     uint64_t gc_seq; int gc_state; uint64_t initial_gen;
@@ -281,10 +327,10 @@ typedef struct {
     Cursor *cursors; int ncursors;
     Cursor **frontier; int nf;
     const int64_t *cpu_t, *cpu_g, *cpu_p, *cpu_m, *cpu_s; Py_ssize_t ncpu, cpu_idx;
-    HMap stack_map; /* local stack id -> dense index */
+    IdMap stack_map; /* local stack id -> dense index */
     int64_t stack_base;
     uint8_t *stack_seen; size_t stack_seen_cap; size_t nstacks;
-    HMap str_map; /* local string id -> cid */
+    IdMap str_map; /* local string id -> cid */
 
     /* first-use log */
     uint8_t *cid_seen; size_t cid_seen_cap; /* bit0: plain, bit1: STW */
@@ -303,6 +349,7 @@ typedef struct {
     char err_msg[1024];
     int64_t err_offset; int err_has_offset;
     int64_t err_extra[5];
+    int punt_line;
 } Engine;
 
 /* ---------------------------------------------------------------- errors */
@@ -364,7 +411,13 @@ static int g_del(Engine *E, int64_t id) {
     return 0;
 }
 
-static PState *p_get(Engine *E, int64_t id) {
+#define PDIRECT 256 /* procs 0..255: a direct table (pdirect[id] = index + 1) */
+
+static inline PState *p_get(Engine *E, int64_t id) {
+    if ((uint64_t)id < PDIRECT) {
+        int32_t i = E->pdirect[id];
+        return i ? &E->ps[i - 1] : NULL;
+    }
     int32_t *v = hm_get(&E->pmap, id);
     return v ? &E->ps[*v] : NULL;
 }
@@ -380,7 +433,8 @@ static PState *p_new(Engine *E, int64_t id, uint8_t status, uint64_t gen) {
     PState *s = &E->ps[i];
     memset(s, 0, sizeof(PState));
     s->id = id; s->status = status; s->seq_gen = gen; s->seq = 0;
-    if (hm_put(&E->pmap, id, i) < 0) return NULL;
+    if ((uint64_t)id < PDIRECT) E->pdirect[id] = i + 1;
+    else if (hm_put(&E->pmap, id, i) < 0) return NULL;
     return s;
 }
 
@@ -438,8 +492,7 @@ static int task_put(Engine *E, uint64_t id, int64_t cid, uint64_t parent) {
 /* string table of the current generation: cid of a local id, or -1 when missing. */
 static inline int64_t str_cid(Engine *E, uint64_t id) {
     if (id == 0) return 0; /* "" */
-    int32_t *v = hm_get(&E->str_map, (int64_t)id);
-    return v ? *v : -1;
+    return idm_get(&E->str_map, id);
 }
 
 /* ---------------------------------------------------------------- queue */
@@ -496,7 +549,7 @@ static int begin_range(Engine *E, RangeVec *r, int typ, uint64_t desc) {
     if (in_flight_has(r, typ, desc))
         return ORDER_ERR("discovered event already in-flight for when starting event %s", E->spec_name[typ]);
     RangeT x = {typ, desc};
-    if (rv_push(r, x) < 0) return H_PUNT;
+    if (rv_push(r, x) < 0) return PUNT(E);
     return 0;
 }
 
@@ -506,7 +559,7 @@ static int active_range(Engine *E, RangeVec *r, int typ, uint64_t desc, int init
             return ORDER_ERR("found named active range already in first gen: {%d %llu}", typ,
                              (unsigned long long)desc);
         RangeT x = {typ, desc};
-        if (rv_push(r, x) < 0) return H_PUNT;
+        if (rv_push(r, x) < 0) return PUNT(E);
     } else if (!in_flight_has(r, typ, desc)) {
         char fl[700];
         size_t o = 0;
@@ -514,7 +567,7 @@ static int active_range(Engine *E, RangeVec *r, int typ, uint64_t desc, int init
         for (int i = 0; i < r->n && o < sizeof(fl) - 48; i++)
             o += (size_t)snprintf(fl + o, sizeof(fl) - o, "%s{%d %llu}", i ? " " : "", r->v[i].typ,
                                   (unsigned long long)r->v[i].desc);
-        if (o >= sizeof(fl) - 48) return H_PUNT; /* too long to reproduce here */
+        if (o >= sizeof(fl) - 48) return PUNT(E); /* too long to reproduce here */
         return ORDER_ERR("resource is missing active range: %s [%s]", E->spec_name[typ], fl);
     }
     return 0;
@@ -555,7 +608,7 @@ static int adv_proc_status(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
         }
         s->seq_gen = E->gen; s->seq = 0;
     } else {
-        if (!p_new(E, pid, (uint8_t)status, E->gen)) return H_PUNT;
+        if (!p_new(E, pid, (uint8_t)status, E->gen)) return PUNT(E);
         old_state = (E->gen == E->initial_gen) ? PS_Undetermined : PS_NotExist;
     }
     a[2] = (uint64_t)old_state;
@@ -652,7 +705,7 @@ static int adv_go_status(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
                              gs_str(s->status), gs_str((unsigned)status));
         s->seq_gen = E->gen; s->seq = 0;
     } else if (E->gen == E->initial_gen) {
-        if (!g_new(E, gid, (uint8_t)status, E->gen, 0)) return H_PUNT;
+        if (!g_new(E, gid, (uint8_t)status, E->gen, 0)) return PUNT(E);
         old_state = GS_Undetermined;
     } else {
         return ORDER_ERR("found goroutine status for new goroutine after the first generation: id=%lld status=%s",
@@ -679,7 +732,7 @@ static int adv_go_status(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
                                      (long long)gid, (long long)E->ms[mi].g);
                 cg = E->ms[mi].g;
             } else {
-                if (m_new(E, mid, gid, -1) < 0) return H_PUNT;
+                if (m_new(E, mid, gid, -1) < 0) return PUNT(E);
             }
             push.g = cg; push.m = mid;
         }
@@ -696,7 +749,7 @@ static int adv_go_create(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     int64_t newgid = I64(ev->args[0]);
     if (g_get(E, newgid)) return ORDER_ERR("tried to create goroutine (%lld) that already exists", (long long)newgid);
     uint8_t status = ev->typ == EvGoCreateBlocked ? GoWaiting : GoRunnable;
-    if (!g_new(E, newgid, status, E->gen, 0)) return H_PUNT;
+    if (!g_new(E, newgid, status, E->gen, 0)) return PUNT(E);
     q_push(E, ev, cur.g, cur.p, cur.m);
     *nw = cur;
     return H_YES;
@@ -709,7 +762,7 @@ static int adv_go_stop_exec(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     if (s->status != GoRunning) return ORDER_ERR("%s event for goroutine that's not Running", EVNAME(ev->typ));
     *nw = cur;
     if (ev->typ == EvGoDestroy) {
-        if (g_del(E, cur.g) < 0) return H_PUNT;
+        if (g_del(E, cur.g) < 0) return PUNT(E);
         nw->g = -1;
     } else if (ev->typ == EvGoStop) {
         s->status = GoRunnable;
@@ -762,7 +815,7 @@ static int adv_go_switch(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
         cg->status = GoWaiting;
         q_push_new(E, cur.g, cur.p, cur.m, EvGoBlock, ev->time, 0, 0, 0, 0);
     } else if (ev->typ == EvGoSwitchDestroy) {
-        if (g_del(E, cur.g) < 0) return H_PUNT;
+        if (g_del(E, cur.g) < 0) return PUNT(E);
         ng = g_get(E, nextg); /* pool slots are stable, but be safe */
         q_push_new(E, cur.g, cur.p, cur.m, EvGoDestroy, ev->time, 0, 0, 0, 0);
     }
@@ -831,7 +884,7 @@ static int adv_go_create_syscall(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     int64_t newgid = I64(ev->args[0]);
     if (g_get(E, newgid))
         return ORDER_ERR("tried to create goroutine (%lld) in syscall that already exists", (long long)newgid);
-    if (!g_new(E, newgid, GoSyscall, E->gen, 0)) return H_PUNT;
+    if (!g_new(E, newgid, GoSyscall, E->gen, 0)) return PUNT(E);
     q_push(E, ev, cur.g, cur.p, cur.m);
     *nw = cur; nw->g = newgid;
     return H_YES;
@@ -842,7 +895,7 @@ static int adv_go_destroy_syscall(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     GState *s = g_get(E, cur.g);
     if (!s) return ORDER_ERR("event %s for goroutine (%lld) that doesn't exist", EVNAME(ev->typ), (long long)cur.g);
     if (s->status != GoSyscall) return ORDER_ERR("%s event for goroutine that's not Syscall", EVNAME(ev->typ));
-    if (g_del(E, cur.g) < 0) return H_PUNT;
+    if (g_del(E, cur.g) < 0) return PUNT(E);
     *nw = cur; nw->g = -1;
     if (cur.p != -1) {
         PState *ps = p_get(E, cur.p);
@@ -867,7 +920,7 @@ static int adv_user_task_begin(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     uint64_t name_id = a[2];
     int64_t cid = str_cid(E, name_id);
     if (cid < 0) return ORDER_ERR("invalid string ID %llu for %d event", (unsigned long long)name_id, ev->typ);
-    if (task_put(E, id, cid, parent) < 0) return H_PUNT;
+    if (task_put(E, id, cid, parent) < 0) return PUNT(E);
     if (user_go_reqs(E, cur)) return H_ERR;
     q_push(E, ev, cur.g, cur.p, cur.m);
     *nw = cur;
@@ -878,7 +931,7 @@ static int adv_user_task_end(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     uint64_t *a = ev->args;
     TaskT t;
     int r = task_pop(E, a[0], &t);
-    if (r < 0) return H_PUNT;
+    if (r < 0) return PUNT(E);
     if (r) { a[2] = t.parent; a[3] = (uint64_t)t.cid; } /* a[3]: the task type's cid (Python: an extra string id) */
     else { a[2] = NO_TASK; a[3] = 0; }
     if (user_go_reqs(E, cur)) return H_ERR;
@@ -900,7 +953,7 @@ static int adv_user_region(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
                          begin ? "EvUserRegionBegin" : "EvUserRegionEnd", (long long)cur.g);
     if (begin) {
         RegionT x = {tid, cid};
-        if (gv_push(&gs->regions, x) < 0) return H_PUNT;
+        if (gv_push(&gs->regions, x) < 0) return PUNT(E);
     } else if (gs->regions.n) {
         RegionT nx = gs->regions.v[gs->regions.n - 1];
         if (nx.tid != tid || nx.cid != cid) {
@@ -979,7 +1032,7 @@ static int adv_heap_metric(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
 static int adv_gc_sweep_begin(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     if (validate_ctx(E, cur, MUST_HAVE, MUST_HAVE, MAY_HAVE)) return H_ERR;
     PState *ps = p_get(E, cur.p);
-    if (!ps) return H_PUNT; /* Python: KeyError */
+    if (!ps) return PUNT(E); /* Python: KeyError */
     int r = begin_range(E, &ps->in_flight, range_type(E, ev->typ), 0);
     if (r) return r;
     q_push(E, ev, cur.g, cur.p, cur.m);
@@ -1001,7 +1054,7 @@ static int adv_gc_sweep_active(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
 static int adv_gc_sweep_end(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
     if (validate_ctx(E, cur, MUST_HAVE, MUST_HAVE, MAY_HAVE)) return H_ERR;
     PState *ps = p_get(E, cur.p);
-    if (!ps) return H_PUNT; /* Python: KeyError */
+    if (!ps) return PUNT(E); /* Python: KeyError */
     uint64_t desc;
     int r = end_range(E, &ps->in_flight, ev->typ, &desc);
     if (r) return r;
@@ -1058,17 +1111,21 @@ static int adv_alloc_free(Engine *E, Ev *ev, Ctx cur, Ctx *nw) {
 }
 
 /* Ordering.advance: H_YES (queued), H_NO (cannot advance yet), H_ERR, H_PUNT. */
-static int advance(Engine *E, Ev *ev, int64_t m) {
+static int advance(Engine *E, Ev *ev, int64_t m, int32_t *mcache) {
     if (E->initial_gen == 0) E->initial_gen = E->gen;
     int32_t mi = -1;
     Ctx cur;
     if (m == -1) {
         cur.g = -1; cur.p = -1; cur.m = -1;
     } else {
-        mi = m_find(E, m);
+        mi = *mcache; /* M states are never removed: an index, once known, stays valid */
         if (mi < 0) {
-            mi = m_new(E, m, -1, -1);
-            if (mi < 0) return H_PUNT;
+            mi = m_find(E, m);
+            if (mi < 0) {
+                mi = m_new(E, m, -1, -1);
+                if (mi < 0) return PUNT(E);
+            }
+            *mcache = mi;
         }
         cur.g = E->ms[mi].g; cur.p = E->ms[mi].p; cur.m = m;
     }
@@ -1128,10 +1185,10 @@ static inline int ts_mul_add(Engine *E, uint64_t x, int64_t base, int64_t *out) 
     double prod = (double)x * E->freq;
     if (!(prod >= 0.0) || !(prod < 9.2e18)) {
         if (prod < 0.0 && prod > -9.2e18) { /* freq is positive, unreachable */ }
-        return H_PUNT;
+        return PUNT(E);
     }
     int64_t v = (int64_t)prod; /* truncation toward zero, as int() */
-    if (__builtin_add_overflow(v, base, out)) return H_PUNT;
+    if (__builtin_add_overflow(v, base, out)) return PUNT(E);
     return 0;
 }
 
@@ -1186,10 +1243,10 @@ static int next_event(Engine *E, Cursor *c) {
         if (uvarint(d, n, &pos, &a[i]) < 0) return set_err(E, E_WIRE, 1, off, "found invalid uvarint");
     c->pos = pos;
     if (c->last_ts == 0) {
-        if (ts_mul_add(E, b->time, 0, &c->last_ts)) return H_PUNT;
+        if (ts_mul_add(E, b->time, 0, &c->last_ts)) return PUNT(E);
     }
     int64_t t;
-    if (ts_mul_add(E, tsdiff, c->last_ts, &t)) return H_PUNT;
+    if (ts_mul_add(E, tsdiff, c->last_ts, &t)) return PUNT(E);
     c->ev.typ = typ;
     c->ev.time = t;
     memcpy(c->ev.args, a, sizeof(a));
@@ -1463,35 +1520,38 @@ static void sort_frontier(Engine *E) {
 }
 
 /* ---------------------------------------------------------------- output rows */
-/* Column memory comes from mmap (huge pages where the kernel allows: far fewer page faults on
- * the hundreds of MB the columns take) and grows with mremap, which moves pages, not bytes. */
+/* Column memory comes from mmap and grows with mremap, which moves pages, not bytes: no copy
+ * and no transient double of the hundreds of MB the columns take. */
 #define MAP_MIN ((size_t)1 << 20)
-static int use_huge = 1;
 
 static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
 
+#if defined(__linux__) && defined(MREMAP_MAYMOVE)
 static char *big_alloc(size_t bytes) {
     void *p = mmap(NULL, page_round(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return NULL;
-#ifdef MADV_HUGEPAGE
-    if (use_huge) madvise(p, page_round(bytes), MADV_HUGEPAGE);
-#endif
-    return (char *)p;
+    return p == MAP_FAILED ? NULL : (char *)p;
 }
 
 static char *big_realloc(char *p, size_t old_bytes, size_t bytes) {
     if (!p) return big_alloc(bytes);
     void *q = mremap(p, page_round(old_bytes), page_round(bytes), MREMAP_MAYMOVE);
-    if (q == MAP_FAILED) return NULL;
-#ifdef MADV_HUGEPAGE
-    if (use_huge && bytes > old_bytes) madvise(q, page_round(bytes), MADV_HUGEPAGE);
-#endif
-    return (char *)q;
+    return q == MAP_FAILED ? NULL : (char *)q;
 }
 
 static void big_free(char *p, size_t bytes) {
     if (p) munmap(p, page_round(bytes));
 }
+#else /* portable: realloc (may copy while growing) */
+static char *big_realloc(char *p, size_t old_bytes, size_t bytes) {
+    (void)old_bytes;
+    return (char *)realloc(p, bytes);
+}
+
+static void big_free(char *p, size_t bytes) {
+    (void)bytes;
+    free(p);
+}
+#endif
 
 static int col_reserve(Engine *E, size_t need) {
     if (need <= E->cols[0].cap) return 0;
@@ -1522,9 +1582,8 @@ static int log_add(Engine *E, int64_t kind, int64_t v) {
 /* Ref of a stack id of the current generation (logging its first use), 0 for id 0, -1 if missing. */
 static inline int64_t stack_ref(Engine *E, uint64_t id) {
     if (id == 0) return 0;
-    int32_t *v = hm_get(&E->stack_map, (int64_t)id);
-    if (!v) return -1;
-    int32_t k = *v;
+    int32_t k = idm_get(&E->stack_map, id);
+    if (k < 0) return -1;
     if (!E->stack_seen[k]) {
         E->stack_seen[k] = 1;
         if (log_add(E, LOG_STACK, k) < 0) return -2;
@@ -1547,12 +1606,12 @@ static inline int64_t str_code(Engine *E, int64_t cid, int stw) {
 static int emit(Engine *E, Ev *e) {
     int64_t t = e->time;
     if (t <= E->last_ts) {
-        if (E->last_ts == INT64_MAX) return H_PUNT;
+        if (E->last_ts == INT64_MAX) return PUNT(E);
         t = E->last_ts + 1;
     }
     E->last_ts = t;
     E->nevents_total++;
-    if (col_reserve(E, E->nrows + 1) < 0) return H_PUNT;
+    if (col_reserve(E, E->nrows + 1) < 0) return PUNT(E);
     uint8_t typ = e->typ;
     int kc = E->kind[typ];
     uint64_t *a = e->args;
@@ -1562,7 +1621,7 @@ static int emit(Engine *E, Ev *e) {
     int si = E->main_stack[typ];
     if (si >= 0 && a[si]) {
         stk = stack_ref(E, a[si]);
-        if (stk < 0) return H_PUNT; /* Python: KeyError (a stack the table lacks) */
+        if (stk < 0) return PUNT(E); /* Python: KeyError (a stack the table lacks) */
     }
     int64_t g = e->g, p = e->p;
     if (kc == K_STATE) {
@@ -1572,9 +1631,9 @@ static int emit(Engine *E, Ev *e) {
         case EvGoBlock: case EvGoStop: {
             rid = g; sfrom = GS_Running; sto = typ == EvGoBlock ? GS_Waiting : GS_Runnable;
             int64_t cid = str_cid(E, a[0]);
-            if (cid < 0) return H_PUNT;
+            if (cid < 0) return PUNT(E);
             s1 = str_code(E, cid, 0);
-            if (s1 < 0) return H_PUNT;
+            if (s1 < 0) return PUNT(E);
             tstk = stk;
             break;
         }
@@ -1589,13 +1648,13 @@ static int emit(Engine *E, Ev *e) {
             rk = R_PROC; rid = I64(a[0]); sfrom = a[3] == ProcSyscallAbandoned ? PS_Idle : PS_Running; sto = PS_Idle;
             break;
         case EvProcStatus:
-            if (a[1] >= 5) return H_PUNT;
+            if (a[1] >= 5) return PUNT(E);
             rk = R_PROC; rid = I64(a[0]); sfrom = (int)(a[2] & 0xFF); sto = PROC_STATUS_TO_STATE[a[1]];
             break;
         case EvGoStatus: case EvGoStatusStack: {
             uint64_t packed = a[2];
             uint64_t lo = packed & 0xFFFFFFFFULL;
-            if (lo >= 5) return H_PUNT;
+            if (lo >= 5) return PUNT(E);
             rid = I64(a[0]); sfrom = (int)((packed >> 32) & 0xFF); sto = GO_STATUS_TO_STATE[lo]; tstk = stk;
             break;
         }
@@ -1603,13 +1662,13 @@ static int emit(Engine *E, Ev *e) {
             rid = I64(a[0]); sfrom = GS_NotExist; sto = typ == EvGoCreateBlocked ? GS_Waiting : GS_Runnable;
             if (a[1]) {
                 tstk = stack_ref(E, a[1]);
-                if (tstk < 0) return H_PUNT;
+                if (tstk < 0) return PUNT(E);
             }
             break;
         case EvGoCreateSyscall: rid = I64(a[0]); sfrom = GS_NotExist; sto = GS_Syscall; break;
         case EvGoDestroy: rid = g; sfrom = GS_Running; sto = GS_NotExist; break;
         case EvGoDestroySyscall: rid = g; sfrom = GS_Syscall; sto = GS_NotExist; break;
-        default: return H_PUNT;
+        default: return PUNT(E);
         }
     } else if (kc != K_BAD && kc != K_STACKSAMPLE) {
         int64_t cid;
@@ -1621,7 +1680,7 @@ static int emit(Engine *E, Ev *e) {
         case K_RANGE_BEGIN: case K_RANGE_ACTIVE: case K_RANGE_END:
             if (typ == EvSTWBegin || typ == EvSTWEnd) {
                 cid = str_cid(E, a[0]);
-                if (cid < 0) return H_PUNT; /* Python: KeyError */
+                if (cid < 0) return PUNT(E); /* Python: KeyError */
                 s1 = str_code(E, cid, 1);
                 rk = R_GOROUTINE; rid = g;
             } else if (typ == EvGCBegin || typ == EvGCActive || typ == EvGCEnd) {
@@ -1637,25 +1696,25 @@ static int emit(Engine *E, Ev *e) {
             break;
         case K_LABEL:
             cid = str_cid(E, a[0]);
-            if (cid < 0) return H_PUNT;
+            if (cid < 0) return PUNT(E);
             s1 = str_code(E, cid, 0);
             rk = R_GOROUTINE; rid = g;
             break;
         case K_SYNC: val = (double)a[0]; break;
         case K_TASK_BEGIN:
             cid = str_cid(E, a[2]);
-            if (cid < 0) return H_PUNT;
+            if (cid < 0) return PUNT(E);
             s1 = str_code(E, cid, 0); val = (double)a[0];
             break;
         case K_TASK_END: s1 = str_code(E, (int64_t)a[3], 0); val = (double)a[0]; break;
         case K_REGION_BEGIN: case K_REGION_END: case K_LOG:
             cid = str_cid(E, a[1]);
-            if (cid < 0) return H_PUNT;
+            if (cid < 0) return PUNT(E);
             s1 = str_code(E, cid, 0); val = (double)a[0];
             break;
         default: break;
         }
-        if (s1 < 0) return H_PUNT;
+        if (s1 < 0) return PUNT(E);
         if (!rk) rid = -1;
     }
     size_t r = E->nrows++;
@@ -1683,10 +1742,10 @@ static int validate_ids(Engine *E, Ev *e) {
         uint64_t id = e->args[(int)E->val_idx[typ][i]];
         if (!id) continue;
         if (E->val_stack[typ][i]) {
-            if (!hm_get(&E->stack_map, (int64_t)id))
+            if (idm_get(&E->stack_map, id) < 0)
                 return set_err(E, E_VALIDATE, E->has_last_offset, E->last_offset,
                                "found invalid stack ID %llu for event %s", (unsigned long long)id, E->spec_name[typ]);
-        } else if (!hm_get(&E->str_map, (int64_t)id)) {
+        } else if (idm_get(&E->str_map, id) < 0) {
             return set_err(E, E_VALIDATE, E->has_last_offset, E->last_offset,
                            "found invalid string ID %llu for event %s", (unsigned long long)id, E->spec_name[typ]);
         }
@@ -1710,7 +1769,7 @@ static int try_advance(Engine *E, int i) {
     Cursor *bc = E->frontier[i];
     E->last_offset = bc->ev.offset;
     E->has_last_offset = 1;
-    int r = advance(E, &bc->ev, bc->m);
+    int r = advance(E, &bc->ev, bc->m, &bc->mi);
     if (r != H_YES) return r;
     r = next_event(E, bc);
     if (r < 0) { E->qn = 0; return r; }
@@ -1770,11 +1829,9 @@ static PyObject *Engine_load_gen(Engine *E, PyObject *args) {
     Py_buffer vb;
     if (get_buf(stack_ids, &vb, 8) < 0) return NULL;
     size_t ns = (size_t)(vb.len / 8);
-    hm_free(&E->stack_map);
-    if (hm_init(&E->stack_map, ns + 1) < 0) { PyBuffer_Release(&vb); return PyErr_NoMemory(); }
-    const int64_t *sid = (const int64_t *)vb.buf;
-    for (size_t i = 0; i < ns; i++) hm_put(&E->stack_map, sid[i], (int32_t)i);
+    int rc = idm_build(&E->stack_map, (const int64_t *)vb.buf, NULL, ns);
     PyBuffer_Release(&vb);
+    if (rc < 0) return PyErr_NoMemory();
     if (ns + 1 > E->stack_seen_cap) {
         uint8_t *p = (uint8_t *)realloc(E->stack_seen, ns + 1);
         if (!p) return PyErr_NoMemory();
@@ -1793,11 +1850,9 @@ static PyObject *Engine_load_gen(Engine *E, PyObject *args) {
         return NULL;
     }
     size_t nstr = (size_t)(vi.len / 8);
-    hm_free(&E->str_map);
-    if (hm_init(&E->str_map, nstr + 1) < 0) { PyBuffer_Release(&vi); PyBuffer_Release(&vc); return PyErr_NoMemory(); }
-    const int64_t *ids = (const int64_t *)vi.buf, *cids = (const int64_t *)vc.buf;
-    for (size_t i = 0; i < nstr; i++) hm_put(&E->str_map, ids[i], (int32_t)cids[i]);
+    rc = idm_build(&E->str_map, (const int64_t *)vi.buf, (const int64_t *)vc.buf, nstr);
     PyBuffer_Release(&vi); PyBuffer_Release(&vc);
+    if (rc < 0) return PyErr_NoMemory();
     if ((size_t)ncids > E->cid_seen_cap) {
         size_t nc = E->cid_seen_cap ? E->cid_seen_cap : 1024;
         while (nc < (size_t)ncids) nc *= 2;
@@ -1845,7 +1900,7 @@ static PyObject *Engine_load_gen(Engine *E, PyObject *args) {
         if (c->m == -1 && PyErr_Occurred()) return NULL;
         c->b = &E->batches[k];
         c->nb = (int)PyList_GET_SIZE(lst);
-        c->idx = 0; c->pos = 0; c->last_ts = 0;
+        c->idx = 0; c->pos = 0; c->last_ts = 0; c->mi = -1;
         for (Py_ssize_t j = 0; j < c->nb; j++) {
             PyObject *bt = PyList_GET_ITEM(lst, j);
             PyObject *data;
@@ -1938,6 +1993,7 @@ static PyObject *Engine_run(Engine *E, PyObject *noargs) {
 }
 
 static PyObject *Engine_error(Engine *E, PyObject *noargs) {
+    if (E->punt_line && E->err_kind == E_NONE) snprintf(E->err_msg, sizeof(E->err_msg), "punt at line %d", E->punt_line);
     PyObject *off = E->err_has_offset ? PyLong_FromLongLong(E->err_offset) : (Py_INCREF(Py_None), Py_None);
     if (!off) return NULL;
     return Py_BuildValue("isN(LLLLL)", E->err_kind, E->err_msg, off, (long long)E->err_extra[0],
@@ -2132,7 +2188,7 @@ static int Engine_init(Engine *E, PyObject *args, PyObject *kw) {
                           &E->cid_const[4], &E->cid_const[5]))
         return -1;
     if (hm_init(&E->gmap, 1024) < 0 || hm_init(&E->pmap, 16) < 0 || hm_init(&E->mmap, 16) < 0 ||
-        hm_init(&E->tmap, 64) < 0 || hm_init(&E->stack_map, 16) < 0 || hm_init(&E->str_map, 16) < 0) {
+        hm_init(&E->tmap, 64) < 0) {
         PyErr_NoMemory();
         return -1;
     }
@@ -2147,7 +2203,7 @@ static void Engine_dealloc(Engine *E) {
     for (int32_t i = 0; i < E->ps_n; i++) free(E->ps[i].in_flight.v);
     free(E->ps); free(E->ms); free(E->tasks); free(E->tfree);
     hm_free(&E->gmap); hm_free(&E->pmap); hm_free(&E->mmap); hm_free(&E->tmap);
-    hm_free(&E->stack_map); hm_free(&E->str_map);
+    idm_free(&E->stack_map); idm_free(&E->str_map);
     free(E->stack_seen); free(E->cid_seen); free(E->log);
     for (int i = 0; i < NCOLS; i++) big_free(E->cols[i].p, E->cols[i].cap * COL_SIZE[i]);
     for (int i = 0; i < 256; i++) { free(E->spec_name[i]); free(E->ver_name[i]); }
@@ -2184,7 +2240,6 @@ static struct PyModuleDef fastwire_module = {
 };
 
 PyMODINIT_FUNC PyInit__fastwire(void) {
-    if (getenv("NPD_FASTWIRE_NOHUGE")) use_huge = 0;
     if (PyType_Ready(&EngineType) < 0 || PyType_Ready(&BlockType) < 0) return NULL;
     PyObject *m = PyModule_Create(&fastwire_module);
     if (!m) return NULL;

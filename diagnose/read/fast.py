@@ -301,16 +301,20 @@ class _MetaSource:
 
 
 def _open(path) -> tuple[wire.Source, Any, int, int] | None:
+    """open_trace's first steps (same TraceError for a missing file or a bad header); None for
+    formats the kernel does not read (before Go 1.22)."""
+    from ..errors import TraceError
+
     try:
-        src, _display, closer = wire.open_source(path)
-    except OSError:
-        return None
+        src, display, closer = wire.open_source(path)
+    except OSError as e:
+        raise TraceError(e.strerror or str(e), getattr(e, "filename", None) or str(path), None) from None
     try:
         ver, hlen = _version.parse_header(src.peek(64))
-    except _version.HeaderError:
+    except _version.HeaderError as e:
         if closer is not None:
             closer.close()
-        return None
+        raise TraceError(e.args[0], display, e.offset) from None
     if ver not in V2_FORMATS:
         if closer is not None:
             closer.close()
@@ -382,7 +386,9 @@ def count_events(path) -> int | None:
             d.run()
         except _Stop as e:
             if not e.truncated:
-                raise
+                from ..errors import TraceError
+
+                raise TraceError(e.message, os.fspath(path), e.offset) from None
         return int(d.eng.counts()[0])
     except _Punt:
         return None

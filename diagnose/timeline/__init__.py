@@ -89,6 +89,17 @@ def load_columns(source: Any, *, reader: str = "auto") -> TraceColumns:
         gv, minor = trace_header(path)
         meta["go_version"], meta["format_minor"] = gv, minor
         if reader in ("auto", "ours"):
+            # -- fast path (diagnose/read/fast.py, the compiled reader kernel): the same columns,
+            # or None when the kernel is not built / NETPOLL_DIAGNOSE_PURE=1 / input it declines.
+            try:
+                from ..read.fast import read_columns as _fast_read_columns
+            except ImportError:
+                _fast_read_columns = None
+            if _fast_read_columns is not None:
+                fast_cols = _fast_read_columns(path, meta)
+                if fast_cols is not None:
+                    return fast_cols
+            # -- end of the fast path
             try:
                 from ..read import open_trace  # type: ignore
             except ImportError:

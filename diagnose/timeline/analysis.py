@@ -125,12 +125,9 @@ class HeldByGoroutine:
     first: np.ndarray    # ns, when it first ran inside the window
 
 
-def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
-                        batch_pairs: int = 2_000_000) -> HeldByGoroutine:
+def held_pair_counts(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray):
+    """Per P: (running intervals in time order, first overlapping index per window, count)."""
     run = tl.run_iv
-    z = np.zeros(0, np.int64)
-    if run.shape[0] == 0 or w_start.shape[0] == 0:
-        return HeldByGoroutine(z, z, z, z)
     rp = tl.iv_p[run]
     ps, firstp = np.unique(rp, return_index=True)
     bounds = list(firstp) + [run.shape[0]]
@@ -143,6 +140,16 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
         segs.append(seg)
         los.append(lo)
         cnts.append(np.maximum(hi - lo, 0))
+    return segs, los, cnts
+
+
+def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
+                        batch_pairs: int = 2_000_000, counts=None) -> HeldByGoroutine:
+    run = tl.run_iv
+    z = np.zeros(0, np.int64)
+    if run.shape[0] == 0 or w_start.shape[0] == 0:
+        return HeldByGoroutine(z, z, z, z)
+    segs, los, cnts = counts if counts is not None else held_pair_counts(tl, w_start, w_end)
     per_window = np.sum(cnts, axis=0)
     cum = np.cumsum(per_window)
     # batches of windows holding about batch_pairs pairs each

@@ -1,0 +1,310 @@
+"""The compiled reader kernel (diagnose.read.fast + _fastwire) against the reference reader.
+
+The reference is ``build_columns(open_trace(path).events())`` plus the reader's meta -- exactly
+what ``diagnose.timeline.load_columns`` computes without the kernel. No Go toolchain needed.
+
+* every committed fixture trace of format >= 1.22: the same TraceColumns, array for array;
+* Go's conformance cases (tests/data/go-conformance, encoded by tests/support/gotesttext.py):
+  the same columns, or the same TraceError (message and offset);
+* cut files (complete generations + the same warning and lost bytes) and corrupted files
+  (byte edits, and edits of single event arguments: sequence numbers, ids, statuses...): the
+  same outcome;
+* the fallback: with NETPOLL_DIAGNOSE_PURE=1, or without the compiled module, read_columns
+  returns None and load_columns gives the same columns through the reference path.
+"""
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.conftest import v2_traces  # noqa: E402
+from tests.support import gotesttext as gt  # noqa: E402
+
+from diagnose.errors import TraceError  # noqa: E402
+from diagnose.read import fast, open_trace, tracev2, version, wire  # noqa: E402
+from diagnose.timeline import _reader_meta, load_columns  # noqa: E402
+from diagnose.timeline.columns import build_columns  # noqa: E402
+
+needs_kernel = pytest.mark.skipif(fast._fastwire is None, reason="the compiled kernel (_fastwire) is not built "
+                                  "(python setup.py build_ext --inplace)")
+
+ARRAYS = ("kind", "t", "g", "p", "m", "stk", "rk", "rid", "sfrom", "sto", "s1", "tstk", "val",
+          "frame_pc", "frame_func", "frame_file", "frame_line", "stack_off", "stack_frames")
+CONFORMANCE = sorted((REPO / "tests" / "data" / "go-conformance").glob("*.test"))
+FIXTURES = v2_traces()
+
+
+@pytest.fixture(autouse=True)
+def _kernel_on(monkeypatch):
+    monkeypatch.delenv(fast.PURE_ENV, raising=False)
+
+
+def reference(path) -> tuple[str, object]:
+    """("ok", TraceColumns) | ("err", (message, offset)) | ("exc", text), the reference way."""
+    try:
+        tr = open_trace(str(path))
+        cols = build_columns(tr.events(), {"path": str(path)})
+        cols.meta.update(_reader_meta(tr))
+        return "ok", cols
+    except TraceError as e:
+        return "err", (e.message, e.offset)
+    except Exception as e:  # noqa: BLE001 - compared, not hidden
+        return "exc", f"{type(e).__name__}: {e}"
+
+
+def kernel(path) -> tuple[str, object]:
+    try:
+        cols = fast.read_columns(str(path), {"path": str(path)})
+    except TraceError as e:
+        return "err", (e.message, e.offset)
+    return ("none", None) if cols is None else ("ok", cols)
+
+
+def differences(a, b) -> list[str]:
+    out = []
+    for name in ARRAYS:
+        x, y = getattr(a, name), getattr(b, name)
+        if x.dtype != y.dtype or x.shape != y.shape:
+            out.append(f"{name}: {x.dtype}{x.shape} != {y.dtype}{y.shape}")
+        elif not np.array_equal(x, y):
+            i = int(np.nonzero(x != y)[0][0])
+            out.append(f"{name}: first difference at row {i}: {x[i]!r} != {y[i]!r}")
+    if a.strings != b.strings:
+        out.append(f"strings differ ({len(a.strings)} vs {len(b.strings)})")
+    if a.meta != b.meta:
+        out.append(f"meta: {a.meta} != {b.meta}")
+    return out
+
+
+def assert_same_outcome(path, allow_punt: bool = False) -> str:
+    k, r = kernel(path), reference(path)
+    if k[0] == "none":
+        # The kernel declined (e.g. a corrupt timestamp beyond int64 nanoseconds): callers then
+        # use the reference, so the outcome is the reference's by construction. Allowed only
+        # for corrupted input, and rarely (the callers count).
+        assert allow_punt, f"kernel declined; reference gave {r[0]}: {str(r[1])[:200]}"
+        return "punt"
+    assert k[0] == r[0], f"kernel: {k[0]} {str(k[1])[:300]}; reference: {r[0]} {str(r[1])[:300]}"
+    if k[0] == "err":
+        assert k[1] == r[1]
+    else:
+        assert differences(k[1], r[1]) == []
+    return k[0] if k[0] == "err" or not k[1].meta.get("warnings") else "warned"
+
+
+# ---------------------------------------------------------------------------------------------
+# Exactness
+# ---------------------------------------------------------------------------------------------
+
+
+@needs_kernel
+@pytest.mark.parametrize("trace", FIXTURES, ids=[t[0] for t in FIXTURES])
+def test_fixture_columns_identical(trace):
+    _, path, _ = trace
+    k, r = kernel(path), reference(path)
+    assert k[0] == "ok" and r[0] == "ok", (k[0], r[0])
+    assert differences(k[1], r[1]) == []
+    assert len(k[1]) > 0
+
+
+@needs_kernel
+@pytest.mark.parametrize("case", CONFORMANCE, ids=[p.name for p in CONFORMANCE])
+def test_conformance_case_identical(case, tmp_path):
+    """Go's own cases: SUCCESS ones give the same columns, FAILURE ones the same error."""
+    c = gt.load_case(case)
+    p = tmp_path / "case.trace"
+    p.write_bytes(c.trace_bytes)
+    got = assert_same_outcome(p)
+    assert got == ("ok" if c.expectation.success else "err")
+
+
+def _smallest_per_format() -> list[tuple[str, Path, int]]:
+    best: dict[int, tuple[str, Path, int]] = {}
+    for t in FIXTURES:
+        if t[2] not in best or t[1].stat().st_size < best[t[2]][1].stat().st_size:
+            best[t[2]] = t
+    return [best[v] for v in sorted(best)]
+
+
+SMALL = _smallest_per_format()
+
+
+def _generations(data: bytes) -> tuple[int, list[tuple[int, int]]]:
+    ver, hlen = version.parse_header(data[:64])
+    src = wire.Source(data)
+    src.skip(hlen)
+    gens: list[list[int]] = []
+    last = None
+    while True:
+        start = src.offset
+        try:
+            b = wire.read_batch(src)
+        except (wire.WireEOF, wire.WireError):
+            break
+        if b.is_end_of_generation():
+            gens[-1][1] = src.offset
+        elif b.gen != last:
+            gens.append([start, src.offset])
+            last = b.gen
+        else:
+            gens[-1][1] = src.offset
+    return hlen, [(s, e) for s, e in gens]
+
+
+@needs_kernel
+@pytest.mark.parametrize("trace", SMALL, ids=[f"go1.{t[2]}" for t in SMALL])
+def test_cut_files_identical(trace, tmp_path):
+    """Cut anywhere (generation boundaries, inside batches, inside the tables): the same
+    complete generations, closing Sync, warning and lost bytes -- or the same error."""
+    data = trace[1].read_bytes()
+    hlen, gens = _generations(data)
+    cuts = {hlen - 1, hlen, hlen + 1, len(data) - 1}
+    for s, e in gens:
+        cuts.update({e - 1, e, e + 1, s + 2, (s + e) // 2, (3 * s + e) // 4})
+    rnd = random.Random(3)
+    cuts.update(rnd.randrange(hlen, len(data)) for _ in range(6))
+    p = tmp_path / "cut.trace"
+    seen = set()
+    for cut in sorted(c for c in cuts if 0 < c < len(data)):
+        p.write_bytes(data[:cut])
+        seen.add(assert_same_outcome(p))
+    assert "warned" in seen
+
+
+def _single_byte_args(data: bytes) -> list[int]:
+    """Positions of the one-byte arguments of timed events (same-length edits keep the batch sizes)."""
+    ver, hlen = version.parse_header(data[:64])
+    src = wire.Source(data)
+    src.skip(hlen)
+    out = []
+    while True:
+        try:
+            b = wire.read_batch(src)
+        except (wire.WireEOF, wire.WireError):
+            return out
+        if (b.exp or b.is_end_of_generation() or b.is_strings_batch() or b.is_stacks_batch()
+                or b.is_cpu_samples_batch() or b.is_sync_batch(ver)):
+            continue
+        d, pos = b.data, 0
+        while pos < len(d):
+            nargs = tracev2.TIMED_NARGS[d[pos]]
+            if nargs < 0:
+                break
+            pos += 1
+            for i in range(nargs + 1):
+                start = pos
+                while pos < len(d) and d[pos] >= 0x80:
+                    pos += 1
+                pos += 1
+                if i and pos - start == 1:
+                    out.append(b.offset + start)
+
+
+@needs_kernel
+@pytest.mark.parametrize("trace", SMALL, ids=[f"go1.{t[2]}" for t in SMALL])
+def test_corrupted_files_identical(trace, tmp_path):
+    """Edited bytes (anywhere) and edited event arguments (sequence numbers, goroutine/proc ids,
+    statuses, string/stack ids: the ordering and validation errors): the same outcome."""
+    data = trace[1].read_bytes()
+    hlen = version.parse_header(data[:64])[1]
+    args = _single_byte_args(data)
+    rnd = random.Random(trace[2])
+    p = tmp_path / "bad.trace"
+    outcomes = []
+    for i in range(60):
+        b = bytearray(data)
+        if i % 3 == 0:
+            pos = rnd.randrange(hlen, len(b))
+            b[pos] = rnd.randrange(256)
+        else:
+            for _ in range(1 + i % 2):
+                pos = rnd.choice(args)
+                b[pos] = rnd.choice((b[pos] + 1, max(b[pos] - 1, 0), rnd.randrange(128), 0)) & 0x7F
+        p.write_bytes(bytes(b))
+        outcomes.append(assert_same_outcome(p, allow_punt=True))
+    assert outcomes.count("err") >= 10 and outcomes.count("punt") <= 3, outcomes
+
+
+# ---------------------------------------------------------------------------------------------
+# Fallback and dispatch
+# ---------------------------------------------------------------------------------------------
+
+
+def _a_fixture() -> Path:
+    if not FIXTURES:
+        pytest.skip("no fixture traces")
+    return min((t[1] for t in FIXTURES if t[2] == 26), key=lambda p: p.stat().st_size, default=FIXTURES[0][1])
+
+
+def test_pure_env_disables_the_kernel(monkeypatch):
+    path = _a_fixture()
+    monkeypatch.setenv(fast.PURE_ENV, "1")
+    assert not fast.kernel_available()
+    assert fast.read_columns(path) is None
+    assert fast.count_events(path) is None
+    monkeypatch.setenv(fast.PURE_ENV, "0")
+    assert fast.kernel_available() == (fast._fastwire is not None)
+
+
+@needs_kernel
+def test_pure_path_gives_identical_columns(monkeypatch):
+    """load_columns with the kernel and with NETPOLL_DIAGNOSE_PURE=1 (the reference): the same."""
+    path = _a_fixture()
+    with_kernel = load_columns(path)
+    monkeypatch.setenv(fast.PURE_ENV, "1")
+    pure = load_columns(path)
+    assert differences(with_kernel, pure) == []
+
+
+def test_without_compiled_module(monkeypatch):
+    """An install without a C compiler: no _fastwire, the reference path, same columns."""
+    path = _a_fixture()
+    monkeypatch.setattr(fast, "_fastwire", None)
+    assert not fast.kernel_available()
+    assert fast.read_columns(path) is None
+    cols = load_columns(path)
+    _, ref = reference(path)
+    assert differences(cols, ref) == []
+
+
+@needs_kernel
+def test_load_columns_uses_the_kernel(monkeypatch):
+    import diagnose.timeline as tl
+
+    path = _a_fixture()
+
+    def no_reference(*a, **k):
+        raise AssertionError("the reference path was used")
+
+    monkeypatch.setattr(tl, "_columns_from_reader", no_reference)
+    cols = load_columns(path)
+    assert len(cols) > 0 and cols.meta["path"] == str(path)
+
+
+@needs_kernel
+def test_old_format_declined_and_bad_header_same_error(tmp_path):
+    """v1 traces: read_columns declines (the reference reads them); a file that is not a trace
+    or a missing file: the same TraceError as the reference path."""
+    v1 = next((p for p in sorted((REPO / "fixtures" / "traces").glob("*go1.21*.trace"))), None)
+    if v1 is not None:
+        assert fast.read_columns(v1) is None
+    p = tmp_path / "garbage.trace"
+    p.write_bytes(b"not a trace at all")
+    assert kernel(p) == reference(p) == ("err", ("bad file format: not a Go execution trace?", 0))
+    p.write_bytes(b"go 1.99 trace\x00\x00\x00")
+    assert kernel(p) == reference(p)
+    assert kernel(tmp_path / "missing.trace")[0] == reference(tmp_path / "missing.trace")[0] == "err"
+
+
+@needs_kernel
+def test_count_events_matches_rows():
+    path = _a_fixture()
+    assert fast.count_events(path) == len(fast.read_columns(path))
