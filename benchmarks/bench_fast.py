@@ -56,7 +56,8 @@ ORDER = ("go:reader", "fast:count", "fast:columns", "pure:read", "go:pprof=net")
 
 
 def run(argv: list[str], env: dict[str, str], stdout=subprocess.PIPE) -> tuple[float, float, int, str]:
-    """(wall s, user+sys s, peak RSS bytes, stdout) of one child process."""
+    """(wall s, user+sys s, peak RSS bytes, stdout) of one child process; stdout "FAILED: ..."
+    when it failed (e.g. killed by the OOM killer: Go's -pprof=net on big traces)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=REPO)
     out = p.stdout.read() if stdout is subprocess.PIPE else b""
@@ -65,7 +66,8 @@ def run(argv: list[str], env: dict[str, str], stdout=subprocess.PIPE) -> tuple[f
     wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        raise RuntimeError(f"{argv[:3]} failed ({code}): {err.decode(errors='replace')[-500:]}")
+        why = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {code}"]
+        return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, f"FAILED: {why[0][:200]}"
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, out.decode().strip()
 
 
@@ -76,6 +78,9 @@ def main() -> int:
     ap.add_argument("--heavy-repeat", type=int, default=1, help="repetitions of pure:read and go:pprof=net")
     ap.add_argument("--skip", default="", help="comma-separated tools to leave out (e.g. pure:read,go:pprof=net)")
     ap.add_argument("--go", help="go command of Go 1.27.3 (default: tools/gotoolchains.py)")
+    ap.add_argument("--pprof-max-mb", type=float, default=120,
+                    help="skip go:pprof=net above this trace size: it needs ~100x the trace in RAM "
+                         "(killed by the OOM killer at 21 GB on a 189 MB trace here)")
     args = ap.parse_args()
     skip = {s for s in args.skip.split(",") if s}
 
@@ -104,11 +109,12 @@ def main() -> int:
                 argvs["go:reader"] = [str(goreader), str(path)]
             for tool, code in _CHILD.items():
                 argvs[tool] = [sys.executable, "-c", code.format(path=str(path))]
-            if go is not None:
+            if go is not None and mb <= args.pprof_max_mb:
                 argvs["go:pprof=net"] = [str(go), "tool", "trace", "-pprof=net", str(path)]
             tools = [x for x in ORDER if x in argvs and x not in skip]
             runs: dict[str, list[tuple[float, float, int]]] = {x: [] for x in tools}
             counts: dict[str, str] = {}
+            failed: dict[str, str] = {}
             for rep in range(max(args.repeat, args.heavy_repeat)):
                 for tool in tools:
                     if rep >= (args.heavy_repeat if tool in HEAVY else args.repeat):
@@ -118,10 +124,14 @@ def main() -> int:
                             w, c, rss, out = run(argvs[tool], env, stdout=dn)
                     else:
                         w, c, rss, out = run(argvs[tool], env)
-                        counts[tool] = out
-                    runs[tool].append((w, c, rss))
-                    print(f"  rep {rep + 1} {tool:<13} {w:8.2f} s  cpu {c:8.2f} s  rss {rss / 2**20:8.0f} MiB",
-                          file=sys.stderr, flush=True)
+                    if out.startswith("FAILED"):
+                        failed[tool] = f"{out} after {w:.1f} s at {rss / 2**20:.0f} MiB RSS"
+                    else:
+                        if tool != "go:pprof=net":
+                            counts[tool] = out
+                        runs[tool].append((w, c, rss))
+                    print(f"  rep {rep + 1} {tool:<13} {w:8.2f} s  cpu {c:8.2f} s  rss {rss / 2**20:8.0f} MiB"
+                          + (f"  {out}" if out.startswith("FAILED") else ""), file=sys.stderr, flush=True)
             n = int(counts.get("go:reader", counts.get("fast:count", "0")) or 0)
             mism = {k: v for k, v in counts.items() if v and int(v) not in (n, -1)}
             print(f"\n{path.name}: {mb:.1f} MB, {n:,} events (Go's Reader)"
@@ -131,11 +141,16 @@ def main() -> int:
             base = [r[0] for r in runs.get("go:reader", [])]
             for tool in tools:
                 rs = runs[tool]
+                if not rs:
+                    print(f"{tool:<13} {failed.get(tool, 'no run')}")
+                    continue
                 walls = [r[0] for r in rs]
                 wmin = min(walls)
                 ratio = ""
                 if base:
                     ratio = f"{statistics.median(w / b for w, b in zip(walls, base)):10.2f}x"
+                if tool in failed:
+                    ratio += f"  (and {failed[tool]})"
                 rss = statistics.median(r[2] for r in rs)
                 print(f"{tool:<13} {len(rs):>2} {wmin:9.2f} {statistics.median(walls):8.2f} "
                       f"{min(r[1] for r in rs):8.2f} {mb / wmin:7.1f} {n / wmin / 1e6:7.2f} "

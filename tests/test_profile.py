@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import json
 import os

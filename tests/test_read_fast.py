@@ -7,14 +7,21 @@ what ``diagnose.timeline.load_columns`` computes without the kernel. No Go toolc
 * Go's conformance cases (tests/data/go-conformance, encoded by tests/support/gotesttext.py):
   the same columns, or the same TraceError (message and offset);
 * cut files (complete generations + the same warning and lost bytes) and corrupted files
-  (byte edits, and edits of single event arguments: sequence numbers, ids, statuses...): the
-  same outcome;
-* the fallback: with NETPOLL_DIAGNOSE_PURE=1, or without the compiled module, read_columns
-  returns None and load_columns gives the same columns through the reference path.
+  (byte edits, and edits of single event arguments: sequence numbers, ids, statuses...;
+  Go's cases with events removed or duplicated): the same outcome;
+* the C port of the frontier sort (Go's unstable pdqsort) puts ties where sorting.py does;
+* with Go 1.27.3 present: a real trace with CPU samples, coroutine switches and experimental
+  alloc/free events (which the fixture servers never produce);
+* the fallback: with NETPOLL_DIAGNOSE_PURE=1, or without the compiled module (or with a C
+  compiler that fails in setup.py), read_columns returns None and load_columns gives the same
+  columns through the reference path.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.conftest import v2_traces  # noqa: E402
+from tests.conftest import go_env, v2_traces  # noqa: E402
 from tests.support import gotesttext as gt  # noqa: E402
 
 from diagnose.errors import TraceError  # noqa: E402
@@ -233,6 +240,208 @@ def test_corrupted_files_identical(trace, tmp_path):
     assert outcomes.count("err") >= 10 and outcomes.count("punt") <= 3, outcomes
 
 
+@needs_kernel
+def test_frontier_sort_port_matches_reference():
+    """The C port of slices.SortFunc (the slow path's frontier sort: Go's pdqsort is not stable,
+    so ties must land where Go -- and sorting.sort_func -- put them)."""
+    from diagnose.read.batchcursor import BatchCursor
+    from diagnose.read.reader import _cursor_time
+    from diagnose.read.sorting import sort_func
+
+    rnd = random.Random(5)
+    for _ in range(1500):
+        n = rnd.choice((2, 3, 7, 12, 13, 20, 49, 50, 51, 64, 130, 400))
+        times = [rnd.randrange(rnd.choice((1, 2, 3, 10, 10**6))) for _ in range(n)]
+        if rnd.random() < 0.15:
+            times.sort(reverse=rnd.random() < 0.5)
+        cursors = []
+        for i, t in enumerate(times):
+            bc = BatchCursor(i)
+            bc.ev.time = t
+            cursors.append(bc)
+        sort_func(cursors, BatchCursor.compare, key=_cursor_time)
+        assert fast._fastwire._sort_order(times) == [bc.m for bc in cursors], times
+
+
+def _encode_text(text: bytes) -> bytes:
+    """A trace in Go's test text format, with every EventBatch's size computed."""
+    v, events = gt.parse_text_trace(text)
+    events = list(events)
+    out = []
+    for i, e in enumerate(events):
+        if e.name == "EventBatch":
+            size = 0
+            for f in events[i + 1:]:
+                if f.name == "EventBatch":
+                    break
+                size += len(gt.encode_event(f))
+            e = dataclasses.replace(e, args=e.args[:3] + (size,))
+        out.append(e)
+    return gt.encode_trace(v, out)
+
+
+_M = "m=18446744073709551615 time=0 size=0"
+RANGES = f"""Trace Go1.22
+EventBatch gen=1 m=0 time=0 size=0
+ProcStatus dt=1 p=0 pstatus=1
+GoStatus dt=1 g=1 m=0 gstatus=2
+GCSweepBegin dt=1 stack=0
+GCMarkAssistBegin dt=1 stack=0
+STWBegin dt=1 kind_string=1 stack=0
+STWEnd dt=1
+UserRegionBegin dt=1 task=0 name_string=2 stack=0
+EventBatch gen=1 {_M}
+Frequency freq=15625000
+EventBatch gen=1 {_M}
+Stacks
+EventBatch gen=1 {_M}
+Strings
+String id=1
+	data="GC"
+String id=2
+	data="region"
+EventBatch gen=2 m=0 time=5 size=0
+ProcStatus dt=1 p=0 pstatus=1
+GCSweepActive dt=1 p=0
+GoStatus dt=1 g=1 m=0 gstatus=2
+GCMarkAssistActive dt=1 g=1
+GCSweepEnd dt=1 swept_value=10 reclaimed_value=5
+GCMarkAssistEnd dt=1
+UserRegionEnd dt=1 task=0 name_string=1 stack=0
+EventBatch gen=2 {_M}
+Frequency freq=15625000
+EventBatch gen=2 {_M}
+Stacks
+EventBatch gen=2 {_M}
+Strings
+String id=1
+	data="region"
+""".encode()
+
+
+@needs_kernel
+def test_event_level_edits_identical(tmp_path):
+    """Ranges active across generations (GCSweepActive, GCMarkAssistActive), STW, regions, and
+    Go's conformance cases with one event removed or duplicated at a time: the same outcome
+    (columns, or the same ordering error at the same offset)."""
+    texts = [RANGES] + [gt.parse_txtar(p.read_bytes())[1][1][1] for p in CONFORMANCE]
+    p = tmp_path / "edit.trace"
+    p.write_bytes(_encode_text(RANGES))
+    assert assert_same_outcome(p) == "ok"
+    rnd = random.Random(9)
+    outcomes = []
+    for text in texts:
+        lines = text.split(b"\n")
+        timed = [i for i, ln in enumerate(lines) if ln.split(b" ")[0] not in
+                 (b"Trace", b"EventBatch", b"Frequency", b"Stacks", b"Stack", b"Strings", b"String", b"Sync",
+                  b"ClockSnapshot", b"") and not ln.startswith((b"\t", b" "))]
+        for i in rnd.sample(timed, min(len(timed), 12)):
+            edited = lines[:i] + lines[i + 1:] if rnd.random() < 0.7 else lines[:i + 1] + lines[i:]
+            try:
+                data = _encode_text(b"\n".join(edited))
+            except gt.GoTextError:
+                continue
+            p.write_bytes(data)
+            outcomes.append(assert_same_outcome(p))
+    assert outcomes.count("err") >= 50 and outcomes.count("ok") >= 20, outcomes
+
+
+FEATURES_GO = """package main
+
+import (
+	"context"
+	"iter"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
+	"sync"
+	"time"
+)
+
+func main() {
+	f, _ := os.Create(os.Args[1])
+	defer f.Close()
+	pf, _ := os.Create(os.DevNull)
+	pprof.StartCPUProfile(pf) // CPU samples
+	trace.Start(f)
+	seq := func(yield func(int) bool) {
+		for i := 0; i < 100; i++ {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+	for k := 0; k < 40; k++ { // coroutines: GoCreateBlocked, GoSwitch, GoSwitchDestroy
+		next, stop := iter.Pull(seq)
+		for j := 0; j < 20; j++ {
+			next()
+		}
+		if k%2 == 0 {
+			stop()
+		} else {
+			for _, ok := next(); ok; _, ok = next() {
+			}
+		}
+	}
+	deadline := time.Now().Add(1200 * time.Millisecond) // two generations or more
+	for round := 0; time.Now().Before(deadline); round++ {
+		ctx, task := trace.NewTask(context.Background(), "round")
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				trace.WithRegion(ctx, "burn", func() {
+					var local [][]byte
+					for t := time.Now(); time.Since(t) < 30*time.Millisecond; {
+						local = append(local, make([]byte, 512))
+						if len(local) > 4000 {
+							local = nil
+						}
+					}
+					runtime.KeepAlive(local)
+					trace.Log(ctx, "burned", "yes")
+				})
+			}()
+		}
+		wg.Wait()
+		task.End()
+		if round%4 == 0 {
+			runtime.GC()
+		}
+	}
+	trace.Stop()
+	pprof.StopCPUProfile()
+}
+"""
+
+
+@needs_kernel
+@pytest.mark.gotoolchain
+def test_real_trace_with_rare_events(go_oracle, tmp_path):
+    """A real Go 1.27.3 trace with what the fixture servers never do -- CPU samples, coroutine
+    switches, and (GODEBUG=traceallocfree=1) experimental alloc/free events: the same columns."""
+    (tmp_path / "go.mod").write_text("module features\n\ngo 1.23\n")
+    (tmp_path / "main.go").write_text(FEATURES_GO)
+    env = go_env()
+    env["GOCACHE"] = str(tmp_path / "gocache")
+    subprocess.run([str(go_oracle), "build", "-o", "features", "."], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=900)
+    seen = set()
+    for godebug in ("", "traceallocfree=1"):
+        trace = tmp_path / f"features{godebug[:5]}.trace"
+        subprocess.run([str(tmp_path / "features"), str(trace)], env={**env, "GODEBUG": godebug}, check=True,
+                       timeout=120)
+        k, r = kernel(trace), reference(trace)
+        assert k[0] == r[0] == "ok", (k, r)
+        assert differences(k[1], r[1]) == []
+        seen.update(int(x) for x in np.unique(k[1].kind))
+        n_sync = int((k[1].kind == 1).sum())
+        assert n_sync >= 3, n_sync
+    assert {4, 14} <= seen  # StackSample (CPU samples), Experimental (alloc/free)
+
+
 # ---------------------------------------------------------------------------------------------
 # Fallback and dispatch
 # ---------------------------------------------------------------------------------------------
@@ -302,6 +511,17 @@ def test_old_format_declined_and_bad_header_same_error(tmp_path):
     p.write_bytes(b"go 1.99 trace\x00\x00\x00")
     assert kernel(p) == reference(p)
     assert kernel(tmp_path / "missing.trace")[0] == reference(tmp_path / "missing.trace")[0] == "err"
+
+
+def test_build_without_a_compiler_does_not_fail(tmp_path):
+    """setup.py's optional kernel: a failing C compiler leaves a pure-Python install, not an
+    error (pip install works without a compiler)."""
+    r = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(tmp_path / "lib"),
+                        "--build-temp", str(tmp_path / "tmp")], cwd=REPO, capture_output=True, text=True,
+                       env={**os.environ, "CC": "false", "LDSHARED": "false"}, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "using pure Python" in r.stdout + r.stderr
+    assert not list((tmp_path / "lib").rglob("_fastwire*"))
 
 
 @needs_kernel

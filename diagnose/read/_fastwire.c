@@ -21,12 +21,15 @@
  * Python assigns to each distinct string. The first use of each ref is appended to a log
  * in row order; Python interns in that order and finally remaps the columns (remap()).
  *
- * Status of run()/load_gen(): 0 done, 1 error (see error()), 2 "punt": a case where the
- * reference would raise something other than a trace error (KeyError/OverflowError...) or
- * that this kernel does not model; the caller then uses the reference reader.
+ * Status of run()/load_gen(): 0 done, 1 error (see error(): Go's message and offset, as the
+ * reference raises it), 2 "punt": a case where the reference would raise something other
+ * than a trace error (a KeyError on a table it never validated...), or that int64 cannot
+ * model (a corrupt timestamp beyond 2^63 ns: Python's ints have no limit); the caller then
+ * uses the reference reader, which gives exactly the reference's outcome.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1183,10 +1186,7 @@ static int advance(Engine *E, Ev *ev, int64_t m, int32_t *mcache) {
 /* int(float(x) * freq) + base, with Python's semantics; H_PUNT when out of int64 range. */
 static inline int ts_mul_add(Engine *E, uint64_t x, int64_t base, int64_t *out) {
     double prod = (double)x * E->freq;
-    if (!(prod >= 0.0) || !(prod < 9.2e18)) {
-        if (prod < 0.0 && prod > -9.2e18) { /* freq is positive, unreachable */ }
-        return PUNT(E);
-    }
+    if (!(prod >= 0.0) || !(prod < 9.2e18)) return PUNT(E); /* Python: a bigger int (or inf/nan) */
     int64_t v = (int64_t)prod; /* truncation toward zero, as int() */
     if (__builtin_add_overflow(v, base, out)) return PUNT(E);
     return 0;
@@ -2210,6 +2210,37 @@ static void Engine_dealloc(Engine *E) {
     Py_TYPE(E)->tp_free((PyObject *)E);
 }
 
+/* _sort_order(times): the order sort_frontier leaves cursors with these times in (test hook:
+ * the port of slices.SortFunc must match sorting.sort_func, ties included). */
+static PyObject *mod_sort_order(PyObject *self, PyObject *arg) {
+    PyObject *f = PySequence_Fast(arg, "times");
+    if (!f) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(f);
+    Engine E;
+    memset(&E, 0, sizeof(E));
+    Cursor *cs = (Cursor *)calloc((size_t)n + 1, sizeof(Cursor));
+    E.frontier = (Cursor **)malloc(((size_t)n + 1) * sizeof(Cursor *));
+    if (!cs || !E.frontier) { free(cs); free(E.frontier); Py_DECREF(f); return PyErr_NoMemory(); }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        cs[i].m = i;
+        cs[i].ev.time = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(f, i));
+        E.frontier[i] = &cs[i];
+    }
+    Py_DECREF(f);
+    E.nf = (int)n;
+    if (PyErr_Occurred()) { free(cs); free(E.frontier); return NULL; }
+    sort_frontier(&E);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) PyList_SET_ITEM(out, i, PyLong_FromLongLong(E.frontier[i]->m));
+    free(cs);
+    free(E.frontier);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"_sort_order", (PyCFunction)mod_sort_order, METH_O, "test hook: the frontier sort's permutation"},
+    {NULL, NULL, 0, NULL}};
+
 static PyMethodDef Engine_methods[] = {
     {"load_gen", (PyCFunction)Engine_load_gen, METH_VARARGS, "install a generation (see the C source)"},
     {"emit_sync", (PyCFunction)Engine_emit_sync, METH_VARARGS, "emit a Sync event"},
@@ -2236,7 +2267,8 @@ static PyTypeObject EngineType = {
 };
 
 static struct PyModuleDef fastwire_module = {
-    PyModuleDef_HEAD_INIT, "_fastwire", "Compiled per-event kernel of the trace reader (see fast.py).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_fastwire", "Compiled per-event kernel of the trace reader (see fast.py).", -1,
+    module_methods,
 };
 
 PyMODINIT_FUNC PyInit__fastwire(void) {

@@ -123,11 +123,6 @@ class TraceColumns:
         return [s[ff[f]] for f in fr]
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    v = getattr(obj, name, default)
-    return v() if callable(v) else v
-
-
 def _enum_name(v: Any) -> str:
     if isinstance(v, str):
         return v
