@@ -56,7 +56,7 @@ def graph(path: str):
     from diagnose.timeline import load_timelines
 
     try:
-        return build_graph(load_timelines(path, reader="ours"))
+        return build_graph(load_timelines(path))
     except TraceError as exc:
         if "not supported yet" in str(exc):
             pytest.skip(f"reader cannot read this format yet: {exc}")

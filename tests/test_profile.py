@@ -51,7 +51,7 @@ def columns(path: str):
     from diagnose.timeline import load_columns
 
     try:
-        return load_columns(path, reader="ours")
+        return load_columns(path)
     except TraceError as exc:
         if "not supported yet" in str(exc):
             pytest.skip(f"reader cannot read this format yet: {exc}")

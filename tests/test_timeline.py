@@ -63,7 +63,7 @@ def timelines(path: str):
     from diagnose.timeline import build_timelines, load_columns
 
     try:
-        return build_timelines(load_columns(path, reader="ours"))
+        return build_timelines(load_columns(path))
     except TraceError as exc:
         _skip_unsupported(exc)
 
@@ -101,7 +101,7 @@ def test_columns_equal_go_parsed(entry):
     if go is None:
         pytest.skip(why)
     from diagnose.timeline import build_columns
-    from diagnose.timeline.goparsed import go_parsed_events
+    from tests.support.goparsed import go_parsed_events
 
     ours = build_columns(events(str(entry.trace)))
     theirs = build_columns(go_parsed_events(str(entry.trace), go))

@@ -22,11 +22,11 @@ def extract_from_timelines(tl, meta: dict | None = None) -> Features:
     return compute_features(tl, meta if meta is not None else tl.cols.meta)
 
 
-def extract(path_or_reader: Any, **kw: Any) -> Features:
+def extract(path_or_reader: Any) -> Features:
     """Compute every feature of a trace (see `diagnose.features.model`)."""
     from ..timeline import Timelines, build_timelines, load_columns
 
     if isinstance(path_or_reader, Timelines):
         return extract_from_timelines(path_or_reader)
-    cols = load_columns(path_or_reader, **kw)
+    cols = load_columns(path_or_reader)
     return extract_from_timelines(build_timelines(cols), cols.meta)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 from .columns import TraceColumns, build_columns
@@ -60,67 +59,25 @@ def _columns_from_reader(trace: Any, meta: dict[str, Any]) -> TraceColumns:
     return cols
 
 
-def _go_for_fallback() -> str | None:
-    try:
-        from tools.gotoolchains import ToolchainUnavailable, go_binary  # type: ignore
-
-        try:
-            return str(go_binary("1.27.3", install=False))
-        except ToolchainUnavailable:
-            pass
-    except Exception:  # noqa: BLE001
-        pass
-    for seed in (os.environ.get("NETPOLL_GO_SEED"), "/work/gocache"):
-        if seed and (Path(seed) / "1.27.3" / "bin" / "go").exists():
-            return str(Path(seed) / "1.27.3" / "bin" / "go")
-    return None
-
-
-def load_columns(source: Any, *, reader: str = "auto") -> TraceColumns:
-    """Columns of a trace given as a path, bytes, an opened trace (`.events()`) or an event iterable.
-
-    `reader`: "auto" (our reader; Go's `go tool trace -d=parsed` when ours cannot be imported),
-    "ours", or "go" (always Go's parser: a reference, slow).
-    """
+def load_columns(source: Any) -> TraceColumns:
+    """Columns of a trace given as a path, bytes, an opened trace (`.events()`) or an event iterable."""
     meta: dict[str, Any] = {}
     if isinstance(source, (str, os.PathLike)):
         path = str(source)
         meta["path"] = path
         gv, minor = trace_header(path)
         meta["go_version"], meta["format_minor"] = gv, minor
-        if reader in ("auto", "ours"):
-            # -- fast path (diagnose/read/fast.py, the compiled reader kernel): the same columns,
-            # or None when the kernel is not built / NETPOLL_DIAGNOSE_PURE=1 / input it declines.
-            try:
-                from ..read.fast import read_columns as _fast_read_columns
-            except ImportError:
-                _fast_read_columns = None
-            if _fast_read_columns is not None:
-                fast_cols = _fast_read_columns(path, meta)
-                if fast_cols is not None:
-                    return fast_cols
-            # -- end of the fast path
-            try:
-                from ..read import open_trace  # type: ignore
-            except ImportError:
-                if reader == "ours":
-                    raise
-                open_trace = None
-            if open_trace is not None:
-                trace = open_trace(path)
-                try:
-                    return _columns_from_reader(trace, meta)
-                finally:
-                    close = getattr(trace, "close", None)
-                    if callable(close):
-                        close()
-        go = _go_for_fallback()
-        if go is None:
-            raise RuntimeError("no trace reader: diagnose.read is not importable and no Go toolchain was found")
-        from .goparsed import go_parsed_events
+        # Fast path (diagnose/read/fast.py, the compiled reader kernel): the same columns, or
+        # None when the kernel is not built / NETPOLL_DIAGNOSE_PURE=1 / input it declines.
+        from ..read.fast import read_columns as fast_read_columns
 
-        meta["reader"] = "go tool trace -d=parsed"
-        return build_columns(go_parsed_events(path, go), meta)
+        fast_cols = fast_read_columns(path, meta)
+        if fast_cols is not None:
+            return fast_cols
+        from ..read import open_trace
+
+        with open_trace(path) as trace:
+            return _columns_from_reader(trace, meta)
     if isinstance(source, (bytes, bytearray, memoryview)):
         gv, minor = trace_header(source)
         meta["go_version"], meta["format_minor"] = gv, minor

@@ -397,7 +397,7 @@ def build_columns(events: Iterable[Any], meta: dict[str, Any] | None = None, *, 
 
     Reads the public surface of `diagnose.read.Event` (Go's `trace.Event`): `kind`, `time`,
     `goroutine`, `proc`, `thread`, `stack`, `state_transition()`, `metric()`, `range_()`,
-    `label()`, `task()`, `region()`, `log()`, `sync()`. `goparsed.GoEvent` offers the same.
+    `label()`, `task()`, `region()`, `log()`, `sync()`. `tests/support/goparsed.GoEvent` (Go's own parser, for tests) offers the same.
     Enum values are normalised once per distinct value, stacks once per (table, id).
     Our reader's events take a faster path over their wire fields (`_build_from_reader`);
     `generic=True` forces the accessor path (tests compare the two).

@@ -1,9 +1,8 @@
 """Events from Go's own parser: `go tool trace -d=parsed` text, as Python event objects.
 
 A reference event source, independent of our reader: tests use it to cross-check the columns
-built from `diagnose.read`, and `diagnose.features.extract` falls back to it when our reader
-cannot be imported (development only; it needs a Go toolchain and is slow: Go prints about
-0.08 M events/s).
+built from `diagnose.read` (it needs a Go toolchain and is slow: Go prints about 0.08 M
+events/s).
 
 The objects expose the same small surface `diagnose.timeline.columns` reads from our reader's
 `Event` (which mirrors Go's `internal/trace.Event`): `kind`, `time`, `goroutine`, `proc`,
