@@ -10,7 +10,7 @@ Make a large trace first (not committed; ~2 minutes of a busy fixture server):
 Each (trace, tool) runs as its own child process (wall time, user+sys CPU and peak RSS from
 wait4), repetitions interleaved (rep 1 of every tool, then rep 2, ...):
 
-  fast:columns  diagnose.read.fast.read_columns(TRACE): every event read, ordered, validated
+  fast:columns  diagnose.timeline.kernel.read_columns(TRACE): every event read, ordered, validated
                 and turned into the TraceColumns arrays (what load_columns returns)
   fast:count    the same kernel keeping no rows (count_events): read + order + validate
   pure:read     our pure-Python reader: open_trace(TRACE).events() to the end (the reference;
@@ -44,9 +44,9 @@ sys.path.insert(0, str(HERE))
 import bench_read  # noqa: E402  (find_go, build_go_reader, go_env: the Go Reader harness)
 
 _CHILD = {
-    "fast:columns": "from diagnose.read.fast import read_columns\nc = read_columns({path!r})\n"
+    "fast:columns": "from diagnose.timeline.kernel import read_columns\nc = read_columns({path!r})\n"
                     "print(-1 if c is None else len(c))",
-    "fast:count": "from diagnose.read.fast import count_events\nn = count_events({path!r})\n"
+    "fast:count": "from diagnose.timeline.kernel import count_events\nn = count_events({path!r})\n"
                   "print(-1 if n is None else n)",
     "pure:read": "from diagnose.read import open_trace\nn = 0\nfor _ in open_trace({path!r}).events():\n"
                  "    n += 1\nprint(n)",
@@ -96,7 +96,7 @@ def main() -> int:
         except (subprocess.CalledProcessError, OSError) as e:
             print(f"note: could not build Go's internal/trace reader: {e}", file=sys.stderr)
     sys.path.insert(0, str(REPO))
-    from diagnose.read import fast
+    from diagnose.timeline import kernel as fast
 
     print(f"machine: {os.cpu_count()} cpus, Python {sys.version.split()[0]}, kernel built: "
           f"{fast._fastwire is not None}, go: {go}")

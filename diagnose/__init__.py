@@ -1,12 +1,76 @@
 """netpoll-diagnose: read a Go execution trace and say why streaming responses got slow.
 
-Pipeline, one sub-package per stage:
+Pipeline, one sub-package per stage (ARCHITECTURE.md), wired in one place (pipeline.py):
     read/      trace bytes -> ordered, validated events (Go's own event model)
-    timeline/  events -> per-goroutine/P/thread state intervals (columnar)
+    timeline/  events -> columns (compiled kernel or reference) -> per-goroutine/P/thread intervals
     graph/     timelines -> causal graph (networkx)
     features/  timelines + graph -> named, typed features rules can test
     rules/     features -> findings (declarative YAML rules, CEL conditions)
     report/    findings -> terminal, JSON, Markdown, Slack, HTML, pprof
+    cli/       the commands
+
+This module also holds the settings: every environment variable the package reads, so that
+any stage may read them without importing a later one.
+
+Stages read settings through `settings()` (a fresh snapshot of the environment each call:
+tests and the bot's child processes change the environment between runs). Command-line
+options win over these where both exist.
+
+| variable | effect |
+|---|---|
+| NETPOLL_DIAGNOSE_PURE=1 | never use the compiled reader kernel (the pure-Python reference reads) |
+| NETPOLL_DIAGNOSE_DEBUG=1 | an internal error prints its traceback instead of one line |
+| NETPOLL_DIAGNOSE_RULES=DIR[:DIR] | extra rule layers, after the shipped rules and --rules-dir |
+| NETPOLL_DIAGNOSE_MANIFEST=FILE | the fixture manifest `rules test` resolves scenarios in |
+| NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
+| NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
+| NO_COLOR (any value) | no colour in terminal output (https://no-color.org) |
 """
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+PURE_ENV = "NETPOLL_DIAGNOSE_PURE"
+DEBUG_ENV = "NETPOLL_DIAGNOSE_DEBUG"
+RULES_ENV = "NETPOLL_DIAGNOSE_RULES"
+MANIFEST_ENV = "NETPOLL_DIAGNOSE_MANIFEST"
+PROGRESS_DELAY_ENV = "NETPOLL_DIAGNOSE_PROGRESS_DELAY"
+V1_TICKS_ENV = "NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC"
+NO_COLOR_ENV = "NO_COLOR"
+
+
+def _flag(v: str | None) -> bool:
+    return (v or "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class Settings:
+    pure: bool = False
+    debug: bool = False
+    rules_dirs: tuple[str, ...] = field(default_factory=tuple)
+    manifest: str | None = None
+    progress_delay_s: float = 0.3
+    v1_ticks_per_sec: str = ""  # validated by the v1 reader, which names the variable in its error
+    no_color: bool = False
+
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings in force now (from `env`, default os.environ)."""
+    env = os.environ if env is None else env
+    try:
+        delay = float(env.get(PROGRESS_DELAY_ENV, "0.3"))
+    except ValueError:
+        delay = 0.3
+    return Settings(
+        pure=_flag(env.get(PURE_ENV)),
+        debug=_flag(env.get(DEBUG_ENV)),
+        rules_dirs=tuple(d for d in (env.get(RULES_ENV) or "").split(os.pathsep) if d.strip()),
+        manifest=env.get(MANIFEST_ENV) or None,
+        progress_delay_s=delay,
+        v1_ticks_per_sec=(env.get(V1_TICKS_ENV) or "").strip(),
+        no_color=NO_COLOR_ENV in env and env.get(NO_COLOR_ENV, "") != "",
+    )

@@ -1,4 +1,4 @@
-"""The compiled reader kernel (diagnose.read.fast + _fastwire) against the reference reader.
+"""The compiled reader kernel (diagnose.timeline.kernel + _fastwire) against the reference reader.
 
 The reference is ``build_columns(open_trace(path).events())`` plus the reader's meta -- exactly
 what ``diagnose.timeline.load_columns`` computes without the kernel. No Go toolchain needed.
@@ -36,7 +36,8 @@ from tests.conftest import go_env, v2_traces  # noqa: E402
 from tests.support import gotesttext as gt  # noqa: E402
 
 from diagnose.errors import TraceError  # noqa: E402
-from diagnose.read import fast, open_trace, tracev2, version, wire  # noqa: E402
+from diagnose.read import open_trace, tracev2, version, wire
+from diagnose.timeline import kernel as fast  # noqa: E402
 from diagnose.timeline import _reader_meta, load_columns  # noqa: E402
 from diagnose.timeline.columns import build_columns  # noqa: E402
 

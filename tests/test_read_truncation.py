@@ -169,7 +169,7 @@ def test_empty_file(tmp_path):
 
 def test_missing_file(tmp_path):
     p = tmp_path / "nope.trace"
-    _assert_one_line_error(_cli(p), p, "No such file")
+    _assert_one_line_error(_cli(p), p, "no such trace file")
 
 
 def test_unknown_version(small, tmp_path):

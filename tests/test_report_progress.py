@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.report.progress import CountingFile, TerminalProgress, extract_features, should_show
+from diagnose import pipeline
+from diagnose.pipeline import CountingFile
+from diagnose.report.progress import TerminalProgress, should_show
 from diagnose.rules.testing import load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,31 +105,42 @@ def test_counting_file_counts_what_the_reader_reads(tmp_path):
     p = tmp_path / "x.bin"
     p.write_bytes(data)
     seen: list[tuple[int, int]] = []
-    with CountingFile(open(p, "rb"), lambda d, t: seen.append((d, t))) as f:
+    with CountingFile(open(p, "rb"), lambda d, t: seen.append((d, t)), len(data)) as f:
         assert f.read(4000) == data[:4000]
         assert f.read() == data[4000:]
     assert seen[-1] == (10_000, 10_000) and seen[0] == (4000, 10_000)
 
 
 @needs_fixtures
-def test_extract_with_progress_reads_the_whole_file_and_matches_extract():
-    from diagnose.features import extract
+@pytest.mark.parametrize("pure", [False, True], ids=["kernel", "pure"])
+def test_progress_path_reads_the_whole_file_and_matches_plain_analysis(pure, monkeypatch):
+    """With progress shown, the pipeline still takes the compiled kernel when it is built (the
+    8x-slower pure reader at a terminal was a bug), and gives exactly the plain run's features."""
+    from diagnose.timeline import kernel
 
     trace = largest_trace()
     out = FakeTTY()
-    os.environ["NETPOLL_DIAGNOSE_PROGRESS_DELAY"] = "0"
-    try:
-        f, tl = extract_features(trace, show_progress=True, keep_timelines=True, stream=out)
-    finally:
-        del os.environ["NETPOLL_DIAGNOSE_PROGRESS_DELAY"]
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PROGRESS_DELAY", "0")
+    if pure:
+        monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    engaged = []
+    real = kernel._Driver.run
+    monkeypatch.setattr(kernel._Driver, "run", lambda self: (engaged.append(1), real(self))[1])
+    with pipeline.open_input(str(trace)) as inp:
+        run = pipeline.analyse(inp, progress=TerminalProgress(trace.name, stream=out), keep_timelines=True)
+    if kernel._fastwire is not None and not pure:
+        assert engaged, "the progress path must use the compiled kernel"
+    else:
+        assert not engaged
     text = out.getvalue()
     size = trace.stat().st_size
     assert f"reading {trace.name}" in text and "100%" in text
     assert f"of {size / (1 << 20):.1f} MiB" in text
     assert "analysing" in text and text.endswith("\r")
-    assert tl is not None and tl.cols.meta["path"] == str(trace)
-    plain = extract(str(trace))
-    assert f.model_dump() == plain.model_dump(), "the counted read gives the same features"
+    assert run.timelines is not None and run.timelines.cols.meta["path"] == str(trace)
+    with pipeline.open_input(str(trace)) as inp:
+        plain = pipeline.analyse(inp).features
+    assert run.features.model_dump() == plain.model_dump(), "the counted read gives the same features"
 
 
 def run_cli(args: list[str], stderr_tty: bool) -> tuple[int, str, str]:

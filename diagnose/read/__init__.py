@@ -224,7 +224,11 @@ def open_trace(src: "str | bytes | BinaryIO | object") -> TraceReader:
     return TraceReader(source, path, closer, ver, hlen)
 
 
+from .dump import write_dump  # noqa: E402
+from .inspect import TraceOverview, overview, render_text as render_overview  # noqa: E402
+
 __all__ = [
+    "write_dump", "TraceOverview", "overview", "render_overview",
     "open_trace", "TraceReader", "TraceVersion", "TraceError", "ReadError",
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
     "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",

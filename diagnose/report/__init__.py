@@ -17,7 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .diff import DiffReport, compare
+from .features_text import features_text
+from .pprof import build_profile, compute_records, folded
+from .progress import TerminalProgress, should_show
+from .text import use_color
+
 FORMATS = ("text", "json", "markdown", "slack", "html")
+__all__ = ["FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
+           "should_show", "use_color", "features_text",
+           "build_profile", "compute_records", "folded"]
 
 
 @dataclass

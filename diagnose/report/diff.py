@@ -15,12 +15,8 @@ A percentage change is (after - before) / before; it is None ("new") when before
 from __future__ import annotations
 
 import json
-import sys
-from enum import Enum
-from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Literal
 
-import typer
 from pydantic import BaseModel, Field
 
 from diagnose.features.model import Features
@@ -402,61 +398,3 @@ def render_text(d: DiffReport, color: bool = False) -> str:
 
 def render_json(d: DiffReport, indent: int | None = 2) -> str:
     return json.dumps(d.to_json_dict(), indent=indent, ensure_ascii=False) + "\n"
-
-
-# --- the command -----------------------------------------------------------------------------
-
-class DiffFormat(str, Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    slack = "slack"
-    html = "html"
-
-
-def diff_command(
-    before: Annotated[Path, typer.Argument(help="trace before the change (e.g. the bug)", show_default=False)],
-    after: Annotated[Path, typer.Argument(help="trace after the change (e.g. with the fix)", show_default=False)],
-    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, json, markdown, slack or html")] = DiffFormat.text,
-    rules_dir: Annotated[Optional[list[Path]], typer.Option("--rules-dir", help="extra rules folder (repeatable)")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the report here instead of stdout")] = None,
-) -> None:
-    """Compare two traces: findings that disappeared, appeared or changed, and the headline numbers
-    (network-wait and wake-to-run p95, time blocked by site, syscall time) with percentage change."""
-    from diagnose import __version__
-    from diagnose.errors import UsageError
-    from diagnose.report import render_diff
-    from diagnose.report.progress import extract_features, should_show
-    from diagnose.rules.engine import diagnose
-    from diagnose.rules.loader import RuleLoadError, load_ruleset
-
-    try:
-        ruleset = load_ruleset(rules_dirs=list(rules_dir or []))
-    except RuleLoadError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(2) from None
-    for p in (before, after):
-        if not p.is_file():
-            raise UsageError(f"{p}: no such trace file")
-    show = should_show(format.value)  # text format and stderr is a terminal
-    sides = []
-    for p in (before, after):
-        features, _ = extract_features(p, show_progress=show)
-        if not features.trace.path:
-            features.trace.path = str(p)
-        sides.append((diagnose(features, ruleset, tool_version=__version__), features))
-    report = compare(sides[0][0], sides[0][1], sides[1][0], sides[1][1], tool_version=__version__)
-    from diagnose.report.text import use_color
-
-    rendered = render_diff(report, format.value, color=output is None and use_color(sys.stdout))
-    if output is not None:
-        output.write_text(rendered, encoding="utf-8")
-    else:
-        sys.stdout.write(rendered)
-        sys.stdout.flush()
-    raise typer.Exit(0)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("diff")(diff_command)

@@ -75,6 +75,8 @@ def citation_parts(c: Citation, max_goroutines: int = 8) -> list[str]:
 def status_label(d: Diagnosis) -> str:
     if d.verdict.status == "healthy":
         return "healthy"
+    if d.verdict.status == "incomplete":
+        return "incomplete diagnosis"
     n = sum(1 for f in d.findings if f.severity != "info")
     return f"{n} problem{'s' if n != 1 else ''}"
 

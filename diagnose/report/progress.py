@@ -1,8 +1,8 @@
-"""Progress while a large trace is parsed: a bar on stderr, only for a person at a terminal.
+"""Progress while a large trace is parsed: a line on stderr, only for a person at a terminal.
 
-The reader takes a binary file object (`diagnose.read.open_trace`) and pulls bytes from it as
-it decodes, so the position in the file *is* the parsing progress: `CountingFile` wraps the
-file and reports (bytes read, total) to a callback. `TerminalProgress` draws
+The pipeline (`diagnose.pipeline.read_columns`) reads the trace through a file that reports
+(bytes read, total) as the reader -- compiled kernel or reference -- pulls bytes from it, so
+the position in the file *is* the parsing progress. `TerminalProgress` draws
 
     reading trace.out  43%  [##########..............]  12.1 of 28.0 MiB  1.62M events  2.3 s
 
@@ -11,69 +11,14 @@ timelines and features are computed, and clears the line at the end. It is shown
 stderr is a TTY and the output format is text (`should_show`): never in pipes, never with
 --format json/markdown/slack/html. A trace that parses in less than `delay_s` (0.3 s by
 default, `NETPOLL_DIAGNOSE_PROGRESS_DELAY` overrides) shows nothing.
-
-`extract_features(path, show_progress=..., keep_timelines=...)` is the features stage with
-this wired in; it also hands back the timelines when a report needs them (the HTML report
-draws goroutine timelines and flame graphs from them), so the trace is parsed once.
 """
 from __future__ import annotations
 
-import io
-import os
 import sys
 import time
-from pathlib import Path
-from typing import BinaryIO, Callable, TextIO
+from typing import Callable, TextIO
 
-ProgressFn = Callable[[int, int], None]
-DELAY_ENV = "NETPOLL_DIAGNOSE_PROGRESS_DELAY"
-
-
-class CountingFile(io.RawIOBase):
-    """A read-only binary file that reports (bytes read so far, total bytes) on every read."""
-
-    def __init__(self, raw: BinaryIO, callback: ProgressFn, total: int | None = None) -> None:
-        super().__init__()
-        self._raw = raw
-        self._cb = callback
-        self.bytes_read = 0
-        if total is None:
-            try:
-                total = os.fstat(raw.fileno()).st_size
-            except (OSError, AttributeError, io.UnsupportedOperation):
-                total = 0
-        self.total = int(total or 0)
-        self.name = getattr(raw, "name", None)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return self._raw.seekable()
-
-    def tell(self) -> int:
-        return self._raw.tell()
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        return self._raw.seek(pos, whence)
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n)
-        if data:
-            self.bytes_read += len(data)
-            self._cb(self.bytes_read, max(self.total, self.bytes_read))
-        return data
-
-    def readinto(self, b) -> int:  # io.RawIOBase protocol
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
+from diagnose import PROGRESS_DELAY_ENV as DELAY_ENV  # noqa: E402
 
 
 def _mib(n: int) -> str:
@@ -97,10 +42,9 @@ class TerminalProgress:
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         if delay_s is None:
-            try:
-                delay_s = float(os.environ.get(DELAY_ENV, "0.3"))
-            except ValueError:
-                delay_s = 0.3
+            from diagnose import settings
+
+            delay_s = settings().progress_delay_s
         self.delay_s = delay_s
         self.interval_s = interval_s
         self._clock = clock
@@ -196,74 +140,3 @@ def should_show(fmt: str, stream: TextIO | None = None) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-EVENTS_TICK = 1 << 14  # report the event count every 16k events
-
-
-def _counted(events, tick: Callable[[int], None]):
-    n = 0
-    for ev in events:
-        n += 1
-        if not n & (EVENTS_TICK - 1):
-            tick(n)
-        yield ev
-    tick(n)
-
-
-class _CountedTrace:
-    """An opened trace whose events() also reports how many came out (other attributes pass through)."""
-
-    def __init__(self, trace, on_events: Callable[[int], None]) -> None:
-        self._trace = trace
-        self._on_events = on_events
-
-    def events(self):
-        return _counted(self._trace.events(), self._on_events)
-
-    def __getattr__(self, name: str):
-        return getattr(self._trace, name)
-
-
-def load_columns_counting(path: str | Path, callback: ProgressFn, on_events: Callable[[int], None] | None = None):
-    """`diagnose.timeline.load_columns(path)` with the trace file read through `CountingFile`
-    (`callback(bytes read, total)`) and, when given, `on_events(n)` every EVENTS_TICK events.
-
-    The opened trace goes to `load_columns`, which records the same metadata as for a path.
-    """
-    from diagnose.read import open_trace
-    from diagnose.timeline import load_columns
-
-    path = str(path)
-    counting = CountingFile(open(path, "rb"), callback)
-    try:
-        trace = open_trace(counting)
-        trace.path = path  # error messages and the report name the file
-        return load_columns(trace if on_events is None else _CountedTrace(trace, on_events))
-    finally:
-        counting.close()
-
-
-def extract_features(trace: str | Path, *, show_progress: bool = False, keep_timelines: bool = False,
-                     stream: TextIO | None = None):
-    """(Features, Timelines or None) of a trace file, with a progress line when asked.
-
-    Without progress and without timelines this is exactly `diagnose.features.extract(path)`.
-    """
-    from diagnose.features import extract, extract_from_timelines
-    from diagnose.timeline import build_timelines, load_columns
-
-    path = str(trace)
-    if not show_progress and not keep_timelines:
-        return extract(path), None
-    bar = TerminalProgress(Path(path).name, stream=stream) if show_progress else None
-    try:
-        cols = load_columns_counting(path, bar, bar.events) if bar is not None else load_columns(path)
-        if bar is not None:
-            bar.phase("analysing")
-        tl = build_timelines(cols)
-        features = extract_from_timelines(tl, cols.meta)
-    finally:
-        if bar is not None:
-            bar.done()
-    return features, (tl if keep_timelines else None)

@@ -1,11 +1,11 @@
 """The terminal report: the verdict first, then each finding with its evidence and its fix."""
 from __future__ import annotations
 
-import os
 import sys
 import textwrap
 from typing import TextIO
 
+from diagnose import settings
 from diagnose.rules.findings import Citation, Diagnosis, Finding
 from diagnose.rules.template import format_value
 
@@ -15,7 +15,7 @@ _RESET = "\033[0m"
 
 
 def use_color(stream: TextIO) -> bool:
-    return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+    return hasattr(stream, "isatty") and stream.isatty() and not settings().no_color
 
 
 def _c(text: str, key: str, color: bool) -> str:
@@ -115,7 +115,7 @@ def render(d: Diagnosis, color: bool = False) -> str:
         lines.append(f"  note: the trace is truncated ({t.lost_bytes} bytes lost); counts may be low")
     lines.append("")
     key = "ok" if d.verdict.status == "healthy" else (d.verdict.worst_severity or "warning")
-    label = "HEALTHY" if d.verdict.status == "healthy" else "PROBLEMS"
+    label = {"healthy": "HEALTHY", "incomplete": "INCOMPLETE"}.get(d.verdict.status, "PROBLEMS")
     verdict = _wrap(d.verdict.text, 0, WIDTH - len(label) - 2)
     lines.append(f"{_c(label, key, color)}: {verdict[0]}")
     lines += ["  " + ln for ln in verdict[1:]]

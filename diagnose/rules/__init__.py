@@ -5,10 +5,13 @@
     diagnosis = diagnose(features, ruleset)              # -> findings.Diagnosis (versioned model)
 """
 from diagnose.rules.engine import diagnose, evaluate_rule
-from diagnose.rules.findings import FINDINGS_SCHEMA, Diagnosis, Finding
-from diagnose.rules.loader import ENV_VAR, Issue, RuleLoadError, RuleSet, load_ruleset
+from diagnose.rules.findings import FINDINGS_SCHEMA, Diagnosis, Finding, Verdict
+from diagnose.rules.loader import ENV_VAR, Issue, RuleLoadError, RuleSet, load_ruleset, validate_paths
+from diagnose.rules.schema import ConfidenceSpec, severity_rank
+from diagnose.rules.testing import run_tests
 
 __all__ = [
     "ENV_VAR", "FINDINGS_SCHEMA", "Diagnosis", "Finding", "Issue", "RuleLoadError", "RuleSet",
-    "diagnose", "evaluate_rule", "load_ruleset",
+    "Verdict", "diagnose", "evaluate_rule", "load_ruleset", "validate_paths", "ConfidenceSpec", "severity_rank",
+    "run_tests",
 ]

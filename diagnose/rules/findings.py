@@ -112,9 +112,11 @@ class TraceSummary(BaseModel):
 
 
 class Verdict(BaseModel):
-    status: Literal["healthy", "problems"]
+    status: Literal["healthy", "problems", "incomplete"]
     text: str
     worst_severity: SeverityName | None = None
+    incomplete: list[str] = Field(default_factory=list,
+                                  description="why this diagnosis is not complete (rules that failed, damaged trace)")
 
 
 class RuleError(BaseModel):

@@ -14,7 +14,6 @@ Two rules with the same id in one layer are an error.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from diagnose.errors import RuleFileError
 from diagnose.features.model import Evidence, Features
 from diagnose.rules import celeval, fieldpaths, template
 from diagnose.rules.datadir import rules_dir
@@ -29,7 +29,7 @@ from diagnose.rules.knowledge import KnowledgeBase, KnowledgeError
 from diagnose.rules.schema import Directive, Rule
 from diagnose.rules.yamlsrc import Doc, YamlError, load_docs
 
-ENV_VAR = "NETPOLL_DIAGNOSE_RULES"
+from diagnose import RULES_ENV as ENV_VAR, settings  # noqa: E402
 _BOUND = re.compile(r"\.\s*(?:exists|all|exists_one|filter|map)\s*\(\s*([A-Za-z_]\w*)\s*,")
 
 
@@ -43,7 +43,7 @@ class Issue:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-class RuleLoadError(Exception):
+class RuleLoadError(RuleFileError):
     """One or more rule files are invalid. str() is one `file:line: reason` per line."""
 
     def __init__(self, issues: list[Issue]) -> None:
@@ -98,15 +98,13 @@ class RuleSet:
 
 def layers_for(rules_dirs: list[str | Path] | None = None, env: dict[str, str] | None = None,
                include_shipped: bool = True) -> list[Layer]:
-    env = os.environ if env is None else env
     layers: list[Layer] = []
     if include_shipped:
         layers.append(Layer("shipped", rules_dir()))
     for d in rules_dirs or []:
         layers.append(Layer(f"--rules-dir {d}", Path(d)))
-    for d in (env.get(ENV_VAR) or "").split(os.pathsep):
-        if d.strip():
-            layers.append(Layer(f"${ENV_VAR} {d}", Path(d)))
+    for d in settings(env).rules_dirs:
+        layers.append(Layer(f"${ENV_VAR} {d}", Path(d)))
     return layers
 
 

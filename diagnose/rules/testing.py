@@ -11,13 +11,13 @@ Features.model_dump_json()), so a team can test rules without shipping large tra
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from diagnose.features.model import Features
+from diagnose import settings
 from diagnose.rules.datadir import repo_root
 from diagnose.rules.engine import evaluate_rule
 from diagnose.rules.knowledge import KnowledgeBase
@@ -212,8 +212,7 @@ def run_tests(paths: list[Path], manifest_path: Path | None = None,
         ruleset = load_ruleset(layers=layers, env={})
     except RuleLoadError as exc:
         return [], [str(i) for i in exc.issues]
-    manifest_path = manifest_path or (Path(os.environ["NETPOLL_DIAGNOSE_MANIFEST"])
-                                      if os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") else default_manifest())
+    manifest_path = manifest_path or (Path(settings().manifest) if settings().manifest else default_manifest())
     manifest = load_manifest(manifest_path) if manifest_path and manifest_path.is_file() else None
     get_features = get_features or features_loader()
     results: list[CaseResult] = []

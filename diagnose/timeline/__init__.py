@@ -13,8 +13,10 @@ from typing import Any
 from .columns import TraceColumns, build_columns
 from .timeline import Timelines, build_timelines
 
+from .kernel import kernel_available, read_columns as kernel_read_columns
+
 __all__ = ["TraceColumns", "Timelines", "build_columns", "build_timelines", "load_columns", "load_timelines",
-           "trace_header"]
+           "trace_header", "kernel_available", "kernel_read_columns"]
 
 _HEADER = re.compile(rb"^go 1\.(\d+) trace\x00\x00\x00")
 
@@ -67,11 +69,9 @@ def load_columns(source: Any) -> TraceColumns:
         meta["path"] = path
         gv, minor = trace_header(path)
         meta["go_version"], meta["format_minor"] = gv, minor
-        # Fast path (diagnose/read/fast.py, the compiled reader kernel): the same columns, or
+        # The compiled path (kernel.py, over diagnose/read/_fastwire.c): the same columns, or
         # None when the kernel is not built / NETPOLL_DIAGNOSE_PURE=1 / input it declines.
-        from ..read.fast import read_columns as fast_read_columns
-
-        fast_cols = fast_read_columns(path, meta)
+        fast_cols = kernel_read_columns(path, meta)
         if fast_cols is not None:
             return fast_cols
         from ..read import open_trace

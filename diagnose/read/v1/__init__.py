@@ -59,7 +59,6 @@ also prints them) and 28 s / 10 GB for ``go tool trace -pprof=net`` (see
 """
 from __future__ import annotations
 
-import os
 
 from diagnose.errors import TraceError
 
@@ -68,7 +67,7 @@ from .convert import V1Conversion
 
 __all__ = ["convert", "V1Conversion", "TICKS_ENV"]
 
-TICKS_ENV = "NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC"
+from ... import V1_TICKS_ENV as TICKS_ENV, settings  # noqa: E402
 HEADER_LEN = 16  # len("go 1.21 trace\x00\x00\x00"): the same for every old version
 
 
@@ -85,7 +84,7 @@ def convert(data, version: int, *, ticks_per_sec: int | None = None) -> V1Conver
     from ..reader import ReadError
 
     if ticks_per_sec is None:
-        env = os.environ.get(TICKS_ENV, "").strip()
+        env = settings().v1_ticks_per_sec
         if env:
             try:
                 ticks_per_sec = int(float(env))

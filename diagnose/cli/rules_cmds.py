@@ -1,123 +1,27 @@
-"""CLI commands of the rules stage, registered on the main typer app by `register(app)`:
+"""The `rules` command group: list, validate, test and explain diagnosis rules.
 
-    netpoll-diagnose TRACE [--format text|json] [--fail-on SEV] [--rules-dir DIR]...
     netpoll-diagnose rules list [--rules-dir DIR]... [--all]
     netpoll-diagnose rules validate DIR_OR_FILE...
     netpoll-diagnose rules test DIR_OR_FILE... [--manifest fixtures/manifest.json]
     netpoll-diagnose rules explain ID [--rules-dir DIR]...
-
-Exit codes of the diagnose command: 0 nothing at or above --fail-on, 1 a finding at or above
---fail-on, 2 bad input (unreadable trace, invalid rule file, bad option).
 """
 from __future__ import annotations
 
-import os
-import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from diagnose.rules.loader import ENV_VAR, RuleLoadError, load_ruleset, validate_paths
-from diagnose.rules.schema import ConfidenceSpec, severity_rank
+from ..rules import ConfidenceSpec, run_tests, severity_rank, validate_paths
+from .common import RulesDirOpt, load_rules
 
 rules_app = typer.Typer(
     help="List, validate, test and explain diagnosis rules.", no_args_is_help=True, add_completion=False
 )
 
-RulesDirOpt = Annotated[
-    Optional[list[Path]],
-    typer.Option("--rules-dir", help=f"extra rules folder (repeatable; after the shipped rules, before ${ENV_VAR})"),
-]
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"  # diagnose/report/: chat and HTML formats
-    slack = "slack"
-    html = "html"
-
-
-class FailOn(str, Enum):
-    info = "info"
-    warning = "warning"
-    critical = "critical"
-    never = "never"
-
 
 def _err(msg: str) -> None:
     typer.echo(msg, err=True)
-
-
-def _load(rules_dir: list[Path] | None):
-    try:
-        return load_ruleset(rules_dirs=list(rules_dir or []))
-    except RuleLoadError as exc:
-        for issue in exc.issues:
-            _err(str(issue))
-        raise typer.Exit(2) from None
-
-
-# --- the main command ------------------------------------------------------------------------
-
-def diagnose_command(
-    trace: Annotated[Path, typer.Argument(help="Go execution trace (runtime/trace or /debug/pprof/trace output)")],
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="text (default), json, markdown, slack (Block Kit JSON) or html")] = OutputFormat.text,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="exit 1 if a finding is at or above this severity")] = FailOn.warning,
-    rules_dir: RulesDirOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the report here instead of stdout")] = None,
-) -> None:
-    """Diagnose why a Go service's streaming responses got slow, from an execution trace."""
-    from diagnose import __version__
-    from diagnose.errors import TraceError, UsageError
-    from diagnose.report import ReportContext, render, text
-    from diagnose.report.progress import extract_features, should_show
-    from diagnose.rules.engine import diagnose
-
-    ruleset = _load(rules_dir)
-    if not trace.is_file():
-        raise UsageError(f"{trace}: no such trace file")
-    try:
-        from diagnose.features import extract  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - only while the features stage is missing
-        _err(f"netpoll-diagnose: features extraction unavailable ({exc})")
-        raise typer.Exit(2) from None
-    # TraceError -> one line on stderr, exit 2 (diagnose.cli.main). Progress on a terminal for
-    # text output; the HTML report also draws from the timelines.
-    try:
-        features, timelines = extract_features(trace, show_progress=should_show(format.value),
-                                               keep_timelines=format == OutputFormat.html)
-    except (TraceError, UsageError):
-        raise
-    except Exception as exc:  # an analysis crash must not look like exit 1 ("finding found")
-        if os.environ.get("NETPOLL_DIAGNOSE_DEBUG"):
-            raise
-        raise UsageError(f"{trace}: cannot analyse this trace ({type(exc).__name__}: {exc}); "
-                         "set NETPOLL_DIAGNOSE_DEBUG=1 for a traceback") from None
-    if not features.trace.path:
-        features.trace.path = str(trace)
-    if features.trace.truncated and features.trace.event_count <= 2:  # Sync events only
-        # As go tool trace: "failed to parse any useful part of the trace". Saying "healthy"
-        # about a trace with no complete generation would be a lie.
-        raise TraceError("the trace is cut before its first generation is complete: nothing to diagnose "
-                         f"({features.trace.lost_bytes} bytes lost)", str(trace), None)
-    result = diagnose(features, ruleset, tool_version=__version__)
-    rendered = render(result, format.value, context=ReportContext(timelines=timelines),
-                      color=output is None and text.use_color(sys.stdout))
-    if output is not None:
-        output.write_text(rendered, encoding="utf-8")
-    else:
-        sys.stdout.write(rendered)
-        sys.stdout.flush()
-    for e in result.rules.errors:
-        _err(f"warning: rule {e.rule_id} could not be evaluated: {e.error}")
-    if fail_on != FailOn.never:
-        threshold = severity_rank(fail_on.value)
-        if any(severity_rank(f.severity) >= threshold for f in result.findings):
-            raise typer.Exit(1)
-    raise typer.Exit(0)
 
 
 # --- rules subcommands -----------------------------------------------------------------------
@@ -128,7 +32,7 @@ def list_command(
     all_: Annotated[bool, typer.Option("--all", help="also show disabled rules")] = False,
 ) -> None:
     """List the rules in effect (shipped, then --rules-dir layers, then $NETPOLL_DIAGNOSE_RULES)."""
-    rs = _load(rules_dir)
+    rs = load_rules(rules_dir)
     rows = [("ID", "CAUSE", "SEVERITY", "GO", "STATE", "SOURCE")]
     for lr in sorted(rs.rules.values(), key=lambda r: (-severity_rank(r.rule.severity), r.rule.cause, r.id)):
         if not lr.enabled and not all_:
@@ -164,7 +68,6 @@ def test_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also print passing cases")] = False,
 ) -> None:
     """Run each rule on the fixtures its `tests:` names (must fire / must stay silent). Exit 1 on failure."""
-    from diagnose.rules.testing import run_tests
 
     results, problems = run_tests(list(paths), manifest_path=manifest)
     if problems:
@@ -197,7 +100,7 @@ def explain_command(
     rules_dir: RulesDirOpt = None,
 ) -> None:
     """Show a rule (condition, confidence, evidence, tests, where it came from) and its knowledge entry."""
-    rs = _load(rules_dir)
+    rs = load_rules(rules_dir)
     lr = rs.get(rule_id)
     if lr is None:
         close = [r for r in rs.rules if rule_id in r or r.startswith(rule_id.split(".")[0])]
@@ -240,6 +143,5 @@ def explain_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `diagnose` and the `rules` group to the main app."""
-    app.command("diagnose")(diagnose_command)
+    """Add the `rules` group to the main app."""
     app.add_typer(rules_app, name="rules")

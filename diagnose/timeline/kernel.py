@@ -1,6 +1,6 @@
-"""Fast path: a trace file straight to `TraceColumns`, through the compiled kernel.
+"""The columns step's compiled path: a trace file straight to `TraceColumns` (the kernel).
 
-    from diagnose.read.fast import read_columns
+    from diagnose.timeline.kernel import read_columns
     cols = read_columns("trace.out")     # TraceColumns, or None: use the reference path
 
 ``read_columns`` gives exactly what ``build_columns(open_trace(path).events())`` gives (same
@@ -26,13 +26,13 @@ import os
 from array import array
 from typing import Any
 
-from . import generation as _gen
-from . import tracev2 as t2
-from . import version as _version
-from . import wire
-from .generation import GenError, maybe_partial
+from ..read import generation as _gen
+from ..read import tracev2 as t2
+from ..read import version as _version
+from ..read import wire
+from ..read.generation import GenError, maybe_partial
 
-PURE_ENV = "NETPOLL_DIAGNOSE_PURE"
+from .. import PURE_ENV  # noqa: E402  (re-exported)
 V2_FORMATS = (22, 23, 25, 26)
 
 # _fastwire statuses, error kinds and log kinds (see _fastwire.c)
@@ -44,14 +44,15 @@ _CONST_STRINGS = ("/sched/gomaxprocs:threads", "/memory/classes/heap/objects:byt
                   "GC concurrent mark phase", "GC incremental sweep", "GC mark assist")
 
 try:  # the compiled kernel is optional (setup.py builds it when a C compiler is present)
-    from . import _fastwire  # type: ignore[attr-defined]
+    from ..read import _fastwire  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - exercised by installs without a compiler
     _fastwire = None
 
 
 def pure_requested() -> bool:
-    v = os.environ.get(PURE_ENV, "")
-    return v not in ("", "0")
+    from .. import settings
+
+    return settings().pure
 
 
 def kernel_available() -> bool:
@@ -74,8 +75,8 @@ class _Stop(Exception):
 
 
 def _engine_tables(ver: int, const_cids: tuple[int, ...]) -> tuple:
-    from ..timeline.columns import _reader_tables  # the row mapping the kernel must reproduce
-    from .reader import _VALIDATE
+    from .columns import _reader_tables  # the row mapping the kernel must reproduce
+    from ..read.reader import _VALIDATE
 
     _st, kinds, main_stack, _gs, _ps, _ab = _reader_tables()
     specs = t2.SPECS
@@ -90,7 +91,7 @@ class _Driver:
     """Reader._read_event's generation-level control flow around the kernel."""
 
     def __init__(self, src: wire.Source, ver: int, keep_rows: bool = True) -> None:
-        from ..timeline.columns import _Tables
+        from .columns import _Tables
 
         self.src = src
         self.ver = ver
@@ -286,7 +287,7 @@ class _Driver:
 def _arrays(blocks: dict) -> dict:
     import numpy as np
 
-    from ..timeline.columns import _COLS
+    from .columns import _COLS
 
     return {name: np.frombuffer(blocks[name], dtype=dt) for name, _, dt in _COLS}
 
@@ -324,22 +325,23 @@ def _open(path) -> tuple[wire.Source, Any, int, int] | None:
 
 
 def read_columns(path, meta: dict[str, Any] | None = None):
-    """TraceColumns of the trace at `path` through the kernel, or None (see the module doc).
+    """TraceColumns of the trace at `path` (or an open binary file, e.g. one that reports
+    progress as it is read) through the kernel, or None (see the module doc).
 
     `meta`: the entries load_columns puts first (path, go_version, format_minor); the reader's
     (format_minor, go_version, lost_bytes, warnings, truncated) are added as load_columns does.
     Raises TraceError for a corrupt trace, as the reference path does.
     """
-    if not kernel_available() or not isinstance(path, (str, os.PathLike)):
+    if not kernel_available() or not (isinstance(path, (str, os.PathLike)) or hasattr(path, "read")):
         return None
     opened = _open(path)
     if opened is None:
         return None
     src, closer, ver, hlen = opened
     from ..errors import TraceError
-    from . import TraceVersion, byte_count
+    from ..read import TraceVersion, byte_count
 
-    display = os.fspath(path)
+    display = os.fspath(path) if isinstance(path, (str, os.PathLike)) else (getattr(path, "name", None) or "<trace>")
     total = src.size if src.size is not None else 0
     warnings: list[str] = []
     try:
@@ -364,7 +366,7 @@ def read_columns(path, meta: dict[str, Any] | None = None):
     finally:
         if closer is not None:
             closer.close()
-    from ..timeline import _reader_meta
+    from . import _reader_meta
 
     m = dict(meta or {})
     m.update(_reader_meta(_MetaSource(TraceVersion(ver), max(total - valid, 0), warnings)))

@@ -1,0 +1,102 @@
+"""The main command (`netpoll-diagnose TRACE`) and `diff BEFORE AFTER`.
+
+Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it; 2 bad input, a limit
+reached, or an INCOMPLETE diagnosis (a rule could not run, the trace's evidence is damaged);
+3 internal error (see diagnose.errors).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import pipeline
+from ..errors import EXIT_FINDING, EXIT_INPUT, EXIT_OK
+from ..report import ReportContext, compare, render, render_diff
+from ..rules import severity_rank
+from .common import (FailOn, MaxBytesOpt, MaxMemoryOpt, OutputOpt, ReportFormat, RulesDirOpt, TimeoutOpt, TraceArg,
+                     apply_limits, load_rules, progress_for, use_color, write_output)
+
+
+def diagnose_command(
+    trace: TraceArg,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text (default), json, markdown, slack "
+                                                 "(Block Kit JSON) or html")] = ReportFormat.text,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="exit 1 if a finding is at or above this severity")]
+    = FailOn.warning,
+    rules_dir: RulesDirOpt = None,
+    output: OutputOpt = None,
+    max_bytes: MaxBytesOpt = None,
+    timeout: TimeoutOpt = None,
+    max_memory: MaxMemoryOpt = None,
+) -> None:
+    """Diagnose why a Go service's streaming responses got slow, from an execution trace."""
+    apply_limits(timeout, max_memory)
+    ruleset = load_rules(rules_dir)
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        run = pipeline.diagnose_trace(inp, ruleset, progress=progress_for(format.value, Path(inp.display).name),
+                                      keep_timelines=format == ReportFormat.html)
+    result = run.diagnosis
+    rendered = render(result, format.value, context=ReportContext(timelines=run.timelines),
+                      color=use_color(output))
+    write_output(rendered, output)
+    for reason in run.incomplete:
+        typer.echo(f"netpoll-diagnose: {inp.display}: INCOMPLETE: {reason}", err=True)
+    raise typer.Exit(exit_code(run, fail_on))
+
+
+def exit_code(run: pipeline.Run, fail_on: FailOn) -> int:
+    """2 when the diagnosis is incomplete (it must never read as healthy), else 1 for a finding
+    at or above --fail-on, else 0."""
+    if run.incomplete:
+        return EXIT_INPUT
+    if fail_on != FailOn.never:
+        threshold = severity_rank(fail_on.value)
+        if any(severity_rank(f.severity) >= threshold for f in run.diagnosis.findings):
+            return EXIT_FINDING
+    return EXIT_OK
+
+
+def diff_command(
+    before: Annotated[str, typer.Argument(help="trace before the change (e.g. the bug)", show_default=False)],
+    after: Annotated[str, typer.Argument(help="trace after the change (e.g. with the fix)", show_default=False)],
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, json, markdown, slack or html")]
+    = ReportFormat.text,
+    rules_dir: RulesDirOpt = None,
+    output: OutputOpt = None,
+    max_bytes: MaxBytesOpt = None,
+    timeout: TimeoutOpt = None,
+    max_memory: MaxMemoryOpt = None,
+) -> None:
+    """Compare two traces: findings that disappeared, appeared or changed, and the headline numbers
+    (network-wait and wake-to-run p95, time blocked by site, syscall time) with percentage change.
+
+    Exit 0, or 2 when either side's diagnosis is incomplete or its input is bad."""
+    apply_limits(timeout, max_memory)
+    if before == "-" and after == "-":
+        raise typer.BadParameter("only one of BEFORE and AFTER can be standard input")
+    ruleset = load_rules(rules_dir)
+    runs = []
+    for name in (before, after):
+        with pipeline.open_input(name, max_bytes=max_bytes) as inp:
+            runs.append(pipeline.diagnose_trace(inp, ruleset, progress=progress_for(format.value,
+                                                                                    Path(inp.display).name)))
+    b, a = runs
+    from .. import __version__
+
+    report = compare(b.diagnosis, b.features, a.diagnosis, a.features, tool_version=__version__)
+    write_output(render_diff(report, format.value, color=use_color(output)), output)
+    incomplete = False
+    for r in runs:
+        for reason in r.incomplete:
+            incomplete = True
+            typer.echo(f"netpoll-diagnose: {r.input.display}: INCOMPLETE: {reason}", err=True)
+    raise typer.Exit(EXIT_INPUT if incomplete else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diagnose")(diagnose_command)
+    app.command("diff")(diff_command)
+
+

@@ -1,0 +1,96 @@
+"""Commands that show a trace's data rather than a diagnosis: dump, inspect, features, profile."""
+from __future__ import annotations
+
+import gzip
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from .. import pipeline
+from ..read import open_trace, overview, render_overview, write_dump
+from ..report import build_profile, compute_records, features_text, folded
+from .common import DataFormat, MaxBytesOpt, OutputOpt, TraceArg, write_output
+
+PROG = "netpoll-diagnose"
+
+JsonAliasOpt = Annotated[bool, typer.Option("--json", hidden=True, help="same as --format json")]
+DataFormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="text or json")]
+
+
+class ProfileKind(str, Enum):
+    net = "net"
+    sync = "sync"
+    syscall = "syscall"
+    sched = "sched"
+
+
+def _warn(display: str, warnings: list[str]) -> None:
+    for w in warnings:
+        sys.stderr.write(f"{PROG}: {display}: warning: {w}\n")
+
+
+def dump(trace: TraceArg, max_bytes: MaxBytesOpt = None) -> None:
+    """Print every event as `go tool trace -d=parsed TRACE` (Go 1.27.3) does, line for line.
+
+    A trace cut short prints its complete generations and a warning on stderr (exit 0).
+    """
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        r = open_trace(inp.path)
+        r.path = inp.display
+        out = sys.stdout.buffer
+        try:
+            write_dump(r.events(), out)
+        finally:
+            out.flush()
+    _warn(inp.display, r.warnings)
+
+
+def inspect(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,
+            max_bytes: MaxBytesOpt = None) -> None:
+    """What a trace holds: version, span, events by kind, goroutines, GOMAXPROCS, threads, GC, lost data."""
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        r = open_trace(inp.path)
+        r.path = inp.display
+        o = overview(r)
+    o.path = inp.display
+    as_json = json_out or format == DataFormat.json
+    write_output(o.model_dump_json(indent=2) + "\n" if as_json else render_overview(o), None)
+    _warn(inp.display, r.warnings)
+
+
+def features(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,
+             output: OutputOpt = None, max_bytes: MaxBytesOpt = None) -> None:
+    """The typed features rules test (network waits, scheduling, syscalls, fds, GC, threads)."""
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        f = pipeline.analyse(inp).features
+    as_json = json_out or format == DataFormat.json
+    write_output(f.model_dump_json(indent=2) + "\n" if as_json else features_text(f), output)
+
+
+def profile(
+    trace: TraceArg,
+    kind: Annotated[ProfileKind, typer.Option("--kind", "-k", help="net: network waits; sync: chan/sync/select "
+                                              "waits; syscall; sched: runnable-to-running delay.")] = ProfileKind.net,
+    output: OutputOpt = None,
+    folded_out: Annotated[bool, typer.Option("--folded", help="write folded stacks for flame-graph tools instead")]
+    = False,
+    max_bytes: MaxBytesOpt = None,
+) -> None:
+    """Write a pprof profile of goroutine waits, as `go tool trace -pprof=KIND` does.
+
+    The profile is a gzipped profile.proto that `go tool pprof` opens; its totals match Go's.
+    """
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        cols = pipeline.read_columns(inp)
+    rec = compute_records(cols, kind.value)
+    data = folded(rec).encode() if folded_out else gzip.compress(build_profile(rec).SerializeToString())
+    write_output(data, output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dump")(dump)
+    app.command("inspect")(inspect)
+    app.command("features")(features)
+    app.command("profile")(profile)

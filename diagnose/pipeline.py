@@ -1,0 +1,342 @@
+"""The one place the stages are wired: read -> timeline -> graph -> features -> rules.
+
+Every command goes through here (diagnose, diff, features, profile, the bot's child process),
+so they cannot drift apart: the same input checks, the same choice of reader (the compiled
+kernel whenever it is built, progress or not), the same refusal of a trace with no complete
+generation, the same completeness check before a verdict.
+
+    from diagnose import pipeline
+    with pipeline.open_input("trace.out") as inp:          # or "-" for stdin
+        run = pipeline.diagnose_trace(inp, ruleset)         # Run: columns meta, timelines, features, diagnosis
+        run.diagnosis, run.incomplete
+
+Report rendering and exit codes are the command line's (diagnose/cli/); nothing here prints.
+"""
+from __future__ import annotations
+
+import io
+import os
+import select
+import stat
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable, Protocol
+
+from . import __version__
+from .errors import TraceError, UsageError
+from .features import Features, extract_from_timelines
+from .rules import Diagnosis, RuleSet, Verdict, diagnose
+from .timeline import (Timelines, TraceColumns, build_timelines, kernel_available, kernel_read_columns, load_columns,
+                       trace_header)
+
+#: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
+DEFAULT_SPOOL_LIMIT = 4 << 30
+#: how long a FIFO may stay silent before we call it "no data" instead of hanging
+FIFO_FIRST_BYTE_S = 10.0
+
+
+class Progress(Protocol):
+    """What the pipeline reports to (diagnose.report.progress.TerminalProgress is one)."""
+
+    def __call__(self, done: int, total: int) -> None: ...
+
+    def events(self, n: int) -> None: ...
+
+    def phase(self, text: str) -> None: ...
+
+    def done(self) -> None: ...
+
+
+# --- input -----------------------------------------------------------------------------------
+
+@dataclass
+class TraceInput:
+    """A trace the user named, as a regular file we may open as often as a stage needs.
+
+    `display` is what the user typed (reports and errors name it); `path` is the regular
+    file read (the same, or a temporary spool of stdin/a pipe/a FIFO, removed by close()).
+    """
+
+    display: str
+    path: str
+    size: int
+    spooled: bool = False
+
+    def close(self) -> None:
+        if self.spooled:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> "TraceInput":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_input(name: str | os.PathLike, *, max_bytes: int | None = None,
+               stdin: BinaryIO | None = None, first_byte_s: float = FIFO_FIRST_BYTE_S) -> TraceInput:
+    """Check what `name` is and make it a readable regular file (UsageError otherwise).
+
+    `-` is standard input; pipes, FIFOs and /dev/fd/N are spooled to a temporary file (at
+    most `max_bytes`), so every stage may reopen and seek, and a FIFO with no writer is an
+    error after `first_byte_s` instead of a hang. A regular file larger than `max_bytes`
+    is refused before anything is read.
+    """
+    display = os.fspath(name)
+    if display == "-":
+        src = stdin if stdin is not None else _stdin_binary()
+        return _spool(src, "<stdin>", max_bytes, first_byte_s=None)
+    try:
+        st = os.stat(display)
+    except FileNotFoundError:
+        raise UsageError(f"{display}: no such trace file") from None
+    except OSError as e:
+        raise UsageError(f"{display}: cannot read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{display}: is a directory, not a trace file")
+    if stat.S_ISREG(st.st_mode):
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise UsageError(f"{display}: {st.st_size} bytes is over the limit of {max_bytes} bytes (--max-bytes)")
+        if st.st_size == 0:
+            raise TraceError("empty file: not a Go execution trace", display, 0)
+        try:
+            with open(display, "rb"):
+                pass
+        except OSError as e:
+            raise UsageError(f"{display}: cannot read ({e.strerror or e})") from None
+        return TraceInput(display, display, st.st_size)
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        if stat.S_ISCHR(st.st_mode) and not display.startswith("/dev/fd/") and not display.startswith("/proc/"):
+            raise UsageError(f"{display}: is a device, not a trace file")
+        try:
+            fd = os.open(display, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as e:
+            raise UsageError(f"{display}: cannot read ({e.strerror or e})") from None
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            return _spool(f, display, max_bytes, first_byte_s=first_byte_s)
+    raise UsageError(f"{display}: not a regular file, pipe or FIFO")
+
+
+def _stdin_binary() -> BinaryIO:
+    import sys
+
+    return sys.stdin.buffer
+
+
+def _spool(src: BinaryIO, display: str, max_bytes: int | None, first_byte_s: float | None) -> TraceInput:
+    """Copy a stream into a temporary file, at most `max_bytes`; wait at most `first_byte_s`
+    for data when the stream is non-blocking (a FIFO opened with O_NONBLOCK)."""
+    limit = DEFAULT_SPOOL_LIMIT if max_bytes is None else max_bytes
+    fd, tmp = tempfile.mkstemp(prefix="netpoll-diagnose-", suffix=".trace")
+    n = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if first_byte_s is not None:
+                n = _copy_nonblocking(src, out, limit, display, first_byte_s)
+            else:
+                while True:
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    n += len(chunk)
+                    if n > limit:
+                        raise UsageError(f"{display}: more than {limit} bytes (--max-bytes)")
+                    out.write(chunk)
+        if n == 0:
+            raise TraceError("empty input: not a Go execution trace", display, 0)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return TraceInput(display, tmp, n, spooled=True)
+
+
+def _copy_nonblocking(src: BinaryIO, out: BinaryIO, limit: int, display: str, first_byte_s: float) -> int:
+    fd = src.fileno()
+    n = 0
+    deadline = time.monotonic() + first_byte_s
+    while True:
+        timeout = max(0.0, deadline - time.monotonic()) if n == 0 else None
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            raise UsageError(f"{display}: no data within {first_byte_s:g} s (a FIFO with no writer?)")
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            if n == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # FIFO not opened by a writer yet: poll until the deadline
+                continue
+            return n
+        n += len(chunk)
+        if n > limit:
+            raise UsageError(f"{display}: more than {limit} bytes (--max-bytes)")
+        out.write(chunk)
+
+
+# --- read -> columns -------------------------------------------------------------------------
+
+class CountingFile(io.RawIOBase):
+    """A read-only binary file that reports (bytes read so far, total bytes) on every read:
+    the reader pulls bytes as it decodes, so the position in the file is the progress."""
+
+    def __init__(self, raw: BinaryIO, callback: Callable[[int, int], None], total: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._cb = callback
+        self.bytes_read = 0
+        self.total = total
+        self.name = getattr(raw, "name", None)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(pos, whence)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        if data:
+            self.bytes_read += len(data)
+            self._cb(self.bytes_read, max(self.total, self.bytes_read))
+        return data
+
+    def readinto(self, b) -> int:  # io.RawIOBase protocol
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+EVENTS_TICK = 1 << 14  # the reference reader reports its event count every 16k events
+
+
+class _CountedTrace:
+    """An opened trace whose events() also reports how many came out."""
+
+    def __init__(self, trace: Any, on_events: Callable[[int], None]) -> None:
+        self._trace = trace
+        self._on_events = on_events
+
+    def events(self):
+        n = 0
+        for ev in self._trace.events():
+            n += 1
+            if not n & (EVENTS_TICK - 1):
+                self._on_events(n)
+            yield ev
+        self._on_events(n)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trace, name)
+
+
+def read_columns(inp: TraceInput, progress: Progress | None = None) -> TraceColumns:
+    """The columns of a trace: the compiled kernel when built (NETPOLL_DIAGNOSE_PURE=1 forces the
+    reference), with or without progress -- one switch, in `diagnose.timeline.load_columns`."""
+    if progress is None:
+        cols = load_columns(inp.path)
+    else:
+        from .read import open_trace
+
+        with open(inp.path, "rb") as raw:
+            counting = CountingFile(raw, progress, inp.size)
+            cols = None
+            if kernel_available():
+                cols = kernel_read_columns(counting, _header_meta(inp))
+                if cols is None:  # a format the kernel declines: the reference reads it
+                    counting.seek(0)
+            if cols is None:
+                trace = open_trace(counting)
+                trace.path = inp.path
+                cols = load_columns(_CountedTrace(trace, progress.events))
+    cols.meta["path"] = inp.display
+    return cols
+
+
+def _header_meta(inp: TraceInput) -> dict[str, Any]:
+    gv, minor = trace_header(inp.path)
+    return {"path": inp.display, "go_version": gv, "format_minor": minor}
+
+
+# --- columns -> timelines -> graph -> features -> rules --------------------------------------
+
+@dataclass
+class Run:
+    """What one pass of the pipeline produced for one trace."""
+
+    input: TraceInput
+    features: Features
+    timelines: Timelines | None = None
+    diagnosis: Diagnosis | None = None
+    #: why the diagnosis cannot be trusted as complete (rules that failed, damaged trace);
+    #: empty when it can. A non-empty list makes the verdict INCOMPLETE and the exit non-zero.
+    incomplete: list[str] = field(default_factory=list)
+
+
+def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False) -> Run:
+    """read -> timeline -> features for one trace. Refuses (TraceError) a trace cut before its
+    first generation completed: calling it healthy would be a lie (Go says "failed to parse
+    any useful part of the trace")."""
+    try:
+        cols = read_columns(inp, progress)
+        if progress is not None:
+            progress.phase("analysing")
+        tl = build_timelines(cols)
+        features = extract_from_timelines(tl, cols.meta)
+    finally:
+        if progress is not None:
+            progress.done()
+    features.trace.path = inp.display
+    if features.trace.truncated and features.trace.event_count <= 2:  # Sync events only
+        raise TraceError("the trace is cut before its first generation is complete: nothing to diagnose "
+                         f"({features.trace.lost_bytes} bytes lost)", inp.display, None)
+    return Run(inp, features, tl if keep_timelines else None)
+
+
+def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | None = None,
+                   keep_timelines: bool = False) -> Run:
+    """The whole pipeline for one trace: `analyse`, then the rules, then the completeness check."""
+    run = analyse(inp, progress=progress, keep_timelines=keep_timelines)
+    run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
+    run.incomplete = incompleteness(run.features, run.diagnosis)
+    if run.incomplete:
+        v = run.diagnosis.verdict
+        found = f" What did run: {v.text}" if v.status == "problems" else ""
+        run.diagnosis.verdict = Verdict(
+            status="incomplete", worst_severity=v.worst_severity, incomplete=run.incomplete,
+            text=f"This diagnosis cannot be trusted as complete: {'; '.join(run.incomplete)}.{found}")
+    return run
+
+
+def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
+    """Reasons a verdict must not be read as complete: a rule that could not be evaluated, or
+    a trace whose evidence is missing (the reader says which)."""
+    reasons: list[str] = []
+    errors = diagnosis.rules.errors
+    if errors:
+        first = " ".join(errors[0].error.split())
+        first = first if len(first) <= 120 else first[:117] + "..."
+        reasons.append(f"{len(errors)} of {diagnosis.rules.active} rules could not be evaluated "
+                       f"({', '.join(e.rule_id for e in errors[:3])}{', ...' if len(errors) > 3 else ''}: {first})")
+    reasons += list(getattr(features.trace, "incomplete", None) or [])
+    return reasons
+
+
+__all__ = ["TraceInput", "open_input", "read_columns", "analyse", "diagnose_trace", "incompleteness", "Run",
+           "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]
