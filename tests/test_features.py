@@ -202,5 +202,4 @@ def separation_table() -> str:
 
 
 if __name__ == "__main__":  # python tests/test_features.py  -> prints the separation table
-    sys.path.insert(0, str(REPO))
     print(separation_table())

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -78,7 +77,6 @@ def test_missing_section_is_rejected(tmp_path):
 # --- Go facts, checked against real toolchains when they are installed --------------------
 
 def _toolchains() -> dict[str, Path]:
-    sys.path.insert(0, str(REPO))
     try:
         from tools import gotoolchains  # type: ignore
     except Exception:  # noqa: BLE001

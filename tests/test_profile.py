@@ -22,8 +22,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 EXPECTED = REPO / "tests" / "data" / "profile_expected_totals.json"
 KINDS = ("net", "sync", "syscall", "sched")
@@ -95,7 +93,7 @@ def go_cmd() -> str:
 
 
 def go_profile(go: str, trace: str, kind: str):
-    from diagnose.report.pprof import read_profile
+    from tests.support.pprof_read import read_profile
 
     out = subprocess.run([go, "tool", "trace", f"-pprof={kind}", trace], capture_output=True, env=_go_env(),
                          timeout=900)
@@ -113,7 +111,7 @@ def go_profile(go: str, trace: str, kind: str):
 @pytest.mark.skipif(not ENTRIES, reason=f"fixture corpus not present ({MANIFEST})")
 @pytest.mark.parametrize("entry", ENTRIES, ids=_id)
 def test_profiles_match_go_tool_trace(entry, go_cmd):
-    from diagnose.report.pprof import profile_by_stack, profile_totals
+    from tests.support.pprof_read import profile_by_stack, profile_totals
 
     for kind in KINDS:
         mine, theirs = ours(str(entry.trace), kind), go_profile(go_cmd, str(entry.trace), kind)
@@ -135,7 +133,7 @@ def test_go_tool_pprof_opens_our_profile(go_cmd, tmp_path):
                          env=_go_env(), timeout=300)
     assert top.returncode == 0, top.stderr
     assert "Type: delay" in top.stdout
-    from diagnose.report.pprof import profile_totals, read_profile
+    from tests.support.pprof_read import profile_totals, read_profile
 
     total = profile_totals(read_profile(out))["delay/nanoseconds"]
     assert f"of {total}ns total" in top.stdout.replace(",", "") or total == 0, top.stdout[:500]
@@ -156,7 +154,7 @@ def _rel(p: Path) -> str:
 def test_profiles_match_recorded_go_totals():
     if not EXPECTED.is_file():
         pytest.skip(f"{EXPECTED.name} not recorded yet (python tests/test_profile.py --regen)")
-    from diagnose.report.pprof import profile_totals
+    from tests.support.pprof_read import profile_totals
 
     rec = json.loads(EXPECTED.read_text())
     compared, changed = 0, []
@@ -177,7 +175,8 @@ def test_profiles_match_recorded_go_totals():
 def test_folded_and_gzip_outputs(tmp_path):
     if not ENTRIES:
         pytest.skip(f"fixture corpus not present ({MANIFEST})")
-    from diagnose.report.pprof import compute_records, folded, profile_totals, read_profile
+    from diagnose.report.pprof import compute_records, folded
+    from tests.support.pprof_read import profile_totals, read_profile
 
     e = min(ENTRIES, key=lambda e: e.trace.stat().st_size)
     rec = compute_records(columns(str(e.trace)), "sched")
@@ -212,7 +211,7 @@ def regen() -> None:
     go, why = find_go()
     if go is None:
         sys.exit(why)
-    from diagnose.report.pprof import profile_totals
+    from tests.support.pprof_read import profile_totals
 
     out = {"generator": f"go tool trace -pprof=<kind> (Go {GO_VERSION})", "traces": {}}
     for e in ENTRIES:

@@ -4,15 +4,12 @@ from __future__ import annotations
 import io
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from tests.conftest import smallest_per_format  # noqa: E402
 

@@ -29,8 +29,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from tests.conftest import go_env, v2_traces  # noqa: E402
 from tests.support import gotesttext as gt  # noqa: E402
@@ -529,3 +527,18 @@ def test_build_without_a_compiler_does_not_fail(tmp_path):
 def test_count_events_matches_rows():
     path = _a_fixture()
     assert fast.count_events(path) == len(fast.read_columns(path))
+
+
+def test_kernel_constants_come_from_python():
+    """_fastwire.c takes every shared constant from the generated header; the committed header is
+    what tools/gen_fastwire_header.py writes from the Python definitions today."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_fastwire_header", REPO / "tools" / "gen_fastwire_header.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.HEADER.read_text() == gen.render(), "run python3 tools/gen_fastwire_header.py"
+    c_src = (REPO / "diagnose" / "read" / "_fastwire.c").read_text()
+    assert '#include "_fastwire_tables.h"' in c_src
+    for copied in ("EvGoStatus = 25", "GS_Runnable = 2", "K_STATE = 13", "ST_PUNT = 2"):
+        assert copied not in c_src, f"hand-copied constant in _fastwire.c: {copied}"

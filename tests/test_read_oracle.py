@@ -28,8 +28,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from tests.conftest import V2_FORMATS, _find_go, go_env, smallest_per_format, v2_traces  # noqa: E402
 

@@ -41,8 +41,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 from diagnose.errors import TraceError  # noqa: E402
 from diagnose.read import open_trace  # noqa: E402

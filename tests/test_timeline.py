@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 GO_VERSION = "1.27.3"
 

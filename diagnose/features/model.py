@@ -24,7 +24,8 @@ class Frame(BaseModel):
     line: int = 0
 
     def short(self) -> str:
-        return f"{self.func} {self.file.rsplit('/', 1)[-1]}:{self.line}"
+        base = self.file.rsplit("/", 1)[-1]
+        return f"{self.func} {base}:{self.line}" if base else self.func
 
 
 class Evidence(BaseModel):

@@ -74,8 +74,7 @@ from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, Resou
                         StateTransition)
 from .value import Value
 
-NoTask = (1 << 64) - 1
-BackgroundTask = 0
+from .event import BackgroundTask, NoTask  # noqa: E402
 
 
 class TraceVersion(int):
@@ -225,10 +224,11 @@ def open_trace(src: "str | bytes | BinaryIO | object") -> TraceReader:
 
 
 from .dump import write_dump  # noqa: E402
+from .version import HeaderError, parse_header  # noqa: E402
 from .inspect import TraceOverview, overview, render_text as render_overview  # noqa: E402
 
 __all__ = [
-    "write_dump", "TraceOverview", "overview", "render_overview",
+    "write_dump", "parse_header", "HeaderError", "TraceOverview", "overview", "render_overview",
     "open_trace", "TraceReader", "TraceVersion", "TraceError", "ReadError",
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
     "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",

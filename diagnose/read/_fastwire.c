@@ -39,43 +39,14 @@
 #include <sys/mman.h>
 #endif
 
-/* ---------------------------------------------------------------- constants (tracev2) */
-enum {
-    EvProcsChange = 9, EvProcStart = 10, EvProcStop = 11, EvProcSteal = 12, EvProcStatus = 13,
-    EvGoCreate = 14, EvGoCreateSyscall = 15, EvGoStart = 16, EvGoDestroy = 17, EvGoDestroySyscall = 18,
-    EvGoStop = 19, EvGoBlock = 20, EvGoUnblock = 21, EvGoSyscallBegin = 22, EvGoSyscallEnd = 23,
-    EvGoSyscallEndBlocked = 24, EvGoStatus = 25, EvSTWBegin = 26, EvSTWEnd = 27, EvGCActive = 28,
-    EvGCBegin = 29, EvGCEnd = 30, EvGCSweepActive = 31, EvGCSweepBegin = 32, EvGCSweepEnd = 33,
-    EvGCMarkAssistActive = 34, EvGCMarkAssistBegin = 35, EvGCMarkAssistEnd = 36, EvHeapAlloc = 37,
-    EvHeapGoal = 38, EvGoLabel = 39, EvUserTaskBegin = 40, EvUserTaskEnd = 41, EvUserRegionBegin = 42,
-    EvUserRegionEnd = 43, EvUserLog = 44, EvGoSwitch = 45, EvGoSwitchDestroy = 46, EvGoCreateBlocked = 47,
-    EvGoStatusStack = 48, EvCPUSample = 7,
-    EvSpan = 128, EvGoroutineStackFree = 136,
-    EV_SYNC = 255,
-    NSPECS = 137
-};
-/* GoStatus / ProcStatus (wire) */
-enum { GoBad = 0, GoRunnable = 1, GoRunning = 2, GoSyscall = 3, GoWaiting = 4 };
-enum { ProcBad = 0, ProcRunning = 1, ProcIdle = 2, ProcSyscall = 3, ProcSyscallAbandoned = 4 };
-/* API GoState / ProcState (= the column codes) */
-enum { GS_Undetermined = 0, GS_NotExist = 1, GS_Runnable = 2, GS_Running = 3, GS_Waiting = 4, GS_Syscall = 5 };
-enum { PS_Undetermined = 0, PS_NotExist = 1, PS_Running = 2, PS_Idle = 3 };
-static const int GO_STATUS_TO_STATE[5] = {0, GS_Runnable, GS_Running, GS_Syscall, GS_Waiting};
-static const int PROC_STATUS_TO_STATE[5] = {0, PS_Running, PS_Idle, PS_Running, PS_Idle};
-static const char *GO_STATUS_STR[5] = {"Bad", "Runnable", "Running", "Syscall", "Waiting"};
-static const char *PROC_STATUS_STR[5] = {"Bad", "Running", "Idle", "Syscall", "SyscallAbandoned"};
-/* EventKind column codes */
-enum { K_BAD = 0, K_SYNC = 1, K_METRIC = 2, K_LABEL = 3, K_STACKSAMPLE = 4, K_RANGE_BEGIN = 5,
-       K_RANGE_ACTIVE = 6, K_RANGE_END = 7, K_TASK_BEGIN = 8, K_TASK_END = 9, K_REGION_BEGIN = 10,
-       K_REGION_END = 11, K_LOG = 12, K_STATE = 13, K_EXPERIMENTAL = 14 };
-enum { R_NONE = 0, R_GOROUTINE = 1, R_PROC = 2 };
-enum { MUST_NOT_HAVE = 0, MAY_HAVE = 1, MUST_HAVE = 2 };
-enum { GC_UNDETERMINED = 0, GC_NOT_RUNNING = 1, GC_RUNNING = 2 };
+/* ---------------------------------------------------------------- constants */
+/* Every constant shared with Python comes from the generated header (event types, statuses,
+ * state codes, column codes, result codes): tools/gen_fastwire_header.py writes it from the
+ * Python definitions, and a test fails when it is stale. */
+#include "_fastwire_tables.h"
+enum { EV_SYNC = 255 };  /* the kernel's own pseudo type for a generation's Sync event */
 #define NO_TASK UINT64_MAX
 
-/* results */
-enum { ST_DONE = 0, ST_ERROR = 1, ST_PUNT = 2 };
-enum { E_NONE = 0, E_ORDER = 1, E_VALIDATE = 2, E_WIRE = 3, E_ADVANCE = 4, E_REGION = 5, E_INVARIANT = 6 };
 /* internal handler results */
 #define H_NO 0
 #define H_YES 1
@@ -84,7 +55,6 @@ enum { E_NONE = 0, E_ORDER = 1, E_VALIDATE = 2, E_WIRE = 3, E_ADVANCE = 4, E_REG
 /* Every punt records its source line (reported by error() as the message "punt at line N"). */
 #define PUNT(E) ((E)->punt_line = __LINE__, H_PUNT)
 
-enum { LOG_STACK = 0, LOG_STR = 1, LOG_STW = 2 };
 
 /* ---------------------------------------------------------------- int64 -> int32 hash map */
 typedef struct {

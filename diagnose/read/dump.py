@@ -32,16 +32,3 @@ def write_dump(events, out: BinaryIO) -> int:
     return n
 
 
-def dump_bytes(src) -> tuple[bytes, list[str]]:
-    """The whole -d=parsed text of a trace (path, bytes or file) and the reader's warnings.
-
-    Raises TraceError like ``open_trace``/``events`` do.
-    """
-    import io
-
-    from . import open_trace
-
-    r = open_trace(src)
-    buf = io.BytesIO()
-    write_dump(r.events(), buf)
-    return buf.getvalue(), r.warnings

@@ -435,7 +435,7 @@ class Event:
                 before = ProcState.Idle
             s = P(_i64(a[0]), before, ProcState.Idle)
         elif typ == t2.EvProcStatus:
-            s = P(_i64(a[0]), a[2] & 0xFF, _PROC_STATUS_TO_STATE[a[1]])
+            s = P(_i64(a[0]), a[2] & 0xFF, PROC_STATUS_TO_STATE[a[1]])
         elif typ == t2.EvGoCreate or typ == t2.EvGoCreateBlocked:
             status = GoState.Waiting if typ == t2.EvGoCreateBlocked else GoState.Runnable
             s = G(_i64(a[0]), GoState.NotExist, status)
@@ -468,7 +468,7 @@ class Event:
         elif typ == t2.EvGoStatus or typ == t2.EvGoStatusStack:
             packed = a[2]
             frm, to = packed >> 32, packed & 0xFFFFFFFF
-            s = G(_i64(a[0]), frm & 0xFF, _GO_STATUS_TO_STATE[to])
+            s = G(_i64(a[0]), frm & 0xFF, GO_STATUS_TO_STATE[to])
             s.stack = self.stack
         else:
             raise ValueError(f"internal error: unexpected wire-format event type for StateTransition kind: {typ}")
@@ -505,8 +505,8 @@ class Event:
         return f"<Event {self.kind.name} typ={self.typ} t={self.time} M={self.m} P={self.p} G={self.g}>"
 
 
-_GO_STATUS_TO_STATE = (0, GoState.Runnable, GoState.Running, GoState.Syscall, GoState.Waiting)
-_PROC_STATUS_TO_STATE = (0, ProcState.Running, ProcState.Idle, ProcState.Running, ProcState.Idle)
+GO_STATUS_TO_STATE = (0, GoState.Runnable, GoState.Running, GoState.Syscall, GoState.Waiting)
+PROC_STATUS_TO_STATE = (0, ProcState.Running, ProcState.Idle, ProcState.Running, ProcState.Idle)
 
 _KIND_NAME = tuple(str(k) for k in EventKind)
 
@@ -590,7 +590,7 @@ def _f_go_status(e):
     a = e.args
     packed = a[2]
     s = (f'M={e.m} P={e.p} G={e.g} StateTransition Time={e.time} GoID={_i64(a[0])} '
-         f'{go_state_str((packed >> 32) & 0xFF)}->{go_state_str(_GO_STATUS_TO_STATE[packed & 0xFFFFFFFF])} Reason=""')
+         f'{go_state_str((packed >> 32) & 0xFF)}->{go_state_str(GO_STATUS_TO_STATE[packed & 0xFFFFFFFF])} Reason=""')
     if e.typ == t2.EvGoStatusStack and a[3]:
         return s + _tstack(e, a[3])
     return s
@@ -613,7 +613,7 @@ def _f_proc_steal(e):
 def _f_proc_status(e):
     a = e.args
     return (f'M={e.m} P={e.p} G={e.g} StateTransition Time={e.time} ProcID={_i64(a[0])} '
-            f'{proc_state_str(a[2] & 0xFF)}->{proc_state_str(_PROC_STATUS_TO_STATE[a[1]])} Reason=""')
+            f'{proc_state_str(a[2] & 0xFF)}->{proc_state_str(PROC_STATUS_TO_STATE[a[1]])} Reason=""')
 
 
 def _f_metric(name):

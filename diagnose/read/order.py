@@ -14,12 +14,9 @@ from collections import deque
 from . import tracev2 as t2
 from . import version as _version
 from .base import BaseEvent, EvTable
-from .event import Event
+from .event import GO_STATUS_TO_STATE, PROC_STATUS_TO_STATE, BackgroundTask, Event, NoTask  # noqa: F401
 from .resources import GoState, NoGoroutine, NoProc, NoThread, ProcState
 from .wire import i64
-
-NoTask = (1 << 64) - 1
-BackgroundTask = 0
 
 # constraint
 MUST_NOT_HAVE, MAY_HAVE, MUST_HAVE = 0, 1, 2
@@ -29,8 +26,9 @@ GC_UNDETERMINED, GC_NOT_RUNNING, GC_RUNNING = 0, 1, 2
 _GC_STATE_STR = {GC_UNDETERMINED: "Undetermined", GC_NOT_RUNNING: "NotRunning", GC_RUNNING: "Running"}
 
 # tracev2 status -> API state
-TRACEV2_GO_STATUS_TO_GO_STATE = (0, GoState.Runnable, GoState.Running, GoState.Syscall, GoState.Waiting)
-TRACEV2_PROC_STATUS_TO_PROC_STATE = (0, ProcState.Running, ProcState.Idle, ProcState.Running, ProcState.Idle)
+# Go's names for the status -> state maps (defined once, in event.py)
+TRACEV2_GO_STATUS_TO_GO_STATE = GO_STATUS_TO_STATE
+TRACEV2_PROC_STATUS_TO_PROC_STATE = PROC_STATUS_TO_STATE
 
 _I64 = 1 << 63
 

@@ -104,20 +104,6 @@ class Source:
     def skip(self, n: int) -> None:
         self._pos += n
 
-    def read_rest(self) -> bytes:
-        """Everything from the cursor to the end of the input."""
-        parts = [self._buf[self._pos:]]
-        if self._f is not None and not self._eof:
-            parts.append(self._f.read())
-            self._eof = True
-        data = b"".join(parts)
-        end = self.offset + len(data)
-        self._buf = b""
-        self._pos = 0
-        self._base = end
-        return data
-
-
 class Batch:
     """batch.go batch: a batch of trace events, unparsed except for its header.
 

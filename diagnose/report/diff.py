@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from diagnose.features.model import Features
-from diagnose.rules.findings import Diagnosis, Finding, TraceSummary, Verdict
+from diagnose.features.model import Features, TraceInfo
+from diagnose.rules.findings import Diagnosis, Finding, Verdict
 from diagnose.rules.template import format_value
 
 DIFF_SCHEMA = "netpoll-diagnose/diff/v1"
@@ -36,7 +36,7 @@ MATERIAL = {"ms": 1.0, "/s": 10.0, "%": 1.0, "count": 5.0}
 
 
 class SideSummary(BaseModel):
-    trace: TraceSummary
+    trace: TraceInfo
     verdict: Verdict
     findings: int = 0
 

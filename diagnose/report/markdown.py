@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from diagnose.rules.findings import Citation, Diagnosis, Finding, StackFrame
+from diagnose.rules.findings import Citation, Diagnosis, Finding, Frame
 from diagnose.rules.template import format_value
 
 MAX_CHARS = 16_000
@@ -38,7 +38,7 @@ def dur(d_ms: float) -> str:
     return f"{us:.0f} µs" if us >= 1 else "<1 µs"
 
 
-def key_frames(c: Citation, limit: int = MAX_FRAMES) -> tuple[list[StackFrame], int]:
+def key_frames(c: Citation, limit: int = MAX_FRAMES) -> tuple[list[Frame], int]:
     """The leaf frame (what happened), then the frames that are not runtime/syscall plumbing.
 
     Returns (frames to show, number of frames left out).

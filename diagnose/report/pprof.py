@@ -242,12 +242,6 @@ def build_profile(rec: ProfileRecords):
     return p
 
 
-def write_profile(rec: ProfileRecords, path: str | Path) -> None:
-    data = build_profile(rec).SerializeToString()
-    with open(path, "wb") as fh:
-        fh.write(gzip.compress(data))
-
-
 def folded(rec: ProfileRecords, value: str = "delay") -> str:
     """Folded stacks (root;...;leaf VALUE per line) for flame-graph tools.
 
@@ -261,38 +255,3 @@ def folded(rec: ProfileRecords, value: str = "delay") -> str:
         key = ";".join(n.replace(";", ":").replace(" ", "_") for n in reversed(names)) or "<no stack>"
         agg[key] = agg.get(key, 0) + int(v)
     return "".join(f"{k} {v}\n" for k, v in sorted(agg.items()) if v > 0)
-
-
-def read_profile(path: str | Path):
-    """Parse a (gzipped or raw) profile.proto file into a Profile message."""
-    from . import profile_pb2 as pb
-
-    data = Path(path).read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    p = pb.Profile()
-    p.ParseFromString(data)
-    return p
-
-
-def profile_totals(p) -> dict[str, int]:
-    """Sum of each sample type over all samples: {"contentions/count": N, "delay/nanoseconds": T}."""
-    names = [f"{p.string_table[v.type]}/{p.string_table[v.unit]}" for v in p.sample_type]
-    tot = [0] * len(names)
-    for smp in p.sample:
-        for i, v in enumerate(smp.value):
-            tot[i] += v
-    return dict(zip(names, tot))
-
-
-def profile_by_stack(p) -> dict[tuple[str, ...], tuple[int, ...]]:
-    """{(leaf func, ..., root func): summed values} -- to compare profiles stack by stack."""
-    fname = {f.id: p.string_table[f.name] for f in p.function}
-    lfunc = {loc.id: tuple(fname[ln.function_id] for ln in loc.line) for loc in p.location}
-    out: dict[tuple[str, ...], list[int]] = {}
-    for smp in p.sample:
-        key = tuple(fn for lid in smp.location_id for fn in lfunc[lid])
-        acc = out.setdefault(key, [0] * len(smp.value))
-        for i, v in enumerate(smp.value):
-            acc[i] += v
-    return {k: tuple(v) for k, v in out.items()}

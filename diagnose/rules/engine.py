@@ -12,8 +12,8 @@ from typing import Any
 from diagnose.features.model import Features
 from diagnose.rules import celeval, template
 from diagnose.rules.findings import (
-    Advice, Citation, Diagnosis, Fact, Finding, Headline, RuleError, RulesRun, StackFrame,
-    TraceSummary, Verdict,
+    Advice, Citation, Diagnosis, Fact, Finding, Headline, RuleError, RulesRun, Frame,
+    Verdict,
 )
 from diagnose.rules.fieldpaths import resolve
 from diagnose.rules.knowledge import KnowledgeBase
@@ -73,7 +73,7 @@ def _citations(lr: LoadedRule, fdict: dict[str, Any]) -> list[Citation]:
             out.append(Citation(
                 source=sel.from_, note=item.get("note", ""), goroutines=list(item.get("goroutines") or []),
                 start_ns=item.get("start_ns"), end_ns=item.get("end_ns"), duration_ms=item.get("duration_ms"),
-                stack=[StackFrame(**fr) for fr in stack[: sel.max_frames]],
+                stack=[Frame(**fr) for fr in stack[: sel.max_frames]],
                 frames_omitted=max(0, len(stack) - sel.max_frames),
             ))
     return out
@@ -205,9 +205,7 @@ def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Di
     t = features.trace
     return Diagnosis(
         tool_version=tool_version,
-        trace=TraceSummary(path=t.path, go_version=t.go_version, format_minor=t.format_minor,
-                           duration_ms=t.duration_ms, event_count=t.event_count, truncated=t.truncated,
-                           lost_bytes=t.lost_bytes),
+        trace=t.model_copy(deep=True),
         verdict=verdict(findings, h),
         headline=h,
         findings=findings,

@@ -86,20 +86,6 @@ def _suggest(name: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def walk_path(root: type[BaseModel], names: list[str], root_label: str) -> tuple[Any, str | None]:
-    """Follow attribute `names` from `root`. Returns (final type, error or None)."""
-    tp: Any = root
-    shown = root_label
-    for name in names:
-        if not is_model(tp):
-            return None, f"'{shown}' has no field {name!r} (it is not a record)"
-        if name not in tp.model_fields:
-            return None, f"unknown feature '{shown}.{name}'{_suggest(name, list(tp.model_fields))}"
-        tp = field_type(tp, name)
-        shown = f"{shown}.{name}"
-    return tp, None
-
-
 # --- expression scanning ------------------------------------------------------------------
 
 def check_expression(expr: str, roots: dict[str, type[BaseModel]]) -> list[str]:

@@ -21,31 +21,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from diagnose.features.model import Evidence, Frame, TraceInfo  # noqa: F401  (a citation is evidence; reports name Frame from here)
+
 FINDINGS_SCHEMA = "netpoll-diagnose/findings/v1"
 
 SeverityName = Literal["info", "warning", "critical"]
 
 
-class StackFrame(BaseModel):
-    func: str
-    file: str = ""
-    line: int = 0
-
-    def short(self) -> str:
-        base = self.file.rsplit("/", 1)[-1]
-        return f"{self.func} {base}:{self.line}" if base else self.func
-
-
-class Citation(BaseModel):
-    """One piece of evidence: who (goroutines), when (window), where (stack), and what it shows."""
+class Citation(Evidence):
+    """A finding's evidence: a features `Evidence` item (who, when, where, what it shows) plus the
+    feature list it was cited from and how many frames the rule trimmed."""
 
     source: str = Field(description="feature list it came from, e.g. 'fds.evidence'")
-    note: str
-    goroutines: list[int] = Field(default_factory=list)
-    start_ns: int | None = None
-    end_ns: int | None = None
-    duration_ms: float | None = None
-    stack: list[StackFrame] = Field(default_factory=list, description="leaf first, trimmed")
     frames_omitted: int = 0
 
 
@@ -101,16 +88,6 @@ class Headline(BaseModel):
     duration_ms: float = 0.0
 
 
-class TraceSummary(BaseModel):
-    path: str = ""
-    go_version: str = ""
-    format_minor: int = 0
-    duration_ms: float = 0.0
-    event_count: int = 0
-    truncated: bool = False
-    lost_bytes: int = 0
-
-
 class Verdict(BaseModel):
     status: Literal["healthy", "problems", "incomplete"]
     text: str
@@ -139,7 +116,7 @@ class Diagnosis(BaseModel):
 
     schema_id: str = Field(FINDINGS_SCHEMA, alias="schema", serialization_alias="schema")
     tool_version: str = ""
-    trace: TraceSummary = Field(default_factory=TraceSummary)
+    trace: TraceInfo = Field(default_factory=TraceInfo)
     verdict: Verdict
     headline: Headline = Field(default_factory=Headline)
     findings: list[Finding] = Field(default_factory=list)

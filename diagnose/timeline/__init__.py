@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 from .columns import TraceColumns, build_columns
@@ -18,23 +17,20 @@ from .kernel import kernel_available, read_columns as kernel_read_columns
 __all__ = ["TraceColumns", "Timelines", "build_columns", "build_timelines", "load_columns", "load_timelines",
            "trace_header", "kernel_available", "kernel_read_columns"]
 
-_HEADER = re.compile(rb"^go 1\.(\d+) trace\x00\x00\x00")
-
-
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:
-    """('go 1.22', 22) from a trace file's header; ('', 0) when unknown."""
+    """('go 1.22', 22) from a trace file's header (the reader's own parser); ('', 0) when unknown."""
+    from ..read import HeaderError, parse_header
+
     try:
         if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
-            head = bytes(path_or_bytes[:16])
+            head = bytes(path_or_bytes[:64])
         else:
             with open(path_or_bytes, "rb") as fh:
-                head = fh.read(16)
-    except (OSError, TypeError):
+                head = fh.read(64)
+        ver, _ = parse_header(head)
+    except (OSError, HeaderError):
         return "", 0
-    m = _HEADER.match(head)
-    if not m:
-        return "", 0
-    return f"go 1.{int(m.group(1))}", int(m.group(1))
+    return f"go 1.{ver}", ver
 
 
 def _reader_meta(trace: Any) -> dict[str, Any]:

@@ -34,6 +34,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..read import GoState, ProcState
+
 # EventKind
 K_BAD, K_SYNC, K_METRIC, K_LABEL, K_STACKSAMPLE = 0, 1, 2, 3, 4
 K_RANGE_BEGIN, K_RANGE_ACTIVE, K_RANGE_END = 5, 6, 7
@@ -46,13 +48,15 @@ KIND_CODE = {
     "RegionEnd": K_REGION_END, "Log": K_LOG, "StateTransition": K_STATE, "Experimental": K_EXPERIMENTAL,
 }
 
-# GoState
-G_UNDETERMINED, G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_WAITING, G_SYSCALL = 0, 1, 2, 3, 4, 5
-GO_STATE_CODE = {"Undetermined": 0, "NotExist": 1, "Runnable": 2, "Running": 3, "Waiting": 4, "Syscall": 5}
+# GoState / ProcState: the column codes are the reader's own enum values
+G_UNDETERMINED, G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_WAITING, G_SYSCALL = (
+    int(GoState.Undetermined), int(GoState.NotExist), int(GoState.Runnable), int(GoState.Running),
+    int(GoState.Waiting), int(GoState.Syscall))
+GO_STATE_CODE = {s.name: int(s) for s in GoState}
 GO_STATE_NAME = {v: k for k, v in GO_STATE_CODE.items()}
-# ProcState
-P_UNDETERMINED, P_NOTEXIST, P_RUNNING, P_IDLE = 0, 1, 2, 3
-PROC_STATE_CODE = {"Undetermined": 0, "NotExist": 1, "Running": 2, "Idle": 3}
+P_UNDETERMINED, P_NOTEXIST, P_RUNNING, P_IDLE = (int(ProcState.Undetermined), int(ProcState.NotExist),
+                                                 int(ProcState.Running), int(ProcState.Idle))
+PROC_STATE_CODE = {s.name: int(s) for s in ProcState}
 # ResourceKind
 R_NONE, R_GOROUTINE, R_PROC, R_THREAD = 0, 1, 2, 3
 RESOURCE_CODE = {"None": 0, "None_": 0, "Goroutine": 1, "Proc": 2, "Thread": 3,
@@ -182,8 +186,8 @@ def _reader_tables():
     main_stack = list(rev._MAIN_STACK_ARG)
     main_stack[t2.EvCPUSample] = 0
     main_stack[rev.EV_SYNC] = -1
-    go_status = tuple(int(x) for x in rev._GO_STATUS_TO_STATE)
-    proc_status = tuple(int(x) for x in rev._PROC_STATUS_TO_STATE)
+    go_status = tuple(int(x) for x in rev.GO_STATUS_TO_STATE)
+    proc_status = tuple(int(x) for x in rev.PROC_STATUS_TO_STATE)
     return st, kinds, tuple(main_stack), go_status, proc_status, int(t2.ProcSyscallAbandoned)
 
 

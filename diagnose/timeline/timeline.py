@@ -241,34 +241,10 @@ class Timelines:
                 out = [(0, n)]
         return out
 
-    @cached_property
-    def proc_intervals(self) -> dict[str, np.ndarray]:
-        """P state intervals (ProcState Running/Idle) from the proc transitions, per P in time
-        order: {"p", "state", "start", "end", "open"}. What ran on a P: `running_on_proc`."""
-        c = self.cols
-        ev = np.nonzero((c.kind == K_STATE) & (c.rk == R_PROC))[0]
-        pid = c.rid[ev]
-        o = np.argsort(pid, kind="stable")
-        ev, pid = ev[o], pid[o]
-        real = _first_per_group(pid) | (c.sfrom[ev] != c.sto[ev])
-        ev, pid = ev[real], pid[real]
-        n = ev.shape[0]
-        same_next = np.zeros(n, dtype=bool)
-        if n > 1:
-            same_next[:-1] = pid[1:] == pid[:-1]
-        start = c.t[ev]
-        end = np.where(same_next, np.append(start[1:], self.t_end), self.t_end)
-        return {"p": pid, "state": c.sto[ev].astype(np.int8), "start": start, "end": end, "open": ~same_next}
-
     def running_on_proc(self, p: int) -> np.ndarray:
         """Running interval indices on proc `p`, in time order (goroutine = iv_g[...])."""
         r = self.run_iv
         return r[self.iv_p[r] == p]
-
-    def running_on_thread(self, m: int) -> np.ndarray:
-        """Running interval indices on thread `m`, in time order."""
-        r = np.nonzero((self.iv_state == G_RUNNING) & (self.iv_m == m))[0]
-        return r[np.argsort(self.iv_start[r], kind="stable")]
 
     @cached_property
     def proc_running_ns(self) -> int:
