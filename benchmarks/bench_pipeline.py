@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Whole commands against Go's own reader, same files, same run (issue: diagnosis at the speed of
+Go's reader, in bounded memory, at a terminal too).
+
+    python benchmarks/bench_pipeline.py TRACE... [--repeat 2] [--skip pure]
+
+Each tool runs as its own child process (wall time, user+sys CPU and peak RSS from wait4),
+repetitions interleaved:
+
+  go:reader        Go 1.27.3's internal/trace.Reader, every event read (bench_read.py's harness)
+  diagnose:json    `netpoll-diagnose T --format json` with stdout on a pipe
+  diagnose:tty     `netpoll-diagnose T` with stderr on a pseudo-terminal (the progress path)
+  diagnose:html    `netpoll-diagnose T --format html` (timelines kept for the charts)
+  features         `netpoll-diagnose features T --format json`
+  diagnose:pure    `diagnose:json` with NETPOLL_DIAGNOSE_PURE=1 (the pure-Python fallback)
+
+Printed per tool: min wall, min CPU, peak RSS, and the ratio of the min wall to go:reader's.
+Make a large trace first: `python tools/regen_fixtures.py --big 1.27.3 --mb 180`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import bench_read  # noqa: E402  (find_go, build_go_reader, go_env)
+
+ORDER = ("go:reader", "diagnose:json", "diagnose:tty", "diagnose:html", "features", "diagnose:pure")
+
+
+def measure(argv: list[str], env: dict[str, str], stderr_tty: bool = False) -> tuple[float, float, int, int]:
+    """(wall s, user+sys s, peak RSS bytes, exit code) of one child; stdout goes to /dev/null."""
+    master = slave = None
+    if stderr_tty:
+        master, slave = pty.openpty()
+    t0 = time.perf_counter()
+    with open(os.devnull, "wb") as dn:
+        p = subprocess.Popen(argv, stdout=dn, stderr=slave if stderr_tty else subprocess.DEVNULL, env=env, cwd=REPO)
+    if slave is not None:
+        os.close(slave)
+        while True:  # drain the pty so the child never blocks on its progress line
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:
+                break
+        os.close(master)
+    _, status, ru = os.wait4(p.pid, 0)
+    return time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, os.waitstatus_to_exitcode(status)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("traces", nargs="+")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--skip", default="", help="comma-separated tools to leave out (e.g. diagnose:pure)")
+    ap.add_argument("--go", help="go command of Go 1.27.3 (default: tools/gotoolchains.py)")
+    args = ap.parse_args()
+    skip = {s for s in args.skip.split(",") if s}
+    env = dict(os.environ, NETPOLL_DIAGNOSE_PROGRESS_DELAY="0", PYTHONPATH=str(REPO))
+    env.pop("NETPOLL_DIAGNOSE_PURE", None)
+    go = bench_read.find_go(args.go)
+    goreader = None
+    if go is not None and "go:reader" not in skip:
+        goreader = bench_read.build_go_reader(go, Path(tempfile.mkdtemp(prefix="bench_pipeline.")))
+    nd = [sys.executable, "-m", "diagnose"]
+    print(f"machine: {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}, go: {go}")
+    for t in args.traces:
+        path = str(Path(t).resolve())
+        tools: dict[str, tuple[list[str], dict[str, str], bool]] = {
+            "diagnose:json": (nd + [path, "--format", "json", "--fail-on", "never"], env, False),
+            "diagnose:tty": (nd + [path, "--fail-on", "never"], env, True),
+            "diagnose:html": (nd + [path, "--format", "html", "--fail-on", "never"], env, False),
+            "features": (nd + ["features", path, "--format", "json"], env, False),
+            "diagnose:pure": (nd + [path, "--format", "json", "--fail-on", "never"],
+                              dict(env, NETPOLL_DIAGNOSE_PURE="1"), False),
+        }
+        if goreader is not None:
+            tools["go:reader"] = ([str(goreader), path], bench_read.go_env(), False)
+        names = [n for n in ORDER if n in tools and n not in skip]
+        runs: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
+        for rep in range(args.repeat):
+            for n in names:
+                argv, e, tty = tools[n]
+                w, c, rss, code = measure(argv, e, tty)
+                ok = code in (0, 1)
+                print(f"  rep {rep + 1} {n:<14} {w:8.2f} s  cpu {c:8.2f} s  rss {rss / 2**20:7.0f} MiB"
+                      + ("" if ok else f"  FAILED exit {code}"), file=sys.stderr, flush=True)
+                if ok:
+                    runs[n].append((w, c, rss))
+        mb = Path(path).stat().st_size / 1e6
+        base = min(r[0] for r in runs["go:reader"]) if runs.get("go:reader") else None
+        print(f"\n{Path(path).name}: {mb:.1f} MB")
+        print(f"{'tool':<14} {'wall min':>9} {'cpu min':>8} {'peak RSS':>10} {'x go:reader':>11}")
+        for n in names:
+            if not runs[n]:
+                print(f"{n:<14} {'failed':>9}")
+                continue
+            w = min(r[0] for r in runs[n])
+            c = min(r[1] for r in runs[n])
+            rss = max(r[2] for r in runs[n])
+            ratio = f"{w / base:10.1f}x" if base else "          -"
+            print(f"{n:<14} {w:8.2f}s {c:7.2f}s {rss / 2**20:8.0f} MiB {ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
