@@ -24,6 +24,7 @@ import typer
 from ..errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, InputError
 from ..rules import RuleLoadError
 from .. import settings
+from ..serve.command import register as register_serve  # `serve`: the Slack bot (diagnose/serve/)
 from . import diagnose_cmd, rules_cmds, trace_cmds
 
 PROG = "netpoll-diagnose"
@@ -50,6 +51,7 @@ def _root() -> None:
 diagnose_cmd.register(app)
 trace_cmds.register(app)
 rules_cmds.register(app)
+register_serve(app)
 
 
 def command_names() -> set[str]:
