@@ -32,7 +32,7 @@ from .runner import Children, Outcome, diagnose_trace
 SLACK_BODY_MAX = 1024 * 1024
 FORMATS = {"json": "application/json", "markdown": "text/markdown; charset=utf-8",
            "slack": "application/json", "html": "text/html; charset=utf-8"}
-STATUS = {"bad_input": 422, "timeout": 504, "memory": 422, "failed": 500}
+STATUS = {"bad_input": 422, "timeout": 504, "memory": 422, "shutdown": 503, "failed": 500}
 CHUNK = 256 * 1024
 
 
@@ -46,6 +46,13 @@ class Server(ThreadingHTTPServer):
         self.limits, self.pool, self.children, self.log = limits, pool, children, log
         self.bolt_app, self.token = bolt_app, token
         self.started = time.time()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up is not worth a traceback; our own bugs still print theirs."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):

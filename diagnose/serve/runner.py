@@ -33,7 +33,8 @@ EXT = {"json": "json", "html": "html", "markdown": "md", "slack": "json", "text"
 class Outcome:
     """What one child run produced.
 
-    kind: "diagnosed" (exit 0/1), "bad_input" (2), "timeout", "memory", "failed" (anything else).
+    kind: "diagnosed" (exit 0/1), "bad_input" (2), "timeout", "memory", "shutdown" (killed by
+    the server's stop), "failed" (anything else).
     error: one line for the user (the CLI's own for bad input), empty when diagnosed.
     """
 
@@ -165,6 +166,8 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
         if len(texts) == len(outputs):
             return Outcome("diagnosed", rc, texts, seconds=secs)
         return Outcome("failed", rc, error="internal error: the analysis wrote no report", seconds=secs)
+    if children is not None and children.closed and rc not in (0, 1, 2):
+        return Outcome("shutdown", rc, error="the server shut down before the analysis finished; send it again", seconds=secs)
     if rc == 2:
         return Outcome("bad_input", rc, error=line or "netpoll-diagnose: the trace could not be read", seconds=secs)
     if rc == EXIT_MEMORY or rc == -signal.SIGKILL and not timed_out:

@@ -1,0 +1,349 @@
+"""`netpoll-diagnose serve`: the Slack bot and POST /diagnose, over real HTTP on 127.0.0.1.
+
+The bot runs in-process in HTTP mode (and at handler level in Socket Mode) against
+tests/support/fake_slack.py, a local Web API that records every call; each analysis is a real
+child process on committed fixture traces. The SIGTERM test runs the real command.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("slack_bolt", reason="the serve extra (slack-bolt) is not installed")
+
+from diagnose.serve.fetch import FetchError, fetch_user_url  # noqa: E402
+from diagnose.serve.limits import MB, Limits  # noqa: E402
+from diagnose.serve.logs import RequestLog  # noqa: E402
+from diagnose.serve.reply import MAX_LINES  # noqa: E402
+from diagnose.serve.service import Service, Settings  # noqa: E402
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack, envelope, message_event, sign  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+PROBLEM = REPO / "fixtures" / "examples" / "example.trace"          # gomaxprocs_starvation
+HEALTHY = REPO / "fixtures" / "traces" / "healthy-light-go1.27.3.trace"
+SECRET = "test-signing-secret"
+
+
+@pytest.fixture(scope="module")
+def tmpdir_root(tmp_path_factory):
+    """Every temporary file the server makes goes here, so tests can see none is left."""
+    root = tmp_path_factory.mktemp("serve-tmp")
+    old = tempfile.tempdir
+    tempfile.tempdir = str(root)
+    yield root
+    tempfile.tempdir = old
+
+
+@pytest.fixture(scope="module")
+def slack():
+    with FakeSlack() as fake:
+        yield fake
+
+
+class Bot:
+    """A running service + its log, with helpers to post signed Slack requests."""
+
+    def __init__(self, slack: FakeSlack, **limits) -> None:
+        self.slack = slack
+        self.logbuf = io.StringIO()
+        lim = Limits(**{"workers": 2, "queue": 8, "timeout_s": 60.0, **limits})
+        self.service = Service(Settings(host="127.0.0.1", port=0, limits=lim, bot_token=BOT_TOKEN,
+                                        signing_secret=SECRET, slack_api_url=slack.api_url,
+                                        allow_private_urls=True, http_token="ci-token", grace_s=5),
+                               log=RequestLog(self.logbuf))
+        self.service.start()
+        self.url = f"http://127.0.0.1:{self.service.port}"
+
+    def post(self, body: str, headers: dict[str, str], path: str = "/slack/events",
+             ctype: str = "application/json") -> tuple[int, str, float]:
+        req = urllib.request.Request(self.url + path, data=body.encode(), method="POST",
+                                     headers={"Content-Type": ctype, **headers})
+        t0 = time.monotonic()
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode(), time.monotonic() - t0
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), time.monotonic() - t0
+
+    def event(self, payload: dict, retry: int | None = None, ts: int | None = None, secret: str = SECRET):
+        body = json.dumps(payload)
+        headers = sign(secret, body, ts)
+        if retry is not None:
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+        return self.post(body, headers)
+
+    def logs(self) -> list[dict]:
+        return [json.loads(x) for x in self.logbuf.getvalue().splitlines()]
+
+    def stop(self) -> None:
+        self.service.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(slack, tmpdir_root):
+    b = Bot(slack)
+    yield b
+    b.stop()
+
+
+def _thread_replies(slack: FakeSlack, channel: str, ts: str, n: int = 1, timeout: float = 40.0) -> list[dict]:
+    return slack.wait_for(lambda: len(slack.posts(channel, ts)) >= n and slack.posts(channel, ts), timeout)
+
+
+def _uploads_for(slack: FakeSlack, channel: str, ts: str) -> list[dict]:
+    return [p for p in slack.called("files.completeUploadExternal")
+            if p.get("channel_id") == channel and p.get("thread_ts") == ts]
+
+
+def _no_server_paths(text: str) -> None:
+    for path in (str(REPO), tempfile.gettempdir(), sys.prefix):
+        assert path not in text, f"server path {path} in a posted text"
+
+
+def test_file_in_channel_gets_short_reply_and_html_report(bot, slack, tmpdir_root):
+    f = slack.add_file(PROBLEM.read_bytes(), "checkout-api.trace", ts="100.1")
+    status, _, secs = bot.event(message_event("Ev100", "C1", "100.1", [f]))
+    assert status == 200 and secs < 3.0
+    reply = _thread_replies(slack, "C1", "100.1")[0]["text"]
+    assert "checkout-api.trace" in reply and "GOMAXPROCS" in reply and "*Fix:*" in reply
+    assert len(reply.splitlines()) <= MAX_LINES
+    assert "--format" not in reply
+    _no_server_paths(reply)
+    done = slack.wait_for(lambda: _uploads_for(slack, "C1", "100.1"))
+    uploaded = slack.uploads[done[0]["files"][0]["id"]]
+    html = uploaded.decode()
+    assert html.lstrip().lower().startswith("<!doctype html") and "gomaxprocs_starvation" in html
+    _no_server_paths(html)
+    assert [d["auth"] for d in slack.called("download") if d["file"] == f["id"]] == [f"Bearer {BOT_TOKEN}"]
+    rec = slack.wait_for(lambda: [r for r in bot.logs() if r.get("trigger") == "message" and r.get("bytes") == len(PROBLEM.read_bytes())])
+    assert rec[0]["verdict"] == "warning" and rec[0]["status"] == "diagnosed" and "ms" in rec[0]
+    slack.wait_for(lambda: not any(tmpdir_root.iterdir()), 10)
+
+
+def test_bad_signature_and_stale_timestamp_are_refused(bot, slack):
+    f = slack.add_file(HEALTHY.read_bytes(), "x.trace", ts="101.1")
+    status, _, _ = bot.event(message_event("Ev101", "C1", "101.1", [f]), secret="wrong")
+    assert status == 401
+    status, _, _ = bot.event(message_event("Ev102", "C1", "101.1", [f]), ts=int(time.time()) - 600)
+    assert status == 401
+    time.sleep(1.0)
+    assert slack.posts("C1", "101.1") == [] and not [d for d in slack.called("download") if d["file"] == f["id"]]
+
+
+def test_retries_and_duplicate_events_are_answered_once(bot, slack):
+    f = slack.add_file(HEALTHY.read_bytes(), "healthy.trace", ts="102.1")
+    payload = message_event("Ev103", "C1", "102.1", [f])
+    acks = [bot.event(payload), bot.event(payload, retry=1), bot.event(payload, retry=2)]
+    # The same upload also arrives as file_shared (another event id): still one answer.
+    acks.append(bot.event(envelope("Ev104", {"type": "file_shared", "file_id": f["id"], "user_id": "UALICE",
+                                             "channel_id": "C1", "event_ts": "102.2"})))
+    assert all(a[0] == 200 and a[2] < 3.0 for a in acks)
+    reply = _thread_replies(slack, "C1", "102.1")[0]["text"]
+    assert "No netpoller problem found" in reply
+    time.sleep(1.5)
+    assert len(slack.posts("C1", "102.1")) == 1 and len(_uploads_for(slack, "C1", "102.1")) == 1
+    assert len([d for d in slack.called("download") if d["file"] == f["id"]]) == 1
+
+
+def test_garbage_file_gets_the_cli_one_line_error(bot, slack):
+    f = slack.add_file(b"GIF89a" + bytes(range(256)) * 8, "screenshot-trace.out", ts="103.1")
+    bot.event(message_event("Ev105", "C1", "103.1", [f]))
+    text = _thread_replies(slack, "C1", "103.1")[0]["text"]
+    assert text.startswith(":x:") and "not a Go execution trace" in text and len(text.splitlines()) == 1
+    _no_server_paths(text)
+    time.sleep(0.5)
+    assert _uploads_for(slack, "C1", "103.1") == []
+
+
+def test_second_trace_in_thread_is_answered_with_a_diff(bot, slack):
+    first = slack.add_file(HEALTHY.read_bytes(), "before.trace", ts="104.1")
+    bot.event(message_event("Ev106", "C1", "104.1", [first]))
+    _thread_replies(slack, "C1", "104.1")
+    second = slack.add_file(PROBLEM.read_bytes(), "after.trace", ts="104.2")
+    bot.event(message_event("Ev107", "C1", "104.2", [second], thread_ts="104.1"))
+    texts = [p["text"] for p in _thread_replies(slack, "C1", "104.1", n=2)]
+    diff = texts[1]
+    assert "*before.trace* → *after.trace*" in diff and "gomaxprocs_starvation" in diff
+    assert len(diff.splitlines()) <= MAX_LINES
+    slack.wait_for(lambda: len(_uploads_for(slack, "C1", "104.1")) == 2)
+
+
+def test_mention_in_thread_finds_the_trace_above(bot, slack):
+    f = slack.add_file(HEALTHY.read_bytes(), "prod.out", ts="105.1")
+    slack.threads[("C1", "105.1")] = [{"ts": "105.1", "user": "UALICE", "files": [f]},
+                                      {"ts": "105.2", "user": "UBOB", "text": "<@UBOT> what is wrong?"}]
+    bot.event(envelope("Ev108", {"type": "app_mention", "user": "UBOB", "text": "<@UBOT> what is wrong?",
+                                 "channel": "C1", "ts": "105.2", "thread_ts": "105.1"}))
+    assert "No netpoller problem found" in _thread_replies(slack, "C1", "105.1")[0]["text"]
+
+
+def test_slash_command_fetches_the_url(bot, slack):
+    slack.add_file(PROBLEM.read_bytes(), "from-url.trace")
+    form = (f"command=%2Fnetpoll-diagnose&text={slack.base}/pub/from-url.trace&channel_id=C9"
+            "&user_id=UALICE&team_id=T1&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fr&trigger_id=t")
+    status, _, secs = bot.post(form, sign(SECRET, form), ctype="application/x-www-form-urlencoded")
+    assert status == 200 and secs < 3.0
+    root = slack.wait_for(lambda: slack.posts("C9"))[0]
+    assert root["text"].startswith("Diagnosing ")
+    reply = _thread_replies(slack, "C9", slack.wait_for(lambda: [p for p in slack.posts("C9") if p.get("thread_ts")])[0]["thread_ts"])
+    assert "GOMAXPROCS" in reply[0]["text"]
+    assert slack.called("public_get")[-1]["auth"] == ""  # no token to a user's URL
+
+
+def test_oversize_file_is_refused_from_metadata(slack, tmpdir_root):
+    small = Bot(slack, max_bytes=1 * MB)
+    try:
+        f = slack.add_file(HEALTHY.read_bytes(), "huge.trace", size=300 * MB, ts="106.1")
+        small.event(message_event("Ev109", "C1", "106.1", [f]))
+        text = _thread_replies(slack, "C1", "106.1")[0]["text"]
+        assert "larger than the server's limit (1 MB)" in text
+        assert not [d for d in slack.called("download") if d["file"] == f["id"]]
+    finally:
+        small.stop()
+
+
+def test_analysis_timeout_is_one_message(slack, tmpdir_root):
+    slow = Bot(slack, timeout_s=0.05)
+    try:
+        f = slack.add_file(PROBLEM.read_bytes(), "slow.trace", ts="107.1")
+        slow.event(message_event("Ev110", "C1", "107.1", [f]))
+        text = _thread_replies(slack, "C1", "107.1")[0]["text"]
+        assert "took longer than the server's limit (0.05 s)" in text
+    finally:
+        slow.stop()
+    assert not any(tmpdir_root.iterdir())
+
+
+def test_queue_full_is_said_in_the_thread(slack, tmpdir_root):
+    busy = Bot(slack, workers=1, queue=1)
+    try:
+        roots = [f"108.{i}" for i in range(1, 6)]
+        for i, ts in enumerate(roots):
+            f = slack.add_file(PROBLEM.read_bytes(), f"q{i}.trace", ts=ts)
+            assert busy.event(message_event(f"Ev11{i}", "C1", ts, [f]))[0] == 200
+        slack.wait_for(lambda: all(slack.posts("C1", ts) for ts in roots), 60)
+        texts = [slack.posts("C1", ts) for ts in roots]
+        assert all(len(t) == 1 for t in texts)  # each answered exactly once
+        full = [t[0]["text"] for t in texts if "queue full" in t[0]["text"]]
+        assert full and len(full) <= 3
+    finally:
+        busy.stop()
+
+
+def test_socket_mode_handler_acks_and_answers_once(slack, tmpdir_root):
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    svc = Service(Settings(port=None, limits=Limits(workers=1, queue=2, timeout_s=60), bot_token=BOT_TOKEN,
+                           app_token="xapp-test", slack_api_url=slack.api_url), log=RequestLog(io.StringIO()))
+    handler = SocketModeHandler(svc.app, "xapp-test")
+    acks: list[tuple[str, float]] = []
+    handler.client.send_socket_mode_response = lambda r: acks.append((r.envelope_id, time.monotonic()))
+    try:
+        f = slack.add_file(HEALTHY.read_bytes(), "sock.trace", ts="109.1")
+        body = message_event("Ev120", "D1", "109.1", [f], channel_type="im")
+        for attempt in (None, 1):
+            t0 = time.monotonic()
+            handler.handle(handler.client, SocketModeRequest(type="events_api", envelope_id=f"env{attempt}",
+                                                             payload=body, retry_attempt=attempt))
+            assert acks[-1][0] == f"env{attempt}" and acks[-1][1] - t0 < 3.0
+        assert "No netpoller problem found" in _thread_replies(slack, "D1", "109.1")[0]["text"]
+        time.sleep(1.0)
+        assert len(slack.posts("D1", "109.1")) == 1
+    finally:
+        handler.client.close()
+        svc.stop()
+
+
+def _http(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes, dict]:
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+def test_plain_diagnose_endpoint(bot):
+    auth = {"Authorization": "Bearer ci-token"}
+    code, body, headers = _http(bot.url + "/diagnose?format=json", PROBLEM.read_bytes(), auth)
+    assert code == 200 and headers["X-Netpoll-Exit"] == "1"
+    report = json.loads(body)
+    assert report["findings"][0]["cause"] == "gomaxprocs_starvation"
+    _no_server_paths(body.decode())
+    assert _http(bot.url + "/diagnose", PROBLEM.read_bytes())[0] == 401
+    assert _http(bot.url + "/diagnose?format=pdf", b"x", auth)[0] == 400
+    code, body, _ = _http(bot.url + "/diagnose", b"not a trace at all", auth)
+    assert code == 422 and body.decode().startswith("netpoll-diagnose: trace.out: offset 0: ")
+    code, body, _ = _http(bot.url + "/healthz")
+    assert code == 200 and json.loads(body)["ok"] is True
+
+
+def test_plain_endpoint_refuses_oversize_before_reading(bot):
+    s = socket.create_connection(("127.0.0.1", bot.service.port), timeout=10)
+    s.sendall(b"POST /diagnose HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ci-token\r\n"
+              b"Content-Length: %d\r\n\r\n" % (bot.service.settings.limits.max_bytes + 1))
+    head = s.recv(4096).decode()
+    s.close()
+    assert head.startswith("HTTP/1.1 413")
+
+
+def test_user_urls_are_held_to_the_ssrf_rules(tmp_path, slack):
+    for url, why in [("file:///etc/passwd", "only http:// and https://"),
+                     ("http://user:pw@example.com/t", "user name or password"),
+                     (slack.base + "/pub/from-url.trace", "not a public address"),
+                     ("http://169.254.169.254/latest/meta-data", "not a public address")]:
+        with pytest.raises(FetchError, match=why):
+            fetch_user_url(url, tmp_path / "t", 1 * MB, 5.0)
+    with pytest.raises(FetchError, match="larger than the server's limit"):
+        fetch_user_url(slack.base + "/pub/from-url.trace", tmp_path / "t", 1000, 5.0, allow_private=True)
+
+
+def test_sigterm_stops_cleanly_without_leftovers(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    for k in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "NETPOLL_DIAGNOSE_TOKEN"):
+        env.pop(k, None)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    p = subprocess.Popen([sys.executable, "-c", "from diagnose.cli import main; main()", "serve",
+                          "--host", "127.0.0.1", "--port", str(port), "--grace", "0"],
+                         env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if _http(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        result: list = []
+        t = threading.Thread(target=lambda: result.append(_http(f"http://127.0.0.1:{port}/diagnose", PROBLEM.read_bytes())))
+        t.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not list(tmp_path.glob("netpoll-http-*")):
+            time.sleep(0.02)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+        t.join(30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0
+    lines = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+    assert lines[0]["event"] == "started" and lines[-1]["event"] == "stopped"
+    assert list(tmp_path.iterdir()) == []
+    assert result and result[0][0] in (200, 500, 503, 504)
