@@ -347,3 +347,13 @@ def test_sigterm_stops_cleanly_without_leftovers(tmp_path):
     assert lines[0]["event"] == "started" and lines[-1]["event"] == "stopped"
     assert list(tmp_path.iterdir()) == []
     assert result and result[0][0] in (200, 500, 503, 504)
+
+
+def test_an_upload_named_like_a_module_is_never_imported(bot, slack, tmp_path):
+    marker = tmp_path / "ran"
+    code = f"open({str(marker)!r}, 'w').write('x')\n".encode()
+    files = [slack.add_file(code, name, ts="110.1") for name in ("diagnose.py", "numpy.py")]
+    bot.event(message_event("Ev130", "D2", "110.1", files, channel_type="im"))
+    texts = [p["text"] for p in _thread_replies(slack, "D2", "110.1", n=2)]
+    assert all("not a Go execution trace" in t for t in texts)
+    assert not marker.exists()

@@ -112,7 +112,7 @@ def scrub(text: str, roots: list[str]) -> str:
 
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not SECRET_ENV.match(k)}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    env.update(PYTHONSAFEPATH="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     return env
 
 
@@ -130,7 +130,9 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
     ``outputs`` maps a key to a file name the commands write (``-o``); their text is returned,
     scrubbed of server paths. Never raises for anything the input does.
     """
-    argv = [sys.executable, "-m", "diagnose.serve.child", "--mem", str(limits.memory_mb),
+    # -P: the request's directory (cwd, holding a file named by the user) is not put on
+    # sys.path, so an upload called "numpy.py" or "diagnose.py" is never imported.
+    argv = [sys.executable, "-P", "-m", "diagnose.serve.child", "--mem", str(limits.memory_mb),
             "--cpu", str(limits.cpu_s), "--"]
     for i, c in enumerate(commands):
         argv += ([SEP] if i else []) + c
