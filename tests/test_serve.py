@@ -357,3 +357,11 @@ def test_an_upload_named_like_a_module_is_never_imported(bot, slack, tmp_path):
     texts = [p["text"] for p in _thread_replies(slack, "D2", "110.1", n=2)]
     assert all("not a Go execution trace" in t for t in texts)
     assert not marker.exists()
+
+
+def test_memory_limit_is_one_line(tmp_path):
+    from diagnose.serve.runner import diagnose_trace
+
+    (tmp_path / "t.trace").write_bytes(PROBLEM.read_bytes())
+    out = diagnose_trace(tmp_path, "t.trace", ["json"], Limits(memory_mb=64, timeout_s=60))
+    assert out.kind == "memory" and out.error.endswith("memory limit (64 MB)")

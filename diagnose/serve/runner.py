@@ -25,6 +25,7 @@ from .limits import Limits
 
 SECRET_ENV = re.compile(r"^(SLACK_|NETPOLL_DIAGNOSE_TOKEN$)")
 STDERR_CAP = 64 * 1024
+DEBUG_HINT = re.compile(r";? *set NETPOLL_DIAGNOSE_DEBUG=1[^;]*$")  # a server-side switch: not for chat
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 EXT = {"json": "json", "html": "html", "markdown": "md", "slack": "json", "text": "txt"}
 
@@ -155,7 +156,7 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
         kill_group(p)  # nothing the child started outlives it
     secs = time.monotonic() - t0
     roots = [str(workdir)] + server_roots()
-    line = scrub(_last_line(err[-STDERR_CAP:]), roots)
+    line = DEBUG_HINT.sub("", scrub(_last_line(err[-STDERR_CAP:]), roots))
     rc = p.returncode
     if timed_out:
         return Outcome("timeout", rc, error=f"the analysis took longer than the server's limit ({limits.timeout_s:g} s)", seconds=secs)
@@ -170,6 +171,8 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
         return Outcome("failed", rc, error="internal error: the analysis wrote no report", seconds=secs)
     if children is not None and children.closed and rc not in (0, 1, 2):
         return Outcome("shutdown", rc, error="the server shut down before the analysis finished; send it again", seconds=secs)
+    if rc == 2 and "MemoryError" in line:  # the CLI reports a failed allocation as exit 2
+        return Outcome("memory", rc, error=f"the analysis needed more than the server's memory limit ({limits.memory_mb} MB)", seconds=secs)
     if rc == 2:
         return Outcome("bad_input", rc, error=line or "netpoll-diagnose: the trace could not be read", seconds=secs)
     if rc == EXIT_MEMORY or rc == -signal.SIGKILL and not timed_out:
