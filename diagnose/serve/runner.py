@@ -25,6 +25,9 @@ from .limits import Limits
 
 SECRET_ENV = re.compile(r"^(SLACK_|NETPOLL_DIAGNOSE_TOKEN$)")
 STDERR_CAP = 64 * 1024
+# What hitting RLIMIT_AS looks like when the CLI turns it into a one-line exit 2: a MemoryError
+# while analysing, or a shared library (numpy's) that cannot be mapped while importing.
+OUT_OF_MEMORY = re.compile(r"MemoryError|failed to map segment|Cannot allocate memory")
 DEBUG_HINT = re.compile(r";? *set NETPOLL_DIAGNOSE_DEBUG=1[^;]*$")  # a server-side switch: not for chat
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 EXT = {"json": "json", "html": "html", "markdown": "md", "slack": "json", "text": "txt"}
@@ -171,7 +174,7 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
         return Outcome("failed", rc, error="internal error: the analysis wrote no report", seconds=secs)
     if children is not None and children.closed and rc not in (0, 1, 2):
         return Outcome("shutdown", rc, error="the server shut down before the analysis finished; send it again", seconds=secs)
-    if rc == 2 and "MemoryError" in line:  # the CLI reports a failed allocation as exit 2
+    if rc == 2 and OUT_OF_MEMORY.search(line):  # the CLI reports a failed allocation as exit 2
         return Outcome("memory", rc, error=f"the analysis needed more than the server's memory limit ({limits.memory_mb} MB)", seconds=secs)
     if rc == 2:
         return Outcome("bad_input", rc, error=line or "netpoll-diagnose: the trace could not be read", seconds=secs)
