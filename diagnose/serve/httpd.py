@@ -58,6 +58,7 @@ class Server(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: Server
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a connection may sit idle or trickle (no slow-client thread pile-up)
 
     def version_string(self) -> str:
         return "netpoll-diagnose"

@@ -77,12 +77,14 @@ class Service:
     def _build_slack(self) -> None:
         from slack_bolt import App
         from slack_sdk import WebClient
+        from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
         from .slackbot import TraceBot
 
         s = self.settings
         base = s.slack_api_url if s.slack_api_url.endswith("/") else s.slack_api_url + "/"
         client = WebClient(token=s.bot_token, base_url=base, timeout=30)
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))  # busy channels: 429
         self.app = App(client=client, signing_secret=s.signing_secret or "", process_before_response=False)
         self.bot = TraceBot(client, s.limits, self.pool, self.children, self.log, file_hosts(base),
                             allow_private_urls=s.allow_private_urls)

@@ -275,11 +275,11 @@ class _Job:
             size = fetch_user_url(self.url, tmp / name, limits.max_bytes, limits.url_timeout_s,
                                   allow_private=bot.allow_private_urls)
             return self._answer(tmp, name, size, before=None)
-        f = self._complete(self.file)
+        f, info = self._complete(self.file)
         if f.user and f.user == bot.bot_user:       # our own uploaded report
             return {"status": "ignored", "reason": "own file"}
         if self.where is None:                       # file_shared: find the message it came in
-            self.where = self._where_shared(f)
+            self.where = _where_shared(info or self._info(f.id), self.channel)
             if self.where is None or not TRACE_NAME.search(f.name or ""):
                 return {"status": "ignored", "reason": "not a trace name or no share"}
         if f.size is not None and f.size > limits.max_bytes:
@@ -291,7 +291,7 @@ class _Job:
         before = None
         if first is not None and first.id != f.id:
             before = "before-" + safe_name(first.name, "trace")
-            first = self._complete(first)
+            first, _ = self._complete(first)
             fetch_slack_file(first.url, _token(bot.client), tmp / before, limits.max_bytes, limits.url_timeout_s, bot.file_hosts)
         return self._answer(tmp, name, size, before=before)
 
@@ -320,20 +320,24 @@ class _Job:
         c.files_upload_v2(channel=w.channel, thread_ts=w.thread_ts, content=html, filename=filename,
                           title=filename)
 
-    def _complete(self, f: SlackFile) -> SlackFile:
+    def _complete(self, f: SlackFile) -> tuple[SlackFile, dict | None]:
         """Fill name/size/url from files.info when the event did not carry them."""
         if f.url and f.size is not None and f.name:
-            return f
-        info = self.bot.client.files_info(file=f.id).get("file") or {}
-        return _slack_file({**info, "id": f.id})
+            return f, None
+        info = self._info(f.id)
+        return _slack_file({**info, "id": f.id}), info
 
-    def _where_shared(self, f: SlackFile) -> Where | None:
-        info = self.bot.client.files_info(file=f.id).get("file") or {}
-        shares = info.get("shares") or {}
-        for kind in ("public", "private"):
-            for s in (shares.get(kind) or {}).get(self.channel) or []:
-                return Where(self.channel, s.get("thread_ts") or s["ts"])
-        return None
+    def _info(self, file_id: str) -> dict:
+        return self.bot.client.files_info(file=file_id).get("file") or {}
+
+
+def _where_shared(info: dict, channel: str) -> Where | None:
+    """The thread of the message that shared the file in `channel` (files.info "shares")."""
+    shares = info.get("shares") or {}
+    for kind in ("public", "private"):
+        for s in (shares.get(kind) or {}).get(channel) or []:
+            return Where(channel, s.get("thread_ts") or s["ts"])
+    return None
 
 
 def _token(client: WebClient) -> str:
