@@ -155,6 +155,7 @@ def test_retries_and_duplicate_events_are_answered_once(bot, slack):
     assert all(a[0] == 200 and a[2] < 3.0 for a in acks)
     reply = _thread_replies(slack, "C1", "102.1")[0]["text"]
     assert "No netpoller problem found" in reply
+    slack.wait_for(lambda: _uploads_for(slack, "C1", "102.1"))
     time.sleep(0.5)
     assert len(slack.posts("C1", "102.1")) == 1 and len(_uploads_for(slack, "C1", "102.1")) == 1
     assert len([d for d in slack.called("download") if d["file"] == f["id"]]) == 1
