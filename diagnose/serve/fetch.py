@@ -21,6 +21,7 @@ import socket
 import ssl
 import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 CHUNK = 256 * 1024
@@ -148,19 +149,26 @@ def _get(scheme: str, host: str, ip: str, port: int, path: str, headers: dict[st
         conn.close()
 
 
-def fetch_user_url(url: str, dest: Path, max_bytes: int, timeout_s: float, allow_private: bool = False) -> int:
-    """Download a user-given http(s) URL under the SSRF rules above; returns the size."""
+def _follow(url: str, dest: Path, max_bytes: int, timeout_s: float,
+            hop: Callable[[str, int], tuple[str, dict[str, str]]]) -> int:
+    """GET `url`, following at most MAX_REDIRECTS redirects; `hop(host, port)` vets each one
+    and returns the address to connect to and the headers to send it."""
     deadline = time.monotonic() + timeout_s
     for _ in range(MAX_REDIRECTS + 1):
         scheme, host, port, path = _check_url(url)
-        ip = public_address(host, port, allow_private)
-        status, location, n = _get(scheme, host, ip, port, path, {}, dest, max_bytes, deadline)
+        ip, headers = hop(host, port)
+        status, location, n = _get(scheme, host, ip, port, path, headers, dest, max_bytes, deadline)
         if status == 200:
             return n
         if not location:
             raise FetchError(f"the download failed (HTTP {status} without a Location)")
         url = urljoin(url, location)
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def fetch_user_url(url: str, dest: Path, max_bytes: int, timeout_s: float, allow_private: bool = False) -> int:
+    """Download a user-given http(s) URL under the SSRF rules above; returns the size."""
+    return _follow(url, dest, max_bytes, timeout_s, lambda host, port: (public_address(host, port, allow_private), {}))
 
 
 def host_allowed(host: str, allowed: set[str]) -> bool:
@@ -173,20 +181,12 @@ def fetch_slack_file(url: str, token: str, dest: Path, max_bytes: int, timeout_s
                      allowed_hosts: set[str]) -> int:
     """Download a Slack file (`url_private_download`) with the bot token; returns the size.
 
-    The token is sent only to `allowed_hosts` (Slack's file host, or the --slack-api-url host)
-    and never across a redirect to another host.
+    The token is sent only to `allowed_hosts` (Slack's file host, or the --slack-api-url host),
+    on every hop: a redirect elsewhere is refused, not followed without it.
     """
-    deadline = time.monotonic() + timeout_s
-    for _ in range(MAX_REDIRECTS + 1):
-        scheme, host, port, path = _check_url(url)
+    def hop(host: str, port: int) -> tuple[str, dict[str, str]]:
         if not host_allowed(host, allowed_hosts):
             raise FetchError("the file's download link is not on Slack's file host")
-        ip = public_address(host, port, allow_private=True)
-        status, location, n = _get(scheme, host, ip, port, path, {"Authorization": f"Bearer {token}"},
-                                   dest, max_bytes, deadline)
-        if status == 200:
-            return n
-        if not location:
-            raise FetchError(f"the download failed (HTTP {status})")
-        url = urljoin(url, location)
-    raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+        return public_address(host, port, allow_private=True), {"Authorization": f"Bearer {token}"}
+
+    return _follow(url, dest, max_bytes, timeout_s, hop)
