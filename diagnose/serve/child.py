@@ -10,6 +10,7 @@ The last stderr line is what the server shows the user.
 """
 from __future__ import annotations
 
+import re
 import resource
 import sys
 
@@ -17,6 +18,9 @@ SEP = ":::"
 EXIT_INTERNAL = 3
 EXIT_MEMORY = 4
 PROG = "netpoll-diagnose"
+# What hitting RLIMIT_AS looks like besides a MemoryError: the CLI's own "out of memory" line, or
+# a shared library (numpy's) that cannot be mapped while importing.
+OUT_OF_MEMORY = re.compile(r"MemoryError|out of memory|failed to map segment|Cannot allocate memory")
 
 
 def _set_limits(mem_mb: int, cpu_s: int) -> None:
@@ -68,7 +72,10 @@ def run(argv: list[str]) -> int:
             code = int(main(cmd) or 0)
             if code >= 2:
                 break
-    except MemoryError:
+    except (MemoryError, ImportError) as e:
+        if isinstance(e, ImportError) and not OUT_OF_MEMORY.search(str(e)):
+            sys.stderr.write(f"{PROG}: internal error (ImportError: {e.name or 'a module'})\n")
+            return EXIT_INTERNAL
         sys.stderr.write(f"{PROG}: the analysis needed more than the server's memory limit ({mem_mb} MB)\n")
         return EXIT_MEMORY
     except Exception as e:  # our bug, not the user's input: say so, without a traceback

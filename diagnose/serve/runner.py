@@ -20,15 +20,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .child import SEP, EXIT_INTERNAL, EXIT_MEMORY
+from .child import EXIT_INTERNAL, EXIT_MEMORY, OUT_OF_MEMORY, SEP
 from .limits import Limits
 
 SECRET_ENV = re.compile(r"^(SLACK_|NETPOLL_DIAGNOSE_TOKEN$)")
 STDERR_CAP = 64 * 1024
-# What hitting RLIMIT_AS looks like when the CLI turns it into a one-line exit 2: a MemoryError
-# while analysing, or a shared library (numpy's) that cannot be mapped while importing.
-OUT_OF_MEMORY = re.compile(r"MemoryError|failed to map segment|Cannot allocate memory")
-DEBUG_HINT = re.compile(r";? *set NETPOLL_DIAGNOSE_DEBUG=1[^;]*$")  # a server-side switch: not for chat
+# A server-side switch is no advice for chat: "...; set NETPOLL_DIAGNOSE_DEBUG=1 for a traceback",
+# "...; please report it (NETPOLL_DIAGNOSE_DEBUG=1 shows the traceback)".
+DEBUG_HINT = re.compile(r";? *(set |please report it \()?NETPOLL_DIAGNOSE_DEBUG=1[^;]*$")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 EXT = {"json": "json", "html": "html", "markdown": "md", "slack": "json", "text": "txt"}
 
