@@ -370,3 +370,13 @@ def test_memory_limit_is_one_line(tmp_path):
     (tmp_path / "t.trace").write_bytes(PROBLEM.read_bytes())
     out = diagnose_trace(tmp_path, "t.trace", ["json"], Limits(memory_mb=64, timeout_s=60))
     assert out.kind == "memory" and out.error.endswith("memory limit (64 MB)")
+
+
+def test_a_trace_named_like_a_report_is_not_overwritten(tmp_path):
+    from diagnose.serve.runner import diagnose_trace, safe_name
+
+    name = safe_name("report.json")
+    (tmp_path / name).write_bytes(HEALTHY.read_bytes())
+    out = diagnose_trace(tmp_path, name, ["json", "html"], Limits(timeout_s=60))
+    assert out.ok and json.loads(out.outputs["json"])["trace"]["path"] == "report.json"
+    assert safe_name("_out") == "out" and safe_name("../../etc/passwd") == "passwd"

@@ -29,6 +29,9 @@ STDERR_CAP = 64 * 1024
 # "...; please report it (NETPOLL_DIAGNOSE_DEBUG=1 shows the traceback)".
 DEBUG_HINT = re.compile(r";? *(set |please report it \()?NETPOLL_DIAGNOSE_DEBUG=1[^;]*$")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# Reports are written here inside the request directory: `safe_name` never starts a name with
+# "_", so no uploaded trace can be overwritten by (or read as) a report.
+OUT_DIR = "_out"
 EXT = {"json": "json", "html": "html", "markdown": "md", "slack": "json", "text": "txt"}
 
 
@@ -139,6 +142,7 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
             "--cpu", str(limits.cpu_s), "--"]
     for i, c in enumerate(commands):
         argv += ([SEP] if i else []) + c
+    (workdir / OUT_DIR).mkdir(exist_ok=True)
     t0 = time.monotonic()
     p = subprocess.Popen(argv, cwd=workdir, env=child_env(), stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -189,7 +193,7 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
 def diagnose_trace(workdir: Path, trace_name: str, formats: list[str], limits: Limits,
                    children: Children | None = None) -> Outcome:
     """``netpoll-diagnose TRACE --format F -o report.F`` for each format, in one child."""
-    names = {f: f"report.{EXT[f]}" if f != "slack" else "report.slack.json" for f in formats}
+    names = {f: f"{OUT_DIR}/report.{EXT[f]}" if f != "slack" else f"{OUT_DIR}/report.slack.json" for f in formats}
     cmds = [[trace_name, "--format", f, "-o", names[f]] for f in formats]
     return run_cli(workdir, cmds, names, limits, children)
 
@@ -197,6 +201,6 @@ def diagnose_trace(workdir: Path, trace_name: str, formats: list[str], limits: L
 def diff_traces(workdir: Path, before: str, after: str, formats: list[str], limits: Limits,
                 children: Children | None = None) -> Outcome:
     """``netpoll-diagnose diff BEFORE AFTER --format F -o diff.F`` for each format, in one child."""
-    names = {f: f"diff.{EXT[f]}" if f != "slack" else "diff.slack.json" for f in formats}
+    names = {f: f"{OUT_DIR}/diff.{EXT[f]}" if f != "slack" else f"{OUT_DIR}/diff.slack.json" for f in formats}
     cmds = [["diff", before, after, "--format", f, "-o", names[f]] for f in formats]
     return run_cli(workdir, cmds, names, limits, children)

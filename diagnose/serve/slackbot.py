@@ -291,8 +291,13 @@ class _Job:
         before = None
         if first is not None and first.id != f.id:
             before = "before-" + safe_name(first.name, "trace")
-            first, _ = self._complete(first)
-            fetch_slack_file(first.url, _token(bot.client), tmp / before, limits.max_bytes, limits.url_timeout_s, bot.file_hosts)
+            try:
+                first, _ = self._complete(first)
+                fetch_slack_file(first.url, _token(bot.client), tmp / before, limits.max_bytes,
+                                 limits.url_timeout_s, bot.file_hosts)
+            except (FetchError, SlackApiError) as e:  # the first is gone: diagnose the new one alone
+                bot.log.write("diff_skipped", error=_api_error(e) if isinstance(e, SlackApiError) else str(e))
+                before = None
         return self._answer(tmp, name, size, before=before)
 
     def _answer(self, tmp: Path, name: str, size: int, before: str | None) -> dict[str, Any]:
