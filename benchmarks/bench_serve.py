@@ -124,6 +124,9 @@ def main() -> int:
                     acks[i] = (r.status, time.monotonic() - t0)
             except urllib.error.HTTPError as e:
                 acks[i] = (e.code, time.monotonic() - t0)
+            except OSError as e:  # connection refused/reset: no ack at all (status 0)
+                acks[i] = (0, time.monotonic() - t0)
+                print(f"event {i}: {type(e).__name__}: {e}", file=sys.stderr)
 
         t0 = time.monotonic()
         senders = [threading.Thread(target=send, args=(i,)) for i in range(a.n)]

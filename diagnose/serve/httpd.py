@@ -39,6 +39,9 @@ CHUNK = 256 * 1024
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # listen() backlog: socketserver's default of 5 resets connections when Slack sends a burst
+    # (seen in benchmarks/bench_serve.py: 3 of 20 concurrent events refused).
+    request_queue_size = 128
 
     def __init__(self, addr: tuple[str, int], *, limits: Limits, pool: WorkPool, children: Children,
                  log: RequestLog, bolt_app: Any = None, token: str | None = None) -> None:
