@@ -380,3 +380,20 @@ def test_a_trace_named_like_a_report_is_not_overwritten(tmp_path):
     out = diagnose_trace(tmp_path, name, ["json", "html"], Limits(timeout_s=60))
     assert out.ok and json.loads(out.outputs["json"])["trace"]["path"] == "report.json"
     assert safe_name("_out") == "out" and safe_name("../../etc/passwd") == "passwd"
+
+
+def test_socket_mode_end_to_end_over_a_websocket(slack, tmpdir_root):
+    svc = Service(Settings(port=None, limits=Limits(workers=1, queue=2, timeout_s=60), bot_token=BOT_TOKEN,
+                           app_token="xapp-test", slack_api_url=slack.api_url), log=RequestLog(io.StringIO()))
+    svc.start()
+    try:
+        slack.wait_for(lambda: slack.ws is not None, 10)
+        f = slack.add_file(HEALTHY.read_bytes(), "ws.trace", ts="111.1")
+        slack.ws_send({"envelope_id": "ws-env-1", "type": "events_api", "accepts_response_payload": False,
+                       "retry_attempt": 0, "retry_reason": "",
+                       "payload": message_event("Ev140", "C7", "111.1", [f])})
+        slack.wait_for(lambda: any(m.get("envelope_id") == "ws-env-1" for m in slack.ws_received), 3)
+        assert "No netpoller problem found" in _thread_replies(slack, "C7", "111.1")[0]["text"]
+        slack.wait_for(lambda: _uploads_for(slack, "C7", "111.1"))
+    finally:
+        svc.stop()

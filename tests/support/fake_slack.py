@@ -4,15 +4,20 @@ Serves on 127.0.0.1 the methods the bot calls -- ``auth.test``, ``files.info``, 
 download URL (``/files/ID``, bearer token required), ``chat.postMessage``,
 ``files.getUploadURLExternal``, the upload URL (``/upload/ID``),
 ``files.completeUploadExternal``, ``conversations.replies`` -- plus ``/pub/NAME`` for a
-slash command's URL. Files are registered with `add_file`; `calls` holds (method, params)
+slash command's URL, and Socket Mode: ``apps.connections.open`` (app token) hands out
+``ws://.../link``, a minimal WebSocket endpoint; `ws_send` pushes an envelope to the connected
+bot and `ws_received` holds what it sent back (its acks). Files are registered with `add_file`; `calls` holds (method, params)
 in arrival order; `wait_for` polls for a condition with a deadline.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +41,9 @@ class FakeSlack(ThreadingHTTPServer):
         self.threads: dict[tuple[str, str], list[dict]] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
+        self.ws: socket.socket | None = None
+        self.ws_lock = threading.Lock()
+        self.ws_received: list[dict] = []
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -96,6 +104,16 @@ class FakeSlack(ThreadingHTTPServer):
             time.sleep(0.05)
         raise AssertionError(f"condition not met in {timeout:g} s; calls: {[m for m, _ in self.calls]}")
 
+    def ws_send(self, message: dict) -> None:
+        """Push one text frame (JSON) to the connected Socket Mode client."""
+        data = json.dumps(message).encode()
+        n = len(data)
+        head = bytes([0x81, n]) if n < 126 else (bytes([0x81, 126]) + struct.pack(">H", n) if n < 65536
+                                                  else bytes([0x81, 127]) + struct.pack(">Q", n))
+        with self.ws_lock:
+            assert self.ws is not None, "no Socket Mode client connected"
+            self.ws.sendall(head + data)
+
     def next_ts(self) -> str:
         return f"{1700000000 + next(self._ts)}.000100"
 
@@ -134,7 +152,42 @@ class _Handler(BaseHTTPRequestHandler):
         return params
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/link" and self.headers.get("Upgrade", "").lower() == "websocket":
+            return self._websocket()
         self._route()
+
+    def _websocket(self) -> None:
+        """RFC 6455 server side, just enough for Slack's Socket Mode client."""
+        s = self.server
+        key = self.headers["Sec-WebSocket-Key"]
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        self.wfile.flush()
+        with s.ws_lock:
+            s.ws = self.connection
+        self.close_connection = True
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2:
+                break
+            opcode, n = head[0] & 0x0F, head[1] & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self.rfile.read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+            if opcode == 0x8:  # close
+                break
+            if opcode == 0x9:  # ping -> pong
+                with s.ws_lock:
+                    self.connection.sendall(bytes([0x8A, len(payload)]) + payload)
+            elif opcode == 0x1:
+                with s.lock:
+                    s.ws_received.append(json.loads(payload))
+        with s.ws_lock:
+            s.ws = None
 
     def do_POST(self) -> None:
         self._route()
@@ -162,6 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(200, b"OK - 0", "text/plain")
         method = path.removeprefix("/api/")
         s.record(method, params)
+        if method == "apps.connections.open":
+            ok = auth.startswith("Bearer xapp-")
+            return self._reply(200, {"ok": True, "url": f"ws://127.0.0.1:{s.server_address[1]}/link"} if ok
+                               else {"ok": False, "error": "not_allowed_token_type"})
         if auth != f"Bearer {BOT_TOKEN}":
             return self._reply(200, {"ok": False, "error": "invalid_auth"})
         if method == "auth.test":
