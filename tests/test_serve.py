@@ -397,3 +397,14 @@ def test_socket_mode_end_to_end_over_a_websocket(slack, tmpdir_root):
         slack.wait_for(lambda: _uploads_for(slack, "C7", "111.1"))
     finally:
         svc.stop()
+
+
+def test_a_refused_bot_token_is_one_line_exit_2(slack, monkeypatch, capsys):
+    from diagnose.cli import main
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    assert main(["serve", "--host", "127.0.0.1", "--port", "0", "--slack-api-url", slack.api_url]) == 2
+    err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("netpoll-diagnose:")]
+    assert len(err) == 1 and "Slack refused SLACK_BOT_TOKEN" in err[0] and "invalid_auth" in err[0]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from diagnose.errors import UsageError
+
 from .httpd import Server
 from .limits import Limits
 from .logs import RequestLog
@@ -76,7 +78,9 @@ class Service:
 
     def _build_slack(self) -> None:
         from slack_bolt import App
+        from slack_bolt.error import BoltError
         from slack_sdk import WebClient
+        from slack_sdk.errors import SlackClientError
         from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
         from .slackbot import TraceBot
@@ -85,7 +89,11 @@ class Service:
         base = s.slack_api_url if s.slack_api_url.endswith("/") else s.slack_api_url + "/"
         client = WebClient(token=s.bot_token, base_url=base, timeout=30)
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))  # busy channels: 429
-        self.app = App(client=client, signing_secret=s.signing_secret or "", process_before_response=False)
+        try:  # Bolt checks the token with auth.test here
+            self.app = App(client=client, signing_secret=s.signing_secret or "", process_before_response=False)
+        except (BoltError, SlackClientError) as e:
+            raise UsageError("Slack refused SLACK_BOT_TOKEN or could not be reached: "
+                             + " ".join(str(e).split())[:200]) from e
         self.bot = TraceBot(client, s.limits, self.pool, self.children, self.log, file_hosts(base),
                             allow_private_urls=s.allow_private_urls)
         self.bot.register(self.app)
