@@ -408,3 +408,24 @@ def test_a_refused_bot_token_is_one_line_exit_2(slack, monkeypatch, capsys):
     assert main(["serve", "--host", "127.0.0.1", "--port", "0", "--slack-api-url", slack.api_url]) == 2
     err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("netpoll-diagnose:")]
     assert len(err) == 1 and "Slack refused SLACK_BOT_TOKEN" in err[0] and "invalid_auth" in err[0]
+
+
+def test_an_incomplete_diagnosis_is_answered_with_a_warning(tmp_path, monkeypatch):
+    """A rule that cannot be evaluated makes the CLI exit 2 *with* a report: say so, don't call it bad input."""
+    from diagnose.serve.reply import diagnosis_text
+    from diagnose.serve.runner import diagnose_trace
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.yaml").write_text(
+        'id: broken\ntitle: broken\ncause: gc_pressure\nseverity: warning\nconfidence: 0.5\n'
+        'condition: "f.syscalls.by_site[100000].syscalls.count > 1"\nmessage: "x"\nknowledge: gc_pressure\n')
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_RULES", str(rules))
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "h.trace").write_bytes(HEALTHY.read_bytes())
+    out = diagnose_trace(work, "h.trace", ["json", "html"], Limits(timeout_s=60))
+    assert out.ok and out.exit_code == 2 and "<html" in out.outputs["html"].lower()
+    text = diagnosis_text(out.outputs["json"], "h.trace")
+    assert text.startswith(":warning: *h.trace*: This diagnosis cannot be trusted as complete")
+    assert ":white_check_mark:" not in text and str(tmp_path) not in text

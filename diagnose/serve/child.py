@@ -5,7 +5,8 @@ Sets RLIMIT_AS and RLIMIT_CPU on itself *before* importing the analysis, then ru
 stopping at the first that does not diagnose (exit >= 2). Setting the limits here instead of
 in a ``preexec_fn`` keeps the server's ``subprocess`` calls fork-safe while it has threads.
 
-Exit codes: the CLI's (0/1 diagnosed, 2 bad input), 3 internal error, 4 memory limit hit.
+Exit codes: the CLI's (0/1 diagnosed, 2 bad input -- or an incomplete diagnosis, when the
+report was written anyway), 3 internal error, 4 memory limit hit.
 The last stderr line is what the server shows the user.
 """
 from __future__ import annotations
@@ -43,6 +44,16 @@ def _entry_point():
     return main
 
 
+def _wrote_output(cmd: list[str]) -> bool:
+    """Whether the command's ``-o FILE`` exists (exit 2 with a report = an incomplete verdict)."""
+    from pathlib import Path
+
+    for flag in ("-o", "--output"):
+        if flag in cmd[:-1]:
+            return Path(cmd[cmd.index(flag) + 1]).is_file()
+    return False
+
+
 def split_commands(argv: list[str]) -> list[list[str]]:
     cmds: list[list[str]] = [[]]
     for a in argv:
@@ -70,7 +81,7 @@ def run(argv: list[str]) -> int:
         main = _entry_point()
         for cmd in split_commands(argv[1:]):
             code = int(main(cmd) or 0)
-            if code >= 2:
+            if code >= 2 and not _wrote_output(cmd):  # an incomplete diagnosis still writes its report
                 break
     except (MemoryError, ImportError) as e:
         if isinstance(e, ImportError) and not OUT_OF_MEMORY.search(str(e)):

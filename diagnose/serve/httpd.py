@@ -2,7 +2,8 @@
 
 ``POST /diagnose?format=json|markdown|slack|html`` takes the trace bytes as the body
 (Content-Length required, at most the size limit: 413 before reading otherwise) and answers
-with the report (200; header ``X-Netpoll-Exit`` 0 = nothing at or above warning, 1 = findings).
+with the report (200; header ``X-Netpoll-Exit`` 0 = nothing at or above warning, 1 = findings,
+2 = an incomplete diagnosis, as the CLI).
 Errors are one plain-text line: 400 bad format, 401 missing/wrong bearer token (when one is
 configured), 411 no length, 413 too large, 422 not a readable trace (the CLI's own line),
 503 queue full (with Retry-After), 504 analysis over the time limit, 500 anything else.

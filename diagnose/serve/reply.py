@@ -39,9 +39,13 @@ def diagnosis_text(report_json: str, name: str) -> str:
     findings = d.get("findings") or []
     trace = d.get("trace") or {}
     lines: list[str] = []
-    if not findings:
-        lines.append(f"{OK_EMOJI} *{esc(name)}*: {esc(trim(d['verdict']['text'], 400))}")
-    else:
+    verdict = d.get("verdict") or {}
+    incomplete = verdict.get("status") == "incomplete"
+    if incomplete:
+        lines.append(f":warning: *{esc(name)}*: {esc(trim(verdict.get('text') or '', 400))}")
+    if not findings and not incomplete:
+        lines.append(f"{OK_EMOJI} *{esc(name)}*: {esc(trim(verdict['text'], 400))}")
+    elif findings:
         top = findings[0]
         n = len(findings)
         lines.append(f"{SEV_EMOJI.get(top['severity'], '')} *{esc(name)}*: "

@@ -166,7 +166,8 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
     rc = p.returncode
     if timed_out:
         return Outcome("timeout", rc, error=f"the analysis took longer than the server's limit ({limits.timeout_s:g} s)", seconds=secs)
-    if rc in (0, 1):
+    written = all((workdir / name).is_file() for name in outputs.values())
+    if rc in (0, 1) or rc == 2 and written:  # exit 2 with the reports written: an incomplete verdict
         texts = {}
         for key, name in outputs.items():
             f = workdir / name
