@@ -12,13 +12,23 @@ import json
 import re
 from typing import Any
 
-from diagnose.report.slack import OK_EMOJI, SEV_EMOJI, esc, trim
 
+OK_EMOJI = ":white_check_mark:"
+SEV_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
 MAX_LINES = 15
 FACTS = 3
 FIX_CHARS = 300
 SUMMARY_CHARS = 600
 _SENTENCE = re.compile(r"(?<=[^.]{12}[.!?])\s+(?=[A-Z(`])")
+
+
+def esc(text: str) -> str:
+    """Slack's required escaping of &, <, > in message text."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def trim(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def first_sentence(text: str, limit: int = FIX_CHARS) -> str:
