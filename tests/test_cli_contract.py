@@ -144,3 +144,9 @@ def test_inspect_and_features_take_format_json():
     assert r.returncode == 0 and json.loads(r.stdout)["go_version"] == "go 1.26"
     r = cli("features", str(HEALTHY), "-f", "json")
     assert r.returncode == 0 and "network" in json.loads(r.stdout)
+
+
+def test_label_names_the_trace_in_the_report(capsys):
+    r = in_process(capsys, str(HEALTHY), "--label", "api-7 at 12:03", "--format", "json")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["trace"]["path"] == "api-7 at 12:03"

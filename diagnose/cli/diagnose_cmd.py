@@ -7,7 +7,7 @@ reached, or an INCOMPLETE diagnosis (a rule could not run, the trace's evidence 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -30,11 +30,15 @@ def diagnose_command(
     max_bytes: MaxBytesOpt = None,
     timeout: TimeoutOpt = None,
     max_memory: MaxMemoryOpt = None,
+    label: Annotated[Optional[str], typer.Option("--label", help="name the trace by this in the report "
+                                                 "(default: the path given)")] = None,
 ) -> None:
     """Diagnose why a Go service's streaming responses got slow, from an execution trace."""
     apply_limits(timeout, max_memory)
     ruleset = load_rules(rules_dir)
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        if label:
+            inp.display = label
         run = pipeline.diagnose_trace(inp, ruleset, progress=progress_for(format.value, Path(inp.display).name),
                                       keep_timelines=format == ReportFormat.html)
     result = run.diagnosis
