@@ -56,7 +56,7 @@ def test_no_finding_when_condition_false(tmp_path):
     d = diagnose(Features(), rs)
     assert d.findings == [] and d.verdict.status == "healthy"
     # an all-zero trace has no waits: the verdict says "no data" instead of a p95 of 0
-    assert d.verdict.text.startswith("No netpoller problem found: no network wait in the trace (no data)")
+    assert d.verdict.text.startswith("No netpoller problem found: no network wait ended in the window (no data)")
     assert d.headline.network_wait_p95_ms is None and d.headline.wake_to_run_p95_ms is None
 
 

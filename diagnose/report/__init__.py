@@ -36,12 +36,14 @@ class ReportContext:
     timelines: Any = None  # diagnose.timeline.Timelines of the diagnosed trace
 
 
-def render(diagnosis, fmt: str, *, context: ReportContext | None = None, color: bool = False) -> str:
-    """The report of one diagnosis in format `fmt` (one of FORMATS)."""
+def render(diagnosis, fmt: str, *, context: ReportContext | None = None, color: bool = False,
+           width: int | None = None) -> str:
+    """The report of one diagnosis in format `fmt` (one of FORMATS); `color` and `width`
+    (columns, default 100) apply to text (`text.options(stream, mode)` gives both)."""
     if fmt == "text":
         from . import text
 
-        return text.render(diagnosis, color=color)
+        return text.render(diagnosis, color=color, width=width or text.WIDTH)
     if fmt == "json":
         from . import json_report
 

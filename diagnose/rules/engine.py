@@ -186,7 +186,7 @@ def network_wait_text(h: Headline) -> str:
         return text + (f" (and {still})" if still else "")
     if still:
         return f"no network wait ended in the window ({still}: a wait that never ends has no duration to count)"
-    return "no network wait in the trace (no data)"
+    return "no network wait ended in the window (no data)"
 
 
 def headline_text(h: Headline) -> str:
