@@ -203,3 +203,55 @@ def test_progress_on_a_terminal_only_for_text():
     # text with stderr on a pipe: no progress
     code, out, err = run_cli([trace, "--fail-on", "never"], stderr_tty=False)
     assert code == 0 and "reading " not in err and "\r" not in err
+
+
+def screen_of(args: list[str], columns: int = 80, rows: int = 200) -> tuple[int, list[str], str]:
+    """Run the command with stdout and stderr on one pty `columns` wide (a person's terminal)
+    and return (exit code, the screen a terminal emulator (pyte) shows at the end, raw output)."""
+    pyte = pytest.importorskip("pyte", reason="pyte (a terminal emulator, in the test extras) is not installed")
+    import fcntl
+    import struct
+    import termios
+
+    env = dict(os.environ, NETPOLL_DIAGNOSE_PROGRESS_DELAY="0", NO_COLOR="1", TERM="xterm")
+    env.pop("NETPOLL_DIAGNOSE_RULES", None)
+    env.pop("COLUMNS", None)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    p = subprocess.Popen([sys.executable, "-m", "diagnose.cli", *args], stdout=slave, stderr=slave, cwd=REPO, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        r, _, _ = select.select([master], [], [], 600)
+        if not r:
+            break
+        try:
+            b = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the pty
+            break
+        if not b:
+            break
+        chunks.append(b)
+    code = p.wait(timeout=600)
+    os.close(master)
+    raw = b"".join(chunks).decode(errors="replace")
+    screen = pyte.Screen(columns, rows)
+    stream = pyte.Stream(screen)
+    stream.feed(raw.replace("\n", "\r\n") if "\r\n" not in raw else raw)
+    return code, [ln.rstrip() for ln in screen.display], raw
+
+
+@needs_fixtures
+def test_no_progress_remnants_on_an_80_column_terminal():
+    """The progress line used to be ~115 characters: at 80 columns it wrapped, and every
+    redraw left a stale line above the report. Now it stays shorter than the terminal and is
+    erased; the report itself is wrapped to the terminal's 80 columns."""
+    trace = largest_trace()
+    code, lines, raw = screen_of([str(trace), "--fail-on", "never"], columns=80)
+    assert code == 0
+    assert "reading " in raw and "analysing " in raw, "the progress line was drawn"
+    text = [ln for ln in lines if ln]
+    assert text[0].startswith("netpoll-diagnose "), f"the report starts the screen: {text[:3]}"
+    assert not [ln for ln in lines if "reading " in ln or "analysing " in ln or " MiB" in ln], "no remnant"
+    assert max(len(ln) for ln in lines) <= 80
+    assert any(ln.startswith(("PROBLEMS: ", "HEALTHY: ")) for ln in lines)
