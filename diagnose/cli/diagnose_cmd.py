@@ -6,6 +6,7 @@ reached, or an INCOMPLETE diagnosis (a rule could not run, the trace's evidence 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,8 @@ import typer
 from .. import pipeline
 from ..errors import EXIT_FINDING, EXIT_INPUT, EXIT_OK
 from ..report import ReportContext, compare, render, render_diff
+from ..report.text import ColorMode
+from ..report.text import options as text_options
 from ..rules import severity_rank
 from .common import (FailOn, MaxBytesOpt, MaxMemoryOpt, OutputOpt, ReportFormat, RulesDirOpt, TimeoutOpt, TraceArg,
                      apply_limits, load_rules, progress_for, use_color, write_output)
@@ -30,6 +33,8 @@ def diagnose_command(
     max_bytes: MaxBytesOpt = None,
     timeout: TimeoutOpt = None,
     max_memory: MaxMemoryOpt = None,
+    color: Annotated[ColorMode, typer.Option("--color", help="text colours: auto (a terminal, unless NO_COLOR is "
+                                             "set), always (e.g. for less -R) or never")] = ColorMode.auto,
 ) -> None:
     """Diagnose why a Go service's streaming responses got slow, from an execution trace."""
     apply_limits(timeout, max_memory)
@@ -39,7 +44,7 @@ def diagnose_command(
                                       keep_timelines=format == ReportFormat.html)
     result = run.diagnosis
     rendered = render(result, format.value, context=ReportContext(timelines=run.timelines),
-                      color=use_color(output))
+                      **text_options(sys.stdout if output is None else None, color.value))
     write_output(rendered, output)
     for reason in run.incomplete:
         typer.echo(f"netpoll-diagnose: {inp.display}: INCOMPLETE: {reason}", err=True)
