@@ -14,9 +14,7 @@ import typer
 
 from .. import pipeline
 from ..errors import EXIT_FINDING, EXIT_INPUT, EXIT_OK
-from ..report import ReportContext, compare, render, render_diff
-from ..report.text import ColorMode
-from ..report.text import options as text_options
+from ..report import ColorMode, ReportContext, compare, render, render_diff, text_options
 from ..rules import severity_rank
 from .common import (FailOn, MaxBytesOpt, MaxMemoryOpt, OutputOpt, ReportFormat, RulesDirOpt, TimeoutOpt, TraceArg,
                      apply_limits, load_rules, progress_for, use_color, write_output)

@@ -21,10 +21,11 @@ from .diff import DiffReport, compare
 from .features_text import features_text
 from .pprof import build_profile, compute_records, folded
 from .progress import TerminalProgress, should_show
-from .text import use_color
+from .text import ColorMode, use_color
+from .text import options as text_options
 
 FORMATS = ("text", "json", "markdown", "slack", "html")
-__all__ = ["FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
+__all__ = ["ColorMode", "text_options", "FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
            "should_show", "use_color", "features_text",
            "build_profile", "compute_records", "folded"]
 

@@ -14,6 +14,8 @@ default, `NETPOLL_DIAGNOSE_PROGRESS_DELAY` overrides) shows nothing.
 """
 from __future__ import annotations
 
+import io
+import os
 import sys
 import time
 from typing import Callable, TextIO
