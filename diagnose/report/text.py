@@ -9,6 +9,7 @@ is for `less -R` and wins over NO_COLOR, as an explicit flag should.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 from enum import Enum
@@ -233,7 +234,23 @@ def render(d: Diagnosis, color: bool = False, width: int = WIDTH) -> str:
     lines.append(f"Rules: {r.evaluated} evaluated{extra}" + (f", {len(r.errors)} failed" if r.errors else ""))
     for e in r.errors:
         lines += _wrap(f"rule {e.rule_id} could not be evaluated: {e.error}", 4, width, first="  ")
-    return "\n".join(lines) + "\n"
+    return "\n".join(_fit(lines, width)) + "\n"
+
+
+_ANSI = re.compile(r"\033\[[0-9;]*m")
+
+
+def _fit(lines: list[str], width: int) -> list[str]:
+    """Any line still wider than `width` (a fixed phrase, a frame list) re-wrapped at its own
+    indent: the last guarantee that nothing wraps in the terminal mid-word."""
+    out = []
+    for ln in lines:
+        if len(_ANSI.sub("", ln)) <= width:
+            out.append(ln)
+            continue
+        indent = len(ln) - len(ln.lstrip(" "))
+        out += _wrap(ln, indent + 2, width, first=" " * indent)
+    return out
 
 
 def options(stream: TextIO | None, color: str = "auto") -> dict:
