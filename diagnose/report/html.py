@@ -45,6 +45,7 @@ ROW_H = 18
 FLAME_ROW = 17
 FLAME_MIN_FRAC = 0.0008  # frames narrower than this share of the total are not drawn (~1 px)
 FLAME_MAX_DEPTH = 64
+NO_STACK_LEAVE_OUT = 0.95  # a flame graph this much "<no stack>" shows nothing: left out, with why
 
 STATES = [  # key, colour, legend
     ("running", "#2e9e44", "running"),
@@ -526,7 +527,7 @@ def chart_sides(d: Diagnosis) -> list[str]:
             return list(SIDES)
         if side not in out:
             out.append(side)
-    return out or ["net", "sched"]
+    return out or list(SIDES)
 
 
 def _timelines_html(d: Diagnosis, tl) -> str:
@@ -721,11 +722,16 @@ def _flames_html(tl, d: Diagnosis | None = None) -> str:
         if root.value <= 0:
             out.append(f'<p class="muted left-out">{e(_nothing_to_show(kind, d))}</p>')
             continue
+        nostack = root.children.get("<no stack>")
+        if nostack is not None and nostack.value >= NO_STACK_LEAVE_OUT * root.value:
+            out.append(f'<p class="muted left-out">{e(title)}: left out — {nostack.value / root.value:.0%} of its '
+                       f"{e(dur(root.value / 1e6))} has no stack (the events that began these waits carry none: "
+                       "typically wake-ups by the netpoller or the runtime), so there is no stack to draw.</p>")
+            continue
         nst = len(rec.stacks)
         out.append(f"<h3>{title}: {e(dur(root.value / 1e6))} in {_plural(root.count, 'wait' if kind != 'syscall' else 'syscall')}"
                    f" over {_plural(nst, 'stack')}</h3>")
         flames = [flame_svg(root, what, kind, lay, "syscall" if kind == "syscall" else "wait") for lay in LAYOUTS]
-        nostack = root.children.get("<no stack>")
         notes = []
         if flames[0].hidden_ns:
             share = flames[0].hidden_ns / root.value
