@@ -23,6 +23,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from diagnose.rules.testing import ManifestEntry, load_manifest
@@ -112,6 +113,12 @@ def test_html_report_content(scenarios):
         assert 'class="seg"' in tl
     assert "cited window" in html
     assert html.count('<p class="coverage">Coverage: ') >= 2, "every chart states its coverage"
+    # exact tick labels: never "196, 196, 196" for 195.5/196/196.5
+    for axis in re.findall(r'<g class="axis">(.*?)</g>', html, re.S):
+        ticks = re.findall(r">([0-9.]+) ms</text>", axis)
+        assert len(ticks) >= 2 and len(set(ticks)) == len(ticks), ticks
+    from diagnose.report.charts import tick_labels
+    assert [t for _, t in tick_labels(195.3, 196.7, 3)] == ["195.5", "196.0", "196.5"]
     # the flame graph that fits the finding; the others left out with the reason
     fits = {"gomaxprocs_starvation": "Scheduler wait", "slow_consumer": "Network wait"}[top["cause"]]
     assert f"<h3>{fits}" in html
@@ -353,3 +360,35 @@ def test_flame_graph_zooms_in_chromium(tmp_path):
     before, zoomed, hidden, back, width = m.group(1).split("|")
     assert float(before) < float(width) and float(zoomed) == pytest.approx(float(width), abs=0.05)
     assert int(hidden) >= 1 and back == before
+
+
+def test_timeline_rows_keep_every_interval_on_a_syscall_storm():
+    """The old timeline drew at most 6,000 segments, goroutine rows first, so on a syscall storm
+    the P rows stopped part-way. Now every interval of every row is merged into pixel columns:
+    the marks of a row hold exactly the rows' time in the window and reach its last interval."""
+    from diagnose import pipeline
+    from diagnose.report.charts import merge_row
+    from diagnose.report.html import LAYOUTS, _g_rows, _m_rows, _p_rows, pick_windows
+    from diagnose.rules.findings import Diagnosis
+
+    e = pick(("syscallstorm",))
+    d, html, _ = report(str(e.trace))
+    with pipeline.open_input(str(e.trace)) as inp:
+        tl = pipeline.analyse(inp, keep_timelines=True).timelines
+    windows = pick_windows(Diagnosis.model_validate(d), int(tl.duration_ns))
+    assert windows
+    w = windows[0]
+    rows = _g_rows(tl, w) + _p_rows(tl, w) + _m_rows(tl, w)
+    total = sum(len(r.starts) for r in rows)
+    assert total > 6000, "more intervals than the old cut-off: the case that used to be cut"
+    for lay in LAYOUTS:
+        ncols = lay.width - lay.label_w - 10
+        for row in rows:
+            if not row.starts:
+                continue
+            marks = merge_row(np.array(row.starts), np.array(row.ends), row.cats, w.start, w.end, ncols)
+            inside = sum(max(0, min(t, w.end) - max(s, w.start)) for s, t in zip(row.starts, row.ends))
+            assert sum(sum(m.mix.values()) for m in marks) == pytest.approx(inside, rel=1e-9, abs=1.0), row.label
+            last = max(min(t, w.end) for t in row.ends)
+            assert marks[-1].t1 >= last - (w.end - w.start) / ncols, f"{row.label} stops before its last interval"
+    assert "intervals too short to draw apart" in html
