@@ -160,6 +160,23 @@ def test_progress_path_reads_the_whole_file_and_matches_plain_analysis(pure, mon
     assert run.features.model_dump() == plain.model_dump(), "the counted read gives the same features"
 
 
+def read_pty(master: int, timeout_s: float = 600) -> str:
+    """Everything the child writes to the pty until it closes it (bounded by `timeout_s` of silence)."""
+    chunks = []
+    while True:
+        r, _, _ = select.select([master], [], [], timeout_s)
+        if not r:
+            break
+        try:
+            b = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the pty
+            break
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks).decode(errors="replace")
+
+
 def run_cli(args: list[str], stderr_tty: bool) -> tuple[int, str, str]:
     """Run the command with stdout on a pipe and stderr on a pty (or a pipe)."""
     env = dict(os.environ, NETPOLL_DIAGNOSE_PROGRESS_DELAY="0", NO_COLOR="1")
@@ -171,22 +188,11 @@ def run_cli(args: list[str], stderr_tty: bool) -> tuple[int, str, str]:
     master, slave = pty.openpty()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, cwd=REPO, env=env)
     os.close(slave)
-    chunks = []
-    while True:
-        r, _, _ = select.select([master], [], [], 600)
-        if not r:
-            break
-        try:
-            b = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the pty
-            break
-        if not b:
-            break
-        chunks.append(b)
+    raw = read_pty(master)
     out = p.stdout.read().decode()
     code = p.wait(timeout=600)
     os.close(master)
-    return code, out, b"".join(chunks).decode(errors="replace")
+    return code, out, raw
 
 
 @needs_fixtures
@@ -220,21 +226,9 @@ def screen_of(args: list[str], columns: int = 80, rows: int = 200) -> tuple[int,
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     p = subprocess.Popen([sys.executable, "-m", "diagnose.cli", *args], stdout=slave, stderr=slave, cwd=REPO, env=env)
     os.close(slave)
-    chunks = []
-    while True:
-        r, _, _ = select.select([master], [], [], 600)
-        if not r:
-            break
-        try:
-            b = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the pty
-            break
-        if not b:
-            break
-        chunks.append(b)
+    raw = read_pty(master)
     code = p.wait(timeout=600)
     os.close(master)
-    raw = b"".join(chunks).decode(errors="replace")
     screen = pyte.Screen(columns, rows)
     stream = pyte.Stream(screen)
     stream.feed(raw.replace("\n", "\r\n") if "\r\n" not in raw else raw)
