@@ -321,6 +321,10 @@ def test_diff_html_in_chromium(tmp_path):
     r = browser("--dump-dom", url=out.resolve().as_uri())
     assert r.returncode == 0 and "data-rendered=" in r.stdout
     assert "disappeared" in r.stdout and "Headline numbers" in r.stdout
+    page = tmp_path / "probe.html"
+    page.write_text(html.replace("</body>", LAYOUT_PROBE), encoding="utf-8")
+    sw, iw, _, _, wide = layout(page, 390)
+    assert iw == 390 and sw <= iw and wide == "-", f"the diff page scrolls sideways on a phone: {sw} > {iw} ({wide})"
 
 
 ZOOM_PROBE = """<script>

@@ -474,9 +474,11 @@ def rows_svg(rows: list[Row], w: Window, chart_id: str, lay: Layout, marks_for=N
 def _coverage_note(drawn: Drawn, w: Window, duration_ns: int) -> str:
     """What the chart covers, in one sentence (every chart says it; nothing is dropped silently)."""
     share = (w.end - w.start) / duration_ns if duration_ns else 1.0
-    how = (f"{drawn.merged} mark(s) stand for several intervals too short to draw apart (each shows the state that "
-           "took most of its time; hover for the mix)") if drawn.merged else "each mark is one interval"
-    return (f"Coverage: {ms(w.start)}-{ms(w.end)} ms ({share:.0%} of the trace); all {drawn.intervals} intervals "
+    pct = "<1%" if share < 0.01 else f"{share:.0%}"
+    n = drawn.merged
+    how = (f"{n} mark{'s stand' if n != 1 else ' stands'} for several intervals too short to draw apart (each shows "
+           "the state that took most of its time; hover for the mix)") if n else "each mark is one interval"
+    return (f"Coverage: {ms(w.start)}-{ms(w.end)} ms ({pct} of the trace); all {_plural(drawn.intervals, 'interval')} "
             f"of these rows in it are drawn: {how}.")
 
 
