@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from diagnose.rules.engine import shown_trace_path
+
 from diagnose.rules.testing import ManifestEntry, load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,7 +73,9 @@ def test_fix_makes_the_finding_disappear_and_the_numbers_drop(cause):
     b, a = pair(cause)
     d = json.loads(diff(str(b.trace), str(a.trace), "json"))
     assert d["schema"] == "netpoll-diagnose/diff/v1"
-    assert d["before"]["trace"]["path"] == str(b.trace) and d["after"]["trace"]["path"] == str(a.trace)
+    # reports name a trace relative to the current folder (never an absolute path)
+    assert d["before"]["trace"]["path"] == shown_trace_path(str(b.trace))
+    assert d["after"]["trace"]["path"] == shown_trace_path(str(a.trace))
     assert d["before"]["verdict"]["status"] == "problems" and d["after"]["verdict"]["status"] == "healthy"
     gone = {f["cause"] for f in d["findings"] if f["status"] == "disappeared"}
     assert cause in gone
@@ -92,8 +96,8 @@ def test_text_diff():
     b, a = pair()
     out = diff(str(b.trace), str(a.trace), "text")
     lines = out.splitlines()
-    assert lines[1].strip().startswith(f"before {b.trace}") and "PROBLEMS" in lines[1]
-    assert lines[2].strip().startswith(f"after  {a.trace}") and "HEALTHY" in lines[2]
+    assert lines[1].strip().startswith(f"before {shown_trace_path(str(b.trace))}") and "PROBLEMS" in lines[1]
+    assert lines[2].strip().startswith(f"after  {shown_trace_path(str(a.trace))}") and "HEALTHY" in lines[2]
     assert "finding disappeared (" in lines[4] or "findings disappeared (" in lines[4]
     assert "  - DISAPPEARED " in out
     i = lines.index("Headline numbers:")

@@ -67,15 +67,33 @@ def test_terminal_progress_draws_in_place_throttled_and_clears():
     clock.t = 0.7
     bar(1 << 19, 1 << 20)
     assert " 50%  [############............]  0.5 of 1.0 MiB" in out.getvalue()
-    bar(1 << 20, 1 << 20)                  # the end is always drawn
-    assert "100%  [########################]" in out.getvalue()
+    bar(1 << 20, 1 << 20)                  # the end of the reads is always drawn...
+    last = out.getvalue().rsplit("\r", 1)[-1]
+    # ...but all read and nothing decoded is not "100%": no percentage until one is grounded
+    assert last == "reading big.trace  1.0 MiB  0.7 s\033[K"
     bar.phase("analysing")
-    assert out.getvalue().rstrip().endswith("s") and "analysing big.trace" in out.getvalue()
+    assert "analysing big.trace  0.7 s\033[K" in out.getvalue()
     n = len(out.getvalue())
     bar.done()
-    tail = out.getvalue()[n:]
-    assert tail.startswith("\r") and tail.endswith("\r") and tail.strip() == ""
+    assert out.getvalue()[n:] == "\r\033[K", "erased: back to the start, clear to the end of the line"
     assert "\n" not in out.getvalue(), "the line is redrawn in place, never scrolled"
+
+
+def test_progress_line_fits_the_terminal():
+    """At 80 columns (a FakeTTY has no size: 80 is assumed) a long file name gives way and the
+    bar shrinks; the line never reaches the last column (that would wrap)."""
+    out, clock = FakeTTY(), Clock()
+    name = "syscallstorm-chunked-flush16-with-a-very-long-name-go1.27.3.trace"
+    bar = TerminalProgress(name, stream=out, delay_s=0.0, interval_s=0.0, clock=clock)
+    mib = 1 << 20
+    bar(3 * mib, 300 * mib)
+    for n in (100_000, 2_000_000):
+        bar.events(n)
+        bar(4 * mib, 300 * mib)
+        bar.events(n + 1_500_000)
+    lines = [ln.replace("\033[K", "") for ln in out.getvalue().split("\r") if ln]
+    assert lines and all(len(ln) <= 79 for ln in lines), [len(ln) for ln in lines]
+    assert lines[-1].startswith("reading …") and lines[-1].endswith(" s") and "%" in lines[-1]
 
 
 def test_position_follows_decoded_events_not_read_ahead():
@@ -134,13 +152,29 @@ def test_progress_path_reads_the_whole_file_and_matches_plain_analysis(pure, mon
         assert not engaged
     text = out.getvalue()
     size = trace.stat().st_size
-    assert f"reading {trace.name}" in text and "100%" in text
-    assert f"of {size / (1 << 20):.1f} MiB" in text
-    assert "analysing" in text and text.endswith("\r")
+    assert f"reading {trace.name}" in text and f"{size / (1 << 20):.1f} MiB" in text
+    assert "analysing" in text and text.endswith("\r\033[K")
     assert run.timelines is not None and run.timelines.cols.meta["path"] == str(trace)
     with pipeline.open_input(str(trace)) as inp:
         plain = pipeline.analyse(inp).features
     assert run.features.model_dump() == plain.model_dump(), "the counted read gives the same features"
+
+
+def read_pty(master: int, timeout_s: float = 600) -> str:
+    """Everything the child writes to the pty until it closes it (bounded by `timeout_s` of silence)."""
+    chunks = []
+    while True:
+        r, _, _ = select.select([master], [], [], timeout_s)
+        if not r:
+            break
+        try:
+            b = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the pty
+            break
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks).decode(errors="replace")
 
 
 def run_cli(args: list[str], stderr_tty: bool) -> tuple[int, str, str]:
@@ -154,22 +188,11 @@ def run_cli(args: list[str], stderr_tty: bool) -> tuple[int, str, str]:
     master, slave = pty.openpty()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, cwd=REPO, env=env)
     os.close(slave)
-    chunks = []
-    while True:
-        r, _, _ = select.select([master], [], [], 600)
-        if not r:
-            break
-        try:
-            b = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the pty
-            break
-        if not b:
-            break
-        chunks.append(b)
+    raw = read_pty(master)
     out = p.stdout.read().decode()
     code = p.wait(timeout=600)
     os.close(master)
-    return code, out, b"".join(chunks).decode(errors="replace")
+    return code, out, raw
 
 
 @needs_fixtures
@@ -177,7 +200,7 @@ def test_progress_on_a_terminal_only_for_text():
     trace = str(largest_trace())
     code, out, err = run_cli([trace, "--fail-on", "never"], stderr_tty=True)
     assert code == 0
-    assert f"reading {Path(trace).name}" in err and "%" in err and "MiB" in err
+    assert f"reading {Path(trace).name}" in err and "MiB" in err
     assert "reading " not in out, "progress never goes to stdout"
     assert out.startswith("netpoll-diagnose ")
     # JSON on a terminal: no progress
@@ -186,3 +209,43 @@ def test_progress_on_a_terminal_only_for_text():
     # text with stderr on a pipe: no progress
     code, out, err = run_cli([trace, "--fail-on", "never"], stderr_tty=False)
     assert code == 0 and "reading " not in err and "\r" not in err
+
+
+def screen_of(args: list[str], columns: int = 80, rows: int = 200) -> tuple[int, list[str], str]:
+    """Run the command with stdout and stderr on one pty `columns` wide (a person's terminal)
+    and return (exit code, the screen a terminal emulator (pyte) shows at the end, raw output)."""
+    pyte = pytest.importorskip("pyte", reason="pyte (a terminal emulator, in the test extras) is not installed")
+    import fcntl
+    import struct
+    import termios
+
+    env = dict(os.environ, NETPOLL_DIAGNOSE_PROGRESS_DELAY="0", NO_COLOR="1", TERM="xterm")
+    env.pop("NETPOLL_DIAGNOSE_RULES", None)
+    env.pop("COLUMNS", None)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    p = subprocess.Popen([sys.executable, "-m", "diagnose.cli", *args], stdout=slave, stderr=slave, cwd=REPO, env=env)
+    os.close(slave)
+    raw = read_pty(master)
+    code = p.wait(timeout=600)
+    os.close(master)
+    screen = pyte.Screen(columns, rows)
+    stream = pyte.Stream(screen)
+    stream.feed(raw.replace("\n", "\r\n") if "\r\n" not in raw else raw)
+    return code, [ln.rstrip() for ln in screen.display], raw
+
+
+@needs_fixtures
+def test_no_progress_remnants_on_an_80_column_terminal():
+    """The progress line used to be ~115 characters: at 80 columns it wrapped, and every
+    redraw left a stale line above the report. Now it stays shorter than the terminal and is
+    erased; the report itself is wrapped to the terminal's 80 columns."""
+    trace = largest_trace()
+    code, lines, raw = screen_of([str(trace), "--fail-on", "never"], columns=80)
+    assert code == 0
+    assert "reading " in raw and "analysing " in raw, "the progress line was drawn"
+    text = [ln for ln in lines if ln]
+    assert text[0].startswith("netpoll-diagnose "), f"the report starts the screen: {text[:3]}"
+    assert not [ln for ln in lines if "reading " in ln or "analysing " in ln or " MiB" in ln], "no remnant"
+    assert max(len(ln) for ln in lines) <= 80
+    assert any(ln.startswith(("PROBLEMS: ", "HEALTHY: ")) for ln in lines)

@@ -55,7 +55,9 @@ def test_no_finding_when_condition_false(tmp_path):
     rs = ruleset_with(tmp_path, SCALED)
     d = diagnose(Features(), rs)
     assert d.findings == [] and d.verdict.status == "healthy"
-    assert d.verdict.text.startswith("No netpoller problem found: network wait p95")
+    # an all-zero trace has no waits: the verdict says "no data" instead of a p95 of 0
+    assert d.verdict.text.startswith("No netpoller problem found: no network wait ended in the window (no data)")
+    assert d.headline.network_wait_p95_ms is None and d.headline.wake_to_run_p95_ms is None
 
 
 def _rule(rid: str, cause: str, severity: str, conf: float, cond: str = "true") -> str:

@@ -6,6 +6,7 @@ reached, or an INCOMPLETE diagnosis (a rule could not run, the trace's evidence 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,7 +14,7 @@ import typer
 
 from .. import pipeline
 from ..errors import EXIT_FINDING, EXIT_INPUT, EXIT_OK
-from ..report import ReportContext, compare, render, render_diff
+from ..report import ColorMode, ReportContext, compare, render, render_diff, text_options
 from ..rules import severity_rank
 from .common import (FailOn, MaxBytesOpt, MaxMemoryOpt, OutputOpt, ReportFormat, RulesDirOpt, TimeoutOpt, TraceArg,
                      apply_limits, load_rules, progress_for, use_color, write_output)
@@ -30,6 +31,8 @@ def diagnose_command(
     max_bytes: MaxBytesOpt = None,
     timeout: TimeoutOpt = None,
     max_memory: MaxMemoryOpt = None,
+    color: Annotated[ColorMode, typer.Option("--color", help="text colours: auto (a terminal, unless NO_COLOR is "
+                                             "set), always (e.g. for less -R) or never")] = ColorMode.auto,
     label: Annotated[Optional[str], typer.Option("--label", help="name the trace by this in the report "
                                                  "(default: the path given)")] = None,
 ) -> None:
@@ -43,7 +46,7 @@ def diagnose_command(
                                       keep_timelines=format == ReportFormat.html)
     result = run.diagnosis
     rendered = render(result, format.value, context=ReportContext(timelines=run.timelines),
-                      color=use_color(output))
+                      **text_options(sys.stdout if output is None else None, color.value))
     write_output(rendered, output)
     for reason in run.incomplete:
         typer.echo(f"netpoll-diagnose: {inp.display}: INCOMPLETE: {reason}", err=True)

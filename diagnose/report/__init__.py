@@ -21,10 +21,11 @@ from .diff import DiffReport, compare
 from .features_text import features_text
 from .pprof import build_profile, compute_records, folded
 from .progress import TerminalProgress, should_show
-from .text import use_color
+from .text import ColorMode, use_color
+from .text import options as text_options
 
 FORMATS = ("text", "json", "markdown", "slack", "html")
-__all__ = ["FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
+__all__ = ["ColorMode", "text_options", "FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
            "should_show", "use_color", "features_text",
            "build_profile", "compute_records", "folded"]
 
@@ -36,12 +37,14 @@ class ReportContext:
     timelines: Any = None  # diagnose.timeline.Timelines of the diagnosed trace
 
 
-def render(diagnosis, fmt: str, *, context: ReportContext | None = None, color: bool = False) -> str:
-    """The report of one diagnosis in format `fmt` (one of FORMATS)."""
+def render(diagnosis, fmt: str, *, context: ReportContext | None = None, color: bool = False,
+           width: int | None = None) -> str:
+    """The report of one diagnosis in format `fmt` (one of FORMATS); `color` and `width`
+    (columns, default 100) apply to text (`text.options(stream, mode)` gives both)."""
     if fmt == "text":
         from . import text
 
-        return text.render(diagnosis, color=color)
+        return text.render(diagnosis, color=color, width=width or text.WIDTH)
     if fmt == "json":
         from . import json_report
 

@@ -30,6 +30,7 @@ MAX_SITES = 10
 CONFIDENCE_DELTA = 0.05
 FACT_PCT = 20.0
 SEVERITY = {"info": 0, "warning": 1, "critical": 2}
+NO_DATA = "no data"
 # smallest absolute change worth calling better/worse or quoting in the summary, by unit
 # (wake-to-run p95 going from 0.6 us to 20 us is +3000% and means nothing)
 MATERIAL = {"ms": 1.0, "/s": 10.0, "%": 1.0, "count": 5.0}
@@ -45,9 +46,10 @@ class Metric(BaseModel):
     key: str
     label: str
     unit: str = ""
-    before: float
-    after: float
-    change_pct: float | None = Field(None, description="(after - before) / before * 100; None when before is 0")
+    before: float | None = Field(description="null when the trace has no data (a p95 of no waits)")
+    after: float | None = Field(description="null when the trace has no data")
+    change_pct: float | None = Field(None, description="(after - before) / before * 100; None when before is 0 "
+                                     "or a side has no data")
     lower_is_better: bool | None = True
     material: bool = Field(True, description="the absolute change is large enough to matter (not noise on tiny values)")
 
@@ -56,12 +58,14 @@ class Metric(BaseModel):
         return change_text(self.before, self.after, self.change_pct)
 
     def value_text(self, which: str) -> str:
-        return metric_value(getattr(self, which), self.unit)
+        v = getattr(self, which)
+        return NO_DATA if v is None else metric_value(v, self.unit)
 
     @property
     def better(self) -> bool | None:
         """True if the change is an improvement, False a regression, None for no/neutral change."""
-        if self.lower_is_better is None or self.before == self.after or not self.material:
+        if (self.lower_is_better is None or self.before is None or self.after is None or self.before == self.after
+                or not self.material):
             return None
         return (self.after < self.before) == self.lower_is_better
 
@@ -140,7 +144,9 @@ def pct(before: float, after: float) -> float | None:
     return round((after - before) / abs(before) * 100.0, 1)
 
 
-def change_text(before: float, after: float, change: float | None) -> str:
+def change_text(before: float | None, after: float | None, change: float | None) -> str:
+    if before is None or after is None:
+        return "=" if before is None and after is None else NO_DATA
     if change is None:
         return "new" if after else "="
     if before == after or abs(change) < 0.05:
@@ -161,6 +167,8 @@ def metric_value(v: float, unit: str) -> str:
 
 def direction_words(m: Metric) -> str:
     """'down 92% (1,200 -> 96 ms)' for sentences."""
+    if m.before is None or m.after is None:
+        return f"{m.value_text('before')} -> {m.value_text('after')}"
     if m.change_pct is None:
         return f"new ({m.value_text('after')})" if m.after else "unchanged (0)"
     word = "down" if m.after < m.before else "up"
@@ -171,7 +179,11 @@ def direction_words(m: Metric) -> str:
 
 def _metrics(db: Diagnosis, fb: Features, da: Diagnosis, fa: Features) -> list[Metric]:
     def row(key, label, unit, b, a, lower=True):
-        b, a = float(b or 0.0), float(a or 0.0)
+        # None (no data: a p95 of no waits) stays None; it is not 0 ms
+        b, a = (None if b is None else float(b)), (None if a is None else float(a))
+        if b is None or a is None:
+            return Metric(key=key, label=label, unit=unit, before=b, after=a, change_pct=None, lower_is_better=lower,
+                          material=False)
         return Metric(key=key, label=label, unit=unit, before=b, after=a, change_pct=pct(b, a), lower_is_better=lower,
                       material=abs(a - b) >= MATERIAL.get(unit, 0.0))
 

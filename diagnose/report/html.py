@@ -45,6 +45,7 @@ ROW_H = 18
 FLAME_ROW = 17
 FLAME_MIN_FRAC = 0.0008  # frames narrower than this share of the total are not drawn (~1 px)
 FLAME_MAX_DEPTH = 64
+NO_STACK_LEAVE_OUT = 0.95  # a flame graph this much "<no stack>" shows nothing: left out, with why
 
 STATES = [  # key, colour, legend
     ("running", "#2e9e44", "running"),
@@ -98,11 +99,11 @@ def _banner(d: Diagnosis) -> str:
 def _summary_table(d: Diagnosis) -> str:
     if not d.findings:
         return '<p class="muted">No rule fired: nothing to report beyond the numbers above.</p>'
-    rows = ['<table class="summary"><tr><th class="num">#</th><th>Severity</th><th>Cause</th>'
-            '<th class="num">Confidence</th><th>Finding</th></tr>']
+    rows = ['<table class="summary"><tr><th class="num">#</th><th>Severity</th><th class="opt">Cause</th>'
+            '<th class="num opt">Confidence</th><th>Finding</th></tr>']
     for i, f in enumerate(d.findings, 1):
         rows.append(f'<tr><td class="num">{i}</td><td><span class="sev {f.severity}">{f.severity}</span></td>'
-                    f'<td><code>{e(f.cause)}</code></td><td class="num">{f.confidence:.0%}</td>'
+                    f'<td class="opt"><code>{e(f.cause)}</code></td><td class="num opt">{f.confidence:.0%}</td>'
                     f'<td><a href="#finding-{i}">{e(f.title)}</a></td></tr>')
     rows.append("</table>")
     return "\n".join(rows)
@@ -253,15 +254,6 @@ def waited_for_p(tl, w: Window, limit: int = MAX_WAITERS) -> list[int]:
     return out[:limit]
 
 
-def _nice_step(span_ms: float, target: int = 8) -> float:
-    raw = span_ms / max(target, 1)
-    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
-    for m in (1, 2, 5, 10):
-        if raw <= m * mag:
-            return m * mag
-    return 10 * mag
-
-
 def _state_key(tl, iv: int, net_id: int) -> str | None:
     from diagnose.timeline.timeline import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING
 
@@ -285,105 +277,259 @@ def _g_label(tl, g: int) -> str:
     return label if len(label) <= 27 else label[:26] + "…"
 
 
-def timeline_svg(tl, w: Window, idx: int) -> str:
-    """SVG of goroutine states and P occupancy over window `w` (times relative to tl.t0)."""
+@dataclass
+class Layout:
+    """One rendering width of a chart: the page holds a wide and a narrow copy of each, and
+    the stylesheet shows the one that fits (text stays ~11 px on a phone instead of ~3 px)."""
+
+    name: str       # "wide" | "narrow"
+    width: int      # viewBox width
+    label_w: int    # the row-label column
+    label_chars: int
+
+
+WIDE = Layout("wide", SVG_W, LABEL_W, 27)
+NARROW = Layout("narrow", 400, 74, 9)
+LAYOUTS = (WIDE, NARROW)
+
+
+@dataclass
+class Row:
+    """A timeline row: its label, and intervals (start, end ns since t0, category, tip text)."""
+
+    label: str
+    starts: list[int]
+    ends: list[int]
+    cats: list[str]
+    tips: list[str]
+    italic: str = ""                  # a <title> for a row not named by the evidence
+    colors: dict[str, str] = field(default_factory=dict)
+    unknown_before: int | None = None  # no event before this time (ns since t0)
+
+
+def _g_rows(tl, w: Window) -> list[Row]:
+    """A row per named goroutine (then per waiter): its states over the window."""
     from diagnose.timeline.timeline import G_UNDETERMINED
 
     t0 = int(tl.t0)
-    a, b = w.start, max(w.end, w.start + 1)
-    plot_w = SVG_W - LABEL_W - 10
-    xs = lambda t: LABEL_W + (min(max(t, a), b) - a) / (b - a) * plot_w  # noqa: E731
-    procs = [int(p) for p in tl.procs[:MAX_PROCS]]
-    rows = [("g", g) for g in w.goroutines] + [("w", g) for g in w.waiters] + [("p", p) for p in procs]
-    top = 26
-    height = top + len(rows) * ROW_H + 30
     net_id = tl.network_reason_id()
     strings = tl.cols.strings
-    out = [f'<svg class="timeline" id="timeline-{idx}" data-tip-target="timeline-tip-{idx}" '
-           f'viewBox="0 0 {SVG_W} {height}" width="{SVG_W}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
-    # cited windows
+    rows = []
+    for kind, g in [("g", g) for g in w.goroutines] + [("w", g) for g in w.waiters]:
+        row = Row(label=_g_label(tl, g), starts=[], ends=[], cats=[], tips=[], colors=STATE_COLOR,
+                  italic="not cited: waited longest for a P in the cited window" if kind == "w" else "")
+        ivs = tl.intervals_of(g).tolist()
+        if ivs:
+            first_t = int(tl.iv_start[ivs[0]]) - t0
+            if first_t > w.start and int(tl.iv_from[ivs[0]]) == G_UNDETERMINED:
+                row.unknown_before = first_t
+        for iv in ivs:
+            s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
+            if t < w.start or s > w.end:
+                continue
+            key = _state_key(tl, iv, net_id)
+            if key is None:
+                continue
+            reason = strings[int(tl.iv_reason[iv])] if key in ("wait", "net") and int(tl.iv_reason[iv]) > 0 else ""
+            p = int(tl.iv_p[iv])
+            row.starts.append(s)
+            row.ends.append(t)
+            row.cats.append(key)
+            row.tips.append(f"G{g} {key}{' (' + reason + ')' if reason else ''} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})"
+                            + (f" on P{p}" if key == "running" and p >= 0 else ""))
+        rows.append(row)
+    return rows
+
+
+def _p_rows(tl, w: Window) -> list[Row]:
+    """A row per P: which goroutine it ran (named ones in their colour, the others grey)."""
+    t0 = int(tl.t0)
+    named = set(w.goroutines)
+    run = tl.run_iv
+    rows = []
+    for p in [int(p) for p in tl.procs[:MAX_PROCS]]:
+        sel = run[(tl.iv_p[run] == p) & (tl.iv_end[run] - t0 >= w.start) & (tl.iv_start[run] - t0 <= w.end)]
+        row = Row(label=f"P{p}", starts=[], ends=[], cats=[], tips=[], colors={"other": "#9aa5b1"})
+        for iv in sel.tolist():
+            g = int(tl.iv_g[iv])
+            s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
+            cat = f"G{g}" if g in named else "other"
+            row.colors.setdefault(cat, _g_color(g))
+            row.starts.append(s)
+            row.ends.append(t)
+            row.cats.append(cat)
+            row.tips.append(f"P{p} ran {_g_label(tl, g)} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})")
+        rows.append(row)
+    return rows
+
+
+def _m_rows(tl, w: Window, limit: int = MAX_PROCS) -> list[Row]:
+    """A row per OS thread, the threads with the most syscall time in the window first: when
+    each ran Go code and when it sat in a syscall (and which goroutine)."""
+    from diagnose.timeline.timeline import G_RUNNING, G_SYSCALL
+
+    t0 = int(tl.t0)
+    a, b = w.start + t0, w.end + t0
+    m = ((tl.iv_state == G_SYSCALL) | (tl.iv_state == G_RUNNING)) & (tl.iv_end > a) & (tl.iv_start < b) & (tl.iv_m >= 0)
+    idx = np.nonzero(m)[0]
+    if not idx.shape[0]:
+        return []
+    sc = idx[tl.iv_state[idx] == G_SYSCALL]
+    ov = np.minimum(tl.iv_end[sc], b) - np.maximum(tl.iv_start[sc], a)
+    ms_, inv = np.unique(tl.iv_m[sc], return_inverse=True)
+    tot = np.bincount(inv, weights=ov.astype(np.float64)) if sc.shape[0] else np.zeros(0)
+    threads = [int(ms_[i]) for i in np.argsort(-tot, kind="stable")][:limit]
+    rows = []
+    for th in threads:
+        mine = idx[tl.iv_m[idx] == th]
+        mine = mine[np.argsort(tl.iv_start[mine], kind="stable")]
+        row = Row(label=f"M{th}", starts=[], ends=[], cats=[], tips=[],
+                  colors={"syscall": STATE_COLOR["syscall"], "running": STATE_COLOR["running"]})
+        for iv in mine.tolist():
+            s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
+            key = "syscall" if int(tl.iv_state[iv]) == G_SYSCALL else "running"
+            row.starts.append(s)
+            row.ends.append(t)
+            row.cats.append(key)
+            row.tips.append(f"M{th}: G{int(tl.iv_g[iv])} {'in a syscall' if key == 'syscall' else 'running'} "
+                            f"{ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})")
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Drawn:
+    svg: str
+    intervals: int = 0
+    marks: int = 0
+    merged: int = 0     # marks that stand for more than one interval
+
+
+def rows_svg(rows: list[Row], w: Window, chart_id: str, lay: Layout, marks_for=None) -> Drawn:
+    """SVG of `rows` over window `w` at layout `lay`: every interval drawn, merged per pixel
+    column where several share one (charts.merge_row), the cited window shaded."""
+    from .charts import merge_row, mix_text, tick_labels
+
+    a, b = w.start, max(w.end, w.start + 1)
+    plot_w = lay.width - lay.label_w - 10
+    xs = lambda t: lay.label_w + (min(max(t, a), b) - a) / (b - a) * plot_w  # noqa: E731
+    top = 26
+    height = top + len(rows) * ROW_H + 30
+    out = [f'<svg class="chart timeline {lay.name}" id="{chart_id}-{lay.name}" data-tip-target="{chart_id}-tip" '
+           f'viewBox="0 0 {lay.width} {height}" width="{lay.width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
+    for r in range(0, len(rows), 2):  # zebra rows under everything (they used to hide the cited window)
+        out.append(f'<rect x="0" y="{top + r * ROW_H}" width="{lay.width}" height="{ROW_H}" fill="#f6f8fa"/>')
     fx0, fx1 = xs(w.focus[0]), xs(w.focus[1])
     out.append(f'<rect x="{fx0:.1f}" y="{top - 4}" width="{max(fx1 - fx0, 1.5):.1f}" height="{len(rows) * ROW_H + 8}" '
                'fill="#e53935" fill-opacity="0.10" stroke="#e53935" stroke-dasharray="4 3"/>')
-    out.append(f'<text x="{fx0 + 3:.1f}" y="{top - 8}" fill="#c62828">cited window {ms(w.focus[0])}-{ms(w.focus[1])} ms'
-               "</text>")
-    nseg = 0
-    for r, (kind, ident) in enumerate(rows):
+    cw = "cited window " if lay is WIDE else ""
+    anchor = "start" if fx0 < lay.width * 0.6 else "end"
+    out.append(f'<text x="{(fx0 + 3 if anchor == "start" else fx1 - 3):.1f}" y="{top - 8}" fill="#c62828" '
+               f'text-anchor="{anchor}">{cw}{ms(w.focus[0])}-{ms(w.focus[1])} ms</text>')
+    drawn = Drawn(svg="")
+    for r, row in enumerate(rows):
         y = top + r * ROW_H
-        if r % 2 == 0:
-            out.append(f'<rect x="0" y="{y}" width="{SVG_W}" height="{ROW_H}" fill="#f6f8fa"/>')
-        if kind in ("g", "w"):
-            label = _g_label(tl, ident)
-            if kind == "w":
-                out.append(f'<text x="4" y="{y + 13}" fill="#5d6875" font-style="italic">{e(label)}'
-                           "<title>not cited: waited longest for a P in the cited window</title></text>")
-            else:
-                out.append(f'<text x="4" y="{y + 13}">{e(label)}</text>')
-            ivs = tl.intervals_of(ident).tolist()
-            if ivs:
-                first_t = int(tl.iv_start[ivs[0]]) - t0
-                if first_t > a and int(tl.iv_from[ivs[0]]) == G_UNDETERMINED:
-                    tip = f"G{ident}: no event before {ms(first_t)} ms (its state before is not in the trace)"
-                    out.append(f'<line class="unknown" x1="{xs(a):.1f}" y1="{y + ROW_H / 2}" x2="{xs(first_t):.1f}" '
-                               f'y2="{y + ROW_H / 2}" stroke="#98a2ad" stroke-dasharray="2 3" data-tip="{e(tip)}">'
-                               f'<title>{e(tip)}</title></line>')
-            for iv in ivs:
-                s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
-                if t < a or s > b or nseg >= MAX_SEGMENTS:
-                    continue
-                key = _state_key(tl, iv, net_id)
-                if key is None:
-                    continue
-                x0, x1 = xs(s), xs(t)
-                reason = strings[int(tl.iv_reason[iv])] if key in ("wait", "net") and int(tl.iv_reason[iv]) > 0 else ""
-                p = int(tl.iv_p[iv])
-                tip = (f"G{ident} {key}{' (' + reason + ')' if reason else ''} {ms(s)}-{ms(t)} ms "
-                       f"({dur((t - s) / 1e6)})" + (f" on P{p}" if key == "running" and p >= 0 else ""))
-                out.append(f'<rect class="seg" x="{x0:.2f}" y="{y + 3}" width="{max(x1 - x0, 0.6):.2f}" '
-                           f'height="{ROW_H - 6}" fill="{STATE_COLOR[key]}" data-tip="{e(tip)}"><title>{e(tip)}</title></rect>')
-                nseg += 1
-            for ms0, ms1, gs, note in w.marks:  # other citations on this goroutine
-                if ident in gs:
-                    x0, x1 = xs(ms0), xs(ms1)
-                    out.append(f'<rect x="{x0:.1f}" y="{y + 1}" width="{max(x1 - x0, 1.5):.1f}" height="{ROW_H - 2}" '
-                               f'fill="none" stroke="#e53935" stroke-width="1.2"><title>{e(note)}</title></rect>')
+        label = row.label if len(row.label) <= lay.label_chars else row.label[: lay.label_chars - 1] + "…"
+        if row.italic:
+            out.append(f'<text x="4" y="{y + 13}" fill="#5d6875" font-style="italic">{e(label)}'
+                       f"<title>{e(row.label)}: {e(row.italic)}</title></text>")
         else:
-            out.append(f'<text x="4" y="{y + 13}">P{ident}</text>')
-            run = tl.run_iv
-            sel = run[(tl.iv_p[run] == ident) & (tl.iv_end[run] - t0 >= a) & (tl.iv_start[run] - t0 <= b)]
-            named = set(w.goroutines)
-            for iv in sel.tolist():
-                if nseg >= MAX_SEGMENTS:
-                    break
-                g = int(tl.iv_g[iv])
-                s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
-                x0, x1 = xs(s), xs(t)
-                color = _g_color(g) if g in named else "#9aa5b1"
-                tip = f"P{ident} ran {_g_label(tl, g)} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})"
-                out.append(f'<rect class="seg" x="{x0:.2f}" y="{y + 3}" width="{max(x1 - x0, 0.6):.2f}" '
-                           f'height="{ROW_H - 6}" fill="{color}" data-tip="{e(tip)}"><title>{e(tip)}</title></rect>')
-                if x1 - x0 > 34:
-                    out.append(f'<text x="{x0 + 3:.1f}" y="{y + 13}" fill="#fff">G{g}</text>')
-                nseg += 1
-    # axis
+            out.append(f'<text x="4" y="{y + 13}">{e(label)}<title>{e(row.label)}</title></text>')
+        if row.unknown_before is not None:
+            tip = f"{row.label.split()[0]}: no event before {ms(row.unknown_before)} ms (its state before is not in the trace)"
+            out.append(f'<line class="unknown" x1="{xs(a):.1f}" y1="{y + ROW_H / 2}" x2="{xs(row.unknown_before):.1f}" '
+                       f'y2="{y + ROW_H / 2}" stroke="#98a2ad" stroke-dasharray="2 3" data-tip="{e(tip)}">'
+                       f'<title>{e(tip)}</title></line>')
+        drawn.intervals += len(row.starts)
+        for mk in merge_row(np.array(row.starts), np.array(row.ends), row.cats, a, b, plot_w):
+            x0 = lay.label_w + mk.c0  # one column per viewBox unit
+            wd = mk.c1 - mk.c0
+            if mk.single >= 0:
+                tip = row.tips[mk.single]
+            else:
+                tip = (f"{row.label.split()[0]} {ms(mk.t0)}-{ms(mk.t1)} ms: {mk.n} intervals merged into this mark "
+                       f"(too short to draw apart at this width): {mix_text(mk.mix)}")
+                drawn.merged += 1
+            out.append(f'<rect class="seg" x="{x0:.0f}" y="{y + 3}" width="{wd}" height="{ROW_H - 6}" '
+                       f'fill="{row.colors.get(mk.cat, "#9aa5b1")}" data-tip="{e(tip)}"><title>{e(tip)}</title></rect>')
+            if lay is WIDE and mk.cat.startswith("G") and wd > 34:
+                out.append(f'<text x="{x0 + 3:.0f}" y="{y + 13}" fill="#fff">{e(mk.cat)}</text>')
+            drawn.marks += 1
+        if marks_for is not None:
+            for m0, m1, note in marks_for(row):
+                x0, x1 = xs(m0), xs(m1)
+                out.append(f'<rect x="{x0:.1f}" y="{y + 1}" width="{max(x1 - x0, 1.5):.1f}" height="{ROW_H - 2}" '
+                           f'fill="none" stroke="#e53935" stroke-width="1.2"><title>{e(note)}</title></rect>')
     ya = top + len(rows) * ROW_H + 4
-    step = _nice_step((b - a) / 1e6)
-    first = math.ceil(a / 1e6 / step) * step
-    out.append(f'<g class="axis"><line x1="{LABEL_W}" y1="{ya}" x2="{SVG_W - 10}" y2="{ya}" stroke="#98a2ad"/>')
-    k = 0
-    while first + k * step <= b / 1e6 + 1e-9 and k < 40:
-        tm = first + k * step
-        x = xs(int(tm * 1e6))
+    out.append(f'<g class="axis"><line x1="{lay.label_w}" y1="{ya}" x2="{lay.width - 10}" y2="{ya}" stroke="#98a2ad"/>')
+    for tm, text in tick_labels(a / 1e6, b / 1e6, 8 if lay is WIDE else 4):
+        x = xs(int(round(tm * 1e6)))
         out.append(f'<line x1="{x:.1f}" y1="{ya}" x2="{x:.1f}" y2="{ya + 4}" stroke="#98a2ad"/>'
-                   f'<text x="{x:.1f}" y="{ya + 16}" text-anchor="middle">{format_value(round(tm, 6))} ms</text>')
-        k += 1
+                   f'<text x="{x:.1f}" y="{ya + 16}" text-anchor="middle">{text} ms</text>')
     out.append("</g></svg>")
-    return "\n".join(out)
+    drawn.svg = "\n".join(out)
+    return drawn
+
+
+def _coverage_note(drawn: Drawn, w: Window, duration_ns: int) -> str:
+    """What the chart covers, in one sentence (every chart says it; nothing is dropped silently)."""
+    share = (w.end - w.start) / duration_ns if duration_ns else 1.0
+    pct = "<1%" if share < 0.01 else f"{share:.0%}"
+    n = drawn.merged
+    how = (f"{n} mark{'s stand' if n != 1 else ' stands'} for several intervals too short to draw apart (each shows "
+           "the state that took most of its time; hover for the mix)") if n else "each mark is one interval"
+    return (f"Coverage: {ms(w.start)}-{ms(w.end)} ms ({pct} of the trace); all {_plural(drawn.intervals, 'interval')} "
+            f"of these rows in it are drawn: {how}.")
+
+
+def chart_pair(rows: list[Row], w: Window, chart_id: str, duration_ns: int, marks_for=None) -> str:
+    """The wide and the narrow copy of a timeline, its coverage note and its hover line."""
+    svgs, note = [], ""
+    for lay in LAYOUTS:
+        d = rows_svg(rows, w, chart_id, lay, marks_for)
+        svgs.append(d.svg)
+        if lay is WIDE:
+            note = _coverage_note(d, w, duration_ns)
+    return ("\n".join(svgs) + f'\n<p class="coverage">{e(note)}</p><div class="tip" id="{chart_id}-tip"></div>')
+
+
+def timeline_svg(tl, w: Window, idx: int) -> str:
+    """Goroutine states and P occupancy over window `w` (times relative to tl.t0), both widths."""
+    rows = _g_rows(tl, w) + _p_rows(tl, w)
+
+    def marks_for(row: Row):
+        if not row.label.startswith("G"):
+            return []
+        g = int(row.label.split()[0][1:])
+        return [(m0, m1, note) for m0, m1, gs, note in w.marks if g in gs]
+
+    return chart_pair(rows, w, f"timeline-{idx}", int(tl.duration_ns), marks_for)
 
 
 def _g_color(g: int) -> str:
     hue = (g * 67) % 360
     return f"hsl({hue},55%,45%)"
+
+
+# which charts fit which cause: the side of the runtime the cause lives on
+CAUSE_SIDE = {
+    "custom_listener": "syscall", "tls_fd_bypass": "syscall", "blocking_syscall": "syscall", "syscall_storm": "syscall",
+    "slow_consumer": "net", "fd_reuse": "net", "gomaxprocs_starvation": "sched", "gc_pressure": "sched",
+}
+SIDES = ("net", "sched", "syscall")
+
+
+def chart_sides(d: Diagnosis) -> list[str]:
+    """The flame graphs the findings call for, in the findings' order (every side when no
+    finding names a known cause: a healthy trace shows the whole picture)."""
+    out: list[str] = []
+    for f in d.findings:
+        side = CAUSE_SIDE.get(f.cause)
+        if side is None:
+            return list(SIDES)
+        if side not in out:
+            out.append(side)
+    return out or list(SIDES)
 
 
 def _timelines_html(d: Diagnosis, tl) -> str:
@@ -396,10 +542,12 @@ def _timelines_html(d: Diagnosis, tl) -> str:
         return "\n".join(out)
     out.append('<p class="muted">Rows: the goroutines the evidence names (their state over time), then every P '
                "(which goroutine it ran; goroutines named in the evidence in colour, others grey). Times are from the "
-               "start of the trace; hover for details.</p>")
+               "start of the trace; hover or tap for details.</p>")
     out.append('<div class="legend">' + "".join(f'<span style="--c:{c}">{e(lbl)}</span>' for _, c, lbl in STATES)
                + '<span style="--c:#9aa5b1">P running another goroutine</span>'
                + '<span style="--c:rgba(229,57,53,.25)">cited window</span></div>')
+    dur_ns = int(tl.duration_ns)
+    threads_shown = False
     for i, w in enumerate(windows, 1):
         w.waiters = waited_for_p(tl, w)
         also = (f"; in italics, not cited: {', '.join(f'G{g}' for g in w.waiters)} (waited longest for a P in the "
@@ -407,7 +555,19 @@ def _timelines_html(d: Diagnosis, tl) -> str:
         out.append(f'<figure><figcaption>{i}. {e(w.title)} — showing {ms(w.start)}-{ms(w.end)} ms, '
                    f"{len(w.goroutines)} cited goroutine(s){e(also)}</figcaption>")
         out.append(timeline_svg(tl, w, i))
-        out.append(f'<div class="tip" id="timeline-tip-{i}"></div></figure>')
+        out.append("</figure>")
+        if CAUSE_SIDE.get(w.title.split(":", 1)[0]) == "syscall" and not threads_shown:
+            rows = _m_rows(tl, w)
+            threads_shown = True
+            if not rows:
+                out.append('<p class="muted">No thread ran Go code or sat in a syscall in this window: no thread '
+                           "timeline to draw.</p>")
+                continue
+            out.append(f'<figure><figcaption>{i}b. OS threads in the same window — the {len(rows)} with the most '
+                       "syscall time: when each ran Go code (green) and when it sat in a syscall (purple); hover for "
+                       "the goroutine</figcaption>")
+            out.append(chart_pair(rows, w, f"threads-{i}", dur_ns))
+            out.append("</figure>")
     return "\n".join(out)
 
 
@@ -468,16 +628,27 @@ def _frame_color(name: str) -> str:
     return f"hsl({45 + h},80%,{60 + h % 8}%)"           # other standard library: yellow
 
 
-def flame_svg(root: _Node, what: str, idx: str) -> str:
-    """A flame graph (root at the bottom), widths proportional to time."""
+@dataclass
+class Flame:
+    svg: str
+    hidden_ns: int = 0       # time in frames too narrow to draw (under a drawn parent)
+    frames: int = 0
+
+
+def flame_svg(root: _Node, what: str, idx: str, lay: Layout = WIDE, unit: str = "wait") -> Flame:
+    """A flame graph (root at the bottom), widths proportional to time, at layout `lay`."""
     total = max(root.value, 1)
     frames: list[tuple[float, float, int, _Node]] = []
     max_depth = 0
+    hidden = 0
+    x0, width = 10, lay.width - 20
+    min_frac = FLAME_MIN_FRAC * SVG_W / lay.width  # about a pixel at either width
 
     def walk(n: _Node, x: float, depth: int) -> None:
-        nonlocal max_depth
+        nonlocal max_depth, hidden
         wfrac = n.value / total
-        if wfrac < FLAME_MIN_FRAC or depth > FLAME_MAX_DEPTH:
+        if wfrac < min_frac or depth > FLAME_MAX_DEPTH:
+            hidden += n.value
             return
         frames.append((x, wfrac, depth, n))
         max_depth = max(max_depth, depth)
@@ -487,16 +658,16 @@ def flame_svg(root: _Node, what: str, idx: str) -> str:
             cx += ch.value / total
 
     walk(root, 0.0, 0)
-    x0, width = 10, SVG_W - 20
     height = (max_depth + 1) * FLAME_ROW + 10
-    out = [f'<svg class="flame" id="flame-{idx}" data-tip-target="flame-tip-{idx}" data-x0="{x0}" data-w="{width}" '
-           f'viewBox="0 0 {SVG_W} {height}" width="{SVG_W}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
+    out = [f'<svg class="chart flame {lay.name}" id="flame-{idx}-{lay.name}" data-tip-target="flame-tip-{idx}" '
+           f'data-x0="{x0}" data-w="{width}" viewBox="0 0 {lay.width} {height}" width="{lay.width}" height="{height}" '
+           'xmlns="http://www.w3.org/2000/svg">']
     for x, wf, depth, n in frames:
         px, pw = x0 + x * width, max(wf * width, 0.5)
         y = height - 5 - (depth + 1) * FLAME_ROW
         share = n.value / total
         label = n.name if depth else f"all: {what}"
-        tip = f"{label} — {dur(n.value / 1e6)} ({share:.1%}), {n.count} {'waits' if n.count != 1 else 'wait'}"
+        tip = f"{label} — {dur(n.value / 1e6)} ({share:.1%}), {_plural(n.count, unit)}"
         chars = int((pw - 6) / 6.6)
         text = "" if chars < 3 else (label if len(label) <= chars else label[: chars - 1] + "…")
         out.append(f'<g class="f" data-x="{x:.6f}" data-w="{wf:.6f}" data-d="{depth}" data-n="{e(label)}" '
@@ -505,30 +676,82 @@ def flame_svg(root: _Node, what: str, idx: str) -> str:
                    f'fill="{_frame_color(n.name)}"/>'
                    + (f'<text x="{px + 3:.2f}" y="{y + 12}">{e(text)}</text>' if text else "") + "</g>")
     out.append("</svg>")
-    return "\n".join(out)
+    return Flame(svg="\n".join(out), hidden_ns=hidden, frames=len(frames))
 
 
-def _flames_html(tl) -> str:
-    out = ['<h2 id="flame">Where goroutines waited</h2>']
+FLAMES = {  # side -> (title, what the root stands for, words for "nothing to show")
+    "net": ("Network wait", "network wait (waiting for the netpoller: -pprof=net)", "network wait"),
+    "sched": ("Scheduler wait", "scheduler wait (runnable, waiting for a P: -pprof=sched)", "scheduler wait"),
+    "syscall": ("Syscall time", "time in syscalls (-pprof=syscall)", "syscall"),
+}
+WHY_NOT = {
+    "net": "no finding is about network waits",
+    "sched": "no finding is about waiting for a P",
+    "syscall": "no finding is about syscalls",
+}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _nothing_to_show(side: str, d: Diagnosis | None) -> str:
+    """One sentence saying why a chart is left out."""
+    title = FLAMES[side][0]
+    if side == "net" and d is not None and d.headline.network_parked_whole_window:
+        n = d.headline.network_parked_whole_window
+        return (f"{title}: left out — no network wait ended in the window, and the "
+                f"{_plural(n, 'goroutine')} parked on the network stayed parked the whole time (a wait that never ends "
+                "has no duration to draw).")
+    return f"{title}: left out — the trace has no {FLAMES[side][2]} time to draw."
+
+
+def _flames_html(tl, d: Diagnosis | None = None) -> str:
+    out = ['<h2 id="flame">Where the time went, by stack</h2>']
     if tl is None:
         return out[0] + '\n<p class="muted">Not available: render from the trace to get flame graphs.</p>'
     from .pprof import compute_records
 
-    out.append('<p class="muted">Time per stack, as <code>go tool trace -pprof=net</code> / <code>-pprof=sched</code> '
-               "count it (the stack where the wait began; root at the bottom). Colours: your code red-orange, network "
-               "stack blue, other standard library yellow, runtime grey. Click a frame to zoom in, the bottom bar to "
-               "zoom out. A wait whose first event has no stack (typically a wake-up by the netpoller or the runtime) "
-               "counts under &lt;no stack&gt;.</p>")
-    for kind, title, what in (
-            ("net", "Network wait", "network wait (waiting for the netpoller: -pprof=net)"),
-            ("sched", "Scheduler wait", "scheduler wait (runnable, waiting for a P: -pprof=sched)")):
+    sides = chart_sides(d) if d is not None else ["net", "sched"]
+    out.append('<p class="muted">Time per stack, as <code>go tool trace -pprof=net|sched|syscall</code> counts it (the '
+               "stack where the wait or syscall began; root at the bottom), for the side of the runtime the findings "
+               "point at. Colours: your code red-orange, network stack blue, other standard library yellow, runtime "
+               "grey. Click a frame to zoom in, the bottom bar to zoom out.</p>")
+    for kind in sides:
+        title, what, _ = FLAMES[kind]
         rec = compute_records(tl.cols, kind)
         root = flame_tree(rec)
         if root.value <= 0:
-            out.append(f"<h3>{title}</h3><p class=\"muted\">No {title.lower()} in this trace.</p>")
+            out.append(f'<p class="muted left-out">{e(_nothing_to_show(kind, d))}</p>')
             continue
-        out.append(f"<h3>{title}: {e(dur(root.value / 1e6))} in {root.count} waits over {len(rec.stacks)} stacks</h3>")
-        out.append(f"<figure>{flame_svg(root, what, kind)}<div class=\"tip\" id=\"flame-tip-{kind}\"></div></figure>")
+        nostack = root.children.get("<no stack>")
+        if nostack is not None and nostack.value >= NO_STACK_LEAVE_OUT * root.value:
+            out.append(f'<p class="muted left-out">{e(title)}: left out — {nostack.value / root.value:.0%} of its '
+                       f"{e(dur(root.value / 1e6))} has no stack (the events that began these waits carry none: "
+                       "typically wake-ups by the netpoller or the runtime), so there is no stack to draw.</p>")
+            continue
+        nst = len(rec.stacks)
+        out.append(f"<h3>{title}: {e(dur(root.value / 1e6))} in {_plural(root.count, 'wait' if kind != 'syscall' else 'syscall')}"
+                   f" over {_plural(nst, 'stack')}</h3>")
+        flames = [flame_svg(root, what, kind, lay, "syscall" if kind == "syscall" else "wait") for lay in LAYOUTS]
+        notes = []
+        if flames[0].hidden_ns:
+            share = flames[0].hidden_ns / root.value
+            notes.append(f"frames narrower than about a pixel are not drawn: {dur(flames[0].hidden_ns / 1e6)} "
+                         f"({'<0.1%' if share < 0.001 else f'{share:.1%}'}) sits in them, counted in their parents")
+        else:
+            notes.append("every stack is drawn")
+        if nostack is not None and nostack.value / root.value >= 0.5:
+            notes.append(f"{nostack.value / root.value:.0%} of this time has no stack (the event that began it carries "
+                         "none: typically a wake-up by the netpoller or the runtime)")
+        out.append("<figure>" + "\n".join(f.svg for f in flames)
+                   + f'<p class="coverage">Coverage: all {_plural(root.count, "record")} of the trace; '
+                   + e("; ".join(notes)) + f'.</p><div class="tip" id="flame-tip-{kind}"></div></figure>')
+    left = [k for k in SIDES if k not in sides]
+    if left:
+        out.append('<p class="muted left-out">Not drawn: ' + "; ".join(
+            f"the {FLAMES[k][0].lower()} flame graph ({WHY_NOT[k]}; <code>netpoll-diagnose profile --kind {k}</code> "
+            "has it)" for k in left) + ".</p>")
     return "\n".join(out)
 
 
@@ -541,7 +764,7 @@ def render(d: Diagnosis, timelines=None) -> str:
         body.append('<p><button type="button" data-toggle-details>expand all stacks</button></p>')
     body += [_finding_html(i, f) for i, f in enumerate(d.findings, 1)]
     body.append(_timelines_html(d, timelines))
-    body.append(_flames_html(timelines))
+    body.append(_flames_html(timelines, d))
     r = d.rules
     foot = [f"{r.evaluated} of {r.active} rules evaluated"]
     if r.skipped_by_version:

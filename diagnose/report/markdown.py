@@ -85,11 +85,30 @@ def status_icon(d: Diagnosis) -> str:
     return OK_ICON if d.verdict.status == "healthy" else SEV_ICON.get(d.verdict.worst_severity or "warning", "🟠")
 
 
+NO_DATA = "no data"
+
+
+def _ms_or_none(v: float | None) -> str:
+    return NO_DATA if v is None else f"{format_value(v)} ms"
+
+
+def _network_value(h) -> str:
+    n, parked = h.network_waits, h.network_parked_whole_window
+    waits = f"{n} wait{'s' if n != 1 else ''}"
+    if parked:
+        waits += f"; {parked} parked the whole window"
+    if h.network_wait_p95_ms is None:
+        return f"{NO_DATA} ({waits})" if parked else f"{NO_DATA} (no wait)"
+    return f"{format_value(h.network_wait_p95_ms)} ms ({waits})"
+
+
 def headline_pairs(d: Diagnosis) -> list[tuple[str, str]]:
+    """(label, value) of the headline numbers; "no data" where the trace has none (a p95 of no
+    waits is not 0 ms)."""
     h = d.headline
     return [
-        ("network wait p95", f"{format_value(h.network_wait_p95_ms)} ms ({h.network_waits} waits)"),
-        ("wake-to-run p95", f"{format_value(h.wake_to_run_p95_ms)} ms"),
+        ("network wait p95", _network_value(h)),
+        ("wake-to-run p95", _ms_or_none(h.wake_to_run_p95_ms)),
         ("syscalls", f"{format_value(h.syscalls_per_s)}/s"),
         ("GC", f"{h.gc_time_share:.0%} of wall time"),
         ("GOMAXPROCS", str(h.gomaxprocs or "?")),

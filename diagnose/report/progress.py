@@ -14,6 +14,8 @@ default, `NETPOLL_DIAGNOSE_PROGRESS_DELAY` overrides) shows nothing.
 """
 from __future__ import annotations
 
+import io
+import os
 import sys
 import time
 from typing import Callable, TextIO
@@ -60,9 +62,18 @@ class TerminalProgress:
         self._pos = 0                 # position shown (never goes back)
         self.updates = 0
 
+    def _columns(self) -> int:
+        """The terminal's width (80 when it cannot be asked): the line must stay shorter, or it
+        wraps and every redraw leaves a stale line above the report."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return 80
+
     def _draw(self, line: str) -> None:
-        pad = " " * max(0, self._width - len(line))
-        self.stream.write("\r" + line + pad)
+        line = fit_line(line, self._columns() - 1)
+        # \r to the start, the line, then erase what a longer previous line left (ESC[K).
+        self.stream.write("\r" + line + CLEAR_EOL)
         self.stream.flush()
         self._width = len(line)
         self._shown = True
@@ -100,15 +111,39 @@ class TerminalProgress:
         self._last = now
         done, total = self.position(), self._total
         ev = f"  {_count(self._events)} events" if self._events else ""
-        if total > 0:
-            frac = min(done / total, 1.0)
-            fill = int(frac * self.WIDTH)
-            bar = "#" * fill + "." * (self.WIDTH - fill)
-            line = (f"reading {self.label}  {frac:4.0%}  [{bar}]  {_mib(done)} of {_mib(total)} MiB{ev}  "
-                    f"{elapsed:.1f} s")
-        else:
-            line = f"reading {self.label}  {_mib(done)} MiB{ev}  {elapsed:.1f} s"
-        self._draw(line)
+        frac = self.fraction()
+        room = self._columns() - 1
+        if frac is not None:
+            tail = f"  {_mib(done)} of {_mib(total)} MiB{ev}  {elapsed:.1f} s"
+            pct = f"  {frac:4.0%}"
+        else:  # no grounded estimate yet: say what is known, no made-up percentage
+            tail = f"  {_mib(total if total > 0 else self._bytes)} MiB{ev}  {elapsed:.1f} s"
+            pct = ""
+        label = self.label
+        fixed = len("reading ") + len(pct) + len(tail)
+        if fixed + len(label) > room:  # a long file name gives way first (its end is kept)
+            label = "…" + label[-max(room - fixed - 1, 8):]
+        bar = ""
+        if frac is not None:
+            bar_w = min(self.WIDTH, room - fixed - len(label) - 4)
+            if bar_w >= 6:
+                fill = int(frac * bar_w)
+                bar = "  [" + "#" * fill + "." * (bar_w - fill) + "]"
+        self._draw(f"reading {label}{pct}{bar}{tail}")
+
+    def fraction(self) -> float | None:
+        """Share of the file decoded, or None when it cannot be told yet: the reader may take
+        the whole file in one read before decoding anything, so "bytes read" alone would say
+        100% at 0.0 s. Grounded when the bytes per event were measured, or while nothing was
+        decoded yet and the reads are still going (then reading *is* the progress)."""
+        total = self._total
+        if total <= 0:
+            return None
+        if self._bytes_per_event is not None:
+            return min(self.position() / total, 1.0)
+        if self._events == 0 and self._bytes < total:
+            return self._bytes / total
+        return None
 
     def phase(self, text: str) -> None:
         """Replace the bar with a phase name ("analysing...") once something was shown."""
@@ -118,9 +153,18 @@ class TerminalProgress:
     def done(self) -> None:
         """Erase the line (the report follows on stdout)."""
         if self._shown:
-            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.write("\r" + CLEAR_EOL)
             self.stream.flush()
             self._shown = False
+
+
+CLEAR_EOL = "\033[K"  # erase to the end of the line
+
+
+def fit_line(line: str, width: int) -> str:
+    """`line` cut to `width` characters (an ellipsis marks the cut)."""
+    width = max(width, 10)
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _count(n: int) -> str:

@@ -45,18 +45,49 @@ OK_EMOJI = ":white_check_mark:"
 
 # --- Block Kit helpers -------------------------------------------------------------------------
 
+_ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
 def esc(text: str) -> str:
     """Slack's required escaping of &, <, > in text objects."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def esc_trim(text: str, limit: int) -> str:
+    """`text` escaped, cut *before* escaping so that the escaped result (what Slack counts) is at
+    most `limit` characters and never ends inside `&amp;`/`&lt;`/`&gt;`: an entity is taken
+    whole or not at all. A cut ends with "…"."""
+    text = str(text)
+    full = esc(text)
+    if len(full) <= limit:
+        return full
+    out, n = [], 0
+    for ch in text:
+        piece = _ENTITY.get(ch, ch)
+        if n + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        n += len(piece)
+    return "".join(out).rstrip() + "…"
+
+
+def _entity_safe(cut: str) -> str:
+    """`cut` without a trailing partial entity ("&am" of a cut "&amp;")."""
+    amp = cut.rfind("&", max(0, len(cut) - 5))
+    if amp >= 0 and ";" not in cut[amp:] and any(e.startswith(cut[amp:]) for e in _ENTITY.values()):
+        return cut[:amp]
+    return cut
+
+
 def trim(text: str, limit: int) -> str:
+    """Already-escaped mrkdwn cut to `limit` characters: the last resort for composed text (the
+    pieces are cut with esc_trim first); never splits an entity or leaves a code block open."""
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1]
+    cut = _entity_safe(text[: limit - 1])
     if cut.count("```") % 2 == 1:  # do not leave a code block open
-        cut = cut[: max(0, limit - 5)].rstrip() + "\n```"
-        return cut[: limit - 1] + "…" if len(cut) >= limit else cut
+        cut = _entity_safe(cut[: max(0, limit - 5)]).rstrip() + "\n```"
+        return _entity_safe(cut[: limit - 1]) + "…" if len(cut) >= limit else cut
     return cut.rstrip() + "…"
 
 
@@ -116,7 +147,7 @@ class _Budget:
 
 
 def message(text: str, blocks: list[dict]) -> str:
-    payload = {"text": trim(esc(text), FALLBACK_TEXT), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    payload = {"text": esc_trim(text, FALLBACK_TEXT), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -153,7 +184,7 @@ def _finding_blocks(i: int, f: Finding) -> list[dict]:
         if len(f.evidence) > MAX_CITATIONS:
             lines.append(f"_+{len(f.evidence) - MAX_CITATIONS} more citations in `--format json`_")
         blocks.append(section("\n".join(lines)))
-    fix = f"*Fix:* {esc(trim(' '.join(f.advice.fix.split()), 700))}"
+    fix = f"*Fix:* {esc_trim(' '.join(f.advice.fix.split()), 700)}"
     if f.advice.confirm:
         fix += f"\n*Confirm:* `{esc(f.advice.confirm[0])}`"
     blocks.append(context(fix))
@@ -162,7 +193,32 @@ def _finding_blocks(i: int, f: Finding) -> list[dict]:
 
 
 def _compact_line(i: int, f: Finding) -> str:
-    return f"{_title_line(i, f)} _({f.confidence:.0%})_\n{esc(trim(' '.join(f.message.split()), 280))}"
+    """A finding in two lines: its title, then its message cut to 280 characters."""
+    return f"{_title_line(i, f)} _({f.confidence:.0%})_\n{esc_trim(' '.join(f.message.split()), 280)}"
+
+
+def _micro_line(i: int, f: Finding) -> str:
+    """A finding in one short line (when even the two-line summaries do not all fit)."""
+    return f"*{i}.* {SEV_EMOJI[f.severity]} `{f.cause}` — {esc_trim(f.title, 90)} _({f.confidence:.0%})_"
+
+
+def _summary_lines(findings: list[Finding], first: int, room: int) -> tuple[list[str], int]:
+    """One summary line per finding from number `first` on, within `room` characters: the
+    two-line form while every later finding still fits in one line, else the one-line form.
+    Returns (lines, how many findings they cover); they cover all unless even one-liners overflow."""
+    micro = [len(_micro_line(first + k, f)) + 2 for k, f in enumerate(findings)]
+    lines: list[str] = []
+    used = 0
+    for k, f in enumerate(findings):
+        rest = sum(micro[k + 1:])
+        line = _compact_line(first + k, f)
+        if used + len(line) + 2 + rest > room:
+            line = _micro_line(first + k, f)
+            if used + len(line) + 2 > room:
+                break
+        lines.append(line)
+        used += len(line) + 2
+    return lines, len(lines)
 
 
 def fallback_text(d: Diagnosis) -> str:
@@ -202,26 +258,31 @@ def blocks(d: Diagnosis) -> list[dict]:
     reserve_blocks, reserve_chars = 1, 300  # the "+N more" line
     n = len(d.findings)
     shown = 0
+    # the first findings in full while the one-line summaries of all the later ones still fit
+    # (they were promised: a long first finding must not push them out)
     for i, f in enumerate(d.findings[:FULL_FINDINGS], 1):
         fb = _finding_blocks(i, f)
-        if not b.fits(fb, reserve_blocks, reserve_chars):
+        later = sum(len(_micro_line(j, g)) + 2 for j, g in enumerate(d.findings[i:], i + 1))
+        later_blocks = later // SECTION_TEXT + 1 if i < n else 0
+        if not b.fits(fb, reserve_blocks + later_blocks, reserve_chars + later):
             break
         b.add(fb)
         shown = i
-    # the rest: one line each, packed into sections of up to SECTION_TEXT characters
+    # the rest: a summary each, packed into sections of up to SECTION_TEXT characters
+    room = b.chars - block_text_chars(b.out) - reserve_chars
+    lines, covered = _summary_lines(d.findings[shown:], shown + 1, room)
     chunk: list[str] = []
-    for i in range(shown + 1, n + 1):
-        line = _compact_line(i, d.findings[i - 1])
+    for line in lines:
         if chunk and len("\n\n".join(chunk + [line])) > SECTION_TEXT:
-            b.add([section("\n\n".join(chunk))])  # fits: checked when its last line was added
-            shown += len(chunk)
+            b.add([section("\n\n".join(chunk))])
             chunk = []
-        if not b.fits([section("\n\n".join(chunk + [line]))], reserve_blocks, reserve_chars):
-            break
         chunk.append(line)
     if chunk:
         b.add([section("\n\n".join(chunk))])
-        shown += len(chunk)
+    shown += covered
+    if len(b.out) > b.blocks - reserve_blocks:  # more sections than blocks allow: drop the last ones
+        while len(b.out) > b.blocks - reserve_blocks and b.out[-1]["type"] == "section":
+            shown -= b.out.pop()["text"]["text"].count("\n\n") + 1
     if shown < n:
         b.add([context(f"+{n - shown} more finding{'s' if n - shown != 1 else ''} not shown (message limits): run "
                        "`netpoll-diagnose TRACE --format json` or `--format html -o report.html` for all of them")])
@@ -232,7 +293,29 @@ def render(d: Diagnosis) -> str:
     return message(fallback_text(d), blocks(d))
 
 
-# --- diff --------------------------------------------------------------------------------------
+# --- diff ------------------------------------------------------------------------------------
+
+TABLE_WIDTH = 52  # a code block wider than this wraps in a Slack thread pane (on a laptop screen)
+
+
+def table(rows: list[list[str]], width: int = TABLE_WIDTH) -> str:
+    """A monospace table of [label, before, after, change] rows (the first is the header) that
+    fits `width` columns: one line per row when it fits, else the label on a line of its own
+    (cut from the left, where a long Go name is least informative) and the numbers under it."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+    def line(r: list[str], w: list[int]) -> str:
+        return "  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(r)).rstrip()
+
+    if sum(widths) + 2 * (len(widths) - 1) <= width:
+        return "\n".join(line(r, widths) for r in rows)
+    nums = ["    " + "  ".join(c.rjust(widths[i + 1]) for i, c in enumerate(r[1:])) for r in rows]
+    out = [nums[0]]
+    for r, n in zip(rows[1:], nums[1:]):
+        label = r[0] if len(r[0]) <= width else "…" + r[0][-(width - 1):]
+        out += [label, n]
+    return "\n".join(out)
+
 
 _DIFF_EMOJI = {"disappeared": ":white_check_mark:", "appeared": ":new:", "changed": ":arrows_counterclockwise:",
                "unchanged": ":heavy_minus_sign:"}
@@ -264,11 +347,6 @@ def render_diff(d) -> str:
         lines.append("none in either trace")
     b.add([section("\n".join(lines))])
 
-    def table(rows: list[list[str]]) -> str:
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        return "\n".join("  ".join(c.rjust(widths[i]) if i else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
-                         for r in rows)
-
     rows = [["", "before", "after", "change"]] + [[m.label, m.value_text("before"), m.value_text("after"), m.change_text]
                                                   for m in d.metrics]
     b.add([section("*Headline numbers*\n```" + esc(table(rows)) + "```")])
@@ -278,9 +356,8 @@ def render_diff(d) -> str:
             continue
         rows = [["site", "before ms", "after ms", "change"]]
         for s in sites:
-            name = s.site if len(s.site) <= 60 else "…" + s.site[-59:]
-            rows.append([name + (f" ({s.side})" if s.side else ""), format_value(s.before_ms), format_value(s.after_ms),
-                         s.change_text])
+            rows.append([s.site + (f" ({s.side})" if s.side else ""), format_value(s.before_ms),
+                         format_value(s.after_ms), s.change_text])
         blk = [section(f"*{title}*\n```" + esc(table(rows)) + "```")]
         if b.fits(blk):
             b.add(blk)

@@ -7,6 +7,7 @@ finding is kept and the others are listed in `also_matched`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from diagnose.features.model import Features
@@ -17,7 +18,7 @@ from diagnose.rules.findings import (
 )
 from diagnose.rules.fieldpaths import resolve
 from diagnose.rules.knowledge import KnowledgeBase
-from diagnose.rules.loader import LoadedRule, RuleSet
+from diagnose.rules.loader import LoadedRule, RuleSet, layer_labels, rule_file_label
 from diagnose.rules.schema import ConfidenceSpec, severity_rank
 
 
@@ -100,7 +101,8 @@ def _advice(kb: KnowledgeBase, entry_id: str) -> Advice:
     return entry.advice()
 
 
-def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase) -> RuleResult:
+def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, source: str = "") -> RuleResult:
+    """One rule on one trace; `source` is how the finding names the rule's file (rule_file_label)."""
     res = RuleResult(rule=lr)
     minor = int(fdict.get("trace", {}).get("format_minor") or 0)
     if not lr.rule.versions.matches(minor):
@@ -134,7 +136,7 @@ def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase) -> R
         cause=rule.cause, rule_id=rule.id, severity=rule.severity.value, confidence=res.confidence,
         title=rule.title, message=" ".join(template.render(rule.message, fdict, values).split()),
         facts=_facts(lr, fdict), evidence=_citations(lr, fdict), advice=_advice(kb, rule.knowledge),
-        tags=list(rule.tags), rule_source=str(lr.path),
+        tags=list(rule.tags), rule_source=source or lr.path.name,
     )
     return res
 
@@ -160,9 +162,10 @@ def merge_by_cause(findings: list[Finding]) -> list[Finding]:
 def headline(features: Features) -> Headline:
     w2r = features.scheduling.wake_to_run_all  # every runnable->running delay, not only network wake-ups
     return Headline(
-        network_wait_p95_ms=features.network.waits.p95_ms,
+        network_wait_p95_ms=features.network.waits.p95_ms if features.network.waits.count else None,
         network_waits=features.network.waits.count,
-        wake_to_run_p95_ms=w2r.p95_ms,
+        network_parked_whole_window=features.network.parked_whole_window_count,
+        wake_to_run_p95_ms=w2r.p95_ms if w2r.count else None,
         syscalls_per_s=features.syscalls.per_s,
         gc_time_share=features.gc.gc_time_share,
         gomaxprocs=features.trace.gomaxprocs_max,
@@ -171,10 +174,26 @@ def headline(features: Features) -> Headline:
     )
 
 
+def network_wait_text(h: Headline) -> str:
+    """The network-wait headline in words; says so when there is no data, and when goroutines
+    sat parked on the network the whole window (their waits never end, so no p95 counts them)."""
+    parked = h.network_parked_whole_window
+    still = (f"{parked} goroutine{'s' if parked != 1 else ''} parked on the network for the whole window"
+             if parked else "")
+    if h.network_waits and h.network_wait_p95_ms is not None:
+        n = h.network_waits
+        text = f"network wait p95 {template.format_value(h.network_wait_p95_ms)} ms over {n} wait{'s' if n != 1 else ''}"
+        return text + (f" (and {still})" if still else "")
+    if still:
+        return f"no network wait ended in the window ({still}: a wait that never ends has no duration to count)"
+    return "no network wait ended in the window (no data)"
+
+
 def headline_text(h: Headline) -> str:
+    w2r = (f"wake-to-run p95 {template.format_value(h.wake_to_run_p95_ms)} ms"
+           if h.wake_to_run_p95_ms is not None else "wake-to-run p95 no data")
     return (
-        f"network wait p95 {template.format_value(h.network_wait_p95_ms)} ms over {h.network_waits} waits, "
-        f"wake-to-run p95 {template.format_value(h.wake_to_run_p95_ms)} ms, "
+        f"{network_wait_text(h)}, {w2r}, "
         f"{template.format_value(h.syscalls_per_s)} syscalls/s, "
         f"GC {h.gc_time_share:.0%} of wall time"
     )
@@ -197,15 +216,28 @@ def verdict(findings: list[Finding], h: Headline) -> Verdict:
     return Verdict(status="problems", text=text, worst_severity=worst)
 
 
+def shown_trace_path(path: str) -> str:
+    """The trace path as reports show it: relative to the current folder when the trace is under
+    it, else its file name (an absolute path would leak a home or build folder into a shared report)."""
+    p = Path(path) if path else None
+    if p is None or not p.is_absolute():
+        return path
+    try:
+        return p.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return p.name
+
+
 def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Diagnosis:
     fdict = features.model_dump()
-    results = [evaluate_rule(lr, fdict, ruleset.knowledge) for lr in ruleset.active()]
+    results = [evaluate_rule(lr, fdict, ruleset.knowledge, rule_file_label(ruleset.layers, lr))
+               for lr in ruleset.active()]
     findings = merge_by_cause([r.finding for r in results if r.finding is not None])
     h = headline(features)
     t = features.trace
     return Diagnosis(
         tool_version=tool_version,
-        trace=t.model_copy(deep=True),
+        trace=t.model_copy(deep=True, update={"path": shown_trace_path(t.path)}),
         verdict=verdict(findings, h),
         headline=h,
         findings=findings,
@@ -214,6 +246,6 @@ def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Di
             evaluated=sum(1 for r in results if r.applies),
             skipped_by_version=sorted(r.rule.id for r in results if not r.applies),
             errors=[RuleError(rule_id=r.rule.id, error=r.error) for r in results if r.error],
-            layers=[f"{lay.name}: {lay.path}" for lay in ruleset.layers],
+            layers=layer_labels(ruleset.layers),
         ),
     )

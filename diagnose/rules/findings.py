@@ -72,15 +72,18 @@ class Finding(BaseModel):
     advice: Advice
     tags: list[str] = Field(default_factory=list)
     also_matched: list[str] = Field(default_factory=list, description="other rules that named this cause")
-    rule_source: str = Field("", description="file the rule came from")
+    rule_source: str = Field("", description="file the rule came from, relative to its layer: "
+                             "'rules/fd_reuse.yaml' (shipped), 'team:rules/x.yaml' (--rules-dir)")
 
 
 class Headline(BaseModel):
     """The numbers a verdict rests on (also given when the trace is healthy)."""
 
-    network_wait_p95_ms: float = 0.0
+    network_wait_p95_ms: float | None = Field(None, description="null when no network wait ended in the window")
     network_waits: int = 0
-    wake_to_run_p95_ms: float = 0.0
+    network_parked_whole_window: int = Field(
+        0, description="goroutines parked on the network for the whole window (their waits never end in it)")
+    wake_to_run_p95_ms: float | None = Field(None, description="null when no goroutine went runnable -> running")
     syscalls_per_s: float = 0.0
     gc_time_share: float = 0.0
     gomaxprocs: int = 0

@@ -108,6 +108,49 @@ def layers_for(rules_dirs: list[str | Path] | None = None, env: dict[str, str] |
     return layers
 
 
+def _layer_tags(layers: list[Layer]) -> list[str]:
+    """A short tag per layer for reports: '' for the shipped rules, 'team', 'team2'... for
+    --rules-dir folders, 'env', 'env2'... for $NETPOLL_DIAGNOSE_RULES ones (an absolute
+    install or home path would leak into shared reports and mean nothing to the reader)."""
+    tags, seen = [], {}
+    for lay in layers:
+        base = "" if lay.name == "shipped" else ("env" if lay.name.startswith("$") else "team")
+        if base:
+            seen[base] = seen.get(base, 0) + 1
+            base += str(seen[base]) if seen[base] > 1 else ""
+        tags.append(base)
+    return tags
+
+
+def _relative_in(layer: Layer, path: Path) -> str:
+    root = layer.path if layer.path.is_dir() else layer.path.parent
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return path.name
+    return f"{root.resolve().name}/{rel.as_posix()}"
+
+
+def rule_file_label(layers: list[Layer], lr: LoadedRule) -> str:
+    """Where a rule came from, relative to its layer: 'rules/fd_reuse.yaml' for a shipped
+    rule, 'team:rules/x.yaml' for one from a --rules-dir folder named rules."""
+    for tag, lay in zip(_layer_tags(layers), layers):
+        if lay.name == lr.layer:
+            rel = _relative_in(lay, lr.path)
+            return f"{tag}:{rel}" if tag else rel
+    return lr.path.name
+
+
+def layer_labels(layers: list[Layer]) -> list[str]:
+    """'shipped: rules/', 'team: rules/ (--rules-dir)': each layer without its absolute path."""
+    out = []
+    for tag, lay in zip(_layer_tags(layers), layers):
+        folder = lay.path.name + ("/" if not lay.path.is_file() else "")
+        how = "" if not tag else (" ($" + ENV_VAR + ")" if tag.startswith("env") else " (--rules-dir)")
+        out.append(f"{tag or 'shipped'}: {folder}{how}")
+    return out
+
+
 def rule_files(folder: Path) -> list[Path]:
     if folder.is_file():
         return [folder]

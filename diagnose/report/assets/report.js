@@ -61,14 +61,19 @@
   });
 
   // Self-check (read by the report's browser test): what the browser actually laid out.
-  var svgs = document.querySelectorAll("svg"), drawn = 0, marks = 0;
-  svgs.forEach(function (svg) {
+  // Each chart exists wide and narrow; only the copy the stylesheet shows counts.
+  var shown = Array.prototype.filter.call(document.querySelectorAll("svg"), function (svg) {
+    return getComputedStyle(svg).display !== "none";
+  });
+  var drawn = 0, marks = 0, frames = 0;
+  shown.forEach(function (svg) {
     svg.querySelectorAll("rect").forEach(function (r) {
       var b = r.getBBox();
       if (b.width > 0 && b.height > 0) drawn++;
     });
+    if (svg.classList.contains("timeline")) marks += svg.querySelectorAll(".seg").length;
+    if (svg.classList.contains("flame")) frames += svg.querySelectorAll("g.f").length;
   });
-  marks = document.querySelectorAll("svg.timeline .seg").length;
-  document.body.setAttribute("data-rendered", "svgs=" + svgs.length + " rects=" + drawn + " segments=" + marks +
-    " frames=" + document.querySelectorAll("svg.flame g.f").length);
+  document.body.setAttribute("data-rendered", "svgs=" + shown.length + " rects=" + drawn + " segments=" + marks +
+    " frames=" + frames);
 })();
