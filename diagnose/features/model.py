@@ -219,6 +219,8 @@ class StraceFeatures(BaseModel):
     fd_reuse_count: int = Field(0, description="uses of a descriptor number by its previous owner after reuse")
     reused_fds: list[int] = Field(default_factory=list)
     reuse_peers: list[str] = Field(default_factory=list, description="'old peer -> new peer' per reused fd")
+    reuse_summary: str = Field("", description="every reused fd with both peers, one string for messages: "
+                               "'fd 8 (127.0.0.1:5 -> 127.0.0.1:7); ...'")
     misdirected_bytes: int = Field(0, description="bytes the old owners wrote to or read from the new peers")
     reuses: list[StraceFdReuse] = Field(default_factory=list, description="the first reuses (up to 20)")
     blocking_change_count: int = Field(0, description="fcntl(F_SETFL) clearing O_NONBLOCK on a socket")

@@ -66,6 +66,7 @@ def strace_features(res: JoinResult, tl: Timelines, log_name: str) -> StraceFeat
         residual_p50_us=res.lag_p50_ns / 1e3, residual_p95_us=res.lag_p95_ns / 1e3,
         fd_reuse_count=len(reuses), reused_fds=sorted(by_fd),
         reuse_peers=[f"fd {fd}: {r.old_peer or '?'} -> {r.new_peer or '?'}" for fd, r in sorted(by_fd.items())],
+        reuse_summary="; ".join(f"fd {fd} ({r.old_peer or '?'} -> {r.new_peer or '?'})" for fd, r in sorted(by_fd.items())),
         misdirected_bytes=sum(r.bytes for r in reuses), reuses=reuses[:MAX_REUSES],
         blocking_change_count=len(res.blocking_changes),
         blocking_fds=sorted({c.fd for c, *_ in res.blocking_changes if c.fd is not None}),
@@ -75,9 +76,29 @@ def strace_features(res: JoinResult, tl: Timelines, log_name: str) -> StraceFeat
 
 
 def attach_strace(features: Features, tl: Timelines, trace_path: str | os.PathLike,
-                  log_path: str | os.PathLike | list) -> JoinResult:
+                  log_path: str | os.PathLike | list, recorded_offset_ns: int | None = None) -> JoinResult:
     """Read the log, join it to the trace and fill `features.strace`. Raises StraceError/JoinError."""
     log = read_strace(log_path)
-    res = join(tl, log, trace_clock_snapshot(trace_path), features.trace.format_minor)
+    res = join(tl, log, trace_clock_snapshot(trace_path), features.trace.format_minor, recorded_offset_ns)
     features.strace = strace_features(res, tl, ", ".join(log.paths) if len(log.paths) < 3 else log.paths[0] + ", ...")
     return res
+
+
+def sibling_log(trace_path: str | os.PathLike) -> str | None:
+    """`X.strace` beside `X.trace` (the fixture pairs under fixtures/strace/), if present."""
+    base = os.path.splitext(str(trace_path))[0]
+    return base + ".strace" if os.path.isfile(base + ".strace") else None
+
+
+def extract_with_sibling_log(trace_path: str) -> Features:
+    """Features of a trace, joined with `X.strace` when it lies beside it (rule tests use this)."""
+    from . import extract, extract_from_timelines
+    from ..timeline import load_timelines
+
+    log = sibling_log(trace_path)
+    if log is None:
+        return extract(trace_path)
+    tl = load_timelines(trace_path)
+    features = extract_from_timelines(tl, tl.cols.meta)
+    attach_strace(features, tl, trace_path, log)
+    return features

@@ -203,7 +203,7 @@ def _snapshot_offset(snapshot, log: StraceLog, estimate: int | None) -> int | No
 
 
 def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = None,
-         format_minor: int = 0) -> JoinResult:
+         format_minor: int = 0, recorded_offset_ns: int | None = None) -> JoinResult:
     """Match the log to the trace's syscalls and derive descriptor histories."""
     if format_minor and format_minor < 22:
         raise JoinError(f"the trace is Go 1.{format_minor}'s format: its thread ids are not OS thread ids "
@@ -225,6 +225,8 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
     offset = _snapshot_offset(snapshot, log, estimate)
     if offset is not None:
         source = "clock snapshot"
+    elif recorded_offset_ns is not None and log.clock == "epoch":
+        offset, source = recorded_offset_ns, "recorded at capture"
     elif estimate is not None:
         offset, source = estimate, f"estimated from {support} thread+name pairs"
     else:
@@ -326,6 +328,7 @@ def _histories(res: JoinResult, log: StraceLog, running: RunningOn) -> None:
     by_call = {id(m.call): m for m in res.matches}
     cur: dict[int, Incarnation] = {}
     claims: dict[int, dict[int, Incarnation]] = {}  # goroutine -> fd -> incarnation it believes in
+    unseen_close: set[int] = set()
 
     def incarnation(fd: int, desc: str) -> Incarnation:
         inc = cur.get(fd)
@@ -378,11 +381,15 @@ def _histories(res: JoinResult, log: StraceLog, running: RunningOn) -> None:
             inc.socket = c.name in ("accept", "accept4", "socket") or is_socket_desc(c.ret_desc)
             inc.peer = c.peer() if c.name != "socket" else ""
             if cur.get(new_fd) is not None and cur[new_fd].close is None:  # close not in the log
-                res.warnings.append(f"fd {new_fd} returned again at line {c.line} without a close in the log")
+                unseen_close.add(new_fd)
             cur[new_fd] = inc
             res.incarnations.setdefault(new_fd, []).append(inc)
             if g >= 0:
                 claims.setdefault(g, {})[new_fd] = inc  # it obtained this number itself
+    if unseen_close:
+        res.warnings.append(f"{len(unseen_close)} descriptor number(s) were returned again with no close in "
+                            f"the log (closed by a call the log filtered out, or before it began): "
+                            f"{sorted(unseen_close)[:8]}")
     for incs in res.incarnations.values():
         for inc in incs:
             if inc.socket and inc.creator is not None and inc.io_calls and not inc.epoll_added:
