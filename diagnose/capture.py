@@ -31,56 +31,12 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import UsageError
+from .read.bundle import BUNDLE_FILE, STRACE_FILE, TRACE_FILE, load_bundle  # noqa: F401 - load_bundle: API
 
-BUNDLE_FILE = "bundle.json"
-TRACE_FILE = "trace.out"
-STRACE_FILE = "strace.log"
+
 STRACE_ARGS = ["-f", "-qq", "-ttt", "-T", "-yy", "-s", "64", "-e", "signal=none",
                "-e", "trace=%desc,%network,epoll_create1,epoll_ctl,epoll_wait,epoll_pwait"]
 CAP_SYS_PTRACE = 19
-
-
-def load_bundle(directory: str | os.PathLike) -> tuple[Path, Path | None, int | None]:
-    """(trace path, strace log path or None, recorded clock offset or None) of a capture DIR."""
-    d = Path(directory)
-    meta: dict = {}
-    if (d / BUNDLE_FILE).is_file():
-        try:
-            meta = json.loads((d / BUNDLE_FILE).read_text(encoding="utf-8"))
-        except (ValueError, OSError) as e:
-            raise UsageError(f"{d / BUNDLE_FILE}: not a capture bundle description ({e})") from None
-    trace = d / meta.get("trace", TRACE_FILE)
-    if not trace.is_file():
-        raise UsageError(f"{d}: a directory but no capture bundle ({TRACE_FILE} missing)")
-    log = d / meta.get("strace", STRACE_FILE)
-    offset = meta.get("clock_offset_ns")
-    return trace, (log if log.is_file() and log.stat().st_size else None), offset if isinstance(offset, int) else None
-
-
-def resolve_inputs(trace: Path, strace: Path | None) -> tuple[Path, Path | None, int | None]:
-    """The diagnose command's inputs: a bundle DIR becomes its trace + log (+ recorded offset)."""
-    if trace.is_dir():
-        t, log, offset = load_bundle(trace)
-        return t, strace or log, offset
-    return trace, strace, None
-
-
-def join_strace(features, timelines, trace: Path, strace: Path, offset: int | None) -> list[str]:
-    """Fill features.strace from the log; bad logs become one-line UsageErrors. Returns warnings."""
-    from .features.strace import attach_strace
-    from .graph.strace_join import JoinError
-    from .read.strace import StraceError
-
-    try:
-        res = attach_strace(features, timelines, trace, strace, offset)
-    except StraceError as e:
-        raise UsageError(e.one_line()) from None
-    except JoinError as e:
-        raise UsageError(f"{strace}: {e}") from None
-    s = features.strace
-    return [f"strace: {s.matched_syscalls} of {s.traced_syscalls} traced syscalls matched ({s.match_rate:.1%}), "
-            f"clock offset {s.offset_source}, residual p50 {s.residual_p50_us:.0f} us"] + \
-        [f"warning: {w}" for w in res.warnings[:5]]
 
 
 def clock_offset_ns() -> int:

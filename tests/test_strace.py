@@ -46,11 +46,16 @@ def _joined(trace: str, log: str, use_snapshot: bool = True):
 
 
 @lru_cache(maxsize=None)
+def _features(trace: str):
+    return extract_with_sibling_log(str(FIX / trace))
+
+
+@lru_cache(maxsize=None)
 def _diagnosis(trace: str):
     from diagnose.rules.engine import diagnose
     from diagnose.rules.loader import load_ruleset
 
-    return diagnose(extract_with_sibling_log(str(FIX / trace)), load_ruleset(rules_dirs=[]))
+    return diagnose(_features(trace), load_ruleset(rules_dirs=[]))
 
 
 def test_corpus_covers_every_go_version_from_1_22():
@@ -91,7 +96,7 @@ def test_fd_reuse_findings_name_the_fds_and_both_peers(pair):
     for f in found:  # one finding per cause: the strace proof outranks the trace-only rules
         text = f.message
         assert "proof: strace" in text
-        s = extract_with_sibling_log(str(FIX / pair["trace"])).strace
+        s = _features(pair["trace"]).strace
         assert s.reused_fds and all(str(fd) in text for fd in s.reused_fds)
         for r in s.reuses:
             assert re.match(r"127\.0\.0\.1:\d+$", r.old_peer) and re.match(r"127\.0\.0\.1:\d+$", r.new_peer)
@@ -104,13 +109,13 @@ def test_fd_reuse_findings_name_the_fds_and_both_peers(pair):
 def test_no_fd_reuse_on_controls_with_logs(pair):
     result = _diagnosis(pair["trace"])
     assert not [f for f in result.findings if f.cause == "fd_reuse"]
-    s = extract_with_sibling_log(str(FIX / pair["trace"])).strace
+    s = _features(pair["trace"]).strace
     assert s.present and s.fd_reuse_count == 0
 
 
 def test_blocking_mode_and_unregistered_sockets_only_where_they_happen():
     for p in PAIRS:
-        s = extract_with_sibling_log(str(FIX / p["trace"])).strace
+        s = _features(p["trace"]).strace
         assert (s.blocking_change_count > 0) == (p["scenario"] == "tlsbypass"), p["trace"]
         assert (s.unregistered_socket_count > 0) == (p["scenario"] == "customlistener"), p["trace"]
 

@@ -35,6 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gotoolchains as gt  # noqa: E402
 import regen_fixtures as rf  # noqa: E402
 
+sys.path.insert(0, str(rf.REPO))
+from diagnose.capture import clock_offset_ns  # noqa: E402  (the project's venv: it reads traces too)
+
 OUT = rf.FIX / "strace"
 MANIFEST = OUT / "manifest.json"
 DEFAULT_CASES = ["fdreuse", "customlistener", "tlsbypass", "healthy:light", "healthy:tls"]
@@ -45,19 +48,6 @@ DROP = re.compile(r"^\d+\s+[\d.]+\s+(<\.\.\. )?(epoll_pwait|epoll_wait)[( ]")
 WINDOW_S = 0.5  # seconds of trace: half the main corpus's, the logs stay a few hundred KB
 STAMP = re.compile(r"^\d+\s+(\d+)\.(\d+)\s")
 MARGIN_NS = 20_000_000
-
-
-def clock_offset_ns() -> int:
-    """CLOCK_REALTIME - CLOCK_MONOTONIC now (Go's trace clock is CLOCK_MONOTONIC on Linux)."""
-    best = None
-    for _ in range(5):
-        a = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        w = time.clock_gettime_ns(time.CLOCK_REALTIME)
-        b = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        if best is None or b - a < best[0]:
-            best = (b - a, w - (a + b) // 2)
-    assert best is not None
-    return best[1]
 
 
 def attach_strace(log: Path) -> Callable[[int], Callable[[], None]]:
@@ -112,7 +102,6 @@ def generate(only: List[str], versions: List[str]) -> int:
     if shutil.which("strace") is None:
         print("strace is not installed (apt-get install -y strace)", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(rf.REPO))
     OUT.mkdir(parents=True, exist_ok=True)
     man: Dict[str, Any] = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {"pairs": []}
     versions = [v for v in (versions or gt.VERSIONS)

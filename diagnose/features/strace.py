@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 
-from ..graph.strace_join import JoinResult, StaleUse, join
-from ..read.strace import read_strace, trace_clock_snapshot
+from ..errors import UsageError
+from ..graph.strace_join import JoinError, JoinResult, StaleUse, join
+from ..read.strace import StraceError, read_strace, trace_clock_snapshot
 from ..timeline.timeline import Timelines
 from .model import Evidence, Features, StraceFdReuse, StraceFeatures
 
@@ -102,3 +103,17 @@ def extract_with_sibling_log(trace_path: str) -> Features:
     features = extract_from_timelines(tl, tl.cols.meta)
     attach_strace(features, tl, trace_path, log)
     return features
+
+
+def join_strace(features, timelines, trace: Path, strace: Path, offset: int | None) -> list[str]:
+    """Fill features.strace from the log; bad logs become one-line UsageErrors. Returns warnings."""
+    try:
+        res = attach_strace(features, timelines, trace, strace, offset)
+    except StraceError as e:
+        raise UsageError(e.one_line()) from None
+    except JoinError as e:
+        raise UsageError(f"{strace}: {e}") from None
+    s = features.strace
+    return [f"strace: {s.matched_syscalls} of {s.traced_syscalls} traced syscalls matched ({s.match_rate:.1%}), "
+            f"clock offset {s.offset_source}, residual p50 {s.residual_p50_us:.0f} us"] + \
+        [f"warning: {w}" for w in res.warnings[:5]]
