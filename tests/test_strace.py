@@ -120,6 +120,37 @@ def test_blocking_mode_and_unregistered_sockets_only_where_they_happen():
         assert (s.unregistered_socket_count > 0) == (p["scenario"] == "customlistener"), p["trace"]
 
 
+def test_graph_connections_and_syscall_sites_get_fds_peers_and_results():
+    from diagnose.graph.causal import build_graph
+    from diagnose.graph.strace_join import annotate_graph
+
+    tl = _tl(PAIR["trace"])
+    cg = build_graph(tl)
+    res = _joined(PAIR["trace"], PAIR["strace"])
+    annotate_graph(cg.g, res, tl)
+    conns = [d for _, d in cg.g.nodes(data=True) if d.get("kind") == "connection" and d.get("proof") == "strace"]
+    assert len(conns) >= 10
+    assert all(isinstance(d["fd"], int) and re.match(r"127\.0\.0\.1:\d+$", d["peer"]) for d in conns)
+    moved = [r for d in conns for r in d.get("fd_reused_by_new_peer", [])]
+    assert moved and all(r["old_peer"] != r["new_peer"] for r in moved)
+    writes = cg.g.nodes["syscall:internal/poll.(*FD).Write|syscall.write"]
+    assert writes["results"]["ok"] > 100 and writes["results"].get("EBADF", 0) > 0  # writes on closed numbers
+
+
+def test_log_without_fd_decoding_still_proves_reuse_with_peers_from_accept(tmp_path):
+    """No -yy: peers come from accept4's sockaddr; the same reuses are found."""
+    text = (FIX / PAIR["strace"]).read_text()
+    plain = tmp_path / "plain.strace"
+    plain.write_text(re.sub(r"(?<=\d)<(?:[^<>\[\]]|\[(?:[^\[\]]|\[[^\]]*\])*\])*>(?=[,)\s])", "", text))
+    log = read_strace(plain)
+    assert not log.has_fd_decoding
+    res = join(_tl(PAIR["trace"]), log, None, 22)
+    whole = _joined(PAIR["trace"], PAIR["strace"])
+    assert len(res.stale_uses) == len(whole.stale_uses)
+    assert [(u.fd, u.old.peer, u.new.peer) for u in res.stale_uses if u.old.creator] == \
+        [(u.fd, u.old.peer, u.new.peer) for u in whole.stale_uses if u.old.creator]
+
+
 # ----------------------------------------------------------------------------- damaged logs
 
 PAIR = next(p for p in PAIRS if p["trace"].endswith("fdreuse-control-close-go1.22.10.trace"))
@@ -298,6 +329,18 @@ def test_capture_on_a_running_fixture_server(tmp_path, capsys):
         m = re.search(r"strace: (\d+) of (\d+) traced syscalls matched", err)
         assert m and int(m.group(2)) > 0 and int(m.group(1)) >= 0.95 * int(m.group(2)), err
         assert not [f for f in json.loads(out)["findings"] if f["cause"] == "fd_reuse"]
+        # Ctrl-C in the middle of a capture: strace is detached before the command exits
+        cap = subprocess.Popen([sys.executable, "-m", "diagnose.cli", "capture", "--pid", str(srv.pid), "--pprof",
+                                f"http://{addr}", "--seconds", "5", "-o", str(tmp_path / "interrupted")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 10
+        while _tracer_pid(srv.pid) == 0 and time.time() < deadline:
+            time.sleep(0.05)
+        assert _tracer_pid(srv.pid) != 0, "strace never attached"
+        cap.send_signal(signal.SIGINT)
+        _, cerr = cap.communicate(timeout=30)
+        assert cap.returncode == 130, cerr
+        assert _tracer_pid(srv.pid) == 0
     finally:
         for p in (client, srv):
             if p is not None and p.poll() is None:

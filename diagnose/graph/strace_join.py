@@ -394,3 +394,55 @@ def _histories(res: JoinResult, log: StraceLog, running: RunningOn) -> None:
         for inc in incs:
             if inc.socket and inc.creator is not None and inc.io_calls and not inc.epoll_added:
                 res.unregistered.append(inc)
+
+
+def annotate_graph(g, res: JoinResult, tl: Timelines) -> None:
+    """Put the log's facts on a causal graph (`CausalGraph.g`, networkx), by node attributes only:
+
+    * `syscall:<site>|<call>` nodes get `strace_matched`, `fds` (numbers seen), `results`
+      ({"ok": n, "EAGAIN": n, ...});
+    * `conn:*` nodes get `fd`/`fds` and `peer`/`peers`: the descriptors their goroutines used,
+      with `proof: "strace"`; each fd-reuse proof adds `fd_reused_by_new_peer` on the old owner's
+      connection (fd, old peer, new peer, times).
+    """
+    st = tl.stacks
+    sc = A.syscalls(tl)
+    per_site: dict[str, dict] = {}
+    for m in res.matches:
+        stk = int(sc.stk[m.trace_i])
+        node = f"syscall:{st.sys_site[stk]}|{st.sys_call[stk]}"
+        d = per_site.setdefault(node, {"strace_matched": 0, "fds": set(), "results": {}})
+        d["strace_matched"] += 1
+        if m.call.fd is not None:
+            d["fds"].add(m.call.fd)
+        key = m.call.errno or ("ok" if m.call.ret is not None and m.call.ret >= 0 else "?")
+        d["results"][key] = d["results"].get(key, 0) + 1
+    for node, d in per_site.items():
+        if node in g:
+            g.nodes[node].update(strace_matched=d["strace_matched"], fds=sorted(d["fds"]), results=d["results"])
+    used: dict[int, list[Incarnation]] = {}
+    for incs in res.incarnations.values():
+        for inc in incs:
+            for gid in inc.goroutines:
+                used.setdefault(gid, []).append(inc)
+    stale_by_g: dict[int, list[StaleUse]] = {}
+    for u in res.stale_uses:
+        stale_by_g.setdefault(u.g, []).append(u)
+    for node, data in list(g.nodes(data=True)):
+        if data.get("kind") != "connection":
+            continue
+        members = set(data.get("goroutines") or []) | {data.get("serving_goroutine")}
+        incs = [i for gid in members for i in used.get(gid, []) if i.socket]
+        if not incs:
+            continue
+        first = {}
+        for i in incs:  # the incarnation each goroutine met first is its own connection
+            first.setdefault((i.fd, i.index), i)
+        own = sorted(first.values(), key=lambda i: (i.start_ns or 0))
+        data.update(fd=own[0].fd, fds=sorted({i.fd for i in own}), peer=own[0].peer,
+                    peers=sorted({i.peer for i in own if i.peer}), proof="strace")
+        reuses = [u for gid in members for u in stale_by_g.get(gid, [])]
+        if reuses:
+            data["fd_reused_by_new_peer"] = [
+                {"fd": u.fd, "old_peer": u.old.peer, "new_peer": u.new.peer, "call": u.call.name,
+                 "time_ns": u.time_ns - int(tl.t0)} for u in reuses[:20]]
