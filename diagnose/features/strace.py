@@ -115,5 +115,6 @@ def join_strace(features, timelines, trace: Path, strace: Path, offset: int | No
         raise UsageError(f"{strace}: {e}") from None
     s = features.strace
     return [f"strace: {s.matched_syscalls} of {s.traced_syscalls} traced syscalls matched ({s.match_rate:.1%}), "
-            f"clock offset {s.offset_source}, residual p50 {s.residual_p50_us:.0f} us"] + \
+            f"clock offset {s.offset_source}, residual p50 {s.residual_p50_us:.0f} us"
+            + (f"; {res.clamped} more with clamped trace times (< 64 ns apart) not counted" if res.clamped else "")] + \
         [f"warning: {w}" for w in res.warnings[:5]]

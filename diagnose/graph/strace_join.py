@@ -36,8 +36,10 @@ from ..timeline.timeline import Timelines
 
 SLACK_NS = 2_000       # strace stamps are truncated to microseconds
 COARSE_BIN_NS = 1_000_000
-FINE_WINDOW_NS = 5_000_000
-MAX_PAIRS = 2_000_000  # per (thread, name) group in the coarse estimate
+FINE_WINDOW_NS = 2_000_000
+MAX_PAIRS = 1_000_000  # coarse votes in all
+FINE_CALLS = 5_000     # trace syscalls (evenly sampled) bounding the offset in the fine step
+CLAMPED_NS = 64        # a syscall "shorter" than the trace clock's tick: Go's reader clamped its times
 CREATES = {"accept", "accept4", "socket", "dup", "dup2", "dup3", "open", "openat", "epoll_create1",
            "epoll_create", "eventfd2", "timerfd_create", "memfd_create", "signalfd4", "inotify_init1"}
 IO = {"read", "readv", "pread64", "recvfrom", "recvmsg", "recvmmsg", "write", "writev", "pwrite64",
@@ -116,6 +118,7 @@ class JoinResult:
     matches: list[Match]
     unmatched_by_call: dict[str, int]
     not_logged_by_call: dict[str, int]  # trace syscalls of names the log never shows (strace -e filter)
+    clamped: int                    # unmatched trace syscalls with clamped times (< 64 ns; trace end)
     log_calls_in_span: int
     lag_p50_ns: int
     lag_p95_ns: int
@@ -136,44 +139,61 @@ def _to_trace(log: StraceLog, offset: int, t: int) -> int:
     return t - offset
 
 
-def estimate_offset(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], names: list[set | None]
-                    ) -> tuple[int | None, int]:
-    """(offset, supporting pairs) from thread + name agreement alone (no clock snapshot)."""
-    lo_all, hi_all = [], []
-    coarse = []
+def _groups(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], names: list[set | None]):
+    """(trace begins, trace ends, strace stamps) per (thread, call name), each sorted."""
     for tid, calls in calls_by_tid.items():
         ti = np.nonzero(sc.m == tid)[0]
         if not ti.shape[0] or not calls:
             continue
         by_name: dict[str, list[int]] = {}
-        for j, c in enumerate(calls):
+        for c in calls:
             by_name.setdefault(c.name, []).append(c.time_ns)
         for name, stamps in by_name.items():
-            ok = np.array([names[i] is not None and name in names[i] for i in ti], dtype=bool)
+            ok = np.array([names[i] is not None and name in names[i] for i in ti.tolist()], dtype=bool)
             if not ok.any():
                 continue
-            b = sc.start[ti[ok]].astype(np.int64)
-            e = sc.end[ti[ok]].astype(np.int64)
-            s = np.array(stamps, dtype=np.int64)
-            if b.shape[0] * s.shape[0] > MAX_PAIRS:
-                step = int(np.ceil(b.shape[0] * s.shape[0] / MAX_PAIRS))
-                b, e = b[::step], e[::step]
-            coarse.append((s[:, None] - b[None, :]).ravel())
-            lo_all.append((s[:, None] - e[None, :] - SLACK_NS).ravel())
-            hi_all.append((s[:, None] - b[None, :] + SLACK_NS).ravel())
-    if not coarse:
+            sel = ti[ok][np.argsort(sc.start[ti[ok]], kind="stable")]
+            yield (sc.start[sel].astype(np.int64), sc.end[sel].astype(np.int64),
+                   np.sort(np.array(stamps, dtype=np.int64)))
+
+
+def estimate_offset(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], names: list[set | None]
+                    ) -> tuple[int | None, int]:
+    """(offset, supporting pairs) from thread + name agreement alone (no clock snapshot).
+
+    Coarse: offsets (stamp - begin) of a sample of each group's trace syscalls against all its
+    stamps, in 1 ms bins: the true offset collects a vote from every sampled call. Fine: every
+    pair within 2 ms of that bounds the offset to [stamp - end, stamp - begin]; the point inside
+    the most bounds wins."""
+    groups = list(_groups(sc, calls_by_tid, names))
+    if not groups:
         return None, 0
-    d = np.concatenate(coarse)
-    bins = np.floor_divide(d, COARSE_BIN_NS)
-    vals, counts = np.unique(bins, return_counts=True)
-    # a 3-bin window: the lag of each call is spread over up to a couple of bins
-    win = counts + np.concatenate([counts[1:], [0]]) * (np.diff(vals, append=vals[-1]) == 1)
-    centre = int(vals[int(np.argmax(win))]) * COARSE_BIN_NS
-    lo, hi = np.concatenate(lo_all), np.concatenate(hi_all)
-    keep = (hi >= centre - FINE_WINDOW_NS) & (lo <= centre + FINE_WINDOW_NS + COARSE_BIN_NS)
-    lo, hi = lo[keep], hi[keep]
-    if not lo.shape[0]:
+    total_t = sum(g[0].shape[0] for g in groups)
+    votes = []
+    for b, e, s in groups:
+        k = max(3, min(b.shape[0], int(MAX_PAIRS * b.shape[0] / total_t / max(1, s.shape[0]))))
+        idx = np.unique(np.linspace(0, b.shape[0] - 1, k).astype(np.int64))
+        votes.append(np.floor_divide((s[:, None] - b[idx][None, :]).ravel(), COARSE_BIN_NS))
+    vals, counts = np.unique(np.concatenate(votes), return_counts=True)
+    nxt = np.concatenate([counts[1:], [0]]) * (np.diff(vals, append=vals[-1]) == 1)
+    centre = int(vals[int(np.argmax(counts + nxt))]) * COARSE_BIN_NS + COARSE_BIN_NS
+    lo_all, hi_all = [], []
+    for b, e, s in groups:
+        if total_t > FINE_CALLS:
+            keep = np.unique(np.linspace(0, b.shape[0] - 1, max(2, b.shape[0] * FINE_CALLS // total_t)).astype(np.int64))
+            b, e = b[keep], e[keep]
+        j0 = np.searchsorted(s, b + centre - FINE_WINDOW_NS, side="left")
+        j1 = np.searchsorted(s, e + centre + FINE_WINDOW_NS, side="right")
+        n = np.maximum(j1 - j0, 0)
+        if not n.sum():
+            continue
+        ti = np.repeat(np.arange(b.shape[0]), n)
+        sj = np.repeat(j0, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+        lo_all.append(s[sj] - e[ti] - SLACK_NS)
+        hi_all.append(s[sj] - b[ti] + SLACK_NS)
+    if not lo_all:
         return centre, 0
+    lo, hi = np.concatenate(lo_all), np.concatenate(hi_all)
     pts = np.concatenate([lo, hi + 1])
     delta = np.concatenate([np.ones_like(lo), -np.ones_like(hi)])
     order = np.lexsort((delta, pts))
@@ -264,11 +284,15 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
     traced = int(in_span.sum())
     logged = {c.name for c in log.calls}
     not_logged: dict[str, int] = {}
+    clamped = 0
     for i in np.nonzero(in_span)[0].tolist():
         if i not in matched_i:
             k = calls_of[int(sc.stk[i])] or "?"
             if names[i] is not None and not names[i] & logged:  # the log's -e filter left it out
                 not_logged[k] = not_logged.get(k, 0) + 1
+                traced -= 1
+            elif sc.end[i] - sc.start[i] < CLAMPED_NS:  # no real time to match on
+                clamped += 1
                 traced -= 1
             else:
                 unmatched[k] = unmatched.get(k, 0) + 1
@@ -278,7 +302,7 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
         warnings.append("the log covers only part of the trace's window: the join is partial")
     la = np.array(lags or [0], dtype=np.int64)
     res = JoinResult(offset_ns=int(offset), offset_source=source, offset_estimate_ns=estimate, traced=traced,
-                     matches=matches, unmatched_by_call=unmatched, not_logged_by_call=not_logged,
+                     matches=matches, unmatched_by_call=unmatched, not_logged_by_call=not_logged, clamped=clamped,
                      log_calls_in_span=in_log_span,
                      lag_p50_ns=int(np.percentile(la, 50)), lag_p95_ns=int(np.percentile(la, 95)), outside=outside,
                      incarnations={}, stale_uses=[], blocking_changes=[], unregistered=[], ebadf_calls=[],
