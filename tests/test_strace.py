@@ -291,8 +291,7 @@ def test_capture_on_a_running_fixture_server(tmp_path, capsys):
     """Builds the healthy fixture with Go 1.27.3, captures 1 s under load, diagnoses the bundle."""
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed (apt-get install -y strace; .ci/run installs it)")
-    sys.path.insert(0, str(REPO / "tools"))
-    import gotoolchains as gt
+    from tools import gotoolchains as gt
 
     try:
         go = gt.go_binary("1.27.3")

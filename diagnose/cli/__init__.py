@@ -52,6 +52,9 @@ diagnose_cmd.register(app)
 trace_cmds.register(app)
 rules_cmds.register(app)
 register_serve(app)
+from ..capture import register as _register_capture  # noqa: E402  `capture` (diagnose/capture.py)
+
+_register_capture(app)
 
 
 def command_names() -> set[str]:

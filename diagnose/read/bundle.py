@@ -30,9 +30,9 @@ def load_bundle(directory: str | os.PathLike) -> tuple[Path, Path | None, int | 
     return trace, (log if log.is_file() and log.stat().st_size else None), offset if isinstance(offset, int) else None
 
 
-def resolve_inputs(trace: Path, strace: Path | None) -> tuple[Path, Path | None, int | None]:
+def resolve_inputs(trace: str, strace: Path | None) -> tuple[str, Path | None, int | None]:
     """The diagnose command's inputs: a bundle DIR becomes its trace + log (+ recorded offset)."""
-    if trace.is_dir():
+    if trace != "-" and os.path.isdir(trace):
         t, log, offset = load_bundle(trace)
-        return t, strace or log, offset
+        return str(t), strace or log, offset
     return trace, strace, None
