@@ -118,6 +118,17 @@ def test_blocking_mode_and_unregistered_sockets_only_where_they_happen():
         s = _features(p["trace"]).strace
         assert (s.blocking_change_count > 0) == (p["scenario"] == "tlsbypass"), p["trace"]
         assert (s.unregistered_socket_count > 0) == (p["scenario"] == "customlistener"), p["trace"]
+        accepted = any(c.name == "accept4" and c.ret is not None and c.ret >= 0
+                       for c in read_strace(FIX / p["strace"]).calls)  # healthy:light accepts none in its window
+        assert (s.registered_socket_count > 0) == (p["scenario"] != "customlistener" and accepted), p["trace"]
+
+
+@pytest.mark.parametrize("pair", CONTROLS, ids=[Path(p["trace"]).stem for p in CONTROLS])
+def test_strace_overhead_is_not_called_a_custom_listener(pair):
+    """strace makes accept4 take >= 1 ms; a log showing every socket registered with epoll
+    refutes the trace-only custom_listener rule, a log showing bypass confirms it."""
+    causes = {f.cause for f in _diagnosis(pair["trace"]).findings}
+    assert ("custom_listener" in causes) == (pair["scenario"] == "customlistener")
 
 
 def test_graph_connections_and_syscall_sites_get_fds_peers_and_results():
@@ -277,6 +288,25 @@ def test_capture_refuses_a_missing_process(tmp_path):
         pytest.skip("strace is not installed (apt-get install -y strace)")
     with pytest.raises(UsageError, match="no process"):
         capture.capture(2 ** 22 + 7, "http://127.0.0.1:1", 1, tmp_path / "b")
+
+
+def test_capture_that_fails_midway_leaves_nothing_attached(tmp_path):
+    """strace is attached, then fetching the trace fails (nothing listens): one-line refusal,
+    and the process is no longer traced."""
+    from diagnose import capture
+    from diagnose.errors import UsageError
+
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (apt-get install -y strace)")
+    victim = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        with pytest.raises(UsageError, match="cannot fetch the trace"):
+            capture.capture(victim.pid, "http://127.0.0.1:9", 1, tmp_path / "b")
+        assert _tracer_pid(victim.pid) == 0
+        assert (tmp_path / "b" / "proc-before" / "fdinfo.txt").is_file()
+    finally:
+        victim.kill()
+        victim.wait(timeout=10)
 
 
 def _tracer_pid(pid: int) -> int:

@@ -228,6 +228,8 @@ class StraceFeatures(BaseModel):
     unregistered_socket_count: int = Field(
         0, description="sockets created in the log with I/O but no epoll_ctl(ADD) before it: netpoller bypass")
     unregistered_fds: list[int] = Field(default_factory=list)
+    registered_socket_count: int = Field(
+        0, description="sockets created in the log with I/O that epoll_ctl(ADD) registered first: the netpoller's own")
     ebadf_count: int = Field(0, description="calls that failed with EBADF (a number already closed)")
     warnings: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)

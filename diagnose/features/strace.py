@@ -72,7 +72,8 @@ def strace_features(res: JoinResult, tl: Timelines, log_name: str) -> StraceFeat
         blocking_change_count=len(res.blocking_changes),
         blocking_fds=sorted({c.fd for c, *_ in res.blocking_changes if c.fd is not None}),
         unregistered_socket_count=len(res.unregistered),
-        unregistered_fds=sorted({i.fd for i in res.unregistered}), ebadf_count=len(res.ebadf_calls),
+        unregistered_fds=sorted({i.fd for i in res.unregistered}), registered_socket_count=len(res.registered),
+        ebadf_count=len(res.ebadf_calls),
         warnings=res.warnings[:10], evidence=ev)
 
 

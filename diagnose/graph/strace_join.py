@@ -127,6 +127,7 @@ class JoinResult:
     stale_uses: list[StaleUse]
     blocking_changes: list[tuple[StraceCall, Incarnation, int, str]]  # (fcntl, incarnation, g, site)
     unregistered: list[Incarnation]
+    registered: list[Incarnation]   # created in the log, with I/O, registered with epoll first
     ebadf_calls: list[tuple[StraceCall, int, str]]
     warnings: list[str]
 
@@ -305,7 +306,7 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
                      matches=matches, unmatched_by_call=unmatched, not_logged_by_call=not_logged, clamped=clamped,
                      log_calls_in_span=in_log_span,
                      lag_p50_ns=int(np.percentile(la, 50)), lag_p95_ns=int(np.percentile(la, 95)), outside=outside,
-                     incarnations={}, stale_uses=[], blocking_changes=[], unregistered=[], ebadf_calls=[],
+                     incarnations={}, stale_uses=[], blocking_changes=[], unregistered=[], registered=[], ebadf_calls=[],
                      warnings=warnings)
     _histories(res, log, RunningOn(tl))
     return res
@@ -416,8 +417,8 @@ def _histories(res: JoinResult, log: StraceLog, running: RunningOn) -> None:
                             f"{sorted(unseen_close)[:8]}")
     for incs in res.incarnations.values():
         for inc in incs:
-            if inc.socket and inc.creator is not None and inc.io_calls and not inc.epoll_added:
-                res.unregistered.append(inc)
+            if inc.socket and inc.creator is not None and inc.io_calls:
+                (res.registered if inc.epoll_added else res.unregistered).append(inc)
 
 
 def annotate_graph(g, res: JoinResult, tl: Timelines) -> None:
