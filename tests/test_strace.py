@@ -247,6 +247,18 @@ def test_time_of_day_stamps_join_with_an_estimated_offset(tmp_path):
     assert res.match_rate >= 0.95 and len(res.stale_uses) == len(whole.stale_uses)
 
 
+def test_whole_second_stamps_read_but_are_refused_for_the_join(tmp_path):
+    """-t (HH:MM:SS): read, but one-second stamps match syscalls by accident, so no join."""
+    text = (FIX / PAIR["strace"]).read_text()
+    t = tmp_path / "t.strace"
+    t.write_text(re.sub(r"^(\d+)\s+(\d+)\.\d+", lambda m: f"{m.group(1)} "
+                        f"{time.strftime('%H:%M:%S', time.gmtime(int(m.group(2))))}", text, flags=re.M))
+    log = read_strace(t)
+    assert log.resolution_ns == 1_000_000_000 and len(log.calls) == len(read_strace(FIX / PAIR["strace"]).calls)
+    with pytest.raises(JoinError, match="whole-second"):
+        join(_tl(PAIR["trace"]), log, None, 22)
+
+
 def test_unfinished_and_resumed_lines_become_one_call():
     text = (FIX / PAIR["strace"]).read_text()
     log = read_strace(FIX / PAIR["strace"])

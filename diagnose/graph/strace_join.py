@@ -158,8 +158,8 @@ def _groups(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], names: li
                    np.sort(np.array(stamps, dtype=np.int64)))
 
 
-def estimate_offset(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], names: list[set | None]
-                    ) -> tuple[int | None, int]:
+def estimate_offset(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], names: list[set | None],
+                    resolution_ns: int = 1000) -> tuple[int | None, int]:
     """(offset, supporting pairs) from thread + name agreement alone (no clock snapshot).
 
     Coarse: offsets (stamp - begin) of a sample of each group's trace syscalls against all its
@@ -170,28 +170,30 @@ def estimate_offset(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], n
     if not groups:
         return None, 0
     total_t = sum(g[0].shape[0] for g in groups)
+    bin_ns = max(COARSE_BIN_NS, resolution_ns)  # -t stamps (whole seconds) vote per second
+    window = max(FINE_WINDOW_NS, 2 * resolution_ns)
     votes = []
     for b, e, s in groups:
         k = max(3, min(b.shape[0], int(MAX_PAIRS * b.shape[0] / total_t / max(1, s.shape[0]))))
         idx = np.unique(np.linspace(0, b.shape[0] - 1, k).astype(np.int64))
-        votes.append(np.floor_divide((s[:, None] - b[idx][None, :]).ravel(), COARSE_BIN_NS))
+        votes.append(np.floor_divide((s[:, None] - b[idx][None, :]).ravel(), bin_ns))
     vals, counts = np.unique(np.concatenate(votes), return_counts=True)
     nxt = np.concatenate([counts[1:], [0]]) * (np.diff(vals, append=vals[-1]) == 1)
-    centre = int(vals[int(np.argmax(counts + nxt))]) * COARSE_BIN_NS + COARSE_BIN_NS
+    centre = int(vals[int(np.argmax(counts + nxt))]) * bin_ns + bin_ns
     lo_all, hi_all = [], []
     for b, e, s in groups:
         if total_t > FINE_CALLS:
             keep = np.unique(np.linspace(0, b.shape[0] - 1, max(2, b.shape[0] * FINE_CALLS // total_t)).astype(np.int64))
             b, e = b[keep], e[keep]
-        j0 = np.searchsorted(s, b + centre - FINE_WINDOW_NS, side="left")
-        j1 = np.searchsorted(s, e + centre + FINE_WINDOW_NS, side="right")
+        j0 = np.searchsorted(s, b + centre - window, side="left")
+        j1 = np.searchsorted(s, e + centre + window, side="right")
         n = np.maximum(j1 - j0, 0)
         if not n.sum():
             continue
         ti = np.repeat(np.arange(b.shape[0]), n)
         sj = np.repeat(j0, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
-        lo_all.append(s[sj] - e[ti] - SLACK_NS)
-        hi_all.append(s[sj] - b[ti] + SLACK_NS)
+        lo_all.append(s[sj] - e[ti] - SLACK_NS)  # a stamp is its call's entry, truncated down
+        hi_all.append(s[sj] - b[ti] + SLACK_NS + resolution_ns - 1000)
     if not lo_all:
         return centre, 0
     lo, hi = np.concatenate(lo_all), np.concatenate(hi_all)
@@ -229,6 +231,9 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
     if format_minor and format_minor < 22:
         raise JoinError(f"the trace is Go 1.{format_minor}'s format: its thread ids are not OS thread ids "
                         "before Go 1.22's format, so an strace log cannot be joined to it")
+    if log.resolution_ns > 1_000_000:
+        raise JoinError("the log's -t stamps have whole-second resolution: too coarse to tell one syscall "
+                        "from the next (on the fixtures it invents matches); record with -ttt (or -tt)")
     sc = A.syscalls(tl)
     st = tl.stacks
     calls_of = st.sys_call
@@ -242,7 +247,7 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
         raise JoinError(f"none of the log's {len(by_tid)} thread ids is one of the trace's "
                         f"{len(trace_tids)} threads: the log is from another process (or another run)")
     warnings = list(log.warnings)
-    estimate, support = estimate_offset(sc, by_tid, names)
+    estimate, support = estimate_offset(sc, by_tid, names, log.resolution_ns)
     offset = _snapshot_offset(snapshot, log, estimate)
     if offset is not None:
         source = "clock snapshot"
@@ -261,13 +266,14 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
     in_span = (sc.start >= span_lo - SLACK_NS) & (sc.start <= span_hi + SLACK_NS)
     unmatched: dict[str, int] = {}
     sites, classes = st.sys_site, st.sys_class
+    extra = log.resolution_ns - 1000  # -t stamps: the call began up to a second after its stamp
     for tid, calls in by_tid.items():
         ti = np.nonzero(sc.m == tid)[0]
         ti = ti[np.argsort(sc.start[ti], kind="stable")]
         stamps = np.array([c.time_ns - offset for c in calls], dtype=np.int64)
         used = np.zeros(len(calls), dtype=bool)
         for i in ti.tolist():
-            b, e = int(sc.start[i]) - SLACK_NS, int(sc.end[i]) + SLACK_NS
+            b, e = int(sc.start[i]) - SLACK_NS - extra, int(sc.end[i]) + SLACK_NS
             j0 = int(np.searchsorted(stamps, b, side="left"))
             j1 = int(np.searchsorted(stamps, e, side="right"))
             want = names[i]

@@ -10,7 +10,8 @@ Accepted logs (what `strace` writes, nothing invented):
 * `-f` with one `-o FILE` (each line starts with the thread id), `-ff` per-thread files
   (`FILE.<tid>`, no tid on the line: pass them all, or the common prefix), or a single
   process's log without `-f` (its tid comes from the file name or is unknown);
-* timestamps `-t` (seconds), `-tt` (microseconds, time of day) or `-ttt` (Unix epoch);
+* timestamps `-t` (seconds; read, but the join refuses them as too coarse), `-tt` (microseconds,
+  time of day) or `-ttt` (Unix epoch);
   `-r` relative stamps cannot be placed on any clock and are refused;
 * `-T` durations (`<0.000123>`), `-yy` descriptor decoding (`7<TCP:[a:1->b:2]>`) when present;
 * `<unfinished ...>` / `<... NAME resumed>` line pairs, joined into one call;
