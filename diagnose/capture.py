@@ -4,7 +4,8 @@
     netpoll-diagnose DIR            # diagnoses the bundle (trace + strace joined)
 
 The bundle (DIR): `trace.out` (from URL/debug/pprof/trace?seconds=N), `strace.log`
-(`strace -f -p PID`, descriptor and network calls plus the epoll family, -ttt -T -yy),
+(`strace -f -p PID`, descriptor and network calls plus the epoll family, -ttt -T -yy, -s 0:
+no payload bytes, only their counts),
 `proc-before/` and `proc-after/` (`/proc/PID/fdinfo`, the fd links, `/proc/PID/net/tcp{,6}`)
 and `bundle.json` (what ran, and CLOCK_REALTIME - CLOCK_MONOTONIC at capture: the exact
 offset between the log's and the trace's clocks, for traces without a clock snapshot).
@@ -34,7 +35,7 @@ from .errors import UsageError
 from .read.bundle import BUNDLE_FILE, STRACE_FILE, TRACE_FILE, load_bundle  # noqa: F401 - load_bundle: API
 
 
-STRACE_ARGS = ["-f", "-qq", "-ttt", "-T", "-yy", "-s", "64", "-e", "signal=none",
+STRACE_ARGS = ["-f", "-qq", "-ttt", "-T", "-yy", "-s", "0", "-e", "signal=none",  # -s 0: no payload bytes in bundles
                "-e", "trace=%desc,%network,epoll_create1,epoll_ctl,epoll_wait,epoll_pwait"]
 CAP_SYS_PTRACE = 19
 
