@@ -179,6 +179,19 @@ def test_cut_log_reads_with_a_warning_and_joins_partially(tmp_path):
     assert res.traced < _joined(PAIR["trace"], PAIR["strace"]).traced
 
 
+def test_a_call_strace_detached_from_reads_as_unfinished(tmp_path):
+    """strace stopped (SIGINT) while a thread sat in a call: its last line ends `<detached ...>`."""
+    text = (FIX / PAIR["strace"]).read_text()
+    last = text.rstrip("\n").rsplit("\n", 1)[1]
+    tid, stamp = last.split()[:2]
+    det = tmp_path / "det.strace"
+    det.write_text(text + f"{tid} {stamp} epoll_pwait(3<anon_inode:[eventpoll]>,  <detached ...>\n")
+    log = read_strace(det)
+    c = log.calls[-1] if log.calls[-1].name == "epoll_pwait" else [c for c in log.calls if c.name == "epoll_pwait"][-1]
+    assert c.ret is None and not c.resumed
+    assert any("never resumed" in w for w in log.warnings)
+
+
 def test_garbled_line_is_one_clear_error_with_file_and_line(tmp_path, capsys):
     lines = (FIX / PAIR["strace"]).read_text().splitlines(keepends=True)
     bad = tmp_path / "bad.strace"

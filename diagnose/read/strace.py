@@ -14,7 +14,8 @@ Accepted logs (what `strace` writes, nothing invented):
   time of day) or `-ttt` (Unix epoch);
   `-r` relative stamps cannot be placed on any clock and are refused;
 * `-T` durations (`<0.000123>`), `-yy` descriptor decoding (`7<TCP:[a:1->b:2]>`) when present;
-* `<unfinished ...>` / `<... NAME resumed>` line pairs, joined into one call;
+* `<unfinished ...>` / `<... NAME resumed>` line pairs, joined into one call; `<detached ...>`
+  (strace stopped during the call) ends a call with no result;
 * `--- SIGNAL ---`, `+++ exited +++` and `strace:` notices are skipped.
 
 A line that is none of these stops the read with `StraceError` naming `file:line`. A log cut
@@ -40,7 +41,7 @@ _RESUMED = re.compile(r"^<\.\.\. (?P<name>[a-z_][a-z0-9_]*) resumed>\s?(?P<args>
 _RET = re.compile(r"\)\s+=\s+(?P<ret>-?\d+|0x[0-9a-f]+|\?)(?P<rdesc>" + _DECOR + r")?"
                   r"(?:\s+(?P<errno>E[A-Z0-9]+)\b(?:\s+\([^)]*\))?)?(?:\s+\((?P<note>[^)]*)\))?"
                   r"(?:\s+<(?P<dur>\d+\.\d+)>)?\s*$")
-_UNFINISHED = re.compile(r"\s*<unfinished \.\.\.>\)?\s*(?:=\s*\?)?\s*$")
+_UNFINISHED = re.compile(r"\s*<(?:unfinished|detached) \.\.\.>\)?\s*(?:=\s*\?)?\s*$")  # detached: strace let go mid-call
 _FD_ARG = re.compile(r"^\s*(?P<fd>-?\d+)(?P<desc>" + _DECOR + r")?")
 _NOTICE = re.compile(r"^(?:---|\+\+\+|strace: |<\.\.\. resuming interrupted)")
 _SOCKADDR_PEER = re.compile(r"sin6?_port=htons\((?P<port>\d+)\).*?(?:inet_addr\(\"(?P<ip4>[^\"]+)\"\)|"
