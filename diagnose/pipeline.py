@@ -287,9 +287,12 @@ class Run:
     #: why the diagnosis cannot be trusted as complete (rules that failed, damaged trace);
     #: empty when it can. A non-empty list makes the verdict INCOMPLETE and the exit non-zero.
     incomplete: list[str] = field(default_factory=list)
+    #: lines for stderr about side inputs (the strace join's match rate and warnings)
+    notes: list[str] = field(default_factory=list)
 
 
-def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False) -> Run:
+def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
+            strace: tuple[Any, int | None] | None = None) -> Run:
     """read -> timeline -> features for one trace. Refuses (TraceError) a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace")."""
@@ -306,13 +309,18 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
     if features.trace.truncated and features.trace.event_count <= 2:  # Sync events only
         raise TraceError("the trace is cut before its first generation is complete: nothing to diagnose "
                          f"({features.trace.lost_bytes} bytes lost)", inp.display, None)
-    return Run(inp, features, tl if keep_timelines else None)
+    notes: list[str] = []
+    if strace is not None:  # (log path, clock offset recorded by `capture` or None): fills f.strace
+        from .features import join_strace
+
+        notes = join_strace(features, tl, inp.path, strace[0], strace[1])
+    return Run(inp, features, tl if keep_timelines else None, notes=notes)
 
 
 def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | None = None,
-                   keep_timelines: bool = False) -> Run:
+                   keep_timelines: bool = False, strace: tuple[Any, int | None] | None = None) -> Run:
     """The whole pipeline for one trace: `analyse`, then the rules, then the completeness check."""
-    run = analyse(inp, progress=progress, keep_timelines=keep_timelines)
+    run = analyse(inp, progress=progress, keep_timelines=keep_timelines, strace=strace)
     run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
     run.incomplete = incompleteness(run.features, run.diagnosis)
     if run.incomplete:

@@ -181,8 +181,12 @@ class RunError(RuntimeError):
     pass
 
 
-def run_case(bindir: Path, case: Case, window: float, trace_out: Path) -> Dict[str, Any]:
-    """Run server + client once; returns the client RESULT, server CHECKS and stderr tails."""
+def run_case(bindir: Path, case: Case, window: float, trace_out: Path,
+             attach: Optional[Any] = None) -> Dict[str, Any]:
+    """Run server + client once; returns the client RESULT, server CHECKS and stderr tails.
+
+    ``attach(pid)``, when given, runs once the server listens and returns a function called
+    before the server is stopped (tools/strace_fixtures.py attaches strace this way)."""
     binary = str(bindir / case.scenario)
     with tempfile.TemporaryFile() as serr:
         srv = _spawn([binary, "-mode", "server", "-variant", case.variant,
@@ -200,12 +204,14 @@ def run_case(bindir: Path, case: Case, window: float, trace_out: Path) -> Dict[s
 
         th = threading.Thread(target=pump, daemon=True)
         th.start()
+        detach = None
         try:
             if not ready.wait(20):
                 raise RunError("server did not report LISTENING within 20s")
             addr = next(x.split()[1] for x in lines if x.startswith("LISTENING "))
             if not addr.startswith("127.0.0.1:"):
                 raise RunError(f"server listens on {addr}, expected 127.0.0.1")
+            detach = attach(srv.pid) if attach else None
             try:
                 cl = subprocess.run(
                     [binary, "-mode", "client", "-variant", case.variant, "-addr", addr,
@@ -216,6 +222,8 @@ def run_case(bindir: Path, case: Case, window: float, trace_out: Path) -> Dict[s
             except subprocess.TimeoutExpired as exc:
                 raise RunError("client timed out") from exc
         finally:
+            if detach:
+                detach()
             _kill(srv)
             th.join(timeout=5)
         serr.seek(0)
@@ -976,6 +984,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--mb", type=int, default=180, help="size of the --big trace in MB")
     ap.add_argument("--list", action="store_true", help="list the cases")
     ap.add_argument("--table", action="store_true", help="print the README summary table")
+    ap.add_argument("--strace", action="store_true",
+                    help="record trace + strace pairs under fixtures/strace/ (tools/strace_fixtures.py)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -991,6 +1001,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.big:
         print(make_big_trace(args.big, args.mb))
         return 0
+    if args.strace:
+        import strace_fixtures
+        return strace_fixtures.generate(args.only, [v for x in args.go for v in x.split(",") if v])
     versions = [v for x in args.go for v in x.split(",") if v] or list(gt.VERSIONS)
     for v in versions:
         if v not in gt.VERSIONS:

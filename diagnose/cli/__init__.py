@@ -25,6 +25,7 @@ from ..errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, InputError
 from ..rules import RuleLoadError
 from .. import settings
 from ..serve.command import register as register_serve  # `serve`: the Slack bot (diagnose/serve/)
+from ..capture import register as register_capture  # `capture`: trace + strace bundle (diagnose/capture.py)
 from . import diagnose_cmd, rules_cmds, trace_cmds
 
 PROG = "netpoll-diagnose"
@@ -52,6 +53,7 @@ diagnose_cmd.register(app)
 trace_cmds.register(app)
 rules_cmds.register(app)
 register_serve(app)
+register_capture(app)
 
 
 def command_names() -> set[str]:

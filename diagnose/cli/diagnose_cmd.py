@@ -35,15 +35,24 @@ def diagnose_command(
                                              "set), always (e.g. for less -R) or never")] = ColorMode.auto,
     label: Annotated[Optional[str], typer.Option("--label", help="name the trace by this in the report "
                                                  "(default: the path given)")] = None,
+    strace: Annotated[Optional[Path], typer.Option("--strace", help="strace -f -ttt -T [-yy] log of the same window "
+                                                   "(or a -ff prefix): descriptor-level proof")] = None,
 ) -> None:
-    """Diagnose why a Go service's streaming responses got slow, from an execution trace."""
+    """Diagnose why a Go service's streaming responses got slow, from an execution trace
+    (or a `capture` bundle directory: its trace and strace log)."""
+    from ..read import resolve_inputs
+
     apply_limits(timeout, max_memory)
     ruleset = load_rules(rules_dir)
+    trace, strace_log, recorded_offset = resolve_inputs(trace, strace)
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
         if label:
             inp.display = label
         run = pipeline.diagnose_trace(inp, ruleset, progress=progress_for(format.value, Path(inp.display).name),
-                                      keep_timelines=format == ReportFormat.html)
+                                      keep_timelines=format == ReportFormat.html,
+                                      strace=None if strace_log is None else (strace_log, recorded_offset))
+    for note in run.notes:
+        typer.echo(note, err=True)
     result = run.diagnosis
     rendered = render(result, format.value, context=ReportContext(timelines=run.timelines),
                       **text_options(sys.stdout if output is None else None, color.value))

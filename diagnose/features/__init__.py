@@ -13,7 +13,15 @@ from typing import Any
 
 from .model import FEATURES_SCHEMA_VERSION, Features
 
-__all__ = ["extract", "extract_from_timelines", "Features", "FEATURES_SCHEMA_VERSION"]
+__all__ = ["extract", "extract_from_timelines", "join_strace", "Features", "FEATURES_SCHEMA_VERSION"]
+
+
+def join_strace(features: Features, timelines, trace_path: str, log_path, recorded_offset_ns: int | None) -> list[str]:
+    """Join an strace log to the trace and fill `features.strace` (see features/strace.py);
+    returns the lines to show on stderr (match rate, warnings)."""
+    from .strace import join_strace as _join
+
+    return _join(features, timelines, trace_path, log_path, recorded_offset_ns)
 
 
 def extract_from_timelines(tl, meta: dict | None = None) -> Features:

@@ -186,6 +186,55 @@ class ThreadFeatures(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
+class StraceFdReuse(BaseModel):
+    """One proven fd reuse: a goroutine used fd N after N was closed under it and re-issued."""
+
+    fd: int
+    goroutine: int = Field(description="the old owner, still using the number")
+    call: str = Field(description="what it did with it: write, read, close, epoll_ctl...")
+    time_ns: int = Field(description="when (ns since the trace's first event)")
+    result: str = Field("", description="the call's result as strace printed it, e.g. '373' or '-1 EBADF'")
+    bytes: int = Field(0, description="bytes written to / read from the other peer's socket")
+    old_peer: str = ""
+    new_peer: str = ""
+    closed_ns: int | None = Field(None, description="when the old connection's fd was closed")
+    closed_by: str = Field("", description="'g12 main.rawClose.func1 (raw_user)': who closed it")
+    reissued_ns: int | None = Field(None, description="when accept4/socket/dup returned the number again")
+    reissued_by: str = Field("", description="the call that returned it again, e.g. 'accept4'")
+
+
+class StraceFeatures(BaseModel):
+    """Descriptor-level facts from an strace log joined to the trace (`--strace LOG`); empty
+    (present = false) without a log. See diagnose/graph/strace_join.py."""
+
+    present: bool = False
+    log: str = ""
+    offset_source: str = Field("", description="'clock snapshot' or 'estimated from N thread+name pairs'")
+    offset_ns: int = Field(0, description="log clock - trace clock")
+    traced_syscalls: int = Field(0, description="trace syscalls inside the log's span whose names the log records")
+    matched_syscalls: int = 0
+    match_rate: float = Field(0.0, description="matched / traced_syscalls, 0..1")
+    residual_p50_us: float = Field(0.0, description="strace entry stamp - trace syscall begin, median (us)")
+    residual_p95_us: float = 0.0
+    fd_reuse_count: int = Field(0, description="uses of a descriptor number by its previous owner after reuse")
+    reused_fds: list[int] = Field(default_factory=list)
+    reuse_peers: list[str] = Field(default_factory=list, description="'old peer -> new peer' per reused fd")
+    reuse_summary: str = Field("", description="every reused fd with both peers, one string for messages: "
+                               "'fd 8 (127.0.0.1:5 -> 127.0.0.1:7); ...'")
+    misdirected_bytes: int = Field(0, description="bytes the old owners wrote to or read from the new peers")
+    reuses: list[StraceFdReuse] = Field(default_factory=list, description="the first reuses (up to 20)")
+    blocking_change_count: int = Field(0, description="fcntl(F_SETFL) clearing O_NONBLOCK on a socket")
+    blocking_fds: list[int] = Field(default_factory=list)
+    unregistered_socket_count: int = Field(
+        0, description="sockets created in the log with I/O but no epoll_ctl(ADD) before it: netpoller bypass")
+    unregistered_fds: list[int] = Field(default_factory=list)
+    registered_socket_count: int = Field(
+        0, description="sockets created in the log with I/O that epoll_ctl(ADD) registered first: the netpoller's own")
+    ebadf_count: int = Field(0, description="calls that failed with EBADF (a number already closed)")
+    warnings: list[str] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
 class Features(BaseModel):
     """All features of one trace. Rules see this as `f` (a dict from model_dump())."""
 
@@ -197,3 +246,4 @@ class Features(BaseModel):
     fds: FdFeatures = Field(default_factory=FdFeatures)
     gc: GCFeatures = Field(default_factory=GCFeatures)
     threads: ThreadFeatures = Field(default_factory=ThreadFeatures)
+    strace: StraceFeatures = Field(default_factory=StraceFeatures)

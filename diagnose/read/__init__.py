@@ -227,7 +227,10 @@ from .dump import write_dump  # noqa: E402
 from .version import HeaderError, parse_header  # noqa: E402
 from .inspect import TraceOverview, overview, render_text as render_overview  # noqa: E402
 
+from .bundle import load_bundle, resolve_inputs  # noqa: E402  capture bundles (diagnose/capture.py writes them)
+
 __all__ = [
+    "load_bundle", "resolve_inputs",
     "write_dump", "parse_header", "HeaderError", "TraceOverview", "overview", "render_overview",
     "open_trace", "TraceReader", "TraceVersion", "TraceError", "ReadError",
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",

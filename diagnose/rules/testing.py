@@ -138,7 +138,8 @@ def features_loader(extract: Callable[[str], Features] | None = None) -> Feature
             else:
                 fn = extract
                 if fn is None:
-                    from diagnose.features import extract as fn  # type: ignore[no-redef]
+                    # a trace with an strace log beside it (X.trace + X.strace) is tested joined
+                    from diagnose.features.strace import extract_with_sibling_log as fn  # type: ignore[no-redef]
                 cache[key] = fn(str(path))
         return cache[key]
 
