@@ -117,7 +117,9 @@ def test_max_bytes_refuses_before_reading(tmp_path):
 
 
 def test_timeout_and_memory_limits_are_one_line(tmp_path):
-    one_line_error(cli(str(EXAMPLE), "--timeout", "0.1", env={"NETPOLL_DIAGNOSE_PURE": "1"}), "--timeout")
+    # the largest committed trace read by the pure-Python reader takes seconds: 0.3 s cannot suffice
+    biggest = max((REPO / "fixtures" / "traces").glob("*go1.27.3.trace"), key=lambda p: p.stat().st_size)
+    one_line_error(cli(str(biggest), "--timeout", "0.3", env={"NETPOLL_DIAGNOSE_PURE": "1"}), "--timeout")
     r = cli(str(EXAMPLE), "--max-memory", "64")
     one_line_error(r, "memory")
 
