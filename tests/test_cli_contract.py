@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_cli
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "fixtures" / "examples" / "example.trace"   # gomaxprocs starvation: exit 1
 HEALTHY = REPO / "fixtures" / "traces" / "healthy-light-go1.27.3.trace"
@@ -19,11 +21,7 @@ PROG = "netpoll-diagnose"
 
 
 def cli(*args: str, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120):
-    e = dict(os.environ, NO_COLOR="1")
-    e.pop("NETPOLL_DIAGNOSE_RULES", None)
-    e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "diagnose", *args], input=stdin, capture_output=True, cwd=REPO,
-                          env=e, timeout=timeout)
+    return run_cli(*args, stdin=stdin, env=dict(env or {}, NO_COLOR="1"), text=False, timeout=timeout)
 
 
 def in_process(capsys, *args: str) -> subprocess.CompletedProcess:

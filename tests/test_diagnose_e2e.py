@@ -8,12 +8,8 @@ the real command line.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -21,37 +17,14 @@ from pathlib import Path
 import pytest
 
 from diagnose.rules.findings import FINDINGS_SCHEMA
-from diagnose.rules.testing import ManifestEntry, load_manifest
+from diagnose.rules.testing import ManifestEntry
+from tests.support.cli import run_cli as cli, run_main as cli_inprocess
+from tests.support.corpus import ENTRIES, MANIFEST, NO_CORPUS
 
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
-ENTRIES: list[ManifestEntry] = load_manifest(MANIFEST) if MANIFEST.is_file() else []
 SEVERITY = {"info": 0, "warning": 1, "critical": 2}
 
-pytestmark = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "netpoll-diagnose"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "diagnose.cli"]
-    full_env = {k: v for k, v in os.environ.items() if k != "NETPOLL_DIAGNOSE_RULES"}
-    full_env.update(env or {})
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, cwd=REPO, env=full_env, timeout=600)
-
-
-def cli_inprocess(*args: str) -> tuple[int, str]:
-    """The same entry point as the console script, without a process per call (faster)."""
-    from diagnose.cli import main
-
-    buf = io.StringIO()
-    saved = os.environ.pop("NETPOLL_DIAGNOSE_RULES", None)  # only the shipped rules
-    try:
-        with contextlib.redirect_stdout(buf):
-            code = main(list(args))
-    finally:
-        if saved is not None:
-            os.environ["NETPOLL_DIAGNOSE_RULES"] = saved
-    return code, buf.getvalue()
+pytestmark = pytest.mark.skipif(not ENTRIES, reason=NO_CORPUS)
 
 
 @lru_cache(maxsize=None)

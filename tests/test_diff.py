@@ -5,10 +5,7 @@ finding disappears, the number that shows it drops, and every format says so.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,30 +13,18 @@ from pathlib import Path
 import pytest
 
 from diagnose.rules.engine import shown_trace_path
-
-from diagnose.rules.testing import ManifestEntry, load_manifest
+from diagnose.rules.testing import ManifestEntry
+from tests.support.cli import run_main as run
+from tests.support.corpus import ENTRIES, NO_CORPUS, go_key
 
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
-ENTRIES: list[ManifestEntry] = load_manifest(MANIFEST) if MANIFEST.is_file() else []
 
-pytestmark = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+pytestmark = pytest.mark.skipif(not ENTRIES, reason=NO_CORPUS)
 
 # the number that shows each cause, and must drop once it is fixed
 SIGNAL = {"gomaxprocs_starvation": "wake_to_run_p95_ms", "slow_consumer": "network_wait_total_ms"}
 
 
-def run(*args: str) -> tuple[int, str]:
-    from diagnose.cli import main
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(list(args))
-    return code, buf.getvalue()
-
-
-def _go_key(e: ManifestEntry) -> tuple:
-    return tuple(int(x) for x in e.go.split(".") if x.isdigit())
 
 
 def pairs() -> list[tuple[ManifestEntry, ManifestEntry]]:
@@ -51,7 +36,7 @@ def pairs() -> list[tuple[ManifestEntry, ManifestEntry]]:
     out = [(e, healthy[e.go]) for e in ENTRIES
            if e.trace.exists() and e.reproduced and e.go in healthy
            and any(c in SIGNAL for c in e.expected_causes)]
-    return sorted(out, key=lambda p: _go_key(p[0]), reverse=True)
+    return sorted(out, key=lambda p: go_key(p[0]), reverse=True)
 
 
 def pair(cause: str | None = None) -> tuple[ManifestEntry, ManifestEntry]:

@@ -7,23 +7,19 @@ in a temporary directory, makes a real fixture trace fire 40 extra findings.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import textwrap
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from diagnose.rules.testing import ManifestEntry, load_manifest
+from diagnose.rules.testing import ManifestEntry
+from tests.support.cli import run_main as run
+from tests.support.corpus import ENTRIES, NO_CORPUS
 
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
-ENTRIES: list[ManifestEntry] = load_manifest(MANIFEST) if MANIFEST.is_file() else []
-
-pytestmark = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+pytestmark = pytest.mark.skipif(not ENTRIES, reason=NO_CORPUS)
 
 SLACK_MAX_BLOCKS = 50
 SLACK_SECTION = 3000
@@ -32,14 +28,6 @@ SLACK_FIELDS = 10
 SLACK_FIELD = 2000
 SLACK_TOTAL = 12_000  # Slack fails around 13.2k characters of block text; stay well under
 
-
-def run(*args: str) -> tuple[int, str]:
-    from diagnose.cli import main
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(list(args))
-    return code, buf.getvalue()
 
 
 @lru_cache(maxsize=None)

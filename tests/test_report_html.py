@@ -11,8 +11,6 @@ the reason; NETPOLL_DIAGNOSE_INSTALL_CHROMIUM=1 (or CI=true, as root) lets the t
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -26,34 +24,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diagnose.rules.testing import ManifestEntry, load_manifest
+from diagnose.rules.testing import ManifestEntry
+from tests.support.cli import run_main as run
+from tests.support.corpus import ENTRIES, NO_CORPUS, go_key
 
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
-ENTRIES: list[ManifestEntry] = load_manifest(MANIFEST) if MANIFEST.is_file() else []
 SHOTS = Path(os.environ.get("NETPOLL_DIAGNOSE_SCREENSHOTS") or Path(tempfile.gettempdir()) / "netpoll-diagnose-shots")
 
-pytestmark = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+pytestmark = pytest.mark.skipif(not ENTRIES, reason=NO_CORPUS)
 
 
-def run(*args: str) -> tuple[int, str]:
-    from diagnose.cli import main
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(list(args))
-    return code, buf.getvalue()
-
-
-def _go_key(e: ManifestEntry) -> tuple:
-    return tuple(int(x) for x in e.go.split(".") if x.isdigit())
 
 
 def pick(scenarios: tuple[str, ...]) -> ManifestEntry:
     cands = [e for e in ENTRIES if e.trace.exists() and e.reproduced and e.scenario in scenarios]
     if not cands:
         pytest.skip(f"no reproduced {'/'.join(scenarios)} fixture")
-    return sorted(cands, key=_go_key, reverse=True)[0]
+    return sorted(cands, key=go_key, reverse=True)[0]
 
 
 @lru_cache(maxsize=None)
@@ -143,7 +130,7 @@ def test_html_of_a_healthy_trace():
     cands = [e for e in ENTRIES if e.trace.exists() and e.scenario == "healthy"]
     if not cands:
         pytest.skip("no healthy fixture")
-    d, html, _ = report(str(sorted(cands, key=_go_key)[-1].trace))
+    d, html, _ = report(str(sorted(cands, key=go_key)[-1].trace))
     assert_self_contained(html)
     assert 'class="banner ok"' in html and "No netpoller problem found" in html
     assert "No finding cites a time window" in html
@@ -290,7 +277,7 @@ def test_html_fits_a_phone_and_keeps_label_colours(tmp_path, scenario):
     cands = [e for e in ENTRIES if e.trace.exists() and e.scenario == scenario]
     if not cands:
         pytest.skip(f"no {scenario} fixture")
-    e = sorted(cands, key=_go_key)[-1]
+    e = sorted(cands, key=go_key)[-1]
     _, html, path = report(str(e.trace))
     page = tmp_path / "probe.html"
     page.write_text(html.replace("</body>", LAYOUT_PROBE), encoding="utf-8")
