@@ -68,7 +68,21 @@ def compile_expr(source: str) -> Compiled:
     return Compiled(source=source, program=program, variables=variables)
 
 
-def evaluate(compiled: Compiled, context: dict[str, Any]) -> Any:
+def shared(variables: dict[str, Any]) -> Any:
+    """A context converted once and reused by every expression evaluated on it (one trace's
+    `f` is tens of KB; converting it per expression cost ~10 ms each)."""
+    ctx = cel.Context()
+    for name, value in variables.items():
+        ctx.add_variable(name, value)
+    return ctx
+
+
+def evaluate(compiled: Compiled, context: Any) -> Any:
+    """Run `compiled` on `context` (a dict, or a `shared` context). From a dict only the
+    variables the expression uses are passed: the binding converts every value it is given, so
+    an evidence filter that reads only `e` must not pay for converting `f` once per item."""
+    if isinstance(context, dict) and compiled.variables:
+        context = {k: v for k, v in context.items() if k in compiled.variables}
     try:
         return compiled.program.execute(context)
     except KeyError as exc:
