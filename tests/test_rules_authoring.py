@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -61,27 +60,22 @@ def problems(*paths: Path, rules_dirs: list[Path] | None = None) -> list[str]:
 FAILS_AT_RUN_TIME = rule("team.fragile", cond='"size(f.syscalls.by_site) >= 0 && f.syscalls.by_site[99].site == \'x\'"')
 
 
-@lru_cache(maxsize=None)
-def _fragile_dir(tmp: str) -> Path:
-    return folder(Path(tmp), "fragile", r=FAILS_AT_RUN_TIME)
-
-
-def test_failed_rule_is_not_exit_0_and_strict_exits_2(tmp_path):
+def test_failed_rule_is_not_exit_0(tmp_path):
     d = folder(tmp_path, "fragile", r=FAILS_AT_RUN_TIME)
     code, out, err = run(str(HEALTHY), "--rules-dir", str(d), "--fail-on", "critical")
-    assert code == 1, (out, err)  # was 0: the warning went to stderr and CI passed
-    assert out.startswith("netpoll-diagnose") and "INCOMPLETE: 1 rule could not be evaluated (team.fragile)" in out
-    assert "warning: rule team.fragile could not be evaluated" in err
-    code, _, _ = run(str(HEALTHY), "--rules-dir", str(d), "--strict")
-    assert code == 2
+    assert code == 2, (out, err)  # was 0: the warning went to stderr and CI passed
+    assert out.startswith("netpoll-diagnose") and "INCOMPLETE" in out
+    assert "rules could not be evaluated (team.fragile" in " ".join(out.split())
+    assert "team.fragile" in err and "INCOMPLETE" in err
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "slack", "html"])
 def test_failed_rule_is_visible_in_every_format(tmp_path, fmt):
     d = folder(tmp_path, "fragile", r=FAILS_AT_RUN_TIME)
     code, out, _ = run(str(HEALTHY), "--rules-dir", str(d), "--format", fmt)
-    assert code == 1
-    assert "team.fragile" in out and "could not be evaluated" in out
+    assert code == 2
+    flat = " ".join(out.split())
+    assert "team.fragile" in flat and "could not be evaluated" in flat
     if fmt == "json":
         data = json.loads(out)
         assert data["verdict"]["status"] == "incomplete"

@@ -88,7 +88,7 @@ def test_findings_with_team_layer_and_failed_rule_validate(tmp_path):
     code, out = run(str(trace), "--format", "json", "--rules-dir", str(REPO / "examples" / "team-rules"),
                     "--rules-dir", str(fragile))
     data = json.loads(out)
-    assert code == 1 and data["rules"]["failed"] == 1
+    assert code == 2 and data["rules"]["failed"] == 1 and data["verdict"]["status"] == "incomplete"
     assert {f["rule_layer"] for f in data["findings"]} >= {"team"}
     assert errors("findings", data) == []
 

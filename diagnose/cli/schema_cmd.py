@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..rules.schemas import SCHEMAS, schema_text
+from ..rules import SCHEMAS, schema_text
 
 
 def schema_command(

@@ -81,7 +81,7 @@ def _citations(lr: LoadedRule, fdict: dict[str, Any]) -> list[Citation]:
             if key in seen:
                 continue
             seen.add(key)
-            stack = _trim([Frame(**fr, ours=pkg_of(fr["func"]) in ours) for fr in item.get("stack") or []],
+            stack = _trim([Frame(**{**fr, "ours": pkg_of(fr["func"]) in ours}) for fr in item.get("stack") or []],
                           sel.max_frames)
             out.append(Citation(
                 source=sel.from_, note=item.get("note", ""), goroutines=list(item.get("goroutines") or []),
