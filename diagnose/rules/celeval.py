@@ -35,6 +35,13 @@ class CelEvalError(Exception):
     """A CEL expression that failed on a given input (type mismatch, missing key...)."""
 
 
+#: what the binding raises when an expression fails on its input: no overload (TypeError),
+#: undefined name or bad conversion (RuntimeError), /0 and overflow (ArithmeticError), index
+#: out of range (LookupError), bad values (ValueError). Anything else, such as the CLI's
+#: --timeout firing inside an evaluation, must propagate.
+_EVAL_ERRORS = (TypeError, RuntimeError, ValueError, ArithmeticError, LookupError)
+
+
 @dataclass(frozen=True)
 class Compiled:
     source: str
@@ -52,7 +59,7 @@ def compile_expr(source: str) -> Compiled:
         raise CelCompileError("empty expression")
     try:
         program = cel.compile(source)
-    except Exception as exc:  # the binding raises ValueError on parse errors
+    except ValueError as exc:  # the binding's parse errors (never a blanket catch: a --timeout must pass)
         text = str(exc)
         m = _POS.search(text)
         if m:
@@ -63,7 +70,7 @@ def compile_expr(source: str) -> Compiled:
         raise CelCompileError(_first_line(text)) from None
     try:
         variables = tuple(program.variables())
-    except Exception:  # noqa: BLE001 - static analysis is best effort
+    except (AttributeError, RuntimeError, ValueError):  # static analysis is best effort
         variables = ()
     return Compiled(source=source, program=program, variables=variables)
 
@@ -87,7 +94,7 @@ def evaluate(compiled: Compiled, context: Any) -> Any:
         return compiled.program.execute(context)
     except KeyError as exc:
         raise CelEvalError(f"no such key: {exc.args[0]!r}") from None
-    except Exception as exc:  # noqa: BLE001 - TypeError/RuntimeError/ValueError from the binding
+    except _EVAL_ERRORS as exc:
         raise CelEvalError(_first_line(str(exc)) or type(exc).__name__) from None
 
 

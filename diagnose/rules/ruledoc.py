@@ -126,7 +126,7 @@ CEL_FUNCTIONS = {
 def _unknown_functions(compiled: celeval.Compiled) -> list[str]:
     try:
         names = compiled.program.functions()
-    except Exception:  # noqa: BLE001 - static analysis is best effort
+    except (AttributeError, RuntimeError, ValueError):  # static analysis is best effort
         return []
     return sorted(n for n in names if n[:1].isalpha() and n not in CEL_FUNCTIONS)
 

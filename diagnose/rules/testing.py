@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnose import settings
+from diagnose.errors import InputError
 from diagnose.features.model import Features
 from diagnose.rules.datadir import repo_root
 from diagnose.rules.engine import diagnose, evaluate_rule
@@ -246,7 +247,7 @@ class _Runner:
                     continue
                 try:
                     feats = self.get_features(t.path)
-                except Exception as exc:  # noqa: BLE001 - report and go on with the other cases
+                except (InputError, OSError, ValueError) as exc:  # a bad trace or features file: report, go on
                     out.append(result(t.label, "error", f"cannot read: {exc}"))
                     continue
             if expect == "expect":
