@@ -292,16 +292,17 @@ class Run:
 
 
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
-            strace: tuple[Any, int | None] | None = None) -> Run:
+            strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None) -> Run:
     """read -> timeline -> features for one trace. Refuses (TraceError) a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
-    any useful part of the trace")."""
+    any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
+    inferred from the stacks when None)."""
     try:
         cols = read_columns(inp, progress)
         if progress is not None:
             progress.phase("analysing")
         tl = build_timelines(cols)
-        features = extract_from_timelines(tl, cols.meta)
+        features = extract_from_timelines(tl, cols.meta, modules)
     finally:
         if progress is not None:
             progress.done()
@@ -318,9 +319,12 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
 
 
 def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | None = None,
-                   keep_timelines: bool = False, strace: tuple[Any, int | None] | None = None) -> Run:
-    """The whole pipeline for one trace: `analyse`, then the rules, then the completeness check."""
-    run = analyse(inp, progress=progress, keep_timelines=keep_timelines, strace=strace)
+                   keep_timelines: bool = False, strace: tuple[Any, int | None] | None = None,
+                   modules: list[str] | None = None) -> Run:
+    """The whole pipeline for one trace: `analyse`, then the rules, then the completeness check.
+    "Our code" is `modules` (--module) plus the rule layers' `config: {modules}`, else inferred."""
+    mods = [*(modules or []), *(m for m in ruleset.modules if m not in (modules or []))] or None
+    run = analyse(inp, progress=progress, keep_timelines=keep_timelines, strace=strace, modules=mods)
     run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
     run.incomplete = incompleteness(run.features, run.diagnosis)
     if run.incomplete:

@@ -117,7 +117,9 @@ def test_go_versions_scope(tmp_path):
 
 
 def test_runtime_error_in_one_rule_does_not_stop_the_others(tmp_path):
-    bad = _rule("bad", "gc_pressure", "warning", 0.5, cond="f.syscalls.by_site[0].syscalls.count > 1")
+    # the guard mentions the list, so validation accepts it, but `>= 0` does not protect the index
+    bad = _rule("bad", "gc_pressure", "warning", 0.5,
+                cond="size(f.syscalls.by_site) >= 0 && f.syscalls.by_site[0].syscalls.count > 1")
     rs = ruleset_with(tmp_path, bad, _rule("good", "slow_consumer", "warning", 0.5))
     d = diagnose(Features(), rs)
     assert [f.rule_id for f in d.findings] == ["good"]
@@ -186,8 +188,9 @@ def test_json_output_is_versioned_and_round_trips(tmp_path):
     f.gc.gc_time_share = 0.5
     d = diagnose(f, rs, tool_version="9.9")
     data = json.loads(json_report.render(d))
-    assert data["schema"] == FINDINGS_SCHEMA == "netpoll-diagnose/findings/v1"
+    assert data["schema"] == FINDINGS_SCHEMA == "netpoll-diagnose/findings/v2"
     assert [k for k in ("cause", "rule_id", "severity", "confidence", "evidence", "advice") if k not in data["findings"][0]] == []
     assert Diagnosis.model_validate(data) == d
     schema = json_report.json_schema()
-    assert schema["$id"] == FINDINGS_SCHEMA and "findings" in schema["properties"] and "schema" in schema["properties"]
+    assert schema["version"] == FINDINGS_SCHEMA and schema["$id"] == "urn:netpoll-diagnose:findings:v2"
+    assert "findings" in schema["properties"] and "schema" in schema["properties"]

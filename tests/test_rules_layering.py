@@ -92,9 +92,10 @@ def test_disable_by_id_and_by_tag(tmp_path):
 
 
 def test_directive_only_affects_rules_loaded_so_far(tmp_path):
-    a = layer(tmp_path, "a", d="disable: {tags: [team]}\n")
+    a = layer(tmp_path, "a", r=rule("team.early", tags="[team]"), d="disable: {tags: [team]}\n")
     b = layer(tmp_path, "b", r=rule("team.late", tags="[team]"))
     rs = load_ruleset(rules_dirs=[a, b], env={})
+    assert not rs.get("team.early").enabled
     assert rs.get("team.late").enabled
 
 

@@ -93,9 +93,13 @@ def test_cli_success_line_and_exit_0(tmp_path):
 
 
 def test_selector_matching_nothing_is_an_error(tmp_path):
-    rules, manifest = setup(tmp_path, rule=RULE.replace("scenario: gc", "scenario: nope"))
-    results, _ = run_tests([rules], manifest_path=manifest)
-    assert any(r.status == "error" and "matched no trace" in r.detail for r in results)
+    # a problem of the rule file (file:line), found before anything runs
+    rules, manifest = setup(tmp_path, rule=RULE.replace("scenario: gc", "scenario: gcc"))
+    results, problems = run_tests([rules], manifest_path=manifest)
+    assert results == []
+    assert [str(p) for p in problems] == [
+        f"{rules / 'gc.yaml'}:12: tests.fires[1]: selector scenario=gcc matched no trace in the manifest "
+        "(did you mean 'gc'?)"]
 
 
 def test_invalid_rule_file_is_reported_not_run(tmp_path):
@@ -106,11 +110,11 @@ def test_invalid_rule_file_is_reported_not_run(tmp_path):
 
 
 def test_validate_command(tmp_path):
-    rules, _ = setup(tmp_path)
-    r = CliRunner().invoke(app, ["rules", "validate", str(rules)])
+    rules, manifest = setup(tmp_path)
+    r = CliRunner().invoke(app, ["rules", "validate", str(rules), "--manifest", str(manifest)])
     assert r.exit_code == 0 and r.output.strip() == "ok: 1 valid rule"
     (rules / "bad.yaml").write_text(RULE.replace("team.gc", "team.bad").replace("gc_per_s >", "gc_per_q >"))
-    r = CliRunner().invoke(app, ["rules", "validate", str(rules)])
+    r = CliRunner().invoke(app, ["rules", "validate", str(rules), "--manifest", str(manifest)])
     assert r.exit_code == 1
     assert f"{rules / 'bad.yaml'}:6: condition: unknown feature 'f.gc.gc_per_q'" in r.output
 

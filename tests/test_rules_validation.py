@@ -129,7 +129,8 @@ def test_cel_macro_variable_fields_are_checked(tmp_path):
 
 def test_cel_type_mismatch_is_rejected(tmp_path):
     line, reason = one_issue(tmp_path, GOOD.replace("f.gc.gc_per_s > 5.0", "f.gc.gc_count + 1.5 > 2.0"))
-    assert line == 6 and "No such overload" in reason
+    assert line == 6 and "no operator '+' for int and double" in reason
+    assert "f.gc.gc_count is int, 1.5 is double" in reason
 
 
 def test_condition_must_be_boolean(tmp_path):

@@ -5,6 +5,7 @@
     cli/diagnose_cmd.py the main command (`netpoll-diagnose TRACE`) and `diff`
     cli/trace_cmds.py   dump, inspect, features, profile
     cli/rules_cmds.py   the `rules` group
+    cli/schema_cmd.py   `schema findings|features|rule`
 
 ``netpoll-diagnose TRACE [opts]`` -- a first argument that is not a command name -- runs the
 ``diagnose`` command on it.
@@ -26,7 +27,7 @@ from ..rules import RuleLoadError
 from .. import settings
 from ..serve.command import register as register_serve  # `serve`: the Slack bot (diagnose/serve/)
 from ..capture import register as register_capture  # `capture`: trace + strace bundle (diagnose/capture.py)
-from . import diagnose_cmd, rules_cmds, trace_cmds
+from . import diagnose_cmd, rules_cmds, schema_cmd, trace_cmds
 
 PROG = "netpoll-diagnose"
 DEFAULT_COMMAND = "diagnose"
@@ -54,6 +55,7 @@ trace_cmds.register(app)
 rules_cmds.register(app)
 register_serve(app)
 register_capture(app)
+schema_cmd.register(app)
 
 
 def command_names() -> set[str]:

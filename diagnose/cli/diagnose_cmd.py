@@ -37,6 +37,9 @@ def diagnose_command(
                                                  "(default: the path given)")] = None,
     strace: Annotated[Optional[Path], typer.Option("--strace", help="strace -f -ttt -T [-yy] log of the same window "
                                                    "(or a -ff prefix): descriptor-level proof")] = None,
+    module: Annotated[Optional[list[str]], typer.Option(
+        "--module", help="package path prefix that is your code, for f.our_code (repeatable; default: the rule "
+        "layers' config, else inferred from the stacks)")] = None,
 ) -> None:
     """Diagnose why a Go service's streaming responses got slow, from an execution trace
     (or a `capture` bundle directory: its trace and strace log)."""
@@ -50,7 +53,8 @@ def diagnose_command(
             inp.display = label
         run = pipeline.diagnose_trace(inp, ruleset, progress=progress_for(format.value, Path(inp.display).name),
                                       keep_timelines=format == ReportFormat.html,
-                                      strace=None if strace_log is None else (strace_log, recorded_offset))
+                                      strace=None if strace_log is None else (strace_log, recorded_offset),
+                                      modules=module)
     for note in run.notes:
         typer.echo(note, err=True)
     result = run.diagnosis

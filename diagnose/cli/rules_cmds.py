@@ -1,8 +1,8 @@
 """The `rules` command group: list, validate, test and explain diagnosis rules.
 
     netpoll-diagnose rules list [--rules-dir DIR]... [--all]
-    netpoll-diagnose rules validate DIR_OR_FILE...
-    netpoll-diagnose rules test DIR_OR_FILE... [--manifest fixtures/manifest.json]
+    netpoll-diagnose rules validate DIR_OR_FILE... [--rules-dir DIR]... [--manifest M]
+    netpoll-diagnose rules test DIR_OR_FILE... [--rules-dir DIR]... [--manifest M] [--no-strict]
     netpoll-diagnose rules explain ID [--rules-dir DIR]...
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..rules import ConfidenceSpec, run_tests, severity_rank, validate_paths
+from ..rules import ConfidenceSpec, authoring, severity_rank
 from .common import RulesDirOpt, load_rules
 
 rules_app = typer.Typer(
@@ -47,51 +47,38 @@ def list_command(
                + "; ".join(f"{lay.name}" for lay in rs.layers))
 
 
+ManifestOpt = Annotated[Optional[Path], typer.Option("--manifest", help="fixture manifest (default: fixtures/manifest.json)")]
+
+
+def _emit(rep) -> None:
+    for line in rep.err:
+        _err(line)
+    for line in rep.out:
+        typer.echo(line)
+    raise typer.Exit(rep.code)
+
+
 @rules_app.command("validate")
 def validate_command(
     paths: Annotated[list[Path], typer.Argument(help="rule folders or files")],
+    rules_dir: RulesDirOpt = None,
+    manifest: ManifestOpt = None,
 ) -> None:
-    """Check rule files: YAML, schema, CEL, feature names, templates, knowledge ids. Exit 1 on errors."""
-    ok, issues = validate_paths(list(paths))
-    for issue in issues:
-        typer.echo(str(issue))
-    if issues:
-        typer.echo(f"{len(issues)} problem{'s' if len(issues) != 1 else ''}; {ok} valid rule{'s' if ok != 1 else ''}")
-        raise typer.Exit(1)
-    typer.echo(f"ok: {ok} valid rule{'s' if ok != 1 else ''}")
+    """Check rule files in load order (shipped, --rules-dir, then PATHS): YAML, schema, CEL types,
+    feature names, templates, knowledge, overrides/directives, tests. Exit 1 on problems."""
+    _emit(authoring.validate(list(paths), list(rules_dir or []), manifest))
 
 
 @rules_app.command("test")
 def test_command(
     paths: Annotated[list[Path], typer.Argument(help="rule folders or files")],
-    manifest: Annotated[Optional[Path], typer.Option("--manifest", help="fixture manifest (default: fixtures/manifest.json)")] = None,
+    manifest: ManifestOpt = None,
+    rules_dir: RulesDirOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also print passing cases")] = False,
+    strict: Annotated[bool, typer.Option("--strict/--no-strict", help="exit 2 when a rule cannot be evaluated")] = True,
 ) -> None:
-    """Run each rule on the fixtures its `tests:` names (must fire / must stay silent). Exit 1 on failure."""
-
-    results, problems = run_tests(list(paths), manifest_path=manifest)
-    if problems:
-        for p in problems:
-            typer.echo(p)
-        raise typer.Exit(2)
-    counts = {"pass": 0, "fail": 0, "skip": 0, "error": 0}
-    current = None
-    for r in results:
-        counts[r.status] += 1
-        if r.status == "pass" and not verbose:
-            continue
-        if current != r.rule_id:
-            typer.echo(f"{r.rule_path}: {r.rule_id}")
-            current = r.rule_id
-        conf = f" (confidence {r.confidence:.2f})" if r.confidence is not None else ""
-        line = f"  {r.status.upper():5} {r.expect:6} {r.target}{conf}"
-        if r.detail and r.status != "pass":
-            line += f"\n        {r.detail}"
-        typer.echo(line)
-    failed = counts["fail"] + counts["error"]
-    typer.echo(("FAILED" if failed else "SUCCESS") + f": {counts['pass']} passed, {failed} failed, {counts['skip']} skipped")
-    if failed:
-        raise typer.Exit(1)
+    """Run the tests in PATHS (fires, silent, expect; features cases; todo). Exit 1 on failure."""
+    _emit(authoring.test(list(paths), list(rules_dir or []), manifest, verbose, strict))
 
 
 @rules_app.command("explain")
@@ -129,9 +116,11 @@ def explain_command(
     if r.evidence:
         out.append("  evidence   " + "; ".join(f"{e.from_} (up to {e.limit}{', where ' + e.where if e.where else ''})" for e in r.evidence))
     out.append(f"  message    {r.message.strip()}")
-    if r.tests.fires or r.tests.silent:
+    if not r.tests.empty():
         out.append("  tests      fires: " + ", ".join(t.label() for t in r.tests.fires))
         out.append("             silent: " + ", ".join(t.label() for t in r.tests.silent))
+        if r.tests.expect:
+            out.append("             expect: " + ", ".join(f"{t.label()} -> {t.cause}" for t in r.tests.expect))
     if r.notes:
         out.append("  notes")
         out += ["    " + ln for ln in r.notes.strip().splitlines()]

@@ -24,17 +24,18 @@ def join_strace(features: Features, timelines, trace_path: str, log_path, record
     return _join(features, timelines, trace_path, log_path, recorded_offset_ns)
 
 
-def extract_from_timelines(tl, meta: dict | None = None) -> Features:
+def extract_from_timelines(tl, meta: dict | None = None, modules: list[str] | None = None) -> Features:
     from .compute import compute_features
 
-    return compute_features(tl, meta if meta is not None else tl.cols.meta)
+    return compute_features(tl, meta if meta is not None else tl.cols.meta, modules)
 
 
-def extract(path_or_reader: Any) -> Features:
-    """Compute every feature of a trace (see `diagnose.features.model`)."""
+def extract(path_or_reader: Any, modules: list[str] | None = None) -> Features:
+    """Compute every feature of a trace (see `diagnose.features.model`). `modules`: the package
+    path prefixes of the user's code for `f.our_code` (inferred from the stacks when None)."""
     from ..timeline import Timelines, build_timelines, load_columns
 
     if isinstance(path_or_reader, Timelines):
-        return extract_from_timelines(path_or_reader)
+        return extract_from_timelines(path_or_reader, modules=modules)
     cols = load_columns(path_or_reader)
-    return extract_from_timelines(build_timelines(cols), cols.meta)
+    return extract_from_timelines(build_timelines(cols), cols.meta, modules)

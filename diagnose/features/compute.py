@@ -397,9 +397,12 @@ def thread_features(ctx: _Ctx) -> ThreadFeatures:
     return f
 
 
-def compute_features(tl: Timelines, meta: dict | None = None) -> Features:
+def compute_features(tl: Timelines, meta: dict | None = None, modules: list[str] | None = None) -> Features:
+    """`modules`: package path prefixes that are the user's code (`f.our_code`; inferred if None)."""
+    from .ourcode import our_code
+
     meta = meta or {}
     ctx = _Ctx(tl)
     return Features(trace=trace_info(ctx, meta), network=network(ctx), scheduling=scheduling(ctx),
                     syscalls=syscall_features(ctx), fds=fd_features(ctx), gc=gc_features(ctx),
-                    threads=thread_features(ctx))
+                    threads=thread_features(ctx), our_code=our_code(tl, ctx.nw, ctx.sc, modules or ()))

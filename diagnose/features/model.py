@@ -22,6 +22,7 @@ class Frame(BaseModel):
     func: str
     file: str = ""
     line: int = 0
+    ours: bool = Field(False, description="in a finding's evidence: the frame is your code (f.our_code)")
 
     def short(self) -> str:
         base = self.file.rsplit("/", 1)[-1]
@@ -233,6 +234,35 @@ class StraceFeatures(BaseModel):
     ebadf_count: int = Field(0, description="calls that failed with EBADF (a number already closed)")
     warnings: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+class CodeTotals(BaseModel):
+    """Whole-trace totals for one function or package of your code (counts, not samples).
+
+    A wait or syscall is charged to the innermost frame of its stack that is your code, so
+    `goroutines_blocked > 50` in one handler can be tested exactly (evidence lists are samples).
+    """
+
+    name: str = Field(description="function symbol (e.g. 'corp/pay/stream.(*Hub).Send') or package path")
+    package: str = ""
+    goroutines_blocked: int = Field(0, description="distinct goroutines that blocked (any wait) here")
+    waits: Distribution = Field(default_factory=Distribution, description="every blocking wait: network, channel, "
+                                "mutex, select, sleep...")
+    network_waits: Distribution = Field(default_factory=Distribution)
+    syscalls: Distribution = Field(default_factory=Distribution)
+
+
+class OurCodeFeatures(BaseModel):
+    """Your code: the packages given with --module or a layer's `config: {modules: [...]}`, else
+    inferred from the trace (package main, and packages whose source files are neither Go's
+    own nor from the module cache). See `diagnose/features/ourcode.py`."""
+
+    modules: list[str] = Field(default_factory=list, description="package path prefixes counted as your code")
+    inferred: bool = Field(False, description="modules were inferred from the stacks, not given")
+    main_module: str = Field("", description="the main module's path as inferred from the stacks")
+    functions: list[CodeTotals] = Field(default_factory=list, description="by total wait + syscall time, capped")
+    packages: list[CodeTotals] = Field(default_factory=list)
+    function_count: int = Field(0, description="functions with any total (the list may be capped)")
+    packages_seen: list[str] = Field(default_factory=list, description="every package of your code in the stacks")
+    evidence: list[Evidence] = Field(default_factory=list, description="samples of the longest waits in your code")
 
 
 class Features(BaseModel):
@@ -247,3 +277,4 @@ class Features(BaseModel):
     gc: GCFeatures = Field(default_factory=GCFeatures)
     threads: ThreadFeatures = Field(default_factory=ThreadFeatures)
     strace: StraceFeatures = Field(default_factory=StraceFeatures)
+    our_code: OurCodeFeatures = Field(default_factory=OurCodeFeatures)

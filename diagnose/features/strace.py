@@ -92,16 +92,17 @@ def sibling_log(trace_path: str | os.PathLike) -> str | None:
     return base + ".strace" if os.path.isfile(base + ".strace") else None
 
 
-def extract_with_sibling_log(trace_path: str) -> Features:
-    """Features of a trace, joined with `X.strace` when it lies beside it (rule tests use this)."""
+def extract_with_sibling_log(trace_path: str, modules: list[str] | None = None) -> Features:
+    """Features of a trace, joined with `X.strace` when it lies beside it (rule tests use this).
+    `modules`: "our code" prefixes for f.our_code (inferred when None)."""
     from . import extract, extract_from_timelines
     from ..timeline import load_timelines
 
     log = sibling_log(trace_path)
     if log is None:
-        return extract(trace_path)
+        return extract(trace_path, modules=modules)
     tl = load_timelines(trace_path)
-    features = extract_from_timelines(tl, tl.cols.meta)
+    features = extract_from_timelines(tl, tl.cols.meta, modules)
     attach_strace(features, tl, trace_path, log)
     return features
 

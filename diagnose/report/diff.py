@@ -304,7 +304,7 @@ def _summary(findings: list[FindingDelta], metrics: list[Metric], after: Diagnos
         m.change_pct is None and m.after or m.change_pct is not None and abs(m.change_pct) >= 10)]
     moved.sort(key=lambda m: -(abs(m.change_pct) if m.change_pct is not None else 1e9))
     nums = "; ".join(f"{m.label} {direction_words(m)}" for m in moved[:3])
-    after_v = "healthy" if after.verdict.status == "healthy" else (
+    after_v = after.verdict.status if after.verdict.status != "problems" else (
         f"{sum(1 for f in after.findings if f.severity != 'info')} problem(s) left")
     return (f"{head}. " + (f"{nums[0].upper()}{nums[1:]}. " if nums else "No headline number moved materially. ")
             + f"After: {after_v}.")
@@ -347,7 +347,7 @@ _GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
 def _side_line(name: str, s: SideSummary) -> str:
     t = s.trace
     meta = ", ".join(x for x in [t.go_version, f"{format_value(t.duration_ms)} ms" if t.duration_ms else ""] if x)
-    label = "HEALTHY" if s.verdict.status == "healthy" else "PROBLEMS"
+    label = s.verdict.status.upper()
     return f"{name:7}{t.path or '<trace>'}" + (f" ({meta})" if meta else "") + f": {label}, {s.findings} finding" + (
         "s" if s.findings != 1 else "")
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from diagnose.rules.findings import Citation, Diagnosis, Finding
+from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
 
 from .markdown import citation_parts, dur, headline_pairs, key_frames, ms, stack_key, status_label, trace_meta
@@ -135,7 +136,7 @@ def _finding_html(i: int, f: Finding) -> str:
            f'<div class="sub">confidence {f.confidence:.0%} <span class="conf"><i style="width:{f.confidence * 100:.0f}%">'
            f'</i></span> · rule <code>{e(f.rule_id)}</code>'
            + (f" (also: {', '.join(f'<code>{e(x)}</code>' for x in f.also_matched)})" if f.also_matched else "")
-           + (f' · <span class="muted">{e(f.rule_source)}</span>' if f.rule_source else "") + "</div>",
+           + (f' · <span class="muted">{e(rule_origin(f) or f.rule_source)}</span>' if f.rule_source else "") + "</div>",
            f"<p>{e(f.message)}</p>"]
     if f.severity == "critical" and "security" in f.tags:
         out.append('<p class="security">This is a correctness/security bug first: fix it even if latency looks fine.</p>')

@@ -1,7 +1,7 @@
 """`--format json`: the Diagnosis model as JSON, versioned by its top-level "schema" field.
 
-    {"schema": "netpoll-diagnose/findings/v1", "tool_version": ..., "trace": {...},
-     "verdict": {"status": "healthy"|"problems", "text": ..., "worst_severity": ...},
+    {"schema": "netpoll-diagnose/findings/v2", "tool_version": ..., "trace": {...},
+     "verdict": {"status": "healthy"|"problems"|"incomplete", "text": ..., "worst_severity": ...},
      "headline": {...}, "findings": [{"cause", "rule_id", "severity", "confidence", "title",
      "message", "facts", "evidence", "advice", ...}], "rules": {...}}
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from diagnose.rules.findings import FINDINGS_SCHEMA, Diagnosis
+from diagnose.rules.findings import Diagnosis
 
 
 def render(diagnosis: Diagnosis, indent: int | None = 2) -> str:
@@ -18,7 +18,7 @@ def render(diagnosis: Diagnosis, indent: int | None = 2) -> str:
 
 
 def json_schema() -> dict[str, Any]:
-    """JSON Schema of the output (for consumers that validate it)."""
-    schema = Diagnosis.model_json_schema(by_alias=True, mode="serialization")
-    schema["$id"] = FINDINGS_SCHEMA
-    return schema
+    """JSON Schema of the output (for consumers that validate it): schemas/findings.json."""
+    from diagnose.rules.schemas import schema
+
+    return schema("findings")

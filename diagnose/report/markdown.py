@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from diagnose.rules.findings import Citation, Diagnosis, Finding, Frame
+from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
 
 MAX_CHARS = 16_000
@@ -45,8 +46,10 @@ def key_frames(c: Citation, limit: int = MAX_FRAMES) -> tuple[list[Frame], int]:
     """
     if not c.stack:
         return [], 0
-    keep = [c.stack[0]] + [fr for fr in c.stack[1:] if not fr.func.startswith(PLUMBING)]
-    shown = keep[:limit]
+    rest = [i for i in range(1, len(c.stack)) if c.stack[i].ours or not c.stack[i].func.startswith(PLUMBING)]
+    # the user's own frames first when there is no room for all: they are what can be changed
+    chosen = sorted(rest, key=lambda i: (not c.stack[i].ours, i))[: limit - 1]
+    shown = [c.stack[0]] + [c.stack[i] for i in sorted(chosen)]
     return shown, len(c.stack) + c.frames_omitted - len(shown)
 
 
@@ -144,7 +147,8 @@ def cell(text: str) -> str:
 def _finding_full(i: int, f: Finding) -> list[str]:
     out = [f"#### {i}. {SEV_ICON[f.severity]} {code(f.cause)}: {esc(f.title)}",
            f"*{f.severity}* · confidence **{f.confidence:.0%}** · rule {code(f.rule_id)}"
-           + (f" (also: {', '.join(code(x) for x in f.also_matched)})" if f.also_matched else ""),
+           + (f" (also: {', '.join(code(x) for x in f.also_matched)})" if f.also_matched else "")
+           + (f" · {esc(rule_origin(f))}" if rule_origin(f) else ""),
            "", esc(f.message), ""]
     if f.severity == "critical" and "security" in f.tags:
         out += ["**This is a correctness/security bug first: fix it even if latency looks fine.**", ""]

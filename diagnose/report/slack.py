@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from diagnose.rules.findings import Diagnosis, Finding
+from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
 
 from .markdown import citation_parts, headline_pairs, key_frames, stack_key, status_label, trace_meta
@@ -160,7 +161,8 @@ def _title_line(i: int, f: Finding) -> str:
 def _finding_blocks(i: int, f: Finding) -> list[dict]:
     head = [_title_line(i, f), esc(f.message),
             f"_confidence {f.confidence:.0%} · rule `{f.rule_id}`"
-            + (f" (also: {', '.join(f.also_matched)})" if f.also_matched else "") + "_"]
+            + (f" (also: {', '.join(f.also_matched)})" if f.also_matched else "")
+            + (f" · {esc(rule_origin(f))}" if rule_origin(f) else "") + "_"]
     if f.severity == "critical" and "security" in f.tags:
         head.append("*This is a correctness/security bug first: fix it even if latency looks fine.*")
     blocks = [section("\n".join(head))]
@@ -224,7 +226,7 @@ def _summary_lines(findings: list[Finding], first: int, room: int) -> tuple[list
 def fallback_text(d: Diagnosis) -> str:
     t = d.trace
     text = f"netpoll-diagnose: {status_label(d)} in {t.path or 'the trace'}. "
-    if d.verdict.status == "healthy":
+    if d.verdict.status != "problems":
         text += d.verdict.text
     else:
         top = d.findings[0]

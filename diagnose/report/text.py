@@ -17,6 +17,7 @@ from typing import TextIO
 
 from diagnose import settings
 from diagnose.rules.findings import Citation, Diagnosis, Finding
+from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
 
 WIDTH = 100      # when the output is not a terminal
@@ -119,7 +120,6 @@ def command_lines(cmd: str, indent: int, width: int) -> list[str]:
 
 MAX_CITATIONS = 4
 MAX_FRAMES = 5
-_PLUMBING = ("runtime.", "syscall.", "internal/", "golang.org/x/sys/unix.")
 
 
 def _ms(ns: int | None) -> str:
@@ -135,11 +135,9 @@ def _dur(ms: float) -> str:
 
 def _frames(c: Citation) -> tuple[list, int]:
     """The leaf frame (what happened), then the frames that are not runtime/syscall plumbing."""
-    if not c.stack:
-        return [], 0
-    keep = [c.stack[0]] + [fr for fr in c.stack[1:] if not fr.func.startswith(_PLUMBING)]
-    shown = keep[:MAX_FRAMES]
-    return shown, len(c.stack) + c.frames_omitted - len(shown)
+    from diagnose.report.markdown import key_frames
+
+    return key_frames(c, MAX_FRAMES)
 
 
 def _citation(c: Citation, width: int = WIDTH) -> list[str]:
@@ -170,6 +168,8 @@ def _finding(i: int, f: Finding, color: bool, width: int = WIDTH) -> list[str]:
     out[0] = out[0].replace(f"[{f.severity.upper()}]", f"[{_c(f.severity.upper(), f.severity, color)}]", 1)
     out += _wrap(f"confidence {f.confidence:.0%} · rule {f.rule_id}"
                  + (f" (also: {', '.join(f.also_matched)})" if f.also_matched else ""), 3, width)
+    if rule_origin(f):
+        out += _wrap(rule_origin(f), 3, width)
     out += _wrap(f.message, 3, width)
     if f.severity == "critical" and "security" in f.tags:
         out.append("   This is a correctness/security bug first: fix it even if latency looks fine.")

@@ -6,6 +6,7 @@ finding is kept and the others are listed in `also_matched`.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,13 @@ from typing import Any
 from diagnose.features.model import Features
 from diagnose.rules import celeval, template
 from diagnose.rules.findings import (
-    Advice, Citation, Diagnosis, Fact, Finding, Headline, RuleError, RulesRun, Frame,
-    Verdict,
+    Advice, Citation, Diagnosis, Fact, Finding, Frame, Headline, RuleError, RulesRun, Verdict,
 )
 from diagnose.rules.fieldpaths import resolve
 from diagnose.rules.knowledge import KnowledgeBase
-from diagnose.rules.loader import LoadedRule, RuleSet, layer_labels, rule_file_label
+from diagnose.rules.loader import LoadedRule, RuleSet, file_label, layer_labels, layer_tag, rule_file_label
 from diagnose.rules.schema import ConfidenceSpec, severity_rank
+from diagnose.timeline.stacks import pkg_of
 
 
 @dataclass
@@ -32,20 +33,30 @@ class RuleResult:
     error: str | None = None
 
 
-def _confidence(lr: LoadedRule, fdict: dict[str, Any]) -> float:
+def _confidence(lr: LoadedRule, fctx: Any) -> float:
     spec = lr.rule.confidence
     if not isinstance(spec, ConfidenceSpec):
         return float(spec)
     strengths = []
     for sig, compiled in zip(spec.signals, lr.signals):
-        value = celeval.as_number(celeval.evaluate(compiled, {"f": fdict}))
+        value = celeval.as_number(celeval.evaluate(compiled, fctx))
         strengths.append(sig.strength(value))
     s = sum(strengths) / len(strengths)
     return round(spec.at_threshold + (spec.at_saturation - spec.at_threshold) * s, 3)
 
 
+def _trim(stack: list[Frame], n: int) -> list[Frame]:
+    """At most n frames, leaf first; the user's own frames are kept before the others (they
+    are what the reader can change), the stack order is kept."""
+    if len(stack) <= n:
+        return stack
+    rest = sorted(range(1, len(stack)), key=lambda i: (not stack[i].ours, i))[: n - 1]
+    return [stack[0]] + [stack[i] for i in sorted(rest)]
+
+
 def _citations(lr: LoadedRule, fdict: dict[str, Any]) -> list[Citation]:
     out: list[Citation] = []
+    ours = set(fdict.get("our_code", {}).get("packages_seen") or ())
     seen: set[tuple] = set()
     for sel, where in zip(lr.rule.evidence, lr.wheres):
         try:
@@ -70,21 +81,21 @@ def _citations(lr: LoadedRule, fdict: dict[str, Any]) -> list[Citation]:
             if key in seen:
                 continue
             seen.add(key)
-            stack = item.get("stack") or []
+            stack = _trim([Frame(**{**fr, "ours": pkg_of(fr["func"]) in ours}) for fr in item.get("stack") or []],
+                          sel.max_frames)
             out.append(Citation(
                 source=sel.from_, note=item.get("note", ""), goroutines=list(item.get("goroutines") or []),
                 start_ns=item.get("start_ns"), end_ns=item.get("end_ns"), duration_ms=item.get("duration_ms"),
-                stack=[Frame(**fr) for fr in stack[: sel.max_frames]],
-                frames_omitted=max(0, len(stack) - sel.max_frames),
+                stack=stack, frames_omitted=len(item.get("stack") or []) - len(stack),
             ))
     return out
 
 
-def _facts(lr: LoadedRule, fdict: dict[str, Any]) -> list[Fact]:
+def _facts(lr: LoadedRule, fctx: Any) -> list[Fact]:
     out = []
     for spec, compiled in zip(lr.rule.facts, lr.facts):
         try:
-            value = celeval.evaluate(compiled, {"f": fdict})
+            value = celeval.evaluate(compiled, fctx)
         except celeval.CelEvalError:
             value = None
         text = template.format_value(value, spec.format)
@@ -101,15 +112,34 @@ def _advice(kb: KnowledgeBase, entry_id: str) -> Advice:
     return entry.advice()
 
 
-def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, source: str = "") -> RuleResult:
-    """One rule on one trace; `source` is how the finding names the rule's file (rule_file_label)."""
+#: a rule's evaluation on one trace takes milliseconds (static limits in celtypes bound its cost);
+#: CEL cannot be interrupted, but a rule over this CPU budget is reported as failed so a costly
+#: expression is seen and fixed. CPU time, not wall time: a busy machine must not fail rules.
+RULE_TIME_BUDGET_S = 5.0
+
+
+def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, source: str = "",
+                  fctx: Any = None) -> RuleResult:
+    """One rule on one trace; `source` is how the finding names the rule's file (rule_file_label).
+    `fctx`: `celeval.shared({"f": fdict})`, built once per trace by `diagnose` (made here if not
+    given)."""
+    t0 = time.process_time()
+    res = _evaluate_rule(lr, fdict, kb, fctx if fctx is not None else celeval.shared({"f": fdict}), source)
+    took = time.process_time() - t0
+    if took > RULE_TIME_BUDGET_S and res.error is None:
+        res.error = f"evaluation took {took:.1f} s (budget {RULE_TIME_BUDGET_S:g} s): simplify the expressions"
+        res.fired, res.finding = False, None
+    return res
+
+
+def _evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, fctx: Any, source: str) -> RuleResult:
     res = RuleResult(rule=lr)
     minor = int(fdict.get("trace", {}).get("format_minor") or 0)
     if not lr.rule.versions.matches(minor):
         res.applies = False
         return res
     try:
-        fired = celeval.evaluate(lr.condition, {"f": fdict})
+        fired = celeval.evaluate(lr.condition, fctx)
     except celeval.CelEvalError as exc:
         res.error = f"condition: {exc}"
         return res
@@ -120,7 +150,7 @@ def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, sour
     if not fired:
         return res
     try:
-        res.confidence = _confidence(lr, fdict)
+        res.confidence = _confidence(lr, fctx)
     except celeval.CelEvalError as exc:
         res.error = f"confidence: {exc}"
         res.fired = False
@@ -128,15 +158,15 @@ def evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, sour
     values: dict[str, Any] = {}
     for name, compiled in lr.values.items():
         try:
-            values[name] = celeval.evaluate(compiled, {"f": fdict})
+            values[name] = celeval.evaluate(compiled, fctx)
         except celeval.CelEvalError:
             values[name] = None
     rule = lr.rule
     res.finding = Finding(
         cause=rule.cause, rule_id=rule.id, severity=rule.severity.value, confidence=res.confidence,
         title=rule.title, message=" ".join(template.render(rule.message, fdict, values).split()),
-        facts=_facts(lr, fdict), evidence=_citations(lr, fdict), advice=_advice(kb, rule.knowledge),
-        tags=list(rule.tags), rule_source=source or lr.path.name,
+        facts=_facts(lr, fctx), evidence=_citations(lr, fdict), advice=_advice(kb, rule.knowledge),
+        tags=list(rule.tags), rule_source=source or lr.path.name, rule_line=lr.line,
     )
     return res
 
@@ -200,6 +230,8 @@ def headline_text(h: Headline) -> str:
 
 
 def verdict(findings: list[Finding], h: Headline) -> Verdict:
+    """healthy or problems. A rule that could not be evaluated makes the verdict "incomplete":
+    that is decided with the trace's own damage by `diagnose.pipeline.incompleteness`."""
     serious = [f for f in findings if severity_rank(f.severity) > 0]
     worst = findings[0].severity if findings else None
     if not serious:
@@ -230,11 +262,18 @@ def shown_trace_path(path: str) -> str:
 
 def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Diagnosis:
     fdict = features.model_dump()
-    results = [evaluate_rule(lr, fdict, ruleset.knowledge, rule_file_label(ruleset.layers, lr))
+    fctx = celeval.shared({"f": fdict})
+    results = [evaluate_rule(lr, fdict, ruleset.knowledge, rule_file_label(ruleset.layers, lr), fctx)
                for lr in ruleset.active()]
+    for r in results:
+        if r.finding is not None:  # where it came from, without absolute paths (reports are shared)
+            r.finding.rule_layer = layer_tag(ruleset.layers, r.rule.layer)
+            r.finding.overridden_by = [f"{file_label(ruleset.layers, lay, path)}:{line}"
+                                       for path, line, lay in r.rule.overrides]
     findings = merge_by_cause([r.finding for r in results if r.finding is not None])
     h = headline(features)
     t = features.trace
+    errors = [RuleError(rule_id=r.rule.id, error=r.error) for r in results if r.error]
     return Diagnosis(
         tool_version=tool_version,
         trace=t.model_copy(deep=True, update={"path": shown_trace_path(t.path)}),
@@ -245,7 +284,8 @@ def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Di
             active=len(results),
             evaluated=sum(1 for r in results if r.applies),
             skipped_by_version=sorted(r.rule.id for r in results if not r.applies),
-            errors=[RuleError(rule_id=r.rule.id, error=r.error) for r in results if r.error],
+            failed=len(errors),
+            errors=errors,
             layers=layer_labels(ruleset.layers),
         ),
     )

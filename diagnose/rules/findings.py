@@ -1,7 +1,9 @@
 """The findings model: what the rules stage hands to every report (text, JSON, Markdown...).
 
-This is a public, versioned contract (`Diagnosis.schema_id`). Fields may be added without a
-version bump; renaming or removing one, or changing a meaning, bumps FINDINGS_SCHEMA.
+This is a public, versioned contract (`Diagnosis.schema_id`), published as JSON Schema
+(`netpoll-diagnose schema findings`, `schemas/findings.json`). Fields may be added without a
+version bump; renaming or removing one, changing a meaning, or a new value of an enumerated
+field (v2: verdict status "incomplete") bumps FINDINGS_SCHEMA.
 
 Confidence (0..1) of a finding is the rule's estimate of the probability that the named cause
 is present and contributes to slow streams, given how strongly the trace shows its signal:
@@ -23,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from diagnose.features.model import Evidence, Frame, TraceInfo  # noqa: F401  (a citation is evidence; reports name Frame from here)
 
-FINDINGS_SCHEMA = "netpoll-diagnose/findings/v1"
+FINDINGS_SCHEMA = "netpoll-diagnose/findings/v2"
 
 SeverityName = Literal["info", "warning", "critical"]
 
@@ -74,6 +76,10 @@ class Finding(BaseModel):
     also_matched: list[str] = Field(default_factory=list, description="other rules that named this cause")
     rule_source: str = Field("", description="file the rule came from, relative to its layer: "
                              "'rules/fd_reuse.yaml' (shipped), 'team:rules/x.yaml' (--rules-dir)")
+    rule_line: int = Field(0, description="line of the rule in rule_source")
+    rule_layer: str = Field("", description="layer the rule came from: 'shipped', 'team' (--rules-dir), 'team2'..., "
+                            "'env' ($NETPOLL_DIAGNOSE_RULES)")
+    overridden_by: list[str] = Field(default_factory=list, description="'team:rules/o.yaml:3': each override applied")
 
 
 class Headline(BaseModel):
@@ -92,6 +98,10 @@ class Headline(BaseModel):
 
 
 class Verdict(BaseModel):
+    """healthy: no problem found and every rule ran; problems: at least one warning or critical
+    finding; incomplete: the diagnosis cannot be trusted as complete (a rule could not be
+    evaluated, the trace's evidence is damaged: `incomplete` says why), whatever was found."""
+
     status: Literal["healthy", "problems", "incomplete"]
     text: str
     worst_severity: SeverityName | None = None
@@ -109,6 +119,7 @@ class RuleError(BaseModel):
 class RulesRun(BaseModel):
     active: int = 0
     evaluated: int = 0
+    failed: int = Field(0, description="rules that could not be evaluated (listed in `errors`)")
     skipped_by_version: list[str] = Field(default_factory=list)
     errors: list[RuleError] = Field(default_factory=list)
     layers: list[str] = Field(default_factory=list)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from diagnose.rules.datadir import knowledge_dir
 from diagnose.rules.findings import Advice, Reference
-from diagnose.rules.yamlsrc import YamlError, load_docs
+from diagnose.rules.yamlsrc import UnreadableError, YamlError, load_docs, read_text
 
 REQUIRED_SECTIONS = [
     "What it is",
@@ -88,7 +88,10 @@ def _sections(body: str) -> dict[str, str]:
 
 
 def parse_entry(path: Path) -> KnowledgeEntry:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text(path)
+    except UnreadableError as exc:
+        raise KnowledgeError(path, 1, f"cannot read: {exc}") from None
     if not text.startswith("---\n"):
         raise KnowledgeError(path, 1, "a knowledge entry starts with YAML front matter ('---')")
     end = text.find("\n---\n", 4)
@@ -134,12 +137,28 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, dirs: list[Path] | None = None) -> "KnowledgeBase":
-        """Shipped entries, then any `dirs` (a team's own entries; same id replaces)."""
+        """Shipped entries, then any `dirs` (a team's own entries; same id replaces).
+
+        Raises the first KnowledgeError; `load_all` collects every one.
+        """
+        kb, errors = cls.load_all(dirs)
+        if errors:
+            raise errors[0]
+        return kb
+
+    @classmethod
+    def load_all(cls, dirs: list[Path] | None = None) -> tuple["KnowledgeBase", list[KnowledgeError]]:
+        """Every valid entry, and every broken one's error (one bad file hides nothing else)."""
         entries: dict[str, KnowledgeEntry] = {}
+        errors: list[KnowledgeError] = []
         for d in [knowledge_dir(), *(dirs or [])]:
             for p in sorted(Path(d).glob("*.md")):
                 if p.name.upper() == "README.MD":
                     continue
-                e = parse_entry(p)
+                try:
+                    e = parse_entry(p)
+                except KnowledgeError as exc:
+                    errors.append(exc)
+                    continue
                 entries[e.id] = e
-        return cls(entries)
+        return cls(entries), errors

@@ -6,49 +6,32 @@ Layers, in order (later wins):
   3. each folder in $NETPOLL_DIAGNOSE_RULES (os.pathsep-separated), in order
 
 Within a layer, every *.yaml / *.yml file in the folder (not recursive, sorted by name) is read;
-each YAML document is a rule or a directive. A rule whose id already exists replaces the earlier
-one (and starts enabled unless it says `enabled: false`). After the layer's rules are in, its
-directives run in file order: `disable` then `enable`, matching rules loaded so far (this layer
-and earlier ones) by id or tag. A later layer's definition of a disabled id is a new rule.
-Two rules with the same id in one layer are an error.
+each YAML document is a rule, an `override`, a `disable`/`enable` directive or a `config`.
+A rule whose id already exists replaces the earlier one (and starts enabled unless it says
+`enabled: false`). After the layer's rules are in, its overrides and directives run in file
+and document order on the rules loaded so far (this layer and earlier ones); see
+`layering.py`. Two rules with the same id in one layer are an error.
+
+Every problem of every layer is collected (knowledge entries too), so one run shows them all.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-from diagnose.errors import RuleFileError
-from diagnose.features.model import Evidence, Features
-from diagnose.rules import celeval, fieldpaths, template
+from diagnose import RULES_ENV as ENV_VAR
+from diagnose import settings
 from diagnose.rules.datadir import rules_dir
-from diagnose.rules.knowledge import KnowledgeBase, KnowledgeError
-from diagnose.rules.schema import Directive, Rule
-from diagnose.rules.yamlsrc import Doc, YamlError, load_docs
+from diagnose.rules.knowledge import KnowledgeBase
+from diagnose.rules.layering import TestSource, apply_directive, apply_override
+from diagnose.rules.ruledoc import CEL_FUNCTIONS, Issue, LoadedRule, RuleLoadError, _pydantic_issues, build_rule
+from diagnose.rules.schema import ConfigDoc, Directive, OverrideDoc
+from diagnose.rules.yamlsrc import Doc, UnreadableError, YamlError, load_docs, read_text
 
-from diagnose import RULES_ENV as ENV_VAR, settings  # noqa: E402
-_BOUND = re.compile(r"\.\s*(?:exists|all|exists_one|filter|map)\s*\(\s*([A-Za-z_]\w*)\s*,")
-
-
-@dataclass(frozen=True)
-class Issue:
-    path: Path
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
-
-
-class RuleLoadError(RuleFileError):
-    """One or more rule files are invalid. str() is one `file:line: reason` per line."""
-
-    def __init__(self, issues: list[Issue]) -> None:
-        self.issues = issues
-        super().__init__("\n".join(str(i) for i in issues))
+__all__ = ["CEL_FUNCTIONS", "ENV_VAR", "Issue", "Layer", "LoadedRule", "RuleLoadError", "RuleSet",
+           "build_rule", "layers_for", "load_ruleset", "read_file", "rule_files", "validate_paths"]
 
 
 @dataclass
@@ -56,29 +39,14 @@ class Layer:
     name: str
     path: Path
 
-
-@dataclass
-class LoadedRule:
-    rule: Rule
-    path: Path
-    line: int
-    layer: str
-    doc: Doc
-    condition: celeval.Compiled
-    values: dict[str, celeval.Compiled]
-    facts: list[celeval.Compiled]
-    signals: list[celeval.Compiled]
-    wheres: list[celeval.Compiled | None]
-    enabled: bool = True
-    history: list[str] = field(default_factory=list)  # "replaced x (layer)", "disabled by file:line"
+    @property
+    def folder(self) -> Path:
+        """The layer's folder (a single rule file's own folder): where its knowledge/ is."""
+        return self.path if self.path.is_dir() else self.path.parent
 
     @property
-    def id(self) -> str:
-        return self.rule.id
-
-    @property
-    def source(self) -> str:
-        return f"{self.path}:{self.line}"
+    def is_shipped(self) -> bool:
+        return self.name == "shipped"
 
 
 @dataclass
@@ -86,6 +54,8 @@ class RuleSet:
     rules: dict[str, LoadedRule]
     layers: list[Layer]
     knowledge: KnowledgeBase
+    tests: list[TestSource] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)  # "our code" package prefixes from layer configs
 
     def active(self) -> list[LoadedRule]:
         return [r for r in self.rules.values() if r.enabled]
@@ -134,11 +104,24 @@ def _relative_in(layer: Layer, path: Path) -> str:
 def rule_file_label(layers: list[Layer], lr: LoadedRule) -> str:
     """Where a rule came from, relative to its layer: 'rules/fd_reuse.yaml' for a shipped
     rule, 'team:rules/x.yaml' for one from a --rules-dir folder named rules."""
+    return file_label(layers, lr.layer, lr.path)
+
+
+def file_label(layers: list[Layer], layer_name: str, path: Path) -> str:
+    """A file of layer `layer_name` named relative to its layer ('team:rules/x.yaml')."""
     for tag, lay in zip(_layer_tags(layers), layers):
-        if lay.name == lr.layer:
-            rel = _relative_in(lay, lr.path)
+        if lay.name == layer_name:
+            rel = _relative_in(lay, path)
             return f"{tag}:{rel}" if tag else rel
-    return lr.path.name
+    return path.name
+
+
+def layer_tag(layers: list[Layer], layer_name: str) -> str:
+    """'shipped', 'team', 'team2'... 'env': a layer named without its path."""
+    for tag, lay in zip(_layer_tags(layers), layers):
+        if lay.name == layer_name:
+            return tag or "shipped"
+    return ""
 
 
 def layer_labels(layers: list[Layer]) -> list[str]:
@@ -152,162 +135,11 @@ def layer_labels(layers: list[Layer]) -> list[str]:
 
 
 def rule_files(folder: Path) -> list[Path]:
-    if folder.is_file():
+    """The rule files of a layer: a folder's *.yaml/*.yml, or the path itself if it is not a
+    folder (read_file then says what is wrong with a FIFO, a device or a binary file)."""
+    if not folder.is_dir():
         return [folder]
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
-
-
-# --- validation of one rule ---------------------------------------------------------------
-
-_DEFAULT_F = Features().model_dump()
-
-
-def _loc_str(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(x) for x in loc if not (isinstance(x, str) and x.startswith("function-"))) or "rule"
-
-
-_TYPE_TAGS = {"float", "int", "str", "bool", "ConfidenceSpec", "Selector"}
-
-
-def _pydantic_issues(path: Path, doc: Doc, exc: ValidationError) -> list[Issue]:
-    issues = []
-    for err in exc.errors():
-        raw = tuple(err["loc"])
-        # a union (e.g. confidence: number | mapping) reports one error per member, tagged with
-        # the member's type name; keep only the member that matches what the file has.
-        tag_at = next((i for i, x in enumerate(raw) if isinstance(x, str) and x in _TYPE_TAGS), None)
-        if tag_at is not None:
-            try:
-                actual = fieldpaths.resolve(doc.data, list(raw[:tag_at]))
-            except (LookupError, TypeError):
-                actual = None
-            is_map = isinstance(actual, dict)
-            if is_map != (raw[tag_at] not in ("float", "int", "str", "bool")):
-                continue
-        loc = tuple(x for x in raw if not (isinstance(x, str) and (x in _TYPE_TAGS or x.startswith("function-"))))
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (not in the rule schema; see rules/README.md)"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        issues.append(Issue(path, doc.line_of(loc), f"{_loc_str(loc)}: {msg}"))
-    seen, out = set(), []
-    for i in issues:
-        if (i.line, i.reason) not in seen:
-            seen.add((i.line, i.reason))
-            out.append(i)
-    return out
-
-
-CEL_FUNCTIONS = {
-    "size", "has", "int", "uint", "double", "string", "bytes", "bool", "type", "dyn", "duration",
-    "timestamp", "matches", "contains", "startsWith", "endsWith", "exists", "all", "exists_one",
-    "filter", "map", "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek",
-    "getDayOfYear", "getHours", "getMinutes", "getSeconds", "getMilliseconds",
-}
-
-
-def _unknown_functions(compiled: celeval.Compiled) -> list[str]:
-    try:
-        names = compiled.program.functions()
-    except Exception:  # noqa: BLE001 - static analysis is best effort
-        return []
-    return sorted(n for n in names if n[:1].isalpha() and n not in CEL_FUNCTIONS)
-
-
-def _unknown_variables(compiled: celeval.Compiled, source: str, allowed: set[str]) -> list[str]:
-    bound = set(_BOUND.findall(source))
-    return sorted(v for v in compiled.variables if v not in allowed and v not in bound)
-
-
-def _check_cel(path: Path, doc: Doc, loc: tuple[Any, ...], source: str, roots: dict[str, Any],
-               issues: list[Issue], what: str, smoke: dict[str, Any] | None = None,
-               want_bool: bool = False) -> celeval.Compiled | None:
-    try:
-        compiled = celeval.compile_expr(source)
-    except celeval.CelCompileError as exc:
-        issues.append(Issue(path, doc.text_line(loc, exc.line, exc.column), f"{what}: CEL {exc.message}"))
-        return None
-    bad = False
-    for problem in fieldpaths.check_expression(source, roots):
-        issues.append(Issue(path, doc.text_line(loc), f"{what}: {problem}"))
-        bad = True
-    unknown = _unknown_variables(compiled, source, set(roots))
-    if unknown:
-        names = ", ".join(sorted(roots))
-        issues.append(Issue(path, doc.text_line(loc), f"{what}: unknown variable(s) {', '.join(unknown)} (available: {names})"))
-        bad = True
-    unknown_fns = _unknown_functions(compiled)
-    if unknown_fns:
-        issues.append(Issue(path, doc.text_line(loc), f"{what}: unknown function(s) {', '.join(unknown_fns)} "
-                            "(CEL standard functions only, e.g. size, double, int, contains, matches, exists)"))
-        bad = True
-    if smoke is not None and not bad:
-        try:
-            result = celeval.evaluate(compiled, smoke)
-        except celeval.CelEvalError as exc:
-            msg = str(exc)
-            if any(k in msg for k in ("overload", "Unsupported", "no such key", "Undefined")):
-                issues.append(Issue(path, doc.text_line(loc), f"{what}: {msg}"))
-                bad = True
-        else:
-            if want_bool and not isinstance(result, bool):
-                issues.append(Issue(path, doc.text_line(loc), f"{what}: must be a boolean expression, got {type(result).__name__}"))
-                bad = True
-    return None if bad else compiled
-
-
-def build_rule(path: Path, doc: Doc, layer: str, kb: KnowledgeBase | None) -> tuple[LoadedRule | None, list[Issue]]:
-    issues: list[Issue] = []
-    try:
-        rule = Rule.model_validate(doc.data)
-    except ValidationError as exc:
-        return None, _pydantic_issues(path, doc, exc)
-    froot = {"f": Features}
-    smoke = {"f": _DEFAULT_F}
-    cond = _check_cel(path, doc, ("condition",), rule.condition, froot, issues, "condition", smoke, want_bool=True)
-    values: dict[str, celeval.Compiled] = {}
-    for name, src in rule.values.items():
-        c = _check_cel(path, doc, ("values", name), src, froot, issues, f"values.{name}", smoke)
-        if c:
-            values[name] = c
-    facts = []
-    for i, fact in enumerate(rule.facts):
-        c = _check_cel(path, doc, ("facts", i, "value"), fact.value, froot, issues, f"facts[{i}].value", smoke)
-        if c:
-            facts.append(c)
-    signals = []
-    if not isinstance(rule.confidence, float):
-        for i, sig in enumerate(rule.confidence.signals):
-            loc = ("confidence", "signals", i, "value")
-            c = _check_cel(path, doc, loc, sig.value, froot, issues, f"confidence.signals[{i}].value", smoke)
-            if c:
-                signals.append(c)
-    wheres: list[celeval.Compiled | None] = []
-    ev_paths = fieldpaths.evidence_list_paths()
-    for i, sel in enumerate(rule.evidence):
-        if sel.from_ not in ev_paths:
-            issues.append(Issue(path, doc.line_of(("evidence", i, "from")),
-                                f"evidence[{i}].from: {sel.from_!r} is not an evidence list (one of: {', '.join(ev_paths)})"))
-        if sel.where:
-            smoke_e = {"f": _DEFAULT_F, "e": Evidence(note="").model_dump()}
-            c = _check_cel(path, doc, ("evidence", i, "where"), sel.where, {"f": Features, "e": Evidence},
-                           issues, f"evidence[{i}].where", smoke_e, want_bool=True)
-            wheres.append(c)
-        else:
-            wheres.append(None)
-    for problem in template.check(rule.message, Features, set(rule.values)):
-        issues.append(Issue(path, doc.text_line(("message",)), f"message: {problem}"))
-    if kb is not None and rule.knowledge not in kb:
-        issues.append(Issue(path, doc.line_of(("knowledge",)),
-                            f"knowledge: no entry {rule.knowledge!r} (knowledge/{rule.knowledge}.md)"))
-    if issues or cond is None:
-        return None, issues
-    lr = LoadedRule(rule=rule, path=path, line=doc.start_line, layer=layer, doc=doc, condition=cond,
-                    values=values, facts=facts, signals=signals, wheres=wheres, enabled=rule.enabled)
-    return lr, []
 
 
 # --- files and layers ---------------------------------------------------------------------
@@ -315,21 +147,31 @@ def build_rule(path: Path, doc: Doc, layer: str, kb: KnowledgeBase | None) -> tu
 @dataclass
 class FileContents:
     rules: list[LoadedRule]
-    directives: list[tuple[Directive, Path, int]]
+    actions: list[tuple[OverrideDoc | Directive, Doc]]  # overrides and directives, in document order
     issues: list[Issue]
+    modules: list[str] = field(default_factory=list)
+
+
+def _doc_kind(data: dict) -> str:
+    if "id" in data:
+        return "rule"
+    for kind in ("override", "config", "disable", "enable"):
+        if kind in data:
+            return "directive" if kind in ("disable", "enable") else kind
+    return "rule"
 
 
 def read_file(path: Path, layer: str, kb: KnowledgeBase | None) -> FileContents:
     out = FileContents([], [], [])
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        out.issues.append(Issue(path, 1, f"cannot read: {exc}"))
+        text = read_text(path)
+    except UnreadableError as exc:
+        out.issues.append(Issue(path, 1, f"cannot read rule file: {exc}", fatal=True))
         return out
     try:
         docs = load_docs(text)
     except YamlError as exc:
-        out.issues.append(Issue(path, exc.line, exc.reason))
+        out.issues.append(Issue(path, exc.line, exc.reason, fatal=exc.limit))
         return out
     if not docs:
         out.issues.append(Issue(path, 1, "empty rule file"))
@@ -337,13 +179,21 @@ def read_file(path: Path, layer: str, kb: KnowledgeBase | None) -> FileContents:
         if doc.data is None:
             continue
         if not isinstance(doc.data, dict):
-            out.issues.append(Issue(path, doc.start_line, "a rule file document must be a mapping (a rule, or `disable:`/`enable:`)"))
+            out.issues.append(Issue(path, doc.start_line, "a rule file document must be a mapping "
+                                    "(a rule, `override:`, `disable:`/`enable:` or `config:`)"))
             continue
-        if "id" not in doc.data and ("disable" in doc.data or "enable" in doc.data):
+        kind = _doc_kind(doc.data)
+        model = {"override": OverrideDoc, "config": ConfigDoc, "directive": Directive}.get(kind)
+        if model is not None:
             try:
-                out.directives.append((Directive.model_validate(doc.data), path, doc.start_line))
+                parsed = model.model_validate(doc.data)
             except ValidationError as exc:
                 out.issues.extend(_pydantic_issues(path, doc, exc))
+                continue
+            if isinstance(parsed, ConfigDoc):
+                out.modules.extend(parsed.config.modules)
+            else:
+                out.actions.append((parsed, doc))
             continue
         lr, issues = build_rule(path, doc, layer, kb)
         out.issues.extend(issues)
@@ -352,32 +202,34 @@ def read_file(path: Path, layer: str, kb: KnowledgeBase | None) -> FileContents:
     return out
 
 
-def load_knowledge(layers: list[Layer]) -> KnowledgeBase:
-    """Shipped knowledge plus each non-shipped layer's `knowledge/` subfolder, if any."""
-    extra = [lay.path / "knowledge" for lay in layers if lay.name != "shipped" and (lay.path / "knowledge").is_dir()]
-    return KnowledgeBase.load(extra)
+def load_knowledge(layers: list[Layer]) -> tuple[KnowledgeBase, list[Issue]]:
+    """Shipped knowledge plus each other layer's `knowledge/` folder (a file's folder's, for a
+    single rule file), and every broken entry as an Issue."""
+    extra: list[Path] = []
+    for lay in layers:
+        if not lay.is_shipped and (lay.folder / "knowledge").is_dir() and lay.folder / "knowledge" not in extra:
+            extra.append(lay.folder / "knowledge")
+    kb, errors = KnowledgeBase.load_all(extra)
+    return kb, [Issue(e.path, e.line, e.reason) for e in errors]
 
 
-def load_ruleset(rules_dirs: list[str | Path] | None = None, env: dict[str, str] | None = None,
-                 include_shipped: bool = True, layers: list[Layer] | None = None) -> RuleSet:
-    """Load every layer. Raises RuleLoadError listing every problem found (not just the first)."""
-    layers = layers if layers is not None else layers_for(rules_dirs, env, include_shipped)
-    issues: list[Issue] = []
-    try:
-        kb = load_knowledge(layers)
-    except KnowledgeError as exc:
-        raise RuleLoadError([Issue(exc.path, exc.line, exc.reason)]) from None
+def build_ruleset(layers: list[Layer]) -> tuple[RuleSet, list[Issue]]:
+    """Load every layer, collecting every problem instead of stopping at the first."""
+    kb, issues = load_knowledge(layers)
     rules: dict[str, LoadedRule] = {}
+    tests: list[TestSource] = []
+    modules: list[str] = []
     for layer in layers:
         if not layer.path.exists():
-            issues.append(Issue(layer.path, 0, f"rules folder does not exist ({layer.name})"))
+            issues.append(Issue(layer.path, 0, f"rules folder does not exist ({layer.name})", fatal=True))
             continue
         layer_ids: dict[str, LoadedRule] = {}
-        directives: list[tuple[Directive, Path, int]] = []
+        actions: list[tuple[OverrideDoc | Directive, Doc, Path]] = []
         for path in rule_files(layer.path):
             contents = read_file(path, layer.name, kb)
             issues.extend(contents.issues)
-            directives.extend(contents.directives)
+            actions.extend((a, d, path) for a, d in contents.actions)
+            modules.extend(m for m in contents.modules if m not in modules)
             for lr in contents.rules:
                 if lr.id in layer_ids:
                     first = layer_ids[lr.id]
@@ -388,39 +240,61 @@ def load_ruleset(rules_dirs: list[str | Path] | None = None, env: dict[str, str]
                     old = rules[lr.id]
                     lr.history.append(f"replaces {old.source} ({old.layer})")
                 rules[lr.id] = lr
-        for directive, path, line in directives:
-            for action, sel in (("disable", directive.disable), ("enable", directive.enable)):
-                if sel is None:
-                    continue
-                matched = [r for r in rules.values() if sel.matches(r.rule)]
-                for r in matched:
-                    r.enabled = action == "enable"
-                    r.history.append(f"{action}d by {path}:{line} ({layer.name})")
+                tests.append(TestSource(lr.id, lr.rule.tests, lr.path, lr.line, lr.doc, ("tests",)))
+        for action, doc, path in actions:
+            if isinstance(action, OverrideDoc):
+                found = apply_override(action.override, doc, path, layer.name, rules, kb)
+                issues.extend(found)
+                if not found and action.override.tests is not None:
+                    tests.append(TestSource(action.override.id, action.override.tests, path, doc.start_line,
+                                            doc, ("override", "tests")))
+            else:
+                issues.extend(apply_directive(action, doc, path, layer.name, rules))
+    return RuleSet(rules=rules, layers=layers, knowledge=kb, tests=tests, modules=modules), issues
+
+
+def load_ruleset(rules_dirs: list[str | Path] | None = None, env: dict[str, str] | None = None,
+                 include_shipped: bool = True, layers: list[Layer] | None = None) -> RuleSet:
+    """Load every layer. Raises RuleLoadError listing every problem found (not just the first)."""
+    layers = layers if layers is not None else layers_for(rules_dirs, env, include_shipped)
+    ruleset, issues = build_ruleset(layers)
     if issues:
         raise RuleLoadError(issues)
-    return RuleSet(rules=rules, layers=layers, knowledge=kb)
+    return ruleset
 
 
-def validate_paths(paths: list[Path], with_shipped_knowledge: bool = True) -> tuple[int, list[Issue]]:
-    """Validate rule files/folders on their own (for `rules validate`). Returns (rules ok, issues)."""
-    layers = [Layer(str(p), p) for p in paths]
-    try:
-        kb = load_knowledge(layers) if with_shipped_knowledge else None
-    except KnowledgeError as exc:
-        return 0, [Issue(exc.path, exc.line, exc.reason)]
-    ok, issues = 0, []
-    for layer in layers:
-        if not layer.path.exists():
-            issues.append(Issue(layer.path, 0, "no such file or folder"))
-            continue
-        seen: dict[str, LoadedRule] = {}
-        for path in rule_files(layer.path):
-            contents = read_file(path, layer.name, kb)
-            issues.extend(contents.issues)
-            for lr in contents.rules:
-                if lr.id in seen:
-                    issues.append(Issue(lr.path, lr.line, f"duplicate rule id {lr.id!r} (also at {seen[lr.id].source})"))
-                    continue
-                seen[lr.id] = lr
-                ok += 1
+def layers_to_check(paths: list[Path], rules_dirs: list[Path] | None = None) -> list[Layer]:
+    """Layers for `rules validate|test PATH... --rules-dir DIR...`: the shipped rules, the
+    `--rules-dir` layers, then each PATH, in that order (the order a run would load them), so
+    a PATH's overrides and directives resolve against what comes before it."""
+    shipped = rules_dir().resolve()
+    given = [Path(p) for p in [*(rules_dirs or []), *paths]]
+    layers = [] if any(p.resolve() == shipped for p in given) else [Layer("shipped", rules_dir())]
+    layers += [Layer(f"--rules-dir {d}", Path(d)) for d in rules_dirs or []]
+    layers += [Layer(str(p), Path(p)) for p in paths]
+    return layers
+
+
+def validate_paths(paths: list[Path], rules_dirs: list[Path] | None = None,
+                   manifest_path: Path | None = None) -> tuple[int, list[Issue]]:
+    """Validate rule files/folders in load order (for `rules validate`). Returns (rules ok, issues).
+
+    Besides everything a load checks, the tests written in `paths` are checked: trace paths
+    must exist, manifest selectors must match a fixture, inline features must name real fields.
+    """
+    from diagnose.rules.testcheck import check_test_sources
+    from diagnose.rules.testing import find_manifest
+
+    ruleset, issues = build_ruleset(layers_to_check(paths, rules_dirs))
+    ok = sum(1 for lr in ruleset.rules.values() if _in_paths(lr.path, paths))
+    issues.extend(check_test_sources(tests_under(ruleset, paths), ruleset, find_manifest(manifest_path)))
     return ok, issues
+
+
+def _in_paths(path: Path, paths: list[Path]) -> bool:
+    rp = path.resolve()
+    return any(rp == p.resolve() or p.resolve() in rp.parents for p in paths)
+
+
+def tests_under(ruleset: RuleSet, paths: list[Path]) -> list[TestSource]:
+    return [t for t in ruleset.tests if _in_paths(t.path, paths)]

@@ -184,28 +184,36 @@ class FactSpec(Strict):
 class TestCase(Strict):
     """A fixture a rule must fire on (or stay silent on).
 
-    Either `trace` (a path, relative to the rule file's folder, else to the repository or the
-    current directory), or manifest selectors (`scenario`, `variant`, `go`) matched against
-    fixtures/manifest.json entries.
+    Exactly one of: `trace` (a path, relative to the rule file's folder, else to the repository
+    or the current directory), manifest selectors (`scenario`, `variant`, `go`) matched against
+    fixtures/manifest.json entries, or `features` (a partial features mapping; every field not
+    given keeps the Features model's default, zero/empty) for threshold edges. `todo` marks a
+    known miss: the case is run and reported, but its failure does not fail the run.
     """
 
     trace: str | None = None
     scenario: str | None = None
     variant: str | None = None
     go: str | None = Field(None, description="Go version prefix, e.g. '1.22' matches 1.22.10")
+    features: dict[str, Any] | None = Field(None, description="partial features; defaults fill the rest")
+    name: str = Field("", description="label for a features case")
     reason: str = ""
+    todo: str = Field("", description="a known miss: reported, does not fail the run (say why)")
 
     @model_validator(mode="after")
     def _one(self) -> "TestCase":
-        if not self.trace and not self.scenario:
-            raise ValueError("a test case needs `trace` or `scenario`")
-        if self.trace and (self.scenario or self.variant or self.go):
-            raise ValueError("use either `trace` or manifest selectors (scenario/variant/go), not both")
+        given = [k for k in ("trace", "scenario", "features") if getattr(self, k) is not None]
+        if not given:
+            raise ValueError("a test case needs `trace`, `scenario` or `features`")
+        if len(given) > 1 or (not self.scenario and (self.variant or self.go)):
+            raise ValueError("use one of `trace`, manifest selectors (scenario/variant/go) or `features`")
         return self
 
     def label(self) -> str:
         if self.trace:
             return self.trace
+        if self.features is not None:
+            return f"features {self.name}".strip() if self.name else "features " + _flat(self.features)
         parts = [f"scenario={self.scenario}"]
         if self.variant:
             parts.append(f"variant={self.variant}")
@@ -214,9 +222,37 @@ class TestCase(Strict):
         return " ".join(parts)
 
 
+def _flat(d: Any, prefix: str = "") -> str:
+    if not isinstance(d, dict):
+        return f"{prefix}={d}"
+    return ", ".join(_flat(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in d.items())
+
+
+class ExpectCase(TestCase):
+    """A result the whole rule set (after every layer) must give on a trace or features.
+
+    The finding for `cause` must be there (or, with `absent: true`, must not), with this
+    severity, a confidence in [confidence_min, confidence_max] and a message containing the
+    text. Like promtool's exp_alerts: it checks what a user would see, including the effect of
+    overrides and disables.
+    """
+
+    cause: str
+    absent: bool = False
+    severity: Severity | None = None
+    confidence_min: float | None = Field(None, ge=0.0, le=1.0)
+    confidence_max: float | None = Field(None, ge=0.0, le=1.0)
+    message_contains: str | None = None
+    rule_id: str | None = Field(None, description="the finding came from this rule")
+
+
 class RuleTests(Strict):
     fires: list[TestCase] = Field(default_factory=list)
     silent: list[TestCase] = Field(default_factory=list)
+    expect: list[ExpectCase] = Field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.fires or self.silent or self.expect)
 
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
@@ -289,6 +325,44 @@ class Rule(Strict):
     @property
     def versions(self) -> GoVersions:
         return GoVersions(self.go_versions)
+
+
+class Override(Strict):
+    """Named fields of an existing rule that a layer changes, the rest staying as shipped.
+
+    `tags` replaces the list; `facts_append` adds facts after the rule's own; `tests` are the
+    layer's tests of the changed rule. Changing the condition or thresholds is a new rule
+    (whole-rule replacement), on purpose: an override never forks the detection logic.
+    """
+
+    id: str
+    title: str | None = Field(None, min_length=1, max_length=150)
+    severity: Severity | None = None
+    confidence: float | ConfidenceSpec | None = None
+    go_versions: str | None = None
+    tags: list[str] | None = None
+    message: str | None = Field(None, min_length=1)
+    knowledge: str | None = None
+    facts_append: list[FactSpec] = Field(default_factory=list)
+    notes: str | None = None
+    tests: RuleTests | None = None
+
+    def changed_fields(self) -> list[str]:
+        return [k for k in self.model_fields_set if k != "id"]
+
+
+class OverrideDoc(Strict):
+    override: Override
+
+
+class LayerConfig(Strict):
+    """Per-layer settings. `modules`: package path prefixes that are "our code" (see README)."""
+
+    modules: list[str] = Field(default_factory=list)
+
+
+class ConfigDoc(Strict):
+    config: LayerConfig
 
 
 class Selector(Strict):

@@ -1,8 +1,13 @@
 """`netpoll-diagnose rules test DIR`: run each rule on the fixtures it names.
 
 Like `promtool test rules` / `semgrep --test`: a rule's `tests.fires` cases must make it fire,
-its `tests.silent` cases must not. Cases name a trace (a path) or select traces from the
-fixture manifest (scenario / variant / go). A `fires` case selected from the manifest skips
+its `tests.silent` cases must not, and its `tests.expect` cases check what the whole rule set
+(after every layer: overrides, disables) reports: cause, severity, confidence range, message.
+Cases name a trace (a path), select traces from the fixture manifest (scenario / variant /
+go), or give inline `features` (a partial mapping, defaults filled) for threshold edges. A
+case with `todo: why` is a known miss: run and reported, never failing the run.
+The tested folders load after the shipped rules and any `--rules-dir` layers, as a real run
+would load them; only the tests written in the tested folders run. A `fires` case selected from the manifest skips
 the traces where the manifest says the scenario did not reproduce on that Go version: a rule
 cannot be asked to see a bug that is not in the trace. A `silent` case likewise skips healthy
 controls that failed their own checks (the manifest's `reproduced: false`). Paths ending in `.features.json` are read as saved features (a
@@ -16,13 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diagnose.features.model import Features
 from diagnose import settings
+from diagnose.errors import InputError
+from diagnose.features.model import Features
 from diagnose.rules.datadir import repo_root
-from diagnose.rules.engine import evaluate_rule
-from diagnose.rules.knowledge import KnowledgeBase
-from diagnose.rules.loader import Layer, LoadedRule, load_ruleset
-from diagnose.rules.schema import TestCase
+from diagnose.rules.engine import diagnose, evaluate_rule
+from diagnose.rules.findings import Diagnosis
+from diagnose.rules.layering import TestSource
+from diagnose.rules.loader import RuleSet, build_ruleset, layers_to_check, tests_under
+from diagnose.rules.ruledoc import Issue
+from diagnose.rules.schema import ExpectCase, TestCase
 
 FeaturesFn = Callable[[Path], Features]
 
@@ -109,14 +117,16 @@ def select(entries: list[ManifestEntry], case: TestCase) -> list[ManifestEntry]:
 class CaseResult:
     rule_id: str
     rule_path: Path
-    expect: str                 # "fires" | "silent"
-    target: str                 # trace path or selector label
-    status: str                 # "pass" | "fail" | "skip" | "error"
+    expect: str                 # "fires" | "silent" | "expect"
+    target: str                 # trace path, selector or features label
+    status: str                 # "pass" | "fail" | "skip" | "error" | "todo" (a known miss)
     detail: str = ""
     confidence: float | None = None
+    todo: str = ""              # the case's todo reason; a todo case that passes says so
 
 
-def _resolve_trace(case_trace: str, rule_path: Path) -> Path:
+def resolve_trace(case_trace: str, rule_path: Path) -> Path:
+    """A case's trace: relative to the rule file's folder, else the repository, else the cwd."""
     p = Path(case_trace)
     if p.is_absolute():
         return p
@@ -126,8 +136,9 @@ def _resolve_trace(case_trace: str, rule_path: Path) -> Path:
     return rule_path.parent / p
 
 
-def features_loader(extract: Callable[[str], Features] | None = None) -> FeaturesFn:
-    """A cached features function: traces through `extract`, `*.features.json` directly."""
+def features_loader(extract: Callable[..., Features] | None = None, modules: list[str] | None = None) -> FeaturesFn:
+    """A cached features function: traces through `extract`, `*.features.json` directly.
+    `modules`: "our code" prefixes (the layers' `config: {modules}`) for `f.our_code`."""
     cache: dict[Path, Features] = {}
 
     def get(path: Path) -> Features:
@@ -140,86 +151,163 @@ def features_loader(extract: Callable[[str], Features] | None = None) -> Feature
                 if fn is None:
                     # a trace with an strace log beside it (X.trace + X.strace) is tested joined
                     from diagnose.features.strace import extract_with_sibling_log as fn  # type: ignore[no-redef]
-                cache[key] = fn(str(path))
+                cache[key] = fn(str(path), modules=modules) if modules else fn(str(path))
         return cache[key]
 
     return get
 
 
-def run_rule_tests(lr: LoadedRule, kb: KnowledgeBase, get_features: FeaturesFn,
-                   manifest: list[ManifestEntry] | None) -> list[CaseResult]:
-    results: list[CaseResult] = []
-    rule = lr.rule
-    for expect, cases in (("fires", rule.tests.fires), ("silent", rule.tests.silent)):
-        for case in cases:
-            targets: list[tuple[Path, ManifestEntry | None]] = []
-            if case.trace:
-                targets.append((_resolve_trace(case.trace, lr.path), None))
-            else:
-                if manifest is None:
-                    results.append(CaseResult(rule.id, lr.path, expect, case.label(), "error",
-                                              "no fixture manifest (give --manifest or run from the repository)"))
-                    continue
-                chosen = select(manifest, case)
-                if not chosen:
-                    results.append(CaseResult(rule.id, lr.path, expect, case.label(), "error",
-                                              "selector matched no trace in the manifest"))
-                    continue
-                targets.extend((e.trace, e) for e in chosen)
-            for path, entry in targets:
-                label = str(path)
-                if entry is not None and not entry.reproduced:
-                    # fires: the bug is not in this trace; silent: a "healthy" control that failed
-                    # its own checks (e.g. latency from machine noise) is no control.
-                    results.append(CaseResult(rule.id, lr.path, expect, label, "skip",
-                                              f"manifest: {entry.scenario}/{entry.variant} did not reproduce on go {entry.go}"))
-                    continue
-                if not path.exists():
-                    results.append(CaseResult(rule.id, lr.path, expect, label, "error", "trace not found"))
+@dataclass
+class _Target:
+    label: str
+    path: Path | None = None
+    entry: ManifestEntry | None = None
+    features: Features | None = None
+
+
+def _targets(case: TestCase, src: TestSource, manifest: list[ManifestEntry] | None) -> list[_Target] | str:
+    """What a case runs on, or why it cannot run."""
+    if case.features is not None:
+        return [_Target(case.label(), features=Features.model_validate(case.features))]
+    if case.trace:
+        p = resolve_trace(case.trace, src.path)
+        return [_Target(str(p), path=p)]
+    if manifest is None:
+        return "no fixture manifest (give --manifest or run from the repository)"
+    chosen = select(manifest, case)
+    if not chosen:
+        return "selector matched no trace in the manifest"
+    return [_Target(str(e.trace), path=e.trace, entry=e) for e in chosen]
+
+
+def _check_expect(case: ExpectCase, diag: Diagnosis) -> tuple[bool, str]:
+    found = next((f for f in diag.findings if f.cause == case.cause), None)
+    if case.absent:
+        return (found is None, f"found {found.cause} ({found.rule_id}, {found.severity})" if found else "absent")
+    if found is None:
+        causes = ", ".join(f.cause for f in diag.findings) or "none"
+        return False, f"no {case.cause} finding (findings: {causes})"
+    wrong = []
+    if case.severity is not None and found.severity != case.severity.value:
+        wrong.append(f"severity {found.severity}, expected {case.severity.value}")
+    if case.confidence_min is not None and found.confidence < case.confidence_min:
+        wrong.append(f"confidence {found.confidence:.2f} < {case.confidence_min:.2f}")
+    if case.confidence_max is not None and found.confidence > case.confidence_max:
+        wrong.append(f"confidence {found.confidence:.2f} > {case.confidence_max:.2f}")
+    if case.message_contains is not None and case.message_contains not in found.message:
+        wrong.append(f"message does not contain {case.message_contains!r}: {found.message}")
+    if case.rule_id is not None and found.rule_id != case.rule_id:
+        wrong.append(f"from rule {found.rule_id}, expected {case.rule_id}")
+    return not wrong, "; ".join(wrong) or f"{found.severity}, confidence {found.confidence:.2f}"
+
+
+class _Runner:
+    def __init__(self, ruleset: RuleSet, get_features: FeaturesFn, manifest: list[ManifestEntry] | None) -> None:
+        self.rs = ruleset
+        self.get_features = get_features
+        self.manifest = manifest
+        self.diagnoses: dict[Path, Diagnosis] = {}
+
+    def run_source(self, src: TestSource) -> list[CaseResult]:
+        results: list[CaseResult] = []
+        lr = self.rs.rules[src.rule_id]
+        groups: list[tuple[str, list]] = [("fires", src.tests.fires), ("silent", src.tests.silent),
+                                          ("expect", src.tests.expect)]
+        for expect, cases in groups:
+            for case in cases:
+                for r in self.run_case(src, lr, expect, case):
+                    if case.todo and r.status in ("fail", "error"):
+                        r.status, r.detail = "todo", f"known miss ({case.todo}): {r.detail}".rstrip(": ")
+                    elif case.todo and r.status == "pass":
+                        r.detail = f"todo case passes now: remove `todo` ({case.todo})"
+                    r.todo = case.todo
+                    results.append(r)
+        return results
+
+    def run_case(self, src: TestSource, lr, expect: str, case: TestCase) -> list[CaseResult]:
+        def result(label: str, status: str, detail: str = "", conf: float | None = None) -> CaseResult:
+            return CaseResult(src.rule_id, src.path, expect, label, status, detail, conf)
+
+        targets = _targets(case, src, self.manifest)
+        if isinstance(targets, str):
+            return [result(case.label(), "error", targets)]
+        out = []
+        for t in targets:
+            if t.entry is not None and not t.entry.reproduced:
+                # fires: the bug is not in this trace; silent: a "healthy" control that failed
+                # its own checks (e.g. latency from machine noise) is no control.
+                out.append(result(t.label, "skip", f"manifest: {t.entry.scenario}/{t.entry.variant} "
+                                                   f"did not reproduce on go {t.entry.go}"))
+                continue
+            feats = t.features
+            if feats is None:
+                assert t.path is not None
+                if not t.path.is_file():
+                    out.append(result(t.label, "error", "trace not found"))
                     continue
                 try:
-                    feats = get_features(path)
-                except Exception as exc:  # noqa: BLE001 - report and go on with the other cases
-                    results.append(CaseResult(rule.id, lr.path, expect, label, "error", f"cannot read: {exc}"))
+                    feats = self.get_features(t.path)
+                except (InputError, OSError, ValueError) as exc:  # a bad trace or features file: report, go on
+                    out.append(result(t.label, "error", f"cannot read: {exc}"))
                     continue
-                res = evaluate_rule(lr, feats.model_dump(), kb)
-                if res.error:
-                    results.append(CaseResult(rule.id, lr.path, expect, label, "error", res.error))
+            if expect == "expect":
+                assert isinstance(case, ExpectCase)
+                diag = self.diagnosis(t, feats)
+                if diag.rules.errors:
+                    errs = "; ".join(f"{e.rule_id}: {e.error}" for e in diag.rules.errors)
+                    out.append(result(t.label, "error", f"rules could not be evaluated: {errs}"))
                     continue
-                if not res.applies:
-                    status = "skip" if expect == "fires" else "pass"
-                    results.append(CaseResult(rule.id, lr.path, expect, label, status,
-                                              f"rule does not apply to trace format 1.{feats.trace.format_minor}"))
-                    continue
+                ok, detail = _check_expect(case, diag)
+                out.append(result(t.label, "pass" if ok else "fail", detail))
+                continue
+            res = evaluate_rule(lr, feats.model_dump(), self.rs.knowledge)
+            if res.error:
+                out.append(result(t.label, "error", res.error))
+            elif not res.applies:
+                out.append(result(t.label, "skip" if expect == "fires" else "pass",
+                                  f"rule does not apply to trace format 1.{feats.trace.format_minor}"))
+            else:
                 ok = res.fired == (expect == "fires")
-                detail = ""
-                if res.finding is not None:
-                    detail = res.finding.message
-                results.append(CaseResult(rule.id, lr.path, expect, label, "pass" if ok else "fail", detail,
-                                          res.confidence if res.fired else None))
-    return results
+                detail = res.finding.message if res.finding is not None else (
+                    "did not fire" if expect == "fires" else "")
+                out.append(result(t.label, "pass" if ok else "fail", detail, res.confidence if res.fired else None))
+        return out
+
+    def diagnosis(self, t: _Target, feats: Features) -> Diagnosis:
+        if t.path is None:
+            return diagnose(feats, self.rs)
+        key = t.path.resolve()
+        if key not in self.diagnoses:
+            self.diagnoses[key] = diagnose(feats, self.rs)
+        return self.diagnoses[key]
 
 
-def run_tests(paths: list[Path], manifest_path: Path | None = None,
-              get_features: FeaturesFn | None = None) -> tuple[list[CaseResult], list[str]]:
-    """Test every rule found in `paths` (each folder/file stands alone, no layering).
-
-    Returns (results, load problems). Load problems are `file:line: reason` strings.
-    """
-    from diagnose.rules.loader import RuleLoadError
-
-    layers = [Layer(str(p), p) for p in paths]
-    try:
-        ruleset = load_ruleset(layers=layers, env={})
-    except RuleLoadError as exc:
-        return [], [str(i) for i in exc.issues]
+def find_manifest(manifest_path: Path | None) -> list[ManifestEntry] | None:
     manifest_path = manifest_path or (Path(settings().manifest) if settings().manifest else default_manifest())
-    manifest = load_manifest(manifest_path) if manifest_path and manifest_path.is_file() else None
-    get_features = get_features or features_loader()
+    return load_manifest(manifest_path) if manifest_path and manifest_path.is_file() else None
+
+
+def run_tests(paths: list[Path], manifest_path: Path | None = None, get_features: FeaturesFn | None = None,
+              rules_dirs: list[Path] | None = None) -> tuple[list[CaseResult], list[Issue]]:
+    """Run the tests written in `paths`, loaded after the shipped rules and `rules_dirs`.
+
+    Returns (results, problems). Problems (invalid rule files, tests naming missing traces or
+    selectors matching nothing) stop the run: nothing is tested on a rule set that does not load.
+    """
+    from diagnose.rules.testcheck import check_test_sources
+
+    ruleset, issues = build_ruleset(layers_to_check(paths, rules_dirs))
+    manifest = find_manifest(manifest_path)
+    mine = tests_under(ruleset, paths)
+    if not issues:
+        issues = check_test_sources(mine, ruleset, manifest)
+    if issues:
+        return [], issues
+    runner = _Runner(ruleset, get_features or features_loader(modules=ruleset.modules or None), manifest)
     results: list[CaseResult] = []
-    for lr in sorted(ruleset.rules.values(), key=lambda r: (str(r.path), r.id)):
-        if not lr.rule.tests.fires and not lr.rule.tests.silent:
-            results.append(CaseResult(lr.id, lr.path, "-", "-", "skip", "rule has no tests"))
+    for src in sorted(mine, key=lambda s: (str(s.path), s.line)):
+        if src.tests.empty():
+            results.append(CaseResult(src.rule_id, src.path, "-", "-", "skip", "rule has no tests"))
             continue
-        results.extend(run_rule_tests(lr, ruleset.knowledge, get_features, manifest))
+        results.extend(runner.run_source(src))
     return results, []

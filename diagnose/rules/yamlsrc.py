@@ -3,15 +3,31 @@
 PyYAML's composer keeps a start mark on every node; we walk the node tree once and record,
 for each path of keys/indexes, the 1-based line where that entry starts. Duplicate keys, which
 PyYAML would silently collapse, are reported as errors.
+
+Rule files are data from anyone (a team folder, a chat upload), so parsing is bounded: only
+the safe loader (no tags that build Python objects), at most MAX_NODES nodes once aliases
+are expanded (a 272-byte alias bomb otherwise expands to 2 GB), MAX_DEPTH levels of nesting,
+and no control characters (a NUL byte is a one-line error, not a ReaderError traceback).
 """
 from __future__ import annotations
 
+import os
+import re
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 Path_ = tuple[str | int, ...]
+
+#: nodes in one document after alias expansion; the largest shipped rule has ~150
+MAX_NODES = 20_000
+#: bytes in one rule or knowledge file; the largest shipped one is ~4 KB
+MAX_BYTES = 1 << 20
+#: nesting levels of mappings/lists; rules use < 10
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -64,13 +80,71 @@ class Doc:
 
 
 class YamlError(Exception):
-    def __init__(self, line: int, reason: str) -> None:
+    """Bad YAML at `line`. `limit` is set when a safety limit (size, nesting, characters) refused
+    the text: that is hostile or non-text input rather than a typo, and commands exit 2 on it."""
+
+    def __init__(self, line: int, reason: str, limit: bool = False) -> None:
         super().__init__(reason)
         self.line = line
         self.reason = reason
+        self.limit = limit
 
 
-def _walk(node: yaml.Node, path: Path_, doc: Doc, errors: list[YamlError]) -> None:
+class UnreadableError(Exception):
+    """The path is not a readable text file of sane size (FIFO, device, binary, huge)."""
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """Read a small UTF-8 text file, refusing what is not one before reading it.
+
+    A FIFO would block forever and /dev/zero never ends, so the file type is checked with
+    stat() and the read is capped; binary content is refused by its bytes, not by a parser
+    traceback.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UnreadableError(exc.strerror or str(exc)) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UnreadableError("is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableError("not a regular file (a FIFO, socket or device)")
+        if st.st_size > max_bytes:
+            raise UnreadableError(f"too large for a rule file ({st.st_size} bytes, limit {max_bytes})")
+        data = os.read(fd, max_bytes + 1)
+    except OSError as exc:
+        raise UnreadableError(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise UnreadableError(f"too large for a rule file (more than {max_bytes} bytes)")
+    if b"\0" in data:
+        raise UnreadableError(f"binary file (NUL byte at offset {data.index(0)}), not YAML text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableError(f"not UTF-8 text (byte {exc.start})") from None
+
+
+class _Budget:
+    """Counts expanded nodes so an alias bomb stops after MAX_NODES, not after gigabytes."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def spend(self, node: yaml.Node, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise YamlError(node.start_mark.line + 1, f"document too large: more than {MAX_NODES} "
+                            "values once aliases are expanded (an alias bomb?)", limit=True)
+        if depth > MAX_DEPTH:
+            raise YamlError(node.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels", limit=True)
+
+
+def _walk(node: yaml.Node, path: Path_, doc: Doc, errors: list[YamlError], budget: _Budget) -> None:
+    budget.spend(node, len(path))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -80,27 +154,56 @@ def _walk(node: yaml.Node, path: Path_, doc: Doc, errors: list[YamlError]) -> No
                 errors.append(YamlError(line, f"duplicate key {key!r} (first at line {seen[key]})"))
             seen[key] = line
             doc.lines[path + (key,)] = line
-            _walk(value_node, path + (key,), doc, errors)
+            _walk(value_node, path + (key,), doc, errors, budget)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             doc.lines[path + (i,)] = item.start_mark.line + 1
-            _walk(item, path + (i,), doc, errors)
+            _walk(item, path + (i,), doc, errors, budget)
     elif isinstance(node, yaml.ScalarNode):
         doc.scalars[path] = (node.start_mark.line + 1, node.style, node.end_mark.line + 1)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(text: str) -> None:
+    """Reject control characters (NUL...) with their line, before PyYAML's reader sees them."""
+    m = _CONTROL.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        raise YamlError(line, f"control character {m.group(0)!r} (byte {m.start()}): not a text file", limit=True)
+
+
+def _check_depth(text: str) -> None:
+    """Refuse deep nesting from the event stream (libyaml's parser when present, not recursive)
+    before PyYAML's recursive composer spends seconds on it."""
+    depth = 0
+    for ev in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlError(ev.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels", limit=True)
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
 def load_docs(text: str) -> list[Doc]:
     """Parse every document in `text`. Raises YamlError (with a line) on bad YAML."""
-    loader = yaml.SafeLoader(text)
+    check_text(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader checks the characters on construction
+        raise YamlError(1, f"invalid YAML: {exc}") from None
     docs: list[Doc] = []
     try:
+        _check_depth(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
             doc = Doc(data=None, start_line=node.start_mark.line + 1, source_lines=text.splitlines())
             errors: list[YamlError] = []
-            _walk(node, (), doc, errors)
+            _walk(node, (), doc, errors, _Budget())
             if errors:
                 raise errors[0]
             doc.data = loader.construct_document(node)
@@ -111,9 +214,11 @@ def load_docs(text: str) -> list[Doc]:
         reason = exc.problem or str(exc)
         if exc.context:
             reason = f"{exc.context}: {reason}"
-        raise YamlError(line, f"invalid YAML: {reason}") from None
+        raise YamlError(line, f"invalid YAML: {reason}", limit="nesting depth" in reason) from None
     except yaml.YAMLError as exc:
         raise YamlError(1, f"invalid YAML: {exc}") from None
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise YamlError(1, f"nesting deeper than {MAX_DEPTH} levels", limit=True) from None
     finally:
         loader.dispose()
     return docs

@@ -1,6 +1,6 @@
 """The thread reply: what a person reads in five seconds, at most MAX_LINES lines.
 
-Built from the CLI's JSON report (schema netpoll-diagnose/findings/v1) or diff JSON
+Built from the CLI's JSON report (schema netpoll-diagnose/findings/v2) or diff JSON
 (netpoll-diagnose/diff/v1): the verdict, the top finding with its first FACTS facts and the
 first sentence of its fix, a count of the other findings, and a pointer to the HTML report
 uploaded beside it. Nothing here names a server path or a command to run: the trace is named
