@@ -48,6 +48,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gotoolchains as gt  # noqa: E402
+import gen_cases  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIX = REPO / "fixtures"
@@ -99,6 +100,23 @@ CASES: List[Case] = [
     Case("syscallstorm", "sse-flush8", ("syscall_storm",), window=0.5),
     Case("syscallstorm", "chunked-flush16", ("syscall_storm",), window=0.5),
 ]
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+    """Where a corpus's traces and manifest live and how its runs are judged."""
+    name: str
+    cases: List[Any]
+    manifest: Path
+    traces: Path
+    size_target: int
+    pprof: bool  # derive -pprof=net|syscall|sched summaries (costly; the fx corpus only)
+
+
+FX = Corpus("fx", CASES, MANIFEST, TRACES, SIZE_TARGET, True)
+GEN = Corpus("gen", gen_cases.GEN_CASES, FIX / "generalisation.json", TRACES / "gen", 512 * 1024, False)
+CORPORA = {"fx": FX, "gen": GEN}
 
 # ----------------------------------------------------------------------------- processes
 
@@ -591,6 +609,8 @@ def judge(case: Case, res: Dict[str, Any], checks: Dict[str, Any], ev: Dict[str,
         ok = ok and bool(cond)
         why.append(("ok: " if cond else "MISSING: ") + text)
 
+    if isinstance(case, gen_cases.GenCase):
+        return judge_gen(case, res, checks, ev, need, why)
     w2r = ev["wake_to_run_ms"]["all"]
     raw_long = {k: v for k, v in ev["syscalls"]["by_op"].items()
                 if k.split("/")[1] == "raw" and v.get("max_ms", 0) >= 10}
@@ -653,21 +673,44 @@ def judge(case: Case, res: Dict[str, Any], checks: Dict[str, Any], ev: Dict[str,
     return ok, why
 
 
+def judge_gen(case: "gen_cases.GenCase", res: Dict[str, Any], checks: Dict[str, Any],
+              ev: Dict[str, Any], need: Any, why: List[str]) -> Tuple[bool, List[str]]:
+    """A generalisation case is reproduced when its run completed and the injected
+    mechanism really ran (the program's own counters); whether clients noticed is the dose
+    question the benchmark answers from `measured`, not a reason to drop the trace."""
+    w = res["window"]
+    need(w["chunks"] > 0, f"clients received {w['chunks']} messages in the window")
+    need("parse_error" not in ev, "go tool trace parses the trace")
+    if gen_cases.STARVE in case.causes:
+        need(checks.get("burned_ms", 0) > 0, f"CPU burned by hogs/bursts ({checks.get('burned_ms')} ms)")
+    if gen_cases.GC in case.causes:
+        need(checks.get("gc_cycles", 0) > 0, f"GC cycles in the run ({checks.get('gc_cycles')})")
+    if gen_cases.SLOW in case.causes:
+        slow = (res.get("classes") or {}).get("slow", {}).get("latency_ms", {})
+        why.append(f"info: slow clients' p95 {slow.get('p95')} ms")
+    if gen_cases.STORM in case.causes:
+        why.append(f"info: {ev['syscalls']['per_s']:.0f} syscalls/s")
+    why.append(f"info: wake-to-run p95 {ev['wake_to_run_ms']['all'].get('p95')} ms, "
+               f"GC cycles {ev['gc']['cycles_started']}, procs {ev['procs']}")
+    ok = not any(x.startswith("MISSING") for x in why)
+    return ok, why
+
+
 # ----------------------------------------------------------------------------- manifest
 
 
-def load_manifest() -> Dict[str, Any]:
-    if MANIFEST.exists():
-        return json.loads(MANIFEST.read_text())
+def load_manifest(corpus: Corpus = FX) -> Dict[str, Any]:
+    if corpus.manifest.exists():
+        return json.loads(corpus.manifest.read_text())
     return {"traces": []}
 
 
-def save_manifest(man: Dict[str, Any]) -> None:
-    order = {c.key: i for i, c in enumerate(CASES)}
+def save_manifest(man: Dict[str, Any], corpus: Corpus = FX) -> None:
+    order = {c.key: i for i, c in enumerate(corpus.cases)}
     vorder = {v: i for i, v in enumerate(gt.VERSIONS)}
     man["traces"].sort(key=lambda e: (order.get(f"{e['scenario']}:{e['variant']}", 999),
                                       vorder.get(e["toolchain"], 99)))
-    MANIFEST.write_text(json.dumps(man, indent=1, sort_keys=False) + "\n")
+    corpus.manifest.write_text(json.dumps(man, indent=1, sort_keys=False) + "\n")
 
 
 def _sha256(path: Path) -> str:
@@ -689,10 +732,10 @@ def describe_variants(bindir: Path, scenario: str) -> Dict[str, str]:
     return out
 
 
-def generate(cases: List[Case], versions: List[str], attempts: int = 2) -> int:
+def generate(cases: List[Any], versions: List[str], attempts: int = 2, corpus: Corpus = FX) -> int:
     oracle = gt.go_binary(gt.ORACLE)
-    TRACES.mkdir(parents=True, exist_ok=True)
-    man = load_manifest()
+    corpus.traces.mkdir(parents=True, exist_ok=True)
+    man = load_manifest(corpus)
     man.setdefault("traces", [])
     unavailable = {u["toolchain"]: u for u in man.get("unavailable", [])}
     failures = 0
@@ -710,10 +753,12 @@ def generate(cases: List[Case], versions: List[str], attempts: int = 2) -> int:
         bindir = build_all(version, go)
         descs: Dict[str, Dict[str, str]] = {}
         for case in cases:
+            if isinstance(case, gen_cases.GenCase) and not gen_cases.applies(case, version):
+                continue
             if case.scenario not in descs:
                 descs[case.scenario] = describe_variants(bindir, case.scenario)
             name = f"{case.scenario}-{case.variant}-{full}.trace"
-            dest = TRACES / name
+            dest = corpus.traces / name
             window = case.window
             entry: Optional[Dict[str, Any]] = None
             errors: List[str] = []
@@ -735,8 +780,8 @@ def generate(cases: List[Case], versions: List[str], attempts: int = 2) -> int:
                     if attempt > attempts:
                         break
                     continue
-                if size > SIZE_TARGET and attempt <= attempts:
-                    window = round(max(0.1, window * SIZE_TARGET / size * 0.8), 2)
+                if size > corpus.size_target and attempt <= attempts:
+                    window = round(max(0.1, window * corpus.size_target / size * 0.8), 2)
                     errors.append(f"attempt {attempt}: {size} bytes, retrying with window {window}s")
                     tmp.unlink()
                     continue
@@ -745,11 +790,11 @@ def generate(cases: List[Case], versions: List[str], attempts: int = 2) -> int:
                     tmp.unlink()
                     break
                 header = trace_header(tmp)
-                ev = analyze_trace(tmp, oracle)
+                ev = analyze_trace(tmp, oracle, with_pprof=corpus.pprof)
                 ok, why = judge(case, res, run["checks"], ev)
                 shutil.move(str(tmp), dest)
                 entry = {
-                    "path": f"traces/{name}",
+                    "path": str(dest.relative_to(FIX)),
                     "scenario": case.scenario,
                     "variant": case.variant,
                     "description": descs[case.scenario].get(case.variant, ""),
@@ -772,6 +817,8 @@ def generate(cases: List[Case], versions: List[str], attempts: int = 2) -> int:
                     "attempts": attempt,
                     "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 }
+                if isinstance(case, gen_cases.GenCase):
+                    entry.update(gen_cases.entry_fields(case))
                 if errors:
                     entry["harness_notes"] = errors
                 if header != gt.TRACE_HEADER.get(version):
@@ -800,9 +847,10 @@ def generate(cases: List[Case], versions: List[str], attempts: int = 2) -> int:
                     dest.unlink()
             else:
                 man["traces"].append(entry)
-            save_manifest(_finish_manifest(man, unavailable))
-    save_manifest(_finish_manifest(man, unavailable))
-    update_example(man)
+            save_manifest(_finish_manifest(man, unavailable), corpus)
+    save_manifest(_finish_manifest(man, unavailable), corpus)
+    if corpus is FX:
+        update_example(man)
     print(f"done in {time.time() - t_all:.0f}s; {failures} case(s) without a trace", flush=True)
     return 1 if failures else 0
 
@@ -962,15 +1010,16 @@ def make_big_trace(version: str = gt.ORACLE, mb: int = 180, out: Optional[Path] 
 # ----------------------------------------------------------------------------- main
 
 
-def select_cases(only: List[str]) -> List[Case]:
+def select_cases(only: List[str], corpus: Corpus = FX) -> List[Any]:
+    cases = corpus.cases
     if not only:
-        return list(CASES)
+        return list(cases)
     keys = [k for x in only for k in x.split(",") if k]
-    out = [c for c in CASES if any(k == c.scenario or k == c.key for k in keys)]
-    unknown = [k for k in keys if not any(k == c.scenario or k == c.key for c in CASES)]
+    out = [c for c in cases if any(k == c.scenario or k == c.key for k in keys)]
+    unknown = [k for k in keys if not any(k == c.scenario or k == c.key for c in cases)]
     if unknown:
         raise SystemExit(f"unknown scenario(s) {unknown}; known: "
-                         + ", ".join(sorted({c.scenario for c in CASES})))
+                         + ", ".join(sorted({c.scenario for c in cases})))
     return out
 
 
@@ -983,14 +1032,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--big", metavar="VERSION", help="write a large benchmark trace with this Go")
     ap.add_argument("--mb", type=int, default=180, help="size of the --big trace in MB")
     ap.add_argument("--list", action="store_true", help="list the cases")
+    ap.add_argument("--corpus", choices=sorted(CORPORA), default="fx",
+                    help="fx: the harness corpus (fixtures/manifest.json); gen: the generalisation "
+                         "corpus (fixtures/generalisation.json, traces/gen/)")
     ap.add_argument("--table", action="store_true", help="print the README summary table")
     ap.add_argument("--strace", action="store_true",
                     help="record trace + strace pairs under fixtures/strace/ (tools/strace_fixtures.py)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    corpus = CORPORA[args.corpus]
     if args.list:
-        for c in CASES:
+        for c in corpus.cases:
             print(f"{c.key:34s} window {c.window}s  expects {list(c.causes)}")
         return 0
     if args.table:
@@ -1008,7 +1061,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for v in versions:
         if v not in gt.VERSIONS:
             raise SystemExit(f"unpinned version {v}; pinned: {gt.VERSIONS}")
-    return generate(select_cases(args.only), versions)
+    return generate(select_cases(args.only, corpus), versions, corpus=corpus)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,168 @@
+"""Shared by benchmarks/generalisation.py and benchmarks/calibrate.py: run the current rules on
+the fixture corpora and label each result against what the clients measured.
+
+Labels (issue 12):
+
+* a trace's **expected causes** are the causes its program injected (manifest
+  `expected_causes`, at every dose);
+* a dose is **noticed** when the clients' chunk p95 in the traced window is at least
+  ``NOTICE_RATIO`` times the p95 of the program's healthy baseline variant *on the same Go
+  version in the same regeneration pass* (manifest `baseline`); for the harness corpus
+  (fixtures/manifest.json) every reproduced scenario counts as noticed (its labels were
+  checked by the harness: latency, or correctness for fd reuse);
+* at a noticed dose each expected cause must be found at >= warning (else a **miss**); below
+  it, info or nothing is expected (a warning there is **early**); a warning naming a cause
+  that was not injected is a **wrong cause**; on a healthy or confounder trace any warning is
+  a **false alarm**.
+
+Features are cached under benchmarks/out/feature-cache/, keyed by the trace's sha256 and a
+hash of the stage sources (read, timeline, graph, features), so re-running after a rule
+change costs only rule evaluation.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from diagnose.features.model import Features  # noqa: E402
+from diagnose.rules.engine import diagnose, evaluate_rule  # noqa: E402
+from diagnose.rules.loader import RuleSet, load_ruleset  # noqa: E402
+from diagnose.rules.schema import severity_rank  # noqa: E402
+
+FIX = REPO / "fixtures"
+GEN_MANIFEST = FIX / "generalisation.json"
+FX_MANIFEST = FIX / "manifest.json"
+CACHE = REPO / "benchmarks" / "out" / "feature-cache"
+NOTICE_RATIO = 2.0
+PRODUCT_CAUSES = ("fd_reuse", "custom_listener", "tls_fd_bypass", "gomaxprocs_starvation",
+                  "slow_consumer", "gc_pressure", "syscall_storm")
+WARN = severity_rank("warning")
+
+
+@dataclass
+class RuleHit:
+    rule_id: str
+    cause: str
+    severity: str
+    confidence: float
+    strength: float | None  # mean signal strength (None: constant confidence)
+
+
+@dataclass
+class Case:
+    """One trace of a corpus, with its labels and what the rules said."""
+    path: Path
+    program: str
+    variant: str
+    go: str
+    split: str
+    expected: list[str]
+    p95: float | None
+    baseline_p95: float | None
+    kind: str  # "dose" | "mixed" | "healthy" | "confounder" | "fx"
+    dose: float | None = None
+    findings: list[tuple[str, str, float]] = field(default_factory=list)  # (cause, severity, conf)
+    rules: list[RuleHit] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.p95 is None or not self.baseline_p95:
+            return None
+        return self.p95 / self.baseline_p95
+
+    @property
+    def noticed(self) -> bool:
+        if self.kind == "fx":
+            return bool(self.expected)
+        r = self.ratio
+        return bool(self.expected) and r is not None and r >= NOTICE_RATIO
+
+    def warned(self) -> list[str]:
+        """Causes found at >= warning, strongest first (as the report ranks them)."""
+        return [c for c, sev, _ in self.findings if severity_rank(sev) >= WARN]
+
+
+def _code_hash() -> str:
+    h = hashlib.sha256()
+    for stage in ("read", "timeline", "graph", "features"):
+        for p in sorted((REPO / "diagnose" / stage).rglob("*.py")):
+            h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def features_for(path: Path, sha: str, code: str) -> Features:
+    from diagnose.features import extract
+
+    cached = CACHE / f"{sha[:20]}-{code}.json"
+    if cached.is_file():
+        return Features.model_validate_json(cached.read_text(encoding="utf-8"))
+    feats = extract(str(path))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached.write_text(feats.model_dump_json(), encoding="utf-8")
+    return feats
+
+
+def _strength(lr: Any, conf: float) -> float | None:
+    spec = lr.rule.confidence
+    if isinstance(spec, (int, float)):
+        return None
+    span = spec.at_saturation - spec.at_threshold
+    return 0.0 if span <= 0 else max(0.0, min(1.0, (conf - spec.at_threshold) / span))
+
+
+def load_cases(include_fx: bool = False, programs: set[str] | None = None) -> list[Case]:
+    out: list[Case] = []
+    if GEN_MANIFEST.is_file():
+        entries = [e for e in json.loads(GEN_MANIFEST.read_text())["traces"] if e.get("path")]
+        p95 = {(e["program"], e["variant"], e["toolchain"]): e["measured"]["latency_ms"].get("p95")
+               for e in entries}
+        for e in entries:
+            if programs and e["program"] not in programs:
+                continue
+            causes = list(e["expected_causes"])
+            kind = ("mixed" if len(causes) > 1 else "dose" if causes else
+                    "confounder" if e.get("confounder") else "healthy")
+            out.append(Case(FIX / e["path"], e["program"], e["variant"], e["toolchain"], e["split"],
+                            causes, e["measured"]["latency_ms"].get("p95"),
+                            p95.get((e["program"], e["baseline"], e["toolchain"])), kind, e.get("dose")))
+    if include_fx and FX_MANIFEST.is_file():
+        for e in json.loads(FX_MANIFEST.read_text())["traces"]:
+            if not e.get("path") or not e.get("reproduced"):
+                continue
+            out.append(Case(FIX / e["path"], "fx:" + e["scenario"], e["variant"], e["toolchain"], "train",
+                            list(e["expected_causes"]), e["measured"]["latency_ms"].get("p95"), None,
+                            "fx" if e["expected_causes"] else "healthy"))
+    return out
+
+
+def run_rules(cases: list[Case], ruleset: RuleSet | None = None, log: bool = True) -> RuleSet:
+    """Fill each case's findings (merged by cause, as reported) and per-rule hits."""
+    ruleset = ruleset or load_ruleset()
+    code = _code_hash()
+    for i, c in enumerate(cases):
+        sha = hashlib.sha256(c.path.read_bytes()).hexdigest()
+        feats = features_for(c.path, sha, code)
+        d = diagnose(feats, ruleset)
+        c.findings = [(f.cause, f.severity, f.confidence) for f in d.findings]
+        fdict = feats.model_dump()
+        c.rules = []
+        for lr in ruleset.active():
+            r = evaluate_rule(lr, fdict, ruleset.knowledge)
+            if r.fired and r.finding is not None:
+                c.rules.append(RuleHit(lr.rule.id, lr.rule.cause, r.finding.severity, r.confidence,
+                                       _strength(lr, r.confidence)))
+        if log and (i + 1) % 25 == 0:
+            print(f"  ... {i + 1}/{len(cases)} traces", file=sys.stderr, flush=True)
+    return ruleset
+
+
+def correct(case: Case, cause: str) -> bool:
+    """Was a finding naming `cause` right? The cause was injected and clients noticed."""
+    return cause in case.expected and case.noticed

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""How the current rules do on programs they were not tuned on (issue 12).
+
+    python benchmarks/generalisation.py              # held-out, train, per program (LOPO)
+    python benchmarks/generalisation.py --details    # every noticed miss, early warning, false alarm
+
+Runs the shipped rules on the generalisation corpus (fixtures/generalisation.json, written
+by ``tools/regen_fixtures.py --corpus gen``) and prints, per cause, recall at the doses clients
+noticed (p95 >= 2x the program's healthy p95 on the same Go version), wrong-cause and
+false-alarm counts, mixed-cause results and the expected-behaviour check. Labels: see
+benchmarks/corpus_eval.py. The split is by program (manifest `split`).
+
+Leave-one-program-out: detection thresholds are not refit here (the rules are data fixed
+before these programs existed), so each program's LOPO score is its own row of the
+per-program table; the confidence fit's LOPO is in benchmarks/calibrate.py.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus_eval import PRODUCT_CAUSES, Case, load_cases, run_rules  # noqa: E402
+
+
+def score(cases: list[Case]) -> dict:
+    """Counts for one selection of traces."""
+    per = {c: {"noticed": 0, "found": 0, "quiet_doses": 0, "early": 0, "wrong": 0} for c in PRODUCT_CAUSES}
+    fa = fa_n = fa_slow = mixed_n = mixed_both = 0
+    misses, earlies, alarms, wrongs = [], [], [], []
+    for k in cases:
+        warned = k.warned()
+        if not k.expected:
+            fa_n += 1
+            if warned:
+                fa += 1
+                r = k.ratio
+                fa_slow += bool(r is not None and r >= 2.0)
+                alarms.append((k, warned))
+            continue
+        for cause in k.expected:
+            row = per[cause]
+            if k.noticed:
+                row["noticed"] += 1
+                if cause in warned:
+                    row["found"] += 1
+                else:
+                    misses.append((k, cause, warned))
+            else:
+                row["quiet_doses"] += 1
+                if cause in warned:
+                    row["early"] += 1
+                    earlies.append((k, cause))
+        extra = [c for c in warned if c not in k.expected]
+        if extra:
+            for cause in k.expected:
+                per[cause]["wrong"] += 1
+            wrongs.append((k, extra))
+        if k.kind == "mixed" and k.noticed:
+            mixed_n += 1
+            if all(c in warned for c in k.expected):
+                mixed_both += 1
+    return {"per": per, "fa": fa, "fa_n": fa_n, "fa_slow": fa_slow, "mixed_n": mixed_n, "mixed_both": mixed_both,
+            "misses": misses, "earlies": earlies, "alarms": alarms, "wrongs": wrongs}
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{a}/{b} ({100 * a / b:.0f}%)" if b else "-"
+
+
+def table(s: dict, title: str) -> str:
+    rows = [f"**{title}**", "",
+            "| cause | recall at noticed doses | warnings below 2x (early) | wrong cause named |",
+            "|---|---|---|---|"]
+    for cause, r in s["per"].items():
+        if r["noticed"] + r["quiet_doses"] == 0:
+            continue
+        rows.append(f"| {cause} | {_pct(r['found'], r['noticed'])} | {r['early']}/{r['quiet_doses']} | {r['wrong']} |")
+    rows.append(f"| healthy + confounders: false alarms (warning or worse) | {_pct(s['fa'], s['fa_n'])} "
+                f"| of which clients saw >= 2x anyway: {s['fa_slow']} | |")
+    rows.append(f"| mixed (noticed): both causes named | {_pct(s['mixed_both'], s['mixed_n'])} | | |")
+    return "\n".join(rows)
+
+
+def per_program(cases: list[Case]) -> str:
+    rows = ["| program (split) | traces | noticed cause-doses found | early | wrong-cause traces | false alarms |",
+            "|---|---|---|---|---|---|"]
+    by: dict[str, list[Case]] = defaultdict(list)
+    for k in cases:
+        by[k.program].append(k)
+    for prog, ks in sorted(by.items()):
+        s = score(ks)
+        found = sum(r["found"] for r in s["per"].values())
+        noticed = sum(r["noticed"] for r in s["per"].values())
+        early = sum(r["early"] for r in s["per"].values())
+        quiet = sum(r["quiet_doses"] for r in s["per"].values())
+        rows.append(f"| {prog} ({ks[0].split}) | {len(ks)} | {_pct(found, noticed)} | {early}/{quiet} | "
+                    f"{len(s['wrongs'])} | {_pct(s['fa'], s['fa_n'])} |")
+    return "\n".join(rows)
+
+
+def _name(k: Case) -> str:
+    r = k.ratio
+    return f"{k.program}:{k.variant} go{k.go} (p95 {k.p95:.1f} ms = {r:.1f}x)" if r else f"{k.program}:{k.variant} go{k.go}"
+
+
+def details(s: dict) -> str:
+    out = []
+    for k, cause, warned in s["misses"]:
+        out.append(f"  MISS   {cause:22s} {_name(k)}; named: {warned or 'nothing'}; all findings: "
+                   f"{[(c, sev, round(p, 2)) for c, sev, p in k.findings]}")
+    for k, cause in s["earlies"]:
+        out.append(f"  EARLY  {cause:22s} {_name(k)}")
+    for k, extra in s["wrongs"]:
+        out.append(f"  WRONG  {','.join(extra):22s} {_name(k)} (injected {k.expected})")
+    for k, warned in s["alarms"]:
+        out.append(f"  ALARM  {','.join(warned):22s} {_name(k)}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--details", action="store_true", help="list every miss, early warning and false alarm")
+    ap.add_argument("--go", action="append", default=[], help="only these toolchains (repeatable)")
+    args = ap.parse_args(argv)
+    cases = load_cases()
+    if args.go:
+        cases = [k for k in cases if k.go in args.go]
+    if not cases:
+        print("no generalisation corpus: run tools/regen_fixtures.py --corpus gen", file=sys.stderr)
+        return 2
+    run_rules(cases)
+    versions = sorted({k.go for k in cases})
+    print(f"{len(cases)} traces, {len({k.program for k in cases})} programs, Go {', '.join(versions)}; "
+          f"noticed = client p95 >= 2x the program's healthy p95 on the same Go version\n")
+    held = [k for k in cases if k.split == "heldout"]
+    train = [k for k in cases if k.split == "train"]
+    for sel, title in ((held, "held-out programs"), (train, "train programs"), (cases, "whole corpus")):
+        s = score(sel)
+        print(table(s, f"{title} ({len(sel)} traces, programs: "
+                       f"{', '.join(sorted({k.program for k in sel}))})"))
+        print()
+        if args.details and sel is held:
+            print(details(s) + "\n")
+        if args.details and sel is train:
+            print(details(s) + "\n")
+    print("**leave-one-program-out (each program scored with rules fixed before it was written)**\n")
+    print(per_program(cases))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

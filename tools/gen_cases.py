@@ -1,0 +1,134 @@
+"""The generalisation corpus (issue 12): programs, variants, doses, expected causes, split.
+
+Each case is one variant of a program under ``fixtures/go/cmd/<program>`` (built on
+``internal/gen``, not on the ``internal/fx`` harness the rules were tuned on). A dose series
+names its ``baseline``: the healthy variant of the same program, run in the same regeneration
+pass just before it, whose client p95 is the reference for "clients see >= 2x healthy p95".
+
+The split is by *program*, never by Go version (the same program on another Go version is not
+new evidence). New programs go to ``heldout`` first; only ``train`` programs may be used to tune
+thresholds or fit confidence parameters.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional, Tuple
+
+STARVE = "gomaxprocs_starvation"
+SLOW = "slow_consumer"
+STORM = "syscall_storm"
+GC = "gc_pressure"
+
+
+@dataclasses.dataclass(frozen=True)
+class GenCase:
+    program: str
+    variant: str
+    causes: Tuple[str, ...]
+    baseline: str = "healthy"  # the healthy variant whose p95 is the reference
+    dose: Optional[float] = None  # the injected intensity, in `dose_unit`
+    dose_unit: str = ""
+    window: float = 0.5
+    warmup: float = 1.5
+    min_go: str = ""  # e.g. "1.25": skipped on older toolchains
+    confounder: str = ""  # what a confounder is meant to look like
+
+    @property
+    def scenario(self) -> str:
+        return self.program
+
+    @property
+    def key(self) -> str:
+        return f"{self.program}:{self.variant}"
+
+
+STYLE: Dict[str, str] = {
+    "framed": "raw net.Listener, length-prefixed binary frames",
+    "hijack": "hijacked HTTP/1.1 connection, websocket-like frames",
+    "h2tls": "HTTP/2 over TLS, event lines flushed per event",
+    "revproxy": "httputil.ReverseProxy (FlushInterval -1) in front of a streaming upstream",
+    "fanout": "one producer, subscribers through channels, chunked HTTP",
+    "quiet": "chunked HTTP lines; legitimate look-alikes (confounders)",
+    "capture": "TCP line feed; other ways of taking the trace (confounders)",
+}
+
+SPLIT: Dict[str, str] = {
+    "framed": "train", "h2tls": "train", "fanout": "train", "quiet": "train",
+    "hijack": "heldout", "revproxy": "heldout", "capture": "heldout",
+}
+
+
+def _series(program: str, prefix: str, cause: str, doses: List[int], unit: str, baseline: str,
+            windows: Optional[Dict[int, float]] = None) -> List[GenCase]:
+    return [GenCase(program, f"{prefix}{d}", (cause,), baseline, float(d), unit,
+                    window=(windows or {}).get(d, 0.5)) for d in doses]
+
+
+STARVE_DOSES = [20, 40, 70, 95]
+SLOW_DOSES = [90, 60, 35, 15]  # read rate, % of the produce rate (lower is worse)
+GC_DOSES = [10, 40, 100, 200]
+WRITE_DOSES = [256, 64, 16, 4]  # bytes per write(2) (lower is worse)
+
+GEN_CASES: List[GenCase] = [
+    # framed (train)
+    GenCase("framed", "healthy", ()),
+    *_series("framed", "hog", STARVE, STARVE_DOSES, "% CPU demand of 1 P (one hog)", "healthy"),
+    GenCase("framed", "healthy-procs2", ()),
+    *_series("framed", "write", STORM, WRITE_DOSES, "bytes per write", "healthy-procs2",
+             {16: 0.3, 4: 0.2}),
+    GenCase("framed", "mix-hog70-write16", (STARVE, STORM), window=0.3),
+    # hijack (heldout)
+    GenCase("hijack", "healthy", ()),
+    *_series("hijack", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    GenCase("hijack", "healthy-procs1", ()),
+    *_series("hijack", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (handler bursts)",
+             "healthy-procs1"),
+    GenCase("hijack", "mix-slow35-burst70", (SLOW, STARVE), "healthy-procs1"),
+    # h2tls (train)
+    GenCase("h2tls", "healthy", ()),
+    *_series("h2tls", "gc", GC, GC_DOSES, "MB/s allocated (GOGC=50)", "healthy", {200: 0.4}),
+    *_series("h2tls", "hog", STARVE, STARVE_DOSES, "% CPU demand of 2 Ps (two hogs)", "healthy"),
+    GenCase("h2tls", "mix-gc100-hog70", (GC, STARVE), window=0.4),
+    # revproxy (heldout)
+    GenCase("revproxy", "healthy", ()),
+    *_series("revproxy", "flush", STORM, WRITE_DOSES, "bytes per flush", "healthy",
+             {16: 0.3, 4: 0.2}),
+    *_series("revproxy", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    GenCase("revproxy", "mix-flush16-slow35", (STORM, SLOW), window=0.3),
+    # fanout (train)
+    GenCase("fanout", "healthy", ()),
+    *_series("fanout", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    *_series("fanout", "gc", GC, GC_DOSES, "MB/s allocated (GOGC=50)", "healthy", {200: 0.4}),
+    GenCase("fanout", "healthy-procs1", ()),
+    *_series("fanout", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (handler bursts)",
+             "healthy-procs1"),
+    GenCase("fanout", "mix-gc100-slow35", (GC, SLOW)),
+    # quiet (train): confounders
+    GenCase("quiet", "healthy", ()),
+    GenCase("quiet", "busy-hog", (), confounder="a CPU-bound goroutine, one P free"),
+    GenCase("quiet", "busy-bursts", (), confounder="15% CPU in short bursts, enough Ps"),
+    GenCase("quiet", "fileio", (), confounder="blocking file write+fsync+read per event"),
+    GenCase("quiet", "idle-conns", (), confounder="2000 idle conns parked in the netpoller"),
+    # capture (heldout): confounders
+    GenCase("capture", "healthy", ()),
+    GenCase("capture", "short", (), window=0.1, confounder="a 100 ms trace"),
+    GenCase("capture", "inproc", (), confounder="runtime/trace.Start from process start"),
+    GenCase("capture", "flight", (), min_go="1.25", confounder="FlightRecorder snapshot"),
+    GenCase("capture", "overloaded", (), confounder="machine overloaded by another process"),
+]
+
+
+def applies(case: GenCase, version: str) -> bool:
+    """Whether a case can run with this toolchain (the flight recorder needs Go 1.25)."""
+    if not case.min_go:
+        return True
+    have = tuple(int(x) for x in version.split(".")[:2])
+    want = tuple(int(x) for x in case.min_go.split(".")[:2])
+    return have >= want
+
+
+def entry_fields(case: GenCase) -> Dict[str, object]:
+    """The manifest fields the generalisation corpus adds to an entry."""
+    return {"program": case.program, "style": STYLE[case.program], "split": SPLIT[case.program],
+            "baseline": case.baseline, "dose": case.dose, "dose_unit": case.dose_unit,
+            "confounder": case.confounder, "mixed": len(case.causes) > 1}
