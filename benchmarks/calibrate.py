@@ -14,7 +14,9 @@ were right; a bin is calibrated when they differ by at most 0.1. Brier = mean((p
 The fit: a rule's confidence is at_threshold + (at_saturation - at_threshold) * strength
 (rules/README.md); with strength known per finding, least squares on the train programs'
 findings gives the two numbers (clamped to 0.05..0.99, at_saturation >= at_threshold).
-Rules with fewer than MIN_FIT train findings keep their parameters.
+Rules with fewer than MIN_FIT train findings keep their parameters; the current parameters
+enter the fit as PRIOR_WEIGHT pseudo-findings at each end (shrinkage: the first fit without it
+overfitted, LOPO Brier 0.109 vs 0.072 for the hand-set numbers).
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from corpus_eval import PRODUCT_CAUSES, Case, correct, load_cases, run_rules  # 
 
 BINS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001]
 MIN_FIT = 5
+PRIOR_WEIGHT = 4.0  # pseudo-findings carrying the current parameters at each end
+CAP = 0.97
 TOLERANCE = 0.1
 
 
@@ -64,20 +68,37 @@ def reliability(pairs: list[tuple[float, bool]]) -> list[tuple[str, int, float, 
     return out
 
 
-def fit(obs: list[Obs]) -> tuple[float, float] | None:
-    """Least-squares (at_threshold, at_saturation) for y ~ a + (b - a) * strength."""
-    pts = [(o.strength, float(o.right)) for o in obs if o.strength is not None]
+def fit(obs: list[Obs], prior: tuple[float, float] | None = None) -> tuple[float, float] | None:
+    """Least-squares (at_threshold, at_saturation) for y ~ a + (b - a) * strength.
+
+    With `prior` (the rule's current numbers), PRIOR_WEIGHT pseudo-findings at strength 0
+    and 1 carry them, so a rule with few findings moves only as far as its data justify;
+    the result is clamped to 0.05..CAP (no rule has the evidence to claim more)."""
+    pts = [(o.strength, float(o.right), 1.0) for o in obs if o.strength is not None]
     if len(pts) < MIN_FIT:
         return None
-    n = len(pts)
-    mx = sum(s for s, _ in pts) / n
-    my = sum(y for _, y in pts) / n
-    sxx = sum((s - mx) ** 2 for s, _ in pts)
-    c = max(0.0, sum((s - mx) * (y - my) for s, y in pts) / sxx) if sxx > 1e-9 else 0.0
-    a = my - c * mx
-    a = min(0.99, max(0.05, a))
-    b = min(0.99, max(a, a + c))
+    if prior is not None:
+        pts += [(0.0, prior[0], PRIOR_WEIGHT), (1.0, prior[1], PRIOR_WEIGHT)]
+    w = sum(q for _, _, q in pts)
+    mx = sum(s * q for s, _, q in pts) / w
+    my = sum(y * q for _, y, q in pts) / w
+    sxx = sum(q * (s - mx) ** 2 for s, _, q in pts)
+    c = max(0.0, sum(q * (s - mx) * (y - my) for s, y, q in pts) / sxx) if sxx > 1e-9 else 0.0
+    a = min(CAP, max(0.05, my - c * mx))
+    b = min(CAP, max(a, a + c))
     return round(a, 2), round(b, 2)
+
+
+def current_params() -> dict[str, tuple[float, float]]:
+    """(at_threshold, at_saturation) of each shipped rule with a graded confidence."""
+    from diagnose.rules.loader import load_ruleset
+
+    out = {}
+    for lr in load_ruleset().active():
+        spec = lr.rule.confidence
+        if not isinstance(spec, (int, float)):
+            out[lr.rule.id] = (spec.at_threshold, spec.at_saturation)
+    return out
 
 
 def predict(o: Obs, params: dict[str, tuple[float, float]]) -> float:
@@ -121,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.fit:
         return 0
     rules = sorted({o.rule_id for o in obs})
+    priors = current_params()
     params = {}
     for rid in rules:
-        p = fit([o for o in obs if o.rule_id == rid and o.split == "train"])
+        p = fit([o for o in obs if o.rule_id == rid and o.split == "train"], priors.get(rid))
         if p:
             params[rid] = p
     print("**fitted on train programs** (at_threshold, at_saturation):\n")
@@ -140,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     for prog in sorted({o.program for o in obs}):
         ps = {}
         for rid in rules:
-            p = fit([o for o in obs if o.rule_id == rid and o.program != prog])
+            p = fit([o for o in obs if o.rule_id == rid and o.program != prog], priors.get(rid))
             if p:
                 ps[rid] = p
         for o in obs:

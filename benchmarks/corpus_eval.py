@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ from diagnose.rules.schema import severity_rank  # noqa: E402
 FIX = REPO / "fixtures"
 GEN_MANIFEST = FIX / "generalisation.json"
 FX_MANIFEST = FIX / "manifest.json"
-CACHE = REPO / "benchmarks" / "out" / "feature-cache"
+CACHE = Path(os.environ.get("NETPOLL_FEATURE_CACHE") or REPO / "benchmarks" / "out" / "feature-cache")
 NOTICE_RATIO = 2.0
 PRODUCT_CAUSES = ("fd_reuse", "custom_listener", "tls_fd_bypass", "gomaxprocs_starvation",
                   "slow_consumer", "gc_pressure", "syscall_storm")

@@ -120,6 +120,33 @@ def details(s: dict) -> str:
     return "\n".join(out)
 
 
+def series(cases: list[Case]) -> tuple[str, int, int]:
+    """Dose-response lines, mild to blatant (the order of tools/gen_cases.py), and how many
+    series have a confidence that never falls as the dose rises (0 when no finding)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    import gen_cases
+
+    order = {c.key: i for i, c in enumerate(gen_cases.GEN_CASES)}
+    groups: dict[tuple[str, str, str], list[Case]] = defaultdict(list)
+    for k in cases:
+        if k.kind == "dose":
+            groups[(k.program, k.expected[0], k.go)].append(k)
+    lines, mono = [], 0
+    for (prog, cause, go), ks in sorted(groups.items()):
+        ks.sort(key=lambda k: order.get(f"{k.program}:{k.variant}", 0))
+        confs, cells = [], []
+        for k in ks:
+            hit = [(sev, p) for c, sev, p in k.findings if c == cause]
+            confs.append(hit[0][1] if hit else 0.0)
+            mark = f"{hit[0][0][0].upper()}{hit[0][1]:.2f}" if hit else "-"
+            r = k.ratio
+            cells.append(f"{k.variant}:{r:.1f}x:{mark}" if r is not None else f"{k.variant}:?:{mark}")
+        ok = all(b >= a for a, b in zip(confs, confs[1:]))
+        mono += ok
+        lines.append(f"  {prog:9s} {cause:22s} go{go:8s} {'  '.join(cells)}{'' if ok else '   (not monotone)'}")
+    return "\n".join(lines), mono, len(groups)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--details", action="store_true", help="list every miss, early warning and false alarm")
@@ -146,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
             print(details(s) + "\n")
         if args.details and sel is train:
             print(details(s) + "\n")
+    text, mono, n = series(cases)
+    if args.details:
+        print("dose response (variant:client p95 / healthy p95:finding W=warning I=info C=critical + confidence)")
+        print(text + "\n")
+    print(f"dose series whose confidence never falls as the dose rises: {mono}/{n}\n")
     print("**leave-one-program-out (each program scored with rules fixed before it was written)**\n")
     print(per_program(cases))
     return 0

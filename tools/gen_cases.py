@@ -80,6 +80,7 @@ GEN_CASES: List[GenCase] = [
     # hijack (heldout)
     GenCase("hijack", "healthy", ()),
     *_series("hijack", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    *_series("hijack", "flush", STORM, WRITE_DOSES, "bytes per flush", "healthy", {16: 0.3, 4: 0.2}),
     GenCase("hijack", "healthy-procs1", ()),
     *_series("hijack", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (handler bursts)",
              "healthy-procs1"),
@@ -94,6 +95,7 @@ GEN_CASES: List[GenCase] = [
     *_series("revproxy", "flush", STORM, WRITE_DOSES, "bytes per flush", "healthy",
              {16: 0.3, 4: 0.2}),
     *_series("revproxy", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    *_series("revproxy", "gc", GC, GC_DOSES, "MB/s allocated (GOGC=50)", "healthy", {200: 0.4}),
     GenCase("revproxy", "mix-flush16-slow35", (STORM, SLOW), window=0.3),
     # fanout (train)
     GenCase("fanout", "healthy", ()),
