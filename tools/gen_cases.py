@@ -50,11 +50,12 @@ STYLE: Dict[str, str] = {
     "fanout": "one producer, subscribers through channels, chunked HTTP",
     "quiet": "chunked HTTP lines; legitimate look-alikes (confounders)",
     "capture": "TCP line feed; other ways of taking the trace (confounders)",
+    "consumer": "the traced process is a streaming client (reader goroutines, a worker pool, acks)",
 }
 
 SPLIT: Dict[str, str] = {
     "framed": "train", "h2tls": "train", "fanout": "train", "quiet": "train",
-    "hijack": "heldout", "revproxy": "heldout", "capture": "heldout",
+    "hijack": "heldout", "revproxy": "heldout", "capture": "heldout", "consumer": "heldout",
 }
 
 
@@ -105,6 +106,10 @@ GEN_CASES: List[GenCase] = [
     *_series("fanout", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (handler bursts)",
              "healthy-procs1"),
     GenCase("fanout", "mix-gc100-slow35", (GC, SLOW)),
+    # consumer (heldout): the slow part is a client
+    GenCase("consumer", "healthy", ()),
+    *_series("consumer", "cpu", STARVE, STARVE_DOSES, "% CPU demand of 1 P (processing)", "healthy"),
+    *_series("consumer", "gc", GC, GC_DOSES, "MB/s allocated (GOGC=50)", "healthy", {200: 0.4}),
     # quiet (train): confounders
     GenCase("quiet", "healthy", ()),
     GenCase("quiet", "busy-hog", (), confounder="a CPU-bound goroutine, one P free"),
