@@ -18,6 +18,7 @@ STARVE = "gomaxprocs_starvation"
 SLOW = "slow_consumer"
 STORM = "syscall_storm"
 GC = "gc_pressure"
+FD = "fd_reuse"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +70,7 @@ STARVE_DOSES = [20, 40, 70, 95]
 SLOW_DOSES = [90, 60, 35, 15]  # read rate, % of the produce rate (lower is worse)
 GC_DOSES = [10, 40, 100, 200]
 WRITE_DOSES = [256, 64, 16, 4]  # bytes per write(2) (lower is worse)
+RAWCLOSE_DOSES = [5, 15, 40, 100]  # % of streams whose fd is closed raw mid-stream
 
 GEN_CASES: List[GenCase] = [
     # framed (train)
@@ -77,11 +79,13 @@ GEN_CASES: List[GenCase] = [
     GenCase("framed", "healthy-procs2", ()),
     *_series("framed", "write", STORM, WRITE_DOSES, "bytes per write", "healthy-procs2",
              {16: 0.3, 4: 0.2}),
+    *_series("framed", "rawclose", FD, RAWCLOSE_DOSES, "% of streams closed raw", "healthy-procs2"),
     GenCase("framed", "mix-hog70-write16", (STARVE, STORM), window=0.3),
     # hijack (heldout)
     GenCase("hijack", "healthy", ()),
     *_series("hijack", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
     *_series("hijack", "flush", STORM, WRITE_DOSES, "bytes per flush", "healthy", {16: 0.3, 4: 0.2}),
+    *_series("hijack", "rawclose", FD, RAWCLOSE_DOSES, "% of streams closed raw", "healthy"),
     GenCase("hijack", "healthy-procs1", ()),
     *_series("hijack", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (handler bursts)",
              "healthy-procs1"),
@@ -121,6 +125,7 @@ GEN_CASES: List[GenCase] = [
     GenCase("capture", "short", (), window=0.1, confounder="a 100 ms trace"),
     GenCase("capture", "inproc", (), confounder="runtime/trace.Start from process start"),
     GenCase("capture", "flight", (), min_go="1.25", confounder="FlightRecorder snapshot"),
+    *_series("capture", "rawclose", FD, RAWCLOSE_DOSES, "% of streams closed raw", "healthy"),
     GenCase("capture", "overloaded", (), confounder="machine overloaded by another process"),
 ]
 
