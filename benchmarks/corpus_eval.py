@@ -9,7 +9,9 @@ Labels (issue 12):
   ``NOTICE_RATIO`` times the p95 of the program's healthy baseline variant *on the same Go
   version in the same regeneration pass* (manifest `baseline`); for the harness corpus
   (fixtures/manifest.json) every reproduced scenario counts as noticed (its labels were
-  checked by the harness: latency, or correctness for fd reuse);
+  checked by the harness: latency, or correctness for fd reuse); an fd_reuse dose is noticed
+  when its clients saw more cross-talk (broken or foreign frames, disconnects, failed
+  requests) in the window than the baseline's;
 * at a noticed dose each expected cause must be found at >= warning (else a **miss**); below
   it, info or nothing is expected (a warning there is **early**); a warning naming a cause
   that was not injected is a **wrong cause**; on a healthy or confounder trace any warning is
@@ -69,6 +71,8 @@ class Case:
     baseline_p95: float | None
     kind: str  # "dose" | "mixed" | "healthy" | "confounder" | "fx"
     dose: float | None = None
+    xtalk: int = 0  # cross-talk the clients saw in the window
+    baseline_xtalk: int = 0
     findings: list[tuple[str, str, float]] = field(default_factory=list)  # (cause, severity, conf)
     rules: list[RuleHit] = field(default_factory=list)
 
@@ -82,6 +86,8 @@ class Case:
     def noticed(self) -> bool:
         if self.kind == "fx":
             return bool(self.expected)
+        if "fd_reuse" in self.expected and self.xtalk > self.baseline_xtalk:
+            return True
         r = self.ratio
         return bool(self.expected) and r is not None and r >= NOTICE_RATIO
 
@@ -118,12 +124,17 @@ def _strength(lr: Any, conf: float) -> float | None:
     return 0.0 if span <= 0 else max(0.0, min(1.0, (conf - spec.at_threshold) / span))
 
 
+def _xtalk(m: dict[str, Any]) -> int:
+    return m["foreign_events"] + m["broken_frames"] + m["disconnects"] + m["http_errors"]
+
+
 def load_cases(include_fx: bool = False, programs: set[str] | None = None) -> list[Case]:
     out: list[Case] = []
     if GEN_MANIFEST.is_file():
         entries = [e for e in json.loads(GEN_MANIFEST.read_text())["traces"] if e.get("path")]
         p95 = {(e["program"], e["variant"], e["toolchain"]): e["measured"]["latency_ms"].get("p95")
                for e in entries}
+        xt = {(e["program"], e["variant"], e["toolchain"]): _xtalk(e["measured"]) for e in entries}
         for e in entries:
             if programs and e["program"] not in programs:
                 continue
@@ -132,7 +143,9 @@ def load_cases(include_fx: bool = False, programs: set[str] | None = None) -> li
                     "confounder" if e.get("confounder") else "healthy")
             out.append(Case(FIX / e["path"], e["program"], e["variant"], e["toolchain"], e["split"],
                             causes, e["measured"]["latency_ms"].get("p95"),
-                            p95.get((e["program"], e["baseline"], e["toolchain"])), kind, e.get("dose")))
+                            p95.get((e["program"], e["baseline"], e["toolchain"])), kind, e.get("dose"),
+                            xt[(e["program"], e["variant"], e["toolchain"])],
+                            xt.get((e["program"], e["baseline"], e["toolchain"]), 0)))
     if include_fx and FX_MANIFEST.is_file():
         for e in json.loads(FX_MANIFEST.read_text())["traces"]:
             if not e.get("path") or not e.get("reproduced"):

@@ -6,7 +6,8 @@
 
 Runs the shipped rules on the generalisation corpus (fixtures/generalisation.json, written
 by ``tools/regen_fixtures.py --corpus gen``) and prints, per cause, recall at the doses clients
-noticed (p95 >= 2x the program's healthy p95 on the same Go version), wrong-cause and
+noticed (p95 >= 2x the program's healthy p95 on the same Go version; for fd_reuse, cross-talk
+the clients saw), wrong-cause and
 false-alarm counts, mixed-cause results and the expected-behaviour check. Labels: see
 benchmarks/corpus_eval.py. The split is by program (manifest `split`).
 
@@ -140,7 +141,8 @@ def series(cases: list[Case]) -> tuple[str, int, int]:
             confs.append(hit[0][1] if hit else 0.0)
             mark = f"{hit[0][0][0].upper()}{hit[0][1]:.2f}" if hit else "-"
             r = k.ratio
-            cells.append(f"{k.variant}:{r:.1f}x:{mark}" if r is not None else f"{k.variant}:?:{mark}")
+            size = (f"{k.xtalk}xt" if cause == "fd_reuse" else f"{r:.1f}x" if r is not None else "?")
+            cells.append(f"{k.variant}:{size}:{mark}")
         ok = all(b >= a for a, b in zip(confs, confs[1:]))
         mono += ok
         lines.append(f"  {prog:9s} {cause:22s} go{go:8s} {'  '.join(cells)}{'' if ok else '   (not monotone)'}")
@@ -175,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             print(details(s) + "\n")
     text, mono, n = series(cases)
     if args.details:
-        print("dose response (variant:client p95 / healthy p95:finding W=warning I=info C=critical + confidence)")
+        print("dose response (variant:client p95 / healthy p95, or cross-talk events (xt) for fd_reuse:"
+              "finding W=warning I=info C=critical + confidence)")
         print(text + "\n")
     print(f"dose series whose confidence never falls as the dose rises: {mono}/{n}\n")
     print("**leave-one-program-out (each program scored with rules fixed before it was written)**\n")

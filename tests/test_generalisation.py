@@ -32,7 +32,7 @@ def test_every_cause_in_three_styles_with_four_doses():
             styles[cause].add(c.program)
         if len(c.causes) == 1 and c.dose is not None:
             doses[(c.program, c.causes[0])].append(c.dose)
-    for cause in (gen_cases.STARVE, gen_cases.SLOW, gen_cases.STORM, gen_cases.GC):
+    for cause in (gen_cases.STARVE, gen_cases.SLOW, gen_cases.STORM, gen_cases.GC, gen_cases.FD):
         assert len(styles[cause]) >= 3, (cause, styles[cause])
     assert all(len(d) >= 4 for d in doses.values()), doses
     mixed = {c.program for c in gen_cases.GEN_CASES if len(c.causes) > 1}
