@@ -24,18 +24,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..timeline.columns import G_WAITING
-from ..timeline.stacks import pkg_of
+from ..timeline.stacks import STD_ROOTS, pkg_of
 from ..timeline.timeline import Timelines
 from .compute import MAX_EVIDENCE, dist
 from .model import CodeTotals, Evidence, Frame, OurCodeFeatures
 
 MAX_CODE_SITES = 50
 _DEP_MARKS = ("@v", "/pkg/mod/", "/vendor/")
-#: top-level packages of Go's standard library (std has no dotless module of its own besides these)
-STD_ROOTS = frozenset("""archive bufio builtin bytes cmp compress container context crypto database debug embed
-encoding errors expvar flag fmt go hash html image index internal io iter log maps math mime net os path plugin
-reflect regexp runtime slices sort strconv strings structs sync syscall testing text time unicode unique unsafe
-vendor weak""".split())
 
 
 def _module_root(path: str) -> str:

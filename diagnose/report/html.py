@@ -605,22 +605,15 @@ def flame_tree(rec) -> _Node:
     return root
 
 
-# top-level packages of Go's standard library (a module path without a dot, like a fixture's
-# "netpollfixtures", is not the standard library)
-_STD = frozenset("""archive bufio builtin bytes cmp compress container context crypto database debug embed encoding
-errors expvar flag fmt go hash html image index internal io iter log maps math mime net os path plugin reflect regexp
-runtime slices sort strconv strings structs sync syscall testing text time unicode unique unsafe vendor weak""".split())
-
-
 def _frame_color(name: str) -> str:
-    from diagnose.timeline.stacks import pkg_of
+    from diagnose.timeline.stacks import STD_ROOTS, pkg_of
 
     h = sum(ord(ch) for ch in name) % 20
     if name in ("all", "<no stack>"):
         return "#c9ced6"
     pkg = pkg_of(name)
     first = pkg.split("/", 1)[0]
-    if first not in _STD:
+    if first not in STD_ROOTS:
         return f"hsl({8 + h},78%,{58 + h % 8}%)"        # your code (and third-party): red-orange
     if first == "runtime" or pkg in ("syscall", "internal/runtime/syscall") or pkg.startswith("internal/runtime"):
         return f"hsl(40,12%,{68 + h % 10}%)"            # runtime: grey

@@ -67,14 +67,20 @@ def pkg_of(func: str) -> str:
     return func[:dot] if dot >= 0 else func
 
 
+#: top-level packages of Go's standard library. A package is the standard library when its first
+#: path element is one of these: "no dot in the first element" is not enough, since module paths
+#: without a dot (`corp/payments`, a fixture's `netpollfixtures`) are common for internal code.
+STD_ROOTS = frozenset("""archive bufio builtin bytes cmp compress container context crypto database debug embed
+encoding errors expvar flag fmt go hash html image index internal io iter log maps math mime net os path plugin
+reflect regexp runtime slices sort strconv strings structs sync syscall testing text time unicode unique unsafe
+vendor weak""".split())
+
+
 def is_stdlib_pkg(pkg: str) -> bool:
-    """Go's standard library: no dot in the first path element, and not `main`."""
+    """Go's standard library (and std's vendored packages): the first path element is a std root."""
     if pkg in ("main", "command-line-arguments", ""):
         return False
-    first = pkg.split("/", 1)[0]
-    if first == "vendor":
-        return True
-    return "." not in first
+    return pkg.split("/", 1)[0] in STD_ROOTS
 
 
 def is_user_func(func: str) -> bool:
