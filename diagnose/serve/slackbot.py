@@ -185,8 +185,9 @@ class TraceBot:
         ack()
         channel = command["channel_id"]
         try:
-            resp = self.client.chat_postMessage(channel=channel, text=f"Diagnosing {url} "
-                                                f"(asked by <@{command.get('user_id', '')}>)…",
+            # the user's text is escaped: "URL <!channel>" must not make the bot ping a channel
+            resp = self.client.chat_postMessage(channel=channel, text=f"Diagnosing {reply.esc(url)} "
+                                                f"(asked by <@{reply.esc(command.get('user_id', ''))}>)…",
                                                 unfurl_links=False, unfurl_media=False)
         except SlackApiError as e:
             respond(f"I cannot post in this channel ({e.response.get('error')}); invite me first.")
