@@ -431,3 +431,24 @@ def test_an_incomplete_diagnosis_is_answered_with_a_warning(tmp_path, monkeypatc
     text = diagnosis_text(out.outputs["json"], "h.trace")
     assert text.startswith(":warning: *h.trace*: This diagnosis cannot be trusted as complete")
     assert ":white_check_mark:" not in text and str(tmp_path) not in text
+
+
+def test_slash_command_text_cannot_make_the_bot_ping_a_channel(bot, slack):
+    """The bot echoes the user's URL in the channel: a `<!channel>` in it must arrive escaped."""
+    form = ("command=%2Fnetpoll-diagnose&text=http%3A%2F%2F127.0.0.1%3A9%2Fx.trace+%3C%21channel%3E&channel_id=C8"
+            "&user_id=UALICE&team_id=T1&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fr&trigger_id=t")
+    status, _, _ = bot.post(form, sign(SECRET, form), ctype="application/x-www-form-urlencoded")
+    assert status == 200
+    root = slack.wait_for(lambda: slack.posts("C8"))[0]
+    assert root["text"].startswith("Diagnosing ") and "<!channel>" not in root["text"]
+    assert "&lt;!channel&gt;" in root["text"]
+
+
+def test_a_non_ascii_digit_length_is_411_not_a_traceback(bot):
+    """"²" passes str.isdigit() but not int(): the endpoint must answer, not drop the connection."""
+    s = socket.create_connection(("127.0.0.1", bot.service.port), timeout=10)
+    s.sendall(b"POST /diagnose HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ci-token\r\n"
+              b"Content-Length: \xb2\r\n\r\n")
+    head = s.recv(4096).decode("latin-1")
+    s.close()
+    assert head.startswith("HTTP/1.1 411")

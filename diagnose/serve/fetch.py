@@ -133,7 +133,7 @@ def _get(scheme: str, host: str, ip: str, port: int, path: str, headers: dict[st
             raise FetchError("the download returned a web page, not a trace (is the link public, "
                              "and does the bot have the files:read scope?)")
         declared = resp.getheader("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
             raise TooLarge(f"the file ({_fmt_mb(int(declared))}) is larger than the server's limit ({_fmt_mb(max_bytes)})")
 
         def set_timeout(s: float) -> None:

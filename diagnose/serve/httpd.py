@@ -85,8 +85,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _length(self) -> int | None:
-        v = self.headers.get("Content-Length")
-        return int(v) if v and v.isdigit() else None
+        v = (self.headers.get("Content-Length") or "").strip()
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a traceback)
+        return int(v) if v.isascii() and v.isdigit() else None
 
     # --- routes ----------------------------------------------------------------------------
 
