@@ -53,12 +53,13 @@ class WorkPool:
 
     def submit(self, job: Job) -> bool:
         """Queue `job`; False (at once) when the queue is full or the pool is shutting down."""
-        if self._stop.is_set():
-            return False
-        try:
-            self._q.put_nowait(job)
-        except queue.Full:
-            return False
+        with self._lock:  # against shutdown(): a job put after its drain would be neither run nor abandoned
+            if self._stop.is_set():
+                return False
+            try:
+                self._q.put_nowait(job)
+            except queue.Full:
+                return False
         return True
 
     def _loop(self) -> None:
@@ -94,7 +95,8 @@ class WorkPool:
         Returns how many workers were still busy after the grace period (their children are
         then killed by the caller; each job removes its own temporary files as it unwinds).
         """
-        self._stop.set()
+        with self._lock:
+            self._stop.set()
         while True:
             try:
                 job = self._q.get_nowait()
