@@ -452,3 +452,22 @@ def test_a_non_ascii_digit_length_is_411_not_a_traceback(bot):
     head = s.recv(4096).decode("latin-1")
     s.close()
     assert head.startswith("HTTP/1.1 411")
+
+
+def test_scrub_keeps_the_traces_own_go_paths(monkeypatch, tmp_path):
+    """A bot in a python image (sys.prefix /usr/local) running as root must not cut /usr/local
+    or /root out of the stack paths of the user's trace; its own install paths still go."""
+    from pathlib import Path as P
+
+    import diagnose
+    from diagnose.serve.runner import scrub, server_roots
+
+    monkeypatch.setattr(sys, "prefix", "/usr/local")
+    monkeypatch.setattr(P, "home", classmethod(lambda cls: P("/root")))
+    monkeypatch.chdir("/")
+    roots = [str(tmp_path)] + server_roots()
+    stack = "net.(*netFD).Read /usr/local/go/src/net/fd_posix.go:55\nmain.serve /root/go/pkg/mod/x@v1/s.go:9"
+    assert scrub(stack, roots) == stack
+    pkg = P(diagnose.__file__).resolve().parent
+    assert scrub(f"{pkg}/_data/rules/a.yaml:3 and {tmp_path}", roots) == "diagnose/_data/rules/a.yaml:3 and ."
+    assert scrub("/srv/xy/f and /srv/x/f", ["/srv/x"]) == "/srv/xy/f and f"

@@ -97,12 +97,15 @@ def kill_group(p: subprocess.Popen) -> None:
 
 
 def server_roots(extra: list[str] | None = None) -> list[str]:
-    """Absolute directories whose names must not reach a user (longest first)."""
+    """Absolute directories whose names must not reach a user (longest first): where this
+    package, its shipped rules and its libraries are installed, the temporary directory, and
+    the rule layers. Not sys.prefix, $HOME or the working directory: those are too broad --
+    "/usr/local" or "/root" would be cut out of the trace's own Go stack paths
+    (/usr/local/go/src/net/fd_unix.go, /root/go/pkg/mod/...), which the user must see whole."""
     import diagnose
 
     roots = {str(Path(diagnose.__file__).resolve().parent.parent), sysconfig.get_paths()["purelib"],
-             sysconfig.get_paths()["platlib"], sys.prefix, tempfile.gettempdir(), os.getcwd(),
-             str(Path.home())}
+             sysconfig.get_paths()["platlib"], tempfile.gettempdir()}
     for r in os.environ.get("NETPOLL_DIAGNOSE_RULES", "").split(os.pathsep) + (extra or []):
         if r:
             roots.add(str(Path(r).resolve()))
@@ -110,10 +113,12 @@ def server_roots(extra: list[str] | None = None) -> list[str]:
 
 
 def scrub(text: str, roots: list[str]) -> str:
-    """Replace server directories by nothing (``/srv/x/rules/a.yaml`` -> ``rules/a.yaml``)."""
-    for r in roots:
-        text = text.replace(r + "/", "").replace(r, ".")
-    return text
+    """Replace server directories by nothing (``/srv/x/rules/a.yaml`` -> ``rules/a.yaml``), or
+    by "." when named alone; a root is matched whole (``/srv/x`` leaves ``/srv/xy`` alone)."""
+    if not roots:
+        return text
+    rx = re.compile("(?:" + "|".join(map(re.escape, roots)) + r")(/|(?![\w.-]))")
+    return rx.sub(lambda m: "" if m.group(1) else ".", text)
 
 
 def child_env() -> dict[str, str]:
