@@ -150,3 +150,20 @@ def test_label_names_the_trace_in_the_report(capsys):
     r = in_process(capsys, str(HEALTHY), "--label", "api-7 at 12:03", "--format", "json")
     assert r.returncode == 0
     assert json.loads(r.stdout)["trace"]["path"] == "api-7 at 12:03"
+
+
+def test_limits_do_not_outlive_the_command_in_process():
+    """`main()` run in-process (tests, the bot's child running several command lines) must not
+    leave --timeout's timer armed nor --max-memory's cap in force for what runs next."""
+    import resource
+    import signal
+
+    from tests.support.cli import run_main
+
+    before_as = resource.getrlimit(resource.RLIMIT_AS)
+    before_handler = signal.getsignal(signal.SIGALRM)
+    code, _ = run_main(str(EXAMPLE), "--format", "json", "--timeout", "120", "--max-memory", "8192")
+    assert code == 1
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before_handler
+    assert resource.getrlimit(resource.RLIMIT_AS) == before_as

@@ -28,6 +28,7 @@ from .. import settings
 from ..serve.command import register as register_serve  # `serve`: the Slack bot (diagnose/serve/)
 from ..capture import register as register_capture  # `capture`: trace + strace bundle (diagnose/capture.py)
 from . import diagnose_cmd, rules_cmds, schema_cmd, trace_cmds
+from .common import clear_limits
 
 PROG = "netpoll-diagnose"
 DEFAULT_COMMAND = "diagnose"
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"{PROG}: internal error: {type(e).__name__}: {_one_line(str(e))[:300]}{at}; "
                              "please report it (NETPOLL_DIAGNOSE_DEBUG=1 shows the traceback)\n")
         code = EXIT_INTERNAL
+    finally:
+        clear_limits()
     if argv is None:
         sys.exit(code)
     return code

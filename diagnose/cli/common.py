@@ -103,14 +103,32 @@ def apply_limits(timeout: float | None, max_memory_mib: int | None) -> None:
         def _alarm(_sig: int, _frame: object) -> None:
             raise LimitExceeded(f"gave up after {timeout:g} s (--timeout)")
 
-        signal.signal(signal.SIGALRM, _alarm)
+        _saved["alarm"] = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     if max_memory_mib:
         limit = max_memory_mib << 20
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
+        _saved.setdefault("as", soft)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+#: what apply_limits replaced, for clear_limits
+_saved: dict[str, object] = {}
+
+
+def clear_limits() -> None:
+    """Undo apply_limits when the command is over (`main()` may be called again in the same
+    process -- tests, the bot's child running several command lines): a timer left armed would
+    raise LimitExceeded in whatever runs next, a memory cap would stay."""
+    if "alarm" in _saved:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        prev = _saved.pop("alarm")
+        signal.signal(signal.SIGALRM, prev if prev is not None else signal.SIG_DFL)  # type: ignore[arg-type]
+    if "as" in _saved:
+        soft = _saved.pop("as")
+        resource.setrlimit(resource.RLIMIT_AS, (soft, resource.getrlimit(resource.RLIMIT_AS)[1]))  # type: ignore[arg-type]
 
 
 def progress_for(fmt: str, label: str):
