@@ -175,11 +175,13 @@ def test_second_trace_in_thread_is_answered_with_a_diff(bot, slack):
     first = slack.add_file(HEALTHY.read_bytes(), "before.trace", ts="104.1")
     bot.event(message_event("Ev106", "C1", "104.1", [first]))
     _thread_replies(slack, "C1", "104.1")
-    second = slack.add_file(PROBLEM.read_bytes(), "after.trace", ts="104.2")
+    # named as the first once was on the server ("before-" + name): still two different files
+    second = slack.add_file(PROBLEM.read_bytes(), "before-before.trace", ts="104.2")
     bot.event(message_event("Ev107", "C1", "104.2", [second], thread_ts="104.1"))
     texts = [p["text"] for p in _thread_replies(slack, "C1", "104.1", n=2)]
     diff = texts[1]
-    assert "*before.trace* → *after.trace*" in diff and "gomaxprocs_starvation" in diff
+    assert "*before.trace* → *before-before.trace*" in diff and "gomaxprocs_starvation" in diff
+    assert ":white_check_mark: before:" in diff and ":white_check_mark: after:" not in diff
     assert len(diff.splitlines()) <= MAX_LINES
     slack.wait_for(lambda: len(_uploads_for(slack, "C1", "104.1")) == 2)
 

@@ -40,6 +40,7 @@ from .runner import Children, Outcome, diagnose_trace, diff_traces, safe_name
 COMMAND = "/netpoll-diagnose"
 TRACE_NAME = re.compile(r"(?i)(\.(trace|out)$|trace)")
 SKIP_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave"}
+BEFORE_DIR = "_before"  # the first trace of a thread, when a second one is diffed against it
 _SLACK_LINK = re.compile(r"^<([^|>]+)(\|[^>]*)?>$")
 
 
@@ -291,7 +292,10 @@ class _Job:
         first = bot.threads.get((self.where.channel, self.where.thread_ts))
         before = None
         if first is not None and first.id != f.id:
-            before = "before-" + safe_name(first.name, "trace")
+            # in a folder of its own: "_" never starts a safe_name, so no upload (not even one
+            # named "before-X") can be the same file as the first trace
+            before = f"{BEFORE_DIR}/{safe_name(first.name, 'trace')}"
+            (tmp / BEFORE_DIR).mkdir()
             try:
                 first, _ = self._complete(first)
                 fetch_slack_file(first.url, _token(bot.client), tmp / before, limits.max_bytes,
@@ -306,7 +310,7 @@ class _Job:
         if before:
             out = diff_traces(tmp, before, name, ["json", "html"], bot.limits, bot.children)
             if out.ok:
-                text = reply.diff_text(out.outputs["json"], before.removeprefix("before-"), name)
+                text = reply.diff_text(out.outputs["json"], Path(before).name, name)
                 self._reply(text, out.outputs["html"], f"{Path(name).stem}-diff.html")
                 return _fields(out, size, "diff")
         out = diagnose_trace(tmp, name, ["json", "html"], bot.limits, bot.children)
