@@ -5,7 +5,9 @@
         ├── TraceError              a trace that cannot be read (file, byte offset, reason)
         ├── RuleFileError           a rule or knowledge file that cannot be used (file:line)
         │                           (diagnose.rules.RuleLoadError, with every problem found)
-        └── UsageError              a path, flag value, output file or limit that is wrong
+        ├── UsageError              a path, flag value, output file or limit that is wrong
+        ├── read.strace.StraceError an strace log that cannot be read (file:line)
+        └── graph.strace_join.JoinError  a log that cannot be joined to this trace
 
 Anything else that escapes a command is *our* bug, never the input's: the command line prints
 "internal error ..., please report" and exits 3 (`NETPOLL_DIAGNOSE_DEBUG=1` shows the

@@ -400,3 +400,19 @@ def test_capture_on_a_running_fixture_server(tmp_path, capsys):
             if p is not None and p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(timeout=10)
+
+
+def test_rules_test_reports_a_garbled_sibling_log_as_a_case_error(tmp_path):
+    """`rules test` joins X.trace with X.strace beside it: a garbled log is that case's error
+    (bad input), not an internal error that stops the whole run."""
+    from tests.support.clirun import run_cli
+
+    shutil.copy(FIX / PAIR["trace"], tmp_path / "pair.trace")
+    (tmp_path / "pair.strace").write_text("this is not strace output\n")
+    rule = tmp_path / "rules" / "r.yaml"
+    rule.parent.mkdir()
+    rule.write_text("id: team.t\ntitle: t\ncause: t\nseverity: info\nconfidence: 0.5\ncondition: 'false'\n"
+                    "message: t\nknowledge: fd_reuse\ntests:\n  silent:\n    - {trace: " + str(tmp_path / "pair.trace") + "}\n")
+    code, out, err = run_cli("rules", "test", str(rule.parent))
+    assert code != 3 and "internal error" not in err, err
+    assert "pair.strace:1: not an strace line" in out + err

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
+
 from ..read.strace import StraceCall, StraceLog, endpoint_peer, is_socket_desc
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNING
@@ -51,7 +53,7 @@ ALIASES = {"accept": {"accept", "accept4"}, "fcntl": {"fcntl", "fcntl64"}, "prea
            "dup": {"dup", "dup2", "dup3", "fcntl"}, "dup2": {"dup2", "dup3"}, "close": {"close"}}
 
 
-class JoinError(Exception):
+class JoinError(InputError):
     """The log cannot be joined to this trace (old format, another process): one line, exit 2."""
 
 

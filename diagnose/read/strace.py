@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import InputError
+
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
 
@@ -50,8 +52,10 @@ _EPOLL_CTL = re.compile(r"^\s*(?P<ep>\d+)(?:" + _DECOR + r")?,\s*(?P<op>EPOLL_CT
 _ENDPOINTS = re.compile(r"^(?P<kind>[A-Za-z0-9-]+):\[(?P<inner>.*)\]$")
 
 
-class StraceError(Exception):
-    """An strace log that cannot be read: one line, `file:line: what was wrong` (exit 2)."""
+class StraceError(InputError):
+    """An strace log that cannot be read: one line, `file:line: what was wrong` (exit 2).
+    An InputError, so every caller (the CLI, `rules test` on an X.trace + X.strace pair) treats
+    it as bad input, not as our bug."""
 
     def __init__(self, message: str, path: str = "", line: int | None = None) -> None:
         super().__init__(message)

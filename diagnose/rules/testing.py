@@ -248,7 +248,8 @@ class _Runner:
                 try:
                     feats = self.get_features(t.path)
                 except (InputError, OSError, ValueError) as exc:  # a bad trace or features file: report, go on
-                    out.append(result(t.label, "error", f"cannot read: {exc}"))
+                    why = exc.one_line() if isinstance(exc, InputError) else str(exc)  # names file:line
+                    out.append(result(t.label, "error", f"cannot read: {why}"))
                     continue
             if expect == "expect":
                 assert isinstance(case, ExpectCase)
