@@ -25,6 +25,10 @@ options win over these where both exist.
 | NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
 | NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
 | NO_COLOR (any value) | no colour in terminal output (https://no-color.org) |
+
+The `serve` command alone also reads SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET and
+NETPOLL_DIAGNOSE_TOKEN (secrets: read once in diagnose/serve/command.py, never passed to the
+analysis children).
 """
 from __future__ import annotations
 

@@ -103,10 +103,11 @@ def server_roots(extra: list[str] | None = None) -> list[str]:
     "/usr/local" or "/root" would be cut out of the trace's own Go stack paths
     (/usr/local/go/src/net/fd_unix.go, /root/go/pkg/mod/...), which the user must see whole."""
     import diagnose
+    from diagnose import settings
 
     roots = {str(Path(diagnose.__file__).resolve().parent.parent), sysconfig.get_paths()["purelib"],
              sysconfig.get_paths()["platlib"], tempfile.gettempdir()}
-    for r in os.environ.get("NETPOLL_DIAGNOSE_RULES", "").split(os.pathsep) + (extra or []):
+    for r in [*settings().rules_dirs, *(extra or [])]:
         if r:
             roots.add(str(Path(r).resolve()))
     return sorted((r.rstrip("/") for r in roots if len(r.rstrip("/")) > 1), key=len, reverse=True)
