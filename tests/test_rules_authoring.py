@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.clirun import run_cli
+from tests.support.cli import run_main_captured as run_cli
 from diagnose.rules.loader import RuleLoadError, load_ruleset, validate_paths
 from diagnose.rules.testing import run_tests
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.clirun import run_cli
+from tests.support.cli import run_main_captured as run_cli
 from diagnose.rules import yamlsrc
 from diagnose.rules.loader import RuleLoadError, load_ruleset
 

@@ -17,7 +17,7 @@ import pytest
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test dependency: pip install -e '.[test]'")
 
-from tests.support.clirun import run_cli  # noqa: E402
+from tests.support.cli import run_main_captured as run_cli  # noqa: E402
 from diagnose.rules.findings import FINDINGS_SCHEMA  # noqa: E402
 from diagnose.rules.schemas import SCHEMAS, schema, schema_text  # noqa: E402
 from diagnose.rules.yamlsrc import load_docs  # noqa: E402

@@ -405,7 +405,7 @@ def test_capture_on_a_running_fixture_server(tmp_path, capsys):
 def test_rules_test_reports_a_garbled_sibling_log_as_a_case_error(tmp_path):
     """`rules test` joins X.trace with X.strace beside it: a garbled log is that case's error
     (bad input), not an internal error that stops the whole run."""
-    from tests.support.clirun import run_cli
+    from tests.support.cli import run_main_captured as run_cli
 
     shutil.copy(FIX / PAIR["trace"], tmp_path / "pair.trace")
     (tmp_path / "pair.strace").write_text("this is not strace output\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.clirun import run_cli
+from tests.support.cli import run_main_captured as run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 TEAM = REPO / "examples" / "team-rules"

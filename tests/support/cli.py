@@ -13,18 +13,30 @@ REPO = Path(__file__).resolve().parent.parent.parent
 
 def run_main(*args: str) -> tuple[int, str]:
     """(exit code, stdout) of `netpoll-diagnose ARGS` run in this interpreter, with only the
-    shipped rules (a developer's $NETPOLL_DIAGNOSE_RULES is set aside)."""
+    shipped rules (a developer's $NETPOLL_DIAGNOSE_RULES is set aside); stderr is left to
+    pytest's capsys."""
+    code, out, _err = _in_process(args, capture_err=False)
+    return code, out
+
+
+def run_main_captured(*args: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `netpoll-diagnose ARGS` run in this interpreter."""
+    return _in_process(args, capture_err=True)
+
+
+def _in_process(args: tuple[str, ...], capture_err: bool) -> tuple[int, str, str]:
     from diagnose.cli import main
 
-    buf = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     saved = os.environ.pop("NETPOLL_DIAGNOSE_RULES", None)
     try:
-        with contextlib.redirect_stdout(buf):
+        with contextlib.redirect_stdout(out), (contextlib.redirect_stderr(err) if capture_err
+                                               else contextlib.nullcontext()):
             code = main(list(args))
     finally:
         if saved is not None:
             os.environ["NETPOLL_DIAGNOSE_RULES"] = saved
-    return code, buf.getvalue()
+    return code, out.getvalue(), err.getvalue()
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None, text: bool = True,
