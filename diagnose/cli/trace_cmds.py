@@ -36,8 +36,7 @@ def dump(trace: TraceArg, max_bytes: MaxBytesOpt = None) -> None:
 
     A trace cut short prints its complete generations and a warning on stderr (exit 0).
     """
-    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
-        r = open_trace(inp.path)
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp, open_trace(inp.path) as r:
         r.path = inp.display
         out = sys.stdout.buffer
         try:
@@ -50,8 +49,7 @@ def dump(trace: TraceArg, max_bytes: MaxBytesOpt = None) -> None:
 def inspect(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,
             max_bytes: MaxBytesOpt = None) -> None:
     """What a trace holds: version, span, events by kind, goroutines, GOMAXPROCS, threads, GC, lost data."""
-    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
-        r = open_trace(inp.path)
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp, open_trace(inp.path) as r:
         r.path = inp.display
         o = overview(r)
     o.path = inp.display
