@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from diagnose.rules.datadir import knowledge_dir, rules_dir
+from diagnose.rules.datadir import knowledge_dir
 from diagnose.rules.knowledge import REQUIRED_SECTIONS, KnowledgeBase, KnowledgeError, parse_entry
 from diagnose.rules.loader import load_ruleset
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from diagnose.cli import main as cli_main
-from diagnose.features.strace import attach_strace, extract_with_sibling_log
+from diagnose.features.strace import extract_with_sibling_log
 from diagnose.graph.strace_join import JoinError, join
 from diagnose.read.strace import StraceError, read_strace, trace_clock_snapshot
 from diagnose.timeline import load_timelines

@@ -7,6 +7,7 @@ with evidence a report can cite (fd numbers, both peers, goroutines and times).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ..errors import UsageError
 from ..graph.strace_join import JoinError, JoinResult, StaleUse, join

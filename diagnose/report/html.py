@@ -19,7 +19,6 @@ findings and no timeline/flame graphs.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path

@@ -19,9 +19,7 @@ Here the walk is whole-column numpy over `TraceColumns` (see `compute_records`).
 """
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 

@@ -20,8 +20,6 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from diagnose import PROGRESS_DELAY_ENV as DELAY_ENV  # noqa: E402
-
 
 def _mib(n: int) -> str:
     return f"{n / (1 << 20):.1f}"
