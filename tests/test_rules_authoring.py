@@ -314,3 +314,25 @@ def test_readme_override_example_validates(tmp_path):
     d = folder(tmp_path, o=_readme_block("write an\n**override**", "yaml").replace(
         "knowledge: team_slow_clients", "knowledge: slow_consumer"))
     assert problems(d) == []
+
+
+def test_a_broken_features_file_is_that_cases_error_but_our_bug_is_not_hidden(tmp_path, monkeypatch):
+    """A features file that does not validate is one case's "cannot read"; a ValueError raised by
+    the feature code itself is our bug and must not be reported as an unreadable input."""
+    bad = tmp_path / "broken.features.json"
+    bad.write_text('{"trace": {"event_count": "many"}}')
+    d = folder(tmp_path, r=rule(extra=f"tests:\n  silent:\n    - {{trace: {bad}}}\n    - {{trace: {HEALTHY}}}\n"))
+    results, problems_ = run_tests([d], manifest_path=MANIFEST)
+    assert not problems_
+    by_target = {Path(r.target).name: r for r in results}
+    assert by_target[bad.name].status == "error" and "cannot read" in by_target[bad.name].detail
+    assert by_target[HEALTHY.name].status == "pass"
+
+    import diagnose.features.strace as fs
+
+    def buggy(*_a, **_k):
+        raise ValueError("simulated bug in the feature code")
+
+    monkeypatch.setattr(fs, "extract_with_sibling_log", buggy)
+    with pytest.raises(ValueError, match="simulated bug"):
+        run_tests([d], manifest_path=MANIFEST)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from diagnose import settings
 from diagnose.errors import InputError
 from diagnose.features.model import Features
@@ -247,7 +249,9 @@ class _Runner:
                     continue
                 try:
                     feats = self.get_features(t.path)
-                except (InputError, OSError, ValueError) as exc:  # a bad trace or features file: report, go on
+                # a bad trace, log or features file: report it, go on. Not a bare ValueError: that
+                # would call a bug in the feature code "cannot read" (errors.py)
+                except (InputError, OSError, UnicodeDecodeError, ValidationError) as exc:
                     why = exc.one_line() if isinstance(exc, InputError) else str(exc)  # names file:line
                     out.append(result(t.label, "error", f"cannot read: {why}"))
                     continue
