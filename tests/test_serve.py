@@ -473,3 +473,17 @@ def test_scrub_keeps_the_traces_own_go_paths(monkeypatch, tmp_path):
     pkg = P(diagnose.__file__).resolve().parent
     assert scrub(f"{pkg}/_data/rules/a.yaml:3 and {tmp_path}", roots) == "diagnose/_data/rules/a.yaml:3 and ."
     assert scrub("/srv/xy/f and /srv/x/f", ["/srv/x"]) == "/srv/xy/f and f"
+
+
+@pytest.mark.parametrize("upload", ["features", "--help"])
+def test_a_trace_named_like_a_command_or_an_option_is_diagnosed(tmp_path, upload):
+    """The child gets the upload's name on its command line: "features" must not run the
+    features command, "--help" must not print the help, both are diagnosed as traces."""
+    from diagnose.serve.runner import diagnose_trace, safe_name
+
+    name = safe_name(upload)
+    (tmp_path / name).write_bytes(PROBLEM.read_bytes())
+    out = diagnose_trace(tmp_path, name, ["json"], Limits(timeout_s=60))
+    assert out.ok, out.error
+    assert json.loads(out.outputs["json"])["findings"][0]["cause"] == "gomaxprocs_starvation"
+    assert safe_name("-") == "trace.out"

@@ -56,8 +56,9 @@ class Outcome:
 
 
 def safe_name(name: str, default: str = "trace.out") -> str:
-    """A file name safe to create in a temp dir and to show: no directories, no odd bytes."""
-    base = SAFE_NAME.sub("_", os.path.basename(name or "")).strip("._")[:80]
+    """A file name safe to create in a temp dir, to show and to pass to the CLI: no directories,
+    no odd bytes, no leading "-" (an upload called "--help" or "-" is not an option/stdin)."""
+    base = SAFE_NAME.sub("_", os.path.basename(name or "")).lstrip("._-").rstrip("._")[:80]
     return base or default
 
 
@@ -199,9 +200,10 @@ def run_cli(workdir: Path, commands: list[list[str]], outputs: dict[str, str], l
 
 def diagnose_trace(workdir: Path, trace_name: str, formats: list[str], limits: Limits,
                    children: Children | None = None) -> Outcome:
-    """``netpoll-diagnose TRACE --format F -o report.F`` for each format, in one child."""
+    """``netpoll-diagnose diagnose TRACE --format F -o report.F`` for each format, in one child."""
     names = {f: f"{OUT_DIR}/report.{EXT[f]}" if f != "slack" else f"{OUT_DIR}/report.slack.json" for f in formats}
-    cmds = [[trace_name, "--format", f, "-o", names[f]] for f in formats]
+    # the command named: an upload called "features" or "inspect" is a trace, not a command
+    cmds = [["diagnose", trace_name, "--format", f, "-o", names[f]] for f in formats]
     return run_cli(workdir, cmds, names, limits, children)
 
 
