@@ -309,6 +309,7 @@ def test_plain_endpoint_refuses_oversize_before_reading(bot):
 
 
 def test_user_urls_are_held_to_the_ssrf_rules(tmp_path, slack):
+    slack.add_file(PROBLEM.read_bytes(), "from-url.trace")  # its own, not the slash-command test's
     for url, why in [("file:///etc/passwd", "only http:// and https://"),
                      ("http://user:pw@example.com/t", "user name or password"),
                      (slack.base + "/pub/from-url.trace", "not a public address"),
