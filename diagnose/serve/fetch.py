@@ -34,7 +34,12 @@ class FetchError(Exception):
 
 
 class TooLarge(FetchError):
-    pass
+    """Over the size limit: `TooLarge.of(size, limit)` says both (size None: not known yet)."""
+
+    @classmethod
+    def of(cls, size: int | None, limit: int) -> "TooLarge":
+        what = f"the file ({_fmt_mb(size)})" if size is not None else "the file"
+        return cls(f"{what} is larger than the server's limit ({_fmt_mb(limit)})")
 
 
 def _fmt_mb(n: int) -> str:
@@ -110,7 +115,7 @@ def _stream(resp: http.client.HTTPResponse, dest: Path, max_bytes: int, deadline
                 return n
             n += len(chunk)
             if n > max_bytes:
-                raise TooLarge(f"the file is larger than the server's limit ({_fmt_mb(max_bytes)})")
+                raise TooLarge.of(None, max_bytes)
             out.write(chunk)
 
 
@@ -134,7 +139,7 @@ def _get(scheme: str, host: str, ip: str, port: int, path: str, headers: dict[st
                              "and does the bot have the files:read scope?)")
         declared = resp.getheader("Content-Length")
         if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
-            raise TooLarge(f"the file ({_fmt_mb(int(declared))}) is larger than the server's limit ({_fmt_mb(max_bytes)})")
+            raise TooLarge.of(int(declared), max_bytes)
 
         def set_timeout(s: float) -> None:
             if conn.sock is not None:

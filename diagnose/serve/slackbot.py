@@ -31,7 +31,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from . import reply
-from .fetch import FetchError, fetch_slack_file, fetch_user_url
+from .fetch import FetchError, TooLarge, fetch_slack_file, fetch_user_url
 from .limits import Limits
 from .logs import RequestLog
 from .pool import WorkPool
@@ -285,8 +285,7 @@ class _Job:
             if self.where is None or not TRACE_NAME.search(f.name or ""):
                 return {"status": "ignored", "reason": "not a trace name or no share"}
         if f.size is not None and f.size > limits.max_bytes:
-            raise FetchError(f"the file ({f.size / 2**20:.0f} MB) is larger than the server's limit "
-                             f"({limits.max_bytes / 2**20:.0f} MB)")
+            raise TooLarge.of(f.size, limits.max_bytes)
         name = self._name()
         size = fetch_slack_file(f.url, _token(bot.client), tmp / name, limits.max_bytes, limits.url_timeout_s, bot.file_hosts)
         first = bot.threads.get((self.where.channel, self.where.thread_ts))
