@@ -172,7 +172,8 @@ def capture_command(
     """Record a trace and an strace log of the same window; then `netpoll-diagnose DIR`."""
     meta = capture(pid, pprof, seconds, out)
     size = (out / TRACE_FILE).stat().st_size
-    lines = sum(1 for _ in open(out / STRACE_FILE, "rb"))
+    with open(out / STRACE_FILE, "rb") as fh:
+        lines = sum(1 for _ in fh)
     typer.echo(f"{out}: trace {size} bytes, strace {lines} lines over {meta['seconds']:g} s; "
                f"diagnose with: netpoll-diagnose {out}")
 
