@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..read.strace import StraceCall, StraceLog, endpoint_peer, is_socket_desc
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNING
-from ..timeline.stacks import _SYSCALL_PKGS as SYSCALL_PKGS
+from ..timeline.stacks import SYSCALL_PKGS
 from ..timeline.stacks import CALLER_CLASSES, CC_NETPOLLER, pkg_of
 from ..timeline.timeline import Timelines
 

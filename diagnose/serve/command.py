@@ -18,7 +18,8 @@ DEFAULT_PORT = 3000
 
 def serve(
     port: Annotated[Optional[int], typer.Option("--port", "-p", help="HTTP port: /slack/events (HTTP mode), POST /diagnose, /healthz. Default 3000 unless in Socket Mode.")] = None,
-    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "0.0.0.0",
+    host: Annotated[str, typer.Option("--host", help="address to listen on (loopback by default: put it behind "
+                                                     "your proxy, or say --host 0.0.0.0)")] = "127.0.0.1",
     workers: Annotated[int, typer.Option("--workers", help="analyses at once (default: number of cores)")] = Limits.workers,
     queue: Annotated[int, typer.Option("--queue", help="requests waiting for a worker before 'queue full'")] = Limits.queue,
     max_mb: Annotated[int, typer.Option("--max-mb", help="largest trace accepted, MB")] = Limits.max_bytes // MB,

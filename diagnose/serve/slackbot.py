@@ -260,6 +260,11 @@ class _Job:
                 self.bot.post(self.where, reply.failure_text(self._name(), str(e)))
         except (SlackApiError, SlackClientError, OSError) as e:
             fields.update(status="slack_error", error=_api_error(e))
+        except Exception as e:  # noqa: BLE001 - the service boundary: our bug, but the thread still gets an answer
+            fields.update(status="internal_error", error=f"{type(e).__name__}: {e}")
+            if self.where:
+                self.bot.post(self.where, ":x: netpoll-diagnose hit an internal error on this trace "
+                                          f"({type(e).__name__}); please report it to the bot's operators.")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             fields["ms"] = round(1000 * (time.monotonic() - t0))

@@ -46,7 +46,7 @@ _TRAMPOLINES = {
     "AllThreadsSyscall6", "runtime_entersyscall", "runtime_exitsyscall", "syscall_syscall", "syscall_syscall6",
     "syscall_rawSyscall", "syscall_rawSyscall6", "errnoErr", "EpollWait",
 }
-_SYSCALL_PKGS = {"syscall", "golang.org/x/sys/unix", "internal/syscall/unix", "internal/runtime/syscall",
+SYSCALL_PKGS = {"syscall", "golang.org/x/sys/unix", "internal/syscall/unix", "internal/runtime/syscall",
                  "runtime/internal/syscall", "internal/runtime/syscall/linux", "internal/syscall/windows"}
 _RUNTIME_PKGS = {"runtime", "internal/runtime/syscall", "runtime/internal/syscall",
                  "internal/runtime/syscall/linux", "runtime/cgo"}
@@ -177,16 +177,16 @@ class StackInfo:
         call_i = -1
         for i, fn in enumerate(f):
             p = pkg_of(fn)
-            if p in _SYSCALL_PKGS and _short_name(fn) not in _TRAMPOLINES:
+            if p in SYSCALL_PKGS and _short_name(fn) not in _TRAMPOLINES:
                 call, call_i = fn, i
                 break
-            if p not in _RUNTIME_PKGS and p not in _SYSCALL_PKGS:
+            if p not in _RUNTIME_PKGS and p not in SYSCALL_PKGS:
                 break
         site = ""
         site_i = -1
         for i, fn in enumerate(f):
             p = pkg_of(fn)
-            if p in _RUNTIME_PKGS or p in _SYSCALL_PKGS:
+            if p in _RUNTIME_PKGS or p in SYSCALL_PKGS:
                 continue
             if p == "internal/poll" and _short_name(fn).startswith("ignoringEINTR"):
                 continue
@@ -246,7 +246,7 @@ class StackInfo:
                 if fn in _SET_BLOCKING_FUNCS:
                     out[i] = True
                     break
-                if _short_name(fn) == "SetNonblock" and pkg_of(fn) in _SYSCALL_PKGS:
+                if _short_name(fn) == "SetNonblock" and pkg_of(fn) in SYSCALL_PKGS:
                     caller = f[j + 1] if j + 1 < len(f) else ""
                     if caller and is_user_func(caller):
                         out[i] = True
@@ -261,7 +261,7 @@ class StackInfo:
                 if fn in _FILE_DUP_FUNCS:
                     out[i] = True
                     break
-                if _short_name(fn) in ("Dup", "Dup2", "Dup3") and pkg_of(fn) in _SYSCALL_PKGS:
+                if _short_name(fn) in ("Dup", "Dup2", "Dup3") and pkg_of(fn) in SYSCALL_PKGS:
                     caller = f[j + 1] if j + 1 < len(f) else ""
                     if caller and is_user_func(caller):
                         out[i] = True
