@@ -68,7 +68,8 @@ def trace_info(ctx: _Ctx, meta: dict) -> TraceInfo:
         format_minor=int(meta.get("format_minor", 0) or 0), duration_ms=round(tl.duration_ns / 1e6, 6),
         event_count=len(tl.cols), goroutine_count=int(tl.gor_id.shape[0]), thread_count=int(tl.threads.shape[0]),
         gomaxprocs_min=min(gmp) if gmp else 0, gomaxprocs_max=max(gmp) if gmp else 0,
-        truncated=bool(meta.get("truncated", False)), lost_bytes=int(meta.get("lost_bytes", 0) or 0))
+        truncated=bool(meta.get("truncated", False)), lost_bytes=int(meta.get("lost_bytes", 0) or 0),
+        incomplete=list(meta.get("incomplete", []) or []))
 
 
 # ----------------------------------------------------------------------------- network

@@ -65,6 +65,8 @@ class TraceInfo(BaseModel):
     gomaxprocs_max: int = 0
     truncated: bool = False
     lost_bytes: int = 0
+    incomplete: list[str] = Field(default_factory=list, description="why the trace cannot support a diagnosis "
+                                  "(no complete generation, stacks lost); empty when it can")
 
 
 class WaitSite(BaseModel):

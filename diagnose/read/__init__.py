@@ -21,6 +21,10 @@ Public API (stable)
                       closing Sync event Go emits) and adds a message to ``.warnings``;
                       corrupt input raises ``TraceError`` with the byte offset.
     ``.warnings``     list of str (e.g. how much of a cut trace was lost).
+    ``.incomplete``   list of str: why the events cannot support a diagnosis (no complete
+                      generation; stacks lost with a cut stack table). Empty for a trace
+                      that is whole, or cut but with its complete generations intact.
+                      (Final once ``events()`` is exhausted or has raised.)
     ``.total_bytes``  size of the input; ``.valid_bytes`` bytes up to the end of the last
                       generation whose events were all delivered; ``.lost_bytes`` the rest.
                       (Final once ``events()`` is exhausted.)
@@ -110,6 +114,7 @@ class TraceReader:
         self.version = TraceVersion(ver)
         self.header_bytes = header_len
         self.warnings: list[str] = []
+        self.incomplete: list[str] = []
         self.total_bytes = src.size if src.size is not None else 0
         self.valid_bytes = header_len
         self._started = False
@@ -165,6 +170,7 @@ class TraceReader:
                 self.valid_bytes = max(r.valid_offset, self.header_bytes)
                 if e.truncated:
                     self._note_truncation(e)
+                    self.incomplete = incomplete_reasons(self.valid_bytes > self.header_bytes)
                     return
                 raise self._error(e.message, e.offset) from None
             except (KeyError, IndexError, ValueError, OverflowError, TypeError, ZeroDivisionError,
@@ -179,10 +185,13 @@ class TraceReader:
                 self.valid_bytes = max(self._src.offset - lost, self.header_bytes)
                 if self._src.size is None or self.total_bytes < self._src.offset:
                     self.total_bytes = self._src.offset
+                self.incomplete = incomplete_reasons(r.conv.first_ts is not None,
+                                                     getattr(r.conv, "missing_stacks", 0))
                 return
             self.valid_bytes = self._src.offset
             if self._src.size is None or self.total_bytes < self._src.offset:
                 self.total_bytes = self._src.offset
+            self.incomplete = incomplete_reasons(self.valid_bytes > self.header_bytes)
         finally:
             self.close()
 
@@ -196,6 +205,21 @@ class TraceReader:
         self.warnings.append(
             f"trace is truncated ({where}{e.message}); Lost {lost / total * 100:.2f}% of the latest trace data "
             f"due to error ({byte_count(lost)} of {byte_count(self.total_bytes)})")
+
+
+def incomplete_reasons(has_generation: bool, missing_stacks: int = 0) -> list[str]:
+    """Why a trace that was read without error still cannot support a diagnosis.
+
+    A tool that says "healthy" about a trace whose evidence is missing misleads worse than
+    one that fails, so the reader names these facts and the verdict reports them."""
+    out = []
+    if not has_generation:
+        out.append("no complete generation: the trace holds no events (header only, or cut before its "
+                   "first generation ended)")
+    if missing_stacks:
+        out.append(f"stacks lost: {missing_stacks} stack references name stacks missing from the stack table "
+                   "(an old-format trace cut inside it)")
+    return out
 
 
 def _read_all(r) -> Iterator[Event]:
@@ -236,5 +260,5 @@ __all__ = [
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
     "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",
     "ClockSnapshot", "ExperimentalEvent", "Value", "EvTable", "Frame", "make_event", "sync_event",
-    "NoGoroutine", "NoProc", "NoThread", "NoTask", "BackgroundTask", "tracev2", "byte_count",
+    "NoGoroutine", "NoProc", "NoThread", "NoTask", "BackgroundTask", "tracev2", "byte_count", "incomplete_reasons",
 ]

@@ -84,6 +84,21 @@ class Frame:
         self.line = line
 
 
+def as_text(s: str) -> str:
+    """A table string as text for analysis: bytes that are not UTF-8 become U+FFFD.
+
+    The reader keeps a string's exact bytes (decoded with surrogateescape, so ``dump``
+    prints what Go prints); rules, JSON and chat reports need real text, and one bad byte
+    in a function name must not make a rule fail to evaluate."""
+    if s.isascii():
+        return s
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class Frequency(float):
     """Nanoseconds per timestamp unit."""
 

@@ -62,6 +62,18 @@ def validate_table_ids(e: Event) -> None:
             raise ReadError(f"found invalid string ID {sid} for event {t2.SPECS[typ].name}")
 
 
+#: Event times are int64 nanoseconds (Go's trace.Time); later stages keep them in int64 columns.
+MAX_TIME = (1 << 63) - 1
+
+
+def time_range_error(t: int, e: Event, offset: int | None) -> ReadError:
+    """A timestamp (batch time or delta, times the frequency) past int64 nanoseconds: Go would
+    wrap it silently; we reject the bytes that made it."""
+    what = "generation start" if e.typ == EV_SYNC else f"event {t2.SPECS[e.typ].name}"
+    return ReadError(f"time of {what} is out of range ({t} ns does not fit in 64 bits): "
+                     "bad batch timestamp or frequency", offset)
+
+
 class Reader:
     """Reader for Go 1.22+ (v2) traces. ``src`` is positioned just after the header."""
 
@@ -112,8 +124,16 @@ class Reader:
                 raise
         if e.time <= self.last_ts:
             e.time = self.last_ts + 1
+        if e.time > MAX_TIME:
+            raise time_range_error(e.time, e, self._event_offset(e))
         self.last_ts = e.time
         return e
+
+    def _event_offset(self, e: Event) -> int | None:
+        """Where the bytes of e are: its own offset, or its generation's first batch for a Sync."""
+        if e.typ == EV_SYNC:
+            return self.gen.start_offset if self.gen is not None else self.last_offset
+        return self.last_offset
 
     def iter_events(self):
         """Generator equivalent to calling read_event() until EOFError, with the common
@@ -228,6 +248,9 @@ class Reader:
             if t <= last_ts:
                 t = last_ts + 1
                 e.time = t
+            if t > MAX_TIME:
+                self.last_ts = last_ts
+                raise time_range_error(t, e, self._event_offset(e))
             last_ts = t
             self.last_ts = t
             yield e

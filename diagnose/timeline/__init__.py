@@ -48,6 +48,7 @@ def _reader_meta(trace: Any) -> dict[str, Any]:
     if warnings:
         meta["warnings"] = warnings
     meta["truncated"] = bool(meta.get("lost_bytes")) or any("truncated" in w for w in warnings)
+    meta["incomplete"] = list(getattr(trace, "incomplete", []) or [])
     return meta
 
 

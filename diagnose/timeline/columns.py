@@ -35,6 +35,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..read import GoState, ProcState
+from ..read.base import as_text
 
 # EventKind
 K_BAD, K_SYNC, K_METRIC, K_LABEL, K_STACKSAMPLE = 0, 1, 2, 3, 4
@@ -356,7 +357,7 @@ class _Tables:
         i = self.sidx.get(s)
         if i is None:
             i = self.sidx[s] = len(self.strings)
-            self.strings.append(s)
+            self.strings.append(as_text(s))
         return i
 
     def intern_frames(self, frames) -> int:

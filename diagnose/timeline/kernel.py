@@ -295,10 +295,11 @@ def _arrays(blocks: dict) -> dict:
 class _MetaSource:
     """What timeline._reader_meta reads from a TraceReader."""
 
-    def __init__(self, version, lost_bytes: int, warnings: list[str]) -> None:
+    def __init__(self, version, lost_bytes: int, warnings: list[str], incomplete: list[str]) -> None:
         self.version = version
         self.lost_bytes = lost_bytes
         self.warnings = warnings
+        self.incomplete = incomplete
 
 
 def _open(path) -> tuple[wire.Source, Any, int, int] | None:
@@ -339,7 +340,7 @@ def read_columns(path, meta: dict[str, Any] | None = None):
         return None
     src, closer, ver, hlen = opened
     from ..errors import TraceError
-    from ..read import TraceVersion, byte_count
+    from ..read import TraceVersion, byte_count, incomplete_reasons
 
     display = os.fspath(path) if isinstance(path, (str, os.PathLike)) else (getattr(path, "name", None) or "<trace>")
     total = src.size if src.size is not None else 0
@@ -369,7 +370,8 @@ def read_columns(path, meta: dict[str, Any] | None = None):
     from . import _reader_meta
 
     m = dict(meta or {})
-    m.update(_reader_meta(_MetaSource(TraceVersion(ver), max(total - valid, 0), warnings)))
+    m.update(_reader_meta(_MetaSource(TraceVersion(ver), max(total - valid, 0), warnings,
+                                      incomplete_reasons(valid > hlen))))
     return d.columns(m)
 
 

@@ -142,6 +142,7 @@ class V1Conversion:
         self.last_stw_reason = 0
         self.warnings: list[str] = list(tr.warnings)
         self.lost_bytes = tr.lost_bytes
+        self.missing_stacks = tr.missing_stacks
         self.first_ts = tr.events[0][E_TS] if tr.events else None
         self.events_delivered = 0
         self.blocking_syscalls = _blocking_syscalls(tr.events)

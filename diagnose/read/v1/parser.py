@@ -327,6 +327,7 @@ class Trace:
     # Ours: notes about data we could not use (salvage mode only).
     warnings: list[str] = field(default_factory=list)
     lost_bytes: int = 0
+    missing_stacks: int = 0  # stack references dropped because the stack table lacks them (salvage)
 
 
 def _to_int64(v: int) -> int:
@@ -376,6 +377,7 @@ class _Decoder:
         self.inline_strings_mapping: dict[str, int] = {}
         self.stacks: dict[int, list[int]] = {}
         self.pcs: dict[int, Frame] = {}
+        self.pc_offsets: dict[int, int] = {}  # pc -> offset of the stack record that defined its frame
         self.ticks_per_sec = 0
         self.timer_goids: set[int] = set()
         self.cpu_samples: list[list] = []
@@ -611,6 +613,7 @@ class _Decoder:
                             stk.append(pc)
                             if pc not in pcs:
                                 pcs[pc] = Frame(pc, args[j + 1], args[j + 2], args[j + 3])
+                                self.pc_offsets[pc] = rec_start
                         self.stacks[sid] = stk
                     continue
 
@@ -1283,6 +1286,17 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
             gc.enable()
 
 
+def _validate_frame_strings(dec: _Decoder) -> None:
+    """Every frame's function and file name must be in the string table (Go's
+    validateStackStrings for the new format; Go's old-format path would panic later)."""
+    strings = dec.strings
+    for pc, f in dec.pcs.items():
+        for what, sid in (("func", f.fn), ("file", f.file)):
+            if sid and sid not in strings:
+                raise TraceError(f"found invalid {what} string ID {sid} for stack frame at pc {pc:#x}",
+                                 offset=dec.pc_offsets.get(pc))
+
+
 def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | None,
            offset_base: int) -> Trace:
     dec = _Decoder(data, version, start, salvage)
@@ -1297,6 +1311,7 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
             f" {dec.end_off + offset_base} of {n + offset_base} ({dec.cut_message}); read the"
             f" bytes before it and dropped the last {lost}")
 
+    _validate_frame_strings(dec)
     tps = dec.ticks_per_sec
     if tps == 0:
         if not salvage:
@@ -1368,6 +1383,7 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
         inline_strings=dec.inline_strings,
         warnings=warnings,
         lost_bytes=lost,
+        missing_stacks=missing,
     )
 
 

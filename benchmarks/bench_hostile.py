@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Hostile inputs: wall time and peak RSS of every reader entry on each input.
+
+    python benchmarks/bench_hostile.py [FILE...] [--timeout S] [--entries open_trace,kernel,...]
+    python benchmarks/bench_hostile.py --sparse          # adds the 2 GB sparse files
+
+Without FILE, the reproducers under tests/data/repro/ (the reliability issue's set). Each
+(entry, file) runs in its own child process (peak RSS is that run's), killed after
+--timeout seconds (default 60). Entries:
+
+  open_trace   open_trace(FILE).events() to the end, pure Python (NETPOLL_DIAGNOSE_PURE=1)
+  kernel       diagnose.read.fast.read_columns(FILE): the compiled kernel (v2 formats)
+  columns      diagnose.timeline.load_columns(FILE): what every command reads through
+  features     load_columns + timelines + graph + features (the whole reading side)
+
+Printed per run: the outcome (events / "error: <one line>" / TIMEOUT), wall s, peak RSS MB.
+``--sparse`` adds, in a temporary folder, a 2 GB sparse file for each header (go 1.21
+old format, go 1.22, go 1.26): the case where reading the file whole took 4.1 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+_CHILD = r"""
+import sys
+sys.path.insert(0, {repo!r})
+from diagnose.errors import TraceError
+path = {path!r}
+try:
+    if {entry!r} == "open_trace":
+        from diagnose.read import open_trace
+        n = 0
+        with open_trace(path) as tr:
+            for _ in tr.events():
+                n += 1
+        print(f"{{n}} events" + (f" warnings={{len(tr.warnings)}}" if tr.warnings else ""))
+    elif {entry!r} == "kernel":
+        from diagnose.read.fast import read_columns
+        cols = read_columns(path)
+        print("declined" if cols is None else f"{{len(cols)}} rows")
+    elif {entry!r} == "columns":
+        from diagnose.timeline import load_columns
+        print(f"{{len(load_columns(path))}} rows")
+    else:
+        from diagnose.features import extract
+        f = extract(path)
+        print("features ok")
+except TraceError as e:
+    print("error: " + e.one_line())
+"""
+
+ENTRIES = ("open_trace", "kernel", "columns", "features")
+
+
+class _Popen(subprocess.Popen):
+    """Popen that keeps the child's own peak RSS (os.wait4), not the maximum over all children."""
+
+    maxrss = 0
+
+    def _try_wait(self, wait_flags):  # type: ignore[override]
+        try:
+            pid, sts, ru = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return self.pid, 0
+        if pid == self.pid:
+            self.maxrss = ru.ru_maxrss
+        return pid, sts
+
+
+def run_one(entry: str, path: Path, timeout: float) -> tuple[str, float, float]:
+    """(outcome, wall seconds, peak RSS MB) of one entry on one file, in a child process."""
+    env = dict(os.environ)
+    if entry == "open_trace":
+        env["NETPOLL_DIAGNOSE_PURE"] = "1"
+    code = _CHILD.format(repo=str(REPO), path=str(path), entry=entry)
+    t0 = time.perf_counter()
+    p = _Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    out = ""
+    try:
+        stdout, stderr = p.communicate(timeout=timeout)
+        out = (stdout.strip().splitlines() or [""])[-1]
+        if p.returncode != 0:
+            out = f"CRASH rc={p.returncode}: {(stderr.strip().splitlines() or ['?'])[-1][:100]}"
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        out = f"TIMEOUT >{timeout:.0f}s"
+    wall = time.perf_counter() - t0
+    return out, wall, p.maxrss / 1024
+    return out, wall, rss
+
+
+def sparse_files(folder: Path) -> list[Path]:
+    out = []
+    for minor in (21, 22, 26):
+        p = folder / f"sparse-2G-go1.{minor}.trace"
+        with open(p, "wb") as f:
+            f.write(f"go 1.{minor} trace\0\0\0".encode())
+            f.truncate(2 << 30)
+        out.append(p)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--entries", default=",".join(ENTRIES))
+    ap.add_argument("--sparse", action="store_true")
+    a = ap.parse_args()
+    files = list(a.files) or sorted((REPO / "tests" / "data" / "repro").glob("*.trace"))
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.sparse:
+            files += sparse_files(Path(tmp))
+        print(f"{'entry':<11} {'file':<36} {'wall s':>7} {'RSS MB':>7}  outcome")
+        for path in files:
+            for entry in a.entries.split(","):
+                out, wall, rss = run_one(entry, path, a.timeout)
+                print(f"{entry:<11} {path.name[:36]:<36} {wall:7.2f} {rss:7.0f}  {out[:110]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
