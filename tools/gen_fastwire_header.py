@@ -3,7 +3,7 @@
 
 The kernel (_fastwire.c) must use exactly the reader's event type numbers, the wire statuses,
 the GoState/ProcState codes, the status->state maps and the column codes. They are defined
-once, in Python (read/tracev2.py, read/resources.py, read/event.py, read/order.py,
+once, in Python (read/tracev2.py, read/resources.py, read/event.py, read/order.py, read/frontier.py,
 timeline/columns.py, timeline/kernel.py); this script turns them into a C header, which is
 committed so that building the kernel needs no Python step. tests/test_read_fast.py fails
 when the committed header differs from what this script writes.
@@ -32,7 +32,7 @@ def render() -> str:
     """The header's text, from the Python definitions."""
     sys.path.insert(0, str(REPO))  # run from a checkout without installing
     from diagnose.read import event as ev
-    from diagnose.read import order, tracev2 as t2
+    from diagnose.read import frontier, order, tracev2 as t2
     from diagnose.read.resources import GoState, ProcState
     from diagnose.timeline import columns as c
     from diagnose.timeline import kernel as k
@@ -74,6 +74,9 @@ def render() -> str:
         _enum([("E_NONE", 0), ("E_ORDER", k._E_ORDER), ("E_VALIDATE", k._E_VALIDATE), ("E_WIRE", k._E_WIRE),
                ("E_ADVANCE", k._E_ADVANCE), ("E_REGION", k._E_REGION), ("E_INVARIANT", k._E_INVARIANT)]),
         _enum([("LOG_STACK", k._LOG_STACK), ("LOG_STR", k._LOG_STR), ("LOG_STW", k._LOG_STW)]),
+        "/* the slow-path budget of a generation, past which the kernel punts (read/frontier.py) */",
+        f"#define SLOW_BUDGET_BASE {frontier.SLOW_BUDGET_BASE}",
+        f"#define SLOW_BUDGET_PER_BYTE {frontier.SLOW_BUDGET_PER_BYTE}",
         "",
         "#endif",
         "",

@@ -145,11 +145,12 @@ class TraceReader:
             except (ImportError, AttributeError):
                 raise self._error(f"Go 1.{int(self.version)} traces (format before Go 1.22) are not supported "
                                   "yet", 0) from None
-            n = 1 << 24  # old traces are decoded whole (as Go does): take the rest of the input
-            while len(data := self._src.peek(n)) == n:
-                n *= 2
-            self._src.skip(len(data))
             try:
+                # Old traces are decoded whole (as Go does). Decode their first bytes before
+                # reading the rest, so that garbage (a sparse file, a wrong file with a valid
+                # header) fails at once instead of after reading gigabytes.
+                v1.check_head(self._src.peek(v1.HEAD_CHECK_BYTES), int(self.version))
+                data = self._src.read_rest()
                 conv = convert(data, int(self.version))
             except ReadError as e:
                 raise self._error(e.message, e.offset) from None

@@ -291,6 +291,9 @@ typedef struct {
     int64_t last_ts; /* the reader's time fix-up */
     int64_t last_offset;
     int has_last_offset;
+    /* slow-path work of the current generation (cursor tries) and its budget: past it the
+     * kernel punts, and the reference reader orders the generation with frontier.py */
+    int64_t slow_tries, slow_budget;
 
     /* current generation */
     uint64_t gen;
@@ -1862,6 +1865,8 @@ static PyObject *Engine_load_gen(Engine *E, PyObject *args) {
     E->frontier = (Cursor **)malloc((size_t)(nm + 1) * sizeof(Cursor *));
     if (!E->batches || !E->cursors || !E->frontier) return PyErr_NoMemory();
     Py_ssize_t k = 0;
+    E->slow_tries = 0;
+    E->slow_budget = SLOW_BUDGET_BASE;
     for (Py_ssize_t i = 0; i < nm; i++) {
         PyObject *it = PyList_GET_ITEM(batches, i);
         PyObject *lst = PyTuple_GET_ITEM(it, 1);
@@ -1880,6 +1885,7 @@ static PyObject *Engine_load_gen(Engine *E, PyObject *args) {
             BatchT *b = &E->batches[k++];
             b->data = (const uint8_t *)PyBytes_AS_STRING(data);
             b->len = PyBytes_GET_SIZE(data);
+            E->slow_budget += SLOW_BUDGET_PER_BYTE * (int64_t)b->len;
             b->offset = off;
             b->time = t;
         }
@@ -1933,6 +1939,8 @@ static PyObject *Engine_run(Engine *E, PyObject *noargs) {
         }
         r = try_advance(E, 0);
         if (r == H_NO) {
+            E->slow_tries += E->nf;
+            if (E->slow_tries > E->slow_budget) { r = PUNT(E); break; } /* see frontier.py */
             sort_frontier(E);
             int ok = 0;
             for (int i = 1; i < E->nf; i++) {

@@ -41,5 +41,8 @@ enum { GC_UNDETERMINED = 0, GC_NOT_RUNNING = 1, GC_RUNNING = 2 };
 enum { ST_DONE = 0, ST_ERROR = 1, ST_PUNT = 2 };
 enum { E_NONE = 0, E_ORDER = 1, E_VALIDATE = 2, E_WIRE = 3, E_ADVANCE = 4, E_REGION = 5, E_INVARIANT = 6 };
 enum { LOG_STACK = 0, LOG_STR = 1, LOG_STW = 2 };
+/* the slow-path budget of a generation, past which the kernel punts (read/frontier.py) */
+#define SLOW_BUDGET_BASE 100000
+#define SLOW_BUDGET_PER_BYTE 1
 
 #endif

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from . import tracev2 as t2
 from . import wire
-from .base import EvTable
+from .base import MAX_TIME, EvTable  # event times are int64 ns (Go's trace.Time)
 from .batchcursor import BatchCursor, heap_insert, heap_remove, heap_sift_down, heap_update
 from .event import EV_SYNC, Event, sync_event
+from .frontier import BlockedFrontier, slow_budget
 from .generation import GenError, Generation, maybe_partial, read_generation, read_generation_with_spill
 from .order import MState as _MState
 from .order import OrderError, Ordering
@@ -62,10 +63,6 @@ def validate_table_ids(e: Event) -> None:
             raise ReadError(f"found invalid string ID {sid} for event {t2.SPECS[typ].name}")
 
 
-#: Event times are int64 nanoseconds (Go's trace.Time); later stages keep them in int64 columns.
-MAX_TIME = (1 << 63) - 1
-
-
 def time_range_error(t: int, e: Event, offset: int | None) -> ReadError:
     """A timestamp (batch time or delta, times the frequency) past int64 nanoseconds: Go would
     wrap it silently; we reject the bytes that made it."""
@@ -98,6 +95,10 @@ class Reader:
         self.last_offset: int | None = None  # offset of the event being worked on
         self._gen_truncated = False  # the current generation may be partial (input ran out in a batch)
         self._gen_at_eof = False  # the current generation ends where the input ends
+        # Slow-path work of the current generation, and when to hand it to BlockedFrontier.
+        self._slow_tries = 0
+        self._slow_budget = 0
+        self._blocked: BlockedFrontier | None = None
 
     # --- public ------------------------------------------------------------------------
     def read_event(self) -> Event:
@@ -157,7 +158,7 @@ class Reader:
                 else:
                     frontier = self.frontier
                     g = self.gen
-                    if not frontier or g is None:
+                    if not frontier or g is None or self._blocked is not None:
                         self.last_ts = last_ts
                         e = self._read_event()
                     else:
@@ -262,6 +263,11 @@ class Reader:
         if q:
             return q.popleft()
 
+        if self._blocked is not None:
+            e = self._blocked.next(self)
+            if e is not None:
+                return e
+            self._blocked = None  # the generation is exhausted
         frontier = self.frontier
         cpu = self.cpu_samples
         if not frontier and self.cpu_idx >= len(cpu):
@@ -291,6 +297,15 @@ class Reader:
             raise ReadError(f"broken trace: frontier is empty [gen={gen.gen}]", self.last_offset,
                             detail=order.dump())
         if not self._try_advance(0):
+            self._slow_tries += len(frontier)
+            if self._slow_tries > self._slow_budget:
+                # Super-linear work (a crafted trace): order the rest of the generation by
+                # parking blocked cursors (frontier.py); the kernel punts at the same point.
+                self._blocked = BlockedFrontier(frontier, order)
+                e = self._blocked.next(self)
+                if e is None:
+                    raise ReadError("invariant violation: blocked frontier empty", self.last_offset)
+                return e
             # Try to advance the rest of the frontier, in timestamp order.
             sort_func(frontier, BatchCursor.compare, key=_cursor_time)
             success = False
@@ -299,12 +314,16 @@ class Reader:
                     success = True
                     break
             if not success:
-                raise ReadError(f"broken trace: failed to advance: frontier: [gen={gen.gen}]",
-                                frontier[0].ev.offset, truncated=self._gen_truncated,
-                                detail=_dump_frontier(frontier) + "\n" + order.dump())
+                raise self.stuck(frontier)
         if not q:
             raise ReadError("invariant violation: advance successful, but queue is empty", self.last_offset)
         return q.popleft()
+
+    def stuck(self, frontier: list[BatchCursor]) -> ReadError:
+        """Go's error when no head of the (time-sorted) frontier can advance."""
+        return ReadError(f"broken trace: failed to advance: frontier: [gen={self.gen.gen}]",
+                         frontier[0].ev.offset, truncated=self._gen_truncated,
+                         detail=_dump_frontier(frontier) + "\n" + self.order.dump())
 
     def _try_advance(self, i: int) -> bool:
         bc = self.frontier[i]
@@ -367,6 +386,9 @@ class Reader:
         self.gen = gen
         self.cpu_samples = gen.cpu_samples
         self.cpu_idx = 0
+        self._slow_tries = 0
+        self._slow_budget = slow_budget(gen.batches)
+        self._blocked = None
         freq = gen.table.freq
         for m in gen.batch_ms:
             bc = BatchCursor(m)

@@ -104,6 +104,41 @@ class Source:
     def skip(self, n: int) -> None:
         self._pos += n
 
+    def read_rest(self) -> bytearray:
+        """Everything from the cursor to the end of the input, in one buffer.
+
+        A regular file is read straight into a buffer of its remaining size (one copy of
+        the bytes, not the two a join makes); a pipe is read in chunks."""
+        start = self.offset
+        head = self._buf[self._pos:]
+        if self._f is None or self._eof:
+            data = bytearray(head)
+        elif self.size is not None:
+            remaining = max(self.size - self.offset - len(head), 0)
+            data = bytearray(len(head) + remaining)
+            data[:len(head)] = head
+            view = memoryview(data)
+            got = len(head)
+            while got < len(data):
+                n = self._f.readinto(view[got:])
+                if not n:
+                    break
+                got += n
+            view.release()
+            del data[got:]
+            data.extend(self._f.read())  # a file that grew since it was opened
+            self._eof = True
+        else:
+            data = bytearray(head)
+            while chunk := self._f.read(_CHUNK):
+                data.extend(chunk)
+            self._eof = True
+        self._buf = b""
+        self._pos = 0
+        self._base = start + len(data)
+        return data
+
+
 class Batch:
     """batch.go batch: a batch of trace events, unparsed except for its header.
 

@@ -65,10 +65,28 @@ from diagnose.errors import TraceError
 from . import parser
 from .convert import V1Conversion
 
-__all__ = ["convert", "V1Conversion", "TICKS_ENV"]
+__all__ = ["convert", "check_head", "V1Conversion", "TICKS_ENV", "HEAD_CHECK_BYTES"]
 
 from ... import V1_TICKS_ENV as TICKS_ENV, settings  # noqa: E402
 HEADER_LEN = 16  # len("go 1.21 trace\x00\x00\x00"): the same for every old version
+
+
+#: How much of an old-format body check_head decodes before the whole file is read.
+HEAD_CHECK_BYTES = 1 << 16
+
+
+def check_head(head, version: int) -> None:
+    """Decode the first bytes of an old-format body (``head``: at most HEAD_CHECK_BYTES after
+    the header) and raise ``ReadError`` if they are corrupt; a record cut by the end of
+    ``head`` is fine. Costs a few milliseconds; spares reading a huge bad file whole."""
+    from ..reader import ReadError
+
+    dec = parser._Decoder(head, version, 0, salvage=True)
+    try:
+        dec.run()
+    except TraceError as e:
+        off = None if e.offset is None else e.offset + HEADER_LEN
+        raise ReadError(e.message, off) from None
 
 
 def convert(data, version: int, *, ticks_per_sec: int | None = None) -> V1Conversion:

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The reader kernel under AddressSanitizer + UndefinedBehaviorSanitizer.
+
+    python tools/sanitize.py [--fuzz-seconds 120] [--tests tests/test_read_fast.py ...]
+
+Builds ``diagnose/read/_fastwire.c`` with ``-fsanitize=address,undefined`` (gcc or clang,
+``-fno-sanitize-recover``: any report aborts), into a temporary copy of the ``diagnose``
+package that is put first on ``PYTHONPATH``; the Python interpreter is not instrumented, so
+the sanitizer runtimes are preloaded (``LD_PRELOAD``). Then runs, under it:
+
+1. the reader tests (default: test_read_fast.py, which compares the kernel with the
+   reference on every fixture, and test_read_hostile.py, the hostile inputs);
+2. a fuzz smoke run of ``--fuzz-seconds`` (tools/fuzz.py with its plain mutator: libFuzzer's
+   coverage does not see inside the C kernel, and atheris' own runtime would clash with the
+   preloaded sanitizers).
+
+Exit 0 when both pass with no sanitizer report. Leak checking is off (CPython's allocations
+at exit are not ours). Takes a few minutes; not part of the default test run (the CI line
+is in .ci/run when its time budget allows).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_TESTS = ("tests/test_read_fast.py", "tests/test_read_hostile.py")
+
+
+def runtime(cc: str, lib: str) -> str:
+    out = subprocess.run([cc, f"-print-file-name={lib}"], capture_output=True, text=True, check=True).stdout.strip()
+    if not os.path.isabs(out):
+        raise SystemExit(f"sanitize: {cc} has no {lib} (install the compiler's sanitizer runtime)")
+    return out
+
+
+def build(cc: str, dest: Path) -> Path:
+    """The sanitized kernel inside a copy of the package at dest/diagnose."""
+    pkg = dest / "diagnose"
+    shutil.copytree(REPO / "diagnose", pkg, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    so = pkg / "read" / ("_fastwire" + sysconfig.get_config_var("EXT_SUFFIX"))
+    cmd = [cc, "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+           "-fno-sanitize-recover=all", f"-I{sysconfig.get_paths()['include']}", str(REPO / "diagnose/read/_fastwire.c"),
+           "-o", str(so)]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    return so
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
+    ap.add_argument("--fuzz-seconds", type=int, default=120)
+    ap.add_argument("--tests", nargs="*", default=list(DEFAULT_TESTS))
+    ap.add_argument("-k", default="", help="pytest -k expression for the tests")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="netpoll-asan-") as tmp:
+        so = build(a.cc, Path(tmp))
+        env = dict(os.environ)
+        env.pop("NETPOLL_DIAGNOSE_PURE", None)
+        env["PYTHONPATH"] = tmp + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["LD_PRELOAD"] = " ".join((runtime(a.cc, "libasan.so"), runtime(a.cc, "libubsan.so")))
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
+        env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+        check = ("import diagnose.read._fastwire as k, diagnose.read.fast as f; "
+                 f"assert k.__file__ == {str(so)!r}, k.__file__; assert f.kernel_available(); print('kernel:', k.__file__)")
+        subprocess.run([sys.executable, "-c", check], env=env, check=True, cwd=REPO)
+        rc = 0
+        if a.tests:
+            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *a.tests]
+            if a.k:
+                cmd += ["-k", a.k]
+            print("+", " ".join(cmd), flush=True)
+            rc = subprocess.run(cmd, env=env, cwd=REPO).returncode
+        if a.fuzz_seconds:
+            cmd = [sys.executable, str(REPO / "tools/fuzz.py"), "--random", "--seconds", str(a.fuzz_seconds),
+                   "--artifacts", str(REPO / ".fuzz" / "asan")]
+            print("+", " ".join(cmd), flush=True)
+            rc = rc or subprocess.run(cmd, env=env, cwd=REPO).returncode
+        print("sanitize:", "clean" if rc == 0 else f"FAILED (exit {rc})")
+        return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
