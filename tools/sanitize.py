@@ -4,9 +4,10 @@
     python tools/sanitize.py [--fuzz-seconds 120] [--tests tests/test_read_fast.py ...]
 
 Builds ``diagnose/read/_fastwire.c`` with ``-fsanitize=address,undefined`` (gcc or clang,
-``-fno-sanitize-recover``: any report aborts), into a temporary copy of the ``diagnose``
-package that is put first on ``PYTHONPATH``; the Python interpreter is not instrumented, so
-the sanitizer runtimes are preloaded (``LD_PRELOAD``). Then runs, under it:
+``-fno-sanitize-recover``: any report aborts) into a temporary folder whose
+``sitecustomize.py`` makes every Python process of the run import it in place of the
+in-tree build; the interpreter is not instrumented, so the sanitizer runtimes are preloaded
+(``LD_PRELOAD``). Then runs, under it:
 
 1. the reader tests (default: test_read_fast.py, which compares the kernel with the
    reference on every fixture, and test_read_hostile.py, the hostile inputs);
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -40,16 +40,26 @@ def runtime(cc: str, lib: str) -> str:
     return out
 
 
+_SITECUSTOMIZE = """# Written by tools/sanitize.py: every Python process of the run uses the sanitized kernel.
+import importlib.util, sys
+_spec = importlib.util.spec_from_file_location("diagnose.read._fastwire", {so!r})
+_mod = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mod)
+sys.modules["diagnose.read._fastwire"] = _mod
+"""
+
+
 def build(cc: str, dest: Path) -> Path:
-    """The sanitized kernel inside a copy of the package at dest/diagnose."""
-    pkg = dest / "diagnose"
-    shutil.copytree(REPO / "diagnose", pkg, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
-    so = pkg / "read" / ("_fastwire" + sysconfig.get_config_var("EXT_SUFFIX"))
+    """The sanitized kernel at dest/_fastwire*.so, and a sitecustomize.py in dest that makes
+    every interpreter started with dest on PYTHONPATH import it as diagnose.read._fastwire
+    (ahead of the in-tree build, whatever sys.path the tests set up)."""
+    so = dest / ("_fastwire" + sysconfig.get_config_var("EXT_SUFFIX"))
     cmd = [cc, "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
            "-fno-sanitize-recover=all", f"-I{sysconfig.get_paths()['include']}", str(REPO / "diagnose/read/_fastwire.c"),
            "-o", str(so)]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+    (dest / "sitecustomize.py").write_text(_SITECUSTOMIZE.format(so=str(so)))
     return so
 
 
@@ -68,8 +78,8 @@ def main() -> int:
         env["LD_PRELOAD"] = " ".join((runtime(a.cc, "libasan.so"), runtime(a.cc, "libubsan.so")))
         env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
-        check = ("import diagnose.read._fastwire as k, diagnose.read.fast as f; "
-                 f"assert k.__file__ == {str(so)!r}, k.__file__; assert f.kernel_available(); print('kernel:', k.__file__)")
+        check = ("import diagnose.read.fast as f; k = f._fastwire; "
+                 f"assert k.__file__ == {str(so)!r}, k; assert f.kernel_available(); print('kernel:', k.__file__)")
         subprocess.run([sys.executable, "-c", check], env=env, check=True, cwd=REPO)
         rc = 0
         if a.tests:
