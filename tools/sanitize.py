@@ -92,7 +92,8 @@ def main() -> int:
             cmd = [sys.executable, str(REPO / "tools/fuzz.py"), "--random", "--seconds", str(a.fuzz_seconds),
                    "--artifacts", str(REPO / ".fuzz" / "asan")]
             print("+", " ".join(cmd), flush=True)
-            rc = rc or subprocess.run(cmd, env=env, cwd=REPO).returncode
+            fuzz_rc = subprocess.run(cmd, env=env, cwd=REPO).returncode
+            rc = rc or fuzz_rc
         print("sanitize:", "clean" if rc == 0 else f"FAILED (exit {rc})")
         return rc
 

@@ -14,6 +14,8 @@ them in (random) map order.
 """
 from __future__ import annotations
 
+from collections import deque
+
 from typing import Iterator
 
 from .. import tracev2 as t2
@@ -179,7 +181,7 @@ class V1Conversion:
         """Go: traceV1Converter.next, until io.EOF."""
         evs = self.trace.events
         convert = self._convert
-        extra: list[Event] = []
+        extra: deque[Event] = deque()  # pre-init goroutines: one entry each, popped from the left
         n = len(evs)
         i = 0
         last_ts = -1
@@ -187,7 +189,7 @@ class V1Conversion:
         try:
             while True:
                 if extra:
-                    out = extra.pop(0)
+                    out = extra.popleft()
                 else:
                     if i >= n:
                         break
@@ -209,7 +211,7 @@ class V1Conversion:
             self.events_delivered = delivered
 
     # ------------------------------------------------------------------------------------
-    def _convert(self, ev, next_index: int, extra: list):
+    def _convert(self, ev, next_index: int, extra: deque):
         """Go: convertEvent. Returns the first event (or None for errSkip); may add to extra."""
         typ = ev[8]
         p = ev[7]
@@ -287,7 +289,8 @@ class V1Conversion:
                 mtyp = EvGoStart
         elif typ == v1.EvGoStartLabel:
             m = self.proc_ms.get(p, 0)
-            extra[:] = [Event(table, ev[E_G], p, m, EvGoLabel, ev[E_TS], [ev[E_A2], 0, 0, 0])]
+            extra.clear()
+            extra.append(Event(table, ev[E_G], p, m, EvGoLabel, ev[E_TS], [ev[E_A2], 0, 0, 0]))
             return Event(table, ev[E_G], p, m, EvGoStart, ev[E_TS], args)
         elif typ == v1.EvGoEnd:
             mtyp = EvGoDestroy
