@@ -221,9 +221,9 @@ def main() -> int:
                 try:
                     target(p.read_bytes())
                     print(f"ok {p}")
-                except Finding as e:
+                except Exception as e:  # a crash is a finding too
                     bad += 1
-                    print(f"FINDING {p}: {e}")
+                    print(f"FINDING {p}: {type(e).__name__}: {e}")
             return 1 if bad else 0
         corpus = a.corpus or Path(tmp) / "corpus"
         corpus.mkdir(parents=True, exist_ok=True)

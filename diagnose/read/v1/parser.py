@@ -252,6 +252,11 @@ def _fast_table(ver: int) -> tuple[int, ...]:
     return t
 
 
+# Event types whose argument names a string of the table: the index of that argument in the
+# event list (labels, task types, region names, log keys). Checked once the file is decoded
+# (a string can be written in a batch that comes later in the file than its first use).
+_STRING_REF_ARG = {EvGoStartLabel: E_A2, EvUserTaskCreate: E_A2, EvUserRegion: E_A2, EvUserLog: E_A1}
+
 # Types after which the P's current goroutine is "none" (Go: p.lastG = 0).
 _CLEARS_LAST_G = frozenset(
     (EvGoEnd, EvGoStop, EvGoSched, EvGoPreempt, EvGoSleep, EvGoBlock, EvGoBlockSend,
@@ -378,6 +383,7 @@ class _Decoder:
         self.stacks: dict[int, list[int]] = {}
         self.pcs: dict[int, Frame] = {}
         self.pc_offsets: dict[int, int] = {}  # pc -> offset of the stack record that defined its frame
+        self.string_refs: list[tuple[int, int, int]] = []  # (string id, record offset, type) of named events
         self.ticks_per_sec = 0
         self.timer_goids: set[int] = set()
         self.cpu_samples: list[list] = []
@@ -406,6 +412,7 @@ class _Decoder:
         g_from_arg0 = _G_FROM_ARG0
         strings = self.strings
         proc_events = self.proc_events
+        string_refs = _STRING_REF_ARG
 
         # parseEvent state
         last_ts = 0
@@ -641,6 +648,9 @@ class _Decoder:
                           last_p, typ]
                 else:
                     ev = [ts, last_g, *args[1:], *pads[typ], 0, last_p, typ]
+                sref = string_refs.get(typ)
+                if sref is not None and ev[sref]:
+                    self.string_refs.append((ev[sref], rec_start, typ))
                 if typ in sets_last_g:
                     last_g = ev[E_A0]
                     ev[E_G] = last_g
@@ -1286,10 +1296,14 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
             gc.enable()
 
 
-def _validate_frame_strings(dec: _Decoder) -> None:
-    """Every frame's function and file name must be in the string table (Go's
-    validateStackStrings for the new format; Go's old-format path would panic later)."""
+def _validate_strings(dec: _Decoder) -> None:
+    """Every string an event or a stack frame names must be in the string table (Go's
+    validateTableIDs / validateStackStrings for the new format; Go's old-format path would
+    panic later, where the name is used)."""
     strings = dec.strings
+    for sid, off, typ in dec.string_refs:
+        if sid not in strings:
+            raise TraceError(f"found invalid string ID {sid} for event {EVENT_DESCRIPTIONS[typ].name}", offset=off)
     for pc, f in dec.pcs.items():
         for what, sid in (("func", f.fn), ("file", f.file)):
             if sid and sid not in strings:
@@ -1311,7 +1325,7 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
             f" {dec.end_off + offset_base} of {n + offset_base} ({dec.cut_message}); read the"
             f" bytes before it and dropped the last {lost}")
 
-    _validate_frame_strings(dec)
+    _validate_strings(dec)
     tps = dec.ticks_per_sec
     if tps == 0:
         if not salvage:
