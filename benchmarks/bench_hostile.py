@@ -9,7 +9,7 @@ Without FILE, the reproducers under tests/data/repro/ (the reliability issue's s
 --timeout seconds (default 60). Entries:
 
   open_trace   open_trace(FILE).events() to the end, pure Python (NETPOLL_DIAGNOSE_PURE=1)
-  kernel       diagnose.read.fast.read_columns(FILE): the compiled kernel (v2 formats)
+  kernel       diagnose.timeline.kernel.read_columns(FILE): the compiled kernel (v2 formats)
   columns      diagnose.timeline.load_columns(FILE): what every command reads through
   features     load_columns + timelines + graph + features (the whole reading side)
 
@@ -43,7 +43,7 @@ try:
                 n += 1
         print(f"{{n}} events" + (f" warnings={{len(tr.warnings)}}" if tr.warnings else ""))
     elif {entry!r} == "kernel":
-        from diagnose.read.fast import read_columns
+        from diagnose.timeline.kernel import read_columns
         cols = read_columns(path)
         print("declined" if cols is None else f"{{len(cols)}} rows")
     elif {entry!r} == "columns":

@@ -10,7 +10,6 @@ whole.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +21,13 @@ from diagnose.features import extract
 from diagnose.read import open_trace
 from diagnose.read import frontier as frontier_mod
 from diagnose.read import reader as reader_mod
-from diagnose.read.fast import kernel_available, read_columns
+from diagnose.timeline.kernel import kernel_available, read_columns
 from diagnose.timeline import load_columns
 
 REPO = Path(__file__).resolve().parent.parent
 REPRO = REPO / "tests" / "data" / "repro"
 FUZZ = REPO / "tests" / "data" / "fuzz"
 TRACES = REPO / "fixtures" / "traces"
-sys.path.insert(0, str(REPO / "tools"))
 
 
 def _pure_events(path) -> list[str]:
@@ -138,13 +136,6 @@ def test_kernel_hands_the_crafted_frontier_to_the_reference():
     assert read_columns(str(REPRO / "quad-frontier-4000.trace")) is None
 
 
-def test_kernel_budget_is_the_reference_budget():
-    src = (REPO / "diagnose" / "read" / "_fastwire.c").read_text()
-    base = re.search(r"#define SLOW_BUDGET_BASE (\d+)", src)
-    per = re.search(r"#define SLOW_BUDGET_PER_BYTE (\d+)", src)
-    assert (int(base[1]), int(per[1])) == (frontier_mod.SLOW_BUDGET_BASE, frontier_mod.SLOW_BUDGET_PER_BYTE)
-
-
 #: Go's conformance cases and fixtures whose ordering enters the slow path (the parked frontier
 #: then takes over from its first entry, below).
 SLOW_PATH_CASES = ("go122-confuse-seq-across-generations.test", "go122-syscall-steal-proc-ambiguous.test",
@@ -226,6 +217,6 @@ def _inputs():
 
 @pytest.mark.parametrize("path", _inputs())
 def test_reader_paths_agree_and_name_bad_bytes(path, tmp_path):
-    import fuzz  # tools/fuzz.py: its target is the check
+    from tools import fuzz  # its target is the check
 
     fuzz.Target(tmp_path)(path.read_bytes())

@@ -6,7 +6,7 @@
     python tools/fuzz.py --replay FILE...              # run the target on saved inputs
 
 Each input is written to a file and read twice: by the compiled kernel
-(``diagnose.read.fast.read_columns``) and by the pure-Python reference
+(``diagnose.timeline.kernel.read_columns``) and by the pure-Python reference
 (``load_columns`` with ``NETPOLL_DIAGNOSE_PURE``). A finding is any of:
 
 * an exception other than ``TraceError`` from either path (a crash);
@@ -63,7 +63,7 @@ class Target:
 
     def _outcome(self, pure: bool):
         from diagnose.errors import TraceError
-        from diagnose.read.fast import read_columns
+        from diagnose.timeline.kernel import read_columns
         from diagnose.timeline import load_columns
 
         try:
@@ -133,7 +133,7 @@ def run_atheris(target: Target, a: argparse.Namespace, corpus: Path) -> int:
 
     with atheris.instrument_imports(include=["diagnose.read"]):
         import diagnose.read  # noqa: F401
-        import diagnose.read.fast  # noqa: F401
+        import diagnose.timeline.kernel  # noqa: F401
         import diagnose.read.v1  # noqa: F401
         import diagnose.timeline  # noqa: F401
 

@@ -78,7 +78,7 @@ def main() -> int:
         env["LD_PRELOAD"] = " ".join((runtime(a.cc, "libasan.so"), runtime(a.cc, "libubsan.so")))
         env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
-        check = ("import diagnose.read.fast as f; k = f._fastwire; "
+        check = ("import diagnose.timeline.kernel as f; k = f._fastwire; "
                  f"assert k.__file__ == {str(so)!r}, k; assert f.kernel_available(); print('kernel:', k.__file__)")
         subprocess.run([sys.executable, "-c", check], env=env, check=True, cwd=REPO)
         rc = 0
