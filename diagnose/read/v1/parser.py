@@ -1353,6 +1353,12 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
         min_ts = events[0][E_TS]
         freq = 1e9 / float(tps)
         timer_goids = dec.timer_goids
+        # Events are in tick order and the scaling is monotonic: the last is the latest.
+        span = int(float(events[-1][E_TS] - min_ts) * freq)
+        if span > MAX_INT64 - 16:  # the converter adds a few ns (Sync events, syscall ends)
+            raise TraceError(f"event times are out of range: {events[-1][E_TS] - min_ts} ticks at {tps} ticks/s "
+                             f"is {span} ns, past 64 bits (bad timestamps or frequency)",
+                             offset=dec.saw_frequency_at if dec.saw_frequency_at >= 0 else None)
         for ev in events:
             ev[E_TS] = int(float(ev[E_TS] - min_ts) * freq)
             # Move timers and syscalls to separate fake Ps.
