@@ -346,7 +346,7 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
         first = first if len(first) <= 120 else first[:117] + "..."
         reasons.append(f"{len(errors)} of {diagnosis.rules.active} rules could not be evaluated "
                        f"({', '.join(e.rule_id for e in errors[:3])}{', ...' if len(errors) > 3 else ''}: {first})")
-    reasons += list(getattr(features.trace, "incomplete", None) or [])
+    reasons += features.trace.incomplete
     return reasons
 
 

@@ -273,7 +273,8 @@ class _Driver:
                 if not self.keep_rows:
                     eng.clear_rows()
         except (KeyError, IndexError, ValueError, OverflowError, TypeError, ZeroDivisionError, AttributeError):
-            # The reference turns these into "corrupt trace: ..." errors: let it.
+            # The driver met input it does not model: the reference reader decides (it rejects
+            # bad bytes with an offset; a Python exception there is a bug and is reported as one).
             raise _Punt() from None
 
     def columns(self, meta: dict[str, Any]):
