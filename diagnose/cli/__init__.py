@@ -57,6 +57,9 @@ rules_cmds.register(app)
 register_serve(app)
 register_capture(app)
 schema_cmd.register(app)
+from ..report.explain import explain_command  # noqa: E402  `explain`: the causal graph, read by a person
+
+app.command("explain")(explain_command)
 
 
 def command_names() -> set[str]:
