@@ -134,16 +134,13 @@ def _roots(tl: Timelines, gs: np.ndarray, own: OwnershipStacks) -> np.ndarray:
     creator = tl.gor_creator[gi]
     cstk = tl.gor_create_stk[gi]
     starts = own.conn_start[cstk]
-    pos = {int(g): i for i, g in enumerate(gs.tolist())}
-    parent = [-1 if s else pos.get(int(c), -1) for c, s in zip(creator.tolist(), starts.tolist())]
-    root = gs.copy()
-    for i in range(len(parent)):
-        j, hops = i, 0
-        while parent[j] >= 0 and parent[j] != j and hops < 16:
-            j = parent[j]
-            hops += 1
-        root[i] = gs[j]
-    return root
+    # parent index of each conn goroutine (itself when its creator is no conn goroutine),
+    # then pointer jumping: after k rounds every goroutine points 2**k generations up
+    j = np.minimum(np.searchsorted(gs, creator), gs.shape[0] - 1)
+    parent = np.where((gs[j] == creator) & ~starts, j, np.arange(gs.shape[0]))
+    for _ in range(5):  # 32 generations
+        parent = parent[parent]
+    return gs[parent]
 
 
 class ConnectionIndex:
