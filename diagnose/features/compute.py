@@ -178,7 +178,7 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     wk = rn & (prv >= 0)
     wk &= tl.iv_state[np.maximum(prv, 0)] == G_WAITING
     f.wake_to_run_after_wakeup = dist(tl.iv_dur[wk])
-    hog = tl.cpu_hog_mask(CPU_BOUND_NS)
+    hog = ctx.cg.hog_mask
     cover = A.coverage(tl.iv_start[hog], tl.iv_end[hog]) if hog.any() else None
     ws, we = nw.end[ok], nw.run_start[ok]
     total_wait = float((we - ws).sum())

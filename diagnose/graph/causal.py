@@ -428,6 +428,26 @@ class CausalGraph:
         f = self._thread_first_seen
         return int(np.searchsorted(f, b, side="left") - np.searchsorted(f, a, side="right"))
 
+    @cached_property
+    def run_by_p(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per P: (Running interval indices in time order, their starts, running max of their
+        ends) -- split once, so that chains can ask who ran in a window with two searchsorted."""
+        tl = self.tl
+        run = tl.run_iv
+        if run.shape[0] == 0:
+            return []
+        rp = tl.iv_p[run]
+        cut = np.nonzero(rp[1:] != rp[:-1])[0] + 1
+        out = []
+        for seg in np.split(run, cut):
+            out.append((seg, tl.iv_start[seg], np.maximum.accumulate(tl.iv_end[seg])))
+        return out
+
+    @cached_property
+    def hog_mask(self) -> np.ndarray:
+        """Running intervals of CPU hogs (`Timelines.cpu_hog_mask` at 10 ms), computed once."""
+        return self.tl.cpu_hog_mask(10_000_000)
+
     def demand(self, capacity_ns: float):
         """`demand.p_demand`: which goroutines held the Ps while woken goroutines waited."""
         from .demand import p_demand

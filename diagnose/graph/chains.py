@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_WAITING
 from ..timeline.stacks import FAM_ACCEPT, SIDES
 from .conns import ConnNode
@@ -41,12 +40,21 @@ def holders(cg, start: int, end: int, exclude: int | None = None, n: int = MAX_H
     """Who held the Ps during [start, end) (absolute ns): the goroutines that ran longest, each
     as one step spanning its longest running interval in the window."""
     tl = cg.tl
-    hp = A.held_p_pairs(tl, np.array([start], np.int64), np.array([end], np.int64))
-    if hp.run_iv.shape[0] == 0:
+    parts = []
+    for seg, s, e_max in cg.run_by_p:
+        lo = int(np.searchsorted(e_max, start, side="right"))
+        hi = int(np.searchsorted(s, end, side="left"))
+        if hi > lo:
+            parts.append(seg[lo:hi])
+    if not parts:
         return []
-    gs = tl.iv_g[hp.run_iv]
+    ri_all = np.concatenate(parts)
+    ov_all = np.minimum(tl.iv_end[ri_all], end) - np.maximum(tl.iv_start[ri_all], start)
+    keep = ov_all > 0
+    ri_all, ov_all = ri_all[keep], ov_all[keep]
+    gs = tl.iv_g[ri_all]
     agg: dict[int, list] = {}
-    for g, ri, ov in zip(gs.tolist(), hp.run_iv.tolist(), hp.overlap.tolist()):
+    for g, ri, ov in zip(gs.tolist(), ri_all.tolist(), ov_all.tolist()):
         if g == exclude:
             continue
         a = agg.setdefault(g, [0, 0, ri, 0])

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..timeline.columns import G_RUNNABLE, G_RUNNING
 
-CPU_BOUND_NS = 10_000_000
 MAX_GROUPS = 8
 
 
@@ -58,7 +57,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
         np.add.at(held_by, tl.gor_index(hp.g), hp.overlap.astype(np.float64))
     tot = float(held_by.sum())
     hog_g = np.zeros(ngor, bool)
-    hog = tl.cpu_hog_mask(CPU_BOUND_NS)
+    hog = cg.hog_mask
     if hog.any():
         hog_g[tl.gor_index(np.unique(tl.iv_g[hog]))] = True
     system = tl.gor_is_system
