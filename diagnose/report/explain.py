@@ -1,4 +1,5 @@
-"""`netpoll-diagnose explain TRACE --goroutine N | --conns`: the causal graph, read by a person.
+"""The causal graph, read by a person (`netpoll-diagnose explain TRACE --goroutine N | --conns`,
+whose command lives in diagnose/cli/explain_cmd.py).
 
 * `--goroutine N` prints every chain of one goroutine: each of its waits (what it waited on,
   who woke it, how long it then waited for a P and which goroutines held the Ps), each of its
@@ -12,16 +13,11 @@ trace start), so each step can be found there.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated, Optional
-
 import numpy as np
-import typer
 
 from diagnose.errors import UsageError
 from diagnose.features.model import ChainStep
-from diagnose.graph import CausalGraph, build_graph
+from diagnose.graph import CausalGraph
 from diagnose.graph import chains as C
 from diagnose.report.chains import step_line
 from diagnose.timeline.columns import G_SYSCALL, G_WAITING
@@ -96,31 +92,7 @@ def render_conns(cg: CausalGraph) -> str:
     return "\n".join(out) + "\n"
 
 
-def load_graph(trace: Path) -> CausalGraph:
-    from diagnose.timeline import build_timelines, load_columns
-
-    if not trace.is_file():
-        raise UsageError(f"{trace}: no such trace file")
-    return build_graph(build_timelines(load_columns(trace)))
-
-
-def explain_command(
-    trace: Annotated[Path, typer.Argument(help="Go execution trace", show_default=False)],
-    goroutine: Annotated[Optional[int], typer.Option("--goroutine", "-g", help="every chain of this goroutine")] = None,
-    conns: Annotated[bool, typer.Option("--conns", help="list connections and descriptors")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """Explain the causal graph: every chain of one goroutine, or the connections and who closed them."""
-    if goroutine is None and not conns:
-        raise UsageError("explain: give --goroutine N or --conns")
-    cg = load_graph(trace)
-    if conns:
-        typer.echo(json.dumps(cg.conns.as_dicts(), indent=1) if json_out else render_conns(cg), nl=False)
-    if goroutine is not None:
-        d = goroutine_chains(cg, goroutine)
-        if json_out:
-            d = {**d, "waits": [[s.model_dump() for s in ch] for ch in d["waits"]],
-                 "syscalls": [[s.model_dump() for s in ch] for ch in d["syscalls"]]}
-            typer.echo(json.dumps(d, indent=1))
-        else:
-            typer.echo(render_goroutine(cg, d), nl=False)
+def goroutine_json(d: dict) -> dict:
+    """`goroutine_chains` output as plain JSON-able data."""
+    return {**d, "waits": [[s.model_dump() for s in ch] for ch in d["waits"]],
+            "syscalls": [[s.model_dump() for s in ch] for ch in d["syscalls"]]}
