@@ -78,18 +78,32 @@ def _combine(key: np.ndarray) -> np.ndarray:
     return code
 
 
+def _order_by_code_then_longest(code: np.ndarray, dur: np.ndarray) -> np.ndarray:
+    """Indices sorted by code, then by descending duration (ties: by index)."""
+    d = np.rint(dur).astype(np.int64)
+    dmax = int(d.max()) if d.shape[0] else 0
+    cmax = int(code.max()) if code.shape[0] else 0
+    dbits = max(dmax, 1).bit_length()
+    if int(d.min()) >= 0 and dbits + max(cmax, 1).bit_length() <= 63:
+        # one int64 key, code then (dmax - dur); the stable sort breaks ties by index
+        return np.argsort((code << dbits) | (dmax - d), kind="stable")
+    o1 = np.argsort(-dur, kind="stable")
+    return o1[np.argsort(code[o1], kind="stable")]
+
+
 def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.ndarray,
                    min_total: float = 0.0):
     """Per distinct key row: (keys, count, total, p50, p95, max, examples[list of (s, e)]).
 
-    Vectorised: one stable sort by duration, one by key; percentiles by linear interpolation
-    inside each group. Groups whose total is below `min_total` are left out.
+    Vectorised: one sort by (key, descending duration) -- a single int64 sort key when the
+    key codes and the durations fit in 63 bits, else a stable sort by duration then by key;
+    percentiles by linear interpolation inside each group. Groups whose total is below
+    `min_total` are left out.
     """
     if key.shape[0] == 0:
         return []
     code = _combine(key)
-    o1 = np.argsort(-dur, kind="stable")
-    order = o1[np.argsort(code[o1], kind="stable")]
+    order = _order_by_code_then_longest(code, dur)
     c, d = code[order], dur[order]
     new = np.ones(c.shape[0], dtype=bool)
     new[1:] = c[1:] != c[:-1]
