@@ -162,7 +162,7 @@ def _graph_stage(cols, n: int) -> dict:
         cg = build_graph(tl)
         g.append(time.perf_counter() - t)
         t = time.perf_counter()
-        compute_features(tl, cols.meta, cg)
+        compute_features(tl, cols.meta, cg=cg)
         q.append(time.perf_counter() - t)
         print(f"  ... graph stage: {g[-1]:.3f} s, features on it: {q[-1]:.3f} s", file=sys.stderr, flush=True)
     runs = []

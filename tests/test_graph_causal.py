@@ -53,7 +53,7 @@ def analysed(path: str):
     cols = load_columns(REPO / "fixtures" / path)
     tl = build_timelines(cols)
     cg = build_graph(tl)
-    f = compute_features(tl, cols.meta, cg)
+    f = compute_features(tl, cols.meta, cg=cg)
     return tl, cg, f, diagnose(f, _ruleset())
 
 
