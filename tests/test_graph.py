@@ -69,7 +69,9 @@ def _hog_share(w) -> float:
     return sum(r["overlap_ms"] for r in w.ran_instead if r["cpu_bound"]) / max(w.wake_to_run_ms or 0.0, 1e-9)
 
 
-@pytest.mark.parametrize("entry", pick("gomaxprocs"), ids=_id)
+# the hog variants (procs1-handlers starves the P with short handler bursts instead: see
+# tests/test_graph_causal.py)
+@pytest.mark.parametrize("entry", pick("gomaxprocs", "procs1-burn") + pick("gomaxprocs", "procs1-burst"), ids=_id)
 def test_starved_wakeup_is_explained_by_cpu_bound_goroutines(entry):
     cg = graph(str(entry.trace))
     slow = cg.slowest_wakeups(20)

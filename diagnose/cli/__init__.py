@@ -27,7 +27,7 @@ from ..rules import RuleLoadError
 from .. import settings
 from ..serve.command import register as register_serve  # `serve`: the Slack bot (diagnose/serve/)
 from ..capture import register as register_capture  # `capture`: trace + strace bundle (diagnose/capture.py)
-from . import diagnose_cmd, rules_cmds, schema_cmd, trace_cmds
+from . import diagnose_cmd, explain_cmd, rules_cmds, schema_cmd, trace_cmds
 from .common import clear_limits
 
 PROG = "netpoll-diagnose"
@@ -57,6 +57,7 @@ rules_cmds.register(app)
 register_serve(app)
 register_capture(app)
 schema_cmd.register(app)
+explain_cmd.register(app)  # `explain`: the causal graph, read by a person
 
 
 def command_names() -> set[str]:

@@ -24,10 +24,12 @@ def join_strace(features: Features, timelines, trace_path: str, log_path, record
     return _join(features, timelines, trace_path, log_path, recorded_offset_ns)
 
 
-def extract_from_timelines(tl, meta: dict | None = None, modules: list[str] | None = None) -> Features:
+def extract_from_timelines(tl, meta: dict | None = None, modules: list[str] | None = None, graph=None) -> Features:
+    """Features of timelines `tl`; `graph` is their causal graph (diagnose.graph.build_graph),
+    built here when not given -- pass it when the caller keeps the graph too."""
     from .compute import compute_features
 
-    return compute_features(tl, meta if meta is not None else tl.cols.meta, modules)
+    return compute_features(tl, meta if meta is not None else tl.cols.meta, modules, cg=graph)
 
 
 def extract(path_or_reader: Any, modules: list[str] | None = None) -> Features:

@@ -1,20 +1,27 @@
-"""Timelines -> Features (the model in `model.py`).
+"""Timelines + causal graph -> Features (the model in `model.py`).
 
-Every number is a whole-column numpy reduction over the timeline arrays; Python loops run
-only over small sets (distinct stacks, sites, evidence items). Times in evidence are ns since
-the first event of the trace.
+The graph (diagnose/graph) is built once per trace and everything relational is a query on
+it: the network waits and syscalls it indexed, its connections and descriptors (`conns`,
+fd ownership), its held-P windows (demand on the Ps) and its blocking chains (every evidence
+item that names a wait, a syscall or a close carries the chain behind it). Flat numbers are
+whole-column numpy reductions over the timeline arrays; Python loops run only over small sets
+(distinct stacks, sites, evidence items). Times in evidence are ns since the first event of
+the trace.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..graph import CausalGraph, build_graph
+from ..graph import chains as C
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_UNDETERMINED, G_WAITING, K_METRIC
 from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
-from .model import (Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, NetworkFeatures,
-                    SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures, TraceInfo, WaitSite)
+from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
+                    NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
+                    TraceInfo, WaitSite)
 
 CPU_BOUND_NS = 10_000_000  # a run burst this long without blocking makes a goroutine CPU-bound
 BLOCKING_NS = 1_000_000    # a raw I/O or accept syscall this long blocked its thread
@@ -36,13 +43,19 @@ def dist(ns: np.ndarray) -> Distribution:
 class _Ctx:
     """Shared state for one extraction."""
 
-    def __init__(self, tl: Timelines) -> None:
+    def __init__(self, tl: Timelines, cg: CausalGraph) -> None:
         self.tl = tl
+        self.cg = cg
         self.t0 = tl.t0
         self.dur_ns = max(tl.duration_ns, 1)
         self.dur_s = self.dur_ns / 1e9
-        self.nw = A.network_waits(tl)
-        self.sc = A.syscalls(tl)
+        self.nw = cg.nw  # computed once, by the graph
+        self.sc = cg.sc
+
+    def chain(self, steps: list[dict]) -> list[ChainStep]:
+        return [ChainStep(goroutine=s["goroutine"], start_ns=s["start_ns"], end_ns=s["end_ns"],
+                          relation=s["relation"], detail=s["detail"],
+                          stack=[Frame(func=f, file=fl, line=ln) for f, fl, ln in s["stack"]]) for s in steps]
 
     def rel(self, t) -> int:
         return int(t) - self.t0
@@ -50,13 +63,14 @@ class _Ctx:
     def frames(self, sid: int, limit: int = 12) -> list[Frame]:
         return [Frame(func=f, file=fl, line=ln) for f, fl, ln in self.tl.stacks.frames(int(sid), limit)]
 
-    def ev(self, note: str, g=(), start=None, end=None, stk: int = 0, dur_ns=None) -> Evidence:
+    def ev(self, note: str, g=(), start=None, end=None, stk: int = 0, dur_ns=None, chain=None) -> Evidence:
         gs = [int(x) for x in (g if isinstance(g, (list, tuple, np.ndarray)) else [g])]
         d = (dur_ns if dur_ns is not None else (int(end) - int(start) if start is not None and end is not None
                                                  else None))
         return Evidence(note=note, goroutines=gs, start_ns=None if start is None else self.rel(start),
                         end_ns=None if end is None else self.rel(end),
-                        duration_ms=None if d is None else round(d / 1e6, 6), stack=self.frames(stk) if stk else [])
+                        duration_ms=None if d is None else round(d / 1e6, 6), stack=self.frames(stk) if stk else [],
+                        chain=self.chain(chain) if chain else [])
 
 
 # ----------------------------------------------------------------------------- trace info
@@ -117,13 +131,15 @@ def network(ctx: _Ctx) -> NetworkFeatures:
         for i in top.tolist():
             who = A.WAKER_NAMES.get(int(nw.waker[i]), f"goroutine {int(nw.waker[i])}")
             ev.append(ctx.ev(f"network {SIDES[int(nw.side[i])]} wait of goroutine {int(nw.g[i])}, woken by {who}",
-                             g=int(nw.g[i]), start=nw.start[i], end=nw.end[i], stk=int(nw.stk[i])))
+                             g=int(nw.g[i]), start=nw.start[i], end=nw.end[i], stk=int(nw.stk[i]),
+                             chain=C.wait_chain(ctx.cg, int(nw.iv[i]))))
     if nw.open.any():
         idx = np.nonzero(nw.open)[0]
         top = idx[np.argsort(nw.start[idx])[:MAX_EVIDENCE]]
         for i in top.tolist():
             ev.append(ctx.ev(f"network wait of goroutine {int(nw.g[i])} never ended within the trace",
-                             g=int(nw.g[i]), start=nw.start[i], end=tl.t_end, stk=int(nw.stk[i])))
+                             g=int(nw.g[i]), start=nw.start[i], end=tl.t_end, stk=int(nw.stk[i]),
+                             chain=C.wait_chain(ctx.cg, int(nw.iv[i]))))
     for i in parked[:MAX_EVIDENCE].tolist():
         ev.append(ctx.ev(f"goroutine {int(tl.iv_g[i])} parked in the netpoller for the whole trace",
                          g=int(tl.iv_g[i]), start=tl.t0, end=tl.t_end, stk=int(tl.iv_stk[i])))
@@ -162,7 +178,7 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     wk = rn & (prv >= 0)
     wk &= tl.iv_state[np.maximum(prv, 0)] == G_WAITING
     f.wake_to_run_after_wakeup = dist(tl.iv_dur[wk])
-    hog = tl.cpu_hog_mask(CPU_BOUND_NS)
+    hog = ctx.cg.hog_mask
     cover = A.coverage(tl.iv_start[hog], tl.iv_end[hog]) if hog.any() else None
     ws, we = nw.end[ok], nw.run_start[ok]
     total_wait = float((we - ws).sum())
@@ -195,7 +211,9 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
             stk = int(tl.iv_stk[held[np.argmax(ov)]]) if held.shape[0] else int(nw.stk[i])
             ev.append(ctx.ev(f"goroutine {int(nw.g[i])} waited {nw.wake_to_run[i] / 1e6:.1f} ms for a P after a "
                              f"network wake-up; meanwhile the Ps ran: {who}",
-                             g=[int(nw.g[i])] + [g for g, _ in ran], start=nw.end[i], end=nw.run_start[i], stk=stk))
+                             g=[int(nw.g[i])] + [g for g, _ in ran], start=nw.end[i], end=nw.run_start[i], stk=stk,
+                             chain=C.wait_chain(ctx.cg, int(nw.iv[i]))))
+    ev.extend(_slowest_wakeups(ctx, 3))
     if cpu.any():
         b = tl.burst_id[cpu]
         bl = tl.burst_run_ns[b]
@@ -204,11 +222,43 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
         top = np.argsort(-bl[first])[:3]
         for j in top.tolist():
             i = int(civ[j])
+            stk = int(tl.iv_stk[i]) or int(tl.gor_start_stk[tl.gor_index(int(tl.iv_g[i]))])
             ev.append(ctx.ev(f"goroutine {int(tl.iv_g[i])} ran {bl[first][j] / 1e6:.1f} ms without blocking",
-                             g=int(tl.iv_g[i]), start=tl.iv_start[i], dur_ns=int(bl[first][j]),
-                             stk=int(tl.iv_stk[i]) or int(tl.gor_start_stk[tl.gor_index(int(tl.iv_g[i]))])))
+                             g=int(tl.iv_g[i]), start=tl.iv_start[i], dur_ns=int(bl[first][j]), stk=stk,
+                             chain=[{"goroutine": int(tl.iv_g[i]), "start_ns": ctx.rel(tl.iv_start[i]),
+                                     "end_ns": ctx.rel(tl.iv_end[i]), "relation": "held-P",
+                                     "detail": f"first running interval of a {bl[first][j] / 1e6:.1f} ms run "
+                                               f"without blocking, on P {int(tl.iv_p[i])}",
+                                     "stack": tl.stacks.frames(stk, 8)}]))
+    cap_ns = _gomaxprocs_integral(tl)
+    d = ctx.cg.demand(cap_ns)
+    f.p_demand = PDemand(runnable_mean=d.runnable_mean, runnable_per_p=d.runnable_per_p, hog_share=d.hog_share,
+                         burst_share=d.burst_share, runtime_share=d.runtime_share, source=d.source,
+                         groups=[GroupDemand(**g.__dict__) for g in d.groups])
     f.evidence = ev
     return f
+
+
+def _slowest_wakeups(ctx: _Ctx, n: int) -> list[Evidence]:
+    """The n wake-ups of any reason (timer, channel, network...) that waited longest for a P,
+    each with its chain: what it waited on, who woke it, who held the Ps meanwhile."""
+    tl, wk = ctx.tl, ctx.cg.wakeups
+    r = wk["runnable_iv"]
+    if r.shape[0] == 0:
+        return []
+    out = []
+    for k in np.argsort(-tl.iv_dur[r])[:n].tolist():
+        w, ri = int(wk["wait_iv"][k]), int(r[k])
+        if tl.iv_dur[ri] < BLOCKING_NS:
+            break
+        chain = C.wait_chain(ctx.cg, w)
+        held = [s["goroutine"] for s in chain if s["relation"] == "held-P"]
+        reason = tl.cols.strings[int(tl.iv_reason[w])] or "unknown"
+        out.append(ctx.ev(f"goroutine {int(tl.iv_g[ri])} waited {tl.iv_dur[ri] / 1e6:.1f} ms for a P after a "
+                          f"{reason} wake-up; the Ps ran goroutines {', '.join(map(str, held)) or 'none'}",
+                          g=[int(tl.iv_g[ri])] + held, start=tl.iv_start[ri], end=tl.iv_end[ri],
+                          stk=int(tl.iv_stk[w]), chain=chain))
+    return out
 
 
 def _gomaxprocs_integral(tl: Timelines) -> float:
@@ -270,16 +320,34 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
             for i in top.tolist():
                 lost = " (P lost)" if sc.lost_p[i] else ""
                 ev.append(ctx.ev(f"{what}: {st.sys_call[int(sc.stk[i])]} from {st.sys_site[int(sc.stk[i])]}{lost}",
-                                 g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i])))
+                                 g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i]),
+                                 chain=C.syscall_chain(ctx.cg, i)))
     if sc.lost_p.any() and len(ev) < 2 * MAX_EVIDENCE:
         idx = np.nonzero(sc.lost_p)[0]
         top = idx[np.argsort(-sc.dur[idx])[:3]]
         for i in top.tolist():
             ev.append(ctx.ev(f"syscall {st.sys_call[int(sc.stk[i])]} lost its P "
                              f"({CALLER_CLASSES[int(sc.cls[i])]} path, from {st.sys_site[int(sc.stk[i])]})",
-                             g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i])))
+                             g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i]),
+                             chain=C.syscall_chain(ctx.cg, i)))
+    if wr.any():
+        ev.append(_write_run(ctx, wr))
     f.evidence = ev
     return f
+
+
+def _write_run(ctx: _Ctx, wr: np.ndarray) -> Evidence:
+    """The goroutine that made the most write syscalls, and its first few writes in a row."""
+    sc = ctx.sc
+    g_w = sc.g[wr]
+    ug, cnt = np.unique(g_w, return_counts=True)
+    g = int(ug[np.argmax(cnt)])
+    ks = np.nonzero(wr & (sc.g == g))[0]
+    ks = ks[np.argsort(sc.start[ks])][:5]
+    n = int(cnt.max())
+    return ctx.ev(f"goroutine {g} made {n} write syscalls ({n / ctx.dur_s:.0f}/s), one per flush",
+                  g=g, start=sc.start[ks[0]], end=sc.end[ks[-1]], stk=int(sc.stk[ks[0]]),
+                  chain=C.syscall_run_chain(ctx.cg, ks.tolist(), "write"))
 
 
 def _max_concurrent(start: np.ndarray, end: np.ndarray) -> int:
@@ -305,9 +373,13 @@ def fd_features(ctx: _Ctx) -> FdFeatures:
     f.file_dup_count = int(dup.sum())
     rawrw = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE))
     f.raw_fd_io_count = int(rawrw.sum())
-    conns = A.connections(tl, ctx.nw)
-    f.connections = int(np.unique(conns.conn_of).shape[0])
+    f.connections = sum(1 for n in ctx.cg.conns.nodes if n.kind == "conn")
     ev = []
+    reuse = ctx.cg.conns.fd_reuse_nodes()
+    for n in reuse[:MAX_EVIDENCE]:
+        who = "a finalizer" if n.closed_by == "finalizer" else f"goroutine {n.closer_goroutine}"
+        ev.append(ctx.ev(f"fd closed behind its owner by {who}: {n.relation}", g=n.closer_goroutine,
+                         start=n.close_ns + tl.t0, stk=n.close_stack, chain=C.close_chain(ctx.cg, n)))
     for mask, what in ((raw_c, "fd closed with a raw close syscall from user code, outside net/os"),
                        (fin_c, "fd closed by a finalizer (an unreachable *os.File or conn was collected)"),
                        (sb, "socket switched to blocking mode ((*os.File).Fd / SetNonblock(false))"),
@@ -317,7 +389,8 @@ def fd_features(ctx: _Ctx) -> FdFeatures:
             idx = np.nonzero(mask)[0][:3]
             for i in idx.tolist():
                 ev.append(ctx.ev(f"{what}: {st.sys_call[int(sc.stk[i])]} from {st.sys_site[int(sc.stk[i])]}",
-                                 g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i])))
+                                 g=int(sc.g[i]), start=sc.start[i], end=sc.end[i], stk=int(sc.stk[i]),
+                                 chain=C.syscall_chain(ctx.cg, i)))
     f.evidence = ev
     return f
 
@@ -351,11 +424,37 @@ def gc_features(ctx: _Ctx) -> GCFeatures:
         for i in idx[np.argsort(-(r.end[idx] - r.start[idx]))[:3]].tolist():
             ev.append(ctx.ev(f"{c.strings[int(r.name[i])]}", g=int(r.rid[i]) if r.rk[i] == 1 else (),
                              start=r.start[i], end=r.end[i]))
+    slow = _slowest_behind_runtime(ctx)
+    if slow is not None:
+        ev.append(slow)
     if f.gc_time_share > 0:
         ev.append(ctx.ev(f"{f.gc_count} GC cycles covered {100 * f.gc_time_share:.1f}% of the trace; mark assist "
                          f"{100 * f.mark_assist_share:.1f}% of goroutine running time", start=tl.t0, end=tl.t_end))
     f.evidence = ev
     return f
+
+
+def _slowest_behind_runtime(ctx: _Ctx, n: int = 30) -> Evidence | None:
+    """Among the n slowest wake-ups, the one whose wait for a P the runtime (GC workers) held
+    longest, with its chain."""
+    tl, wk = ctx.tl, ctx.cg.wakeups
+    r = wk["runnable_iv"]
+    if r.shape[0] == 0:
+        return None
+    best, best_ns = None, 0
+    for k in np.argsort(-tl.iv_dur[r])[:n].tolist():
+        chain = C.wait_chain(ctx.cg, int(wk["wait_iv"][k]))
+        rt = sum(s["end_ns"] - s["start_ns"] for s in chain if s["relation"] == "held-P"
+                 and tl.gor_is_system[tl.gor_index(s["goroutine"])])
+        if rt > best_ns:
+            best, best_ns = (k, chain), rt
+    if best is None:
+        return None
+    k, chain = best
+    ri = int(r[k])
+    return ctx.ev(f"goroutine {int(tl.iv_g[ri])} waited {tl.iv_dur[ri] / 1e6:.1f} ms for a P while runtime "
+                  f"goroutines (GC workers) held the Ps", g=int(tl.iv_g[ri]), start=tl.iv_start[ri],
+                  end=tl.iv_end[ri], chain=chain)
 
 
 def _assist_running_ns(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> float:
@@ -398,12 +497,19 @@ def thread_features(ctx: _Ctx) -> ThreadFeatures:
     return f
 
 
-def compute_features(tl: Timelines, meta: dict | None = None, modules: list[str] | None = None) -> Features:
-    """`modules`: package path prefixes that are the user's code (`f.our_code`; inferred if None)."""
+def conn_features(ctx: _Ctx) -> list[Conn]:
+    return [Conn(**n.as_dict()) for n in ctx.cg.conns.nodes]
+
+
+def compute_features(tl: Timelines, meta: dict | None = None, modules: list[str] | None = None,
+                     cg: CausalGraph | None = None) -> Features:
+    """`modules`: package path prefixes that are the user's code (`f.our_code`; inferred if None);
+    `cg`: the causal graph of `tl` (built here when None)."""
     from .ourcode import our_code
 
     meta = meta or {}
-    ctx = _Ctx(tl)
+    ctx = _Ctx(tl, cg if cg is not None else build_graph(tl))
     return Features(trace=trace_info(ctx, meta), network=network(ctx), scheduling=scheduling(ctx),
                     syscalls=syscall_features(ctx), fds=fd_features(ctx), gc=gc_features(ctx),
-                    threads=thread_features(ctx), our_code=our_code(tl, ctx.nw, ctx.sc, modules or ()))
+                    threads=thread_features(ctx), our_code=our_code(tl, ctx.nw, ctx.sc, modules or ()),
+                    conns=conn_features(ctx))

@@ -29,6 +29,20 @@ class Frame(BaseModel):
         return f"{self.func} {base}:{self.line}" if base else self.func
 
 
+class ChainStep(BaseModel):
+    """One step of a blocking chain (diagnose/graph/chains.py): a goroutine, a window of its
+    own transitions (ns since the trace start: `go tool trace -d=parsed` shows them at Time =
+    trace start + start_ns), the relation to the step before, a detail line, its stack."""
+
+    goroutine: int | None = Field(None, description="None for the netpoller, a timer, the runtime")
+    start_ns: int
+    end_ns: int
+    relation: str = Field(description="waited, woke, runnable, held-P, syscall, raw-close, finalizer-close, "
+                          "owner-still-uses, borrowed, next-accept")
+    detail: str = ""
+    stack: list[Frame] = Field(default_factory=list)
+
+
 class Evidence(BaseModel):
     """What a finding can cite: who, when, where, and a one-line explanation."""
 
@@ -38,6 +52,7 @@ class Evidence(BaseModel):
     end_ns: int | None = None
     duration_ms: float | None = None
     stack: list[Frame] = Field(default_factory=list, description="leaf first, trimmed to the frames that matter")
+    chain: list[ChainStep] = Field(default_factory=list, description="added: the blocking chain behind this item")
 
 
 class Distribution(BaseModel):
@@ -98,6 +113,29 @@ class NetworkFeatures(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
+class GroupDemand(BaseModel):
+    """One goroutine group (start location) and its use of the Ps."""
+
+    group: str
+    goroutines: int = 0
+    p_share: float = Field(0.0, description="running time / (GOMAXPROCS x window), 0..1")
+    held_share: float = Field(0.0, description="share of the post-wake-up runnable time it held a P, 0..1")
+    longest_run_ms: float = Field(0.0, description="its longest run without blocking")
+    runs: int = 0
+
+
+class PDemand(BaseModel):
+    """Demand on the Ps while woken goroutines waited for one (graph: held-P windows)."""
+
+    runnable_mean: float = Field(0.0, description="goroutines runnable on average")
+    runnable_per_p: float = Field(0.0, description="runnable_mean / GOMAXPROCS")
+    hog_share: float = Field(0.0, description="share of the held time taken by hogs (runs >= 10 ms), 0..1")
+    burst_share: float = Field(0.0, description="... by user goroutines in short runs (< 10 ms), 0..1")
+    runtime_share: float = Field(0.0, description="... by runtime goroutines (GC workers, sweeper), 0..1")
+    source: str = Field("none", description="'hog', 'bursts', 'runtime' or 'none': who took most of it")
+    groups: list[GroupDemand] = Field(default_factory=list, description="top groups by running time")
+
+
 class SchedulingFeatures(BaseModel):
     """Who waited for a P after being woken, and what held the Ps meanwhile."""
 
@@ -124,6 +162,7 @@ class SchedulingFeatures(BaseModel):
         "goroutines such as GC workers are not counted)"
     )
     longest_run_ms: float = 0.0
+    p_demand: PDemand = Field(default_factory=PDemand, description="added: who held the Ps (graph)")
     evidence: list[Evidence] = Field(default_factory=list)
 
 
@@ -167,6 +206,32 @@ class FdFeatures(BaseModel):
     raw_fd_io_count: int = Field(0, description="syscall.Read/Write on a socket fd from user code")
     connections: int = Field(0, description="connections inferred from serving goroutines")
     evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Conn(BaseModel):
+    """A connection, or a descriptor a close touched that no connection can be tied to
+    (graph node; see diagnose/graph/conns.py and FEATURES.md)."""
+
+    id: str
+    kind: str = Field("conn", description="'conn' or 'fd'")
+    origin: str = Field("unknown", description="'net.Accept', 'raw_accept', 'net.Dial', 'File()' or 'unknown'")
+    owner: str = Field("unknown", description="'net', 'user' (raw descriptor it opened), 'os.File' or 'unknown'")
+    co_owner: str = Field("", description="'os.File' when os.NewFile wrapped net's descriptor")
+    borrowed: list[str] = Field(default_factory=list, description="'RawConn', 'File()', 'os.NewFile', 'Fd()'")
+    goroutines: list[int] = Field(default_factory=list, description="serving goroutines (first 16)")
+    reads: int = 0
+    writes: int = 0
+    netpoll_waits: int = 0
+    never_ended_waits: int = 0
+    closed_by: str = Field("none", description="'owner', 'raw_user', 'finalizer', 'none' or 'unknown'")
+    closer_goroutine: int | None = None
+    close_ns: int | None = None
+    closes: int = 0
+    closed_again_by_owner: bool = False
+    used_after_close: bool = False
+    fd_reuse: bool = Field(False, description="closed behind an owner that still holds the descriptor")
+    dup_of: str = ""
+    relation: str = Field("", description="how the close relates to the owners, in words")
 
 
 class GCFeatures(BaseModel):
@@ -280,3 +345,4 @@ class Features(BaseModel):
     threads: ThreadFeatures = Field(default_factory=ThreadFeatures)
     strace: StraceFeatures = Field(default_factory=StraceFeatures)
     our_code: OurCodeFeatures = Field(default_factory=OurCodeFeatures)
+    conns: list[Conn] = Field(default_factory=list, description="added: connections and descriptors (graph)")

@@ -8,8 +8,9 @@ Nodes (id -> attribute `kind`):
 * `p:<id>` procs, `m:<id>` threads;
 * `site:<func>` blocking sites (top user frame of a blocking stack), `syscall:<site>|<call>`
   syscall sites with their `caller_class`;
-* `conn:<goroutine id>` connections inferred from the serving goroutine (the trace has no fd
-  numbers; `fd` stays None until another evidence source adds it);
+* `conn:<goroutine id>` connections inferred from the serving goroutine, and `fd:...`
+  descriptors a close touched that cannot be tied to one connection (see `conns.py`: origin,
+  owner, borrows, closed_by, fd_reuse; the trace has no fd numbers);
 * `netpoller`, `timer`, `runtime`: wakers that are not goroutines.
 
 Edges (a `MultiDiGraph`; the edge key is the relation, also stored as `rel`), each with
@@ -29,7 +30,12 @@ Edges (a `MultiDiGraph`; the edge key is the relation, also stored as `rel`), ea
   the number of windows in which it ran, durations are its summed running time per window,
   examples start where it first ran in the window; pairs whose overlaps add up to less
   than 0.1 ms are left out;
-* `in-syscall-on` g -> m (attrs `lost_p_count`), `syscall-at` g -> syscall site.
+* `in-syscall-on` g -> m (attrs `lost_p_count`), `syscall-at` g -> syscall site;
+* `closed` g -> conn/fd (attrs `by`, `at_ns`, `fd_reuse`): who closed a descriptor.
+
+`cg.conns` (a `ConnectionIndex`) holds the conn/fd nodes as records; `cg.demand(capacity)`
+says which goroutines held the Ps while woken goroutines waited (hogs, short bursts, GC);
+`chains.py` turns a wait, a syscall or a close into a blocking chain.
 
 `CausalGraph.explain_network_wait(g, t)` answers, for one network wait: what the goroutine
 waited on, who woke it, how long it then waited to run and what ran instead
@@ -46,8 +52,9 @@ import numpy as np
 
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING
-from ..timeline.stacks import CALLER_CLASSES, SIDES
+from ..timeline.stacks import CALLER_CLASSES, FAM_READ, FAM_WRITE, SIDES
 from ..timeline.timeline import Timelines
+from .conns import ConnectionIndex, ConnNode
 
 MAX_EXAMPLES = 3
 #: held-P-while edges are kept when the runner held a P for at least this long in total
@@ -71,18 +78,32 @@ def _combine(key: np.ndarray) -> np.ndarray:
     return code
 
 
+def _order_by_code_then_longest(code: np.ndarray, dur: np.ndarray) -> np.ndarray:
+    """Indices sorted by code, then by descending duration (ties: by index)."""
+    d = np.rint(dur).astype(np.int64)
+    dmax = int(d.max()) if d.shape[0] else 0
+    cmax = int(code.max()) if code.shape[0] else 0
+    dbits = max(dmax, 1).bit_length()
+    if int(d.min()) >= 0 and dbits + max(cmax, 1).bit_length() <= 63:
+        # one int64 key, code then (dmax - dur); the stable sort breaks ties by index
+        return np.argsort((code << dbits) | (dmax - d), kind="stable")
+    o1 = np.argsort(-dur, kind="stable")
+    return o1[np.argsort(code[o1], kind="stable")]
+
+
 def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.ndarray,
                    min_total: float = 0.0):
     """Per distinct key row: (keys, count, total, p50, p95, max, examples[list of (s, e)]).
 
-    Vectorised: one stable sort by duration, one by key; percentiles by linear interpolation
-    inside each group. Groups whose total is below `min_total` are left out.
+    Vectorised: one sort by (key, descending duration) -- a single int64 sort key when the
+    key codes and the durations fit in 63 bits, else a stable sort by duration then by key;
+    percentiles by linear interpolation inside each group. Groups whose total is below
+    `min_total` are left out.
     """
     if key.shape[0] == 0:
         return []
     code = _combine(key)
-    o1 = np.argsort(-dur, kind="stable")
-    order = o1[np.argsort(code[o1], kind="stable")]
+    order = _order_by_code_then_longest(code, dur)
     c, d = code[order], dur[order]
     new = np.ones(c.shape[0], dtype=bool)
     new[1:] = c[1:] != c[:-1]
@@ -368,13 +389,84 @@ class CausalGraph:
                             examples=[(self._rel(s), self._rel(e)) for s, e in ex])
 
     def _connections(self) -> None:
-        c = A.connections(self.tl, self.nw)
-        for g, root in zip(c.goroutines.tolist(), c.conn_of.tolist()):
-            node = f"conn:{root}"
-            if node not in self.g:
-                self.g.add_node(node, kind="connection", serving_goroutine=root, fd=None, goroutines=[])
-            self.g.nodes[node]["goroutines"].append(g)
-            self.g.add_edge(f"g:{g}", node, key="serves", rel="serves")
+        self.conns = ConnectionIndex(self.tl, self.nw, self.sc)
+        self._conn_pos = {n.id: i for i, n in enumerate(self.conns.nodes)}
+        for n in self.conns.nodes:
+            attrs = n.as_dict()
+            attrs["kind"] = "connection" if n.kind == "conn" else "descriptor"
+            self.g.add_node(n.id, **attrs)
+        for g, root in zip(self.conns.conn_g.tolist(), self.conns.conn_root.tolist()):
+            self.g.add_edge(f"g:{g}", f"conn:{root}", key="serves", rel="serves")
+        for n in self.conns.nodes:
+            if n.closer_goroutine is not None:
+                self.g.add_edge(f"g:{n.closer_goroutine}", n.id, key="closed", rel="closed", by=n.closed_by,
+                                at_ns=n.close_ns, fd_reuse=n.fd_reuse)
+
+    def conn_node(self, node_id: str) -> ConnNode | None:
+        i = self._conn_pos.get(node_id)
+        return None if i is None else self.conns.nodes[i]
+
+    def conn_io_after(self, conn: ConnNode, t: int):
+        """First read/write syscall or network wait of the conn's goroutines after `t`
+        (absolute ns): (goroutine, start, end, stack) or None."""
+        i = self._conn_pos[conn.id]
+        sc, nw = self.sc, self.nw
+        cand = []
+        k = np.nonzero((self.conns._ci_sc == i) & (sc.start > t) & np.isin(sc.fam, (FAM_READ, FAM_WRITE)))[0]
+        if k.shape[0]:
+            j = int(k[np.argmin(sc.start[k])])
+            cand.append((int(sc.g[j]), int(sc.start[j]), int(sc.end[j]), int(sc.stk[j])))
+        k = np.nonzero((self.conns._ci_nw == i) & (nw.start > t))[0]
+        if k.shape[0]:
+            j = int(k[np.argmin(nw.start[k])])
+            cand.append((int(nw.g[j]), int(nw.start[j]), int(nw.end[j]), int(nw.stk[j])))
+        return min(cand, key=lambda x: x[1]) if cand else None
+
+    def borrow_before(self, t: int):
+        """The last syscall inside a net RawConn callback before `t`: (g, start, end, stack)."""
+        sc = self.sc
+        k = np.nonzero(self.conns.own.via_net_rawconn[sc.stk] & (sc.start < t))[0] if len(sc) else []
+        if len(k) == 0:
+            return None
+        j = int(k[np.argmax(sc.start[k])])
+        return int(sc.g[j]), int(sc.start[j]), int(sc.end[j]), int(sc.stk[j])
+
+    @cached_property
+    def _thread_first_seen(self) -> np.ndarray:
+        c = self.tl.cols
+        valid = c.m >= 0
+        _, first = np.unique(c.m[valid], return_index=True)
+        return np.sort(c.t[np.nonzero(valid)[0][first]])
+
+    def threads_first_seen_between(self, a: int, b: int) -> int:
+        f = self._thread_first_seen
+        return int(np.searchsorted(f, b, side="left") - np.searchsorted(f, a, side="right"))
+
+    @cached_property
+    def run_by_p(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per P: (Running interval indices in time order, their starts, running max of their
+        ends) -- split once, so that chains can ask who ran in a window with two searchsorted."""
+        tl = self.tl
+        run = tl.run_iv
+        if run.shape[0] == 0:
+            return []
+        rp = tl.iv_p[run]
+        cut = np.nonzero(rp[1:] != rp[:-1])[0] + 1
+        out = []
+        for seg in np.split(run, cut):
+            out.append((seg, tl.iv_start[seg], np.maximum.accumulate(tl.iv_end[seg])))
+        return out
+
+    @cached_property
+    def hog_mask(self) -> np.ndarray:
+        """Running intervals of CPU hogs (`Timelines.cpu_hog_mask` at 10 ms), computed once."""
+        return self.tl.cpu_hog_mask(10_000_000)
+
+    def demand(self, capacity_ns: float):
+        """`demand.p_demand`: which goroutines held the Ps while woken goroutines waited."""
+        from .demand import p_demand
+
+        return p_demand(self, capacity_ns)
 
     # ------------------------------------------------------------------ queries
     def edges(self, rel: str) -> list[tuple[str, str, dict]]:

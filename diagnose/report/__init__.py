@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .diff import DiffReport, compare
+from .explain import goroutine_chains, goroutine_json, render_conns, render_goroutine
 from .features_text import features_text
 from .pprof import build_profile, compute_records, folded
 from .progress import TerminalProgress, should_show
@@ -27,7 +28,8 @@ from .text import options as text_options
 FORMATS = ("text", "json", "markdown", "slack", "html")
 __all__ = ["ColorMode", "text_options", "FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
            "should_show", "use_color", "features_text",
-           "build_profile", "compute_records", "folded"]
+           "build_profile", "compute_records", "folded",
+           "goroutine_chains", "goroutine_json", "render_conns", "render_goroutine"]
 
 
 @dataclass

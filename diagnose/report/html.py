@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from diagnose.report import chains
 from diagnose.rules.findings import Citation, Diagnosis, Finding
 from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
@@ -149,6 +150,7 @@ def _finding_html(i: int, f: Finding) -> str:
         out.append('<ul class="evidence">' + "\n".join(
             _citation_html(c, same_stack=i > 0 and keys[i] is not None and keys[i] == keys[i - 1])
             for i, c in enumerate(f.evidence)) + "</ul>")
+    out.append(chains.html_block(f))
     a = f.advice
     if a.summary:
         out.append(f"<p><b>What it is.</b> {e(a.summary)}</p>")

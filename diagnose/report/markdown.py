@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from diagnose.report import chains
 from diagnose.rules.findings import Citation, Diagnosis, Finding, Frame
 from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
@@ -175,6 +176,7 @@ def _finding_full(i: int, f: Finding) -> list[str]:
         if len(f.evidence) > MAX_CITATIONS:
             out.append(f"- *+{len(f.evidence) - MAX_CITATIONS} more (see `--format json` or `--format html`)*")
         out.append("")
+    out += chains.markdown_block(f)
     out.append(f"**Fix:** {esc(f.advice.fix)}")
     if f.advice.confirm:
         out += ["", "**Confirm:**", "```sh"] + [f"{cmd}" for cmd in f.advice.confirm[:3]] + ["```"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from diagnose.report import chains
 from diagnose.rules.findings import Diagnosis, Finding
 from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
@@ -186,6 +187,8 @@ def _finding_blocks(i: int, f: Finding) -> list[dict]:
         if len(f.evidence) > MAX_CITATIONS:
             lines.append(f"_+{len(f.evidence) - MAX_CITATIONS} more citations in `--format json`_")
         blocks.append(section("\n".join(lines)))
+    if chains.slack_text(f):
+        blocks.append(section(chains.slack_text(f)))
     fix = f"*Fix:* {esc_trim(' '.join(f.advice.fix.split()), 700)}"
     if f.advice.confirm:
         fix += f"\n*Confirm:* `{esc(f.advice.confirm[0])}`"

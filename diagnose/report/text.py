@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TextIO
 
 from diagnose import settings
+from diagnose.report import chains
 from diagnose.rules.findings import Citation, Diagnosis, Finding
 from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
@@ -188,6 +189,7 @@ def _finding(i: int, f: Finding, color: bool, width: int = WIDTH) -> list[str]:
             out += _citation(c, width)
         if len(f.evidence) > MAX_CITATIONS:
             out.append(f"     (+{len(f.evidence) - MAX_CITATIONS} more in --format json)")
+    out += chains.text_block(f)
     out.append("   Fix:")
     out += _wrap(f.advice.fix, 5, width)
     if f.advice.confirm:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from diagnose.features.model import Features
+from diagnose.features.model import ChainStep, Features
 from diagnose.rules import celeval, template
 from diagnose.rules.findings import (
     Advice, Citation, Diagnosis, Fact, Finding, Frame, Headline, RuleError, RulesRun, Verdict,
@@ -87,6 +87,8 @@ def _citations(lr: LoadedRule, fdict: dict[str, Any]) -> list[Citation]:
                 source=sel.from_, note=item.get("note", ""), goroutines=list(item.get("goroutines") or []),
                 start_ns=item.get("start_ns"), end_ns=item.get("end_ns"), duration_ms=item.get("duration_ms"),
                 stack=stack, frames_omitted=len(item.get("stack") or []) - len(stack),
+                chain=[ChainStep(**{**c, "stack": (c.get("stack") or [])[: sel.max_frames]})
+                       for c in item.get("chain") or []],
             ))
     return out
 
