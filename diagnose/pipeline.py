@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Callable, Protocol
 from . import __version__
 from .errors import TraceError, UsageError
 from .features import Features, extract_from_timelines
+from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, diagnose
 from .timeline import (Timelines, TraceColumns, build_timelines, kernel_available, kernel_read_columns, load_columns,
                        trace_header)
@@ -284,6 +285,8 @@ class Run:
     features: Features
     timelines: Timelines | None = None
     diagnosis: Diagnosis | None = None
+    #: the causal graph the features were queried from (kept with the timelines)
+    graph: CausalGraph | None = None
     #: why the diagnosis cannot be trusted as complete (rules that failed, damaged trace);
     #: empty when it can. A non-empty list makes the verdict INCOMPLETE and the exit non-zero.
     incomplete: list[str] = field(default_factory=list)
@@ -293,7 +296,7 @@ class Run:
 
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
             strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None) -> Run:
-    """read -> timeline -> features for one trace. Refuses (TraceError) a trace cut before its
+    """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
     inferred from the stacks when None)."""
@@ -302,7 +305,8 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
         if progress is not None:
             progress.phase("analysing")
         tl = build_timelines(cols)
-        features = extract_from_timelines(tl, cols.meta, modules)
+        graph = build_graph(tl)
+        features = extract_from_timelines(tl, cols.meta, modules, graph=graph)
     finally:
         if progress is not None:
             progress.done()
@@ -315,7 +319,7 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
         from .features import join_strace
 
         notes = join_strace(features, tl, inp.path, strace[0], strace[1])
-    return Run(inp, features, tl if keep_timelines else None, notes=notes)
+    return Run(inp, features, tl if keep_timelines else None, graph=graph if keep_timelines else None, notes=notes)
 
 
 def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | None = None,

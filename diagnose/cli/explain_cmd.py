@@ -12,7 +12,6 @@ import typer
 
 from .. import pipeline
 from ..errors import UsageError
-from ..graph import build_graph
 from ..report import goroutine_chains, goroutine_json, render_conns, render_goroutine
 from .common import MaxBytesOpt, TraceArg
 
@@ -28,7 +27,7 @@ def explain(
     if goroutine is None and not conns:
         raise UsageError("explain: give --goroutine N or --conns")
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
-        cg = build_graph(pipeline.analyse(inp, keep_timelines=True).timelines)
+        cg = pipeline.analyse(inp, keep_timelines=True).graph
     if conns:
         typer.echo(json.dumps(cg.conns.as_dicts(), indent=1) if json_out else render_conns(cg), nl=False)
     if goroutine is not None:
