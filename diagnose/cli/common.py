@@ -40,6 +40,8 @@ class FailOn(str, Enum):
     never = "never"
 
 
+DataFormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="text or json")]
+JsonAliasOpt = Annotated[bool, typer.Option("--json", hidden=True, help="same as --format json")]
 TraceArg = Annotated[str, typer.Argument(help="Go execution trace (runtime/trace or /debug/pprof/trace output); "
                                               "- reads standard input", show_default=False)]
 RulesDirOpt = Annotated[

@@ -13,19 +13,21 @@ import typer
 from .. import pipeline
 from ..errors import UsageError
 from ..report import goroutine_chains, goroutine_json, render_conns, render_goroutine
-from .common import MaxBytesOpt, TraceArg
+from .common import DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, TraceArg
 
 
 def explain(
     trace: TraceArg,
     goroutine: Annotated[Optional[int], typer.Option("--goroutine", "-g", help="every chain of this goroutine")] = None,
     conns: Annotated[bool, typer.Option("--conns", help="list connections and descriptors")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    format: DataFormatOpt = DataFormat.text,
+    json_out: JsonAliasOpt = False,
     max_bytes: MaxBytesOpt = None,
 ) -> None:
     """Explain the causal graph: every chain of one goroutine, or the connections and who closed them."""
     if goroutine is None and not conns:
         raise UsageError("explain: give --goroutine N or --conns")
+    json_out = json_out or format == DataFormat.json
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
         cg = pipeline.analyse(inp, keep_timelines=True).graph
     if conns:

@@ -11,12 +11,10 @@ import typer
 from .. import pipeline
 from ..read import open_trace, overview, render_overview, write_dump
 from ..report import build_profile, compute_records, features_text, folded
-from .common import DataFormat, MaxBytesOpt, OutputOpt, TraceArg, write_output
+from .common import DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, write_output
 
 PROG = "netpoll-diagnose"
 
-JsonAliasOpt = Annotated[bool, typer.Option("--json", hidden=True, help="same as --format json")]
-DataFormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="text or json")]
 
 
 class ProfileKind(str, Enum):
