@@ -21,22 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES
+
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 EXPECTED = REPO / "tests" / "data" / "profile_expected_totals.json"
 KINDS = ("net", "sync", "syscall", "sched")
 GO_VERSION = "1.27.3"
-
-
-def _entries():
-    if not MANIFEST.is_file():
-        return []
-    from diagnose.rules.testing import load_manifest
-
-    return [e for e in load_manifest(MANIFEST) if e.trace.exists()]
-
-
-ENTRIES = _entries()
 
 
 def _id(e) -> str:

@@ -9,26 +9,17 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES
+
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 GO_VERSION = "1.27.3"
 
 
-def _entries():
-    if not MANIFEST.is_file():
-        return []
-    from diagnose.rules.testing import load_manifest
-
-    return [e for e in load_manifest(MANIFEST) if e.trace.exists()]
-
-
-ENTRIES = _entries()
 pytestmark = pytest.mark.skipif(not ENTRIES, reason=f"fixture corpus not present ({MANIFEST})")
 
 
