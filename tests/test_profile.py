@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.corpus import MANIFEST, PRESENT as ENTRIES
+from tests.support.gotool import go_env
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTED = REPO / "tests" / "data" / "profile_expected_totals.json"
@@ -53,14 +53,7 @@ def ours(path: str, kind: str):
 
 
 def _go_env() -> dict[str, str]:
-    try:
-        from tools.gotoolchains import go_env
-
-        return go_env(GO_VERSION)
-    except ImportError:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update(GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off", GOENV="off", GOTELEMETRY="off")
-        return env
+    return go_env(GO_VERSION)
 
 
 def find_go() -> tuple[str | None, str]:

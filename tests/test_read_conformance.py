@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 from tests.support import gotesttext as gt  # noqa: E402
+from tests.support.gotool import find_installed_go, go_env  # noqa: E402
 
 GO_VERSION = "1.27.3"
 DATA = REPO / "tests" / "data" / "go-conformance"
@@ -50,41 +50,12 @@ def load(name: str) -> gt.GoTestCase:
 
 
 def _go_env() -> dict[str, str]:
-    try:
-        from tools.gotoolchains import go_env
-
-        return go_env(GO_VERSION)
-    except ImportError:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update(GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off", GOENV="off", GOTELEMETRY="off")
-        return env
-
-
-def _find_go() -> tuple[Path | None, str]:
-    """(path of the go command, why not found)."""
-    why = []
-    try:
-        from tools.gotoolchains import ToolchainUnavailable, go_binary
-
-        try:
-            return go_binary(GO_VERSION, install=False), ""
-        except ToolchainUnavailable as exc:
-            why.append(str(exc))
-    except ImportError as exc:
-        why.append(f"tools.gotoolchains not importable ({exc})")
-    # A pre-installed copy (e.g. the seed that NETPOLL_GO_SEED points at).
-    seeds = [os.environ.get("NETPOLL_GO_SEED"), "/work/gocache"]
-    for seed in filter(None, seeds):
-        go = Path(seed) / GO_VERSION / "bin" / "go"
-        if go.exists():
-            return go, ""
-    why.append(f"no go{GO_VERSION} under $NETPOLL_GO_SEED or /work/gocache")
-    return None, "; ".join(why) + f" -- run `python tools/gotoolchains.py {GO_VERSION}`"
+    return go_env(GO_VERSION)
 
 
 @pytest.fixture(scope="session")
 def go_cmd() -> Path:
-    go, why = _find_go()
+    go, why = find_installed_go(GO_VERSION)
     if go is None:
         pytest.skip(f"Go {GO_VERSION} unavailable: {why}")
     return go

@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 from diagnose.errors import TraceError  # noqa: E402
 from diagnose.read import open_trace  # noqa: E402
 from diagnose.read.v1 import TICKS_ENV, parser  # noqa: E402
+from tests.support.gotool import find_installed_go, go_env  # noqa: E402
 
 ORACLE_GO = "1.27.3"
 DATA = REPO / "tests" / "data" / "tracev1"
@@ -331,37 +332,7 @@ def test_cli_cut_old_trace_is_one_line_error(tmp_path):
 
 
 def _go_env(version: str = ORACLE_GO) -> dict[str, str]:
-    try:
-        from tools.gotoolchains import go_env
-
-        return go_env(version)
-    except ImportError:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update(GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off", GOENV="off", GOTELEMETRY="off")
-        return env
-
-
-def _find_go(version: str) -> tuple[Path | None, str]:
-    why = []
-    try:
-        from tools.gotoolchains import ToolchainUnavailable, go_binary
-
-        try:
-            return go_binary(version, install=False), ""
-        except ToolchainUnavailable as exc:
-            why.append(str(exc))
-        except ValueError as exc:
-            why.append(str(exc))
-    except ImportError as exc:
-        why.append(f"tools.gotoolchains not importable ({exc})")
-    if version == "1.19" and Path("/usr/lib/go-1.19/bin/go").exists():
-        return Path("/usr/lib/go-1.19/bin/go"), ""
-    for seed in filter(None, [os.environ.get("NETPOLL_GO_SEED"), "/work/gocache"]):
-        go = Path(seed) / version / "bin" / "go"
-        if go.exists():
-            return go, ""
-    why.append(f"no go{version} under $NETPOLL_GO_SEED or /work/gocache")
-    return None, "; ".join(why) + f" -- run `python tools/gotoolchains.py {version}`"
+    return go_env(version)
 
 
 def build_oracle(go: Path, outdir: Path, env: dict[str, str]) -> Path:
@@ -445,7 +416,7 @@ def run_oracle(oracle: Path, trace: Path) -> str:
 
 @pytest.fixture(scope="session")
 def go_cmd() -> Path:
-    go, why = _find_go(ORACLE_GO)
+    go, why = find_installed_go(ORACLE_GO)
     if go is None:
         pytest.skip(f"Go {ORACLE_GO} unavailable: {why}")
     return go
@@ -513,7 +484,7 @@ def test_go_rejects_the_cut_traces_we_salvage(go_trace_tool, tmp_path):
 
 
 def _fresh_trace(version: str, tmp_path: Path) -> Path:
-    go, why = _find_go(version)
+    go, why = find_installed_go(version)
     if go is None:
         pytest.skip(f"Go {version} unavailable: {why}")
     src = tmp_path / "prog"
@@ -583,7 +554,7 @@ def test_fixture_corpus_matches_go_oracle(path, oracle):
 def regen() -> None:
     import tempfile
 
-    go, why = _find_go(ORACLE_GO)
+    go, why = find_installed_go(ORACLE_GO)
     if go is None:
         sys.exit(why)
     with tempfile.TemporaryDirectory() as tmp:
