@@ -17,6 +17,7 @@ from typing import TextIO
 
 from diagnose import settings
 from diagnose.report import chains
+from diagnose.report.markdown import dur as _dur, ms as _ms
 from diagnose.rules.findings import Citation, Diagnosis, Finding
 from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
@@ -121,17 +122,6 @@ def command_lines(cmd: str, indent: int, width: int) -> list[str]:
 
 MAX_CITATIONS = 4
 MAX_FRAMES = 5
-
-
-def _ms(ns: int | None) -> str:
-    return "?" if ns is None else f"{ns / 1e6:.1f}"
-
-
-def _dur(ms: float) -> str:
-    if ms >= 1.0:
-        return f"{format_value(ms)} ms"
-    us = ms * 1000.0
-    return f"{us:.0f} µs" if us >= 1 else "<1 µs"
 
 
 def _frames(c: Citation) -> tuple[list, int]:
