@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.corpus import MANIFEST, PRESENT as ENTRIES
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES, or_skip_unsupported
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,15 +44,9 @@ def is_healthy(e) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def features(path: str):
-    from diagnose.errors import TraceError
     from diagnose.features import extract
 
-    try:
-        return extract(path)
-    except TraceError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"reader cannot read this format yet: {exc}")
-        raise
+    return or_skip_unsupported(extract, path)
 
 
 def get(f, path: str) -> float:

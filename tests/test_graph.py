@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.corpus import MANIFEST, PRESENT as ENTRIES
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES, entry_id as _id, or_skip_unsupported
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,10 +28,6 @@ def norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
 
-def _id(e) -> str:
-    return f"{e.scenario}-{e.variant}-go{e.go}"
-
-
 def pick(scenario: str, variant: str | None = None):
     es = [e for e in ENTRIES if norm(e.scenario) == norm(scenario) and (variant is None or e.variant == variant)]
     return es
@@ -39,16 +35,10 @@ def pick(scenario: str, variant: str | None = None):
 
 @functools.lru_cache(maxsize=None)
 def graph(path: str):
-    from diagnose.errors import TraceError
     from diagnose.graph import build_graph
     from diagnose.timeline import load_timelines
 
-    try:
-        return build_graph(load_timelines(path))
-    except TraceError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"reader cannot read this format yet: {exc}")
-        raise
+    return or_skip_unsupported(lambda p: build_graph(load_timelines(p)), path)
 
 
 def _busy_share(w) -> float:

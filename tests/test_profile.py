@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.corpus import MANIFEST, PRESENT as ENTRIES
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES, entry_id as _id, or_skip_unsupported
 from tests.support.gotool import go_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,21 +29,11 @@ KINDS = ("net", "sync", "syscall", "sched")
 GO_VERSION = "1.27.3"
 
 
-def _id(e) -> str:
-    return f"{e.scenario}-{e.variant}-go{e.go}"
-
-
 @functools.lru_cache(maxsize=None)
 def columns(path: str):
-    from diagnose.errors import TraceError
     from diagnose.timeline import load_columns
 
-    try:
-        return load_columns(path)
-    except TraceError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"reader cannot read this format yet: {exc}")
-        raise
+    return or_skip_unsupported(load_columns, path)
 
 
 def ours(path: str, kind: str):

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable, TypeVar
+
+import pytest
+
+from diagnose.errors import TraceError
 
 from diagnose.rules.testing import ManifestEntry, load_manifest
 
@@ -20,3 +25,22 @@ NO_CORPUS = "fixtures/manifest.json not present (fixture corpus)"
 def go_key(e: ManifestEntry) -> tuple[int, ...]:
     """A sort key for an entry's Go version (1.19.8 < 1.21.13 < ... < 1.27.3)."""
     return tuple(int(x) for x in e.go.split(".") if x.isdigit())
+
+
+def entry_id(e: ManifestEntry) -> str:
+    """A test id for a manifest entry: scenario-variant-goVERSION."""
+    return f"{e.scenario}-{e.variant}-go{e.go}"
+
+
+T = TypeVar("T")
+
+
+def or_skip_unsupported(read: Callable[..., T], *args: object) -> T:
+    """read(*args), skipping the test (with the reader's message) when the trace's format is
+    one the reader does not support yet; any other TraceError is a failure."""
+    try:
+        return read(*args)
+    except TraceError as exc:
+        if "not supported yet" in str(exc):
+            pytest.skip(f"reader cannot read this format yet: {exc}")
+        raise
