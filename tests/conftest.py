@@ -3,6 +3,7 @@
 * ``v2_traces()``: (id, Path, header version) for every committed trace in
   fixtures/manifest.json written in a Go 1.22+ format. ``NETPOLL_READ_TRACES`` (a
   path-separated list of files or globs) replaces the manifest, for local development.
+* ``go_installed`` fixture: Go 1.27.3 only if already installed (never installs); skips otherwise.
 * ``go_oracle`` fixture: the ``go`` command of Go 1.27.3 (``tools/gotoolchains.py``, falling
   back to a pre-installed copy); skips the test with the reason when Go cannot be had.
 """
@@ -113,6 +114,18 @@ def go_env() -> dict[str, str]:
         env = dict(os.environ)
         env.update({"GOTOOLCHAIN": "local", "GOFLAGS": "", "GOTELEMETRY": "off"})
         return env
+
+
+@pytest.fixture(scope="session")
+def go_installed() -> Path:
+    """Go 1.27.3 if it is already installed (gotoolchains' cache or a seed copy); never
+    installs it. Skips the test with the reason otherwise."""
+    from tests.support.gotool import find_installed_go
+
+    go, why = find_installed_go(ORACLE_VERSION)
+    if go is None:
+        pytest.skip(f"Go {ORACLE_VERSION} unavailable: {why}")
+    return go
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 from tests.support import gotesttext as gt  # noqa: E402
-from tests.support.gotool import find_installed_go, go_env  # noqa: E402
+from tests.support.gotool import go_env  # noqa: E402
 
 GO_VERSION = "1.27.3"
 DATA = REPO / "tests" / "data" / "go-conformance"
@@ -54,16 +54,8 @@ def _go_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def go_cmd() -> Path:
-    go, why = find_installed_go(GO_VERSION)
-    if go is None:
-        pytest.skip(f"Go {GO_VERSION} unavailable: {why}")
-    return go
-
-
-@pytest.fixture(scope="session")
-def go_root(go_cmd: Path) -> Path:
-    out = subprocess.run([str(go_cmd), "env", "GOROOT"], capture_output=True, text=True,
+def go_root(go_installed: Path) -> Path:
+    out = subprocess.run([str(go_installed), "env", "GOROOT"], capture_output=True, text=True,
                          env=_go_env(), timeout=120)
     root = Path(out.stdout.strip())
     if out.returncode != 0 or not (root / GO_TESTS_SUBDIR).is_dir():
@@ -72,9 +64,9 @@ def go_root(go_cmd: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def go_trace_tool(go_cmd: Path) -> Path:
+def go_trace_tool(go_installed: Path) -> Path:
     """The built ``cmd/trace`` binary (``go tool -n trace`` builds it once, then prints its path)."""
-    out = subprocess.run([str(go_cmd), "tool", "-n", "trace"], capture_output=True, text=True,
+    out = subprocess.run([str(go_installed), "tool", "-n", "trace"], capture_output=True, text=True,
                          env=_go_env(), timeout=900)
     tool = Path(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
     if out.returncode != 0 or tool is None or not tool.exists():
@@ -290,7 +282,7 @@ func main() {
 
 
 @pytest.fixture(scope="session")
-def go_test_encoder(go_cmd, go_root, tmp_path_factory) -> Path:
+def go_test_encoder(go_installed, go_root, tmp_path_factory) -> Path:
     """Go's own testtrace.ParseFile (text -> raw.Writer bytes) as a command.
 
     The packages are internal to the standard library, so their sources are copied from
@@ -312,7 +304,7 @@ def go_test_encoder(go_cmd, go_root, tmp_path_factory) -> Path:
     (mod / "cmd").mkdir()
     (mod / "cmd" / "main.go").write_text(_HARNESS_MAIN)
     exe = mod / "testenc"
-    out = subprocess.run([str(go_cmd), "build", "-o", str(exe), "./cmd"], cwd=mod, capture_output=True,
+    out = subprocess.run([str(go_installed), "build", "-o", str(exe), "./cmd"], cwd=mod, capture_output=True,
                          text=True, env=_go_env(), timeout=900)
     assert out.returncode == 0, out.stderr
     return exe

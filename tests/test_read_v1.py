@@ -415,24 +415,16 @@ def run_oracle(oracle: Path, trace: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def go_cmd() -> Path:
-    go, why = find_installed_go(ORACLE_GO)
-    if go is None:
-        pytest.skip(f"Go {ORACLE_GO} unavailable: {why}")
-    return go
-
-
-@pytest.fixture(scope="session")
-def oracle(go_cmd, tmp_path_factory) -> Path:
+def oracle(go_installed, tmp_path_factory) -> Path:
     try:
-        return build_oracle(go_cmd, tmp_path_factory.mktemp("v1oracle"), _go_env())
+        return build_oracle(go_installed, tmp_path_factory.mktemp("v1oracle"), _go_env())
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"could not build Go's internal/trace with Go {ORACLE_GO}: {exc.stderr.decode()[-500:]}")
 
 
 @pytest.fixture(scope="session")
-def go_trace_tool(go_cmd) -> Path:
-    out = subprocess.run([str(go_cmd), "tool", "-n", "trace"], capture_output=True, text=True,
+def go_trace_tool(go_installed) -> Path:
+    out = subprocess.run([str(go_installed), "tool", "-n", "trace"], capture_output=True, text=True,
                          env=_go_env(), timeout=900)
     tool = Path(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
     if out.returncode != 0 or tool is None or not tool.exists():
@@ -441,8 +433,8 @@ def go_trace_tool(go_cmd) -> Path:
 
 
 @pytest.mark.gotoolchain
-def test_bundled_go_testdata_is_the_toolchains(go_cmd):
-    goroot = Path(subprocess.run([str(go_cmd), "env", "GOROOT"], capture_output=True, text=True,
+def test_bundled_go_testdata_is_the_toolchains(go_installed):
+    goroot = Path(subprocess.run([str(go_installed), "env", "GOROOT"], capture_output=True, text=True,
                                  env=_go_env(), check=True).stdout.strip())
     theirs = goroot / GO_TESTDATA_SUBDIR
     names = sorted(p.name for p in theirs.iterdir() if p.stat().st_size <= 2_000_000)
