@@ -17,7 +17,7 @@ from typing import TextIO
 
 from diagnose import settings
 from diagnose.report import chains
-from diagnose.report.markdown import dur as _dur, ms as _ms
+from diagnose.report.markdown import citation_parts
 from diagnose.rules.findings import Citation, Diagnosis, Finding
 from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
@@ -132,19 +132,7 @@ def _frames(c: Citation) -> tuple[list, int]:
 
 
 def _citation(c: Citation, width: int = WIDTH) -> list[str]:
-    parts = [c.note]
-    if c.goroutines:
-        shown = ", ".join(str(g) for g in c.goroutines[:8])
-        more = f" (+{len(c.goroutines) - 8})" if len(c.goroutines) > 8 else ""
-        parts.append(f"goroutine{'s' if len(c.goroutines) > 1 else ''} {shown}{more}")
-    if c.start_ns is not None:
-        window = f"at {_ms(c.start_ns)} ms"
-        if c.end_ns is not None and _ms(c.end_ns) != _ms(c.start_ns):
-            window = f"{_ms(c.start_ns)}-{_ms(c.end_ns)} ms"
-        parts.append(window)
-    if c.duration_ms is not None:
-        parts.append(f"for {_dur(c.duration_ms)}")
-    out = _wrap(" · ".join(parts), 7, width, first="     - ")
+    out = _wrap(" · ".join(citation_parts(c)), 7, width, first="     - ")
     frames, hidden = _frames(c)
     for fr in frames:
         out += _wrap(fr.short(), 11, width, first="         ")
