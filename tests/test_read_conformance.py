@@ -63,17 +63,6 @@ def go_root(go_installed: Path) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def go_trace_tool(go_installed: Path) -> Path:
-    """The built ``cmd/trace`` binary (``go tool -n trace`` builds it once, then prints its path)."""
-    out = subprocess.run([str(go_installed), "tool", "-n", "trace"], capture_output=True, text=True,
-                         env=_go_env(), timeout=900)
-    tool = Path(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
-    if out.returncode != 0 or tool is None or not tool.exists():
-        pytest.skip(f"could not build `go tool trace` with Go {GO_VERSION}: {out.stderr.strip()[-500:]}")
-    return tool
-
-
 # ---------------------------------------------------------------------------
 # 1. The bundled data and the encoder, pure Python
 # ---------------------------------------------------------------------------

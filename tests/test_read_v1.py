@@ -422,16 +422,6 @@ def oracle(go_installed, tmp_path_factory) -> Path:
         pytest.skip(f"could not build Go's internal/trace with Go {ORACLE_GO}: {exc.stderr.decode()[-500:]}")
 
 
-@pytest.fixture(scope="session")
-def go_trace_tool(go_installed) -> Path:
-    out = subprocess.run([str(go_installed), "tool", "-n", "trace"], capture_output=True, text=True,
-                         env=_go_env(), timeout=900)
-    tool = Path(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
-    if out.returncode != 0 or tool is None or not tool.exists():
-        pytest.skip(f"could not build `go tool trace` with Go {ORACLE_GO}: {out.stderr.strip()[-500:]}")
-    return tool
-
-
 @pytest.mark.gotoolchain
 def test_bundled_go_testdata_is_the_toolchains(go_installed):
     goroot = Path(subprocess.run([str(go_installed), "env", "GOROOT"], capture_output=True, text=True,
