@@ -3,6 +3,8 @@
 * ``v2_traces()``: (id, Path, header version) for every committed trace in
   fixtures/manifest.json written in a Go 1.22+ format. ``NETPOLL_READ_TRACES`` (a
   path-separated list of files or globs) replaces the manifest, for local development.
+* ``go_installed`` fixture: Go 1.27.3 only if already installed (never installs); skips otherwise.
+* ``go_trace_tool`` fixture: the built ``cmd/trace`` of ``go_installed``.
 * ``go_oracle`` fixture: the ``go`` command of Go 1.27.3 (``tools/gotoolchains.py``, falling
   back to a pre-installed copy); skips the test with the reason when Go cannot be had.
 """
@@ -113,6 +115,34 @@ def go_env() -> dict[str, str]:
         env = dict(os.environ)
         env.update({"GOTOOLCHAIN": "local", "GOFLAGS": "", "GOTELEMETRY": "off"})
         return env
+
+
+@pytest.fixture(scope="session")
+def go_installed() -> Path:
+    """Go 1.27.3 if it is already installed (gotoolchains' cache or a seed copy); never
+    installs it. Skips the test with the reason otherwise."""
+    from tests.support.gotool import find_installed_go
+
+    go, why = find_installed_go(ORACLE_VERSION)
+    if go is None:
+        pytest.skip(f"Go {ORACLE_VERSION} unavailable: {why}")
+    return go
+
+
+@pytest.fixture(scope="session")
+def go_trace_tool(go_installed: Path) -> Path:
+    """The built ``cmd/trace`` binary of `go_installed` (``go tool -n trace`` builds it once,
+    then prints its path)."""
+    import subprocess
+
+    from tests.support.gotool import go_env as hermetic_env
+
+    out = subprocess.run([str(go_installed), "tool", "-n", "trace"], capture_output=True, text=True,
+                         env=hermetic_env(ORACLE_VERSION), timeout=900)
+    tool = Path(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
+    if out.returncode != 0 or tool is None or not tool.exists():
+        pytest.skip(f"could not build `go tool trace` with Go {ORACLE_VERSION}: {out.stderr.strip()[-500:]}")
+    return tool
 
 
 @pytest.fixture(scope="session")

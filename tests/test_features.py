@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,19 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES, or_skip_unsupported
+
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 
 
-def _entries():
-    if not MANIFEST.is_file():
-        return []
-    from diagnose.rules.testing import load_manifest
-
-    return [e for e in load_manifest(MANIFEST) if e.trace.exists()]
-
-
-ENTRIES = _entries()
 pytestmark = pytest.mark.skipif(not ENTRIES, reason=f"fixture corpus not present ({MANIFEST})")
 
 
@@ -53,15 +44,9 @@ def is_healthy(e) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def features(path: str):
-    from diagnose.errors import TraceError
     from diagnose.features import extract
 
-    try:
-        return extract(path)
-    except TraceError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"reader cannot read this format yet: {exc}")
-        raise
+    return or_skip_unsupported(extract, path)
 
 
 def get(f, path: str) -> float:

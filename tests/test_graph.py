@@ -10,35 +10,22 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES, entry_id as _id, or_skip_unsupported
+
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 
 
-def _entries():
-    if not MANIFEST.is_file():
-        return []
-    from diagnose.rules.testing import load_manifest
-
-    return [e for e in load_manifest(MANIFEST) if e.trace.exists()]
-
-
-ENTRIES = _entries()
 pytestmark = pytest.mark.skipif(not ENTRIES, reason=f"fixture corpus not present ({MANIFEST})")
 
 
 def norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
-
-
-def _id(e) -> str:
-    return f"{e.scenario}-{e.variant}-go{e.go}"
 
 
 def pick(scenario: str, variant: str | None = None):
@@ -48,16 +35,10 @@ def pick(scenario: str, variant: str | None = None):
 
 @functools.lru_cache(maxsize=None)
 def graph(path: str):
-    from diagnose.errors import TraceError
     from diagnose.graph import build_graph
     from diagnose.timeline import load_timelines
 
-    try:
-        return build_graph(load_timelines(path))
-    except TraceError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"reader cannot read this format yet: {exc}")
-        raise
+    return or_skip_unsupported(lambda p: build_graph(load_timelines(p)), path)
 
 
 def _busy_share(w) -> float:

@@ -14,46 +14,26 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES, entry_id as _id, or_skip_unsupported
+from tests.support.gotool import go_env
+
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 EXPECTED = REPO / "tests" / "data" / "profile_expected_totals.json"
 KINDS = ("net", "sync", "syscall", "sched")
 GO_VERSION = "1.27.3"
 
 
-def _entries():
-    if not MANIFEST.is_file():
-        return []
-    from diagnose.rules.testing import load_manifest
-
-    return [e for e in load_manifest(MANIFEST) if e.trace.exists()]
-
-
-ENTRIES = _entries()
-
-
-def _id(e) -> str:
-    return f"{e.scenario}-{e.variant}-go{e.go}"
-
-
 @functools.lru_cache(maxsize=None)
 def columns(path: str):
-    from diagnose.errors import TraceError
     from diagnose.timeline import load_columns
 
-    try:
-        return load_columns(path)
-    except TraceError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"reader cannot read this format yet: {exc}")
-        raise
+    return or_skip_unsupported(load_columns, path)
 
 
 def ours(path: str, kind: str):
@@ -63,14 +43,7 @@ def ours(path: str, kind: str):
 
 
 def _go_env() -> dict[str, str]:
-    try:
-        from tools.gotoolchains import go_env
-
-        return go_env(GO_VERSION)
-    except ImportError:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update(GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off", GOENV="off", GOTELEMETRY="off")
-        return env
+    return go_env(GO_VERSION)
 
 
 def find_go() -> tuple[str | None, str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 from tests.support import gotesttext as gt  # noqa: E402
+from tests.support.gotool import go_env  # noqa: E402
 
 GO_VERSION = "1.27.3"
 DATA = REPO / "tests" / "data" / "go-conformance"
@@ -50,65 +50,17 @@ def load(name: str) -> gt.GoTestCase:
 
 
 def _go_env() -> dict[str, str]:
-    try:
-        from tools.gotoolchains import go_env
-
-        return go_env(GO_VERSION)
-    except ImportError:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update(GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off", GOENV="off", GOTELEMETRY="off")
-        return env
-
-
-def _find_go() -> tuple[Path | None, str]:
-    """(path of the go command, why not found)."""
-    why = []
-    try:
-        from tools.gotoolchains import ToolchainUnavailable, go_binary
-
-        try:
-            return go_binary(GO_VERSION, install=False), ""
-        except ToolchainUnavailable as exc:
-            why.append(str(exc))
-    except ImportError as exc:
-        why.append(f"tools.gotoolchains not importable ({exc})")
-    # A pre-installed copy (e.g. the seed that NETPOLL_GO_SEED points at).
-    seeds = [os.environ.get("NETPOLL_GO_SEED"), "/work/gocache"]
-    for seed in filter(None, seeds):
-        go = Path(seed) / GO_VERSION / "bin" / "go"
-        if go.exists():
-            return go, ""
-    why.append(f"no go{GO_VERSION} under $NETPOLL_GO_SEED or /work/gocache")
-    return None, "; ".join(why) + f" -- run `python tools/gotoolchains.py {GO_VERSION}`"
+    return go_env(GO_VERSION)
 
 
 @pytest.fixture(scope="session")
-def go_cmd() -> Path:
-    go, why = _find_go()
-    if go is None:
-        pytest.skip(f"Go {GO_VERSION} unavailable: {why}")
-    return go
-
-
-@pytest.fixture(scope="session")
-def go_root(go_cmd: Path) -> Path:
-    out = subprocess.run([str(go_cmd), "env", "GOROOT"], capture_output=True, text=True,
+def go_root(go_installed: Path) -> Path:
+    out = subprocess.run([str(go_installed), "env", "GOROOT"], capture_output=True, text=True,
                          env=_go_env(), timeout=120)
     root = Path(out.stdout.strip())
     if out.returncode != 0 or not (root / GO_TESTS_SUBDIR).is_dir():
         pytest.skip(f"Go {GO_VERSION} source tree not found (GOROOT={root!s}, {out.stderr.strip()})")
     return root
-
-
-@pytest.fixture(scope="session")
-def go_trace_tool(go_cmd: Path) -> Path:
-    """The built ``cmd/trace`` binary (``go tool -n trace`` builds it once, then prints its path)."""
-    out = subprocess.run([str(go_cmd), "tool", "-n", "trace"], capture_output=True, text=True,
-                         env=_go_env(), timeout=900)
-    tool = Path(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
-    if out.returncode != 0 or tool is None or not tool.exists():
-        pytest.skip(f"could not build `go tool trace` with Go {GO_VERSION}: {out.stderr.strip()[-500:]}")
-    return tool
 
 
 # ---------------------------------------------------------------------------
@@ -319,7 +271,7 @@ func main() {
 
 
 @pytest.fixture(scope="session")
-def go_test_encoder(go_cmd, go_root, tmp_path_factory) -> Path:
+def go_test_encoder(go_installed, go_root, tmp_path_factory) -> Path:
     """Go's own testtrace.ParseFile (text -> raw.Writer bytes) as a command.
 
     The packages are internal to the standard library, so their sources are copied from
@@ -341,7 +293,7 @@ def go_test_encoder(go_cmd, go_root, tmp_path_factory) -> Path:
     (mod / "cmd").mkdir()
     (mod / "cmd" / "main.go").write_text(_HARNESS_MAIN)
     exe = mod / "testenc"
-    out = subprocess.run([str(go_cmd), "build", "-o", str(exe), "./cmd"], cwd=mod, capture_output=True,
+    out = subprocess.run([str(go_installed), "build", "-o", str(exe), "./cmd"], cwd=mod, capture_output=True,
                          text=True, env=_go_env(), timeout=900)
     assert out.returncode == 0, out.stderr
     return exe

@@ -30,8 +30,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-from tests.conftest import go_env, v2_traces  # noqa: E402
+from tests.conftest import go_env, smallest_per_format, v2_traces  # noqa: E402
 from tests.support import gotesttext as gt  # noqa: E402
+from tests.support.tracelayout import event_batches, generation_layout  # noqa: E402
 
 from diagnose.errors import TraceError  # noqa: E402
 from diagnose.read import open_trace, tracev2, version, wire
@@ -132,37 +133,12 @@ def test_conformance_case_identical(case, tmp_path):
     assert got == ("ok" if c.expectation.success else "err")
 
 
-def _smallest_per_format() -> list[tuple[str, Path, int]]:
-    best: dict[int, tuple[str, Path, int]] = {}
-    for t in FIXTURES:
-        if t[2] not in best or t[1].stat().st_size < best[t[2]][1].stat().st_size:
-            best[t[2]] = t
-    return [best[v] for v in sorted(best)]
-
-
-SMALL = _smallest_per_format()
+SMALL = smallest_per_format()
 
 
 def _generations(data: bytes) -> tuple[int, list[tuple[int, int]]]:
-    ver, hlen = version.parse_header(data[:64])
-    src = wire.Source(data)
-    src.skip(hlen)
-    gens: list[list[int]] = []
-    last = None
-    while True:
-        start = src.offset
-        try:
-            b = wire.read_batch(src)
-        except (wire.WireEOF, wire.WireError):
-            break
-        if b.is_end_of_generation():
-            gens[-1][1] = src.offset
-        elif b.gen != last:
-            gens.append([start, src.offset])
-            last = b.gen
-        else:
-            gens[-1][1] = src.offset
-    return hlen, [(s, e) for s, e in gens]
+    _ver, hlen, gens = generation_layout(data, stop_on=(wire.WireEOF, wire.WireError))
+    return hlen, gens
 
 
 @needs_kernel
@@ -187,18 +163,8 @@ def test_cut_files_identical(trace, tmp_path):
 
 def _single_byte_args(data: bytes) -> list[int]:
     """Positions of the one-byte arguments of timed events (same-length edits keep the batch sizes)."""
-    ver, hlen = version.parse_header(data[:64])
-    src = wire.Source(data)
-    src.skip(hlen)
     out = []
-    while True:
-        try:
-            b = wire.read_batch(src)
-        except (wire.WireEOF, wire.WireError):
-            return out
-        if (b.exp or b.is_end_of_generation() or b.is_strings_batch() or b.is_stacks_batch()
-                or b.is_cpu_samples_batch() or b.is_sync_batch(ver)):
-            continue
+    for b in event_batches(data, stop_on=(wire.WireEOF, wire.WireError))[1]:
         d, pos = b.data, 0
         while pos < len(d):
             nargs = tracev2.TIMED_NARGS[d[pos]]
@@ -212,6 +178,7 @@ def _single_byte_args(data: bytes) -> list[int]:
                 pos += 1
                 if i and pos - start == 1:
                     out.append(b.offset + start)
+    return out
 
 
 @needs_kernel

@@ -16,34 +16,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 from tests.conftest import v2_traces  # noqa: E402
+from tests.support.tracelayout import event_batches, generation_layout  # noqa: E402
 
 from diagnose.errors import TraceError  # noqa: E402
-from diagnose.read import open_trace, tracev2, version, wire  # noqa: E402
-
-
-
-def _layout(data: bytes) -> tuple[int, int, list[tuple[int, int]]]:
-    """(format, header length, [(start, end) of each generation]) by walking the batches."""
-    ver, hlen = version.parse_header(data[:64])
-    src = wire.Source(data)
-    src.skip(hlen)
-    gens: list[list[int]] = []
-    last_gen = None
-    while True:
-        start = src.offset
-        try:
-            b = wire.read_batch(src)
-        except wire.WireEOF:
-            break
-        if b.is_end_of_generation():
-            gens[-1][1] = src.offset
-            continue
-        if b.gen != last_gen:
-            gens.append([start, src.offset])
-            last_gen = b.gen
-        else:
-            gens[-1][1] = src.offset
-    return ver, hlen, [(s, e) for s, e in gens]
+from diagnose.read import open_trace, tracev2  # noqa: E402
 
 
 def _read(data) -> tuple[list[str], list[str], TraceError | None, object]:
@@ -65,7 +41,7 @@ def _pick() -> list[tuple[str, Path, int]]:
     for t in v2_traces():
         data = t[1].read_bytes()
         try:
-            ngens = len(_layout(data)[2])
+            ngens = len(generation_layout(data)[2])
         except Exception:  # noqa: BLE001 - a broken fixture is test_read_oracle's business
             continue
         key = (ngens < 2, len(data), t)
@@ -87,7 +63,7 @@ def small(request):
     lines, warnings, err, _ = _read(data)
     assert err is None and warnings == []
     syncs = [i for i, s in enumerate(lines) if s.startswith("M=-1 P=-1 G=-1 Sync ")]
-    return data, lines, syncs, _layout(data)
+    return data, lines, syncs, generation_layout(data)
 
 
 def _cut_points(data: bytes, hlen: int, gens) -> list[int]:
@@ -177,21 +153,6 @@ def test_unknown_version(small, tmp_path):
     _assert_one_line_error(_cli(p), p, "offset 5: unknown or unsupported trace version go 1.99")
 
 
-def _event_batches(data: bytes):
-    ver, hlen = version.parse_header(data[:64])
-    src = wire.Source(data)
-    src.skip(hlen)
-    out = []
-    while True:
-        try:
-            b = wire.read_batch(src)
-        except wire.WireEOF:
-            return ver, out
-        if not (b.exp or b.is_end_of_generation() or b.is_strings_batch() or b.is_stacks_batch()
-                or b.is_cpu_samples_batch() or b.is_sync_batch(ver)):
-            out.append(b)
-
-
 def test_corrupt_batch_header(small):
     data = bytearray(small[0])
     hlen = small[3][1]
@@ -204,7 +165,7 @@ def test_corrupt_batch_header(small):
 def test_corrupt_event_type(small, tmp_path):
     """A bad event type in the second generation: the first is printed, then the error."""
     data, full, syncs, (fmt, hlen, gens) = small
-    ver, batches = _event_batches(data)
+    ver, batches = event_batches(data)
     k = min(len(gens) - 1, 1)
     b = next(b for b in batches if b.offset > gens[k][0])
     bad = bytearray(data)
@@ -241,7 +202,7 @@ def _padded(v: int) -> bytes:
 def test_corrupt_batch_size(small):
     """A batch claiming more than the 64 KiB maximum."""
     data, full, syncs, (fmt, hlen, gens) = small
-    ver, batches = _event_batches(data)
+    ver, batches = event_batches(data)
     b = batches[0]
     # The runtime writes the size padded to 10 bytes (it fills it in when the batch is full).
     assert data[b.offset - 1] == 0 and data[b.offset - 10:b.offset] == _padded(len(b.data))

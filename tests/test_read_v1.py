@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 from diagnose.errors import TraceError  # noqa: E402
 from diagnose.read import open_trace  # noqa: E402
 from diagnose.read.v1 import TICKS_ENV, parser  # noqa: E402
+from tests.support.gotool import find_installed_go, go_env  # noqa: E402
 
 ORACLE_GO = "1.27.3"
 DATA = REPO / "tests" / "data" / "tracev1"
@@ -331,37 +332,7 @@ def test_cli_cut_old_trace_is_one_line_error(tmp_path):
 
 
 def _go_env(version: str = ORACLE_GO) -> dict[str, str]:
-    try:
-        from tools.gotoolchains import go_env
-
-        return go_env(version)
-    except ImportError:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update(GOTOOLCHAIN="local", GOFLAGS="", GOPROXY="off", GOENV="off", GOTELEMETRY="off")
-        return env
-
-
-def _find_go(version: str) -> tuple[Path | None, str]:
-    why = []
-    try:
-        from tools.gotoolchains import ToolchainUnavailable, go_binary
-
-        try:
-            return go_binary(version, install=False), ""
-        except ToolchainUnavailable as exc:
-            why.append(str(exc))
-        except ValueError as exc:
-            why.append(str(exc))
-    except ImportError as exc:
-        why.append(f"tools.gotoolchains not importable ({exc})")
-    if version == "1.19" and Path("/usr/lib/go-1.19/bin/go").exists():
-        return Path("/usr/lib/go-1.19/bin/go"), ""
-    for seed in filter(None, [os.environ.get("NETPOLL_GO_SEED"), "/work/gocache"]):
-        go = Path(seed) / version / "bin" / "go"
-        if go.exists():
-            return go, ""
-    why.append(f"no go{version} under $NETPOLL_GO_SEED or /work/gocache")
-    return None, "; ".join(why) + f" -- run `python tools/gotoolchains.py {version}`"
+    return go_env(version)
 
 
 def build_oracle(go: Path, outdir: Path, env: dict[str, str]) -> Path:
@@ -444,34 +415,16 @@ def run_oracle(oracle: Path, trace: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def go_cmd() -> Path:
-    go, why = _find_go(ORACLE_GO)
-    if go is None:
-        pytest.skip(f"Go {ORACLE_GO} unavailable: {why}")
-    return go
-
-
-@pytest.fixture(scope="session")
-def oracle(go_cmd, tmp_path_factory) -> Path:
+def oracle(go_installed, tmp_path_factory) -> Path:
     try:
-        return build_oracle(go_cmd, tmp_path_factory.mktemp("v1oracle"), _go_env())
+        return build_oracle(go_installed, tmp_path_factory.mktemp("v1oracle"), _go_env())
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"could not build Go's internal/trace with Go {ORACLE_GO}: {exc.stderr.decode()[-500:]}")
 
 
-@pytest.fixture(scope="session")
-def go_trace_tool(go_cmd) -> Path:
-    out = subprocess.run([str(go_cmd), "tool", "-n", "trace"], capture_output=True, text=True,
-                         env=_go_env(), timeout=900)
-    tool = Path(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else None
-    if out.returncode != 0 or tool is None or not tool.exists():
-        pytest.skip(f"could not build `go tool trace` with Go {ORACLE_GO}: {out.stderr.strip()[-500:]}")
-    return tool
-
-
 @pytest.mark.gotoolchain
-def test_bundled_go_testdata_is_the_toolchains(go_cmd):
-    goroot = Path(subprocess.run([str(go_cmd), "env", "GOROOT"], capture_output=True, text=True,
+def test_bundled_go_testdata_is_the_toolchains(go_installed):
+    goroot = Path(subprocess.run([str(go_installed), "env", "GOROOT"], capture_output=True, text=True,
                                  env=_go_env(), check=True).stdout.strip())
     theirs = goroot / GO_TESTDATA_SUBDIR
     names = sorted(p.name for p in theirs.iterdir() if p.stat().st_size <= 2_000_000)
@@ -513,7 +466,7 @@ def test_go_rejects_the_cut_traces_we_salvage(go_trace_tool, tmp_path):
 
 
 def _fresh_trace(version: str, tmp_path: Path) -> Path:
-    go, why = _find_go(version)
+    go, why = find_installed_go(version)
     if go is None:
         pytest.skip(f"Go {version} unavailable: {why}")
     src = tmp_path / "prog"
@@ -583,7 +536,7 @@ def test_fixture_corpus_matches_go_oracle(path, oracle):
 def regen() -> None:
     import tempfile
 
-    go, why = _find_go(ORACLE_GO)
+    go, why = find_installed_go(ORACLE_GO)
     if go is None:
         sys.exit(why)
     with tempfile.TemporaryDirectory() as tmp:

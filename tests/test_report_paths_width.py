@@ -7,8 +7,6 @@ leaks a home folder and means nothing to the reader, `rules/fd_reuse.yaml` says 
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -19,24 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.rules.testing import load_manifest
+from tests.support.cli import run_main as run
+from tests.support.corpus import ENTRIES, NO_CORPUS
 
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
-ENTRIES = load_manifest(MANIFEST) if MANIFEST.is_file() else []
-pytestmark = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+pytestmark = pytest.mark.skipif(not ENTRIES, reason=NO_CORPUS)
 
 FORMATS = ("text", "json", "markdown", "slack", "html")
 SCENARIOS = ("fdreuse", "syscallstorm", "healthy")
-
-
-def run(*args: str) -> tuple[int, str]:
-    from diagnose.cli import main
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(list(args))
-    return code, buf.getvalue()
 
 
 def newest(scenario: str):

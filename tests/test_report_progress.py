@@ -17,12 +17,10 @@ import pytest
 from diagnose import pipeline
 from diagnose.pipeline import CountingFile
 from diagnose.report.progress import TerminalProgress, should_show
-from diagnose.rules.testing import load_manifest
+from tests.support.corpus import ENTRIES, NO_CORPUS
 
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_DIAGNOSE_MANIFEST") or REPO / "fixtures" / "manifest.json")
-ENTRIES = load_manifest(MANIFEST) if MANIFEST.is_file() else []
-needs_fixtures = pytest.mark.skipif(not ENTRIES, reason="fixtures/manifest.json not present (fixture corpus)")
+needs_fixtures = pytest.mark.skipif(not ENTRIES, reason=NO_CORPUS)
 
 
 class FakeTTY(io.StringIO):

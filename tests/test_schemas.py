@@ -17,7 +17,7 @@ import pytest
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test dependency: pip install -e '.[test]'")
 
-from tests.support.cli import run_main_captured as run_cli  # noqa: E402
+from tests.support.cli import run_main as run  # noqa: E402
 from diagnose.rules.findings import FINDINGS_SCHEMA  # noqa: E402
 from diagnose.rules.schemas import SCHEMAS, schema, schema_text  # noqa: E402
 from diagnose.rules.yamlsrc import load_docs  # noqa: E402
@@ -26,11 +26,6 @@ REPO = Path(__file__).resolve().parent.parent
 TRACES = REPO / "fixtures" / "traces"
 SAMPLE = ["healthy-light-go1.22.10", "slowconsumer-chunked-go1.22.10", "gomaxprocs-procs1-burn-go1.19.8",
           "fdreuse-control-close-go1.25.5"]
-
-
-def run(*args: str) -> tuple[int, str]:
-    code, out, _err = run_cli(*args)
-    return code, out
 
 
 @lru_cache(maxsize=None)

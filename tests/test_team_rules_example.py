@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_main_captured as run_cli
+from tests.support.cli import run_main as run
 
 REPO = Path(__file__).resolve().parent.parent
 TEAM = REPO / "examples" / "team-rules"
 SLOW = REPO / "fixtures" / "traces" / "slowconsumer-chunked-go1.22.10.trace"
 
 pytestmark = pytest.mark.skipif(not (REPO / "fixtures" / "manifest.json").is_file(), reason="fixture corpus not present")
-
-
-def run(*args: str) -> tuple[int, str]:
-    code, out, _err = run_cli(*args)
-    return code, out
 
 
 def test_example_validates():

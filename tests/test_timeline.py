@@ -9,60 +9,33 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.corpus import MANIFEST, PRESENT as ENTRIES, entry_id as _id, or_skip_unsupported
+
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = Path(os.environ.get("NETPOLL_FIXTURES_MANIFEST", REPO / "fixtures" / "manifest.json"))
 GO_VERSION = "1.27.3"
 
 
-def _entries():
-    if not MANIFEST.is_file():
-        return []
-    from diagnose.rules.testing import load_manifest
-
-    return [e for e in load_manifest(MANIFEST) if e.trace.exists()]
-
-
-ENTRIES = _entries()
 pytestmark = pytest.mark.skipif(not ENTRIES, reason=f"fixture corpus not present ({MANIFEST})")
-
-
-def _id(e) -> str:
-    return f"{e.scenario}-{e.variant}-go{e.go}"
-
-
-def _skip_unsupported(exc):
-    if "not supported yet" in str(exc):
-        pytest.skip(f"reader cannot read this format yet: {exc}")
-    raise exc
 
 
 def events(path: str) -> list:
     """All events of a trace as objects (not cached: a corpus of them would take gigabytes)."""
-    from diagnose.errors import TraceError
     from diagnose.read import open_trace
 
-    try:
-        return list(open_trace(path).events())
-    except TraceError as exc:
-        _skip_unsupported(exc)
+    return or_skip_unsupported(lambda p: list(open_trace(p).events()), path)
 
 
 @functools.lru_cache(maxsize=None)
 def timelines(path: str):
     """Timelines streamed from the reader (numpy arrays only: cheap to keep)."""
-    from diagnose.errors import TraceError
     from diagnose.timeline import build_timelines, load_columns
 
-    try:
-        return build_timelines(load_columns(path))
-    except TraceError as exc:
-        _skip_unsupported(exc)
+    return or_skip_unsupported(lambda p: build_timelines(load_columns(p)), path)
 
 
 COLS = ("kind", "t", "g", "p", "m", "rk", "rid", "sfrom", "sto", "val")

@@ -728,11 +728,8 @@ def save_manifest(man: Dict[str, Any], corpus: Corpus = FX) -> None:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def describe_variants(bindir: Path, scenario: str) -> Dict[str, str]:

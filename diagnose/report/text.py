@@ -17,6 +17,7 @@ from typing import TextIO
 
 from diagnose import settings
 from diagnose.report import chains
+from diagnose.report.markdown import citation_parts
 from diagnose.rules.findings import Citation, Diagnosis, Finding
 from diagnose.rules.origin import rule_origin
 from diagnose.rules.template import format_value
@@ -123,17 +124,6 @@ MAX_CITATIONS = 4
 MAX_FRAMES = 5
 
 
-def _ms(ns: int | None) -> str:
-    return "?" if ns is None else f"{ns / 1e6:.1f}"
-
-
-def _dur(ms: float) -> str:
-    if ms >= 1.0:
-        return f"{format_value(ms)} ms"
-    us = ms * 1000.0
-    return f"{us:.0f} µs" if us >= 1 else "<1 µs"
-
-
 def _frames(c: Citation) -> tuple[list, int]:
     """The leaf frame (what happened), then the frames that are not runtime/syscall plumbing."""
     from diagnose.report.markdown import key_frames
@@ -142,19 +132,7 @@ def _frames(c: Citation) -> tuple[list, int]:
 
 
 def _citation(c: Citation, width: int = WIDTH) -> list[str]:
-    parts = [c.note]
-    if c.goroutines:
-        shown = ", ".join(str(g) for g in c.goroutines[:8])
-        more = f" (+{len(c.goroutines) - 8})" if len(c.goroutines) > 8 else ""
-        parts.append(f"goroutine{'s' if len(c.goroutines) > 1 else ''} {shown}{more}")
-    if c.start_ns is not None:
-        window = f"at {_ms(c.start_ns)} ms"
-        if c.end_ns is not None and _ms(c.end_ns) != _ms(c.start_ns):
-            window = f"{_ms(c.start_ns)}-{_ms(c.end_ns)} ms"
-        parts.append(window)
-    if c.duration_ms is not None:
-        parts.append(f"for {_dur(c.duration_ms)}")
-    out = _wrap(" · ".join(parts), 7, width, first="     - ")
+    out = _wrap(" · ".join(citation_parts(c)), 7, width, first="     - ")
     frames, hidden = _frames(c)
     for fr in frames:
         out += _wrap(fr.short(), 11, width, first="         ")

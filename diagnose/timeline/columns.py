@@ -148,6 +148,15 @@ def _norm_kind(v: Any) -> int:
     return code
 
 
+def _metric_value(v: Any) -> float:
+    """A metric's value as a float: a number as it is, a Value object through its uint64()
+    (0 when it has none)."""
+    if not isinstance(v, (int, float)):
+        u = getattr(v, "uint64", None)
+        v = u() if callable(u) else 0
+    return float(v)
+
+
 def _norm_state(v: Any, table: dict[str, int]) -> int:
     if isinstance(v, int):
         return int(v)  # IntEnum values use Go's numbering already
@@ -218,11 +227,7 @@ def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | N
         if kc == K_METRIC:
             mt = ev.metric()
             s1 = sid(mt.name)
-            v = mt.value
-            if not isinstance(v, (int, float)):
-                u = getattr(v, "uint64", None)
-                v = u() if callable(u) else 0
-            val = float(v)
+            val = _metric_value(mt.value)
         elif kc in (K_RANGE_BEGIN, K_RANGE_ACTIVE, K_RANGE_END):
             r_ = ev.range_()
             s1 = sid(r_.name)
@@ -524,23 +529,16 @@ def build_columns(events: Iterable[Any], meta: dict[str, Any] | None = None, *, 
         elif kc == K_METRIC:
             mt = ev.metric()
             s1 = sid(mt.name)
-            v = mt.value
-            if not isinstance(v, (int, float)):
-                u = getattr(v, "uint64", None)
-                v = u() if callable(u) else 0
-            val = float(v)
-        elif kc == K_RANGE_BEGIN or kc == K_RANGE_ACTIVE or kc == K_RANGE_END:
-            r_ = ev.range_()
-            s1 = sid(r_.name)
-            sc = r_.scope
-            rk = rk_cache.get(sc.kind)
-            if rk is None:
-                rk = rk_cache[sc.kind] = _norm_state(sc.kind, RESOURCE_CODE)
-            rid = sc.id
-        elif kc == K_LABEL:
-            lb = ev.label()
-            s1 = sid(lb.label)
-            sc = lb.resource
+            val = _metric_value(mt.value)
+        elif kc == K_RANGE_BEGIN or kc == K_RANGE_ACTIVE or kc == K_RANGE_END or kc == K_LABEL:
+            if kc == K_LABEL:
+                lb = ev.label()
+                s1 = sid(lb.label)
+                sc = lb.resource
+            else:
+                r_ = ev.range_()
+                s1 = sid(r_.name)
+                sc = r_.scope
             rk = rk_cache.get(sc.kind)
             if rk is None:
                 rk = rk_cache[sc.kind] = _norm_state(sc.kind, RESOURCE_CODE)

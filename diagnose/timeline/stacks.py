@@ -6,6 +6,7 @@ stack, into arrays that the vectorised analyses index with their stack-id column
 """
 from __future__ import annotations
 
+from collections.abc import Container
 from functools import cached_property
 
 import numpy as np
@@ -240,28 +241,22 @@ class StackInfo:
 
     @cached_property
     def set_blocking(self) -> np.ndarray:
-        out = np.zeros(self.n, dtype=bool)
-        for i, f in enumerate(self.funcs):
-            for j, fn in enumerate(f):
-                if fn in _SET_BLOCKING_FUNCS:
-                    out[i] = True
-                    break
-                if _short_name(fn) == "SetNonblock" and pkg_of(fn) in SYSCALL_PKGS:
-                    caller = f[j + 1] if j + 1 < len(f) else ""
-                    if caller and is_user_func(caller):
-                        out[i] = True
-                        break
-        return out
+        return self._calls(_SET_BLOCKING_FUNCS, ("SetNonblock",))
 
     @cached_property
     def file_dup(self) -> np.ndarray:
+        return self._calls(_FILE_DUP_FUNCS, ("Dup", "Dup2", "Dup3"))
+
+    def _calls(self, funcs: Container[str], user_syscalls: tuple[str, ...]) -> np.ndarray:
+        """Per stack: does it hold one of `funcs`, or a syscall-package function named in
+        `user_syscalls` called directly from user code (the program's own raw call)?"""
         out = np.zeros(self.n, dtype=bool)
         for i, f in enumerate(self.funcs):
             for j, fn in enumerate(f):
-                if fn in _FILE_DUP_FUNCS:
+                if fn in funcs:
                     out[i] = True
                     break
-                if _short_name(fn) in ("Dup", "Dup2", "Dup3") and pkg_of(fn) in SYSCALL_PKGS:
+                if _short_name(fn) in user_syscalls and pkg_of(fn) in SYSCALL_PKGS:
                     caller = f[j + 1] if j + 1 < len(f) else ""
                     if caller and is_user_func(caller):
                         out[i] = True
