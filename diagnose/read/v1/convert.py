@@ -22,6 +22,7 @@ from .. import tracev2 as t2
 from ..base import EvTable, Frame
 from ..event import Event
 from ..reader import ReadError
+from ..wire import i64
 
 from . import parser as v1
 from .parser import (
@@ -243,7 +244,7 @@ class V1Conversion:
                 self.created_pre_init = {}
                 return None
         elif typ == v1.EvProcStart:
-            self.proc_ms[p] = ev[E_A0]
+            self.proc_ms[p] = i64(ev[E_A0])  # Go: c.procMs[ev.P] = trace.ThreadID(ev.Args[0]) (int64)
             if p in self.seen_procs:
                 mtyp = EvProcStart
                 args = [p & U64, 0, 0, 0]
