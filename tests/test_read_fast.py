@@ -312,75 +312,7 @@ def test_event_level_edits_identical(tmp_path):
     assert outcomes.count("err") >= 50 and outcomes.count("ok") >= 20, outcomes
 
 
-FEATURES_GO = """package main
-
-import (
-	"context"
-	"iter"
-	"os"
-	"runtime"
-	"runtime/pprof"
-	"runtime/trace"
-	"sync"
-	"time"
-)
-
-func main() {
-	f, _ := os.Create(os.Args[1])
-	defer f.Close()
-	pf, _ := os.Create(os.DevNull)
-	pprof.StartCPUProfile(pf) // CPU samples
-	trace.Start(f)
-	seq := func(yield func(int) bool) {
-		for i := 0; i < 100; i++ {
-			if !yield(i) {
-				return
-			}
-		}
-	}
-	for k := 0; k < 40; k++ { // coroutines: GoCreateBlocked, GoSwitch, GoSwitchDestroy
-		next, stop := iter.Pull(seq)
-		for j := 0; j < 20; j++ {
-			next()
-		}
-		if k%2 == 0 {
-			stop()
-		} else {
-			for _, ok := next(); ok; _, ok = next() {
-			}
-		}
-	}
-	deadline := time.Now().Add(1200 * time.Millisecond) // two generations or more
-	for round := 0; time.Now().Before(deadline); round++ {
-		ctx, task := trace.NewTask(context.Background(), "round")
-		var wg sync.WaitGroup
-		for i := 0; i < 4; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				trace.WithRegion(ctx, "burn", func() {
-					var local [][]byte
-					for t := time.Now(); time.Since(t) < 30*time.Millisecond; {
-						local = append(local, make([]byte, 512))
-						if len(local) > 4000 {
-							local = nil
-						}
-					}
-					runtime.KeepAlive(local)
-					trace.Log(ctx, "burned", "yes")
-				})
-			}()
-		}
-		wg.Wait()
-		task.End()
-		if round%4 == 0 {
-			runtime.GC()
-		}
-	}
-	trace.Stop()
-	pprof.StopCPUProfile()
-}
-"""
+RARE_EVENTS_PROG = REPO / "tests" / "data" / "rareevents"
 
 
 @needs_kernel
@@ -388,12 +320,10 @@ func main() {
 def test_real_trace_with_rare_events(go_oracle, tmp_path):
     """A real Go 1.27.3 trace with what the fixture servers never do -- CPU samples, coroutine
     switches, and (GODEBUG=traceallocfree=1) experimental alloc/free events: the same columns."""
-    (tmp_path / "go.mod").write_text("module features\n\ngo 1.23\n")
-    (tmp_path / "main.go").write_text(FEATURES_GO)
     env = go_env()
     env["GOCACHE"] = str(tmp_path / "gocache")
-    subprocess.run([str(go_oracle), "build", "-o", "features", "."], cwd=tmp_path, env=env, check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run([str(go_oracle), "build", "-o", str(tmp_path / "features"), "."], cwd=RARE_EVENTS_PROG, env=env,
+                   check=True, capture_output=True, timeout=900)
     seen = set()
     for godebug in ("", "traceallocfree=1"):
         trace = tmp_path / f"features{godebug[:5]}.trace"
