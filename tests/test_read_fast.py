@@ -247,7 +247,17 @@ def _encode_text(text: bytes) -> bytes:
 
 
 _M = "m=18446744073709551615 time=0 size=0"
-RANGES = f"""Trace Go1.22
+
+
+def _gen_tables(gen: int, *strings: str) -> str:
+    """A generation's frequency, (empty) stacks and strings batches in Go's test text format;
+    string i+1 is strings[i]."""
+    return (f"EventBatch gen={gen} {_M}\nFrequency freq=15625000\nEventBatch gen={gen} {_M}\nStacks\n"
+            f"EventBatch gen={gen} {_M}\nStrings\n"
+            + "".join(f'String id={i}\n\tdata="{s}"\n' for i, s in enumerate(strings, 1)))
+
+
+RANGES = ("""Trace Go1.22
 EventBatch gen=1 m=0 time=0 size=0
 ProcStatus dt=1 p=0 pstatus=1
 GoStatus dt=1 g=1 m=0 gstatus=2
@@ -256,17 +266,7 @@ GCMarkAssistBegin dt=1 stack=0
 STWBegin dt=1 kind_string=1 stack=0
 STWEnd dt=1
 UserRegionBegin dt=1 task=0 name_string=2 stack=0
-EventBatch gen=1 {_M}
-Frequency freq=15625000
-EventBatch gen=1 {_M}
-Stacks
-EventBatch gen=1 {_M}
-Strings
-String id=1
-	data="GC"
-String id=2
-	data="region"
-EventBatch gen=2 m=0 time=5 size=0
+""" + _gen_tables(1, "GC", "region") + """EventBatch gen=2 m=0 time=5 size=0
 ProcStatus dt=1 p=0 pstatus=1
 GCSweepActive dt=1 p=0
 GoStatus dt=1 g=1 m=0 gstatus=2
@@ -274,15 +274,7 @@ GCMarkAssistActive dt=1 g=1
 GCSweepEnd dt=1 swept_value=10 reclaimed_value=5
 GCMarkAssistEnd dt=1
 UserRegionEnd dt=1 task=0 name_string=1 stack=0
-EventBatch gen=2 {_M}
-Frequency freq=15625000
-EventBatch gen=2 {_M}
-Stacks
-EventBatch gen=2 {_M}
-Strings
-String id=1
-	data="region"
-""".encode()
+""" + _gen_tables(2, "region")).encode()
 
 
 @needs_kernel
