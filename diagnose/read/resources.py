@@ -1,6 +1,7 @@
 """Resource IDs and states (port of Go's internal/trace/resources.go)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 NoThread = -1
@@ -58,14 +59,12 @@ class ResourceKind(IntEnum):
         return "None" if self == ResourceKind.None_ else self.name
 
 
+@dataclass(slots=True, eq=False)
 class ResourceID:
     """A generic resource ID: .kind (ResourceKind) and .id (int)."""
 
-    __slots__ = ("kind", "id")
-
-    def __init__(self, kind: ResourceKind, id: int = 0) -> None:
-        self.kind = kind
-        self.id = id
+    kind: ResourceKind
+    id: int = 0
 
     def goroutine(self) -> int:
         if self.kind != ResourceKind.Goroutine:

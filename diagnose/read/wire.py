@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import tracev2 as t2
@@ -139,22 +140,20 @@ class Source:
         return data
 
 
+@dataclass(slots=True, eq=False)
 class Batch:
     """batch.go batch: a batch of trace events, unparsed except for its header.
 
     ``offset`` is the absolute file offset of ``data[0]``; ``hdr_offset`` of the header byte.
     """
 
-    __slots__ = ("m", "time", "data", "exp", "gen", "offset", "hdr_offset")
-
-    def __init__(self, m: int, time: int, data: bytes, exp: int, gen: int, offset: int, hdr_offset: int):
-        self.m = m
-        self.time = time
-        self.data = data
-        self.exp = exp
-        self.gen = gen
-        self.offset = offset
-        self.hdr_offset = hdr_offset
+    m: int
+    time: int
+    data: bytes
+    exp: int
+    gen: int
+    offset: int
+    hdr_offset: int
 
     def _first(self) -> int:
         return self.data[0] if (self.exp == t2.NoExperiment and self.data) else -1
