@@ -39,13 +39,21 @@ class WireEOF(Exception):
     """A clean end of stream where Go's reader sees io.EOF."""
 
 
-class WireError(Exception):
+class OffsetError(Exception):
+    """A read failure where the reader knows where: .offset (absolute, None when unknown), .eof
+    (the input ran out), .gen (the generation of the batch being read, when its header got that
+    far)."""
+
     def __init__(self, message: str, offset: int | None = None, eof: bool = False, gen: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
         self.eof = eof
-        self.gen = gen  # the generation of the batch being read, if its header got that far
+        self.gen = gen
+
+
+class WireError(OffsetError):
+    """A batch's bytes are malformed or cut short."""
 
 
 _CHUNK = 1 << 20
