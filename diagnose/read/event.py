@@ -21,12 +21,11 @@ Sync events: typ ``EV_SYNC`` and args[0] = N (see ``sync_event``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from . import tracev2 as t2
 from .gofmt import quote, rfc3339nano_local
-from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
+from .resources import (GoEnum, GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition, go_state_str, proc_state_str)
 from .value import Value, string_value, uint64_value
 
@@ -36,7 +35,7 @@ BackgroundTask = 0
 EV_SYNC = 255  # evSync = ^tracev2.EventType(0)
 
 
-class EventKind(IntEnum):
+class EventKind(GoEnum):
     Bad = 0
     Sync = 1
     Metric = 2
@@ -52,9 +51,6 @@ class EventKind(IntEnum):
     Log = 12
     StateTransition = 13
     Experimental = 14
-
-    def __str__(self) -> str:
-        return self.name
 
 
 _K = EventKind

@@ -9,7 +9,14 @@ NoProc = -1
 NoGoroutine = -1
 
 
-class GoState(IntEnum):
+class GoEnum(IntEnum):
+    """Go constants whose str() is the constant's name, as their Go String() methods print."""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GoState(GoEnum):
     Undetermined = 0
     NotExist = 1
     Runnable = 2
@@ -20,11 +27,8 @@ class GoState(IntEnum):
     def executing(self) -> bool:
         return self == GoState.Running or self == GoState.Syscall
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class ProcState(IntEnum):
+class ProcState(GoEnum):
     Undetermined = 0
     NotExist = 1
     Running = 2
@@ -32,9 +36,6 @@ class ProcState(IntEnum):
 
     def executing(self) -> bool:
         return self == ProcState.Running
-
-    def __str__(self) -> str:
-        return self.name
 
 
 def go_state_str(s: int) -> str:
@@ -45,11 +46,11 @@ def proc_state_str(s: int) -> str:
     return _PROC_STATE_NAMES[s] if 0 <= s < len(_PROC_STATE_NAMES) else "Bad"
 
 
-_GO_STATE_NAMES = ("Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall")
-_PROC_STATE_NAMES = ("Undetermined", "NotExist", "Running", "Idle")
+_GO_STATE_NAMES = tuple(s.name for s in GoState)
+_PROC_STATE_NAMES = tuple(s.name for s in ProcState)
 
 
-class ResourceKind(IntEnum):
+class ResourceKind(GoEnum):
     None_ = 0
     Goroutine = 1
     Proc = 2
