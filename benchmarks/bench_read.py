@@ -42,43 +42,6 @@ for ev in open_trace({path!r}).events():
 print(n)
 """
 
-_GO_MAIN = """package main
-
-import (
-	"bufio"
-	"fmt"
-	"io"
-	"os"
-
-	"benchtrace/trace"
-)
-
-func main() {
-	f, err := os.Open(os.Args[1])
-	if err != nil {
-		panic(err)
-	}
-	r, err := trace.NewReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		panic(err)
-	}
-	n := 0
-	for {
-		_, err := r.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		n++
-	}
-	fmt.Println(n)
-}
-"""
-
-
 def find_go(explicit: str | None) -> Path | None:
     if explicit:
         return Path(explicit)
@@ -100,28 +63,13 @@ def go_env() -> dict[str, str]:
 
 
 def build_go_reader(go: Path, workdir: Path) -> Path:
-    """Copy GOROOT/src/internal/trace into module "benchtrace" and build the ReadEvent loop."""
-    goroot = subprocess.run([str(go), "env", "GOROOT"], capture_output=True, text=True, env=go_env(),
-                            check=True).stdout.strip()
-    src = Path(goroot) / "src" / "internal" / "trace"
-    mod = workdir / "benchtrace"
-    dst = mod / "trace"
-    for sub in ("", "tracev2", "version", "internal/tracev1"):
-        (dst / sub).mkdir(parents=True, exist_ok=True)
-        for f in (src / sub).glob("*.go"):
-            if f.name.endswith("_test.go"):
-                continue
-            text = f.read_text()
-            text = re.sub(r'"internal/trace(/|")', r'"benchtrace/trace\1', text)
-            (dst / sub / f.name).write_text(text)
-    (mod / "go.mod").write_text("module benchtrace\n\ngo 1.24\n")
-    (mod / "cmd").mkdir(exist_ok=True)
-    (mod / "cmd" / "main.go").write_text(_GO_MAIN)
-    exe = workdir / "goreader"
+    """Go's internal/trace Reader as a command counting the events (tools/goreader.py)."""
+    sys.path.insert(0, str(REPO))
+    from tools.goreader import build_trace_reader
+
     env = go_env()
     env["GOCACHE"] = str(workdir / "gocache")
-    subprocess.run([str(go), "build", "-o", str(exe), "./cmd"], cwd=mod, env=env, check=True)
-    return exe
+    return build_trace_reader(go, workdir, env)
 
 
 def run_measured(argv: list[str], stdout=subprocess.PIPE) -> tuple[float, float, int, str]:

@@ -247,7 +247,17 @@ def _encode_text(text: bytes) -> bytes:
 
 
 _M = "m=18446744073709551615 time=0 size=0"
-RANGES = f"""Trace Go1.22
+
+
+def _gen_tables(gen: int, *strings: str) -> str:
+    """A generation's frequency, (empty) stacks and strings batches in Go's test text format;
+    string i+1 is strings[i]."""
+    return (f"EventBatch gen={gen} {_M}\nFrequency freq=15625000\nEventBatch gen={gen} {_M}\nStacks\n"
+            f"EventBatch gen={gen} {_M}\nStrings\n"
+            + "".join(f'String id={i}\n\tdata="{s}"\n' for i, s in enumerate(strings, 1)))
+
+
+RANGES = ("""Trace Go1.22
 EventBatch gen=1 m=0 time=0 size=0
 ProcStatus dt=1 p=0 pstatus=1
 GoStatus dt=1 g=1 m=0 gstatus=2
@@ -256,17 +266,7 @@ GCMarkAssistBegin dt=1 stack=0
 STWBegin dt=1 kind_string=1 stack=0
 STWEnd dt=1
 UserRegionBegin dt=1 task=0 name_string=2 stack=0
-EventBatch gen=1 {_M}
-Frequency freq=15625000
-EventBatch gen=1 {_M}
-Stacks
-EventBatch gen=1 {_M}
-Strings
-String id=1
-	data="GC"
-String id=2
-	data="region"
-EventBatch gen=2 m=0 time=5 size=0
+""" + _gen_tables(1, "GC", "region") + """EventBatch gen=2 m=0 time=5 size=0
 ProcStatus dt=1 p=0 pstatus=1
 GCSweepActive dt=1 p=0
 GoStatus dt=1 g=1 m=0 gstatus=2
@@ -274,15 +274,7 @@ GCMarkAssistActive dt=1 g=1
 GCSweepEnd dt=1 swept_value=10 reclaimed_value=5
 GCMarkAssistEnd dt=1
 UserRegionEnd dt=1 task=0 name_string=1 stack=0
-EventBatch gen=2 {_M}
-Frequency freq=15625000
-EventBatch gen=2 {_M}
-Stacks
-EventBatch gen=2 {_M}
-Strings
-String id=1
-	data="region"
-""".encode()
+""" + _gen_tables(2, "region")).encode()
 
 
 @needs_kernel
@@ -312,75 +304,7 @@ def test_event_level_edits_identical(tmp_path):
     assert outcomes.count("err") >= 50 and outcomes.count("ok") >= 20, outcomes
 
 
-FEATURES_GO = """package main
-
-import (
-	"context"
-	"iter"
-	"os"
-	"runtime"
-	"runtime/pprof"
-	"runtime/trace"
-	"sync"
-	"time"
-)
-
-func main() {
-	f, _ := os.Create(os.Args[1])
-	defer f.Close()
-	pf, _ := os.Create(os.DevNull)
-	pprof.StartCPUProfile(pf) // CPU samples
-	trace.Start(f)
-	seq := func(yield func(int) bool) {
-		for i := 0; i < 100; i++ {
-			if !yield(i) {
-				return
-			}
-		}
-	}
-	for k := 0; k < 40; k++ { // coroutines: GoCreateBlocked, GoSwitch, GoSwitchDestroy
-		next, stop := iter.Pull(seq)
-		for j := 0; j < 20; j++ {
-			next()
-		}
-		if k%2 == 0 {
-			stop()
-		} else {
-			for _, ok := next(); ok; _, ok = next() {
-			}
-		}
-	}
-	deadline := time.Now().Add(1200 * time.Millisecond) // two generations or more
-	for round := 0; time.Now().Before(deadline); round++ {
-		ctx, task := trace.NewTask(context.Background(), "round")
-		var wg sync.WaitGroup
-		for i := 0; i < 4; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				trace.WithRegion(ctx, "burn", func() {
-					var local [][]byte
-					for t := time.Now(); time.Since(t) < 30*time.Millisecond; {
-						local = append(local, make([]byte, 512))
-						if len(local) > 4000 {
-							local = nil
-						}
-					}
-					runtime.KeepAlive(local)
-					trace.Log(ctx, "burned", "yes")
-				})
-			}()
-		}
-		wg.Wait()
-		task.End()
-		if round%4 == 0 {
-			runtime.GC()
-		}
-	}
-	trace.Stop()
-	pprof.StopCPUProfile()
-}
-"""
+RARE_EVENTS_PROG = REPO / "tests" / "data" / "rareevents"
 
 
 @needs_kernel
@@ -388,12 +312,10 @@ func main() {
 def test_real_trace_with_rare_events(go_oracle, tmp_path):
     """A real Go 1.27.3 trace with what the fixture servers never do -- CPU samples, coroutine
     switches, and (GODEBUG=traceallocfree=1) experimental alloc/free events: the same columns."""
-    (tmp_path / "go.mod").write_text("module features\n\ngo 1.23\n")
-    (tmp_path / "main.go").write_text(FEATURES_GO)
     env = go_env()
     env["GOCACHE"] = str(tmp_path / "gocache")
-    subprocess.run([str(go_oracle), "build", "-o", "features", "."], cwd=tmp_path, env=env, check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run([str(go_oracle), "build", "-o", str(tmp_path / "features"), "."], cwd=RARE_EVENTS_PROG, env=env,
+                   check=True, capture_output=True, timeout=900)
     seen = set()
     for godebug in ("", "traceallocfree=1"):
         trace = tmp_path / f"features{godebug[:5]}.trace"

@@ -46,6 +46,7 @@ from diagnose.errors import TraceError  # noqa: E402
 from diagnose.read import open_trace  # noqa: E402
 from diagnose.read.v1 import TICKS_ENV, parser  # noqa: E402
 from tests.support.gotool import find_installed_go, go_env  # noqa: E402
+from tools import goreader  # noqa: E402
 
 ORACLE_GO = "1.27.3"
 DATA = REPO / "tests" / "data" / "tracev1"
@@ -339,77 +340,26 @@ def build_oracle(go: Path, outdir: Path, env: dict[str, str]) -> Path:
     """Build Go's own old-trace reader (internal/trace of ``go``'s GOROOT) as a command that
     prints ``ev.String()`` per event, with its two map iterations sorted (Ps by ID, and the
     pre-existing goroutines by ID) so that its output is deterministic."""
-    goroot = Path(subprocess.run([str(go), "env", "GOROOT"], capture_output=True, text=True, env=env,
-                                 check=True).stdout.strip())
-    src = goroot / "src" / "internal" / "trace"
-    mod = outdir / "mod"
-    shutil.rmtree(mod, ignore_errors=True)
-    for sub in ("", "internal/tracev1", "tracev2", "version"):
-        od = mod / "trace" / sub
-        od.mkdir(parents=True, exist_ok=True)
-        for f in sorted((src / sub).glob("*.go")):
-            if f.name.endswith("_test.go"):
-                continue
-            s = f.read_text().replace('"internal/trace/', '"v1oracle/trace/')
-            if sub == "internal/tracev1" and f.name == "parser.go":
-                old = "for pid := range p.batchOffsets {"
-                assert s.count(old) == 1, "Go's tracev1/parser.go changed: update build_oracle"
-                s = s.replace(old, "pids := make([]int32, 0, len(p.batchOffsets))\n\tfor pid := range "
-                              "p.batchOffsets {\n\t\tpids = append(pids, pid)\n\t}\n\tslices.Sort(pids)\n\t"
-                              "for _, pid := range pids {")
-            if sub == "" and f.name == "tracev1.go":
-                old = "for gid := range it.createdPreInit {"
-                assert s.count(old) == 1, "Go's tracev1.go changed: update build_oracle"
-                s = s.replace(old, "for _, gid := range slices.Sorted(maps.Keys(it.createdPreInit)) {")
-                s = s.replace('\t"io"\n', '\t"io"\n\t"maps"\n\t"slices"\n', 1)
-            (od / f.name).write_text(s)
-    (mod / "cmd").mkdir()
-    (mod / "go.mod").write_text("module v1oracle\n\ngo 1.24\n")
-    (mod / "cmd" / "main.go").write_text('''package main
+    def sort_map_iterations(pkg: str, name: str, s: str) -> str:
+        if pkg == "internal/tracev1" and name == "parser.go":
+            old = "for pid := range p.batchOffsets {"
+            assert s.count(old) == 1, "Go's tracev1/parser.go changed: update build_oracle"
+            s = s.replace(old, "pids := make([]int32, 0, len(p.batchOffsets))\n\tfor pid := range "
+                          "p.batchOffsets {\n\t\tpids = append(pids, pid)\n\t}\n\tslices.Sort(pids)\n\t"
+                          "for _, pid := range pids {")
+        if pkg == "" and name == "tracev1.go":
+            old = "for gid := range it.createdPreInit {"
+            assert s.count(old) == 1, "Go's tracev1.go changed: update build_oracle"
+            s = s.replace(old, "for _, gid := range slices.Sorted(maps.Keys(it.createdPreInit)) {")
+            s = s.replace('\t"io"\n', '\t"io"\n\t"maps"\n\t"slices"\n', 1)
+        return s
 
-import (
-	"bufio"
-	"fmt"
-	"io"
-	"os"
-
-	"v1oracle/trace"
-)
-
-func main() {
-	f, err := os.Open(os.Args[1])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	w := bufio.NewWriterSize(os.Stdout, 1<<20)
-	r, err := trace.NewReader(bufio.NewReader(f))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	for {
-		ev, err := r.ReadEvent()
-		if err == io.EOF {
-			w.Flush()
-			return
-		} else if err != nil {
-			w.Flush()
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		fmt.Fprintln(w, ev.String())
-	}
-}
-''')
-    exe = outdir / "v1oracle"
-    subprocess.run([str(go), "build", "-o", str(exe), "./cmd"], cwd=mod, env=env, check=True,
-                   capture_output=True, timeout=900)
-    return exe
+    shutil.rmtree(outdir / goreader.MODULE, ignore_errors=True)
+    return goreader.build_trace_reader(go, outdir, env, patch=sort_map_iterations)
 
 
 def run_oracle(oracle: Path, trace: Path) -> str:
-    p = subprocess.run([str(oracle), str(trace)], capture_output=True, timeout=900)
+    p = subprocess.run([str(oracle), "-print", str(trace)], capture_output=True, timeout=900)
     assert p.returncode == 0, p.stderr.decode()[-500:]
     return p.stdout.decode()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from diagnose.report.slack import block_text_chars, block_texts
 from diagnose.rules.testing import ManifestEntry
 from tests.support.cli import run_main as run
 from tests.support.corpus import ENTRIES, NO_CORPUS
@@ -27,7 +28,6 @@ SLACK_HEADER = 150
 SLACK_FIELDS = 10
 SLACK_FIELD = 2000
 SLACK_TOTAL = 12_000  # Slack fails around 13.2k characters of block text; stay well under
-
 
 
 @lru_cache(maxsize=None)
@@ -54,24 +54,6 @@ def healthy_entry() -> ManifestEntry:
     pytest.skip("no healthy fixture")
 
 
-def block_texts(blocks: list[dict]) -> list[str]:
-    out: list[str] = []
-
-    def walk(x):
-        if isinstance(x, dict):
-            for k, v in x.items():
-                if k == "text" and isinstance(v, str):
-                    out.append(v)
-                else:
-                    walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
-    walk(blocks)
-    return out
-
-
 def assert_slack_limits(msg: dict) -> tuple[int, int]:
     """Every Block Kit limit we rely on; returns (blocks, characters of block text)."""
     assert set(msg) >= {"text", "blocks"}
@@ -94,7 +76,7 @@ def assert_slack_limits(msg: dict) -> tuple[int, int]:
             assert all(len(el["text"]) <= SLACK_SECTION for el in b["elements"])
     for t in block_texts(blocks):
         assert t.count("```") % 2 == 0, f"unclosed code block in {t[:80]!r}"
-    total = sum(len(t) for t in block_texts(blocks))
+    total = block_text_chars(blocks)
     assert total <= SLACK_TOTAL
     return len(blocks), total
 

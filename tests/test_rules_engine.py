@@ -20,6 +20,12 @@ def ruleset_with(tmp_path: Path, *rules: str, shipped: bool = False):
     return load_ruleset(rules_dirs=[d], env={}, include_shipped=shipped)
 
 
+def diagnose_idle(tmp_path: Path, *rules: str):
+    """The diagnosis of an idle trace (all-zero features) under these rules only: what the
+    ranking and the verdict make of rules that fire (or not) whatever the trace."""
+    return diagnose(Features(), ruleset_with(tmp_path, *rules))
+
+
 SCALED = """\
 id: t.scaled
 title: scaled
@@ -52,8 +58,7 @@ def test_log_scale_signal():
 
 
 def test_no_finding_when_condition_false(tmp_path):
-    rs = ruleset_with(tmp_path, SCALED)
-    d = diagnose(Features(), rs)
+    d = diagnose_idle(tmp_path, SCALED)
     assert d.findings == [] and d.verdict.status == "healthy"
     # an all-zero trace has no waits: the verdict says "no data" instead of a p95 of 0
     assert d.verdict.text.startswith("No netpoller problem found: no network wait ended in the window (no data)")
@@ -74,35 +79,32 @@ knowledge: gc_pressure
 
 
 def test_ranking_severity_then_confidence(tmp_path):
-    rs = ruleset_with(
+    d = diagnose_idle(
         tmp_path,
         _rule("a", "slow_consumer", "warning", 0.9),
         _rule("b", "fd_reuse", "critical", 0.6),
         _rule("c", "gc_pressure", "warning", 0.95),
         _rule("d", "syscall_storm", "info", 0.99),
     )
-    d = diagnose(Features(), rs)
     assert [f.rule_id for f in d.findings] == ["b", "c", "a", "d"]
     assert d.verdict.status == "problems" and d.verdict.worst_severity == "critical"
     assert "3 problems found" in d.verdict.text and "[fd_reuse, critical, confidence 60%]" in d.verdict.text
 
 
 def test_one_finding_per_cause_keeps_the_strongest(tmp_path):
-    rs = ruleset_with(
+    d = diagnose_idle(
         tmp_path,
         _rule("gc.weak", "gc_pressure", "warning", 0.6),
         _rule("gc.strong", "gc_pressure", "warning", 0.8),
         _rule("gc.info", "gc_pressure", "info", 0.99),
     )
-    d = diagnose(Features(), rs)
     assert len(d.findings) == 1
     assert d.findings[0].rule_id == "gc.strong"
     assert d.findings[0].also_matched == ["gc.info", "gc.weak"]
 
 
 def test_info_only_is_still_healthy(tmp_path):
-    rs = ruleset_with(tmp_path, _rule("note", "gc_pressure", "info", 0.5))
-    d = diagnose(Features(), rs)
+    d = diagnose_idle(tmp_path, _rule("note", "gc_pressure", "info", 0.5))
     assert d.verdict.status == "healthy" and "1 informational note below" in d.verdict.text
 
 
@@ -120,8 +122,7 @@ def test_runtime_error_in_one_rule_does_not_stop_the_others(tmp_path):
     # the guard mentions the list, so validation accepts it, but `>= 0` does not protect the index
     bad = _rule("bad", "gc_pressure", "warning", 0.5,
                 cond="size(f.syscalls.by_site) >= 0 && f.syscalls.by_site[0].syscalls.count > 1")
-    rs = ruleset_with(tmp_path, bad, _rule("good", "slow_consumer", "warning", 0.5))
-    d = diagnose(Features(), rs)
+    d = diagnose_idle(tmp_path, bad, _rule("good", "slow_consumer", "warning", 0.5))
     assert [f.rule_id for f in d.findings] == ["good"]
     assert [e.rule_id for e in d.rules.errors] == ["bad"]
 

@@ -10,16 +10,9 @@ from typer.testing import CliRunner
 from diagnose.cli import app
 from diagnose.features.model import Features
 from diagnose.rules.testing import load_manifest, run_tests
+from tests.support.rulefiles import GC_RULE
 
-RULE = """\
-id: team.gc
-title: GC too often
-cause: gc_pressure
-severity: warning
-confidence: 0.7
-condition: f.gc.gc_per_s > 5.0
-message: "{f.gc.gc_per_s:.1f} cycles/s"
-knowledge: gc_pressure
+RULE = GC_RULE + """\
 tests:
   fires:
     - trace: busy.features.json

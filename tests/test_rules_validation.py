@@ -7,17 +7,9 @@ from pathlib import Path
 import pytest
 
 from diagnose.rules.loader import RuleLoadError, load_ruleset, validate_paths
+from tests.support.rulefiles import GC_RULE
 
-GOOD = """\
-id: team.gc
-title: GC too often
-cause: gc_pressure
-severity: warning
-confidence: 0.7
-condition: f.gc.gc_per_s > 5.0
-message: "{f.gc.gc_per_s:.1f} cycles/s"
-knowledge: gc_pressure
-"""
+GOOD = GC_RULE
 
 
 def write(tmp_path: Path, text: str, name: str = "rule.yaml") -> Path:

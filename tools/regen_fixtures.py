@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gotoolchains as gt  # noqa: E402
@@ -932,6 +932,62 @@ def _rng(vals: List[Any], fmt: Optional[str] = None) -> str:
     return f(lo) if lo == hi else f"{f(lo)}–{f(hi)}"
 
 
+def _op(e: Dict[str, Any], op: str, field: str = "n") -> Any:
+    """A trace's syscall statistic: `field` of operation `op` (e.g. "read/netpoll"), 0 when absent."""
+    return e["evidence"]["syscalls"]["by_op"].get(op, {}).get(field, 0)
+
+
+def _w2r(q: str) -> Callable[[Dict[str, Any]], Any]:
+    return lambda e: e["evidence"]["wake_to_run_ms"]["all"].get(q)
+
+
+def _netpoll_waits(e: Dict[str, Any]) -> int:
+    return sum(e["evidence"]["net_waits"]["started"].values())
+
+
+def _netpoll_reads_10ms(e: Dict[str, Any]) -> int:
+    return _op(e, "read/netpoll", "over_10ms") + _op(e, "read/netpoll", "unfinished")
+
+
+#: per scenario, the trace evidence that tells it apart (summary table, last column): a text
+#: with one {} per measure, and the measures: (what of a manifest entry, _rng's format)
+_EVIDENCE: Dict[str, Tuple[str, List[Tuple[Callable[[Dict[str, Any]], Any], Optional[str]]]]] = {
+    "healthy": ("w2r p95 {} ms; read syscalls ≥10 ms: {}", [(_w2r("p95"), None), (_netpoll_reads_10ms, "{}")]),
+    "gomaxprocs": ("procs {}; wake-to-run p95 {} ms, max {} ms", [
+        (lambda e: e["evidence"]["procs"], "{}"), (_w2r("p95"), None), (_w2r("max"), None)]),
+    "fdreuse": ("close() from RawConn.Control {}, from finalizer {}; netpoll reads started and never ended {}", [
+        (lambda e: _op(e, "close/rawcontrol"), "{}"), (lambda e: _op(e, "close/finalizer"), "{}"),
+        (lambda e: e["evidence"]["net_waits"]["never_ended"].get("read", 0), "{}")]),
+    "tlsbypass": ("read(2) on the internal/poll path ≥10 ms or unfinished {}; raw recvfrom max {} ms; "
+                  "fcntl from os.File.Fd {}; netpoll waits {}", [
+                      (_netpoll_reads_10ms, "{}"), (lambda e: _op(e, "recvfrom/raw", "max_ms"), "{:.0f}"),
+                      (lambda e: _op(e, "fcntl/os.File.Fd"), "{}"), (_netpoll_waits, "{}")]),
+    "customlistener": ("raw accept4 ≥10 ms {}, raw read ≥10 ms {}; P lost in syscalls {}; netpoll waits {}", [
+        (lambda e: _op(e, "accept4/raw", "over_10ms"), "{}"), (lambda e: _op(e, "read/raw", "over_10ms"), "{}"),
+        (lambda e: e["evidence"]["syscalls"]["lost_p"], "{}"), (_netpoll_waits, "{}")]),
+    "slowconsumer": ("netpoll waits on write {}, each p50 {} ms; slow streams' p50 {} ms, fast p95 {} ms", [
+        (lambda e: e["evidence"]["net_waits"]["started"].get("write", 0), "{}"),
+        (lambda e: e["evidence"]["net_waits"]["wait_ms"].get("write", {}).get("p50"), "{:.0f}"),
+        (lambda e: e["measured_classes"].get("slow", {}).get("latency_ms", {}).get("p50"), "{:.0f}"),
+        (lambda e: e["measured_classes"].get("fast", {}).get("latency_ms", {}).get("p95"), None)]),
+    "gcpressure": ("GC cycles {}/window, marking {}% of it, mark assists {}, STW max {} ms", [
+        (lambda e: e["evidence"]["gc"]["cycles_started"], "{}"),
+        (lambda e: 100 * e["evidence"]["gc"]["mark_ms_total"] / max(e["evidence"]["duration_ms"], 1), "{:.0f}"),
+        (lambda e: e["evidence"]["gc"]["assists"], "{}"), (lambda e: e["evidence"]["gc"]["stw"].get("max"), None)]),
+    "syscallstorm": ("{}k syscalls/s, {}% netpoll writes", [
+        (lambda e: e["evidence"]["syscalls"]["per_s"] / 1000, "{:.0f}"),
+        (lambda e: 100 * _op(e, "write/netpoll") / max(e["evidence"]["syscalls"]["count"], 1), "{:.0f}")]),
+}
+
+
+def _evidence_text(scenario: str, entries: List[Dict[str, Any]]) -> str:
+    """The distinguishing evidence of a variant's traces, each measure as its range over them."""
+    if scenario not in _EVIDENCE:
+        return ""
+    text, measures = _EVIDENCE[scenario]
+    return text.format(*(_rng([get(e) for e in entries], fmt) for get, fmt in measures))
+
+
 def summary_table(man: Optional[Dict[str, Any]] = None) -> str:
     """Markdown table: per variant, the range over Go versions of the measured symptom and of
     the trace evidence that tells the scenario apart (used for fixtures/README.md)."""
@@ -947,47 +1003,7 @@ def summary_table(man: Optional[Dict[str, Any]] = None) -> str:
         rep = [e["toolchain"] for e in es if e["reproduced"]]
         nrep = [e["toolchain"] for e in es if not e["reproduced"]]
         m = [e["measured"] for e in es]
-        ev = [e["evidence"] for e in es]
-
-        def by(k: str, f: str = "n") -> List[Any]:
-            return [x["syscalls"]["by_op"].get(k, {}).get(f, 0) for x in ev]
-
-        s = case.scenario
-        if s == "healthy":
-            evs = (f"w2r p95 {_rng([x['wake_to_run_ms']['all'].get('p95') for x in ev])} ms; "
-                   f"read syscalls ≥10 ms: {_rng([a + b for a, b in zip(by('read/netpoll', 'over_10ms'), by('read/netpoll', 'unfinished'))], '{}')}")
-        elif s == "gomaxprocs":
-            evs = (f"procs {_rng([x['procs'] for x in ev], '{}')}; wake-to-run p95 "
-                   f"{_rng([x['wake_to_run_ms']['all'].get('p95') for x in ev])} ms, max "
-                   f"{_rng([x['wake_to_run_ms']['all'].get('max') for x in ev])} ms")
-        elif s == "fdreuse":
-            evs = (f"close() from RawConn.Control {_rng(by('close/rawcontrol'), '{}')}, from finalizer "
-                   f"{_rng(by('close/finalizer'), '{}')}; netpoll reads started and never ended "
-                   f"{_rng([x['net_waits']['never_ended'].get('read', 0) for x in ev], '{}')}")
-        elif s == "tlsbypass":
-            evs = (f"read(2) on the internal/poll path ≥10 ms or unfinished "
-                   f"{_rng([a + b for a, b in zip(by('read/netpoll', 'over_10ms'), by('read/netpoll', 'unfinished'))], '{}')}; "
-                   f"raw recvfrom max {_rng(by('recvfrom/raw', 'max_ms'), '{:.0f}')} ms; fcntl from os.File.Fd "
-                   f"{_rng(by('fcntl/os.File.Fd'), '{}')}; netpoll waits {_rng([sum(x['net_waits']['started'].values()) for x in ev], '{}')}")
-        elif s == "customlistener":
-            evs = (f"raw accept4 ≥10 ms {_rng(by('accept4/raw', 'over_10ms'), '{}')}, raw read ≥10 ms "
-                   f"{_rng(by('read/raw', 'over_10ms'), '{}')}; P lost in syscalls {_rng([x['syscalls']['lost_p'] for x in ev], '{}')}; "
-                   f"netpoll waits {_rng([sum(x['net_waits']['started'].values()) for x in ev], '{}')}")
-        elif s == "slowconsumer":
-            evs = (f"netpoll waits on write {_rng([x['net_waits']['started'].get('write', 0) for x in ev], '{}')}, "
-                   f"each p50 {_rng([x['net_waits']['wait_ms'].get('write', {}).get('p50') for x in ev], '{:.0f}')} ms; "
-                   f"slow streams' p50 {_rng([e['measured_classes'].get('slow', {}).get('latency_ms', {}).get('p50') for e in es], '{:.0f}')} ms, "
-                   f"fast p95 {_rng([e['measured_classes'].get('fast', {}).get('latency_ms', {}).get('p95') for e in es])} ms")
-        elif s == "gcpressure":
-            evs = (f"GC cycles {_rng([x['gc']['cycles_started'] for x in ev], '{}')}/window, marking "
-                   f"{_rng([100 * x['gc']['mark_ms_total'] / max(x['duration_ms'], 1) for x in ev], '{:.0f}')}% of it, "
-                   f"mark assists {_rng([x['gc']['assists'] for x in ev], '{}')}, STW max "
-                   f"{_rng([x['gc']['stw'].get('max') for x in ev])} ms")
-        elif s == "syscallstorm":
-            evs = (f"{_rng([x['syscalls']['per_s'] / 1000 for x in ev], '{:.0f}')}k syscalls/s, "
-                   f"{_rng([100 * x['syscalls']['by_op'].get('write/netpoll', {}).get('n', 0) / max(x['syscalls']['count'], 1) for x in ev], '{:.0f}')}% netpoll writes")
-        else:
-            evs = ""
+        evs = _evidence_text(case.scenario, es)
         rows.append(
             f"| {case.key} | {len(rep)}/{len(es)}{' (not: ' + ', '.join(nrep) + ')' if nrep else ''} | "
             f"{_rng([x['latency_ms'].get('p50') for x in m])} | {_rng([x['latency_ms'].get('p95') for x in m])} | "

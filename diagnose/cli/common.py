@@ -40,6 +40,8 @@ class FailOn(str, Enum):
     never = "never"
 
 
+ReportFormatOpt = Annotated[ReportFormat, typer.Option(
+    "--format", "-f", help=f"report format: {', '.join(FORMATS)} (slack: Block Kit JSON)")]
 DataFormatOpt = Annotated[DataFormat, typer.Option("--format", "-f", help="text or json")]
 JsonAliasOpt = Annotated[bool, typer.Option("--json", hidden=True, help="same as --format json")]
 TraceArg = Annotated[str, typer.Argument(help="Go execution trace (runtime/trace or /debug/pprof/trace output); "

@@ -16,14 +16,13 @@ from .. import pipeline
 from ..errors import EXIT_FINDING, EXIT_INPUT, EXIT_OK
 from ..report import ColorMode, ReportContext, compare, render, render_diff, text_options
 from ..rules import severity_rank
-from .common import (FailOn, MaxBytesOpt, MaxMemoryOpt, OutputOpt, ReportFormat, RulesDirOpt, TimeoutOpt, TraceArg,
-                     apply_limits, load_rules, progress_for, use_color, write_output)
+from .common import (FailOn, MaxBytesOpt, MaxMemoryOpt, OutputOpt, ReportFormat, ReportFormatOpt, RulesDirOpt,
+                     TimeoutOpt, TraceArg, apply_limits, load_rules, progress_for, use_color, write_output)
 
 
 def diagnose_command(
     trace: TraceArg,
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text (default), json, markdown, slack "
-                                                 "(Block Kit JSON) or html")] = ReportFormat.text,
+    format: ReportFormatOpt = ReportFormat.text,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="exit 1 if a finding is at or above this severity")]
     = FailOn.warning,
     rules_dir: RulesDirOpt = None,
@@ -81,8 +80,7 @@ def exit_code(run: pipeline.Run, fail_on: FailOn) -> int:
 def diff_command(
     before: Annotated[str, typer.Argument(help="trace before the change (e.g. the bug)", show_default=False)],
     after: Annotated[str, typer.Argument(help="trace after the change (e.g. with the fix)", show_default=False)],
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, json, markdown, slack or html")]
-    = ReportFormat.text,
+    format: ReportFormatOpt = ReportFormat.text,
     rules_dir: RulesDirOpt = None,
     output: OutputOpt = None,
     max_bytes: MaxBytesOpt = None,

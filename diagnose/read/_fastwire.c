@@ -189,24 +189,30 @@ typedef struct { uint64_t tid; int64_t cid; } RegionT;
 typedef struct { RangeT *v; int n, cap; } RangeVec;
 typedef struct { RegionT *v; int n, cap; } RegionVec;
 
+/* Makes room for one more element in a growable array: when it is full, doubles its capacity
+   *cap (or starts at first) and reallocates the array, whose pointer is at arrp (of any element
+   type; copied with memcpy, so no type punning). 0, or -1 when out of memory (then nothing
+   changed). Use through RESERVE. */
+static int grow_array(void *arrp, int32_t *cap, size_t elem, int32_t first) {
+    void *old, *p;
+    memcpy(&old, arrp, sizeof old);
+    int32_t nc = *cap ? *cap * 2 : first;
+    p = realloc(old, (size_t)nc * elem);
+    if (!p) return -1;
+    memcpy(arrp, &p, sizeof p);
+    *cap = nc;
+    return 0;
+}
+#define RESERVE(arr, n, cap, first) ((n) < (cap) ? 0 : grow_array(&(arr), &(cap), sizeof *(arr), (first)))
+
 static int rv_push(RangeVec *r, RangeT x) {
-    if (r->n == r->cap) {
-        int nc = r->cap ? r->cap * 2 : 4;
-        RangeT *p = (RangeT *)realloc(r->v, nc * sizeof(RangeT));
-        if (!p) return -1;
-        r->v = p; r->cap = nc;
-    }
+    if (RESERVE(r->v, r->n, r->cap, 4) < 0) return -1;
     r->v[r->n++] = x;
     return 0;
 }
 
 static int gv_push(RegionVec *r, RegionT x) {
-    if (r->n == r->cap) {
-        int nc = r->cap ? r->cap * 2 : 4;
-        RegionT *p = (RegionT *)realloc(r->v, nc * sizeof(RegionT));
-        if (!p) return -1;
-        r->v = p; r->cap = nc;
-    }
+    if (RESERVE(r->v, r->n, r->cap, 4) < 0) return -1;
     r->v[r->n++] = x;
     return 0;
 }
@@ -356,12 +362,7 @@ static GState *g_new(Engine *E, int64_t id, uint8_t status, uint64_t gen, uint64
     if (E->gfree_n) {
         i = E->gfree[--E->gfree_n];
     } else {
-        if (E->gpool_n == E->gpool_cap) {
-            int32_t nc = E->gpool_cap ? E->gpool_cap * 2 : 1024;
-            GState *p = (GState *)realloc(E->gpool, (size_t)nc * sizeof(GState));
-            if (!p) return NULL;
-            E->gpool = p; E->gpool_cap = nc;
-        }
+        if (RESERVE(E->gpool, E->gpool_n, E->gpool_cap, 1024) < 0) return NULL;
         i = E->gpool_n++;
         memset(&E->gpool[i], 0, sizeof(GState));
     }
@@ -377,12 +378,7 @@ static int g_del(Engine *E, int64_t id) {
     if (!v) return 0;
     int32_t i = *v;
     hm_del(&E->gmap, id);
-    if (E->gfree_n == E->gfree_cap) {
-        int32_t nc = E->gfree_cap ? E->gfree_cap * 2 : 1024;
-        int32_t *p = (int32_t *)realloc(E->gfree, (size_t)nc * sizeof(int32_t));
-        if (!p) return -1;
-        E->gfree = p; E->gfree_cap = nc;
-    }
+    if (RESERVE(E->gfree, E->gfree_n, E->gfree_cap, 1024) < 0) return -1;
     E->gfree[E->gfree_n++] = i;
     return 0;
 }
@@ -399,12 +395,7 @@ static inline PState *p_get(Engine *E, int64_t id) {
 }
 
 static PState *p_new(Engine *E, int64_t id, uint8_t status, uint64_t gen) {
-    if (E->ps_n == E->ps_cap) {
-        int32_t nc = E->ps_cap ? E->ps_cap * 2 : 16;
-        PState *p = (PState *)realloc(E->ps, (size_t)nc * sizeof(PState));
-        if (!p) return NULL;
-        E->ps = p; E->ps_cap = nc;
-    }
+    if (RESERVE(E->ps, E->ps_n, E->ps_cap, 16) < 0) return NULL;
     int32_t i = E->ps_n++;
     PState *s = &E->ps[i];
     memset(s, 0, sizeof(PState));
@@ -421,12 +412,7 @@ static int32_t m_find(Engine *E, int64_t id) {
 }
 
 static int32_t m_new(Engine *E, int64_t id, int64_t g, int64_t p) {
-    if (E->ms_n == E->ms_cap) {
-        int32_t nc = E->ms_cap ? E->ms_cap * 2 : 16;
-        MState *q = (MState *)realloc(E->ms, (size_t)nc * sizeof(MState));
-        if (!q) return -1;
-        E->ms = q; E->ms_cap = nc;
-    }
+    if (RESERVE(E->ms, E->ms_n, E->ms_cap, 16) < 0) return -1;
     int32_t i = E->ms_n++;
     E->ms[i].id = id; E->ms[i].g = g; E->ms[i].p = p;
     if (hm_put(&E->mmap, id, i) < 0) return -1;
@@ -439,12 +425,7 @@ static int task_pop(Engine *E, uint64_t id, TaskT *out) {
     int32_t i = *v;
     *out = E->tasks[i];
     hm_del(&E->tmap, (int64_t)id);
-    if (E->tfree_n == E->tfree_cap) {
-        int32_t nc = E->tfree_cap ? E->tfree_cap * 2 : 64;
-        int32_t *p = (int32_t *)realloc(E->tfree, (size_t)nc * sizeof(int32_t));
-        if (!p) return -1;
-        E->tfree = p; E->tfree_cap = nc;
-    }
+    if (RESERVE(E->tfree, E->tfree_n, E->tfree_cap, 64) < 0) return -1;
     E->tfree[E->tfree_n++] = i;
     return 1;
 }
@@ -453,12 +434,7 @@ static int task_put(Engine *E, uint64_t id, int64_t cid, uint64_t parent) {
     int32_t i;
     if (E->tfree_n) i = E->tfree[--E->tfree_n];
     else {
-        if (E->tasks_n == E->tasks_cap) {
-            int32_t nc = E->tasks_cap ? E->tasks_cap * 2 : 64;
-            TaskT *p = (TaskT *)realloc(E->tasks, (size_t)nc * sizeof(TaskT));
-            if (!p) return -1;
-            E->tasks = p; E->tasks_cap = nc;
-        }
+        if (RESERVE(E->tasks, E->tasks_n, E->tasks_cap, 64) < 0) return -1;
         i = E->tasks_n++;
     }
     E->tasks[i].cid = cid; E->tasks[i].parent = parent;

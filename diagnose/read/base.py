@@ -11,6 +11,8 @@ with ``insert``, ``pcs`` with ``Frame`` objects, then construct ``Event``s point
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import tracev2 as t2
 
 MAX_TIME = (1 << 63) - 1
@@ -72,16 +74,14 @@ class DataTable:
 _MISSING = object()
 
 
+@dataclass(slots=True, eq=False)
 class Frame:
     """base.go frame: one PC's function and file string IDs and line."""
 
-    __slots__ = ("pc", "func_id", "file_id", "line")
-
-    def __init__(self, pc: int, func_id: int, file_id: int, line: int) -> None:
-        self.pc = pc
-        self.func_id = func_id
-        self.file_id = file_id
-        self.line = line
+    pc: int
+    func_id: int
+    file_id: int
+    line: int
 
 
 def as_text(s: str) -> str:
@@ -167,17 +167,15 @@ class EvTable:
         return fr
 
 
+@dataclass(slots=True, eq=False)
 class CPUSample:
     """cpuSample: a CPU profiling sample; converted to an Event with as_event."""
 
-    __slots__ = ("g", "p", "m", "time", "stack")
-
-    def __init__(self, g: int, p: int, m: int, time: int, stack: int) -> None:
-        self.g = g
-        self.p = p
-        self.m = m
-        self.time = time
-        self.stack = stack
+    g: int
+    p: int
+    m: int
+    time: int
+    stack: int
 
     def as_event(self, table: EvTable):
         from .event import Event

@@ -20,11 +20,12 @@ Sync events: typ ``EV_SYNC`` and args[0] = N (see ``sync_event``).
 """
 from __future__ import annotations
 
-from enum import IntEnum
+from dataclasses import dataclass
+from typing import Any
 
 from . import tracev2 as t2
 from .gofmt import quote, rfc3339nano_local
-from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
+from .resources import (GoEnum, GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition, go_state_str, proc_state_str)
 from .value import Value, string_value, uint64_value
 
@@ -34,7 +35,7 @@ BackgroundTask = 0
 EV_SYNC = 255  # evSync = ^tracev2.EventType(0)
 
 
-class EventKind(IntEnum):
+class EventKind(GoEnum):
     Bad = 0
     Sync = 1
     Metric = 2
@@ -50,9 +51,6 @@ class EventKind(IntEnum):
     Log = 12
     StateTransition = 13
     Experimental = 14
-
-    def __str__(self) -> str:
-        return self.name
 
 
 _K = EventKind
@@ -117,28 +115,20 @@ _MAIN_STACK_ARG: tuple[int, ...] = tuple(
     (t2.SPECS[i].stack_ids[0] - 1 if i < len(t2.SPECS) and t2.SPECS[i].stack_ids else -1) for i in range(256))
 
 
+@dataclass(slots=True, unsafe_hash=True)
 class StackFrame:
     """One frame: .pc, .func, .file, .line (Go's trace.StackFrame)."""
 
-    __slots__ = ("pc", "func", "file", "line")
-
-    def __init__(self, pc: int, func: str, file: str, line: int) -> None:
-        self.pc = pc
-        self.func = func
-        self.file = file
-        self.line = line
-
-    def __eq__(self, other) -> bool:
-        return (isinstance(other, StackFrame) and self.pc == other.pc and self.func == other.func
-                and self.file == other.file and self.line == other.line)
-
-    def __hash__(self) -> int:
-        return hash((self.pc, self.func, self.file, self.line))
+    pc: int
+    func: str
+    file: str
+    line: int
 
     def __repr__(self) -> str:
         return f"StackFrame(pc={self.pc:#x}, func={self.func!r}, file={self.file!r}, line={self.line})"
 
 
+@dataclass(slots=True, eq=False)
 class Stack:
     """A handle to a stack in a generation's table (Go's trace.Stack).
 
@@ -146,11 +136,8 @@ class Stack:
     present-but-empty stack, which Go prints as an empty ``Stack=`` section.
     """
 
-    __slots__ = ("table", "id")
-
-    def __init__(self, table, id: int) -> None:
-        self.table = table
-        self.id = id
+    table: Any
+    id: int
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Stack) and self.table is other.table and self.id == other.id
@@ -195,97 +182,77 @@ def _format_stack(table, sid: int, prefix: str) -> str:
     return s
 
 
+@dataclass(slots=True, eq=False)
 class Metric:
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: Value) -> None:
-        self.name = name
-        self.value = value
+    name: str
+    value: Value
 
 
+@dataclass(slots=True, eq=False)
 class Label:
-    __slots__ = ("label", "resource")
-
-    def __init__(self, label: str, resource: ResourceID) -> None:
-        self.label = label
-        self.resource = resource
+    label: str
+    resource: ResourceID
 
 
+@dataclass(slots=True, eq=False)
 class Range:
-    __slots__ = ("name", "scope")
-
-    def __init__(self, name: str, scope: ResourceID) -> None:
-        self.name = name
-        self.scope = scope
+    name: str
+    scope: ResourceID
 
 
+@dataclass(slots=True, eq=False)
 class RangeAttribute:
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: Value) -> None:
-        self.name = name
-        self.value = value
+    name: str
+    value: Value
 
 
+@dataclass(slots=True, eq=False)
 class Task:
-    __slots__ = ("id", "parent", "type")
-
-    def __init__(self, id: int, parent: int, type: str) -> None:
-        self.id = id
-        self.parent = parent
-        self.type = type
+    id: int
+    parent: int
+    type: str
 
 
+@dataclass(slots=True, eq=False)
 class Region:
-    __slots__ = ("task", "type")
-
-    def __init__(self, task: int, type: str) -> None:
-        self.task = task
-        self.type = type
+    task: int
+    type: str
 
 
+@dataclass(slots=True, eq=False)
 class Log:
-    __slots__ = ("task", "category", "message")
-
-    def __init__(self, task: int, category: str, message: str) -> None:
-        self.task = task
-        self.category = category
-        self.message = message
+    task: int
+    category: str
+    message: str
 
 
+@dataclass(slots=True, eq=False)
 class ClockSnapshot:
     """.trace (ns, trace clock), .mono (ns), .wall_sec/.wall_nsec (Unix time)."""
 
-    __slots__ = ("trace", "mono", "wall_sec", "wall_nsec")
-
-    def __init__(self, trace: int, mono: int, wall_sec: int, wall_nsec: int) -> None:
-        self.trace = trace
-        self.mono = mono
-        self.wall_sec = wall_sec
-        self.wall_nsec = wall_nsec
+    trace: int
+    mono: int
+    wall_sec: int
+    wall_nsec: int
 
     def wall_rfc3339nano(self) -> str:
         return rfc3339nano_local(self.wall_sec, self.wall_nsec)
 
 
+@dataclass(slots=True, eq=False)
 class Sync:
-    __slots__ = ("n", "clock_snapshot", "experimental_batches")
-
-    def __init__(self, n: int, clock_snapshot, experimental_batches) -> None:
-        self.n = n
-        self.clock_snapshot = clock_snapshot
-        self.experimental_batches = experimental_batches
+    n: int
+    clock_snapshot: ClockSnapshot | None
+    experimental_batches: Any
 
 
+@dataclass(slots=True, eq=False)
 class ExperimentalEvent:
-    __slots__ = ("name", "experiment", "args", "_table", "_arg_values")
-
-    def __init__(self, name, experiment, args, table, arg_values) -> None:
-        self.name = name
-        self.experiment = experiment
-        self.args = args
-        self._table = table
-        self._arg_values = arg_values
+    name: str
+    experiment: str
+    args: list[str]
+    _table: Any
+    _arg_values: list[int]
 
     def arg_value(self, i: int) -> Value:
         if i < 0 or i >= len(self.args):
@@ -299,19 +266,17 @@ def _i64(v: int) -> int:
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
+@dataclass(slots=True, eq=False)
 class Event:
     """A trace event (Go's trace.Event). See the module docstring for construction."""
 
-    __slots__ = ("table", "g", "p", "m", "typ", "time", "args")
-
-    def __init__(self, table, g: int, p: int, m: int, typ: int, time: int, args: list) -> None:
-        self.table = table
-        self.g = g
-        self.p = p
-        self.m = m
-        self.typ = typ
-        self.time = time
-        self.args = args
+    table: Any
+    g: int
+    p: int
+    m: int
+    typ: int
+    time: int
+    args: list
 
     # --- execution context -------------------------------------------------------------
     @property

@@ -6,18 +6,11 @@ from . import wire
 from .base import CPUSample, DataTableError, EvTable, Frame, Frequency
 from .resources import NoGoroutine
 from .sorting import sort_func
-from .wire import Batch, WireEOF, WireError, i64
+from .wire import Batch, OffsetError, WireEOF, WireError, i64
 
 
-class GenError(Exception):
-    """A generation could not be read. .offset is where; .eof says the input ran out."""
-
-    def __init__(self, message: str, offset: int | None = None, eof: bool = False, gen: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
-        self.eof = eof
-        self.gen = gen  # generation of the batch that failed to read, when known
+class GenError(OffsetError):
+    """A generation could not be read (its batches, or its tables)."""
 
 
 def _gen_error(e: Exception) -> GenError:

@@ -1,6 +1,7 @@
 """Resource IDs and states (port of Go's internal/trace/resources.go)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 NoThread = -1
@@ -8,7 +9,14 @@ NoProc = -1
 NoGoroutine = -1
 
 
-class GoState(IntEnum):
+class GoEnum(IntEnum):
+    """Go constants whose str() is the constant's name, as their Go String() methods print."""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GoState(GoEnum):
     Undetermined = 0
     NotExist = 1
     Runnable = 2
@@ -19,11 +27,8 @@ class GoState(IntEnum):
     def executing(self) -> bool:
         return self == GoState.Running or self == GoState.Syscall
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class ProcState(IntEnum):
+class ProcState(GoEnum):
     Undetermined = 0
     NotExist = 1
     Running = 2
@@ -31,9 +36,6 @@ class ProcState(IntEnum):
 
     def executing(self) -> bool:
         return self == ProcState.Running
-
-    def __str__(self) -> str:
-        return self.name
 
 
 def go_state_str(s: int) -> str:
@@ -44,11 +46,11 @@ def proc_state_str(s: int) -> str:
     return _PROC_STATE_NAMES[s] if 0 <= s < len(_PROC_STATE_NAMES) else "Bad"
 
 
-_GO_STATE_NAMES = ("Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall")
-_PROC_STATE_NAMES = ("Undetermined", "NotExist", "Running", "Idle")
+_GO_STATE_NAMES = tuple(s.name for s in GoState)
+_PROC_STATE_NAMES = tuple(s.name for s in ProcState)
 
 
-class ResourceKind(IntEnum):
+class ResourceKind(GoEnum):
     None_ = 0
     Goroutine = 1
     Proc = 2
@@ -58,14 +60,12 @@ class ResourceKind(IntEnum):
         return "None" if self == ResourceKind.None_ else self.name
 
 
+@dataclass(slots=True, eq=False)
 class ResourceID:
     """A generic resource ID: .kind (ResourceKind) and .id (int)."""
 
-    __slots__ = ("kind", "id")
-
-    def __init__(self, kind: ResourceKind, id: int = 0) -> None:
-        self.kind = kind
-        self.id = id
+    kind: ResourceKind
+    id: int = 0
 
     def goroutine(self) -> int:
         if self.kind != ResourceKind.Goroutine:

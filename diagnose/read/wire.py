@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import tracev2 as t2
@@ -38,13 +39,21 @@ class WireEOF(Exception):
     """A clean end of stream where Go's reader sees io.EOF."""
 
 
-class WireError(Exception):
+class OffsetError(Exception):
+    """A read failure where the reader knows where: .offset (absolute, None when unknown), .eof
+    (the input ran out), .gen (the generation of the batch being read, when its header got that
+    far)."""
+
     def __init__(self, message: str, offset: int | None = None, eof: bool = False, gen: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
         self.eof = eof
-        self.gen = gen  # the generation of the batch being read, if its header got that far
+        self.gen = gen
+
+
+class WireError(OffsetError):
+    """A batch's bytes are malformed or cut short."""
 
 
 _CHUNK = 1 << 20
@@ -139,22 +148,20 @@ class Source:
         return data
 
 
+@dataclass(slots=True, eq=False)
 class Batch:
     """batch.go batch: a batch of trace events, unparsed except for its header.
 
     ``offset`` is the absolute file offset of ``data[0]``; ``hdr_offset`` of the header byte.
     """
 
-    __slots__ = ("m", "time", "data", "exp", "gen", "offset", "hdr_offset")
-
-    def __init__(self, m: int, time: int, data: bytes, exp: int, gen: int, offset: int, hdr_offset: int):
-        self.m = m
-        self.time = time
-        self.data = data
-        self.exp = exp
-        self.gen = gen
-        self.offset = offset
-        self.hdr_offset = hdr_offset
+    m: int
+    time: int
+    data: bytes
+    exp: int
+    gen: int
+    offset: int
+    hdr_offset: int
 
     def _first(self) -> int:
         return self.data[0] if (self.exp == t2.NoExperiment and self.data) else -1

@@ -14,10 +14,13 @@ in the same formats (see diff.py).
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from .diff import DiffReport, compare
+from .diff import render_json as render_diff_json
+from .diff import render_text as render_diff_text
 from .explain import goroutine_chains, goroutine_json, render_conns, render_goroutine
 from .features_text import features_text
 from .pprof import build_profile, compute_records, folded
@@ -25,7 +28,9 @@ from .progress import TerminalProgress, should_show
 from .text import ColorMode, use_color
 from .text import options as text_options
 
-FORMATS = ("text", "json", "markdown", "slack", "html")
+#: format -> its module in this package (imported when the format is first asked for)
+_MODULES = {"text": "text", "json": "json_report", "markdown": "markdown", "slack": "slack", "html": "html"}
+FORMATS = tuple(_MODULES)
 __all__ = ["ColorMode", "text_options", "FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
            "should_show", "use_color", "features_text",
            "build_profile", "compute_records", "folded",
@@ -39,51 +44,29 @@ class ReportContext:
     timelines: Any = None  # diagnose.timeline.Timelines of the diagnosed trace
 
 
+def _module(fmt: str):
+    if fmt not in _MODULES:
+        raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return importlib.import_module(f"{__name__}.{_MODULES[fmt]}")
+
+
 def render(diagnosis, fmt: str, *, context: ReportContext | None = None, color: bool = False,
            width: int | None = None) -> str:
     """The report of one diagnosis in format `fmt` (one of FORMATS); `color` and `width`
     (columns, default 100) apply to text (`text.options(stream, mode)` gives both)."""
+    m = _module(fmt)
     if fmt == "text":
-        from . import text
-
-        return text.render(diagnosis, color=color, width=width or text.WIDTH)
-    if fmt == "json":
-        from . import json_report
-
-        return json_report.render(diagnosis)
-    if fmt == "markdown":
-        from . import markdown
-
-        return markdown.render(diagnosis)
-    if fmt == "slack":
-        from . import slack
-
-        return slack.render(diagnosis)
+        return m.render(diagnosis, color=color, width=width or m.WIDTH)
     if fmt == "html":
-        from . import html
-
-        return html.render(diagnosis, timelines=context.timelines if context else None)
-    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        return m.render(diagnosis, timelines=context.timelines if context else None)
+    return m.render(diagnosis)
 
 
 def render_diff(diff, fmt: str, *, color: bool = False) -> str:
-    """A before/after comparison (`diagnose.report.diff.DiffReport`) in format `fmt`."""
-    from . import diff as _diff
-
+    """A before/after comparison (`diagnose.report.diff.DiffReport`) in format `fmt`; text and
+    JSON are diff.py's own, the other formats' modules each have a `render_diff`."""
     if fmt == "text":
-        return _diff.render_text(diff, color=color)
+        return render_diff_text(diff, color=color)
     if fmt == "json":
-        return _diff.render_json(diff)
-    if fmt == "markdown":
-        from . import markdown
-
-        return markdown.render_diff(diff)
-    if fmt == "slack":
-        from . import slack
-
-        return slack.render_diff(diff)
-    if fmt == "html":
-        from . import html
-
-        return html.render_diff(diff)
-    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        return render_diff_json(diff)
+    return _module(fmt).render_diff(diff)

@@ -111,6 +111,12 @@ class FindingDelta(BaseModel):
     def ref(self) -> FindingRef:
         return self.after or self.before  # type: ignore[return-value]
 
+    def confidence_text(self, arrow: str = "->") -> str:
+        """The confidence, or its change ("60% -> 80%") when the cause is in both traces."""
+        if self.before and self.after:
+            return f"{self.before.confidence:.0%} {arrow} {self.after.confidence:.0%}"
+        return f"{self.ref.confidence:.0%}"
+
 
 class DiffReport(BaseModel):
     schema_id: str = Field(DIFF_SCHEMA, alias="schema", serialization_alias="schema")
@@ -380,8 +386,7 @@ def render_text(d: DiffReport, color: bool = False) -> str:
         lines.append("  (none in either trace)")
     for f in d.findings:
         r = f.ref
-        conf = (f"{f.before.confidence:.0%} -> {f.after.confidence:.0%}" if f.before and f.after
-                else f"{r.confidence:.0%}")
+        conf = f.confidence_text()
         mark = paint(f"{_MARK[f.status]} {f.status.upper():11}", {"disappeared": True, "appeared": False}.get(f.status))
         lines.append(f"  {mark} {f.cause} [{r.severity}, {conf}]: {r.title}")
         for c in f.changes:

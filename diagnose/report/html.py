@@ -805,8 +805,7 @@ def render_diff(d) -> str:
                     "<th>Finding</th><th>What changed</th></tr>")
         for f in d.findings:
             r = f.ref
-            conf = (f"{f.before.confidence:.0%} → {f.after.confidence:.0%}" if f.before and f.after
-                    else f"{r.confidence:.0%}")
+            conf = f.confidence_text("→")
             sev = (f"{f.before.severity} → {f.after.severity}" if f.before and f.after and
                    f.before.severity != f.after.severity else r.severity)
             body.append(f'<tr><td class="{_DIFF_CLASS[f.status]}">{f.status}</td><td><code>{e(f.cause)}</code></td>'

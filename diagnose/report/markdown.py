@@ -267,8 +267,7 @@ def render_diff(d, max_chars: int = MAX_CHARS) -> str:
         out.append("- none in either trace")
     for f in d.findings:
         r = f.ref
-        conf = (f"{f.before.confidence:.0%} → {f.after.confidence:.0%}" if f.before and f.after
-                else f"{r.confidence:.0%}")
+        conf = f.confidence_text("→")
         line = f"- {_STATUS[f.status]} {code(f.cause)} ({r.severity}, {conf}): {esc(r.title)}"
         if f.changes:
             line += " — " + "; ".join(esc(c.replace("->", "→")) for c in f.changes)

@@ -188,15 +188,11 @@ def build_profile(rec: ProfileRecords):
     from . import profile_pb2 as pb
 
     cols = rec.cols
-    strings: list[str] = [""]
+    # the profile's string table: string -> index, in insertion order (index 0 is "")
     sidx: dict[str, int] = {"": 0}
 
     def s(x: str) -> int:
-        i = sidx.get(x)
-        if i is None:
-            i = sidx[x] = len(strings)
-            strings.append(x)
-        return i
+        return sidx.setdefault(x, len(sidx))
 
     p = pb.Profile()
     p.period_type.type = s("trace")
@@ -236,7 +232,7 @@ def build_profile(rec: ProfileRecords):
                 locs[lkey] = lid
             sample.location_id.append(lid)
         sample.value.extend([int(cnt), int(tns)])
-    p.string_table.extend(strings)
+    p.string_table.extend(sidx)
     return p
 
 

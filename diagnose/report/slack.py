@@ -115,16 +115,15 @@ def divider() -> dict:
     return {"type": "divider"}
 
 
-def block_text_chars(blocks: list[dict]) -> int:
-    """Characters of text in blocks (what Slack's msg_blocks_too_long limit counts)."""
-    n = 0
+def block_texts(blocks: list[dict]) -> list[str]:
+    """Every text field in blocks, in order (what Slack renders and its limits count)."""
+    out: list[str] = []
 
     def walk(x: Any) -> None:
-        nonlocal n
         if isinstance(x, dict):
             for k, v in x.items():
                 if k == "text" and isinstance(v, str):
-                    n += len(v)
+                    out.append(v)
                 else:
                     walk(v)
         elif isinstance(x, list):
@@ -132,7 +131,12 @@ def block_text_chars(blocks: list[dict]) -> int:
                 walk(v)
 
     walk(blocks)
-    return n
+    return out
+
+
+def block_text_chars(blocks: list[dict]) -> int:
+    """Characters of text in blocks (what Slack's msg_blocks_too_long limit counts)."""
+    return sum(len(t) for t in block_texts(blocks))
 
 
 class _Budget:

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -90,22 +90,22 @@ class Where:
     thread_ts: str
 
 
+@dataclass(eq=False)
 class TraceBot:
     """Holds the pool, the limits and the Web API client; registers the Bolt listeners."""
 
-    def __init__(self, client: WebClient, limits: Limits, pool: WorkPool, children: Children,
-                 log: RequestLog, file_hosts: set[str], allow_private_urls: bool = False) -> None:
-        self.client = client
-        self.limits = limits
-        self.pool = pool
-        self.children = children
-        self.log = log
-        self.file_hosts = file_hosts
-        self.allow_private_urls = allow_private_urls
-        self.events = Recent()      # event_id -> seen
-        self.answered = Recent()    # (channel, file id) -> claimed
-        self.threads = Recent(2000)  # (channel, thread_ts) -> first diagnosed SlackFile
-        self._bot_user: str | None = None
+    client: WebClient
+    limits: Limits
+    pool: WorkPool
+    children: Children
+    log: RequestLog
+    file_hosts: set[str]
+    allow_private_urls: bool = False
+    events: Recent = field(default_factory=Recent, init=False)  # event_id -> seen
+    answered: Recent = field(default_factory=Recent, init=False)  # (channel, file id) -> claimed
+    #: (channel, thread_ts) -> first diagnosed SlackFile
+    threads: Recent = field(default_factory=lambda: Recent(2000), init=False)
+    _bot_user: str | None = field(default=None, init=False)
 
     # --- identity ---------------------------------------------------------------------------
 

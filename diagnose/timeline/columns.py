@@ -424,13 +424,8 @@ def build_columns(events: Iterable[Any], meta: dict[str, Any] | None = None, *, 
     a_stk, a_rk, a_rid, a_sfrom, a_sto = cols["stk"], cols["rk"], cols["rid"], cols["sfrom"], cols["sto"]
     a_s1, a_tstk, a_val = cols["s1"], cols["tstk"], cols["val"]
 
-    strings: list[str] = [""]
-    sidx: dict[str, int] = {"": 0}
-    f_pc, f_func, f_file, f_line = array("Q"), array("i"), array("i"), array("q")
-    fidx: dict[Any, int] = {}
-    stack_off = array("q", [0, 0])
-    stack_frames = array("i")
-    by_frames: dict[tuple, int] = {(): 0}
+    tabs = _Tables()
+    sid, intern_frames = tabs.sid, tabs.intern_frames
     # stack handle -> id; handles are (table, id) pairs, valid for one generation: the cache is
     # dropped whenever the table changes, so no handle outlives its generation here.
     handle_cache: dict[Any, int] = {}
@@ -438,35 +433,6 @@ def build_columns(events: Iterable[Any], meta: dict[str, Any] | None = None, *, 
     kind_cache: dict[Any, int] = {}
     st_cache: dict[Any, int] = {}
     rk_cache: dict[Any, int] = {}
-
-    def sid(s: str) -> int:
-        i = sidx.get(s)
-        if i is None:
-            i = sidx[s] = len(strings)
-            strings.append(s)
-        return i
-
-    def intern_frames(frames) -> int:
-        ids = []
-        for fr in frames:
-            pc = int(getattr(fr, "pc", 0) or 0)
-            key = (pc, fr.func, fr.file, int(fr.line))
-            j = fidx.get(key)
-            if j is None:
-                j = fidx[key] = len(f_pc)
-                f_pc.append(pc & 0xFFFFFFFFFFFFFFFF)
-                f_func.append(sid(fr.func))
-                f_file.append(sid(fr.file))
-                f_line.append(int(fr.line))
-            ids.append(j)
-        key2 = tuple(ids)
-        i = by_frames.get(key2)
-        if i is None:
-            i = len(stack_off) - 1
-            stack_frames.extend(ids)
-            stack_off.append(len(stack_frames))
-            by_frames[key2] = i
-        return i
 
     def stack_id(stk: Any) -> int:
         if not stk:
@@ -565,19 +531,7 @@ def build_columns(events: Iterable[Any], meta: dict[str, Any] | None = None, *, 
         a_tstk.append(tstk)
         a_val.append(val)
 
-    arrays = {name: np.frombuffer(cols[name], dtype=dt).copy() if len(cols[name]) else np.zeros(0, dt)
-              for name, _, dt in _COLS}
-    return TraceColumns(
-        **arrays,
-        strings=strings,
-        frame_pc=np.array(f_pc, dtype=np.uint64),
-        frame_func=np.array(f_func, dtype=np.int32),
-        frame_file=np.array(f_file, dtype=np.int32),
-        frame_line=np.array(f_line, dtype=np.int64),
-        stack_off=np.frombuffer(stack_off, dtype=np.int64).copy(),
-        stack_frames=np.array(stack_frames, dtype=np.int32),
-        meta=dict(meta or {}),
-    )
+    return tabs.finish(cols, meta)
 
 
 def _chain(first: Any, rest: Iterable[Any]):

@@ -21,12 +21,22 @@ _Q = r'"((?:[^"\\]|\\.)*)"'
 _ST_G = re.compile(r"^ GoID=(-?\d+) (\w+)->(\w+) Reason=" + _Q)
 _ST_P = re.compile(r"^ ProcID=(-?\d+) (\w+)->(\w+) Reason=" + _Q)
 _METRIC = re.compile(r"^ Name=" + _Q + r" Value=Value\{(\w+)\((.*)\)\}")
-_RANGE = re.compile(r"^ Name=" + _Q + r" Scope=(\w+)(?:\((-?\d+)\))?")
-_LABEL = re.compile(r"^ Label=" + _Q + r" Resource=(\w+)(?:\((-?\d+)\))?")
-_TASK = re.compile(r"^ ID=(\d+) Parent=(\d+) Type=" + _Q)
-_REGION = re.compile(r"^ Task=(\d+) Type=" + _Q)
-_LOG = re.compile(r"^ Task=(\d+) Category=" + _Q + " Message=" + _Q)
-_SYNC = re.compile(r"^ N=(\d+)")
+_RESOURCE = r"(?P<scope_kind>\w+)(?:\((?P<scope_id>-?\d+)\))?"
+
+
+def _named_q(field: str) -> str:
+    return _Q.replace("(", f"(?P<{field}>", 1)
+
+
+#: event kind (prefix) -> the pattern of its details; each named group is the GoEvent field it sets
+_DETAILS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Range", re.compile(r"^ Name=" + _named_q("name") + " Scope=" + _RESOURCE)),
+    ("Label", re.compile(r"^ Label=" + _named_q("name") + " Resource=" + _RESOURCE)),
+    ("Task", re.compile(r"^ ID=(?P<value>\d+) Parent=\d+ Type=" + _named_q("name"))),
+    ("Region", re.compile(r"^ Task=(?P<value>\d+) Type=" + _named_q("name"))),
+    ("Log", re.compile(r"^ Task=(?P<value>\d+) Category=" + _named_q("name") + " Message=" + _named_q("message"))),
+    ("Sync", re.compile(r"^ N=(?P<value>\d+)")),
+)
 _FRAME1 = re.compile(r"^\t(.*) @ 0x([0-9a-f]+)$")
 _FRAME2 = re.compile(r"^\t\t(.*):(\d+)$")
 
@@ -39,6 +49,11 @@ def _unquote(s: str) -> str:
             "utf-8", "replace")
     except (UnicodeError, ValueError):
         return s
+
+
+#: how a detail's text becomes the GoEvent field (scope_id -1: no resource ID printed)
+_FIELD_VALUE = {"value": int, "name": _unquote, "message": _unquote, "scope_kind": str,
+                "scope_id": lambda v: -1 if v is None else int(v)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,38 +184,14 @@ def parse_dump(lines) -> Iterator[GoEvent]:
                         ev.value = int(val) if typ in ("Uint64", "Int64") else float(val)
                     except ValueError:
                         ev.value = 0
-            elif kind.startswith("Range"):
-                s = _RANGE.match(rest)
-                if s:
-                    ev.name = _unquote(s.group(1))
-                    ev.scope_kind = s.group(2)
-                    ev.scope_id = int(s.group(3)) if s.group(3) is not None else -1
-            elif kind == "Label":
-                s = _LABEL.match(rest)
-                if s:
-                    ev.name = _unquote(s.group(1))
-                    ev.scope_kind = s.group(2)
-                    ev.scope_id = int(s.group(3)) if s.group(3) is not None else -1
-            elif kind.startswith("Task"):
-                s = _TASK.match(rest)
-                if s:
-                    ev.value = int(s.group(1))
-                    ev.name = _unquote(s.group(3))
-            elif kind.startswith("Region"):
-                s = _REGION.match(rest)
-                if s:
-                    ev.value = int(s.group(1))
-                    ev.name = _unquote(s.group(2))
-            elif kind == "Log":
-                s = _LOG.match(rest)
-                if s:
-                    ev.value = int(s.group(1))
-                    ev.name = _unquote(s.group(2))
-                    ev.message = _unquote(s.group(3))
-            elif kind == "Sync":
-                s = _SYNC.match(rest)
-                if s:
-                    ev.value = int(s.group(1))
+            else:
+                for prefix, pattern in _DETAILS:
+                    if kind.startswith(prefix):
+                        s = pattern.match(rest)
+                        if s:
+                            for k, v in s.groupdict().items():
+                                setattr(ev, k, _FIELD_VALUE[k](v))
+                        break
             continue
         if ev is None:
             continue

@@ -490,10 +490,7 @@ class _Decoder:
                         raise _Truncated("string has invalid length 0", rec_start)
                     if ln > 1_000_000:
                         raise _Truncated(f"string has too large length {ln}", rec_start)
-                    if off + ln > n:
-                        raise _Truncated("failed to read trace: unexpected EOF", rec_start, True)
-                    s = bytes(data[off:off + ln]).decode("utf-8", "surrogateescape")
-                    off += ln
+                    s, off = _read_str(data, off, n, ln, rec_start)
                     # Go only keeps strings that sit inside a batch (it reads them while
                     # loading batches); strings before the first batch header are skipped.
                     if seen_batch:
@@ -523,28 +520,14 @@ class _Decoder:
                 # -- default: read the arguments
                 if narg <= 3:
                     # Inline arguments (timestamp first); most are one-byte varints.
-                    if off < n and data[off] < 0x80:
-                        a = data[off]
-                        off += 1
-                    else:
-                        a, off = _arg_varint(data, off, n, typ, rec_start)
-                    if narg == 1:
-                        args = [a]
-                    else:
+                    args = []
+                    for _ in range(narg):
                         if off < n and data[off] < 0x80:
-                            a2 = data[off]
+                            args.append(data[off])
                             off += 1
                         else:
-                            a2, off = _arg_varint(data, off, n, typ, rec_start)
-                        if narg == 2:
-                            args = [a, a2]
-                        else:
-                            if off < n and data[off] < 0x80:
-                                a3 = data[off]
-                                off += 1
-                            else:
-                                a3, off = _arg_varint(data, off, n, typ, rec_start)
-                            args = [a, a2, a3]
+                            a, off = _arg_varint(data, off, n, typ, rec_start)
+                            args.append(a)
                 else:
                     # More than inlineArgs args, the first value is length of the event in bytes.
                     v, noff = _arg_varint(data, off, n, typ, rec_start)
@@ -574,10 +557,7 @@ class _Decoder:
                         sz, off = _read_uvarint(data, off, n)
                         if sz > 1_000_000:
                             raise _Truncated(f"string is too large (len={sz})", rec_start)
-                        if off + sz > n:
-                            raise _Truncated("failed to read trace: unexpected EOF", rec_start, True)
-                        sarg = bytes(data[off:off + sz]).decode("utf-8", "surrogateescape")
-                        off += sz
+                        sarg, off = _read_str(data, off, n, sz, rec_start)
 
                 if cur is None:
                     raise _Truncated(
@@ -689,6 +669,14 @@ def _arg_varint(data, off: int, n: int, typ: int, rec_start: int):
         raise _Truncated(f"failed to read event {typ} argument: {ERR_MALFORMED_VARINT}", rec_start,
                          noff)
     return v, noff
+
+
+def _read_str(data, off: int, n: int, ln: int, rec_start: int):
+    """Go's io.ReadFull of a string's ln bytes at off: (the string, the offset after it). Bytes
+    that are not UTF-8 are kept (surrogateescape), as Go keeps them; a cut file is an EOF."""
+    if off + ln > n:
+        raise _Truncated("failed to read trace: unexpected EOF", rec_start, True)
+    return bytes(data[off:off + ln]).decode("utf-8", "surrogateescape"), off + ln
 
 
 def _read_uvarint(data, off: int, n: int):

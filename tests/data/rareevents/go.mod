@@ -1,0 +1,3 @@
+module rareevents
+
+go 1.23
