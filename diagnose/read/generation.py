@@ -159,6 +159,60 @@ def read_generation_with_spill(src: wire.Source, spill: Batch | None, ver: int):
     return g, spill, spill_err
 
 
+class GenerationSteps:
+    """Which generation comes next: the generation loop of Go's ReadEvent (readGeneration, and
+    nextGenWithSpill before Go 1.26), held once for the reference reader and the compiled
+    kernel's driver, which differ only in how they emit a Sync.
+
+    `step(have_gen)` returns a Generation to install, or None with `done` telling why: True is
+    the clean end (the caller emits the final Sync), False means a read error is stored: the
+    caller emits a Sync without a generation now -- every event before the damage has been
+    returned -- and the next step raises the error (GenError).
+    """
+
+    def __init__(self, src: wire.Source, ver: int) -> None:
+        self.src = src
+        self.ver = ver
+        self.spill: Batch | None = None  # the next generation's first batch (before Go 1.26)
+        self.pending: GenError | None = None
+        self._pending_synced = False
+        self.done = False
+        #: the generation just returned may lack its last batches / ends where the input ends
+        self.truncated = False
+        self.at_eof = False
+
+    def step(self, have_gen: bool) -> Generation | None:
+        if self.ver >= 26:
+            if self.pending is not None:
+                raise self.pending
+            try:
+                g = read_generation(self.src, self.ver)
+            except GenError as err:
+                self.pending = err
+                return None
+            self.done = g is None
+            return g
+        if self.pending is not None:
+            if self._pending_synced:
+                raise self.pending
+            self._pending_synced = True
+            return None
+        if have_gen and self.spill is None:
+            self.done = True  # no further generation
+            return None
+        try:
+            g, self.spill, err = read_generation_with_spill(self.src, self.spill, self.ver)
+        except GenError as e:
+            g, self.spill, err = None, None, e
+        self.pending = err
+        if g is None:
+            self._pending_synced = True
+            return None
+        self.truncated = maybe_partial(err)
+        self.at_eof = g.at_eof
+        return g
+
+
 def maybe_partial(spill_err: GenError | None) -> bool:
     """The input ran out in a batch whose generation is unknown: the generation just read
     may lack its last batches."""

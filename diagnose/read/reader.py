@@ -13,7 +13,7 @@ from .base import MAX_TIME, EvTable  # event times are int64 ns (Go's trace.Time
 from .batchcursor import BatchCursor, heap_insert, heap_remove, heap_sift_down, heap_update
 from .event import EV_SYNC, Event, sync_event
 from .frontier import BlockedFrontier, slow_budget
-from .generation import GenError, Generation, maybe_partial, read_generation, read_generation_with_spill
+from .generation import GenError, Generation, GenerationSteps
 from .order import MState as _MState
 from .order import OrderError, Ordering
 from .sorting import sort_func
@@ -84,12 +84,8 @@ class Reader:
         self.cpu_idx = 0
         self.order = Ordering(version)
         self.syncs = 0
-        self.read_gen_err: ReadError | None = None
+        self.steps = GenerationSteps(src, version)
         self.done = False
-        # Spill state (traces before Go 1.26).
-        self.spill = None
-        self.spill_err: ReadError | None = None
-        self.spill_err_sync = False
         # Byte accounting: end offset of the last generation whose events were all returned.
         self.valid_offset = src.offset
         self.last_offset: int | None = None  # offset of the event being worked on
@@ -271,18 +267,13 @@ class Reader:
         frontier = self.frontier
         cpu = self.cpu_samples
         if not frontier and self.cpu_idx >= len(cpu):
-            if self.version < 26:
-                return self._next_gen_with_spill()
-            if self.read_gen_err is not None:
-                raise self.read_gen_err
-            try:
-                gen = read_generation(self.src, self.version)
-            except GenError as err:
-                self.read_gen_err = ReadError(err.message, err.offset, truncated=err.eof)
+            gen = self.steps.step(self.gen is not None)
+            if gen is None and not self.steps.done:  # a read error is due at the next step
                 self._finish_gen()
                 self.gen = None
                 self.syncs += 1
                 return sync_event(None, self.last_ts, self.syncs)
+            self._gen_truncated, self._gen_at_eof = self.steps.truncated, self.steps.at_eof
             return self._install_gen(gen)
 
         gen = self.gen
@@ -336,40 +327,6 @@ class Reader:
         else:
             heap_remove(self.frontier, i)
         return True
-
-    def _next_gen_with_spill(self) -> Event:
-        if self.version >= 26:
-            raise ReadError("internal error: nextGenWithSpill called for Go 1.26+ trace")
-        if self.spill_err is not None:
-            if self.spill_err_sync:
-                raise self.spill_err
-            self.spill_err_sync = True
-            self._finish_gen()
-            self.syncs += 1
-            return sync_event(None, self.last_ts, self.syncs)
-        if self.gen is not None and self.spill is None:
-            # No further generation: emit the final sync event.
-            self._finish_gen()
-            self.done = True
-            self.syncs += 1
-            return sync_event(None, self.last_ts, self.syncs)
-        self._finish_gen()
-        try:
-            gen, self.spill, spill_err = read_generation_with_spill(self.src, self.spill, self.version)
-        except GenError as err:
-            gen = None
-            self.spill = None
-            spill_err = err
-        if spill_err is not None:
-            self.spill_err = ReadError(spill_err.message, spill_err.offset, truncated=spill_err.eof)
-        if gen is None:
-            self.gen = None
-            self.spill_err_sync = True
-            self.syncs += 1
-            return sync_event(None, self.last_ts, self.syncs)
-        self._gen_truncated = maybe_partial(spill_err)
-        self._gen_at_eof = gen.at_eof
-        return self._install_gen(gen)
 
     def _finish_gen(self) -> None:
         """All events of the current generation have been returned."""

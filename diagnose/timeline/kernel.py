@@ -30,7 +30,7 @@ from ..read import generation as _gen
 from ..read import tracev2 as t2
 from ..read import version as _version
 from ..read import wire
-from ..read.generation import GenError, maybe_partial
+from ..read.generation import GenError
 
 from .. import PURE_ENV  # noqa: E402  (re-exported)
 V2_FORMATS = (22, 23, 25, 26)
@@ -109,11 +109,8 @@ class _Driver:
         self.syncs = 0
         self.gen = None
         self.gen_stack_ids: list[int] = []
-        self.read_gen_err: _Stop | None = None
+        self.steps = _gen.GenerationSteps(src, ver)
         self.done = False
-        self.spill = None
-        self.spill_err: _Stop | None = None
-        self.spill_err_sync = False
         self.valid_offset = src.offset
         self.gen_truncated = False
         self.gen_at_eof = False
@@ -215,48 +212,16 @@ class _Driver:
 
     def _next_gen(self) -> None:
         """The frontier and the CPU samples are exhausted: the next generation (or the end)."""
-        src, ver = self.src, self.ver
-        if ver >= 26:
-            if self.read_gen_err is not None:
-                raise self.read_gen_err
-            try:
-                g = _gen.read_generation(src, ver)
-            except GenError as err:
-                self.read_gen_err = _Stop(err.message, err.offset, err.eof)
-                self._finish_gen()
-                self.gen = None
-                self._sync(None)
-                return
-            self._install_gen(g)
-            return
-        if self.spill_err is not None:
-            if self.spill_err_sync:
-                raise self.spill_err
-            self.spill_err_sync = True
-            self._finish_gen()
-            self._sync(None)
-            return
-        if self.gen is not None and self.spill is None:
-            self._finish_gen()
-            self.done = True
-            self._sync(None)
-            return
-        self._finish_gen()
         try:
-            g, self.spill, spill_err = _gen.read_generation_with_spill(src, self.spill, ver)
+            g = self.steps.step(self.gen is not None)
         except GenError as err:
-            g = None
-            self.spill = None
-            spill_err = err
-        if spill_err is not None:
-            self.spill_err = _Stop(spill_err.message, spill_err.offset, spill_err.eof)
-        if g is None:
+            raise _Stop(err.message, err.offset, err.eof) from None
+        if g is None and not self.steps.done:  # a read error is due at the next step
+            self._finish_gen()
             self.gen = None
-            self.spill_err_sync = True
             self._sync(None)
             return
-        self.gen_truncated = maybe_partial(spill_err)
-        self.gen_at_eof = g.at_eof
+        self.gen_truncated, self.gen_at_eof = self.steps.truncated, self.steps.at_eof
         self._install_gen(g)
 
     def run(self) -> None:
