@@ -24,6 +24,7 @@ options win over these where both exist.
 | NETPOLL_DIAGNOSE_MANIFEST=FILE | the fixture manifest `rules test` resolves scenarios in |
 | NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
 | NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
+| NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations (12; 0 = whole trace at once) |
 | NO_COLOR (any value) | no colour in terminal output (https://no-color.org) |
 
 The `serve` command alone also reads SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET and
@@ -44,7 +45,11 @@ RULES_ENV = "NETPOLL_DIAGNOSE_RULES"
 MANIFEST_ENV = "NETPOLL_DIAGNOSE_MANIFEST"
 PROGRESS_DELAY_ENV = "NETPOLL_DIAGNOSE_PROGRESS_DELAY"
 V1_TICKS_ENV = "NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC"
+WINDOW_ENV = "NETPOLL_DIAGNOSE_WINDOW_MB"
 NO_COLOR_ENV = "NO_COLOR"
+#: default analysis window, MB of trace: one window's analysis peaks at ~80 bytes per trace
+#: byte (benchmarks/bench_pipeline.py, go1.27.3 busy traces), so 12 MB windows stay under ~1 GB
+DEFAULT_WINDOW_MB = 12.0
 
 
 def _flag(v: str | None) -> bool:
@@ -60,6 +65,8 @@ class Settings:
     progress_delay_s: float = 0.3
     v1_ticks_per_sec: str = ""  # validated by the v1 reader, which names the variable in its error
     no_color: bool = False
+    #: MB of trace per analysis window (0: never cut)
+    window_mb: float = DEFAULT_WINDOW_MB
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +76,10 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         delay = float(env.get(PROGRESS_DELAY_ENV, "0.3"))
     except ValueError:
         delay = 0.3
+    try:
+        window = max(float(env.get(WINDOW_ENV, DEFAULT_WINDOW_MB)), 0.0)
+    except ValueError:
+        window = DEFAULT_WINDOW_MB
     return Settings(
         pure=_flag(env.get(PURE_ENV)),
         debug=_flag(env.get(DEBUG_ENV)),
@@ -77,4 +88,5 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         progress_delay_s=delay,
         v1_ticks_per_sec=(env.get(V1_TICKS_ENV) or "").strip(),
         no_color=NO_COLOR_ENV in env and env.get(NO_COLOR_ENV, "") != "",
+        window_mb=window,
     )

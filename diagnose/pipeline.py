@@ -25,9 +25,9 @@ from typing import Any, BinaryIO, Callable, Protocol
 
 from . import __version__
 from .errors import TraceError, UsageError
-from .features import Features, extract_from_timelines
+from .features import Features, TraceInfo, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
-from .rules import Diagnosis, RuleSet, Verdict, diagnose
+from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times, window_strength
 from .timeline import (Timelines, TraceColumns, build_timelines, kernel_available, kernel_read_columns, load_columns,
                        trace_header)
 
@@ -247,25 +247,36 @@ class _CountedTrace:
         return getattr(self._trace, name)
 
 
-def read_columns(inp: TraceInput, progress: Progress | None = None) -> TraceColumns:
+def read_columns(inp: TraceInput, progress: Progress | None = None,
+                 window: tuple[int, int, int] | None = None) -> TraceColumns:
     """The columns of a trace: the compiled kernel when built (NETPOLL_DIAGNOSE_PURE=1 forces the
-    reference), with or without progress -- one switch, in `diagnose.timeline.load_columns`."""
-    if progress is None:
+    reference), with or without progress -- one switch, in `diagnose.timeline.load_columns`.
+    `window`: (header length, start, end): only the generations in those bytes."""
+    if progress is None and window is None:
         cols = load_columns(inp.path)
     else:
-        from .read import open_trace
+        from .read import WindowFile, open_trace
 
-        with open(inp.path, "rb") as raw:
-            counting = CountingFile(raw, progress, inp.size)
+        raw: BinaryIO = open(inp.path, "rb") if window is None else WindowFile(inp.path, *window)
+        with raw:
+            src: BinaryIO = raw
+            if progress is not None:
+                base = 0 if window is None else window[1] - window[0]  # file offset of the window's first byte
+                src = CountingFile(raw, lambda done, _total: progress(base + done, inp.size), inp.size)
             cols = None
-            if kernel_available():
-                cols = kernel_read_columns(counting, _header_meta(inp))
-                if cols is None:  # a format the kernel declines: the reference reads it
-                    counting.seek(0)
-            if cols is None:
-                trace = open_trace(counting)
-                trace.path = inp.path
-                cols = load_columns(_CountedTrace(trace, progress.events))
+            try:
+                if kernel_available():
+                    cols = kernel_read_columns(src, _header_meta(inp))
+                    if cols is None:  # a format the kernel declines: the reference reads it
+                        src.seek(0)
+                if cols is None:
+                    trace = open_trace(src)
+                    trace.path = inp.path
+                    cols = load_columns(_CountedTrace(trace, progress.events) if progress is not None else trace)
+            except TraceError as e:
+                if window is not None and e.offset is not None:  # name the offset in the file, not in the window
+                    e.offset = raw.to_file_offset(e.offset)  # type: ignore[attr-defined]
+                raise
     cols.meta["path"] = inp.display
     return cols
 
@@ -292,23 +303,27 @@ class Run:
     incomplete: list[str] = field(default_factory=list)
     #: lines for stderr about side inputs (the strace join's match rate and warnings)
     notes: list[str] = field(default_factory=list)
+    #: (first, last) event time of what was analysed, trace clock ns
+    clock: tuple[int, int] | None = None
 
 
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
-            strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None) -> Run:
+            strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None,
+            window: tuple[int, int, int] | None = None) -> Run:
     """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
-    inferred from the stacks when None)."""
+    inferred from the stacks when None). `window`: only the generations in those bytes (see
+    `diagnose_trace`); the caller then ends the progress line."""
     try:
-        cols = read_columns(inp, progress)
+        cols = read_columns(inp, progress, window)
         if progress is not None:
             progress.phase("analysing")
         tl = build_timelines(cols)
         graph = build_graph(tl)
         features = extract_from_timelines(tl, cols.meta, modules, graph=graph)
     finally:
-        if progress is not None:
+        if progress is not None and window is None:
             progress.done()
     features.trace.path = inp.display
     if features.trace.truncated and features.trace.event_count <= 2:  # Sync events only
@@ -319,17 +334,43 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
         from .features import join_strace
 
         notes = join_strace(features, tl, inp.path, strace[0], strace[1])
-    return Run(inp, features, tl if keep_timelines else None, graph=graph if keep_timelines else None, notes=notes)
+    return Run(inp, features, tl if keep_timelines else None, graph=graph if keep_timelines else None, notes=notes,
+               clock=(tl.t0, tl.t_end))
+
+
+def plan_windows(inp: TraceInput, window_mb: float | None = None) -> tuple[int, list[tuple[int, int]]] | None:
+    """(header length, [(start, end) bytes]) when the trace is to be diagnosed in windows of whole
+    generations: a Go 1.22+ trace larger than 1.5 windows (NETPOLL_DIAGNOSE_WINDOW_MB); None to
+    analyse it whole. Memory then follows the largest window, not the trace."""
+    from . import settings
+    from .read import generation_spans, group_windows
+
+    mb = settings().window_mb if window_mb is None else window_mb
+    target = int(mb * (1 << 20))
+    if target <= 0 or inp.size <= target * 3 // 2:
+        return None
+    found = generation_spans(inp.path)
+    if found is None:
+        return None
+    hlen, spans = found
+    windows = group_windows(spans, target)
+    return (hlen, windows) if len(windows) > 1 else None
 
 
 def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | None = None,
                    keep_timelines: bool = False, strace: tuple[Any, int | None] | None = None,
-                   modules: list[str] | None = None) -> Run:
+                   modules: list[str] | None = None, window_mb: float | None = None) -> Run:
     """The whole pipeline for one trace: `analyse`, then the rules, then the completeness check.
-    "Our code" is `modules` (--module) plus the rule layers' `config: {modules}`, else inferred."""
+    "Our code" is `modules` (--module) plus the rule layers' `config: {modules}`, else inferred.
+    A big trace is diagnosed window by window (`plan_windows`; not with an strace log, whose
+    join needs the whole trace's clock) and the windows' findings merged."""
     mods = [*(modules or []), *(m for m in ruleset.modules if m not in (modules or []))] or None
-    run = analyse(inp, progress=progress, keep_timelines=keep_timelines, strace=strace, modules=mods)
-    run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
+    plan = plan_windows(inp, window_mb) if strace is None else None
+    if plan is not None:
+        run = _diagnose_windows(inp, ruleset, plan, progress=progress, keep_timelines=keep_timelines, modules=mods)
+    else:
+        run = analyse(inp, progress=progress, keep_timelines=keep_timelines, strace=strace, modules=mods)
+        run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
     run.incomplete = incompleteness(run.features, run.diagnosis)
     if run.incomplete:
         v = run.diagnosis.verdict
@@ -337,6 +378,59 @@ def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | No
         run.diagnosis.verdict = Verdict(
             status="incomplete", worst_severity=v.worst_severity, incomplete=run.incomplete,
             text=f"This diagnosis cannot be trusted as complete: {'; '.join(run.incomplete)}.{found}")
+    return run
+
+
+def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[tuple[int, int]]], *,
+                      progress: Progress | None, keep_timelines: bool, modules: list[str] | None) -> Run:
+    """Each window through read -> ... -> rules, one at a time; then one diagnosis
+    (`rules.merge_windows`). The charts want the strongest window's timelines and graph: that
+    window is read again at the end rather than kept while the others are read, so memory stays
+    that of one window."""
+    hlen, windows = plan
+    parts: list[Diagnosis] = []
+    infos: list[TraceInfo] = []
+    clocks: list[tuple[int, int]] = []
+    best: tuple[tuple, Run] | None = None
+    try:
+        for start, end in windows:
+            run = analyse(inp, progress=progress, modules=modules, window=(hlen, start, end))
+            run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
+            if clocks and run.clock is not None:
+                shift_times(run.diagnosis, run.clock[0] - clocks[0][0])
+            parts.append(run.diagnosis)
+            infos.append(run.features.trace)
+            clocks.append(run.clock or (0, 0))
+            strength = (window_strength(run.diagnosis), -len(parts))
+            if best is None or strength > best[0]:
+                best = (strength, run)
+            del run
+    finally:
+        if progress is not None:
+            progress.done()
+    assert best is not None
+    t0 = clocks[0][0]
+    trace = infos[0].model_copy(deep=True, update={
+        "duration_ms": (clocks[-1][1] - t0) / 1e6,
+        "event_count": sum(i.event_count for i in infos) - (len(infos) - 1),  # one closing Sync, as Go counts
+        "goroutine_count": max(i.goroutine_count for i in infos),
+        "thread_count": max(i.thread_count for i in infos),
+        "gomaxprocs_min": min(i.gomaxprocs_min for i in infos),
+        "gomaxprocs_max": max(i.gomaxprocs_max for i in infos),
+        "truncated": infos[-1].truncated, "lost_bytes": infos[-1].lost_bytes,
+        "incomplete": [r for i in infos for r in i.incomplete],
+        "windows": [TraceWindow(start_ms=(a - t0) / 1e6, end_ms=(b - t0) / 1e6, bytes=e - s)
+                    for (a, b), (s, e) in zip(clocks, windows)],
+    })
+    diagnosis, rep = merge_windows(parts, trace)
+    run = best[1]
+    assert run.diagnosis is parts[rep]
+    if keep_timelines:
+        run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]))
+        if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
+            run.timelines.t0 = t0
+    run.diagnosis = diagnosis
+    run.features = run.features.model_copy(update={"trace": diagnosis.trace.model_copy(update={"path": inp.display})})
     return run
 
 
@@ -354,5 +448,5 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
     return reasons
 
 
-__all__ = ["TraceInput", "open_input", "read_columns", "analyse", "diagnose_trace", "incompleteness", "Run",
+__all__ = ["TraceInput", "open_input", "read_columns", "analyse", "diagnose_trace", "plan_windows", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import FEATURES_SCHEMA_VERSION, Features
+from .model import FEATURES_SCHEMA_VERSION, Features, TraceInfo, TraceWindow
 
-__all__ = ["extract", "extract_from_timelines", "join_strace", "Features", "FEATURES_SCHEMA_VERSION"]
+__all__ = ["extract", "extract_from_timelines", "join_strace", "Features", "FEATURES_SCHEMA_VERSION", "TraceInfo",
+           "TraceWindow"]
 
 
 def join_strace(features: Features, timelines, trace_path: str, log_path, recorded_offset_ns: int | None) -> list[str]:

@@ -66,6 +66,15 @@ class Distribution(BaseModel):
     max_ms: float = 0.0
 
 
+class TraceWindow(BaseModel):
+    """One analysis window of a trace diagnosed in windows of whole generations."""
+
+    start_ms: float = Field(description="from the start of the trace")
+    end_ms: float
+    bytes: int = Field(description="trace bytes of its generations")
+    causes: list[str] = Field(default_factory=list, description="causes found in it (any severity)")
+
+
 class TraceInfo(BaseModel):
     """Facts about the trace itself, so rules can scope by version and window."""
 
@@ -82,6 +91,9 @@ class TraceInfo(BaseModel):
     lost_bytes: int = 0
     incomplete: list[str] = Field(default_factory=list, description="why the trace cannot support a diagnosis "
                                   "(no complete generation, stacks lost); empty when it can")
+    windows: list[TraceWindow] = Field(default_factory=list, description="when the trace was too big to analyse at "
+                                       "once (NETPOLL_DIAGNOSE_WINDOW_MB): the windows of whole generations it was "
+                                       "diagnosed in, findings merged; empty when analysed whole")
 
 
 class WaitSite(BaseModel):

@@ -77,6 +77,7 @@ from .reader import ReadError, Reader, V1Reader
 from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition)
 from .value import Value
+from .windows import WindowFile, generation_spans, group_windows
 
 from .event import BackgroundTask, NoTask  # noqa: E402
 
@@ -259,5 +260,6 @@ __all__ = [
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
     "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",
     "ClockSnapshot", "ExperimentalEvent", "Value", "EvTable", "Frame", "make_event", "sync_event",
+    "WindowFile", "generation_spans", "group_windows",
     "NoGoroutine", "NoProc", "NoThread", "NoTask", "BackgroundTask", "tracev2", "byte_count", "incomplete_reasons",
 ]

@@ -1,0 +1,144 @@
+"""A trace too big to analyse at once is diagnosed in windows of whole generations
+(diagnose/read/windows.py, pipeline.diagnose_trace, rules/windows.py).
+
+The committed traces are small, so the tests set a window of a few tens of KB: the in-process
+capture traces (held-out program `capture`) hold two full generations of ~1 s each, the only
+committed traces that do. Big-trace figures (memory per window) are benchmarks, not tests:
+benchmarks/bench_pipeline.py.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from diagnose import pipeline
+from diagnose.errors import TraceError
+from diagnose.read import WindowFile, generation_spans, group_windows
+from diagnose.rules import load_ruleset, merge_windows, shift_times
+from diagnose.features import TraceWindow
+from tests.support.cli import run_main_captured
+
+REPO = Path(__file__).resolve().parent.parent
+GEN = REPO / "fixtures" / "traces" / "gen"
+TRACES = REPO / "fixtures" / "traces"
+TWO_GENS = [GEN / f"capture-inproc-go{v}.trace" for v in ("1.22.10", "1.24.11", "1.25.5", "1.27.3")]
+SMALL_MB = 0.03  # ~31 KB: each full generation of the capture traces is a window
+
+
+@lru_cache(maxsize=None)
+def rules():
+    return load_ruleset()
+
+
+@pytest.mark.parametrize("path", TWO_GENS, ids=lambda p: p.stem)
+def test_spans_cover_the_file_and_windows_rebuild_it(path):
+    hlen, spans = generation_spans(path)
+    data = path.read_bytes()
+    assert hlen == 16 and spans[0][0] == hlen and spans[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # contiguous, in file order
+    assert len(spans) >= 3  # two full generations and the short one flushed at stop
+    with WindowFile(path, hlen, spans[0][0], spans[-1][1]) as wf:
+        assert wf.read() == data
+    with WindowFile(path, hlen, spans[1][0], spans[1][1]) as wf:
+        assert wf.read() == data[:hlen] + data[spans[1][0]:spans[1][1]]
+
+
+def test_old_format_is_never_cut():
+    assert generation_spans(GEN / "capture-inproc-go1.21.13.trace") is None
+    assert generation_spans(GEN / "capture-inproc-go1.19.8.trace") is None
+    inp = pipeline.open_input(GEN / "capture-inproc-go1.21.13.trace")
+    assert pipeline.plan_windows(inp, SMALL_MB) is None
+
+
+def test_grouping_keeps_generations_whole_and_folds_a_short_tail():
+    hlen, spans = generation_spans(TWO_GENS[-1])
+    short_tail = spans[-1][1] - spans[-1][0]
+    assert short_tail < 10_000
+    w = group_windows(spans, int(SMALL_MB * (1 << 20)))
+    assert len(w) == 2 and w[0] == spans[0] and w[1] == (spans[1][0], spans[-1][1])
+    assert group_windows(spans, 1 << 30) == [(spans[0][0], spans[-1][1])]
+
+
+@pytest.mark.parametrize("path", TWO_GENS, ids=lambda p: p.stem)
+def test_windowed_diagnosis_matches_the_whole_one(path):
+    inp = pipeline.open_input(path)
+    whole = pipeline.diagnose_trace(inp, rules(), window_mb=0)
+    win = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
+    wt, t = win.diagnosis.trace, whole.diagnosis.trace
+    assert len(wt.windows) == 2 and not t.windows
+    assert sum(w.bytes for w in wt.windows) == path.stat().st_size - 16
+    assert wt.windows[0].start_ms == 0 and wt.windows[1].start_ms > 900  # the second generation starts ~1 s in
+    assert wt.duration_ms == pytest.approx(t.duration_ms)
+    assert wt.event_count == t.event_count  # one closing Sync, as Go counts them
+    assert [f.cause for f in win.diagnosis.findings] == [f.cause for f in whole.diagnosis.findings]
+    assert win.diagnosis.verdict.status == whole.diagnosis.verdict.status
+    assert "Diagnosed in 2 windows" in win.diagnosis.verdict.text
+
+
+def test_cli_json_lists_the_windows(monkeypatch):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(SMALL_MB))
+    code, out, err = run_main_captured(str(TWO_GENS[-1]), "--format", "json")
+    d = json.loads(out)
+    assert code == 0, err
+    assert [w["start_ms"] for w in d["trace"]["windows"]][0] == 0 and len(d["trace"]["windows"]) == 2
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", "0")
+    code, out, err = run_main_captured(str(TWO_GENS[-1]), "--format", "json")
+    assert json.loads(out)["trace"]["windows"] == []
+
+
+def test_damage_in_a_later_window_is_named_at_its_file_offset(tmp_path):
+    src = TWO_GENS[-1]
+    hlen, spans = generation_spans(src)
+    bad = tmp_path / "bad.trace"
+    shutil.copy(src, bad)
+    data = bytearray(bad.read_bytes())
+    off = spans[1][0]  # the first batch header of the second generation
+    data[off] = 0x7F
+    bad.write_bytes(bytes(data))
+    inp = pipeline.open_input(bad)
+    with pytest.raises(TraceError) as whole:
+        pipeline.diagnose_trace(inp, rules(), window_mb=0)
+    with pytest.raises(TraceError) as win:
+        pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
+    assert win.value.offset == off and whole.value.offset == off
+    assert win.value.message == whole.value.message
+
+
+def _diagnosis(name: str):
+    inp = pipeline.open_input(TRACES / f"{name}.trace")
+    return pipeline.diagnose_trace(inp, rules(), window_mb=0).diagnosis
+
+
+def test_merge_names_every_cause_strongest_first_with_its_window():
+    # two real diagnoses standing for two windows of one trace
+    slow = _diagnosis("slowconsumer-chunked-go1.27.3")
+    fd = _diagnosis("fdreuse-newfile-finalizer-go1.27.3")
+    assert slow.findings[0].cause == "slow_consumer" and fd.findings[0].cause == "fd_reuse"
+    trace = slow.trace.model_copy(deep=True, update={"windows": [
+        TraceWindow(start_ms=0, end_ms=1000, bytes=1), TraceWindow(start_ms=1000, end_ms=2000, bytes=1)]})
+    merged, rep = merge_windows([slow, fd], trace)
+    causes = [f.cause for f in merged.findings]
+    assert causes[0] == "fd_reuse" and "slow_consumer" in causes  # critical first, both named
+    assert rep == 1 and merged.verdict.status == "problems"
+    top = merged.findings[0]
+    assert top.facts[-1].label == "windows" and top.facts[-1].text == "seen in 1 of 2 windows; strongest in 1.0-2.0 s"
+    assert merged.trace.windows[0].causes == sorted({f.cause for f in slow.findings})
+    assert "Diagnosed in 2 windows" in merged.verdict.text
+
+
+def test_shift_times_moves_evidence_and_chains_to_the_trace_clock():
+    d = _diagnosis("slowconsumer-chunked-go1.27.3")
+    before = [(e.start_ns, e.end_ns, [(s.start_ns, s.end_ns) for s in e.chain])
+              for f in d.findings for e in f.evidence]
+    assert any(s is not None for s, _, _ in before)
+    shift_times(d, 5_000_000_000)
+    after = [(e.start_ns, e.end_ns, [(s.start_ns, s.end_ns) for s in e.chain])
+             for f in d.findings for e in f.evidence]
+    for (s0, e0, c0), (s1, e1, c1) in zip(before, after):
+        assert s1 == (None if s0 is None else s0 + 5_000_000_000)
+        assert e1 == (None if e0 is None else e0 + 5_000_000_000)
+        assert c1 == [(a + 5_000_000_000, b + 5_000_000_000) for a, b in c0]
