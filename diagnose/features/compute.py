@@ -19,6 +19,7 @@ from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_UNDETERMINED, G_WAITING,
 from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
+from .backpressure import write_blocked
 from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
                     TraceInfo, WaitSite)
@@ -123,6 +124,8 @@ def network(ctx: _Ctx) -> NetworkFeatures:
     # goroutines parked in the netpoller for the whole window (stacks from Go 1.24 status events)
     parked = _parked_whole_window(tl)
     f.parked_whole_window_count = int(parked.shape[0])
+    wb = write_blocked(tl, nw, parked)
+    f.write_blocked_max_share, f.write_blocked_goroutines, f.write_blocked_ms = wb.summary(ctx.dur_ns)
     # evidence: longest ended waits, never-ended waits, parked goroutines
     ev = []
     if ended.any():
@@ -140,6 +143,9 @@ def network(ctx: _Ctx) -> NetworkFeatures:
             ev.append(ctx.ev(f"network wait of goroutine {int(nw.g[i])} never ended within the trace",
                              g=int(nw.g[i]), start=nw.start[i], end=tl.t_end, stk=int(nw.stk[i]),
                              chain=C.wait_chain(ctx.cg, int(nw.iv[i]))))
+    ev.extend(ctx.ev(f"goroutine {g} blocked writing to a socket for {ns / 1e6:.0f} ms of the window"
+                     + (" (since before it started)" if inh else ""), g=g, dur_ns=ns, stk=stk)
+              for g, ns, inh, stk in wb.top(MAX_EVIDENCE, ctx.dur_ns))
     for i in parked[:MAX_EVIDENCE].tolist():
         ev.append(ctx.ev(f"goroutine {int(tl.iv_g[i])} parked in the netpoller for the whole trace",
                          g=int(tl.iv_g[i]), start=tl.t0, end=tl.t_end, stk=int(tl.iv_stk[i])))

@@ -121,6 +121,11 @@ class NetworkFeatures(BaseModel):
     parked_whole_window_count: int = Field(
         0, description="goroutines in a network wait for the whole window (visible from Go 1.24's status stacks)"
     )
+    write_blocked_max_share: float = Field(
+        0.0, description="largest share of the window one goroutine spent blocked writing to a socket, counting "
+                         "write waits still open at the end and begun before the start (features/backpressure.py)")
+    write_blocked_goroutines: int = Field(0, description="goroutines blocked writing for >= 25% of the window")
+    write_blocked_ms: float = Field(0.0, description="write-blocked time of all goroutines in the window, ms")
     waits_per_s: float = 0.0
     evidence: list[Evidence] = Field(default_factory=list)
 

@@ -1,0 +1,142 @@
+"""Write backpressure per goroutine: how long each goroutine was blocked writing to a socket.
+
+`network.write_waits` counts only netpoller waits that began *and* ended in the window. A
+consumer slow enough to matter parks its writer for most of the window, so most of that
+time is in the two kinds of waits it leaves out (issue 12's generalisation corpus: 0 ended
+write waits at most strong slow-consumer doses):
+
+* a write wait still open at the window's end (counted here up to the end);
+* a write wait that began before the window (an *inherited* wait). Old traces (Go <= 1.21)
+  open the goroutine's first interval at the window start with no reason or stack; Go >=
+  1.22 opens it at the goroutine's first mention (its wake-up), so it looks 0 ns long. Either
+  way it is recognised by what follows: woken by no goroutine (the netpoller) and, without
+  blocking again, a write syscall through internal/poll -- the loop in `(*FD).Write` retrying
+  after `waitWrite`. A wait woken by another goroutine (a channel send) is never counted. Its
+  length is from the window start to the wake-up. A goroutine parked in a write for the whole
+  window with a status stack (Go >= 1.24) counts the whole window.
+
+A goroutine sleeping on a timer is woken by no goroutine too; it is counted only if its
+first act is a netpoller write *and* it was parked since before the window, so a heartbeat
+writer idle for the whole window could count once -- the rule asks for a share of the window
+and for the writer to be parked in the netpoller again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..timeline.analysis import NetWaits
+from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING
+from ..timeline.stacks import CC_NETPOLLER, FAM_WRITE, SIDE_WRITE
+from ..timeline.timeline import Timelines
+
+#: a goroutine blocked writing for at least this share of the window is a parked writer
+PARKED_SHARE = 0.25
+
+
+@dataclass
+class WriteBlocked:
+    """Per goroutine (only those with any write-blocked time)."""
+
+    g: np.ndarray        # goroutine id
+    ns: np.ndarray       # write-blocked ns inside the window
+    waits: np.ndarray    # write waits counted (ended + open + inherited)
+    inherited: np.ndarray  # of which began before the window (0/1)
+    stk: np.ndarray      # a stack showing the write (blocking or the write syscall after it)
+
+    def parked(self, window_ns: int, share: float = PARKED_SHARE) -> np.ndarray:
+        return self.ns >= share * max(window_ns, 1)
+
+    def summary(self, window_ns: int) -> tuple[float, int, float]:
+        """(largest share of the window, goroutines over PARKED_SHARE, total ms)."""
+        if self.g.shape[0] == 0:
+            return 0.0, 0, 0.0
+        return (round(float(self.ns.max()) / max(window_ns, 1), 6), int(self.parked(window_ns).sum()),
+                round(float(self.ns.sum()) / 1e6, 6))
+
+    def top(self, n: int, window_ns: int, min_share: float = 0.05) -> list[tuple[int, int, bool, int]]:
+        """(goroutine, ns, began before the window, stack) of the n most write-blocked
+        goroutines holding at least `min_share` of the window."""
+        idx = np.argsort(-self.ns, kind="stable")[:n]
+        return [(int(self.g[i]), int(self.ns[i]), bool(self.inherited[i]), int(self.stk[i])) for i in idx.tolist()
+                if self.ns[i] >= min_share * window_ns]
+
+
+def _inherited_write_waits(tl: Timelines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(goroutine, blocked ns from the window start, stack) of first intervals that were a
+    netpoller write wait begun before the window."""
+    n_g = tl.gor_id.shape[0]
+    if n_g == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    fi = tl.gor_first_iv
+    cand = fi[(tl.iv_state[fi] == G_WAITING) & (tl.iv_from[fi] == G_UNDETERMINED) & ~tl.iv_open[fi]
+              & (tl.iv_end_g[fi] < 0)]
+    if cand.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    # woken -> Runnable -> Running -> Syscall (the write retried after waitWrite)
+    n1 = tl.iv_next[cand]
+    ok = n1 >= 0
+    n1c = np.maximum(n1, 0)
+    ok &= tl.iv_state[n1c] == G_RUNNABLE
+    n2 = tl.iv_next[n1c]
+    ok &= n2 >= 0
+    n2c = np.maximum(n2, 0)
+    ok &= tl.iv_state[n2c] == G_RUNNING
+    n3 = tl.iv_next[n2c]
+    ok &= n3 >= 0
+    n3c = np.maximum(n3, 0)
+    ok &= tl.iv_state[n3c] == G_SYSCALL
+    stk = tl.iv_stk[n3c]
+    st = tl.stacks
+    ok &= (st.sys_class[stk] == CC_NETPOLLER) & (st.sys_family[stk] == FAM_WRITE)
+    # a status stack showing the write wait itself is proof enough on its own
+    own = tl.iv_stk[cand]
+    ok |= (own > 0) & (st.wait_side[own] == SIDE_WRITE) & st.is_netpoll_wait[own]
+    cand, stk = cand[ok], np.where(tl.iv_stk[cand[ok]] > 0, tl.iv_stk[cand[ok]], stk[ok])
+    return tl.iv_g[cand], (tl.iv_end[cand] - tl.t0).astype(np.int64), stk.astype(np.int64)
+
+
+def _parked_writers(tl: Timelines, parked_iv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Goroutines parked in a netpoller write for the whole window (status stacks)."""
+    if parked_iv.shape[0] == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    w = parked_iv[tl.stacks.wait_side[tl.iv_stk[parked_iv]] == SIDE_WRITE]
+    return tl.iv_g[w], tl.iv_stk[w].astype(np.int64)
+
+
+def write_blocked(tl: Timelines, nw: NetWaits, parked_iv: np.ndarray) -> WriteBlocked:
+    """Write-blocked time per goroutine in the window: write-side netpoller waits (ended or
+    open), inherited write waits, whole-window parked writers."""
+    w = nw.side == SIDE_WRITE
+    parts_g = [nw.g[w]]
+    parts_ns = [np.clip(np.minimum(nw.end[w], tl.t_end) - nw.start[w], 0, None)]
+    parts_inh = [np.zeros(int(w.sum()), np.int64)]
+    parts_stk = [nw.stk[w].astype(np.int64)]
+    ig, ins, istk = _inherited_write_waits(tl)
+    parts_g.append(ig)
+    parts_ns.append(ins)
+    parts_inh.append(np.ones(ig.shape[0], np.int64))
+    parts_stk.append(istk)
+    pg, pstk = _parked_writers(tl, parked_iv)
+    parts_g.append(pg)
+    parts_ns.append(np.full(pg.shape[0], tl.duration_ns, np.int64))
+    parts_inh.append(np.ones(pg.shape[0], np.int64))
+    parts_stk.append(pstk)
+    g = np.concatenate(parts_g).astype(np.int64)
+    if g.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return WriteBlocked(z, z, z, z, z)
+    ns = np.concatenate(parts_ns).astype(np.int64)
+    inh = np.concatenate(parts_inh)
+    stk = np.concatenate(parts_stk)
+    ug, inv = np.unique(g, return_inverse=True)
+    tot = np.minimum(np.bincount(inv, weights=ns).astype(np.int64), tl.duration_ns)
+    cnt = np.bincount(inv)
+    inh_g = np.bincount(inv, weights=inh).astype(np.int64)
+    # the stack of each goroutine's longest piece
+    order = np.lexsort((-ns, inv))
+    first = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
+    return WriteBlocked(ug, tot, cnt, inh_g, stk[first])
