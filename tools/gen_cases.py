@@ -52,11 +52,13 @@ STYLE: Dict[str, str] = {
     "quiet": "chunked HTTP lines; legitimate look-alikes (confounders)",
     "capture": "TCP line feed; other ways of taking the trace (confounders)",
     "consumer": "the traced process is a streaming client (reader goroutines, a worker pool, acks)",
+    "bufmux": "gRPC-like: 4 streams multiplexed on one TCP conn, one mutex-guarded bufio.Writer, flush per message",
 }
 
 SPLIT: Dict[str, str] = {
     "framed": "train", "h2tls": "train", "fanout": "train", "quiet": "train",
     "hijack": "heldout", "revproxy": "heldout", "capture": "heldout", "consumer": "heldout",
+    "bufmux": "heldout",  # written after the last tuning (issue 12 gen2): scored, never tuned on
 }
 
 
@@ -127,6 +129,14 @@ GEN_CASES: List[GenCase] = [
     GenCase("capture", "flight", (), min_go="1.25", confounder="FlightRecorder snapshot"),
     *_series("capture", "rawclose", FD, RAWCLOSE_DOSES, "% of streams closed raw", "healthy"),
     GenCase("capture", "overloaded", (), confounder="machine overloaded by another process"),
+    # bufmux (heldout): head-of-line blocking behind one shared writer
+    GenCase("bufmux", "healthy", ()),
+    *_series("bufmux", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    *_series("bufmux", "gc", GC, GC_DOSES, "MB/s allocated (GOGC=50)", "healthy", {200: 0.4}),
+    GenCase("bufmux", "healthy-procs1", ()),
+    *_series("bufmux", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (stream bursts)",
+             "healthy-procs1"),
+    GenCase("bufmux", "mix-gc100-slow35", (GC, SLOW)),
 ]
 
 
