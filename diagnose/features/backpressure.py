@@ -44,6 +44,8 @@ class WriteBlocked:
     waits: np.ndarray    # write waits counted (ended + open + inherited)
     inherited: np.ndarray  # of which began before the window (0/1)
     stk: np.ndarray      # a stack showing the write (blocking or the write syscall after it)
+    start: np.ndarray    # the longest piece's start (ns, trace clock; the window start if inherited)
+    end: np.ndarray      # ... and end (the wake-up, or the window end if still blocked)
 
     def parked(self, window_ns: int, share: float = PARKED_SHARE) -> np.ndarray:
         return self.ns >= share * max(window_ns, 1)
@@ -55,27 +57,27 @@ class WriteBlocked:
         return (round(float(self.ns.max()) / max(window_ns, 1), 6), int(self.parked(window_ns).sum()),
                 round(float(self.ns.sum()) / 1e6, 6))
 
-    def top(self, n: int, window_ns: int, min_share: float = 0.05) -> list[tuple[int, int, bool, int]]:
-        """(goroutine, ns, began before the window, stack) of the n most write-blocked
-        goroutines holding at least `min_share` of the window."""
+    def top(self, n: int, window_ns: int, min_share: float = 0.05) -> list[tuple[int, int, bool, int, int, int]]:
+        """(goroutine, ns, began before the window, stack, start, end of its longest piece) of
+        the n most write-blocked goroutines holding at least `min_share` of the window."""
         idx = np.argsort(-self.ns, kind="stable")[:n]
-        return [(int(self.g[i]), int(self.ns[i]), bool(self.inherited[i]), int(self.stk[i])) for i in idx.tolist()
-                if self.ns[i] >= min_share * window_ns]
+        return [(int(self.g[i]), int(self.ns[i]), bool(self.inherited[i]), int(self.stk[i]), int(self.start[i]),
+                 int(self.end[i])) for i in idx.tolist() if self.ns[i] >= min_share * window_ns]
 
 
-def _inherited_write_waits(tl: Timelines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(goroutine, blocked ns from the window start, stack) of first intervals that were a
-    netpoller write wait begun before the window."""
+def _inherited_write_waits(tl: Timelines) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(goroutine, blocked ns from the window start, stack, wake-up time) of first intervals
+    that were a netpoller write wait begun before the window."""
     n_g = tl.gor_id.shape[0]
     if n_g == 0:
         z = np.zeros(0, np.int64)
-        return z, z, z
+        return z, z, z, z
     fi = tl.gor_first_iv
     cand = fi[(tl.iv_state[fi] == G_WAITING) & (tl.iv_from[fi] == G_UNDETERMINED) & ~tl.iv_open[fi]
               & (tl.iv_end_g[fi] < 0)]
     if cand.shape[0] == 0:
         z = np.zeros(0, np.int64)
-        return z, z, z
+        return z, z, z, z
     # woken -> Runnable -> Running -> Syscall (the write retried after waitWrite)
     n1 = tl.iv_next[cand]
     ok = n1 >= 0
@@ -96,7 +98,8 @@ def _inherited_write_waits(tl: Timelines) -> tuple[np.ndarray, np.ndarray, np.nd
     own = tl.iv_stk[cand]
     ok |= (own > 0) & (st.wait_side[own] == SIDE_WRITE) & st.is_netpoll_wait[own]
     cand, stk = cand[ok], np.where(tl.iv_stk[cand[ok]] > 0, tl.iv_stk[cand[ok]], stk[ok])
-    return tl.iv_g[cand], (tl.iv_end[cand] - tl.t0).astype(np.int64), stk.astype(np.int64)
+    end = tl.iv_end[cand].astype(np.int64)
+    return tl.iv_g[cand], end - tl.t0, stk.astype(np.int64), end
 
 
 def _parked_writers(tl: Timelines, parked_iv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,20 +118,26 @@ def write_blocked(tl: Timelines, nw: NetWaits, parked_iv: np.ndarray) -> WriteBl
     parts_ns = [np.clip(np.minimum(nw.end[w], tl.t_end) - nw.start[w], 0, None)]
     parts_inh = [np.zeros(int(w.sum()), np.int64)]
     parts_stk = [nw.stk[w].astype(np.int64)]
-    ig, ins, istk = _inherited_write_waits(tl)
+    parts_s = [nw.start[w].astype(np.int64)]
+    parts_e = [np.minimum(nw.end[w], tl.t_end).astype(np.int64)]
+    ig, ins, istk, iend = _inherited_write_waits(tl)
     parts_g.append(ig)
     parts_ns.append(ins)
     parts_inh.append(np.ones(ig.shape[0], np.int64))
     parts_stk.append(istk)
+    parts_s.append(np.full(ig.shape[0], tl.t0, np.int64))
+    parts_e.append(iend)
     pg, pstk = _parked_writers(tl, parked_iv)
     parts_g.append(pg)
     parts_ns.append(np.full(pg.shape[0], tl.duration_ns, np.int64))
     parts_inh.append(np.ones(pg.shape[0], np.int64))
     parts_stk.append(pstk)
+    parts_s.append(np.full(pg.shape[0], tl.t0, np.int64))
+    parts_e.append(np.full(pg.shape[0], tl.t_end, np.int64))
     g = np.concatenate(parts_g).astype(np.int64)
     if g.shape[0] == 0:
         z = np.zeros(0, np.int64)
-        return WriteBlocked(z, z, z, z, z)
+        return WriteBlocked(z, z, z, z, z, z, z)
     ns = np.concatenate(parts_ns).astype(np.int64)
     inh = np.concatenate(parts_inh)
     stk = np.concatenate(parts_stk)
@@ -139,4 +148,5 @@ def write_blocked(tl: Timelines, nw: NetWaits, parked_iv: np.ndarray) -> WriteBl
     # the stack of each goroutine's longest piece
     order = np.lexsort((-ns, inv))
     first = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
-    return WriteBlocked(ug, tot, cnt, inh_g, stk[first])
+    return WriteBlocked(ug, tot, cnt, inh_g, stk[first], np.concatenate(parts_s)[first],
+                        np.concatenate(parts_e)[first])

@@ -143,9 +143,10 @@ def network(ctx: _Ctx) -> NetworkFeatures:
             ev.append(ctx.ev(f"network wait of goroutine {int(nw.g[i])} never ended within the trace",
                              g=int(nw.g[i]), start=nw.start[i], end=tl.t_end, stk=int(nw.stk[i]),
                              chain=C.wait_chain(ctx.cg, int(nw.iv[i]))))
+    # the span cited is the longest single wait; the note gives the total
     ev.extend(ctx.ev(f"goroutine {g} blocked writing to a socket for {ns / 1e6:.0f} ms of the window"
-                     + (" (since before it started)" if inh else ""), g=g, dur_ns=ns, stk=stk)
-              for g, ns, inh, stk in wb.top(MAX_EVIDENCE, ctx.dur_ns))
+                     + (" (since before it started)" if inh else ""), g=g, start=t0, end=t1, stk=stk)
+              for g, ns, inh, stk, t0, t1 in wb.top(MAX_EVIDENCE, ctx.dur_ns))
     for i in parked[:MAX_EVIDENCE].tolist():
         ev.append(ctx.ev(f"goroutine {int(tl.iv_g[i])} parked in the netpoller for the whole trace",
                          g=int(tl.iv_g[i]), start=tl.t0, end=tl.t_end, stk=int(tl.iv_stk[i])))
