@@ -142,3 +142,17 @@ def test_shift_times_moves_evidence_and_chains_to_the_trace_clock():
         assert s1 == (None if s0 is None else s0 + 5_000_000_000)
         assert e1 == (None if e0 is None else e0 + 5_000_000_000)
         assert c1 == [(a + 5_000_000_000, b + 5_000_000_000) for a, b in c0]
+
+
+def test_each_window_is_read_by_the_kernel_when_it_is_built(monkeypatch):
+    from diagnose.timeline import kernel
+
+    if kernel._fastwire is None:
+        pytest.skip("the compiled kernel is not built here (no C compiler at install time)")
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+    engaged = []
+    real = kernel._Driver.run
+    monkeypatch.setattr(kernel._Driver, "run", lambda self: (engaged.append(1), real(self))[1])
+    inp = pipeline.open_input(TWO_GENS[-1])
+    pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
+    assert len(engaged) == 2
