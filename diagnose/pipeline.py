@@ -309,7 +309,7 @@ class Run:
 
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
             strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None,
-            window: tuple[int, int, int] | None = None) -> Run:
+            window: tuple[int, int, int] | None = None, refuse_cut: bool = True) -> Run:
     """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
@@ -326,7 +326,7 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
         if progress is not None and window is None:
             progress.done()
     features.trace.path = inp.display
-    if features.trace.truncated and features.trace.event_count <= 2:  # Sync events only
+    if refuse_cut and cut_before_first_generation(features):
         raise TraceError("the trace is cut before its first generation is complete: nothing to diagnose "
                          f"({features.trace.lost_bytes} bytes lost)", inp.display, None)
     notes: list[str] = []
@@ -336,6 +336,11 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
         notes = join_strace(features, tl, inp.path, strace[0], strace[1])
     return Run(inp, features, tl if keep_timelines else None, graph=graph if keep_timelines else None, notes=notes,
                clock=(tl.t0, tl.t_end))
+
+
+def cut_before_first_generation(features: Features) -> bool:
+    """A trace (or window) cut before its first generation completed: Sync events only."""
+    return features.trace.truncated and features.trace.event_count <= 2
 
 
 def plan_windows(inp: TraceInput, window_mb: float | None = None) -> tuple[int, list[tuple[int, int]]] | None:
@@ -393,8 +398,13 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     clocks: list[tuple[int, int]] = []
     best: tuple[tuple, Run] | None = None
     try:
-        for start, end in windows:
-            run = analyse(inp, progress=progress, modules=modules, window=(hlen, start, end))
+        for k, (start, end) in enumerate(windows):
+            run = analyse(inp, progress=progress, modules=modules, window=(hlen, start, end), refuse_cut=k == 0)
+            if cut_before_first_generation(run.features):  # a later window holding only a cut generation:
+                lost = run.features.trace.lost_bytes        # its bytes are the trace's lost tail
+                windows = windows[:k]
+                infos[-1] = infos[-1].model_copy(update={"truncated": True, "lost_bytes": lost})
+                break
             run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
             if clocks and run.clock is not None:
                 shift_times(run.diagnosis, run.clock[0] - clocks[0][0])

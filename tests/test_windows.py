@@ -156,3 +156,17 @@ def test_each_window_is_read_by_the_kernel_when_it_is_built(monkeypatch):
     inp = pipeline.open_input(TWO_GENS[-1])
     pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
     assert len(engaged) == 2
+
+
+def test_a_trace_cut_inside_a_later_window_loses_the_same_bytes(tmp_path):
+    src = TWO_GENS[-1]
+    hlen, spans = generation_spans(src)
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(src.read_bytes()[:spans[1][0] + (spans[1][1] - spans[1][0]) // 2])  # half the 2nd generation
+    inp = pipeline.open_input(cut)
+    whole = pipeline.diagnose_trace(inp, rules(), window_mb=0).diagnosis
+    win = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis
+    assert win.trace.truncated and whole.trace.truncated
+    assert win.trace.lost_bytes == whole.trace.lost_bytes > 0
+    assert win.trace.event_count == whole.trace.event_count
+    assert len(win.trace.windows) == 1 and win.verdict.status == whole.verdict.status

@@ -61,7 +61,7 @@ def merge_windows(parts: list[Diagnosis], trace: TraceInfo) -> tuple[Diagnosis, 
     base = parts[rep]
     w = trace.windows[rep]
     v = verdict(findings, base.headline)
-    v.text += (f" (Diagnosed in {n} windows of whole generations, the trace being larger than the analysis window; "
+    v.text += (f" (Diagnosed in {n} window{'s' if n != 1 else ''} of whole generations, the trace being larger than the analysis window; "
                f"figures from the window at {w.start_ms / 1e3:.1f}-{w.end_ms / 1e3:.1f} s.)")
     errors: dict[str, RuleError] = {}
     for d in parts:
