@@ -162,7 +162,7 @@ def test_a_trace_cut_inside_a_later_window_loses_the_same_bytes(tmp_path):
     src = TWO_GENS[-1]
     hlen, spans = generation_spans(src)
     cut = tmp_path / "cut.trace"
-    cut.write_bytes(src.read_bytes()[:spans[1][0] + (spans[1][1] - spans[1][0]) // 2])  # half the 2nd generation
+    cut.write_bytes(src.read_bytes()[:spans[1][0] + (spans[1][1] - spans[1][0]) * 4 // 5])  # 4/5 of the 2nd generation
     inp = pipeline.open_input(cut)
     whole = pipeline.diagnose_trace(inp, rules(), window_mb=0).diagnosis
     win = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis
