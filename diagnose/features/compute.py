@@ -144,14 +144,23 @@ def network(ctx: _Ctx) -> NetworkFeatures:
                              g=int(nw.g[i]), start=nw.start[i], end=tl.t_end, stk=int(nw.stk[i]),
                              chain=C.wait_chain(ctx.cg, int(nw.iv[i]))))
     # the span cited is the longest single wait; the note gives the total
-    ev.extend(ctx.ev(f"goroutine {g} blocked writing to a socket for {ns / 1e6:.0f} ms of the window"
-                     + (" (since before it started)" if inh else ""), g=g, start=t0, end=t1, stk=stk)
-              for g, ns, inh, stk, t0, t1 in wb.top(MAX_EVIDENCE, ctx.dur_ns))
+    for g, ns, inh, stk, t0, t1 in wb.top(MAX_EVIDENCE, ctx.dur_ns):
+        w = _waiting_interval_ending(tl, g, t1)
+        ev.append(ctx.ev(f"goroutine {g} blocked writing to a socket for {ns / 1e6:.0f} ms of the window"
+                         + (" (since before it started)" if inh else ""), g=g, start=t0, end=t1, stk=stk,
+                         chain=C.wait_chain(ctx.cg, w) if w is not None else None))
     for i in parked[:MAX_EVIDENCE].tolist():
         ev.append(ctx.ev(f"goroutine {int(tl.iv_g[i])} parked in the netpoller for the whole trace",
                          g=int(tl.iv_g[i]), start=tl.t0, end=tl.t_end, stk=int(tl.iv_stk[i])))
     f.evidence = ev
     return f
+
+
+def _waiting_interval_ending(tl: Timelines, g: int, end: int) -> int | None:
+    """The Waiting interval of goroutine `g` that ends at `end` (trace clock), for its chain."""
+    ivs = tl.intervals_of(g)
+    m = ivs[(tl.iv_state[ivs] == G_WAITING) & (tl.iv_end[ivs] == end)]
+    return int(m[0]) if m.shape[0] else None
 
 
 def _parked_whole_window(tl: Timelines) -> np.ndarray:
