@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Protocol
 
-from . import __version__
+from . import __version__, budget
 from .errors import TraceError, UsageError
 from .features import Features, TraceInfo, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
@@ -310,13 +310,15 @@ class Run:
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
             strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None,
             window: tuple[int, int, int] | None = None, refuse_cut: bool = True) -> Run:
-    """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace cut before its
+    """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace (or window)
+    whose analysis would take more memory than the budget (diagnose/budget.py), and a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
     inferred from the stacks when None). `window`: only the generations in those bytes (see
     `diagnose_trace`); the caller then ends the progress line."""
     try:
         cols = read_columns(inp, progress, window)
+        budget.check(cols, inp.size, inp.display)  # refuse in one line what would not fit
         if progress is not None:
             progress.phase("analysing")
         tl = build_timelines(cols)
