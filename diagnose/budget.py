@@ -4,10 +4,12 @@ After the columns are read (a small, known cost) and before timelines, graph and
 (most of the memory), the pipeline estimates what the rest will take from what the trace holds
 and refuses it (TraceError: exit 2, one line) when the estimate is over the budget:
 
-    estimate = 120 B x events + 2,200 B x goroutines + 1,600 B x stacks + 2,500 B x (threads + procs)
+    estimate = 120 B x events + 2,200 B x goroutines + 1,600 B x stacks + 5,000 B x (threads + procs)
 
 (measured with benchmarks/bench_hostile.py on tools/gen_hostile.py traces: peak RSS of the
-whole command over each count; a real trace is ~150-220 B an event with few of the others).
+whole command over each count; a real trace is ~150-220 B an event with few of the others.
+Threads and procs cost ~2 KB each but ~150 us each in the later stages: they are weighted so
+that time stays bounded too -- real traces hold at most thousands of them.)
 
 The budget is, in this order: ``NETPOLL_DIAGNOSE_MEMORY_BUDGET`` (MiB; 0 turns the check
 off), 60% of the process's address-space limit when one is set (``--max-memory``, or the
@@ -16,15 +18,15 @@ bot's limit for its analysis children), else ``max(800 MiB, 64 x file size)``: a
 """
 from __future__ import annotations
 
-import os
 import resource
-from typing import Any
+from typing import Any, Mapping
 
-from .errors import TraceError
+from . import MEMORY_BUDGET_ENV as BUDGET_ENV
+from . import settings
+from .errors import TraceError, UsageError
 
-BUDGET_ENV = "NETPOLL_DIAGNOSE_MEMORY_BUDGET"
 #: bytes of analysis per event, goroutine, stack, thread or proc (see the module doc)
-PER_EVENT, PER_GOROUTINE, PER_STACK, PER_THREAD = 120, 2_200, 1_600, 2_500
+PER_EVENT, PER_GOROUTINE, PER_STACK, PER_THREAD = 120, 2_200, 1_600, 5_000
 DEFAULT_BASE = 800 << 20
 DEFAULT_PER_BYTE = 64
 RLIMIT_SHARE = 0.6
@@ -50,18 +52,15 @@ def estimate(c: dict[str, int]) -> int:
             + PER_THREAD * (c["threads"] + c["procs"]))
 
 
-def budget(size: int, env: dict[str, str] | None = None) -> int | None:
+def budget(size: int, env: Mapping[str, str] | None = None) -> int | None:
     """The budget in bytes for a trace file of `size` bytes, or None (no check)."""
-    env = os.environ if env is None else env
-    v = (env.get(BUDGET_ENV) or "").strip()
+    v = settings(env).memory_budget
     if v:
         try:
             mib = int(v)
         except ValueError:
             mib = -1
         if mib < 0:
-            from .errors import UsageError
-
             raise UsageError(f"{BUDGET_ENV}={v!r}: expected a number of MiB (0: no budget)")
         return None if mib == 0 else mib << 20
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)

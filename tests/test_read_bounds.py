@@ -91,3 +91,21 @@ def test_estimate_counts_what_the_trace_holds():
     c = budget.counts(load_columns(str(HOSTILE / "stacks-60k.trace")))
     assert c["goroutines"] > 1000 and c["stacks"] > 1000 and c["threads"] < 10
     assert budget.estimate(c) > budget.PER_GOROUTINE * c["goroutines"]
+
+
+@pytest.mark.parametrize("name", ["gomaxprocs-procs1-burst-go1.19.8.trace", "syscallstorm-sse-flush8-go1.21.13.trace",
+                                  "healthy-tls-h2-go1.21.13.trace", "fdreuse-control-close-go1.19.8.trace"])
+def test_old_format_parked_merge_gives_the_same_events(name, monkeypatch):
+    """Old formats: the merge parks blocked Ps past its budget (read/v1/parser.py); from the first
+    event on, a real trace's events come out exactly as with Go's scan."""
+    from diagnose.read import open_trace
+    from diagnose.read.v1 import parser
+
+    def events() -> list[str]:
+        with open_trace(REPO / "fixtures" / "traces" / name) as tr:
+            return [str(e) for e in tr.events()]
+
+    expected = events()
+    monkeypatch.setattr(parser, "MERGE_BUDGET_BASE", -1)
+    monkeypatch.setattr(parser, "MERGE_BUDGET_PER_EVENT", 0)
+    assert events() == expected and len(expected) > 1000
