@@ -181,6 +181,25 @@ def _copy_nonblocking(src: BinaryIO, out: BinaryIO, limit: int, display: str, fi
 
 # --- read -> columns -------------------------------------------------------------------------
 
+def refuse_too_many_events(inp: TraceInput) -> None:
+    """For commands that print every event (dump, inspect: pure-Python, ~10-16 us an event):
+    count with the kernel first (~0.4 us an event) and refuse a trace over the event limit
+    (read/eventcap.py) before printing anything. Without the kernel the reader stops at the
+    limit itself; a trace the kernel cannot count is left to the reader's own error."""
+    from .read.eventcap import max_events, too_many
+    from .timeline.kernel import count_events
+
+    limit = max_events(inp.size)
+    if limit is None or not kernel_available() or inp.size // 2 <= limit:  # 2 bytes an event at least
+        return
+    try:
+        n = count_events(inp.path)
+    except TraceError:
+        return
+    if n is not None and n > limit:
+        raise TraceError(too_many(limit, inp.size), inp.display, None)
+
+
 class CountingFile(io.RawIOBase):
     """A read-only binary file that reports (bytes read so far, total bytes) on every read:
     the reader pulls bytes as it decodes, so the position in the file is the progress."""
@@ -460,5 +479,6 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
     return reasons
 
 
-__all__ = ["TraceInput", "open_input", "read_columns", "analyse", "diagnose_trace", "plan_windows", "incompleteness", "Run",
+__all__ = ["TraceInput", "open_input", "read_columns", "refuse_too_many_events", "analyse", "diagnose_trace",
+           "plan_windows", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

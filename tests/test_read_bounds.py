@@ -109,3 +109,40 @@ def test_old_format_parked_merge_gives_the_same_events(name, monkeypatch):
     monkeypatch.setattr(parser, "MERGE_BUDGET_BASE", -1)
     monkeypatch.setattr(parser, "MERGE_BUDGET_PER_EVENT", 0)
     assert events() == expected and len(expected) > 1000
+
+
+# --- the event limit (read/eventcap.py) -------------------------------------------------------
+
+def test_event_limit_is_the_same_error_from_both_readers(monkeypatch, tmp_path):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MAX_EVENTS", "5000")  # dense-60k holds 20,519
+    path = str(HOSTILE / "dense-60k.trace")
+    if kernel_available():
+        assert _error(read_columns, path).message.startswith("more than 5,000 events in 59,987 bytes")
+        fuzz.Target(tmp_path)((HOSTILE / "dense-60k.trace").read_bytes())  # pure: the same error
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    e = _error(load_columns, path)
+    assert e.message.startswith("more than 5,000 events") and e.offset is None
+
+
+def test_event_limit_applies_to_old_formats(monkeypatch):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MAX_EVENTS", "100")
+    e = _error(load_columns, str(REPO / "fixtures" / "traces" / "healthy-light-go1.19.8.trace"))
+    assert e.message.startswith("more than 100 events")
+
+
+def test_default_event_limit_leaves_real_traces_room():
+    from diagnose.read import eventcap
+
+    assert eventcap.max_events(10_000_000, env={}) == 3_000_000  # the densest fixture: 0.264 a byte
+    assert eventcap.max_events(53_000_000, env={}) > 11_400_000  # the 53 MB benchmark trace's events
+    assert eventcap.max_events(10_000_000, env={"NETPOLL_DIAGNOSE_MAX_EVENTS": "0"}) is None
+
+
+@pytest.mark.parametrize("cmd", ["dump", "inspect"])
+def test_dump_and_inspect_refuse_before_printing(cmd, monkeypatch):
+    if not kernel_available():
+        pytest.skip("the early count needs the compiled kernel (without it the reader stops at the limit)")
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MAX_EVENTS", "5000")
+    code, out, err = run_main_captured(cmd, str(HOSTILE / "dense-60k.trace"))
+    assert (code, out) == (2, "")
+    assert len(err.strip().splitlines()) == 1 and "more than 5,000 events" in err

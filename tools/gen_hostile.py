@@ -11,7 +11,8 @@ byte in one way:
               the P's status, then a GoStart/GoStop of one goroutine; the batches come in
               reverse order of that goroutine's sequence, so the ordering frontier is as wide
               as allowed and only its latest head can advance (the family of
-              tests/data/repro/quad-frontier-*.trace). ``--threads`` sets the Ms per generation.
+              tests/data/repro/quad-frontier-*.trace). ``--threads`` sets the Ms per generation,
+              ``--extra 22`` fills each M's batch to reach the batch and event limits together.
   dense       a real fixture (``--from``, Go 1.22+) with, right after a goroutine starts, a run of
               mark-assist begin/end and heap-alloc events: ~2.7 bytes an event, the most events
               a byte can hold, each a range or a metric the timelines keep.
@@ -80,15 +81,18 @@ def split_batches(gen: int, m: int, time: int, events: list[tuple[int, int, tupl
 
 # --- quad: the widest frontier --------------------------------------------------------------
 
-def quad(target: int, threads: int = 99_000) -> bytes:
+def quad(target: int, threads: int = 99_000, extra: int = 0) -> bytes:
     """Generations of `threads` Ms (the readers refuse more than
     diagnose.read.generation.MAX_THREADS_PER_GENERATION) whose batches come in reverse order of
-    the one goroutine they pass along; as many generations as `target` bytes hold."""
-    per_m = 26  # bytes of one M's batch (header 9, events 16) once M IDs take 3 bytes, and a margin
+    the one goroutine they pass along; as many generations as `target` bytes hold. `extra`
+    heap-alloc events follow in each M's batch (3 bytes each): with 22, a 10 MB file holds as
+    many batches and events as diagnose/read/eventcap.py allows (~110,000 and ~2.8 million)."""
+    per_m = 26 + 3 * extra  # bytes of one M's batch (header 9, events 16) once M IDs take 3 bytes, a margin
     total = max(2, (target - 40) // per_m)
     g = 100
     out = bytearray(b"go 1.22 trace\x00\x00\x00")
     gen = 0
+    tail = b"".join(event(t2.EvHeapAlloc, 0, i % 100) for i in range(extra))
     while total > 0:
         n = min(threads, total) if total - threads >= 2 or total <= threads else total - 2
         total -= n
@@ -101,7 +105,7 @@ def quad(target: int, threads: int = 99_000) -> bytes:
             # later, in M order: every M's head but one waits for the goroutine.
             # (The reader moves each event after the one it follows: times stay ordered.)
             data = event(t2.EvProcStatus, 0, m, 1) + event(t2.EvGoStart, 1, g, m) + event(t2.EvGoStop, 1, 0, 0)
-            out += batch(gen, m, base + (n - m + 1) * 10, data)
+            out += batch(gen, m, base + (n - m + 1) * 10, data + tail)
     return bytes(out)
 
 
@@ -221,8 +225,8 @@ def check(path: Path) -> str:
     return f"{len(p)} events, kernel {'declined' if k is None else 'agrees'}"
 
 
-def generate(kind: str, target: int, fixture: Path = DEFAULT_FIXTURE, threads: int = 99_000) -> bytes:
-    return quad(target, threads) if kind == "quad" else inject(fixture, kind, target)
+def generate(kind: str, target: int, fixture: Path = DEFAULT_FIXTURE, threads: int = 99_000, extra: int = 0) -> bytes:
+    return quad(target, threads, extra) if kind == "quad" else inject(fixture, kind, target)
 
 
 def main() -> None:
@@ -231,10 +235,11 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=10.0, help="target size in MB (10^6 bytes)")
     ap.add_argument("--from", dest="fixture", type=Path, default=DEFAULT_FIXTURE, help="fixture to start from")
     ap.add_argument("--threads", type=int, default=99_000, help="quad: Ms per generation")
+    ap.add_argument("--extra", type=int, default=0, help="quad: heap-alloc events after each M's turn")
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--check", action="store_true", help="read with both paths and compare")
     a = ap.parse_args()
-    data = generate(a.kind, int(a.mb * 1e6), a.fixture, a.threads)
+    data = generate(a.kind, int(a.mb * 1e6), a.fixture, a.threads, a.extra)
     a.output.write_bytes(data)
     print(f"{a.output}: {len(data)} bytes", end="")
     print(f", {check(a.output)}" if a.check else "")
