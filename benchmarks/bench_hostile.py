@@ -161,7 +161,9 @@ def generated_files(folder: Path, mb: float) -> list[Path]:
         p = folder / f"{kind}-{mb:g}MB.trace"
         p.write_bytes(gen_hostile.generate(kind, int(mb * 1e6)))
         out.append(p)
-    return out
+    p = folder / f"quad-full-{mb:g}MB.trace"  # as many batches and events as the readers accept
+    p.write_bytes(gen_hostile.generate("quad", int(mb * 1e6), extra=22))
+    return out + [p]
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from diagnose.read import tracev2 as t2  # noqa: E402
-from diagnose.read import version, wire  # noqa: E402
+from diagnose.read import eventcap, version, wire  # noqa: E402
 
 DEFAULT_FIXTURE = REPO / "fixtures" / "traces" / "healthy-light-go1.22.10.trace"
 #: batches we write stay under Go's limit (tracev2.MaxBatchSize) with room for one event
@@ -89,6 +89,15 @@ def quad(target: int, threads: int = 99_000, extra: int = 0) -> bytes:
     many batches and events as diagnose/read/eventcap.py allows (~110,000 and ~2.8 million)."""
     per_m = 26 + 3 * extra  # bytes of one M's batch (header 9, events 16) once M IDs take 3 bytes, a margin
     total = max(2, (target - 40) // per_m)
+    while True:  # no more batches than the readers accept for the file's actual size
+        out = _quad(total, threads, extra)
+        allowed = eventcap.MAX_BATCHES_BASE + len(out) // eventcap.MIN_BATCH_BYTES - 16
+        if extra == 0 or total + 2 * (total // threads + 1) <= allowed:
+            return out
+        total = allowed - 2 * (allowed // threads + 1)
+
+
+def _quad(total: int, threads: int, extra: int) -> bytes:
     g = 100
     out = bytearray(b"go 1.22 trace\x00\x00\x00")
     gen = 0

@@ -304,7 +304,7 @@ typedef struct {
     int blocked, sweeping;
     int64_t *ptok; int64_t next_tok, nlive;          /* per cursor: token of its live park, 0 */
     int64_t (*pkey)[5]; int32_t *phead; uint8_t *pused; size_t pcap, pn; /* key -> node list */
-    struct PNode *pnodes; int32_t pnodes_n, pnodes_cap;
+    struct PNode *pnodes; int64_t pnodes_n, pnodes_cap;
     struct PTime *bt; int64_t bt_n, bt_cap;          /* parked cursors by (time, token), lazy */
     struct PTime *wk; int64_t wk_n, wk_cap;          /* cursors woken by the last advance */
 
@@ -1795,13 +1795,18 @@ static int pt_less(const PTime *a, const PTime *b) {
     return a->time < b->time || (a->time == b->time && a->tok < b->tok);
 }
 
+/* room for one more element in a growable array (*v, n used, *cap): 0, or -1 out of memory */
+static int pk_room(void **v, int64_t n, int64_t *cap, size_t elem) {
+    if (n < *cap) return 0;
+    int64_t nc = *cap ? *cap * 2 : 1024;
+    void *p = realloc(*v, (size_t)nc * elem);
+    if (!p) return -1;
+    *v = p; *cap = nc;
+    return 0;
+}
+
 static int bt_push(Engine *E, PTime x) {
-    if (E->bt_n == E->bt_cap) {
-        int64_t nc = E->bt_cap ? E->bt_cap * 2 : 1024;
-        PTime *p = (PTime *)realloc(E->bt, (size_t)nc * sizeof(PTime));
-        if (!p) return -1;
-        E->bt = p; E->bt_cap = nc;
-    }
+    if (pk_room((void **)&E->bt, E->bt_n, &E->bt_cap, sizeof(PTime)) < 0) return -1;
     int64_t i = E->bt_n++;
     E->bt[i] = x;
     while (i > 0) {
@@ -1841,14 +1846,9 @@ static int pk_park(Engine *E, Cursor *bc, int64_t (*keys)[5], int nk) {
     for (int i = 0; i < nk; i++) {
         int64_t sl = pk_slot(E, keys[i], 1);
         if (sl < 0) return -1;
-        if (E->pnodes_n == E->pnodes_cap) {
-            int32_t nc = E->pnodes_cap ? E->pnodes_cap * 2 : 1024;
-            PNode *p = (PNode *)realloc(E->pnodes, (size_t)nc * sizeof(PNode));
-            if (!p) return -1;
-            E->pnodes = p; E->pnodes_cap = nc;
-        }
+        if (pk_room((void **)&E->pnodes, E->pnodes_n, &E->pnodes_cap, sizeof(PNode)) < 0) return -1;
         E->pnodes[E->pnodes_n] = (PNode){c, E->phead[sl], tok};
-        E->phead[sl] = E->pnodes_n++;
+        E->phead[sl] = (int32_t)E->pnodes_n++;
     }
     return 0;
 }
@@ -1862,12 +1862,7 @@ static int pk_wake(Engine *E, int64_t k0, int64_t k1, int64_t k2, int64_t k3, in
         if (E->ptok[nd->c] != nd->tok) continue; /* woken already */
         E->ptok[nd->c] = 0;
         E->nlive--;
-        if (E->wk_n == E->wk_cap) {
-            int64_t nc = E->wk_cap ? E->wk_cap * 2 : 256;
-            PTime *p = (PTime *)realloc(E->wk, (size_t)nc * sizeof(PTime));
-            if (!p) return -1;
-            E->wk = p; E->wk_cap = nc;
-        }
+        if (pk_room((void **)&E->wk, E->wk_n, &E->wk_cap, sizeof(PTime)) < 0) return -1;
         E->wk[E->wk_n++] = (PTime){0, nd->tok, nd->c};
     }
     E->phead[sl] = -1;
