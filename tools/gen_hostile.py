@@ -36,20 +36,12 @@ sys.path.insert(0, str(REPO))
 
 from diagnose.read import tracev2 as t2  # noqa: E402
 from diagnose.read import eventcap, version, wire  # noqa: E402
+from tests.support.gotesttext import uvarint  # noqa: E402  (binary.AppendUvarint)
 
 DEFAULT_FIXTURE = REPO / "fixtures" / "traces" / "healthy-light-go1.22.10.trace"
 #: batches we write stay under Go's limit (tracev2.MaxBatchSize) with room for one event
 BATCH_DATA = 60_000
 U64 = (1 << 64) - 1
-
-
-def uvarint(x: int) -> bytes:
-    out = bytearray()
-    while x >= 0x80:
-        out.append((x & 0x7F) | 0x80)
-        x >>= 7
-    out.append(x)
-    return bytes(out)
 
 
 def batch(gen: int, m: int, time: int, data: bytes) -> bytes:

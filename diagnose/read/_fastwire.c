@@ -1734,6 +1734,18 @@ static int try_advance(Engine *E, int i) {
     return H_YES;
 }
 
+/* the next CPU sample as an event (validated, emitted): 0, H_ERR or an emit status */
+static int emit_cpu_sample(Engine *E) {
+    Py_ssize_t ci = E->cpu_idx++;
+    Ev e;
+    e.g = E->cpu_g[ci]; e.p = E->cpu_p[ci]; e.m = E->cpu_m[ci];
+    e.typ = EvCPUSample; e.time = E->cpu_t[ci];
+    e.args[0] = (uint64_t)E->cpu_s[ci]; e.args[1] = e.args[2] = e.args[3] = 0;
+    e.offset = 0;
+    if (E->val_n[EvCPUSample] && validate_ids(E, &e)) return H_ERR;
+    return emit(E, &e);
+}
+
 /* ---------------------------------------------------------------- parked frontier
  * frontier.py's BlockedFrontier, line for line in what it decides: past the slow-path budget a
  * head that cannot advance leaves the heap and is parked under the exact state that lets it
@@ -1992,14 +2004,7 @@ static int pk_run(Engine *E) {
             PTime *tp = pk_earliest(E);
             if (tp && (!have || tp->time < t)) { t = tp->time; have = 1; }
             if (!have || E->cpu_t[E->cpu_idx] < t) {
-                Py_ssize_t ci = E->cpu_idx++;
-                Ev e;
-                e.g = E->cpu_g[ci]; e.p = E->cpu_p[ci]; e.m = E->cpu_m[ci];
-                e.typ = EvCPUSample; e.time = E->cpu_t[ci];
-                e.args[0] = (uint64_t)E->cpu_s[ci]; e.args[1] = e.args[2] = e.args[3] = 0;
-                e.offset = 0;
-                if (E->val_n[EvCPUSample] && validate_ids(E, &e)) return H_ERR;
-                int r = emit(E, &e);
+                int r = emit_cpu_sample(E);
                 if (r) return r;
                 continue;
             }
@@ -2220,14 +2225,7 @@ static PyObject *Engine_run(Engine *E, PyObject *noargs) {
         int nf = E->nf;
         if (nf == 0 && E->cpu_idx >= E->ncpu) { r = 0; break; }
         if (E->cpu_idx < E->ncpu && (nf == 0 || E->cpu_t[E->cpu_idx] < E->frontier[0]->ev.time)) {
-            Py_ssize_t ci = E->cpu_idx++;
-            Ev e;
-            e.g = E->cpu_g[ci]; e.p = E->cpu_p[ci]; e.m = E->cpu_m[ci];
-            e.typ = EvCPUSample; e.time = E->cpu_t[ci];
-            e.args[0] = (uint64_t)E->cpu_s[ci]; e.args[1] = e.args[2] = e.args[3] = 0;
-            e.offset = 0;
-            if (E->val_n[EvCPUSample] && validate_ids(E, &e)) { r = H_ERR; break; }
-            r = emit(E, &e);
+            r = emit_cpu_sample(E);
             if (r) break;
             continue;
         }
