@@ -13,7 +13,7 @@ that time stays bounded too -- real traces hold at most thousands of them.)
 
 The budget is, in this order: ``NETPOLL_DIAGNOSE_MEMORY_BUDGET`` (MiB; 0 turns the check
 off), 60% of the process's address-space limit when one is set (``--max-memory``, or the
-bot's limit for its analysis children), else ``max(800 MiB, 64 x file size)``: any trace under
+bot's limit for its analysis children), else ``max(700 MiB, 64 x file size)``: any trace under
 10 MB stays under 1 GB, and real traces keep room (a 53 MB trace needs 2.45 GB of 3.4 GB).
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .errors import TraceError, UsageError
 
 #: bytes of analysis per event, goroutine, stack, thread or proc (see the module doc)
 PER_EVENT, PER_GOROUTINE, PER_STACK, PER_THREAD = 120, 2_200, 1_600, 5_000
-DEFAULT_BASE = 800 << 20
+DEFAULT_BASE = 700 << 20
 DEFAULT_PER_BYTE = 64
 RLIMIT_SHARE = 0.6
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import MAX_TIME, BaseEvent
-from .wire import CHUNK_EVENTS, WireError, decode_batch_chunk
+from .wire import CHUNK_EVENTS, CHUNK_FIRST, WireError, decode_batch_chunk
 
 
 class BatchCursor:
@@ -28,7 +28,7 @@ class BatchCursor:
                 if self.idx >= len(batches):
                     return False
                 b = batches[self.idx]
-                evs, self.err, self.pos = decode_batch_chunk(b.data, b.offset, 0, CHUNK_EVENTS)
+                evs, self.err, self.pos = decode_batch_chunk(b.data, b.offset, 0, CHUNK_FIRST)
                 self.evs = evs
                 self.evi = 0
             if self.evi < len(evs):

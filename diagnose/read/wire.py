@@ -281,9 +281,11 @@ def decode_batch_events(data: bytes, base: int) -> tuple[list, tuple[str, int] |
     return out, err
 
 
-#: events a cursor decodes at a time (batchcursor.py): a generation's cursors then hold at most
-#: this many each, not whole batches (100,000 Ms with 64 KB batches would be millions of tuples)
-CHUNK_EVENTS = 16
+#: events a cursor decodes at a time (batchcursor.py): a batch's first few (a generation's
+#: cursors all hold theirs from its start: 100,000 Ms would hold millions of tuples if each
+#: decoded its whole batch), then larger chunks (fewer calls on long batches)
+CHUNK_FIRST = 4
+CHUNK_EVENTS = 64
 
 
 def decode_batch_chunk(data: bytes, base: int, pos: int, limit: int) -> tuple[list, tuple[str, int] | None, int]:
