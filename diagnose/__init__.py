@@ -25,6 +25,8 @@ options win over these where both exist.
 | NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
 | NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
 | NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations (12; 0 = whole trace at once) |
+| NETPOLL_DIAGNOSE_MEMORY_BUDGET=MiB | the analysis memory budget (diagnose/budget.py; 0: no budget) |
+| NETPOLL_DIAGNOSE_MAX_EVENTS=N | the most events a trace may hold (diagnose/read/eventcap.py; 0: no limit) |
 | NO_COLOR (any value) | no colour in terminal output (https://no-color.org) |
 
 The `serve` command alone also reads SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET and
@@ -46,6 +48,8 @@ MANIFEST_ENV = "NETPOLL_DIAGNOSE_MANIFEST"
 PROGRESS_DELAY_ENV = "NETPOLL_DIAGNOSE_PROGRESS_DELAY"
 V1_TICKS_ENV = "NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC"
 WINDOW_ENV = "NETPOLL_DIAGNOSE_WINDOW_MB"
+MEMORY_BUDGET_ENV = "NETPOLL_DIAGNOSE_MEMORY_BUDGET"
+MAX_EVENTS_ENV = "NETPOLL_DIAGNOSE_MAX_EVENTS"
 NO_COLOR_ENV = "NO_COLOR"
 #: default analysis window, MB of trace: one window's analysis peaks at ~80 bytes per trace
 #: byte (benchmarks/bench_pipeline.py, go1.27.3 busy traces), so 12 MB windows stay under ~1 GB
@@ -64,6 +68,8 @@ class Settings:
     manifest: str | None = None
     progress_delay_s: float = 0.3
     v1_ticks_per_sec: str = ""  # validated by the v1 reader, which names the variable in its error
+    memory_budget: str = ""  # validated by diagnose/budget.py, which names the variable in its error
+    max_events: str = ""  # validated by diagnose/read/eventcap.py
     no_color: bool = False
     #: MB of trace per analysis window (0: never cut)
     window_mb: float = DEFAULT_WINDOW_MB
@@ -87,6 +93,8 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         manifest=env.get(MANIFEST_ENV) or None,
         progress_delay_s=delay,
         v1_ticks_per_sec=(env.get(V1_TICKS_ENV) or "").strip(),
+        memory_budget=(env.get(MEMORY_BUDGET_ENV) or "").strip(),
+        max_events=(env.get(MAX_EVENTS_ENV) or "").strip(),
         no_color=NO_COLOR_ENV in env and env.get(NO_COLOR_ENV, "") != "",
         window_mb=window,
     )

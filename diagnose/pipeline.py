@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Protocol
 
-from . import __version__
+from . import __version__, budget
 from .errors import TraceError, UsageError
 from .features import Features, TraceInfo, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
@@ -181,6 +181,25 @@ def _copy_nonblocking(src: BinaryIO, out: BinaryIO, limit: int, display: str, fi
 
 # --- read -> columns -------------------------------------------------------------------------
 
+def refuse_too_many_events(inp: TraceInput) -> None:
+    """For commands that print every event (dump, inspect: pure-Python, ~10-16 us an event):
+    count with the kernel first (~0.4 us an event) and refuse a trace over the event limit
+    (read/eventcap.py) before printing anything. Without the kernel the reader stops at the
+    limit itself; a trace the kernel cannot count is left to the reader's own error."""
+    from .read.eventcap import max_events, too_many
+    from .timeline.kernel import count_events
+
+    limit = max_events(inp.size)
+    if limit is None or not kernel_available() or inp.size // 2 <= limit:  # 2 bytes an event at least
+        return
+    try:
+        n = count_events(inp.path)
+    except TraceError:
+        return
+    if n is not None and n > limit:
+        raise TraceError(too_many(limit, inp.size), inp.display, None)
+
+
 class CountingFile(io.RawIOBase):
     """A read-only binary file that reports (bytes read so far, total bytes) on every read:
     the reader pulls bytes as it decodes, so the position in the file is the progress."""
@@ -310,13 +329,15 @@ class Run:
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
             strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None,
             window: tuple[int, int, int] | None = None, refuse_cut: bool = True) -> Run:
-    """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace cut before its
+    """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace (or window)
+    whose analysis would take more memory than the budget (diagnose/budget.py), and a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
     inferred from the stacks when None). `window`: only the generations in those bytes (see
     `diagnose_trace`); the caller then ends the progress line."""
     try:
         cols = read_columns(inp, progress, window)
+        budget.check(cols, inp.size, inp.display)  # refuse in one line what would not fit
         if progress is not None:
             progress.phase("analysing")
         tl = build_timelines(cols)
@@ -458,5 +479,6 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
     return reasons
 
 
-__all__ = ["TraceInput", "open_input", "read_columns", "analyse", "diagnose_trace", "plan_windows", "incompleteness", "Run",
+__all__ = ["TraceInput", "open_input", "read_columns", "refuse_too_many_events", "analyse", "diagnose_trace",
+           "plan_windows", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

@@ -125,15 +125,26 @@ def test_whole_traces_are_not_incomplete():
 # --- bounded time: the crafted frontier -------------------------------------------------------
 
 @pytest.mark.parametrize("name,events", [("quad-frontier-4000.trace", 12003), ("quad-frontier-41000.trace", 123003)])
-def test_crafted_frontier_reads_every_event(name, events, pure):
+def test_crafted_frontier_reads_every_event(name, events, pure, monkeypatch):
     # Go's algorithm took 11 s / hours here (bench_hostile.py has the figures); now linear.
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MAX_EVENTS", "0")  # the larger holds more batches than allowed
     assert len(load_columns(str(REPRO / name))) == events
 
 
-def test_kernel_hands_the_crafted_frontier_to_the_reference():
+def test_crafted_frontier_of_tiny_batches_is_refused_at_a_batch(pure):
+    e = _error(load_columns, str(REPRO / "quad-frontier-41000.trace"))
+    assert e.message.startswith("more than 19,755 batches in 975,529 bytes") and e.offset is not None
+
+
+def test_kernel_orders_the_crafted_frontier_itself(tmp_path):
+    """The kernel parks blocked heads as frontier.py does (it used to punt to Python here)."""
     if not kernel_available():
         pytest.skip("the compiled kernel is not built (no C compiler at install)")
-    assert read_columns(str(REPRO / "quad-frontier-4000.trace")) is None
+    from tools import fuzz
+
+    cols = read_columns(str(REPRO / "quad-frontier-4000.trace"))
+    assert cols is not None and len(cols) == 12003
+    fuzz.Target(tmp_path)((REPRO / "quad-frontier-4000.trace").read_bytes())  # same columns as pure
 
 
 #: Go's conformance cases and fixtures whose ordering enters the slow path (the parked frontier
@@ -168,6 +179,30 @@ def test_parked_frontier_gives_gos_order(data, monkeypatch, pure):
     monkeypatch.setattr(reader_mod, "BlockedFrontier", Recording)
     assert _pure_events(data) == expected
     assert used, "the parked frontier never took over: this input no longer exercises it"
+
+
+def _conformance_cases():
+    conf = REPO / "tests" / "data" / "go-conformance"
+    return [pytest.param(p, id=p.name) for p in sorted(conf.glob("go12*.test"))]
+
+
+@pytest.mark.parametrize("case", _conformance_cases() + [pytest.param(TRACES / n, id=n) for n in SLOW_PATH_FIXTURES])
+def test_kernel_parked_frontier_matches_the_reference(case, monkeypatch, tmp_path):
+    """Both paths with the parked frontier from the first slow-path entry: the same columns,
+    or the same error at the same offset (Go's conformance cases include broken orderings)."""
+    if not kernel_available():
+        pytest.skip("the compiled kernel is not built (no C compiler at install)")
+    from diagnose.read import _fastwire
+    from tests.support import gotesttext as gt
+    from tools import fuzz
+
+    data = gt.load_case(case).trace_bytes if case.suffix == ".test" else case.read_bytes()
+    monkeypatch.setattr(reader_mod, "slow_budget", lambda batches: -1)
+    _fastwire._set_slow_budget(-1, 0)
+    try:
+        fuzz.Target(tmp_path)(data)
+    finally:
+        _fastwire._set_slow_budget(frontier_mod.SLOW_BUDGET_BASE, frontier_mod.SLOW_BUDGET_PER_BYTE)
 
 
 # --- bounded memory: a huge file fails on its first bytes -------------------------------------

@@ -34,22 +34,26 @@ def dump(trace: TraceArg, max_bytes: MaxBytesOpt = None) -> None:
 
     A trace cut short prints its complete generations and a warning on stderr (exit 0).
     """
-    with pipeline.open_input(trace, max_bytes=max_bytes) as inp, open_trace(inp.path) as r:
-        r.path = inp.display
-        out = sys.stdout.buffer
-        try:
-            write_dump(r.events(), out)
-        finally:
-            out.flush()
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        pipeline.refuse_too_many_events(inp)
+        with open_trace(inp.path) as r:
+            r.path = inp.display
+            out = sys.stdout.buffer
+            try:
+                write_dump(r.events(), out)
+            finally:
+                out.flush()
     _warn(inp.display, r.warnings)
 
 
 def inspect(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,
             max_bytes: MaxBytesOpt = None) -> None:
     """What a trace holds: version, span, events by kind, goroutines, GOMAXPROCS, threads, GC, lost data."""
-    with pipeline.open_input(trace, max_bytes=max_bytes) as inp, open_trace(inp.path) as r:
-        r.path = inp.display
-        o = overview(r)
+    with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
+        pipeline.refuse_too_many_events(inp)
+        with open_trace(inp.path) as r:
+            r.path = inp.display
+            o = overview(r)
     o.path = inp.display
     as_json = json_out or format == DataFormat.json
     write_output(o.model_dump_json(indent=2) + "\n" if as_json else render_overview(o), None)

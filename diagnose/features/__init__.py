@@ -41,4 +41,16 @@ def extract(path_or_reader: Any, modules: list[str] | None = None) -> Features:
     if isinstance(path_or_reader, Timelines):
         return extract_from_timelines(path_or_reader, modules=modules)
     cols = load_columns(path_or_reader)
+    _budget_check(cols, path_or_reader)
     return extract_from_timelines(build_timelines(cols), cols.meta, modules)
+
+
+def _budget_check(cols: Any, path: Any) -> None:
+    """The pipeline's memory budget (diagnose/budget.py) for callers that come straight here
+    (`rules test`, library users)."""
+    import os
+
+    from .. import budget
+
+    size = os.path.getsize(path) if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) else 0
+    budget.check(cols, size, str(cols.meta.get("path") or path))

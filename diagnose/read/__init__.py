@@ -73,6 +73,7 @@ from . import tracev2, version as _version, wire
 from .base import EvTable, Frame
 from .event import (NO_STACK, ClockSnapshot, Event, EventKind, ExperimentalEvent, Label, Log, Metric, Range,
                     RangeAttribute, Region, Stack, StackFrame, Sync, Task, make_event, sync_event)
+from .eventcap import max_events, too_many
 from .reader import ReadError, Reader, V1Reader
 from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition)
@@ -164,10 +165,19 @@ class TraceReader:
             raise RuntimeError("TraceReader.events() can be iterated only once")
         self._started = True
         try:
+            cap = max_events(self.total_bytes)
             r = self._make_reader()
             it = r.iter_events() if isinstance(r, Reader) else _read_all(r)
             try:
-                yield from it
+                if cap is None:
+                    yield from it
+                else:
+                    n = 0
+                    for ev in it:
+                        n += 1
+                        if n > cap:
+                            raise self._error(too_many(cap, self.total_bytes), None)
+                        yield ev
             except ReadError as e:
                 self.valid_bytes = max(r.valid_offset, self.header_bytes)
                 if e.truncated:

@@ -300,6 +300,13 @@ typedef struct {
     /* slow-path work of the current generation (cursor tries) and its budget: past it the
      * kernel punts, and the reference reader orders the generation with frontier.py */
     int64_t slow_tries, slow_budget;
+    /* past the budget: the parked frontier (frontier.py's BlockedFrontier, see pk_run) */
+    int blocked, sweeping;
+    int64_t *ptok; int64_t next_tok, nlive;          /* per cursor: token of its live park, 0 */
+    int64_t (*pkey)[5]; int32_t *phead; uint8_t *pused; size_t pcap, pn; /* key -> node list */
+    struct PNode *pnodes; int64_t pnodes_n, pnodes_cap;
+    struct PTime *bt; int64_t bt_n, bt_cap;          /* parked cursors by (time, token), lazy */
+    struct PTime *wk; int64_t wk_n, wk_cap;          /* cursors woken by the last advance */
 
     /* current generation */
     uint64_t gen;
@@ -1727,6 +1734,321 @@ static int try_advance(Engine *E, int i) {
     return H_YES;
 }
 
+/* the next CPU sample as an event (validated, emitted): 0, H_ERR or an emit status */
+static int emit_cpu_sample(Engine *E) {
+    Py_ssize_t ci = E->cpu_idx++;
+    Ev e;
+    e.g = E->cpu_g[ci]; e.p = E->cpu_p[ci]; e.m = E->cpu_m[ci];
+    e.typ = EvCPUSample; e.time = E->cpu_t[ci];
+    e.args[0] = (uint64_t)E->cpu_s[ci]; e.args[1] = e.args[2] = e.args[3] = 0;
+    e.offset = 0;
+    if (E->val_n[EvCPUSample] && validate_ids(E, &e)) return H_ERR;
+    return emit(E, &e);
+}
+
+/* ---------------------------------------------------------------- parked frontier
+ * frontier.py's BlockedFrontier, line for line in what it decides: past the slow-path budget a
+ * head that cannot advance leaves the heap and is parked under the exact state that lets it
+ * advance (K_G: goroutine at gen/seq/status; K_P: proc at gen/seq/status, and K_M: its M;
+ * K_PST: its M's proc leaving ProcSyscall; K_GC: the GC sequence; K_ANY: any advance). After
+ * an advance, the keys of the states it changed are woken; woken cursors go back to the heap
+ * in park order (token). Both readers then take the same events in the same order. */
+enum { K_G, K_P, K_M, K_GC, K_PST, K_ANY };
+/* the slow-path budget (frontier.py slow_budget); tests lower it with _set_slow_budget */
+static int64_t slow_budget_base = SLOW_BUDGET_BASE, slow_budget_per_byte = SLOW_BUDGET_PER_BYTE;
+typedef struct PNode { int32_t c; int32_t next; int64_t tok; } PNode;
+typedef struct PTime { int64_t time, tok; int32_t c; } PTime;
+
+static void pk_release(Engine *E) {
+    free(E->ptok); E->ptok = NULL;
+    free(E->pkey); E->pkey = NULL; free(E->phead); E->phead = NULL; free(E->pused); E->pused = NULL;
+    E->pcap = E->pn = 0;
+    free(E->pnodes); E->pnodes = NULL; E->pnodes_n = E->pnodes_cap = 0;
+    free(E->bt); E->bt = NULL; E->bt_n = E->bt_cap = 0;
+    free(E->wk); E->wk = NULL; E->wk_n = E->wk_cap = 0;
+    E->blocked = E->sweeping = 0; E->next_tok = 0; E->nlive = 0;
+}
+
+static inline size_t pk_hash(const int64_t *k, size_t cap) {
+    uint64_t h = 0x84222325cbf29ce4ULL;
+    for (int i = 0; i < 5; i++) { h ^= (uint64_t)k[i]; h *= 0x100000001b3ULL; h ^= h >> 31; }
+    return (size_t)(h * 0x9E3779B97F4A7C15ULL >> 7) & (cap - 1);
+}
+
+/* the slot of key k (inserted when `add`), or -1 */
+static int64_t pk_slot(Engine *E, const int64_t *k, int add) {
+    if (add && (E->pn + 1) * 2 > E->pcap) {
+        size_t nc = E->pcap ? E->pcap * 2 : 1024;
+        int64_t (*nk)[5] = malloc(nc * sizeof(*nk));
+        int32_t *nh = (int32_t *)malloc(nc * sizeof(int32_t));
+        uint8_t *nu = (uint8_t *)calloc(nc, 1);
+        if (!nk || !nh || !nu) { free(nk); free(nh); free(nu); return -2; }
+        for (size_t i = 0; i < E->pcap; i++) {
+            if (!E->pused[i]) continue;
+            size_t j = pk_hash(E->pkey[i], nc);
+            while (nu[j]) j = (j + 1) & (nc - 1);
+            nu[j] = 1; memcpy(nk[j], E->pkey[i], sizeof(nk[j])); nh[j] = E->phead[i];
+        }
+        free(E->pkey); free(E->phead); free(E->pused);
+        E->pkey = nk; E->phead = nh; E->pused = nu; E->pcap = nc;
+    }
+    if (!E->pcap) return -1;
+    size_t i = pk_hash(k, E->pcap);
+    while (E->pused[i]) {
+        if (!memcmp(E->pkey[i], k, 5 * sizeof(int64_t))) return (int64_t)i;
+        i = (i + 1) & (E->pcap - 1);
+    }
+    if (!add) return -1;
+    E->pused[i] = 1; memcpy(E->pkey[i], k, 5 * sizeof(int64_t)); E->phead[i] = -1; E->pn++;
+    return (int64_t)i;
+}
+
+static int pt_less(const PTime *a, const PTime *b) {
+    return a->time < b->time || (a->time == b->time && a->tok < b->tok);
+}
+
+/* room for one more element in a growable array (*v, n used, *cap): 0, or -1 out of memory */
+static int pk_room(void **v, int64_t n, int64_t *cap, size_t elem) {
+    if (n < *cap) return 0;
+    int64_t nc = *cap ? *cap * 2 : 1024;
+    void *p = realloc(*v, (size_t)nc * elem);
+    if (!p) return -1;
+    *v = p; *cap = nc;
+    return 0;
+}
+
+static int bt_push(Engine *E, PTime x) {
+    if (pk_room((void **)&E->bt, E->bt_n, &E->bt_cap, sizeof(PTime)) < 0) return -1;
+    int64_t i = E->bt_n++;
+    E->bt[i] = x;
+    while (i > 0) {
+        int64_t q = (i - 1) / 2;
+        if (!pt_less(&E->bt[i], &E->bt[q])) break;
+        PTime t = E->bt[q]; E->bt[q] = E->bt[i]; E->bt[i] = t;
+        i = q;
+    }
+    return 0;
+}
+
+static void bt_pop(Engine *E) {
+    E->bt[0] = E->bt[--E->bt_n];
+    int64_t i = 0, n = E->bt_n;
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && pt_less(&E->bt[l], &E->bt[m])) m = l;
+        if (r < n && pt_less(&E->bt[r], &E->bt[m])) m = r;
+        if (m == i) break;
+        PTime t = E->bt[m]; E->bt[m] = E->bt[i]; E->bt[i] = t;
+        i = m;
+    }
+}
+
+/* the earliest live parked entry (stale ones dropped), or NULL */
+static PTime *pk_earliest(Engine *E) {
+    while (E->bt_n && E->ptok[E->bt[0].c] != E->bt[0].tok) bt_pop(E);
+    return E->bt_n ? &E->bt[0] : NULL;
+}
+
+static int pk_park(Engine *E, Cursor *bc, int64_t (*keys)[5], int nk) {
+    int32_t c = (int32_t)(bc - E->cursors);
+    int64_t tok = ++E->next_tok;
+    E->ptok[c] = tok;
+    E->nlive++;
+    if (bt_push(E, (PTime){bc->ev.time, tok, c}) < 0) return -1;
+    for (int i = 0; i < nk; i++) {
+        int64_t sl = pk_slot(E, keys[i], 1);
+        if (sl < 0) return -1;
+        if (pk_room((void **)&E->pnodes, E->pnodes_n, &E->pnodes_cap, sizeof(PNode)) < 0) return -1;
+        E->pnodes[E->pnodes_n] = (PNode){c, E->phead[sl], tok};
+        E->phead[sl] = (int32_t)E->pnodes_n++;
+    }
+    return 0;
+}
+
+static int pk_wake(Engine *E, int64_t k0, int64_t k1, int64_t k2, int64_t k3, int64_t k4) {
+    int64_t k[5] = {k0, k1, k2, k3, k4};
+    int64_t sl = pk_slot(E, k, 0);
+    if (sl < 0) return 0;
+    for (int32_t n = E->phead[sl]; n >= 0; n = E->pnodes[n].next) {
+        PNode *nd = &E->pnodes[n];
+        if (E->ptok[nd->c] != nd->tok) continue; /* woken already */
+        E->ptok[nd->c] = 0;
+        E->nlive--;
+        if (pk_room((void **)&E->wk, E->wk_n, &E->wk_cap, sizeof(PTime)) < 0) return -1;
+        E->wk[E->wk_n++] = (PTime){0, nd->tok, nd->c};
+    }
+    E->phead[sl] = -1;
+    return 0;
+}
+
+static int cmp_tok(const void *a, const void *b) {
+    int64_t x = ((const PTime *)a)->tok, y = ((const PTime *)b)->tok;
+    return (x > y) - (x < y);
+}
+
+static int cmp_time_tok(const void *a, const void *b) {
+    const PTime *x = (const PTime *)a, *y = (const PTime *)b;
+    return pt_less(x, y) ? -1 : pt_less(y, x) ? 1 : 0;
+}
+
+/* The state an advance may change, before it: the event's args, its M's goroutine and proc,
+ * the M itself (frontier.py _snapshot; unwatched ids are compared too: waking a key nobody
+ * waits on does nothing). */
+#define PK_NC 7
+typedef struct { int64_t id[PK_NC]; int n; int64_t g[PK_NC][4], p[PK_NC][4], m[PK_NC][3]; uint64_t gc_seq; int gc_state; } PkSnap;
+
+static void g_fp(Engine *E, int64_t id, int64_t *o) {
+    GState *s = g_get(E, id);
+    o[0] = s != NULL; o[1] = s ? s->status : 0; o[2] = s ? (int64_t)s->seq_gen : 0; o[3] = s ? (int64_t)s->seq : 0;
+}
+static void p_fp(Engine *E, int64_t id, int64_t *o) {
+    PState *s = p_get(E, id);
+    o[0] = s != NULL; o[1] = s ? s->status : 0; o[2] = s ? (int64_t)s->seq_gen : 0; o[3] = s ? (int64_t)s->seq : 0;
+}
+static void m_fp(Engine *E, int64_t id, int64_t *o) {
+    int32_t mi = m_find(E, id);
+    o[0] = mi >= 0; o[1] = mi >= 0 ? E->ms[mi].g : 0; o[2] = mi >= 0 ? E->ms[mi].p : 0;
+}
+
+static void pk_snapshot(Engine *E, Cursor *bc, PkSnap *S) {
+    S->n = 0;
+    for (int i = 0; i < 4; i++) S->id[S->n++] = (int64_t)bc->ev.args[i];
+    int32_t mi = m_find(E, bc->m);
+    if (mi >= 0) { S->id[S->n++] = E->ms[mi].g; S->id[S->n++] = E->ms[mi].p; }
+    S->id[S->n++] = bc->m;
+    for (int i = 0; i < S->n; i++) { g_fp(E, S->id[i], S->g[i]); p_fp(E, S->id[i], S->p[i]); m_fp(E, S->id[i], S->m[i]); }
+    S->gc_seq = E->gc_seq; S->gc_state = E->gc_state;
+}
+
+static int pk_wake_g(Engine *E, int64_t id, const int64_t *before) {
+    int64_t now[4];
+    g_fp(E, id, now);
+    if (!now[0] || (before && !memcmp(now, before, sizeof(now)))) return 0;
+    return pk_wake(E, K_G, id, now[2], now[3], now[1]);
+}
+
+static int pk_wake_p(Engine *E, int64_t id, const int64_t *before) {
+    int64_t now[4];
+    p_fp(E, id, now);
+    if (before && !memcmp(now, before, sizeof(now))) return 0;
+    if ((!now[0] || now[1] != ProcSyscall) && pk_wake(E, K_PST, id, 0, 0, 0) < 0) return -1;
+    return now[0] ? pk_wake(E, K_P, id, now[2], now[3], now[1]) : 0;
+}
+
+/* frontier.py _wake_changed: wake what changed, then the woken back to the heap in park order */
+static int pk_wake_changed(Engine *E, Cursor *bc, PkSnap *S) {
+    for (int i = 0; i < S->n; i++) {
+        int64_t now[3];
+        if (pk_wake_g(E, S->id[i], S->g[i]) < 0 || pk_wake_p(E, S->id[i], S->p[i]) < 0) return -1;
+        m_fp(E, S->id[i], now);
+        if (memcmp(now, S->m[i], sizeof(now)) && pk_wake(E, K_M, S->id[i], 0, 0, 0) < 0) return -1;
+    }
+    int32_t mi = m_find(E, bc->m);
+    if (mi >= 0) { /* the M's new goroutine and proc, when the event did not name them */
+        int gin = 0, pin = 0;
+        for (int i = 0; i < S->n; i++) { gin |= S->id[i] == E->ms[mi].g; pin |= S->id[i] == E->ms[mi].p; }
+        if (!gin && pk_wake_g(E, E->ms[mi].g, NULL) < 0) return -1;
+        if (!pin && pk_wake_p(E, E->ms[mi].p, NULL) < 0) return -1;
+    }
+    if ((E->gc_seq != S->gc_seq || E->gc_state != S->gc_state)
+        && pk_wake(E, K_GC, (int64_t)E->gc_seq, 0, 0, 0) < 0) return -1;
+    if (pk_wake(E, K_ANY, 0, 0, 0, 0) < 0) return -1;
+    if (E->wk_n) {
+        qsort(E->wk, (size_t)E->wk_n, sizeof(PTime), cmp_tok);
+        for (int64_t i = 0; i < E->wk_n; i++) heap_insert(E, &E->cursors[E->wk[i].c]);
+        E->wk_n = 0;
+    }
+    return 0;
+}
+
+/* frontier.py _waits: the keys a head that cannot advance is parked under */
+static int pk_waits(Engine *E, Cursor *bc, int64_t cur_p, int64_t (*k)[5]) {
+    uint64_t *a = bc->ev.args;
+    int64_t g = (int64_t)E->gen, s1 = (int64_t)(a[1] - 1), m = bc->m;
+#define KEY(i, a0, a1, a2, a3, a4) (k[i][0] = (a0), k[i][1] = (a1), k[i][2] = (a2), k[i][3] = (a3), k[i][4] = (a4))
+    switch (bc->ev.typ) {
+    case EvGoStart: KEY(0, K_G, (int64_t)a[0], g, s1, GoRunnable); return 1;
+    case EvGoUnblock: case EvGoSwitch: case EvGoSwitchDestroy: KEY(0, K_G, (int64_t)a[0], g, s1, GoWaiting); return 1;
+    case EvProcStart: KEY(0, K_P, (int64_t)a[0], g, s1, ProcIdle); KEY(1, K_M, m, 0, 0, 0); return 2;
+    case EvProcSteal:
+        KEY(0, K_P, (int64_t)a[0], g, s1, ProcSyscall); KEY(1, K_P, (int64_t)a[0], g, s1, ProcSyscallAbandoned);
+        KEY(2, K_M, m, 0, 0, 0); return 3;
+    case EvGoSyscallEndBlocked: KEY(0, K_PST, cur_p, 0, 0, 0); KEY(1, K_M, m, 0, 0, 0); return 2;
+    case EvGCActive: case EvGCBegin: case EvGCEnd: KEY(0, K_GC, (int64_t)(a[0] - 1), 0, 0, 0); return 1;
+    default: KEY(0, K_ANY, 0, 0, 0, 0); return 1;
+    }
+#undef KEY
+}
+
+/* Go's "failed to advance" at the earliest parked head (time, then park order) */
+static int pk_stuck(Engine *E) {
+    PTime *best = NULL;
+    for (int64_t i = 0; i < E->bt_n; i++) {
+        PTime *x = &E->bt[i];
+        if (E->ptok[x->c] == x->tok && (!best || pt_less(x, best))) best = x;
+    }
+    return set_err(E, E_ADVANCE, 1, best ? E->cursors[best->c].ev.offset : E->last_offset,
+                   "broken trace: failed to advance: frontier: [gen=%llu]", (unsigned long long)E->gen);
+}
+
+/* The rest of the generation, parked (frontier.py BlockedFrontier.next in a loop): 0 when done. */
+static int pk_run(Engine *E) {
+    if (!E->ptok) {
+        E->ptok = (int64_t *)calloc((size_t)E->ncursors + 1, sizeof(int64_t));
+        if (!E->ptok) return PUNT(E);
+    }
+    for (;;) {
+        if (E->cpu_idx < E->ncpu) {
+            int have = E->nf > 0;
+            int64_t t = have ? E->frontier[0]->ev.time : 0;
+            PTime *tp = pk_earliest(E);
+            if (tp && (!have || tp->time < t)) { t = tp->time; have = 1; }
+            if (!have || E->cpu_t[E->cpu_idx] < t) {
+                int r = emit_cpu_sample(E);
+                if (r) return r;
+                continue;
+            }
+        }
+        if (E->nf == 0) {
+            if (!pk_earliest(E)) return 0;
+            if (E->sweeping) return pk_stuck(E);
+            /* retry every parked head in time order before calling the trace broken */
+            E->sweeping = 1;
+            int64_t n = 0;
+            for (int64_t i = 0; i < E->bt_n; i++)
+                if (E->ptok[E->bt[i].c] == E->bt[i].tok) E->bt[n++] = E->bt[i];
+            qsort(E->bt, (size_t)n, sizeof(PTime), cmp_time_tok);
+            for (int64_t i = 0; i < n; i++) { heap_insert(E, &E->cursors[E->bt[i].c]); E->ptok[E->bt[i].c] = 0; }
+            E->bt_n = 0; E->nlive = 0;
+            if (E->pused) memset(E->pused, 0, E->pcap);
+            E->pn = 0; E->pnodes_n = 0;
+            continue;
+        }
+        Cursor *bc = E->frontier[0];
+        PkSnap S;
+        int snap = E->nlive > 0;
+        if (snap) pk_snapshot(E, bc, &S);
+        int32_t mi = bc->m == -1 ? -1 : m_find(E, bc->m);
+        int64_t cur_p = mi >= 0 ? E->ms[mi].p : -1;
+        int r = try_advance(E, 0);
+        if (r == H_YES) {
+            E->sweeping = 0;
+            if (snap && pk_wake_changed(E, bc, &S) < 0) return PUNT(E);
+            if (E->qn == 0)
+                return set_err(E, E_INVARIANT, E->has_last_offset, E->last_offset,
+                               "invariant violation: advance successful, but queue is empty");
+            r = drain_queue(E);
+            if (r) return r;
+            continue;
+        }
+        if (r != H_NO) return r;
+        heap_remove(E, 0);
+        int64_t keys[3][5];
+        int nk = pk_waits(E, bc, cur_p, keys);
+        if (pk_park(E, bc, keys, nk) < 0) return PUNT(E);
+    }
+}
+
 /* ---------------------------------------------------------------- Python methods */
 static int status_of(int r) { return r == H_PUNT ? ST_PUNT : ST_ERROR; }
 
@@ -1735,6 +2057,7 @@ static void gen_release(Engine *E) {
     free(E->batches); E->batches = NULL; E->nbatches = 0;
     free(E->cursors); E->cursors = NULL; E->ncursors = 0;
     free(E->frontier); E->frontier = NULL; E->nf = 0;
+    pk_release(E);
     E->cpu_t = E->cpu_g = E->cpu_p = E->cpu_m = E->cpu_s = NULL;
     E->ncpu = E->cpu_idx = 0;
 }
@@ -1842,7 +2165,7 @@ static PyObject *Engine_load_gen(Engine *E, PyObject *args) {
     if (!E->batches || !E->cursors || !E->frontier) return PyErr_NoMemory();
     Py_ssize_t k = 0;
     E->slow_tries = 0;
-    E->slow_budget = SLOW_BUDGET_BASE;
+    E->slow_budget = slow_budget_base;
     for (Py_ssize_t i = 0; i < nm; i++) {
         PyObject *it = PyList_GET_ITEM(batches, i);
         PyObject *lst = PyTuple_GET_ITEM(it, 1);
@@ -1861,7 +2184,7 @@ static PyObject *Engine_load_gen(Engine *E, PyObject *args) {
             BatchT *b = &E->batches[k++];
             b->data = (const uint8_t *)PyBytes_AS_STRING(data);
             b->len = PyBytes_GET_SIZE(data);
-            E->slow_budget += SLOW_BUDGET_PER_BYTE * (int64_t)b->len;
+            E->slow_budget += slow_budget_per_byte * (int64_t)b->len;
             b->offset = off;
             b->time = t;
         }
@@ -1902,21 +2225,14 @@ static PyObject *Engine_run(Engine *E, PyObject *noargs) {
         int nf = E->nf;
         if (nf == 0 && E->cpu_idx >= E->ncpu) { r = 0; break; }
         if (E->cpu_idx < E->ncpu && (nf == 0 || E->cpu_t[E->cpu_idx] < E->frontier[0]->ev.time)) {
-            Py_ssize_t ci = E->cpu_idx++;
-            Ev e;
-            e.g = E->cpu_g[ci]; e.p = E->cpu_p[ci]; e.m = E->cpu_m[ci];
-            e.typ = EvCPUSample; e.time = E->cpu_t[ci];
-            e.args[0] = (uint64_t)E->cpu_s[ci]; e.args[1] = e.args[2] = e.args[3] = 0;
-            e.offset = 0;
-            if (E->val_n[EvCPUSample] && validate_ids(E, &e)) { r = H_ERR; break; }
-            r = emit(E, &e);
+            r = emit_cpu_sample(E);
             if (r) break;
             continue;
         }
         r = try_advance(E, 0);
         if (r == H_NO) {
             E->slow_tries += E->nf;
-            if (E->slow_tries > E->slow_budget) { r = PUNT(E); break; } /* see frontier.py */
+            if (E->slow_tries > E->slow_budget) { E->blocked = 1; r = pk_run(E); break; } /* see frontier.py */
             sort_frontier(E);
             int ok = 0;
             for (int i = 1; i < E->nf; i++) {
@@ -2191,8 +2507,18 @@ static PyObject *mod_sort_order(PyObject *self, PyObject *arg) {
     return out;
 }
 
+/* _set_slow_budget(base, per_byte): test hook (the parked frontier from the first slow path) */
+static PyObject *mod_set_slow_budget(PyObject *self, PyObject *args) {
+    long long base, per_byte;
+    if (!PyArg_ParseTuple(args, "LL", &base, &per_byte)) return NULL;
+    slow_budget_base = base;
+    slow_budget_per_byte = per_byte;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"_sort_order", (PyCFunction)mod_sort_order, METH_O, "test hook: the frontier sort's permutation"},
+    {"_set_slow_budget", (PyCFunction)mod_set_slow_budget, METH_VARARGS, "test hook: the slow-path budget"},
     {NULL, NULL, 0, NULL}};
 
 static PyMethodDef Engine_methods[] = {

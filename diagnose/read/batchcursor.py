@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 from .base import MAX_TIME, BaseEvent
-from .wire import WireError, decode_batch_events
+from .wire import CHUNK_EVENTS, CHUNK_FIRST, WireError, decode_batch_chunk
 
 
 class BatchCursor:
     """batchCursor: walks the batches of one M. ``ev`` is the last event read."""
 
-    __slots__ = ("m", "last_ts", "idx", "evs", "evi", "err", "ev")
+    __slots__ = ("m", "last_ts", "idx", "evs", "evi", "err", "ev", "pos")
 
     def __init__(self, m: int) -> None:
         self.m = m
         self.last_ts = 0
         self.idx = 0  # next index into the M's batches
-        self.evs = None  # decoded events of batches[idx] (None: not decoded yet)
+        self.evs = None  # decoded events of batches[idx] (None: not decoded yet), a chunk at a time
         self.evi = 0  # next index into evs
+        self.pos = 0  # where the next chunk of batches[idx] starts
         self.err = None  # decode error after evs, raised when reached
         self.ev = BaseEvent()
 
@@ -27,7 +28,7 @@ class BatchCursor:
                 if self.idx >= len(batches):
                     return False
                 b = batches[self.idx]
-                evs, self.err = decode_batch_events(b.data, b.offset)
+                evs, self.err, self.pos = decode_batch_chunk(b.data, b.offset, 0, CHUNK_FIRST)
                 self.evs = evs
                 self.evi = 0
             if self.evi < len(evs):
@@ -35,6 +36,12 @@ class BatchCursor:
             if self.err is not None:
                 msg, off = self.err
                 raise WireError(msg, off)
+            b = batches[self.idx]
+            if self.pos < len(b.data):  # the batch's next chunk
+                evs, self.err, self.pos = decode_batch_chunk(b.data, b.offset, self.pos, CHUNK_EVENTS)
+                self.evs = evs
+                self.evi = 0
+                continue
             # Batch consumed (or empty): move to the next one.
             self.idx += 1
             self.evs = None

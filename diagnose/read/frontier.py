@@ -23,6 +23,7 @@ import heapq
 from itertools import count
 
 from .batchcursor import BatchCursor, heap_insert, heap_remove, heap_update
+from . import tracev2 as t2
 from .event import Event
 from .wire import i64
 
@@ -32,13 +33,17 @@ SLOW_BUDGET_PER_BYTE = 1
 
 # What a parked head waits for: keys are tuples starting with one of these.
 _G, _P, _M, _GC, _PSTATUS, _ANY = range(6)
+_MASK = (1 << 64) - 1
 
-# Handlers (order.py) that return None ("cannot advance yet"), by the state they test.
+# Handlers (order.py) that return None ("cannot advance yet"): the state they wait for and,
+# for a goroutine or a proc, the statuses that let them advance (with the right sequence).
 _WAIT_KIND = {
-    "advance_go_start": _G, "advance_go_unblock": _G, "advance_go_switch": _G,
-    "advance_proc_start": _P, "advance_proc_steal": _P,
-    "advance_go_syscall_end_blocked": _PSTATUS,
-    "advance_gc_active": _GC, "advance_gc_begin": _GC, "advance_gc_end": _GC,
+    "advance_go_start": (_G, (t2.GoRunnable,)), "advance_go_unblock": (_G, (t2.GoWaiting,)),
+    "advance_go_switch": (_G, (t2.GoWaiting,)),
+    "advance_proc_start": (_P, (t2.ProcIdle,)),
+    "advance_proc_steal": (_P, (t2.ProcSyscall, t2.ProcSyscallAbandoned)),
+    "advance_go_syscall_end_blocked": (_PSTATUS, ()),
+    "advance_gc_active": (_GC, ()), "advance_gc_begin": (_GC, ()), "advance_gc_end": (_GC, ()),
 }
 
 
@@ -54,7 +59,11 @@ def _seq_fp(state) -> tuple | None:
 class BlockedFrontier:
     """The rest of one generation's frontier, with parked cursors (see the module docstring).
 
-    ``ready`` is the reader's frontier list (a heap by time) minus the parked cursors.
+    ``ready`` is the reader's frontier list (a heap by time) minus the parked cursors. A head
+    is parked under the exact state that lets it advance (a goroutine or proc at a sequence
+    number and status, the GC sequence) and, where the event also needs its M's state, under
+    its M; it is woken when that state is reached (or its M's state changes). Cursors woken by
+    one advance go back to ``ready`` in the order they were parked (the kernel does the same).
     """
 
     def __init__(self, ready: list[BatchCursor], order) -> None:
@@ -66,20 +75,21 @@ class BlockedFrontier:
         self._tok = count(1)
         self.sweeping = False
         self.watch: set[tuple] = set()  # (kind, id) of every key a cursor was parked under
-        self.kind = [(_WAIT_KIND.get(f.__name__, _ANY) if f is not None else _ANY) for f in order._dispatch]
+        self.kind = [(_WAIT_KIND.get(f.__name__, (_ANY, ())) if f is not None else (_ANY, ())) for f in order._dispatch]
+        self._woken: list[tuple[int, BatchCursor]] = []
 
     # --- parking ---------------------------------------------------------------------------
-    def _waits(self, ev, m: int, cur_p: int) -> list[tuple]:
+    def _waits(self, ev, m: int, cur_p: int, gen: int) -> list[tuple]:
         a = ev.args
-        k = self.kind[ev.typ]
+        k, statuses = self.kind[ev.typ]
         if k == _G:
-            return [(_G, i64(a[0]), a[1] - 1)]
+            return [(_G, i64(a[0]), gen, (a[1] - 1) & _MASK, s) for s in statuses]
         if k == _P:
-            return [(_P, i64(a[0]), a[1] - 1), (_M, m)]
+            return [(_P, i64(a[0]), gen, (a[1] - 1) & _MASK, s) for s in statuses] + [(_M, m)]
         if k == _PSTATUS:
             return [(_PSTATUS, cur_p), (_M, m)]
         if k == _GC:
-            return [(_GC, a[0] - 1)]
+            return [(_GC, (a[0] - 1) & _MASK)]
         return [(_ANY,)]
 
     def _park(self, bc: BatchCursor, keys: list[tuple]) -> None:
@@ -95,8 +105,9 @@ class BlockedFrontier:
         if not lst:
             return
         for bc in lst:
-            if self.tokens.pop(id(bc), None) is not None:  # not already woken by another key
-                heap_insert(self.ready, bc)
+            tok = self.tokens.pop(id(bc), None)
+            if tok is not None:  # not already woken by another key
+                self._woken.append((tok, bc))
 
     def _earliest_parked(self) -> int | None:
         bt = self.by_time
@@ -141,19 +152,26 @@ class BlockedFrontier:
         for g, before in g_fp.items():
             st = o.g_states.get(g)
             if st is not None and _seq_fp(st) != before:
-                self._wake((_G, g, st.seq.seq))
+                self._wake((_G, g, st.seq.gen, st.seq.seq, st.status))
         for p, before in p_fp.items():
             st = o.p_states.get(p)
             if _seq_fp(st) != before:
-                self._wake((_PSTATUS, p))
+                if st is None or st.status != t2.ProcSyscall:
+                    self._wake((_PSTATUS, p))
                 if st is not None:
-                    self._wake((_P, p, st.seq.seq))
+                    self._wake((_P, p, st.seq.gen, st.seq.seq, st.status))
         for x, before in m_fp.items():
             if self._m_fp(x) != before:
                 self._wake((_M, x))
         if (o.gc_seq, o.gc_state) != gc:
             self._wake((_GC, o.gc_seq))
         self._wake((_ANY,))
+        woken = self._woken
+        if woken:
+            woken.sort(key=_first)
+            for _, bc in woken:
+                heap_insert(self.ready, bc)
+            woken.clear()
 
     # --- the reader's step -----------------------------------------------------------------
     def next(self, r) -> Event | None:
@@ -207,11 +225,17 @@ class BlockedFrontier:
                     self._wake_changed(snap, m)
                 return q.popleft()
             heap_remove(fr, 0)
-            self._park(bc, self._waits(ev, m, cur_p))
+            self._park(bc, self._waits(ev, m, cur_p, gen.gen))
 
     def _all_cursors(self) -> list[BatchCursor]:
-        live = [bc for _, tok, bc in self.by_time if self.tokens.get(id(bc)) == tok]
-        return sorted(live + list(self.ready), key=lambda bc: bc.ev.time)
+        """The parked cursors (the ready heap is empty when this is called) by time, then by
+        when they were parked."""
+        live = sorted((t, tok, bc) for t, tok, bc in self.by_time if self.tokens.get(id(bc)) == tok)
+        return [bc for _, _, bc in live] + list(self.ready)
+
+
+def _first(x: tuple) -> int:
+    return x[0]
 
 
 __all__ = ["BlockedFrontier", "slow_budget", "SLOW_BUDGET_BASE", "SLOW_BUDGET_PER_BYTE"]

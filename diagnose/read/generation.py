@@ -9,6 +9,13 @@ from .sorting import sort_func
 from .wire import Batch, OffsetError, WireEOF, WireError, i64
 
 
+#: Threads (Ms) one generation may hold. Go's runtime stops a program at 10,000 threads unless
+#: it raises debug.SetMaxThreads; a generation with more is a crafted file whose per-thread
+#: cursors would cost both readers time and memory out of proportion to its bytes (the
+#: quad-frontier family: 384,000 one-batch threads in 10 MB). Go's reader has no such limit.
+MAX_THREADS_PER_GENERATION = 100_000
+
+
 class GenError(OffsetError):
     """A generation could not be read (its batches, or its tables)."""
 
@@ -244,6 +251,10 @@ def process_batch(g: Generation, b: Batch, ver: int) -> None:
         else:
             lst = g.batches.get(b.m)
             if lst is None:
+                if len(g.batch_ms) >= MAX_THREADS_PER_GENERATION:
+                    raise GenError(f"more than {MAX_THREADS_PER_GENERATION:,} threads in generation {b.gen} "
+                                   "(Go programs stop at 10,000 by default): refusing a crafted trace",
+                                   b.hdr_offset)
                 g.batch_ms.append(b.m)
                 g.batches[b.m] = [b]
             else:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import tracev2 as t2
+from .eventcap import max_batches, too_many_batches
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 _I64_MIN = 1 << 63
@@ -65,7 +66,7 @@ class Source:
     ``offset`` is the number of bytes consumed from the start of the input.
     """
 
-    __slots__ = ("_f", "_buf", "_pos", "_base", "_eof", "size")
+    __slots__ = ("_f", "_buf", "_pos", "_base", "_eof", "size", "batches", "max_batches")
 
     def __init__(self, data: bytes | bytearray | memoryview | BinaryIO, size: int | None = None) -> None:
         if isinstance(data, (bytes, bytearray, memoryview)):
@@ -80,6 +81,8 @@ class Source:
             self.size = size
         self._pos = 0
         self._base = 0
+        self.batches = 0  # read so far (read_batch), against max_batches (eventcap.py)
+        self.max_batches = max_batches(self.size) if self.size is not None else None
 
     @property
     def offset(self) -> int:
@@ -220,6 +223,9 @@ def read_batch(src: Source) -> Batch:
     pos = src._pos
     base = src._base
     end = pos + avail
+    src.batches += 1
+    if src.max_batches is not None and src.batches > src.max_batches:
+        raise WireError(too_many_batches(src.max_batches, src.size or 0), hdr_off)
     b = buf[pos]
     pos += 1
     if b == t2.EvEndOfGeneration:
@@ -271,19 +277,32 @@ def decode_batch_events(data: bytes, base: int) -> tuple[list, tuple[str, int] |
     stopped there. Go discovers that error only when its cursor reaches the event, so the
     caller raises it lazily.
     """
+    out, err, _ = decode_batch_chunk(data, base, 0, len(data))
+    return out, err
+
+
+#: events a cursor decodes at a time (batchcursor.py): a batch's first few (a generation's
+#: cursors all hold theirs from its start: 100,000 Ms would hold millions of tuples if each
+#: decoded its whole batch), then larger chunks (fewer calls on long batches)
+CHUNK_FIRST = 4
+CHUNK_EVENTS = 64
+
+
+def decode_batch_chunk(data: bytes, base: int, pos: int, limit: int) -> tuple[list, tuple[str, int] | None, int]:
+    """decode_batch_events from ``pos`` for at most ``limit`` events: (events, err, next pos)."""
     out = []
     append = out.append
     n = len(data)
-    pos = 0
     nargs_tab = _TIMED_NARGS
-    while pos < n:
+    while pos < n and limit > 0:
+        limit -= 1
         start = pos
         typ = data[pos]
         nargs = nargs_tab[typ]
         if nargs < 0:
             if typ >= _NSPECS:
-                return out, (f"found invalid event type: {typ}", base + start)
-            return out, (f"found event without a timestamp: type={typ}", base + start)
+                return out, (f"found invalid event type: {typ}", base + start), pos
+            return out, (f"found event without a timestamp: type={typ}", base + start), pos
         pos += 1
         # Timestamp delta. (1- and 2-byte varints inline; binary.Uvarint otherwise.)
         if pos + 1 < n:
@@ -301,7 +320,7 @@ def decode_batch_events(data: bytes, base: int) -> tuple[list, tuple[str, int] |
         else:
             ts, pos = _uvarint(data, pos, n)
         if pos < 0:
-            return out, ("found invalid uvarint for timestamp", base + start)
+            return out, ("found invalid uvarint for timestamp", base + start), pos
         args = [0, 0, 0, 0]
         for i in range(nargs):
             if pos < n:
@@ -312,10 +331,10 @@ def decode_batch_events(data: bytes, base: int) -> tuple[list, tuple[str, int] |
                     continue
             v, pos = _uvarint(data, pos, n)
             if pos < 0:
-                return out, ("found invalid uvarint", base + start)
+                return out, ("found invalid uvarint", base + start), pos
             args[i] = v
         append((typ, ts, args, base + start))
-    return out, None
+    return out, None, pos
 
 
 def _uvarint(data: bytes, pos: int, n: int) -> tuple[int, int]:

@@ -30,6 +30,7 @@ from ..read import generation as _gen
 from ..read import tracev2 as t2
 from ..read import version as _version
 from ..read import wire
+from ..read.eventcap import max_events, too_many
 from ..read.generation import GenError
 
 from .. import PURE_ENV  # noqa: E402  (re-exported)
@@ -58,6 +59,10 @@ def pure_requested() -> bool:
 def kernel_available() -> bool:
     """True when read_columns will use the compiled kernel (built, and not disabled)."""
     return _fastwire is not None and not pure_requested()
+
+
+class _TooMany(Exception):
+    """More events than eventcap.max_events allows (raised between generations)."""
 
 
 class _Punt(Exception):
@@ -114,6 +119,7 @@ class _Driver:
         self.valid_offset = src.offset
         self.gen_truncated = False
         self.gen_at_eof = False
+        self.max_events: int | None = None
 
     # --- interning ---------------------------------------------------------------------
     def _cid(self, s: str) -> int:
@@ -234,6 +240,7 @@ class _Driver:
                     break
                 if self.gen is not None:
                     self._status(eng.run())
+                self.check_count()
                 self._intern_log()
                 if not self.keep_rows:
                     eng.clear_rows()
@@ -241,6 +248,14 @@ class _Driver:
             # The driver met input it does not model: the reference reader decides (it rejects
             # bad bytes with an offset; a Python exception there is a bug and is reported as one).
             raise _Punt() from None
+
+    def over_limit(self) -> bool:
+        return self.max_events is not None and self.eng.counts()[0] > self.max_events
+
+    def check_count(self) -> None:
+        """Raise _TooMany past the event limit (eventcap.py), a generation at a time."""
+        if self.over_limit():
+            raise _TooMany()
 
     def columns(self, meta: dict[str, Any]):
         eng = self.eng
@@ -313,13 +328,18 @@ def read_columns(path, meta: dict[str, Any] | None = None):
     warnings: list[str] = []
     try:
         d = _Driver(src, ver)
+        d.max_events = max_events(total)
         try:
             d.run()
             valid = src.offset
             if src.size is None or total < src.offset:
                 total = src.offset
+        except _TooMany:
+            raise TraceError(too_many(d.max_events, total), display, None) from None
         except _Stop as e:
             valid = max(d.valid_offset, hlen)
+            if d.over_limit():  # the reference reader stops at the limit before this error
+                raise TraceError(too_many(d.max_events, total), display, None) from None
             if not e.truncated:
                 raise TraceError(e.message, display, e.offset) from None
             if src.size is None:

@@ -808,6 +808,16 @@ _OCODES = tuple(_OCODES)
 _DEAD0 = (0, G_DEAD)
 
 
+#: Go's merge tests every blocked P's head again after each event: time O(Ps x events), so a
+#: crafted trace of many Ps that each wait for one goroutine is quadratic (the old-format twin
+#: of read/frontier.py). Past this much scanning (real traces stay far below it: their Ps are
+#: few) a P whose head cannot go yet is parked under the goroutine it waits for and tested again
+#: only when that goroutine's state changes: the same readiness, so only the order of events with
+#: equal timestamps may differ from Go's.
+MERGE_BUDGET_BASE = 1_000_000
+MERGE_BUDGET_PER_EVENT = 16
+
+
 def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warnings: list[str]):
     """Go: the merge loop of parseEventBatches. Returns the merged event list.
 
@@ -831,8 +841,15 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
     dead0 = _DEAD0
     heap_pop = _heap_pop
     RUNNING, RUNNABLE, WAITING = G_RUNNING, G_RUNNABLE, G_WAITING
+    work = 0
+    budget = MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * sum(p.n for p in all_procs)
+    parked: dict[int, list] | None = None  # past the budget: goroutine -> Ps whose head waits for it
     try:
         while True:
+            if parked is None:
+                work += len(available)
+                if work > budget:
+                    parked = {}
             i = 0
             while i < len(available):
                 proc = available[i]
@@ -862,7 +879,13 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                         cseq, cst = gsget(g, dead0)
                         ok = (iseq == NOSEQ or iseq == cseq) and ist == cst
                     if not ok:
-                        i += 1
+                        if parked is None:
+                            i += 1
+                            continue
+                        available[i] = available[-1]
+                        available.pop()
+                        wg = ev[2] if oc == 7 or oc == 8 else ev[1] if oc in (3, 4, 5, 6) else st(ev)[0]
+                        parked.setdefault(wg, []).append(proc)
                         continue
                 proc.idx += 1
                 available[i] = available[-1]
@@ -918,6 +941,10 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                     elif nseq == SEQINC:
                         nseq = (cseq + 1) & MAX_UINT64
                     gs[g] = (nseq, nst)
+                if parked:
+                    woken = parked.pop(g, None)
+                    if woken:
+                        available.extend(woken)
             append(ev)
             available.append(proc)
     except _OrderingStuck as exc:

@@ -1,0 +1,90 @@
+"""The memory budget of an analysis: refuse a trace early, in one line, rather than die on it.
+
+After the columns are read (a small, known cost) and before timelines, graph and features
+(most of the memory), the pipeline estimates what the rest will take from what the trace holds
+and refuses it (TraceError: exit 2, one line) when the estimate is over the budget:
+
+    estimate = 120 B x events + 2,200 B x goroutines + 1,600 B x stacks + 5,000 B x (threads + procs)
+
+(measured with benchmarks/bench_hostile.py on tools/gen_hostile.py traces: peak RSS of the
+whole command over each count; a real trace is ~150-220 B an event with few of the others.
+Threads and procs cost ~2 KB each but ~150 us each in the later stages: they are weighted so
+that time stays bounded too -- real traces hold at most thousands of them.)
+
+The budget is, in this order: ``NETPOLL_DIAGNOSE_MEMORY_BUDGET`` (MiB; 0 turns the check
+off), 60% of the process's address-space limit when one is set (``--max-memory``, or the
+bot's limit for its analysis children), else ``max(700 MiB, 64 x file size)``: any trace under
+10 MB stays under 1 GB, and real traces keep room (a 53 MB trace needs 2.45 GB of 3.4 GB).
+"""
+from __future__ import annotations
+
+import resource
+from typing import Any, Mapping
+
+from . import MEMORY_BUDGET_ENV as BUDGET_ENV
+from . import settings
+from .errors import TraceError, UsageError
+
+#: bytes of analysis per event, goroutine, stack, thread or proc (see the module doc)
+PER_EVENT, PER_GOROUTINE, PER_STACK, PER_THREAD = 120, 2_200, 1_600, 5_000
+DEFAULT_BASE = 700 << 20
+DEFAULT_PER_BYTE = 64
+RLIMIT_SHARE = 0.6
+
+
+def counts(cols: Any) -> dict[str, int]:
+    """What the estimate counts, from the columns."""
+    import numpy as np
+
+    rk = cols.rk
+    return {
+        "events": len(cols.kind),
+        "goroutines": int(np.unique(cols.rid[rk == 1]).size),
+        "stacks": max(len(cols.stack_off) - 1, 0),
+        "threads": int(np.unique(cols.m).size),
+        "procs": int(np.unique(cols.rid[rk == 2]).size),
+    }
+
+
+def estimate(c: dict[str, int]) -> int:
+    """Bytes the timelines, graph and features of a trace with these counts will take."""
+    return (PER_EVENT * c["events"] + PER_GOROUTINE * c["goroutines"] + PER_STACK * c["stacks"]
+            + PER_THREAD * (c["threads"] + c["procs"]))
+
+
+def budget(size: int, env: Mapping[str, str] | None = None) -> int | None:
+    """The budget in bytes for a trace file of `size` bytes, or None (no check)."""
+    v = settings(env).memory_budget
+    if v:
+        try:
+            mib = int(v)
+        except ValueError:
+            mib = -1
+        if mib < 0:
+            raise UsageError(f"{BUDGET_ENV}={v!r}: expected a number of MiB (0: no budget)")
+        return None if mib == 0 else mib << 20
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        return int(soft * RLIMIT_SHARE)
+    return max(DEFAULT_BASE, DEFAULT_PER_BYTE * size)
+
+
+def check(cols: Any, size: int, display: str) -> None:
+    """Raise TraceError (one line) when analysing `cols` would take more than the budget."""
+    limit = budget(size)
+    if limit is None:
+        return
+    c = counts(cols)
+    need = estimate(c)
+    if need <= limit:
+        return
+    held = ", ".join(f"{v:,} {k}" for k, v in c.items())
+    raise TraceError(f"analysing this trace would take about {_size(need)} ({held}), over the memory budget "
+                     f"of {_size(limit)} (--max-memory or {BUDGET_ENV}=MiB raise it)", display, None)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+__all__ = ["check", "budget", "estimate", "counts", "BUDGET_ENV"]
