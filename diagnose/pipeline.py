@@ -28,8 +28,8 @@ from .errors import TraceError, UsageError
 from .features import Features, TraceInfo, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times, window_strength
-from .timeline import (Timelines, TraceColumns, build_timelines, kernel_available, kernel_read_columns, load_columns,
-                       trace_header)
+from .timeline import (Timelines, TraceColumns, build_timelines, kernel_available, kernel_count_events,
+                       kernel_read_columns, load_columns, trace_header)
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30
@@ -186,14 +186,13 @@ def refuse_too_many_events(inp: TraceInput) -> None:
     count with the kernel first (~0.4 us an event) and refuse a trace over the event limit
     (read/eventcap.py) before printing anything. Without the kernel the reader stops at the
     limit itself; a trace the kernel cannot count is left to the reader's own error."""
-    from .read.eventcap import max_events, too_many
-    from .timeline.kernel import count_events
+    from .read import max_events, too_many
 
     limit = max_events(inp.size)
     if limit is None or not kernel_available() or inp.size // 2 <= limit:  # 2 bytes an event at least
         return
     try:
-        n = count_events(inp.path)
+        n = kernel_count_events(inp.path)
     except TraceError:
         return
     if n is not None and n > limit:

@@ -12,10 +12,10 @@ from typing import Any
 from .columns import TraceColumns, build_columns
 from .timeline import Timelines, build_timelines
 
-from .kernel import kernel_available, read_columns as kernel_read_columns
+from .kernel import count_events as kernel_count_events, kernel_available, read_columns as kernel_read_columns
 
 __all__ = ["TraceColumns", "Timelines", "build_columns", "build_timelines", "load_columns", "load_timelines",
-           "trace_header", "kernel_available", "kernel_read_columns"]
+           "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events"]
 
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:
     """('go 1.22', 22) from a trace file's header (the reader's own parser); ('', 0) when unknown."""
