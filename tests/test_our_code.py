@@ -43,7 +43,9 @@ def test_totals_are_counts_not_samples():
     # every write-side network wait of the trace starts in fx.writeEvent (its total also counts
     # waits still open at the end), far more than the evidence samples
     assert f.network.write_waits.count <= we.network_waits.count <= f.network.write_waits.count + 8
-    assert we.network_waits.count >= 80 and len(f.network.evidence) <= 10
+    # evidence is a sample: at most 5 of each kind (ended waits, open waits, write-blocked
+    # goroutines, parked goroutines)
+    assert we.network_waits.count >= 80 and len(f.network.evidence) <= 20
     assert we.goroutines_blocked == 4 and we.package == "netpollfixtures/internal/fx"
     assert we.syscalls.count > 1000
     pkg = f.our_code.packages[0]
