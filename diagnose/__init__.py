@@ -75,6 +75,20 @@ class Settings:
     window_mb: float = DEFAULT_WINDOW_MB
 
 
+def env_count(var: str, value: str, unit: str) -> int:
+    """A whole number >= 0 from environment variable `var`; a UsageError naming the variable
+    otherwise (exit 2, one line)."""
+    from .errors import UsageError
+
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise UsageError(f"{var}={value!r}: expected a number of {unit}")
+    return n
+
+
 def settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings in force now (from `env`, default os.environ)."""
     env = os.environ if env is None else env

@@ -22,8 +22,8 @@ import resource
 from typing import Any, Mapping
 
 from . import MEMORY_BUDGET_ENV as BUDGET_ENV
-from . import settings
-from .errors import TraceError, UsageError
+from . import env_count, settings
+from .errors import TraceError
 
 #: bytes of analysis per event, goroutine, stack, thread or proc (see the module doc)
 PER_EVENT, PER_GOROUTINE, PER_STACK, PER_THREAD = 120, 2_200, 1_600, 5_000
@@ -56,12 +56,7 @@ def budget(size: int, env: Mapping[str, str] | None = None) -> int | None:
     """The budget in bytes for a trace file of `size` bytes, or None (no check)."""
     v = settings(env).memory_budget
     if v:
-        try:
-            mib = int(v)
-        except ValueError:
-            mib = -1
-        if mib < 0:
-            raise UsageError(f"{BUDGET_ENV}={v!r}: expected a number of MiB (0: no budget)")
+        mib = env_count(BUDGET_ENV, v, "MiB (0: no budget)")
         return None if mib == 0 else mib << 20
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:

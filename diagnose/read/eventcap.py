@@ -27,18 +27,11 @@ MIN_BATCH_BYTES = 100
 
 def max_events(size: int, env: Mapping[str, str] | None = None) -> int | None:
     """The most events a trace file of `size` bytes may hold, or None (no limit)."""
-    from .. import MAX_EVENTS_ENV, settings
-    from ..errors import UsageError
+    from .. import MAX_EVENTS_ENV, env_count, settings
 
     v = settings(env).max_events
     if v:
-        try:
-            n = int(v)
-        except ValueError:
-            n = -1
-        if n < 0:
-            raise UsageError(f"{MAX_EVENTS_ENV}={v!r}: expected a number of events (0: no limit)")
-        return n or None
+        return env_count(MAX_EVENTS_ENV, v, "events (0: no limit)") or None
     return max(MAX_EVENTS_BASE, int(MAX_EVENTS_PER_BYTE * size))
 
 
