@@ -146,3 +146,18 @@ def test_dump_and_inspect_refuse_before_printing(cmd, monkeypatch):
     code, out, err = run_main_captured(cmd, str(HOSTILE / "dense-60k.trace"))
     assert (code, out) == (2, "")
     assert len(err.strip().splitlines()) == 1 and "more than 5,000 events" in err
+
+
+def test_default_event_limit_never_refuses_an_old_format_trace():
+    # old-format events are denser than new-format ones (a real 11 MB go1.21 `busy` trace holds
+    # 0.30 events a byte, past the new formats' 0.3 cap): by default only the format's own
+    # ceiling (an event is at least 2 bytes) limits them
+    from diagnose.read import eventcap, open_trace
+
+    path = REPO / "fixtures" / "traces" / "healthy-light-go1.19.8.trace"
+    size = path.stat().st_size
+    with open_trace(str(path)) as tr:
+        n = sum(1 for _ in tr.events())
+    assert eventcap.max_events(size, env={}, old_format=True) >= max(size // 2, eventcap.MAX_EVENTS_BASE) >= n
+    assert eventcap.max_events(11_185_494, env={}, old_format=True) > 3_357_378  # that go1.21 trace
+    assert eventcap.max_events(11_185_494, env={}) < 3_357_378  # what refused it before

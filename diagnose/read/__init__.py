@@ -165,7 +165,7 @@ class TraceReader:
             raise RuntimeError("TraceReader.events() can be iterated only once")
         self._started = True
         try:
-            cap = max_events(self.total_bytes)
+            cap = max_events(self.total_bytes, old_format=int(self.version) < 22)
             r = self._make_reader()
             it = r.iter_events() if isinstance(r, Reader) else _read_all(r)
             try:
