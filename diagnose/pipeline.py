@@ -25,9 +25,9 @@ from typing import Any, BinaryIO, Callable, Protocol
 
 from . import __version__, budget
 from .errors import TraceError, UsageError
-from .features import Features, TraceInfo, TraceWindow, extract_from_timelines
+from .features import Features, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
-from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times, window_strength
+from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times
 from .timeline import (Timelines, TraceColumns, build_timelines, kernel_available, kernel_count_events,
                        kernel_read_columns, load_columns, trace_header)
 
@@ -414,31 +414,27 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     that of one window."""
     hlen, windows = plan
     parts: list[Diagnosis] = []
-    infos: list[TraceInfo] = []
+    feats: list[Features] = []
     clocks: list[tuple[int, int]] = []
-    best: tuple[tuple, Run] | None = None
     try:
         for k, (start, end) in enumerate(windows):
             run = analyse(inp, progress=progress, modules=modules, window=(hlen, start, end), refuse_cut=k == 0)
             if cut_before_first_generation(run.features):  # a later window holding only a cut generation:
                 lost = run.features.trace.lost_bytes        # its bytes are the trace's lost tail
                 windows = windows[:k]
-                infos[-1] = infos[-1].model_copy(update={"truncated": True, "lost_bytes": lost})
+                feats[-1].trace = feats[-1].trace.model_copy(update={"truncated": True, "lost_bytes": lost})
                 break
             run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
             if clocks and run.clock is not None:
                 shift_times(run.diagnosis, run.clock[0] - clocks[0][0])
             parts.append(run.diagnosis)
-            infos.append(run.features.trace)
+            feats.append(run.features)
             clocks.append(run.clock or (0, 0))
-            strength = (window_strength(run.diagnosis), -len(parts))
-            if best is None or strength > best[0]:
-                best = (strength, run)
             del run
     finally:
         if progress is not None:
             progress.done()
-    assert best is not None
+    infos = [f.trace for f in feats]
     t0 = clocks[0][0]
     trace = infos[0].model_copy(deep=True, update={
         "duration_ms": (clocks[-1][1] - t0) / 1e6,
@@ -453,14 +449,14 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
                     for (a, b), (s, e) in zip(clocks, windows)],
     })
     diagnosis, rep = merge_windows(parts, trace)
-    run = best[1]
-    assert run.diagnosis is parts[rep]
     if keep_timelines:
         run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]))
         if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
             run.timelines.t0 = t0
+    else:
+        run = Run(inp, feats[rep], clock=clocks[rep])
     run.diagnosis = diagnosis
-    run.features = run.features.model_copy(update={"trace": diagnosis.trace.model_copy(update={"path": inp.display})})
+    run.features = feats[rep].model_copy(update={"trace": diagnosis.trace.model_copy(update={"path": inp.display})})
     return run
 
 

@@ -16,7 +16,6 @@ import io
 import os
 from typing import BinaryIO
 
-from . import tracev2 as t2
 from . import wire
 from .version import HeaderError, parse_header
 
@@ -50,11 +49,9 @@ def generation_spans(path: str | os.PathLike) -> tuple[int, list[tuple[int, int]
             before = src.offset
             try:
                 b = wire.read_batch(src)
-            except wire.WireEOF:
+            except (wire.WireEOF, wire.WireError):
                 break
-            except wire.WireError:
-                break
-            if b.m == -1 and b.data == bytes((t2.EvEndOfGeneration,)):
+            if b.is_end_of_generation():
                 continue  # the marker closes the current generation
             if gen is not None and b.gen != gen:
                 spans.append((start, hlen + before))

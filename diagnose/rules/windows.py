@@ -52,7 +52,7 @@ def merge_windows(parts: list[Diagnosis], trace: TraceInfo) -> tuple[Diagnosis, 
         i, best = min(seen, key=lambda p: (rank_key(p[1]), p[0]))
         w = trace.windows[i]
         others = sorted({r for _, f in seen for r in (f.rule_id, *f.also_matched)} - {best.rule_id})
-        k = len({j for j, _ in seen})
+        k = len(seen)  # a window names a cause once (diagnose merges its rules by cause)
         fact = Fact(label="windows", value=k, unit="",
                     text=f"seen in {k} of {n} windows; strongest in {w.start_ms / 1e3:.1f}-{w.end_ms / 1e3:.1f} s")
         findings.append(best.model_copy(update={"also_matched": others, "facts": [*best.facts, fact]}))
