@@ -1,6 +1,7 @@
-"""Build script: the data folders and the optional compiled decode kernel.
+"""Build script: the data folders and the optional compiled kernels.
 
-The kernel (diagnose/read/_fastwire.c) is optional: when no C compiler is present the build
+The kernels (diagnose/read/_fastwire.c: decoding; diagnose/timeline/_fastscan.c: hot scans over
+the columns) are optional: when no C compiler is present the build
 goes on without it and the reader uses its pure-Python path (same interface, tested).
 """
 from setuptools import Extension, find_packages, setup
@@ -28,6 +29,9 @@ import os
 ext_modules = []
 if os.path.exists("diagnose/read/_fastwire.c") and not os.environ.get("NETPOLL_DIAGNOSE_PURE"):
     ext_modules.append(Extension("diagnose.read._fastwire", ["diagnose/read/_fastwire.c"],
+                                 extra_compile_args=["-O2"], optional=True))
+if os.path.exists("diagnose/timeline/_fastscan.c") and not os.environ.get("NETPOLL_DIAGNOSE_PURE"):
+    ext_modules.append(Extension("diagnose.timeline._fastscan", ["diagnose/timeline/_fastscan.c"],
                                  extra_compile_args=["-O2"], optional=True))
 
 setup(

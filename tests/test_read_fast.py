@@ -409,7 +409,7 @@ def test_build_without_a_compiler_does_not_fail(tmp_path):
                        env={**os.environ, "CC": "false", "LDSHARED": "false"}, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "using pure Python" in r.stdout + r.stderr
-    assert not list((tmp_path / "lib").rglob("_fastwire*"))
+    assert not list((tmp_path / "lib").rglob("_fastwire*")) and not list((tmp_path / "lib").rglob("_fastscan*"))
 
 
 @needs_kernel

@@ -18,6 +18,19 @@ from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMIN
 from .stacks import CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ, FAM_WRITE, SIDE_OTHER
 from .timeline import Timelines
 
+try:  # optional compiled scans (setup.py builds them when a C compiler is present)
+    from . import _fastscan  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised by installs without a compiler
+    _fastscan = None
+
+
+def scan_kernel():
+    """The compiled scans module, or None when not built or NETPOLL_DIAGNOSE_PURE is set
+    (the numpy code below is the reference; tests compare the two)."""
+    from .. import settings
+
+    return None if _fastscan is None or settings().pure else _fastscan
+
 WAKER_NETPOLLER, WAKER_TIMER, WAKER_RUNTIME = -2, -3, -4
 WAKER_NAMES = {WAKER_NETPOLLER: "netpoller", WAKER_TIMER: "timer", WAKER_RUNTIME: "runtime"}
 
@@ -149,6 +162,9 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
     if run.shape[0] == 0 or w_start.shape[0] == 0:
         return HeldByGoroutine(z, z, z, z)
     segs, los, cnts = counts if counts is not None else held_pair_counts(tl, w_start, w_end)
+    fast = scan_kernel()
+    if fast is not None:
+        return _held_by_goroutine_compiled(fast, tl, w_start, w_end, segs, los, cnts)
     per_window = np.sum(cnts, axis=0)
     cum = np.cumsum(per_window)
     # batches of windows holding about batch_pairs pairs each
@@ -191,6 +207,25 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
         return HeldByGoroutine(z, z, z, z)
     return HeldByGoroutine(np.concatenate(out_w), np.concatenate(out_g), np.concatenate(out_o),
                            np.concatenate(out_f))
+
+
+def _held_by_goroutine_compiled(fast, tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
+                                segs, los, cnts) -> HeldByGoroutine:
+    """`held_p_by_goroutine` in one compiled pass (diagnose/timeline/_fastscan.c): the pairs are
+    summed per goroutine as they are visited instead of materialised and sorted."""
+    i64 = np.int64
+    run = np.concatenate(segs).astype(i64) if segs else np.zeros(0, i64)
+    segoff = np.zeros(len(segs) + 1, i64)
+    segoff[1:] = np.cumsum([x.shape[0] for x in segs])
+    nw = w_start.shape[0]
+    lo = np.ascontiguousarray(np.stack(los).astype(i64) if los else np.zeros((0, nw), i64))
+    cnt = np.ascontiguousarray(np.stack(cnts).astype(i64) if cnts else np.zeros((0, nw), i64))
+    gi = tl.gor_index(tl.iv_g[run]).astype(i64)
+    w, g, o, f = fast.held_reduce(np.ascontiguousarray(tl.iv_start[run], i64), np.ascontiguousarray(tl.iv_end[run], i64),
+                                  np.ascontiguousarray(gi), segoff, lo, cnt, np.ascontiguousarray(w_start, i64),
+                                  np.ascontiguousarray(w_end, i64), int(tl.gor_id.shape[0]))
+    w, g, o, f = (np.frombuffer(x, i64).copy() for x in (w, g, o, f))
+    return HeldByGoroutine(w, tl.gor_id[g], o, f)
 
 
 def coverage(starts: np.ndarray, ends: np.ndarray):
