@@ -8,13 +8,17 @@ Each tool runs as its own child process (wall time, user+sys CPU and peak RSS fr
 repetitions interleaved:
 
   go:reader        Go 1.27.3's internal/trace.Reader, every event read (bench_read.py's harness)
-  diagnose:json    `netpoll-diagnose T --format json` with stdout on a pipe
+  diagnose:json    `netpoll-diagnose T --format json` with stdout on a pipe (windows in parallel
+                   processes where the machine allows: diagnose/jobs.py)
+  diagnose:json-j1 the same with NETPOLL_DIAGNOSE_JOBS=1 (one window at a time: least memory)
   diagnose:tty     `netpoll-diagnose T` with stderr on a pseudo-terminal (the progress path)
   diagnose:html    `netpoll-diagnose T --format html` (timelines kept for the charts)
   features         `netpoll-diagnose features T --format json`
   diagnose:pure    `diagnose:json` with NETPOLL_DIAGNOSE_PURE=1 (the pure-Python fallback)
 
-Printed per tool: min wall, min CPU, peak RSS, and the ratio of the min wall to go:reader's.
+Printed per tool: min wall, min CPU (all processes), peak RSS -- the largest of the process's own
+peak (wait4) and the sum over it and its worker processes (sampled every 20 ms) -- and the
+ratio of the min wall to go:reader's.
 Make a large trace first: `python tools/regen_fixtures.py --big 1.27.3 --mb 180`.
 """
 from __future__ import annotations
@@ -34,17 +38,53 @@ sys.path.insert(0, str(HERE))
 
 import bench_read  # noqa: E402  (find_go, build_go_reader, go_env)
 
-ORDER = ("go:reader", "diagnose:json", "diagnose:tty", "diagnose:html", "features", "diagnose:pure")
+ORDER = ("go:reader", "diagnose:json", "diagnose:json-j1", "diagnose:tty", "diagnose:html", "features", "diagnose:pure")
+
+
+def tree_rss(root: int) -> int:
+    """Bytes resident in process `root` and all its descendants now (Linux /proc)."""
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, todo = set(), [root]
+    while todo:
+        p = todo.pop()
+        tree.add(p)
+        todo.extend(c for c, pp in parent.items() if pp == p and c not in tree)
+    total = 0
+    for p in tree:
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def measure(argv: list[str], env: dict[str, str], stderr_tty: bool = False) -> tuple[float, float, int, int]:
     """(wall s, user+sys s, peak RSS bytes, exit code) of one child; stdout goes to /dev/null."""
+    import threading
+
     master = slave = None
     if stderr_tty:
         master, slave = pty.openpty()
     t0 = time.perf_counter()
     with open(os.devnull, "wb") as dn:
         p = subprocess.Popen(argv, stdout=dn, stderr=slave if stderr_tty else subprocess.DEVNULL, env=env, cwd=REPO)
+    peak_sum = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            peak_sum[0] = max(peak_sum[0], tree_rss(p.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     if slave is not None:
         os.close(slave)
         while True:  # drain the pty so the child never blocks on its progress line
@@ -55,7 +95,11 @@ def measure(argv: list[str], env: dict[str, str], stderr_tty: bool = False) -> t
                 break
         os.close(master)
     _, status, ru = os.wait4(p.pid, 0)
-    return time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    stop.set()
+    sampler.join()
+    # ru covers the child and the workers it waited for (CPU summed, maxrss the largest one)
+    return wall, ru.ru_utime + ru.ru_stime, max(ru.ru_maxrss * 1024, peak_sum[0]), os.waitstatus_to_exitcode(status)
 
 
 def main() -> int:
@@ -78,6 +122,8 @@ def main() -> int:
         path = str(Path(t).resolve())
         tools: dict[str, tuple[list[str], dict[str, str], bool]] = {
             "diagnose:json": (nd + [path, "--format", "json", "--fail-on", "never"], env, False),
+            "diagnose:json-j1": (nd + [path, "--format", "json", "--fail-on", "never"],
+                                 dict(env, NETPOLL_DIAGNOSE_JOBS="1"), False),
             "diagnose:tty": (nd + [path, "--fail-on", "never"], env, True),
             "diagnose:html": (nd + [path, "--format", "html", "--fail-on", "never"], env, False),
             "features": (nd + ["features", path, "--format", "json"], env, False),

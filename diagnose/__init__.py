@@ -25,6 +25,7 @@ options win over these where both exist.
 | NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
 | NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
 | NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations (12; 0 = whole trace at once) |
+| NETPOLL_DIAGNOSE_JOBS=N | processes that diagnose the windows of a big trace at once (0 = auto: the usable CPUs, at most 4, while memory allows; 1 under an address-space limit; diagnose/jobs.py) |
 | NETPOLL_DIAGNOSE_MEMORY_BUDGET=MiB | the analysis memory budget (diagnose/budget.py; 0: no budget) |
 | NETPOLL_DIAGNOSE_MAX_EVENTS=N | the most events a trace may hold (diagnose/read/eventcap.py; 0: no limit) |
 | NO_COLOR (any value) | no colour in terminal output (https://no-color.org) |
@@ -49,6 +50,7 @@ PROGRESS_DELAY_ENV = "NETPOLL_DIAGNOSE_PROGRESS_DELAY"
 V1_TICKS_ENV = "NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC"
 WINDOW_ENV = "NETPOLL_DIAGNOSE_WINDOW_MB"
 MEMORY_BUDGET_ENV = "NETPOLL_DIAGNOSE_MEMORY_BUDGET"
+JOBS_ENV = "NETPOLL_DIAGNOSE_JOBS"
 MAX_EVENTS_ENV = "NETPOLL_DIAGNOSE_MAX_EVENTS"
 NO_COLOR_ENV = "NO_COLOR"
 #: default analysis window, MB of trace: one window's analysis peaks at ~80 bytes per trace
@@ -70,6 +72,7 @@ class Settings:
     v1_ticks_per_sec: str = ""  # validated by the v1 reader, which names the variable in its error
     memory_budget: str = ""  # validated by diagnose/budget.py, which names the variable in its error
     max_events: str = ""  # validated by diagnose/read/eventcap.py
+    jobs: str = ""  # validated by diagnose/jobs.py
     no_color: bool = False
     #: MB of trace per analysis window (0: never cut)
     window_mb: float = DEFAULT_WINDOW_MB
@@ -109,6 +112,7 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         v1_ticks_per_sec=(env.get(V1_TICKS_ENV) or "").strip(),
         memory_budget=(env.get(MEMORY_BUDGET_ENV) or "").strip(),
         max_events=(env.get(MAX_EVENTS_ENV) or "").strip(),
+        jobs=(env.get(JOBS_ENV) or "").strip(),
         no_color=NO_COLOR_ENV in env and env.get(NO_COLOR_ENV, "") != "",
         window_mb=window,
     )

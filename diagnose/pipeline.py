@@ -406,31 +406,91 @@ def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | No
     return run
 
 
+def _diagnose_window(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int, k: int,
+                     span: tuple[int, int], progress: Progress | None = None
+                     ) -> tuple[Features, Diagnosis | None, tuple[int, int]]:
+    """One window through read -> rules: (features, diagnosis, clock); no diagnosis for a window
+    holding only a cut generation (the trace's lost tail)."""
+    run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0)
+    if cut_before_first_generation(run.features):
+        return run.features, None, run.clock or (0, 0)
+    return run.features, diagnose(run.features, ruleset, tool_version=__version__), run.clock or (0, 0)
+
+
+#: what forked window workers read (set in the parent just before the fork: the rule set holds
+#: compiled CEL programs that need not be pickled)
+_FORK_STATE: tuple[Any, ...] | None = None
+
+
+def _forked_window(k: int, span: tuple[int, int]) -> tuple[Features, Diagnosis | None, tuple[int, int]]:
+    inp, ruleset, modules, hlen = _FORK_STATE  # type: ignore[misc]
+    return _diagnose_window(inp, ruleset, modules, hlen, k, span)
+
+
+def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int,
+                          windows: list[tuple[int, int]], jobs: int, progress: Progress | None):
+    """`_diagnose_window` for every window, `jobs` forked processes at a time; results in window
+    order. Progress moves as windows finish."""
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    global _FORK_STATE
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _FORK_STATE = (inp, ruleset, modules, hlen)
+    results: list[Any] = [None] * len(windows)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {pool.submit(_forked_window, k, span): k for k, span in enumerate(windows)}
+            done_bytes = windows[0][0]
+            try:
+                for fut in as_completed(futures):
+                    k = futures[fut]
+                    results[k] = fut.result()
+                    done_bytes += windows[k][1] - windows[k][0]
+                    if progress is not None:
+                        progress(done_bytes, inp.size)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    finally:
+        _FORK_STATE = None
+    return results
+
+
 def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[tuple[int, int]]], *,
                       progress: Progress | None, keep_timelines: bool, modules: list[str] | None) -> Run:
-    """Each window through read -> ... -> rules, one at a time; then one diagnosis
-    (`rules.merge_windows`). The charts want the strongest window's timelines and graph: that
-    window is read again at the end rather than kept while the others are read, so memory stays
-    that of one window."""
+    """Each window through read -> ... -> rules alone (`_diagnose_window`), one at a time or in
+    parallel processes (diagnose/jobs.py); then one diagnosis (`rules.merge_windows`). The charts
+    want the strongest window's timelines and graph: that window is read again at the end rather
+    than kept while the others are read, so memory stays that of one window a process."""
+    from .jobs import window_jobs
+
     hlen, windows = plan
     parts: list[Diagnosis] = []
     feats: list[Features] = []
     clocks: list[tuple[int, int]] = []
+    jobs = window_jobs(len(windows))
     try:
-        for k, (start, end) in enumerate(windows):
-            run = analyse(inp, progress=progress, modules=modules, window=(hlen, start, end), refuse_cut=k == 0)
-            if cut_before_first_generation(run.features):  # a later window holding only a cut generation:
-                lost = run.features.trace.lost_bytes        # its bytes are the trace's lost tail
+        if jobs > 1:
+            if progress is not None:
+                progress.phase(f"analysing {len(windows)} windows in {jobs} processes")
+            results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, progress)
+        else:
+            results = (_diagnose_window(inp, ruleset, modules, hlen, k, span, progress)
+                       for k, span in enumerate(windows))
+        for k, (features, diagnosis, clock) in enumerate(results):
+            if diagnosis is None:  # a later window holding only a cut generation:
+                lost = features.trace.lost_bytes  # its bytes are the trace's lost tail
                 windows = windows[:k]
                 feats[-1].trace = feats[-1].trace.model_copy(update={"truncated": True, "lost_bytes": lost})
                 break
-            run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
-            if clocks and run.clock is not None:
-                shift_times(run.diagnosis, run.clock[0] - clocks[0][0])
-            parts.append(run.diagnosis)
-            feats.append(run.features)
-            clocks.append(run.clock or (0, 0))
-            del run
+            if clocks:
+                shift_times(diagnosis, clock[0] - clocks[0][0])
+            parts.append(diagnosis)
+            feats.append(features)
+            clocks.append(clock)
     finally:
         if progress is not None:
             progress.done()

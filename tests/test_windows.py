@@ -90,7 +90,9 @@ def test_cli_json_lists_the_windows(monkeypatch):
     assert json.loads(out)["trace"]["windows"] == []
 
 
-def test_damage_in_a_later_window_is_named_at_its_file_offset(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # read in this process, and in a worker process
+def test_damage_in_a_later_window_is_named_at_its_file_offset(tmp_path, monkeypatch, jobs):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", jobs)
     src = TWO_GENS[-1]
     hlen, spans = generation_spans(src)
     bad = tmp_path / "bad.trace"
@@ -150,6 +152,7 @@ def test_each_window_is_read_by_the_kernel_when_it_is_built(monkeypatch):
     if kernel._fastwire is None:
         pytest.skip("the compiled kernel is not built here (no C compiler at install time)")
     monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "1")  # counted in this process
     engaged = []
     real = kernel._Driver.run
     monkeypatch.setattr(kernel._Driver, "run", lambda self: (engaged.append(1), real(self))[1])
@@ -158,7 +161,9 @@ def test_each_window_is_read_by_the_kernel_when_it_is_built(monkeypatch):
     assert len(engaged) == 2
 
 
-def test_a_trace_cut_inside_a_later_window_loses_the_same_bytes(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_trace_cut_inside_a_later_window_loses_the_same_bytes(tmp_path, monkeypatch, jobs):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", jobs)  # the cut window handled in this process and in workers
     src = TWO_GENS[-1]
     hlen, spans = generation_spans(src)
     cut = tmp_path / "cut.trace"
@@ -170,3 +175,34 @@ def test_a_trace_cut_inside_a_later_window_loses_the_same_bytes(tmp_path):
     assert win.trace.lost_bytes == whole.trace.lost_bytes > 0
     assert win.trace.event_count == whole.trace.event_count
     assert len(win.trace.windows) == 1 and win.verdict.status == whole.verdict.status
+
+
+@pytest.mark.parametrize("path", TWO_GENS[1::2], ids=lambda p: p.stem)
+def test_windows_in_parallel_processes_give_the_same_diagnosis(path, monkeypatch):
+    """NETPOLL_DIAGNOSE_JOBS changes speed and memory, never the findings (diagnose/jobs.py)."""
+    inp = pipeline.open_input(path)
+    out = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", jobs)
+        out[jobs] = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis.model_dump_json()
+    assert out["1"] == out["2"]
+    assert json.loads(out["1"])["trace"]["windows"]
+
+
+def test_jobs_policy(monkeypatch):
+    from diagnose import jobs
+    from diagnose.errors import UsageError
+
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "3")
+    assert jobs.window_jobs(2) == 2 and jobs.window_jobs(5) == 3
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "many")
+    with pytest.raises(UsageError):
+        jobs.window_jobs(2)
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "0")
+    monkeypatch.setattr(jobs, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(jobs, "_available_memory", lambda: 3 * jobs.PER_JOB + 1)
+    assert jobs.window_jobs(10) == 3  # memory bounds it
+    monkeypatch.setattr(jobs, "_available_memory", lambda: None)
+    assert jobs.window_jobs(10) == jobs.AUTO_MAX and jobs.window_jobs(1) == 1
+    monkeypatch.setattr(jobs.resource, "getrlimit", lambda _r: (2 << 30, 2 << 30))
+    assert jobs.window_jobs(10) == 1  # under an address-space limit (the bot): one window at a time
