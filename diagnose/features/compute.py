@@ -497,14 +497,10 @@ def _assist_running_ns(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> float:
 # ----------------------------------------------------------------------------- threads
 def thread_features(ctx: _Ctx) -> ThreadFeatures:
     tl = ctx.tl
-    c = tl.cols
     f = ThreadFeatures()
-    m = c.m
-    valid = m >= 0
-    ms, first = np.unique(m[valid], return_index=True)
+    ms, t_first = tl.thread_first_seen
     f.max_threads = int(ms.shape[0])
     if ms.shape[0]:
-        t_first = c.t[np.nonzero(valid)[0][first]]
         late = t_first > tl.t0 + 0.05 * ctx.dur_ns
         f.threads_created = int(late.sum())
         if f.threads_created:

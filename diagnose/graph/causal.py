@@ -433,10 +433,7 @@ class CausalGraph:
 
     @cached_property
     def _thread_first_seen(self) -> np.ndarray:
-        c = self.tl.cols
-        valid = c.m >= 0
-        _, first = np.unique(c.m[valid], return_index=True)
-        return np.sort(c.t[np.nonzero(valid)[0][first]])
+        return np.sort(self.tl.thread_first_seen[1])
 
     def threads_first_seen_between(self, a: int, b: int) -> int:
         f = self._thread_first_seen
