@@ -14,7 +14,14 @@ that time stays bounded too -- real traces hold at most thousands of them.)
 The budget is, in this order: ``NETPOLL_DIAGNOSE_MEMORY_BUDGET`` (MiB; 0 turns the check
 off), 60% of the process's address-space limit when one is set (``--max-memory``, or the
 bot's limit for its analysis children), else ``max(700 MiB, 64 x file size)``: any trace under
-10 MB stays under 1 GB, and real traces keep room (a 53 MB trace needs 2.45 GB of 3.4 GB).
+10 MB stays under 1 GB, and real traces keep room (a 53 MB trace needs 2.45 GB of 3.4 GB) --
+but never more than 80% of the memory the machine has available (MemAvailable), so that a
+trace too big for the machine is refused in one line instead of bringing it down.
+
+A whole trace (not cut into windows: ``features``, ``explain``, ``profile``, old formats, a
+trace joined with an strace log) is also checked *before* it is read, from its size
+(``check_whole_read``: ~55 bytes of analysis per trace byte, measured on go1.27 busy traces
+of 53-189 MB): the columns alone of a 1 GB trace are ~13 GB.
 """
 from __future__ import annotations
 
@@ -30,6 +37,22 @@ PER_EVENT, PER_GOROUTINE, PER_STACK, PER_THREAD = 120, 2_200, 1_600, 5_000
 DEFAULT_BASE = 700 << 20
 DEFAULT_PER_BYTE = 64
 RLIMIT_SHARE = 0.6
+#: share of MemAvailable the default budget may use
+AVAILABLE_SHARE = 0.8
+#: bytes of analysis per byte of a trace analysed whole (before its columns exist to count)
+WHOLE_PER_BYTE = 55
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo (bytes), None where there is no such file."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def counts(cols: Any) -> dict[str, int]:
@@ -61,7 +84,21 @@ def budget(size: int, env: Mapping[str, str] | None = None) -> int | None:
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         return int(soft * RLIMIT_SHARE)
-    return max(DEFAULT_BASE, DEFAULT_PER_BYTE * size)
+    limit = max(DEFAULT_BASE, DEFAULT_PER_BYTE * size)
+    avail = available_memory()
+    return limit if avail is None else min(limit, max(DEFAULT_BASE, int(avail * AVAILABLE_SHARE)))
+
+
+def check_whole_read(size: int, display: str) -> None:
+    """Raise TraceError (one line) before reading a whole trace whose analysis would not fit:
+    estimated from the file size, since nothing is counted yet."""
+    limit = budget(size)
+    need = WHOLE_PER_BYTE * size
+    if limit is None or need <= limit:
+        return
+    raise TraceError(f"analysing this {_size(size)} trace whole would take about {_size(need)}, over the memory "
+                     f"budget of {_size(limit)} (the main command analyses a big Go 1.22+ trace in windows; "
+                     f"--max-memory or {BUDGET_ENV}=MiB raise the budget)", display, None)
 
 
 def check(cols: Any, size: int, display: str) -> None:
@@ -79,7 +116,9 @@ def check(cols: Any, size: int, display: str) -> None:
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+    if n >= 2**30:
+        return f"{n / 2**30:.1f} GiB"
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
 
 
-__all__ = ["check", "budget", "estimate", "counts", "BUDGET_ENV"]
+__all__ = ["check", "check_whole_read", "budget", "estimate", "counts", "available_memory", "BUDGET_ENV"]

@@ -18,6 +18,7 @@ import os
 import resource
 
 from . import JOBS_ENV, env_count, settings
+from .budget import available_memory as _available_memory
 
 AUTO_MAX = 4
 #: bytes one window's analysis may take (12 MB windows peak at 600-700 MB on busy go1.27 traces)
@@ -29,18 +30,6 @@ def _usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         return os.cpu_count() or 1
-
-
-def _available_memory() -> int | None:
-    """MemAvailable from /proc/meminfo (bytes), None where there is no such file."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def window_jobs(n_windows: int) -> int:

@@ -269,7 +269,10 @@ def read_columns(inp: TraceInput, progress: Progress | None = None,
                  window: tuple[int, int, int] | None = None) -> TraceColumns:
     """The columns of a trace: the compiled kernel when built (NETPOLL_DIAGNOSE_PURE=1 forces the
     reference), with or without progress -- one switch, in `diagnose.timeline.load_columns`.
-    `window`: (header length, start, end): only the generations in those bytes."""
+    `window`: (header length, start, end): only the generations in those bytes. A whole trace
+    too big for the memory budget is refused before it is read (`budget.check_whole_read`)."""
+    if window is None:
+        budget.check_whole_read(inp.size, inp.display)
     if progress is None and window is None:
         cols = load_columns(inp.path)
     else:
@@ -323,6 +326,9 @@ class Run:
     notes: list[str] = field(default_factory=list)
     #: (first, last) event time of what was analysed, trace clock ns
     clock: tuple[int, int] | None = None
+    #: a trace diagnosed in windows: the index (in diagnosis.trace.windows) of the window whose
+    #: features and timelines this run holds -- the strongest one (rules.merge_windows)
+    window: int | None = None
 
 
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
@@ -516,6 +522,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     else:
         run = Run(inp, feats[rep], clock=clocks[rep])
     run.diagnosis = diagnosis
+    run.window = rep
     run.features = feats[rep].model_copy(update={"trace": diagnosis.trace.model_copy(update={"path": inp.display})})
     return run
 

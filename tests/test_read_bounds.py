@@ -161,3 +161,24 @@ def test_default_event_limit_never_refuses_an_old_format_trace():
     assert eventcap.max_events(size, env={}, old_format=True) >= max(size // 2, eventcap.MAX_EVENTS_BASE) >= n
     assert eventcap.max_events(11_185_494, env={}, old_format=True) > 3_357_378  # that go1.21 trace
     assert eventcap.max_events(11_185_494, env={}) < 3_357_378  # what refused it before
+
+
+def test_whole_trace_too_big_for_the_machine_is_refused_before_reading(monkeypatch, tmp_path):
+    """A trace analysed whole (features, profile, explain) that the machine cannot hold: one line,
+    exit 2, before any column is read; the same trace is fine when memory is there."""
+    from diagnose import budget
+    from tests.support.cli import run_main_captured
+
+    trace = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "traces").glob("healthy-light-go1.27*.trace"))[0]
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", raising=False)
+    size = trace.stat().st_size
+    # pretend the machine has room for the 700 MiB floor only, and the trace were 20 MB
+    monkeypatch.setattr(budget, "available_memory", lambda: 100 << 20)
+    monkeypatch.setattr(budget, "WHOLE_PER_BYTE", (800 << 20) // size)
+    for cmd in (["features", str(trace)], ["profile", str(trace), "-o", str(tmp_path / "p.pb.gz")]):
+        code, out, err = run_main_captured(*cmd)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (cmd, err)
+        assert "over the memory budget of 700 MiB" in err and trace.name in err
+    monkeypatch.setattr(budget, "WHOLE_PER_BYTE", 55)  # its real size and the measured rate: read
+    code, out, err = run_main_captured("features", str(trace))
+    assert code == 0, err

@@ -206,3 +206,17 @@ def test_jobs_policy(monkeypatch):
     assert jobs.window_jobs(10) == jobs.AUTO_MAX and jobs.window_jobs(1) == 1
     monkeypatch.setattr(jobs.resource, "getrlimit", lambda _r: (2 << 30, 2 << 30))
     assert jobs.window_jobs(10) == 1  # under an address-space limit (the bot): one window at a time
+
+
+def test_features_command_on_a_windowed_trace_names_its_window(monkeypatch):
+    """`features` on a trace big enough for windows: the strongest window's features (as the main
+    command's), the window named on stderr, not the whole trace held in memory."""
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(SMALL_MB))
+    code, out, err = run_main_captured("features", str(TWO_GENS[-1]), "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert len(d["trace"]["windows"]) == 2
+    assert "features of window " in err and " of 2 " in err
+    inp = pipeline.open_input(TWO_GENS[-1])
+    run = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
+    assert d["network"] == json.loads(run.features.model_dump_json())["network"]

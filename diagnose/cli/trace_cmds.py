@@ -11,7 +11,8 @@ import typer
 from .. import pipeline
 from ..read import open_trace, overview, render_overview, write_dump
 from ..report import build_profile, compute_records, features_text, folded
-from .common import DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, write_output
+from .common import (DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, load_rules,
+                     write_output)
 
 PROG = "netpoll-diagnose"
 
@@ -62,9 +63,20 @@ def inspect(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: 
 
 def features(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,
              output: OutputOpt = None, max_bytes: MaxBytesOpt = None) -> None:
-    """The typed features rules test (network waits, scheduling, syscalls, fds, GC, threads)."""
+    """The typed features rules test (network waits, scheduling, syscalls, fds, GC, threads).
+
+    A big Go 1.22+ trace is analysed in windows, as the main command does: the features shown
+    are those of the window the diagnosis rests on (named on stderr)."""
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
-        f = pipeline.analyse(inp).features
+        if pipeline.plan_windows(inp) is None:
+            f = pipeline.analyse(inp).features
+        else:
+            run = pipeline.diagnose_trace(inp, load_rules(None))
+            f = run.features
+            if run.window is not None:
+                w = f.trace.windows[run.window]
+                sys.stderr.write(f"{PROG}: {inp.display}: features of window {run.window + 1} of {len(f.trace.windows)}"
+                                 f" ({w.start_ms:.0f}-{w.end_ms:.0f} ms), the one the diagnosis rests on\n")
     as_json = json_out or format == DataFormat.json
     write_output(f.model_dump_json(indent=2) + "\n" if as_json else features_text(f), output)
 
