@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""The reader kernel under AddressSanitizer + UndefinedBehaviorSanitizer.
+"""The compiled kernels under AddressSanitizer + UndefinedBehaviorSanitizer.
 
     python tools/sanitize.py [--fuzz-seconds 120] [--tests tests/test_read_fast.py ...]
 
-Builds ``diagnose/read/_fastwire.c`` with ``-fsanitize=address,undefined`` (gcc or clang,
+Builds ``diagnose/read/_fastwire.c`` (the reader) and ``diagnose/timeline/_fastscan.c`` (the
+timeline scans) with ``-fsanitize=address,undefined`` (gcc or clang,
 ``-fno-sanitize-recover``: any report aborts) into a temporary folder whose
 ``sitecustomize.py`` makes every Python process of the run import it in place of the
 in-tree build; the interpreter is not instrumented, so the sanitizer runtimes are preloaded
 (``LD_PRELOAD``). Then runs, under it:
 
-1. the reader tests (default: test_read_fast.py, which compares the kernel with the
-   reference on every fixture, and test_read_hostile.py, the hostile inputs);
+1. the kernel tests (default: test_read_fast.py, which compares the reader kernel with the
+   reference on every fixture, test_read_hostile.py, the hostile inputs, and test_fastscan.py,
+   the scans against their numpy reference);
 2. a fuzz smoke run of ``--fuzz-seconds`` (tools/fuzz.py with its plain mutator: libFuzzer's
    coverage does not see inside the C kernel, and atheris' own runtime would clash with the
    preloaded sanitizers).
@@ -30,7 +32,10 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_TESTS = ("tests/test_read_fast.py", "tests/test_read_hostile.py")
+DEFAULT_TESTS = ("tests/test_read_fast.py", "tests/test_read_hostile.py", "tests/test_fastscan.py")
+#: (module, C source) of every compiled kernel
+KERNELS = (("diagnose.read._fastwire", "diagnose/read/_fastwire.c"),
+           ("diagnose.timeline._fastscan", "diagnose/timeline/_fastscan.c"))
 
 
 def runtime(cc: str, lib: str) -> str:
@@ -40,27 +45,32 @@ def runtime(cc: str, lib: str) -> str:
     return out
 
 
-_SITECUSTOMIZE = """# Written by tools/sanitize.py: every Python process of the run uses the sanitized kernel.
+_SITECUSTOMIZE_HEAD = """# Written by tools/sanitize.py: every Python process of the run uses the sanitized kernels.
 import importlib.util, sys
-_spec = importlib.util.spec_from_file_location("diagnose.read._fastwire", {so!r})
+"""
+_SITECUSTOMIZE_ONE = """_spec = importlib.util.spec_from_file_location({name!r}, {so!r})
 _mod = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_mod)
-sys.modules["diagnose.read._fastwire"] = _mod
+sys.modules[{name!r}] = _mod
 """
 
 
 def build(cc: str, dest: Path) -> Path:
-    """The sanitized kernel at dest/_fastwire*.so, and a sitecustomize.py in dest that makes
-    every interpreter started with dest on PYTHONPATH import it as diagnose.read._fastwire
-    (ahead of the in-tree build, whatever sys.path the tests set up)."""
-    so = dest / ("_fastwire" + sysconfig.get_config_var("EXT_SUFFIX"))
-    cmd = [cc, "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-           "-fno-sanitize-recover=all", f"-I{sysconfig.get_paths()['include']}", str(REPO / "diagnose/read/_fastwire.c"),
-           "-o", str(so)]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
-    (dest / "sitecustomize.py").write_text(_SITECUSTOMIZE.format(so=str(so)))
-    return so
+    """The sanitized kernels in dest, and a sitecustomize.py in dest that makes every
+    interpreter started with dest on PYTHONPATH import them under their package names (ahead
+    of the in-tree builds, whatever sys.path the tests set up). Returns the reader kernel's path."""
+    site = _SITECUSTOMIZE_HEAD
+    built = []
+    for name, src in KERNELS:
+        so = dest / (name.rsplit(".", 1)[1] + sysconfig.get_config_var("EXT_SUFFIX"))
+        cmd = [cc, "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+               "-fno-sanitize-recover=all", f"-I{sysconfig.get_paths()['include']}", str(REPO / src), "-o", str(so)]
+        print("+", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+        site += _SITECUSTOMIZE_ONE.format(name=name, so=str(so))
+        built.append(so)
+    (dest / "sitecustomize.py").write_text(site)
+    return built[0]
 
 
 def main() -> int:
@@ -79,7 +89,9 @@ def main() -> int:
         env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         check = ("import diagnose.timeline.kernel as f; k = f._fastwire; "
-                 f"assert k.__file__ == {str(so)!r}, k; assert f.kernel_available(); print('kernel:', k.__file__)")
+                 f"assert k.__file__ == {str(so)!r}, k; assert f.kernel_available(); print('kernel:', k.__file__); "
+                 "import diagnose.timeline.analysis as a; assert a.scan_kernel().__file__.startswith("
+                 f"{str(so.parent)!r}); print('scans:', a._fastscan.__file__)")
         subprocess.run([sys.executable, "-c", check], env=env, check=True, cwd=REPO)
         rc = 0
         if a.tests:
