@@ -151,6 +151,7 @@ class ConnectionIndex:
         self.own = OwnershipStacks(tl.stacks)
         self.nodes: list[ConnNode] = []
         self._by_root: dict[int, int] = {}
+        self._roots = np.zeros(0, np.int64)
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -165,7 +166,8 @@ class ConnectionIndex:
         gs = gs[order]
         roots = _roots(tl, gs, self.own)
         self.conn_g, self.conn_root = gs, roots
-        for r in np.unique(roots).tolist():
+        self._roots = np.unique(roots)  # node i is the connection of root self._roots[i]
+        for r in self._roots.tolist():
             self._by_root[r] = len(self.nodes)
             self.nodes.append(ConnNode(id=f"conn:{r}", goroutines=[]))
         for g, r in zip(gs.tolist(), roots.tolist()):
@@ -211,7 +213,7 @@ class ConnectionIndex:
         root = self.conn_root[i]
         out = np.full(g.shape[0], -1, np.int64)
         if hit.any():
-            out[hit] = [self._by_root[int(r)] for r in root[hit].tolist()]
+            out[hit] = np.searchsorted(self._roots, root[hit])
         return out
 
     def _origins(self) -> None:

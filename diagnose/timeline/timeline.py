@@ -124,13 +124,13 @@ class Timelines:
         """First transition stack seen for the goroutine (Go's summary names it by its root)."""
         ev = self.tr_ev
         tstk = self.cols.tstk[ev]
-        g = self.cols.rid[ev]
-        has = tstk > 0
-        # first row with a stack per goroutine
-        gi = np.searchsorted(self.gor_id, g[has])
+        has = np.flatnonzero(tstk > 0)
+        # first row with a stack per goroutine: tr_ev is grouped by ascending goroutine id, so
+        # only each group's first such row is looked up
+        g = self.cols.rid[ev[has]]
+        firsts = _first_per_group(g)
         out = np.zeros(self.gor_id.shape[0], dtype=np.int32)
-        firsts = _first_per_group(gi)
-        out[gi[firsts]] = tstk[has][firsts]
+        out[np.searchsorted(self.gor_id, g[firsts])] = tstk[has[firsts]]
         return out
 
     @cached_property
