@@ -433,34 +433,47 @@ def _forked_window(k: int, span: tuple[int, int]) -> tuple[Features, Diagnosis |
     return _diagnose_window(inp, ruleset, modules, hlen, k, span)
 
 
+def _worker_start() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int,
                           windows: list[tuple[int, int]], jobs: int, progress: Progress | None):
     """`_diagnose_window` for every window, `jobs` forked processes at a time; results in window
-    order. Progress moves as windows finish."""
+    order. Progress moves as windows finish. On any error or interrupt the workers are stopped."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     global _FORK_STATE
     sys.stdout.flush()
     sys.stderr.flush()
     _FORK_STATE = (inp, ruleset, modules, hlen)
     results: list[Any] = [None] * len(windows)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_start)
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {pool.submit(_forked_window, k, span): k for k, span in enumerate(windows)}
-            done_bytes = windows[0][0]
-            try:
-                for fut in as_completed(futures):
-                    k = futures[fut]
-                    results[k] = fut.result()
-                    done_bytes += windows[k][1] - windows[k][0]
-                    if progress is not None:
-                        progress(done_bytes, inp.size)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        futures = {pool.submit(_forked_window, k, span): k for k, span in enumerate(windows)}
+        done_bytes = windows[0][0]
+        for fut in as_completed(futures):
+            k = futures[fut]
+            results[k] = fut.result()
+            done_bytes += windows[k][1] - windows[k][0]
+            if progress is not None:
+                progress(done_bytes, inp.size)
+    except BrokenProcessPool:
+        raise RuntimeError("a process analysing a window died (killed for memory? NETPOLL_DIAGNOSE_JOBS=1 "
+                           "analyses one window at a time)") from None
+    except BaseException:
+        for proc in list(getattr(pool, "_processes", {}).values()):  # running windows: stop them now
+            proc.terminate()
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         _FORK_STATE = None
     return results
 
