@@ -352,7 +352,7 @@ _GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
 
 def _side_line(name: str, s: SideSummary) -> str:
     t = s.trace
-    meta = ", ".join(x for x in [t.go_version, f"{format_value(t.duration_ms)} ms" if t.duration_ms else ""] if x)
+    meta = ", ".join(x for x in [t.format_label, f"{format_value(t.duration_ms)} ms" if t.duration_ms else ""] if x)
     label = s.verdict.status.upper()
     return f"{name:7}{t.path or '<trace>'}" + (f" ({meta})" if meta else "") + f": {label}, {s.findings} finding" + (
         "s" if s.findings != 1 else "")

@@ -788,7 +788,7 @@ def render_diff(d) -> str:
 
     def side(s) -> str:
         t = s.trace
-        meta = ", ".join(x for x in [t.go_version, f"{format_value(t.duration_ms)} ms"] if x)
+        meta = ", ".join(x for x in [t.format_label, f"{format_value(t.duration_ms)} ms"] if x)
         v = "ok" if s.verdict.status == "healthy" else (s.verdict.worst_severity or "warning")
         return (f"<td><code>{e(t.path or '<trace>')}</code><br><span class=\"muted\">{e(meta)}</span><br>"
                 f'<span class="sev {v}">{"healthy" if v == "ok" else "problems"}</span> {s.findings} finding'

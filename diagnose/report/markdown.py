@@ -122,7 +122,7 @@ def headline_pairs(d: Diagnosis) -> list[tuple[str, str]]:
 
 def trace_meta(d: Diagnosis) -> str:
     t = d.trace
-    return " · ".join(x for x in [t.go_version, f"{format_value(t.duration_ms)} ms" if t.duration_ms else "",
+    return " · ".join(x for x in [t.format_label, f"{format_value(t.duration_ms)} ms" if t.duration_ms else "",
                                   f"{t.event_count} events" if t.event_count else ""] if x)
 
 
@@ -252,7 +252,7 @@ def render_diff(d, max_chars: int = MAX_CHARS) -> str:
         out.append("")
 
     def side(s) -> str:
-        meta = ", ".join(x for x in [s.trace.go_version, f"{format_value(s.trace.duration_ms)} ms"] if x)
+        meta = ", ".join(x for x in [s.trace.format_label, f"{format_value(s.trace.duration_ms)} ms"] if x)
         return f"{code(s.trace.path or '<trace>')} ({esc(meta)})"
 
     def verdict(s) -> str:

@@ -339,7 +339,7 @@ def render_diff(d) -> str:
 
     def side(s) -> str:
         v = "healthy" if s.verdict.status == "healthy" else f"problems ({s.findings} finding{'s' if s.findings != 1 else ''})"
-        meta = ", ".join(x for x in [s.trace.go_version, f"{format_value(s.trace.duration_ms)} ms"] if x)
+        meta = ", ".join(x for x in [s.trace.format_label, f"{format_value(s.trace.duration_ms)} ms"] if x)
         return f"{s.trace.path or '<trace>'}\n{meta}\n{v}"
 
     b.add([fields([("Before", side(d.before)), ("After", side(d.after))])])

@@ -192,7 +192,7 @@ def render(d: Diagnosis, color: bool = False, width: int = WIDTH) -> str:
     width = max(width, MIN_WIDTH)
     t = d.trace
     head = f"netpoll-diagnose {d.tool_version}".rstrip()
-    meta = [x for x in [t.go_version, f"{format_value(t.duration_ms)} ms" if t.duration_ms else "",
+    meta = [x for x in [t.format_label, f"{format_value(t.duration_ms)} ms" if t.duration_ms else "",
                         f"{t.event_count} events" if t.event_count else ""] if x]
     lines = _wrap(f"{head}: {t.path or '<trace>'}" + (f" ({', '.join(meta)})" if meta else ""), 2, width, first="")
     if t.truncated:
