@@ -456,15 +456,29 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     results: list[Any] = [None] * len(windows)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
+    failed: dict[int, BaseException] = {}
     try:
         futures = {pool.submit(_forked_window, k, span): k for k, span in enumerate(windows)}
         done_bytes = windows[0][0]
         for fut in as_completed(futures):
             k = futures[fut]
+            if fut.cancelled():
+                continue
+            err = fut.exception()
+            if err is not None:
+                # as one process would: the error of the first failing window, so the later
+                # windows are not needed; the earlier ones still run, one of them may fail first
+                failed[k] = err
+                for f, j in futures.items():
+                    if j > k:
+                        f.cancel()
+                continue
             results[k] = fut.result()
             done_bytes += windows[k][1] - windows[k][0]
             if progress is not None:
                 progress(done_bytes, inp.size)
+        if failed:
+            raise failed[min(failed)]
     except BrokenProcessPool:
         raise RuntimeError("a process analysing a window died (killed for memory? NETPOLL_DIAGNOSE_JOBS=1 "
                            "analyses one window at a time)") from None
