@@ -1,0 +1,74 @@
+"""Every command that analyses a trace reads it through the compiled kernel when it is built,
+and the graph's hot scan through the compiled scans (issue 18: "one code path for every
+command ... a test asserts that each CLI path engages the kernel"). `dump` and `inspect` print
+every event as Go's reader does, so they read `Event`s by design (bounded by the event cap).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diagnose.timeline import analysis as A
+from diagnose.timeline import kernel
+from tests.support.cli import run_main_captured
+
+REPO = Path(__file__).resolve().parent.parent
+TRACE = REPO / "fixtures" / "traces" / "gomaxprocs-procs1-burst-go1.27.3.trace"
+OTHER = REPO / "fixtures" / "traces" / "healthy-light-go1.27.3.trace"
+
+COMMANDS = {
+    "diagnose-text": [str(TRACE)],
+    "diagnose-json": [str(TRACE), "--format", "json"],
+    "diagnose-html": [str(TRACE), "--format", "html"],
+    "diff": ["diff", str(OTHER), str(TRACE)],
+    "features": ["features", str(TRACE), "--format", "json"],
+    "explain": ["explain", str(TRACE), "--conns"],
+}
+
+
+@pytest.fixture()
+def counted(monkeypatch):
+    if kernel._fastwire is None:
+        pytest.skip("the compiled kernel is not built here (no C compiler at install time)")
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "1")  # counted in this process
+    calls = {"kernel": 0, "scan": 0}
+    real_run = kernel._Driver.run
+
+    def run(self):
+        calls["kernel"] += 1
+        return real_run(self)
+
+    monkeypatch.setattr(kernel._Driver, "run", run)
+    if A._fastscan is not None:
+        real_scan = A._held_by_goroutine_compiled
+
+        def scan(*a, **k):
+            calls["scan"] += 1
+            return real_scan(*a, **k)
+
+        monkeypatch.setattr(A, "_held_by_goroutine_compiled", scan)
+    return calls
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_command_reads_through_the_kernel(name, counted, tmp_path):
+    code, out, err = run_main_captured(*COMMANDS[name])
+    assert code in (0, 1), err
+    assert counted["kernel"] >= (2 if name == "diff" else 1)
+    if A._fastscan is not None:
+        assert counted["scan"] >= 1
+
+
+def test_profile_reads_through_the_kernel(counted, tmp_path):
+    code, out, err = run_main_captured("profile", str(TRACE), "-o", str(tmp_path / "p.pb.gz"))
+    assert code == 0, err
+    assert counted["kernel"] == 1
+
+
+def test_pure_setting_engages_neither(counted, monkeypatch):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    code, out, err = run_main_captured(str(TRACE), "--format", "json")
+    assert code in (0, 1), err
+    assert counted == {"kernel": 0, "scan": 0}
