@@ -33,7 +33,12 @@ def _usable_cpus() -> int:
 
 
 def window_jobs(n_windows: int) -> int:
-    """Processes for `n_windows` windows (>= 1)."""
+    """Processes for `n_windows` windows (>= 1). Workers are forked (they inherit the loaded
+    rules): where the platform cannot fork, one process."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
     v = settings().jobs
     if v:
         n = env_count(JOBS_ENV, v, "processes (0: auto)")
