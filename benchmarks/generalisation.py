@@ -3,6 +3,7 @@
 
     python benchmarks/generalisation.py              # held-out, train, per program (LOPO)
     python benchmarks/generalisation.py --details    # every noticed miss, early warning, false alarm
+    python benchmarks/generalisation.py --split train  # only the train programs: what tuning may look at
 
 Runs the shipped rules on the generalisation corpus (fixtures/generalisation.json, written
 by ``tools/regen_fixtures.py --corpus gen``) and prints, per cause, recall at the doses clients
@@ -153,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--details", action="store_true", help="list every miss, early warning and false alarm")
     ap.add_argument("--go", action="append", default=[], help="only these toolchains (repeatable)")
+    ap.add_argument("--split", choices=("train", "heldout"),
+                    help="only this split's programs (tune with --split train, never look at held-out)")
     args = ap.parse_args(argv)
     cases = load_cases()
+    if args.split:
+        cases = [k for k in cases if k.split == args.split]
     if args.go:
         cases = [k for k in cases if k.go in args.go]
     if not cases:
@@ -167,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     held = [k for k in cases if k.split == "heldout"]
     train = [k for k in cases if k.split == "train"]
     for sel, title in ((held, "held-out programs"), (train, "train programs"), (cases, "whole corpus")):
+        if not sel:
+            continue
         s = score(sel)
         print(table(s, f"{title} ({len(sel)} traces, programs: "
                        f"{', '.join(sorted({k.program for k in sel}))})"))

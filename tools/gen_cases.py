@@ -53,12 +53,14 @@ STYLE: Dict[str, str] = {
     "capture": "TCP line feed; other ways of taking the trace (confounders)",
     "consumer": "the traced process is a streaming client (reader goroutines, a worker pool, acks)",
     "bufmux": "gRPC-like: 4 streams multiplexed on one TCP conn, one mutex-guarded bufio.Writer, flush per message",
+    "unixfeed": "unix-socket JSON-lines quote feed: a publisher, per-subscriber bounded drop-oldest queues, write deadlines",
 }
 
 SPLIT: Dict[str, str] = {
     "framed": "train", "h2tls": "train", "fanout": "train", "quiet": "train",
     "hijack": "heldout", "revproxy": "heldout", "capture": "heldout", "consumer": "heldout",
     "bufmux": "heldout",  # written after the last tuning (issue 12 gen2): scored, never tuned on
+    "unixfeed": "heldout",  # written after the gen3 tuning: scored, never tuned on
 }
 
 
@@ -137,6 +139,11 @@ GEN_CASES: List[GenCase] = [
     *_series("bufmux", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (stream bursts)",
              "healthy-procs1"),
     GenCase("bufmux", "mix-gc100-slow35", (GC, SLOW)),
+    # unixfeed (heldout): a quote feed on a unix socket, bounded drop-oldest queues
+    GenCase("unixfeed", "healthy", ()),
+    *_series("unixfeed", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    *_series("unixfeed", "write", STORM, [64, 16, 4, 1], "bytes per write", "healthy", {4: 0.3, 1: 0.2}),
+    GenCase("unixfeed", "idle600", (), confounder="600 idle subscribers parked in a socket read"),
 ]
 
 

@@ -233,8 +233,9 @@ def run_case(bindir: Path, case: Case, window: float, trace_out: Path,
             if not ready.wait(20):
                 raise RunError("server did not report LISTENING within 20s")
             addr = next(x.split()[1] for x in lines if x.startswith("LISTENING "))
-            if not addr.startswith("127.0.0.1:"):
-                raise RunError(f"server listens on {addr}, expected 127.0.0.1")
+            # every address on 127.0.0.1, or a unix socket (unixfeed's data path)
+            if not all(a.startswith(("127.0.0.1:", "unix:/")) for a in addr.split(",")):
+                raise RunError(f"server listens on {addr}, expected 127.0.0.1 or a unix socket")
             detach = attach(srv.pid) if attach else None
             try:
                 cl = subprocess.run(
