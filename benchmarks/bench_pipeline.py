@@ -17,7 +17,8 @@ repetitions interleaved:
   diagnose:pure    `diagnose:json` with NETPOLL_DIAGNOSE_PURE=1 (the pure-Python fallback)
 
 Printed per tool: min wall, min CPU (all processes), peak RSS -- the largest of the process's own
-peak (wait4) and the sum over it and its worker processes (sampled every 20 ms) -- and the
+peak (wait4) and the sum of the proportional set sizes of it and its worker processes
+(sampled every 20 ms) -- and the
 ratio of the min wall to go:reader's.
 Make a large trace first: `python tools/regen_fixtures.py --big 1.27.3 --mb 180`.
 """
@@ -42,7 +43,8 @@ ORDER = ("go:reader", "diagnose:json", "diagnose:json-j1", "diagnose:tty", "diag
 
 
 def tree_rss(root: int) -> int:
-    """Bytes resident in process `root` and all its descendants now (Linux /proc)."""
+    """Bytes resident in process `root` and all its descendants now (proportional set size,
+    Linux /proc)."""
     parent: dict[int, int] = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -57,11 +59,11 @@ def tree_rss(root: int) -> int:
         tree.add(p)
         todo.extend(c for c, pp in parent.items() if pp == p and c not in tree)
     total = 0
-    for p in tree:
+    for p in tree:  # PSS: pages shared copy-on-write by the forked workers count once in all
         try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) * 1024
+        except (OSError, ValueError, IndexError, StopIteration):
             continue
     return total
 

@@ -97,8 +97,8 @@ def check_whole_read(size: int, display: str) -> None:
     if limit is None or need <= limit:
         return
     raise TraceError(f"analysing this {_size(size)} trace whole would take about {_size(need)}, over the memory "
-                     f"budget of {_size(limit)} (the main command analyses a big Go 1.22+ trace in windows; "
-                     f"--max-memory or {BUDGET_ENV}=MiB raise the budget)", display, None)
+                     f"budget of {_size(limit)} (--max-memory or {BUDGET_ENV}=MiB raise it; only the main "
+                     f"command without --strace cuts a Go 1.22+ trace into windows)", display, None)
 
 
 def check(cols: Any, size: int, display: str) -> None:

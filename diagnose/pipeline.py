@@ -329,6 +329,9 @@ class Run:
     #: a trace diagnosed in windows: the index (in diagnosis.trace.windows) of the window whose
     #: features and timelines this run holds -- the strongest one (rules.merge_windows)
     window: int | None = None
+    #: ... and that window's features with its own trace facts (duration, events), where
+    #: `features` carries the whole trace's (merged: every window's incompleteness counts)
+    window_features: Features | None = None
 
 
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
@@ -457,8 +460,10 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
     failed: dict[int, BaseException] = {}
+    procs: list[Any] = []
     try:
         futures = {pool.submit(_forked_window, k, span): k for k, span in enumerate(windows)}
+        procs = list(getattr(pool, "_processes", {}).values())  # started by the submits
         done_bytes = windows[0][0]
         for fut in as_completed(futures):
             k = futures[fut]
@@ -480,8 +485,13 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
         if failed:
             raise failed[min(failed)]
     except BrokenProcessPool:
-        raise RuntimeError("a process analysing a window died (killed for memory? NETPOLL_DIAGNOSE_JOBS=1 "
-                           "analyses one window at a time)") from None
+        for proc in procs:
+            proc.join(timeout=1)
+        codes = sorted({proc.exitcode for proc in procs if proc.exitcode not in (None, 0)})
+        if -9 in codes:  # SIGKILL: the kernel's OOM killer, as a rule
+            raise MemoryError("a process analysing a window was killed (SIGKILL): out of memory? "
+                              "NETPOLL_DIAGNOSE_JOBS=1 analyses one window at a time") from None
+        raise RuntimeError(f"a process analysing a window died (exit codes {codes})") from None
     except BaseException:
         for proc in list(getattr(pool, "_processes", {}).values()):  # running windows: stop them now
             proc.terminate()
@@ -550,6 +560,8 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
         run = Run(inp, feats[rep], clock=clocks[rep])
     run.diagnosis = diagnosis
     run.window = rep
+    run.window_features = feats[rep].model_copy(update={"trace": feats[rep].trace.model_copy(
+        update={"path": inp.display, "windows": diagnosis.trace.windows})})
     run.features = feats[rep].model_copy(update={"trace": diagnosis.trace.model_copy(update={"path": inp.display})})
     return run
 

@@ -182,9 +182,13 @@ def test_windows_in_parallel_processes_give_the_same_diagnosis(path, monkeypatch
     """NETPOLL_DIAGNOSE_JOBS changes speed and memory, never the findings (diagnose/jobs.py)."""
     inp = pipeline.open_input(path)
     out = {}
+    pools = []
+    real = pipeline._windows_in_processes
+    monkeypatch.setattr(pipeline, "_windows_in_processes", lambda *a: (pools.append(a[-2]), real(*a))[1])
     for jobs in ("1", "2"):
         monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", jobs)
         out[jobs] = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis.model_dump_json()
+    assert pools == [2], "jobs=2 ran the windows in worker processes, jobs=1 in this one"
     assert out["1"] == out["2"]
     assert json.loads(out["1"])["trace"]["windows"]
 
@@ -193,6 +197,7 @@ def test_jobs_policy(monkeypatch):
     from diagnose import jobs
     from diagnose.errors import UsageError
 
+    monkeypatch.setattr(jobs.resource, "getrlimit", lambda _r: (jobs.resource.RLIM_INFINITY,) * 2)
     monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "3")
     assert jobs.window_jobs(2) == 2 and jobs.window_jobs(5) == 3
     monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "many")
@@ -200,17 +205,55 @@ def test_jobs_policy(monkeypatch):
         jobs.window_jobs(2)
     monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "0")
     monkeypatch.setattr(jobs, "_usable_cpus", lambda: 8)
-    monkeypatch.setattr(jobs, "_available_memory", lambda: 3 * jobs.PER_JOB + 1)
+    room = 3 * jobs.per_job() + 1  # three default windows' worth
+    monkeypatch.setattr(jobs, "_memory_for_jobs", lambda: room)
     assert jobs.window_jobs(10) == 3  # memory bounds it
-    monkeypatch.setattr(jobs, "_available_memory", lambda: None)
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", "48")  # bigger windows, fewer of them at once
+    assert jobs.per_job() > jobs.MIN_PER_JOB and jobs.window_jobs(10) == 1
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_WINDOW_MB")
+    monkeypatch.setattr(jobs, "_memory_for_jobs", lambda: None)
     assert jobs.window_jobs(10) == jobs.AUTO_MAX and jobs.window_jobs(1) == 1
-    monkeypatch.setattr(jobs.resource, "getrlimit", lambda _r: (2 << 30, 2 << 30))
-    assert jobs.window_jobs(10) == 1  # under an address-space limit (the bot): one window at a time
+    for limited in (jobs.resource.RLIMIT_AS, jobs.resource.RLIMIT_CPU):  # the bot's children, --timeout
+        monkeypatch.setattr(jobs.resource, "getrlimit",
+                            lambda r, lim=limited: (60, 60) if r == lim else (jobs.resource.RLIM_INFINITY,) * 2)
+        assert jobs.window_jobs(10) == 1
+
+
+def test_jobs_read_cgroup_limits(monkeypatch, tmp_path):
+    """In a container, the cgroup's CPU quota and memory limit bound the jobs, not the host's."""
+    from diagnose import jobs
+
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    (tmp_path / "memory.max").write_text(str(5 << 30) + "\n")
+    (tmp_path / "memory.current").write_text(str(3 << 30) + "\n")
+    monkeypatch.setattr(jobs, "CGROUP", str(tmp_path))
+    monkeypatch.setattr(jobs, "_available_memory", lambda: 20 << 30)
+    assert jobs._memory_for_jobs() == 2 << 30
+    assert jobs._usable_cpus() <= 2
+    (tmp_path / "memory.max").write_text("max\n")
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert jobs._memory_for_jobs() == 20 << 30
+
+
+def test_a_killed_worker_is_named_out_of_memory(monkeypatch):
+    """The OOM killer's SIGKILL on a window's process: the CLI's out-of-memory line (exit 2), not
+    an internal error; no worker left behind."""
+    import os
+    import signal
+
+    from tests.support.cli import run_main_captured
+
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(SMALL_MB))
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "2")
+    monkeypatch.setattr(pipeline, "_diagnose_window", lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+    code, out, err = run_main_captured(str(TWO_GENS[-1]))
+    assert code == 2 and "out of memory" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_features_command_on_a_windowed_trace_names_its_window(monkeypatch):
     """`features` on a trace big enough for windows: the strongest window's features (as the main
-    command's), the window named on stderr, not the whole trace held in memory."""
+    command's), its own duration and events, the window named on stderr; not the whole trace
+    held in memory."""
     monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(SMALL_MB))
     code, out, err = run_main_captured("features", str(TWO_GENS[-1]), "--format", "json")
     assert code == 0, err
@@ -220,3 +263,6 @@ def test_features_command_on_a_windowed_trace_names_its_window(monkeypatch):
     inp = pipeline.open_input(TWO_GENS[-1])
     run = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
     assert d["network"] == json.loads(run.features.model_dump_json())["network"]
+    w = d["trace"]["windows"][run.window]
+    assert d["trace"]["duration_ms"] == pytest.approx(w["end_ms"] - w["start_ms"], abs=1.0)
+    assert d["trace"]["duration_ms"] < run.diagnosis.trace.duration_ms * 0.9

@@ -72,7 +72,7 @@ def features(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out:
             f = pipeline.analyse(inp).features
         else:
             run = pipeline.diagnose_trace(inp, load_rules(None))
-            f = run.features
+            f = run.window_features or run.features
             if run.window is not None:
                 w = f.trace.windows[run.window]
                 sys.stderr.write(f"{PROG}: {inp.display}: features of window {run.window + 1} of {len(f.trace.windows)}"

@@ -95,12 +95,12 @@ class TraceInfo(BaseModel):
                                        "once (NETPOLL_DIAGNOSE_WINDOW_MB): the windows of whole generations it was "
                                        "diagnosed in, findings merged; empty when analysed whole")
 
-
     @property
     def format_label(self) -> str:
         """How reports name the header: it is the trace *format*, which Go bumps only when the
         format changes (Go 1.27 writes "go 1.26 trace"), not the Go version that wrote it."""
         return f"{self.go_version} trace format" if self.go_version else ""
+
 
 class WaitSite(BaseModel):
     """Network waits that started at one call site (top user frame of the blocking stack)."""

@@ -7,7 +7,7 @@ from diagnose.features import Features
 def features_text(f: Features) -> str:
     n, s, sc, fd, gc, th, t = f.network, f.scheduling, f.syscalls, f.fds, f.gc, f.threads, f.trace
     lines = [
-        f"trace        {t.path}  {t.go_version}  {t.duration_ms:.1f} ms  {t.event_count} events  "
+        f"trace        {t.path}  {t.format_label}  {t.duration_ms:.1f} ms  {t.event_count} events  "
         f"{t.goroutine_count} goroutines  GOMAXPROCS {t.gomaxprocs_min}..{t.gomaxprocs_max}",
         f"network      {n.waits.count} waits ({n.waits_per_s:.1f}/s), p50 {n.waits.p50_ms:.2f} ms, p95 "
         f"{n.waits.p95_ms:.2f} ms; write share {n.write_wait_share:.2f}; never ended {n.never_ended_count}; "

@@ -123,12 +123,14 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
                 int64_t base = seg[k], len = seg[k + 1] - seg[k];
                 if (c <= 0) continue;
                 if (l < 0) l = 0;
-                if (l + c > len) c = len - l;
+                if (l >= len) continue;
+                if (c > len - l) c = len - l;  /* no l + c: it could overflow */
                 for (int64_t i = l; i < l + c; i++) {
                     int64_t j = base + i;
                     int64_t st = s[j] > a ? s[j] : a;
                     int64_t en = e[j] < b ? e[j] : b;
-                    int64_t ov = en - st;
+                    /* numpy's int64 arithmetic wraps: do the same, without C's signed-overflow UB */
+                    int64_t ov = (int64_t)((uint64_t)en - (uint64_t)st);
                     if (ov <= 0) continue;
                     int64_t g = gi[j];
                     if (mark[g] != w) {
@@ -137,7 +139,7 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
                         first[g] = INT64_MAX;
                         touched[nt++] = g;
                     }
-                    sum[g] += ov;
+                    sum[g] = (int64_t)((uint64_t)sum[g] + (uint64_t)ov);
                     if (st < first[g]) first[g] = st;
                 }
             }
@@ -158,8 +160,11 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
         }
     }
     {
-        PyObject *r0 = vbytes(&ow), *r1 = vbytes(&og_), *r2 = vbytes(&oo), *r3 = vbytes(&of);
-        if (r0 && r1 && r2 && r3) res = PyTuple_Pack(4, r0, r1, r2, r3);
+        PyObject *r0 = vbytes(&ow);
+        PyObject *r1 = r0 ? vbytes(&og_) : NULL;
+        PyObject *r2 = r1 ? vbytes(&oo) : NULL;
+        PyObject *r3 = r2 ? vbytes(&of) : NULL;
+        if (r3) res = PyTuple_Pack(4, r0, r1, r2, r3);
         Py_XDECREF(r0); Py_XDECREF(r1); Py_XDECREF(r2); Py_XDECREF(r3);
     }
 done:
