@@ -53,7 +53,7 @@ def counted(monkeypatch):
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
-def test_command_reads_through_the_kernel(name, counted, tmp_path):
+def test_command_reads_through_the_kernel(name, counted):
     code, out, err = run_main_captured(*COMMANDS[name])
     assert code in (0, 1), err
     assert counted["kernel"] >= (2 if name == "diff" else 1)
