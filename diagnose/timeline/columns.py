@@ -211,6 +211,10 @@ def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | N
     # per event instead of twelve appends; `val` (metrics, sync, tasks: rare) goes to a dict
     flat = array("q")
     put = flat.extend
+    # every _CHUNK_ROWS rows the flat rows become typed column chunks (64 B a row instead of 96,
+    # and no whole-trace array that doubles as it grows); joined column by column at the end
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name, _ in _ROW_DTYPES}
+    flush_at = _CHUNK_ROWS
     vals: dict[int, float] = {}
     row = -1
     tabs = _Tables()
@@ -255,6 +259,10 @@ def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | N
 
     for ev in events():
         row += 1
+        if row == flush_at:
+            _flush_rows(flat, chunks)
+            del flat[:]
+            flush_at += _CHUNK_ROWS
         typ = ev.typ
         kc = KINDS[typ]
         tbl = ev.table
@@ -335,15 +343,32 @@ def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | N
             if val:
                 vals[row] = val
     n = row + 1
-    m = np.frombuffer(flat, dtype=np.int64).reshape(n, 12) if n else np.zeros((0, 12), np.int64)
-    names = [name for name, _, _ in _COLS if name != "val"]
-    dtypes = {name: dt for name, _, dt in _COLS}
-    arrays = {name: np.ascontiguousarray(m[:, i]).astype(dtypes[name], copy=False) for i, name in enumerate(names)}
+    _flush_rows(flat, chunks)
+    del flat
+    arrays = {}
+    for name, dt in _ROW_DTYPES:  # one column at a time: the peak is the chunks and one column
+        parts = chunks.pop(name)
+        arrays[name] = np.concatenate(parts) if parts else np.zeros(0, dt)
+        del parts
     val = np.zeros(n, dtype=np.float64)
     if vals:
         val[np.fromiter(vals.keys(), np.int64, len(vals))] = np.fromiter(vals.values(), np.float64, len(vals))
     arrays["val"] = val
     return tabs.finish_arrays(arrays, meta)
+
+
+#: rows of the reader fast path kept as flat int64 before they become typed column chunks
+_CHUNK_ROWS = 1 << 16
+_ROW_DTYPES = tuple((name, dt) for name, _, dt in _COLS if name != "val")
+
+
+def _flush_rows(flat: array, chunks: dict[str, list[np.ndarray]]) -> None:
+    """Append flat int64 rows (kind t g p m stk rk rid sfrom sto s1 tstk) to the typed column chunks."""
+    if not flat:
+        return
+    m = np.frombuffer(flat, dtype=np.int64).reshape(-1, len(_ROW_DTYPES))
+    for i, (name, dt) in enumerate(_ROW_DTYPES):
+        chunks[name].append(m[:, i].astype(dt))
 
 
 class _Tables:

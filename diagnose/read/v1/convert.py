@@ -14,6 +14,7 @@ them in (random) map order.
 """
 from __future__ import annotations
 
+from array import array
 from collections import deque
 
 from typing import Iterator
@@ -91,7 +92,7 @@ BUILTIN_STRINGS = (
 
 
 # v1 types that become GoBlock/GoStop with a fixed reason: (new type, builtin string).
-_REASONS: list[tuple[int, int] | None] = [None] * 256
+_REASONS: list[tuple[int, int] | None] = [None] * 512  # indexed by the type (with v1.BLOCKED)
 for _t, _r in ((v1.EvGoStop, (EvGoBlock, sForever)), (v1.EvGoSched, (EvGoStop, sGosched)),
                (v1.EvGoPreempt, (EvGoStop, sPreempted)), (v1.EvGoSleep, (EvGoBlock, sSleep)),
                (v1.EvGoBlock, (EvGoBlock, sEmpty)), (v1.EvGoBlockSend, (EvGoBlock, sChanSend)),
@@ -101,27 +102,6 @@ for _t, _r in ((v1.EvGoStop, (EvGoBlock, sForever)), (v1.EvGoSched, (EvGoStop, s
                (v1.EvGoBlockNet, (EvGoBlock, sNetwork)),
                (v1.EvGoBlockGC, (EvGoBlock, sMarkAssistWait))):
     _REASONS[_t] = _r
-
-
-def _blocking_syscalls(events: list) -> set[int]:
-    """Indexes of the EvGoSysCall events that blocked.
-
-    Go decides this per syscall by scanning forward to the next event of the same G: after
-    an EvGoSysCall it is either EvGoSysBlock (the syscall blocked) or anything else / the end
-    of the trace (it did not).  One forward pass gives the same answers for all of them.
-    """
-    pending: dict[int, int] = {}  # G -> index of its syscall still looking for a next event
-    out: set[int] = set()
-    syscall, sysblock = v1.EvGoSysCall, v1.EvGoSysBlock
-    for i, ev in enumerate(events):
-        g = ev[E_G]
-        if pending:
-            j = pending.pop(g, None)
-            if j is not None and ev[E_TYPE] == sysblock:
-                out.add(j)
-        if ev[E_TYPE] == syscall:
-            pending[g] = i
-    return out
 
 
 class V1Conversion:
@@ -146,9 +126,8 @@ class V1Conversion:
         self.warnings: list[str] = list(tr.warnings)
         self.lost_bytes = tr.lost_bytes
         self.missing_stacks = tr.missing_stacks
-        self.first_ts = tr.events[0][E_TS] if tr.events else None
+        self.first_ts = tr.store[tr.order[0] * v1.SLOTS + E_TS] if tr.order else None
         self.events_delivered = 0
-        self.blocking_syscalls = _blocking_syscalls(tr.events)
 
         table = self.table = EvTable()
         # Convert from trace v1's Strings map to our table.
@@ -179,12 +158,14 @@ class V1Conversion:
 
     # ------------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Event]:
-        """Go: traceV1Converter.next, until io.EOF."""
-        evs = self.trace.events
+        """Go: traceV1Converter.next, until io.EOF. Releases the decoded events at the end."""
+        tr = self.trace
+        store = tr.store
+        refs = iter(tr.order)
+        is_list = type(store) is list
+        S = v1.SLOTS
         convert = self._convert
         extra: deque[Event] = deque()  # pre-init goroutines: one entry each, popped from the left
-        n = len(evs)
-        i = 0
         last_ts = -1
         delivered = 0
         try:
@@ -192,12 +173,12 @@ class V1Conversion:
                 if extra:
                     out = extra.popleft()
                 else:
-                    if i >= n:
+                    r = next(refs, -1)
+                    if r < 0:
                         break
-                    ev = evs[i]
-                    evs[i] = None  # free as we go, like Go's Events.Pop
-                    i += 1
-                    out = convert(ev, i, extra)
+                    b = r * S
+                    ev = store[b:b + S]
+                    out = convert(ev if is_list else ev.tolist(), extra)
                     if out is None:
                         continue
                 # Two events aren't allowed to fall on the same timestamp in the new API,
@@ -210,9 +191,11 @@ class V1Conversion:
         finally:
             self.last_ts = last_ts
             self.events_delivered = delivered
+            tr.store = array("q")
+            tr.order = array("q")
 
     # ------------------------------------------------------------------------------------
-    def _convert(self, ev, next_index: int, extra: deque):
+    def _convert(self, ev, extra: deque):
         """Go: convertEvent. Returns the first event (or None for errSkip); may add to extra."""
         typ = ev[8]
         p = ev[7]
@@ -228,6 +211,9 @@ class V1Conversion:
                          [ev[2], ev[3], ev[4], ev[5]])
 
         args = [ev[E_A0], ev[E_A1], ev[E_A2], ev[E_A3]]
+        blocked = typ > 0xFF  # a GoSysCall that blocked (see v1.BLOCKED)
+        if blocked:
+            typ &= 0xFF
         b = self.builtin
         stk = ev[E_STK]
         table = self.table
@@ -335,9 +321,9 @@ class V1Conversion:
             args = [b[sMarkAssistWait], stk, 0, 0]
         elif typ == v1.EvGoSysCall:
             # Look for the next event for the same G to determine if the syscall blocked
-            # (precomputed for all syscalls at once: see _blocking_syscalls).
+            # (found for all syscalls at once by the parser: see v1.BLOCKED).
             g = ev[E_G]
-            if next_index - 1 in self.blocking_syscalls:
+            if blocked:
                 mtyp = EvGoSyscallBegin
                 args = [0, stk, 0, 0]
             else:

@@ -26,8 +26,9 @@ Deliberate differences from Go (none changes the result for a well-formed trace)
 from __future__ import annotations
 
 import gc
+from array import array
 from dataclasses import dataclass, field
-from operator import itemgetter
+from typing import Iterable, Iterator
 
 from diagnose.errors import TraceError
 
@@ -54,6 +55,7 @@ E_A3 = 5
 E_STK = 6
 E_P = 7
 E_TYPE = 8
+SLOTS = 9  # ints per event in the compact store
 
 # Special P identifiers (Go: FakeP + iota)
 FakeP = 1000000
@@ -324,7 +326,12 @@ class Trace:
     """Go: tracev1.Trace — the result of :func:`parse`."""
 
     version: int
-    events: list  # list of event lists, sorted
+    # The events, in the compact form of _Decoder.store (the E_* layout, SLOTS ints each),
+    # in Go's order: event ``order[i]`` is ``load_event(store, order[i])``. Times are in ns;
+    # a GoSysCall that blocked has type EvGoSysCall | BLOCKED (computed here because Go's
+    # converter looks ahead to the goroutine's next event, see convert.py).
+    store: array | list
+    order: array
     stacks: dict[int, list[int]]
     pcs: dict[int, Frame]
     strings: dict[int, str]
@@ -369,6 +376,10 @@ def _uvarint_slow(data, off: int, end: int):
         i += 1
 
 
+#: ints of decoded events held as a Python list before they move to the compact store
+_BUF_INTS = SLOTS << 14
+
+
 class _Decoder:
     """Decodes every batch of the file (Go: parser.readRawEvent + parser.parseEvent)."""
 
@@ -383,12 +394,19 @@ class _Decoder:
         self.stacks: dict[int, list[int]] = {}
         self.pcs: dict[int, Frame] = {}
         self.pc_offsets: dict[int, int] = {}  # pc -> offset of the stack record that defined its frame
-        self.string_refs: list[tuple[int, int, int]] = []  # (string id, record offset, type) of named events
+        # string id -> (record offset, type) of the first event that names it
+        self.string_refs: dict[int, tuple[int, int]] = {}
         self.ticks_per_sec = 0
         self.timer_goids: set[int] = set()
-        self.cpu_samples: list[list] = []
-        # per-P event queues, in the order Ps first appear
-        self.proc_events: dict[int, list] = {}
+        # Every event, in file order, SLOTS ints each (the E_* layout) in one flat array('q'): ~72
+        # bytes an event instead of ~260 for a list of ints. A value past int64 (crafted input
+        # only) turns it into a plain list of the same layout (see _flush).
+        self.store: array | list = array("q")
+        # CPU samples: indexes (event numbers) into the store
+        self.cpu_samples: list[int] = []
+        # per-P event queues, in the order Ps first appear: (first, end) event numbers of each
+        # of the P's batches, flattened
+        self.proc_events: dict[int, list[int]] = {}
         self.warnings: list[str] = []
         self.end_off = len(data)  # where decoding stopped (salvage)
         self.cut_message = ""  # why (salvage): Go's error for the cut record
@@ -413,13 +431,18 @@ class _Decoder:
         strings = self.strings
         proc_events = self.proc_events
         string_refs = _STRING_REF_ARG
+        # the current batch's events, flat, moved to the store at the end of the batch (cheaper
+        # than extending the array event by event)
+        buf: list[int] = []
+        put = buf.extend
 
         # parseEvent state
         last_ts = 0
         last_g = 0
         last_gs: dict[int, int] = {}
         last_p = 0
-        cur: list | None = None  # event queue of the current batch's P
+        cur: list | None = None  # batch ranges of the current batch's P
+        batch_start = 0  # event number of the current batch's first event
         seen_batch = False
 
         rec_start = off
@@ -439,18 +462,29 @@ class _Decoder:
                     else:
                         c, off = _arg_varint(data, off, n, typ, rec_start)
                     last_ts += c
+                    g = last_g
                     if code == 1:
-                        ev = [last_ts, last_g, 0, 0, 0, 0, 0, last_p, typ]
+                        ev = (last_ts, g, 0, 0, 0, 0, 0, last_p, typ)
+                        if gcodes[typ] == 2:
+                            last_g = 0
                     else:
                         x = data[off]
                         if x < 0x80:
                             off += 1
                         else:
                             x, off = _arg_varint(data, off, n, typ, rec_start)
+                        gcode = gcodes[typ]
+                        if gcode:
+                            if gcode == 1:
+                                last_g = g = x
+                            elif gcode == 2:
+                                last_g = 0
+                            else:
+                                g = x
                         if code == 2:
-                            ev = [last_ts, last_g, 0, 0, 0, 0, x & 0xFFFFFFFF, last_p, typ]
+                            ev = (last_ts, g, 0, 0, 0, 0, x & 0xFFFFFFFF, last_p, typ)
                         elif code == 3:
-                            ev = [last_ts, last_g, x, 0, 0, 0, 0, last_p, typ]
+                            ev = (last_ts, g, x, 0, 0, 0, 0, last_p, typ)
                         else:
                             y = data[off]
                             if y < 0x80:
@@ -458,19 +492,12 @@ class _Decoder:
                             else:
                                 y, off = _arg_varint(data, off, n, typ, rec_start)
                             if code == 4:
-                                ev = [last_ts, last_g, x, 0, 0, 0, y & 0xFFFFFFFF, last_p, typ]
+                                ev = (last_ts, g, x, 0, 0, 0, y & 0xFFFFFFFF, last_p, typ)
                             else:
-                                ev = [last_ts, last_g, x, y, 0, 0, 0, last_p, typ]
-                    gcode = gcodes[typ]
-                    if gcode:
-                        if gcode == 1:
-                            last_g = x
-                            ev[1] = x
-                        elif gcode == 2:
-                            last_g = 0
-                        else:
-                            ev[1] = x
-                    cur.append(ev)
+                                ev = (last_ts, g, x, y, 0, 0, 0, last_p, typ)
+                    put(ev)
+                    if len(buf) > _BUF_INTS:  # a huge (crafted) batch
+                        self._flush(buf)
                     continue
 
                 typ = b & 0x3F
@@ -511,6 +538,12 @@ class _Decoder:
                     last_p = -1 if pid == MAX_UINT64 else pid
                     last_g = last_gs.get(last_p, 0)
                     last_ts = _to_int64(ts)
+                    self._flush(buf)
+                    nev = len(self.store) // SLOTS
+                    if cur is not None and nev > batch_start:
+                        cur.append(batch_start)
+                        cur.append(nev)
+                    batch_start = nev
                     cur = proc_events.get(last_p)
                     if cur is None:
                         cur = proc_events[last_p] = []
@@ -570,10 +603,16 @@ class _Decoder:
                         raise _Truncated(
                             f"CPU sample has wrong number of arguments: want {want}, got {len(args)}",
                             rec_start)
-                    # args: ts(ignored), real ts, P, G, stack
-                    self.cpu_samples.append(
-                        [_to_int64(args[1]), args[3], 0, args[2], args[3], 0, args[4] & 0xFFFFFFFF,
-                         _to_int32(args[2]), EvCPUSample])
+                    # args: ts(ignored), real ts, P, G, stack. Stored among the P's events, which
+                    # the sample splits into two ranges.
+                    nev = (len(self.store) + len(buf)) // SLOTS
+                    if nev > batch_start:
+                        cur.append(batch_start)
+                        cur.append(nev)
+                    batch_start = nev + 1
+                    put((_to_int64(args[1]), args[3], 0, args[2], args[3], 0, args[4] & 0xFFFFFFFF,
+                         _to_int32(args[2]), EvCPUSample))
+                    self.cpu_samples.append(nev)
                     continue
 
                 # -- parseEvent
@@ -629,8 +668,8 @@ class _Decoder:
                 else:
                     ev = [ts, last_g, *args[1:], *pads[typ], 0, last_p, typ]
                 sref = string_refs.get(typ)
-                if sref is not None and ev[sref]:
-                    self.string_refs.append((ev[sref], rec_start, typ))
+                if sref is not None and ev[sref] and ev[sref] not in self.string_refs:
+                    self.string_refs[ev[sref]] = (rec_start, typ)
                 if typ in sets_last_g:
                     last_g = ev[E_A0]
                     ev[E_G] = last_g
@@ -647,7 +686,9 @@ class _Decoder:
                         mapping[sarg] = mid
                         self.inline_strings.append(sarg)
                     ev[E_A3] = mid
-                cur.append(ev)
+                put(ev)
+                if len(buf) > _BUF_INTS:
+                    self._flush(buf)
         except IndexError:
             # data[off] past the end: the file ends inside the record at rec_start.
             exc = _Truncated("failed to read trace: unexpected EOF", rec_start, True)
@@ -661,6 +702,27 @@ class _Decoder:
             # The file ends inside the record that starts at rec_start: a cut file.
             self.end_off = rec_start
             self.cut_message = exc.message
+        self._flush(buf)
+        nev = len(self.store) // SLOTS
+        if cur is not None and nev > batch_start:
+            cur.append(batch_start)
+            cur.append(nev)
+
+    def _flush(self, buf: list[int]) -> None:
+        """Move buf's events to the store; a value past int64 (crafted input only) makes the
+        store a plain list of the same layout."""
+        if not buf:
+            return
+        st = self.store
+        if type(st) is list:
+            st.extend(buf)
+        else:
+            try:
+                st.fromlist(buf)  # all or nothing
+            except OverflowError:
+                st = self.store = st.tolist()
+                st.extend(buf)
+        buf.clear()
 
 
 def _arg_varint(data, off: int, n: int, typ: int, rec_start: int):
@@ -774,14 +836,43 @@ _LOCAL_RENAME = {EvGoStartLocal: EvGoStart, EvGoUnblockLocal: EvGoUnblock,
 
 
 class _Proc:
-    __slots__ = ("pid", "events", "idx", "n", "done")
+    """One queue of the merge: a P's events (or the CPU samples). ``chunks`` gives ranges of
+    event numbers into the store; ``evs`` holds the current range's events as lists (from event
+    number ``base``), ``ev`` the head (``evs[j]``), None when the next range is due."""
 
-    def __init__(self, pid: int, events: list) -> None:
+    __slots__ = ("pid", "chunks", "evs", "base", "j", "ev", "left", "done")
+
+    def __init__(self, pid: int, chunks: Iterator[tuple[int, int]], n: int) -> None:
         self.pid = pid
-        self.events = events
-        self.idx = 0
-        self.n = len(events)
+        self.chunks = chunks
+        self.evs: list[list] = []
+        self.base = 0
+        self.j = 0
+        self.ev: list | None = None
+        self.left = n  # events not yet taken
         self.done = False
+
+
+#: The merge turns at most MERGE_CHUNK events of a P into lists at a time, and at most about
+#: MERGE_LOADED events in all (many Ps: fewer each), so that the lists stay few.
+MERGE_CHUNK = 64
+MERGE_LOADED = 1 << 16
+
+
+def _chunks(ranges: list[int], size: int) -> Iterator[tuple[int, int]]:
+    """The ranges of event numbers (``ranges``: first, end, first, end, ...) in pieces of at
+    most ``size`` events."""
+    for i in range(0, len(ranges), 2):
+        end = ranges[i + 1]
+        for s in range(ranges[i], end, size):
+            yield s, min(s + size, end)
+
+
+def load_event(store, ref: int) -> list:
+    """Event number ``ref`` of the store as a list (the E_* layout)."""
+    b = ref * SLOTS
+    ev = store[b:b + SLOTS]
+    return ev if type(ev) is list else ev.tolist()
 
 
 class _OrderingStuck(Exception):
@@ -818,19 +909,28 @@ MERGE_BUDGET_BASE = 1_000_000
 MERGE_BUDGET_PER_EVENT = 16
 
 
-def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warnings: list[str]):
-    """Go: the merge loop of parseEventBatches. Returns the merged event list.
+def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], salvage: bool,
+           warnings: list[str]) -> array:
+    """Go: the merge loop of parseEventBatches and its tail (the time-order check, the real
+    timestamps of GoSysExit, the stable sort). Returns the merged order: event numbers into
+    ``store`` (decoded by _Decoder), whose renamed types ("Local" events) and syscall exit
+    times it rewrites.
 
     The readiness test (Go: stateTransition + transitionReady) is written out inline for
     the common types; _state_transition is the reference and handles the others.
     """
     # Re-sort CPU samples by the timestamp captured in the signal handler (stable).
-    cpu_samples.sort(key=itemgetter(E_TS))
-    all_procs = [_Proc(pid, proc_events[pid]) for pid in sorted(proc_events)]
-    all_procs.append(_Proc(ProfileP, cpu_samples))
+    cpu_samples = sorted(cpu_samples, key=lambda r: store[r * SLOTS])
+    nprocs = len(proc_events) + 1
+    chunk = max(1, min(MERGE_CHUNK, MERGE_LOADED // nprocs))
+    all_procs = [_Proc(pid, _chunks(rs, chunk), sum(rs[1::2]) - sum(rs[0::2]))
+                 for pid, rs in sorted(proc_events.items())]
+    all_procs.append(_Proc(ProfileP, _chunks([x for r in cpu_samples for x in (r, r + 1)], 1),
+                           len(cpu_samples)))
 
-    events: list = []
-    append = events.append
+    order = array("q")
+    append = order.append
+    is_list = type(store) is list
     gs: dict[int, tuple[int, int]] = {}
     gsget = gs.get
     frontier: list = []
@@ -840,10 +940,20 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
     st = _state_transition
     dead0 = _DEAD0
     heap_pop = _heap_pop
+    nxt = next
     RUNNING, RUNNABLE, WAITING = G_RUNNING, G_RUNNABLE, G_WAITING
     work = 0
-    budget = MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * sum(p.n for p in all_procs)
+    budget = MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * sum(p.left for p in all_procs)
     parked: dict[int, list] | None = None  # past the budget: goroutine -> Ps whose head waits for it
+    # The tail of parseEventBatches, done as events come out: the first event out of time order
+    # (everything from there on is dropped), the first bad syscall exit before it, exit moves.
+    prev = None
+    order_cut = fix_cut = -1
+    problem = ""
+    fixing = True
+    last_sys_block: dict[int, int] = {}
+    moved = False
+    sysblock, insyscall, sysexit = EvGoSysBlock, EvGoInSyscall, EvGoSysExit
     try:
         while True:
             if parked is None:
@@ -853,13 +963,23 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
             i = 0
             while i < len(available):
                 proc = available[i]
-                if proc.idx >= proc.n:
-                    # This P has no more events
-                    proc.done = True
-                    available[i] = available[-1]
-                    available.pop()
-                    continue
-                ev = proc.events[proc.idx]
+                ev = proc.ev
+                if ev is None:
+                    rng = nxt(proc.chunks, None)
+                    if rng is None:
+                        # This P has no more events
+                        proc.done = True
+                        available[i] = available[-1]
+                        available.pop()
+                        continue
+                    s, e = rng
+                    flat = store[s * 9:e * 9]
+                    if not is_list:
+                        flat = flat.tolist()
+                    proc.evs = evs = [flat[k:k + 9] for k in range(0, len(flat), 9)]
+                    proc.base = s
+                    proc.j = 0
+                    proc.ev = ev = evs[0]
                 oc = ocodes[ev[8]]
                 if oc:
                     if oc == 5 or oc == 6:  # block / sched: init {noseq, running}
@@ -887,12 +1007,21 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                         wg = ev[2] if oc == 7 or oc == 8 else ev[1] if oc in (3, 4, 5, 6) else st(ev)[0]
                         parked.setdefault(wg, []).append(proc)
                         continue
-                proc.idx += 1
+                proc.left -= 1
+                j = proc.j
+                r = proc.base + j
+                j += 1
+                evs = proc.evs
+                if j < len(evs):
+                    proc.j = j
+                    proc.ev = evs[j]
+                else:
+                    proc.ev = None
                 available[i] = available[-1]
                 available.pop()
-                # heap_push(frontier, (ev[0], ev, proc)), inlined (Go: heapUp)
+                # heap_push(frontier, (ev[0], ev, proc, ref)), inlined (Go: heapUp)
                 ts = ev[0]
-                frontier.append((ts, ev, proc))
+                frontier.append((ts, ev, proc, r))
                 j = len(frontier) - 1
                 while j > 0:
                     k = (j - 1) >> 1
@@ -906,7 +1035,7 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                     if not p.done:
                         raise _OrderingStuck("no consistent ordering of events possible")
                 break
-            _, ev, proc = heap_pop(frontier)
+            ts, ev, proc, r = heap_pop(frontier)
             typ = ev[8]
             oc = ocodes[typ]
             if oc:
@@ -932,7 +1061,7 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                 else:
                     g, iseq, ist, nseq, nst = st(ev)
                     if typ in rename:
-                        ev[8] = rename[typ]
+                        typ = ev[8] = store[r * 9 + 8] = rename[typ]
                     cseq, cst = gsget(g, dead0)
                     if not ((iseq == NOSEQ or iseq == cseq) and ist == cst):
                         raise _OrderingStuck("encountered impossible goroutine state transition")
@@ -945,63 +1074,71 @@ def _merge(proc_events: dict[int, list], cpu_samples: list, salvage: bool, warni
                     woken = parked.pop(g, None)
                     if woken:
                         available.extend(woken)
-            append(ev)
+            if fixing:
+                if prev is not None and ts < prev:
+                    order_cut = len(order)
+                    fixing = False
+                else:
+                    prev = ts
+                    if typ == sysblock or typ == insyscall:
+                        last_sys_block[ev[1]] = ts
+                    elif typ == sysexit:
+                        t = _to_int64(ev[4])
+                        if t != 0:
+                            block = last_sys_block.get(ev[1], 0)
+                            if block == 0:
+                                problem = "stray syscall exit"
+                            elif t < block:
+                                problem = "time stamps out of order"
+                            if problem:
+                                fix_cut = len(order)
+                                fixing = False  # the order check goes on (Go does it first)
+                            elif t != ts:
+                                store[r * 9] = t
+                                moved = True
+            elif order_cut < 0 and fix_cut >= 0:
+                # after a bad syscall exit: only the time-order check goes on
+                if ts < prev:
+                    order_cut = len(order)
+                else:
+                    prev = ts
+            append(r)
             available.append(proc)
     except _OrderingStuck as exc:
         if not salvage:
             raise TraceError(exc.message) from None
-        left = sum(p.n - p.idx for p in all_procs) + len(frontier)
+        left = sum(p.left for p in all_procs) + len(frontier)
         warnings.append(
-            f"old-format trace: {exc.message} after {len(events)} events (the rest of the"
+            f"old-format trace: {exc.message} after {len(order)} events (the rest of the"
             f" trace is missing); dropped the {left} events that could not be placed")
-    return events
+    if order_cut >= 0:
+        if not salvage:
+            raise ErrTimeOrder()
+        warnings.append(f"old-format trace: time stamps out of order at event {order_cut};"
+                        f" dropped the {len(order) - order_cut} events from there on")
+        del order[order_cut:]
+    if fix_cut >= 0:
+        if not salvage:
+            if problem == "stray syscall exit":
+                raise TraceError(problem)
+            raise ErrTimeOrder()
+        warnings.append(f"old-format trace: {problem} at event {fix_cut};"
+                        f" dropped the {len(order) - fix_cut} events from there on")
+        del order[fix_cut:]
+    if moved:  # the order was sorted before; only moved syscall exits can unsort it
+        order = _stable_sort_by_time(store, order)
+    return order
 
 
-def _fix_syscall_exit_times(events: list, salvage: bool, warnings: list[str]) -> list:
-    """Go: the tail of parseEventBatches (sort check, GoSysExit real timestamps, stable sort)."""
-    prev = None
-    for i, ev in enumerate(events):
-        ts = ev[E_TS]
-        if prev is not None and ts < prev:
-            if not salvage:
-                raise ErrTimeOrder()
-            warnings.append(f"old-format trace: time stamps out of order at event {i};"
-                            f" dropped the {len(events) - i} events from there on")
-            del events[i:]
-            break
-        prev = ts
+def _stable_sort_by_time(store, order: array) -> array:
+    """``order`` sorted by event time, equal times kept in order (Go: sort.Stable)."""
+    if type(store) is list:  # a value past int64 (crafted input): plain Python
+        return array("q", sorted(order, key=lambda r: store[r * SLOTS]))
+    import numpy as np
 
-    last_sys_block: dict[int, int] = {}
-    moved = False
-    for i, ev in enumerate(events):
-        typ = ev[E_TYPE]
-        if typ == EvGoSysBlock or typ == EvGoInSyscall:
-            last_sys_block[ev[E_G]] = ev[E_TS]
-        elif typ == EvGoSysExit:
-            ts = _to_int64(ev[E_A2])
-            if ts == 0:
-                continue
-            block = last_sys_block.get(ev[E_G], 0)
-            problem = None
-            if block == 0:
-                problem = "stray syscall exit"
-            elif ts < block:
-                problem = "time stamps out of order"
-            if problem is not None:
-                if not salvage:
-                    if problem == "stray syscall exit":
-                        raise TraceError(problem)
-                    raise ErrTimeOrder()
-                warnings.append(f"old-format trace: {problem} at event {i};"
-                                f" dropped the {len(events) - i} events from there on")
-                del events[i:]
-                break
-            if ts != ev[E_TS]:
-                ev[E_TS] = ts
-                moved = True
-    if moved:  # the list was sorted before; only moved syscall exits can unsort it
-        events.sort(key=itemgetter(E_TS))  # stable, like sort.Stable
-    return events
+    o = np.frombuffer(order, dtype=np.int64)
+    keys = np.frombuffer(store, dtype=np.int64)[o * SLOTS]
+    return array("q", o[np.argsort(keys, kind="stable")].tobytes())
 
 
 # ---------------------------------------------------------------------------------------
@@ -1023,7 +1160,7 @@ def _q(ev) -> str:
     return '"' + s + '"'
 
 
-def _post_process(events: list, stacks: dict[int, list[int]]) -> int:
+def _post_process(events: Iterable[list], stacks: dict[int, list[int]]) -> int:
     """Validate the ordered stream and restore information, as Go does.
 
     Returns how many stack references were dropped (they named no known stack); raises
@@ -1285,6 +1422,51 @@ def _post_process(events: list, stacks: dict[int, list[int]]) -> int:
 # ---------------------------------------------------------------------------------------
 
 
+#: Flag on the type of a GoSysCall whose goroutine's next event is GoSysBlock (it blocked).
+BLOCKED = 0x100
+
+
+def _prepared(store, order: array, min_ts: int, freq: float, timer_goids: set[int],
+              stacks: dict[int, list[int]], counts: list[int]) -> Iterator[list]:
+    """The merged events as lists, for _post_process: with times in ns and timers and syscall
+    exits moved to their fake Ps (Go: the tail of Parse). Each event that passed validation
+    is written back to the store when the next one is asked for, with what only the whole
+    ordered stream tells: a GoCreate's missing new-goroutine stack dropped (counted in
+    ``counts[0]``) and the BLOCKED flag of a GoSysCall whose goroutine blocks next."""
+    is_list = type(store) is list
+    pending: dict[int, int] = {}  # G -> its GoSysCall still looking for the G's next event
+    S = SLOTS
+    unblock, sysexit, create, syscall, sysblock = EvGoUnblock, EvGoSysExit, EvGoCreate, EvGoSysCall, EvGoSysBlock
+    for r in order:
+        b = r * S
+        ev = store[b:b + S]
+        if not is_list:
+            ev = ev.tolist()
+        ev[0] = int(float(ev[0] - min_ts) * freq)
+        # Move timers and syscalls to separate fake Ps.
+        typ = ev[8]
+        if typ == unblock:
+            if ev[1] in timer_goids:
+                ev[7] = TimerP
+        elif typ == sysexit:
+            ev[7] = SyscallP
+        yield ev
+        # ev passed _post_process, which may have changed its P and stack
+        store[b] = ev[0]
+        store[b + 6] = ev[6]
+        store[b + 7] = ev[7]
+        if typ == create and ev[3] != 0 and not stacks.get(ev[3]):
+            store[b + 3] = 0
+            counts[0] += 1
+        g = ev[1]
+        if pending:
+            j = pending.pop(g, None)
+            if j is not None and typ == sysblock:
+                store[j * S + 8] = syscall | BLOCKED
+        if typ == syscall:
+            pending[g] = r
+
+
 def parse(data, version: int, start: int = 0, *, salvage: bool = False,
           ticks_per_sec: int | None = None, offset_base: int = 0) -> Trace:
     """Go: tracev1.Parse. ``data[start:]`` is the trace body (just after the header).
@@ -1316,9 +1498,10 @@ def _validate_strings(dec: _Decoder) -> None:
     validateTableIDs / validateStackStrings for the new format; Go's old-format path would
     panic later, where the name is used)."""
     strings = dec.strings
-    for sid, off, typ in dec.string_refs:
-        if sid not in strings:
-            raise TraceError(f"found invalid string ID {sid} for event {EVENT_DESCRIPTIONS[typ].name}", offset=off)
+    bad = [(off, typ, sid) for sid, (off, typ) in dec.string_refs.items() if sid not in strings]
+    if bad:  # the first in the file
+        off, typ, sid = min(bad)
+        raise TraceError(f"found invalid string ID {sid} for event {EVENT_DESCRIPTIONS[typ].name}", offset=off)
     for pc, f in dec.pcs.items():
         for what, sid in (("func", f.fn), ("file", f.file)):
             if sid and sid not in strings:
@@ -1360,50 +1543,42 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
             f" stopped); converted CPU ticks to time with the assumed {tps} ticks/s, so all"
             f" times and durations are only as right as that assumption")
 
-    events = _merge(dec.proc_events, dec.cpu_samples, cut, warnings)
-    events = _fix_syscall_exit_times(events, cut, warnings)
-
-    if events:
-        # Translate cpu ticks to real time.
-        min_ts = events[0][E_TS]
-        freq = 1e9 / float(tps)
-        timer_goids = dec.timer_goids
-        # Events are in tick order and the scaling is monotonic: the last is the latest.
-        span = int(float(events[-1][E_TS] - min_ts) * freq)
-        if span > MAX_INT64 - 16:  # the converter adds a few ns (Sync events, syscall ends)
-            raise TraceError(f"event times are out of range: {events[-1][E_TS] - min_ts} ticks at {tps} ticks/s "
-                             f"is {span} ns, past 64 bits (bad timestamps or frequency)",
-                             offset=dec.saw_frequency_at if dec.saw_frequency_at >= 0 else None)
-        for ev in events:
-            ev[E_TS] = int(float(ev[E_TS] - min_ts) * freq)
-            # Move timers and syscalls to separate fake Ps.
-            typ = ev[E_TYPE]
-            if typ == EvGoUnblock:
-                if ev[E_G] in timer_goids:
-                    ev[E_P] = TimerP
-            elif typ == EvGoSysExit:
-                ev[E_P] = SyscallP
+    store = dec.store
+    order = _merge(store, dec.proc_events, dec.cpu_samples, cut, warnings)
+    dec.store = dec.proc_events = dec.cpu_samples = None  # type: ignore[assignment]
 
     stacks = dec.stacks
+    counts = [0]  # GoCreate stacks found missing, by _prepared
+    if order:
+        # Translate cpu ticks to real time.
+        min_ts = store[order[0] * SLOTS]
+        freq = 1e9 / float(tps)
+        # Events are in tick order and the scaling is monotonic: the last is the latest.
+        last = store[order[-1] * SLOTS]
+        span = int(float(last - min_ts) * freq)
+        if span > MAX_INT64 - 16:  # the converter adds a few ns (Sync events, syscall ends)
+            raise TraceError(f"event times are out of range: {last - min_ts} ticks at {tps} ticks/s "
+                             f"is {span} ns, past 64 bits (bad timestamps or frequency)",
+                             offset=dec.saw_frequency_at if dec.saw_frequency_at >= 0 else None)
+        prepared = _prepared(store, order, min_ts, freq, dec.timer_goids, stacks, counts)
+    else:
+        prepared = iter(())
     try:
-        dropped = _post_process(events, stacks)
+        dropped = _post_process(prepared, stacks)
     except _PostProcessError as exc:
         if not cut:
             raise TraceError(exc.message) from None
         idx = exc.index  # type: ignore[attr-defined]
         dropped = exc.dropped  # type: ignore[attr-defined]
-        warnings.append(f"old-format trace: {exc.message}; dropped the {len(events) - idx}"
+        warnings.append(f"old-format trace: {exc.message}; dropped the {len(order) - idx}"
                         f" events from there on")
-        del events[idx:]
+        del prepared
+        del order[idx:]
 
     # The stack table is written last: a cut file may have lost some of it. Events that
-    # referred to a missing stack have already been given none (Go does the same); do the
-    # same for the new-goroutine stack of GoCreate (where Go would fail when printing).
-    missing = dropped
-    for ev in events:
-        if ev[E_TYPE] == EvGoCreate and ev[E_A1] != 0 and not stacks.get(ev[E_A1]):
-            ev[E_A1] = 0
-            missing += 1
+    # referred to a missing stack have already been given none (Go does the same); so has
+    # the new-goroutine stack of GoCreate (by _prepared; where Go would fail when printing).
+    missing = dropped + counts[0]
     if missing:
         warnings.append(f"{missing} stack references name stacks that are not in the stack"
                         f" table (written last, so a cut file loses it first); those events"
@@ -1411,7 +1586,8 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
 
     return Trace(
         version=version,
-        events=events,
+        store=store,
+        order=order,
         stacks=stacks,
         pcs=dec.pcs,
         strings=dec.strings,
@@ -1423,7 +1599,7 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
 
 
 __all__ = [
-    "parse", "walk_records", "Trace", "Frame", "ErrTimeOrder", "EVENT_DESCRIPTIONS", "stw_reason",
+    "parse", "walk_records", "load_event", "Trace", "SLOTS", "BLOCKED", "Frame", "ErrTimeOrder", "EVENT_DESCRIPTIONS", "stw_reason",
     "E_TS", "E_G", "E_A0", "E_A1", "E_A2", "E_A3", "E_STK", "E_P", "E_TYPE",
     "TimerP", "NetpollP", "SyscallP", "GCP", "ProfileP",
 ]
