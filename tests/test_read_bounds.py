@@ -182,3 +182,70 @@ def test_whole_trace_too_big_for_the_machine_is_refused_before_reading(monkeypat
     monkeypatch.setattr(budget, "WHOLE_PER_BYTE", 55)  # its real size and the measured rate: read
     code, out, err = run_main_captured("features", str(trace))
     assert code == 0, err
+
+
+# --- old formats (Go <= 1.21): the v1 reader holds a trace's events compactly -----------------------
+
+SMALL_V1 = {"v1dense-60k.trace": ("v1dense", 60_000), "v1goroutines-60k.trace": ("v1goroutines", 60_000)}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_V1))
+def test_generator_makes_the_committed_old_format_files(name):
+    kind, size = SMALL_V1[name]
+    assert gen_hostile.generate(kind, size) == (HOSTILE / name).read_bytes()
+
+
+def _v1_events(path: Path) -> list[str]:
+    from diagnose.read import open_trace
+
+    with open_trace(path) as tr:
+        return [str(e) for e in tr.events()]
+
+
+def test_old_format_events_are_held_in_a_compact_store(monkeypatch):
+    """The v1 reader keeps a whole trace (Go's converter needs it whole) as 9 int64 a raw event in
+    one array, not a list of ints each (~260 B); the merge turns at most MERGE_LOADED of them into
+    lists at a time. Neither changes a single event."""
+    from array import array
+
+    from diagnose.read.v1 import parser
+
+    path = HOSTILE / "v1dense-60k.trace"
+    data = path.read_bytes()
+    tr = parser.parse(data[16:], int(data[5:7]), salvage=True)
+    assert type(tr.store) is array and tr.store.typecode == "q"
+    raw = len(tr.store) // parser.SLOTS
+    assert raw > 20_000 and len(tr.store) == raw * parser.SLOTS  # 72 bytes an event
+    assert len(tr.order) == raw  # every event of this valid trace is in the merged order
+    expected = _v1_events(path)
+    monkeypatch.setattr(parser, "MERGE_LOADED", 1)  # one event of each P as a list at a time
+    assert _v1_events(path) == expected and len(expected) > 20_000
+
+
+def test_old_format_value_past_int64_keeps_the_same_events(monkeypatch):
+    """A value past int64 (crafted input) turns the store into a plain list of the same layout:
+    the same events come out."""
+    from diagnose.read.v1 import parser
+
+    path = REPO / "fixtures" / "traces" / "healthy-light-go1.21.13.trace"
+    expected = _v1_events(path)
+    widened = []
+    real_flush = parser._Decoder._flush
+
+    def flush_as_list(self, buf):
+        if type(self.store) is not list:
+            self.store = self.store.tolist()
+            widened.append(True)
+        real_flush(self, buf)
+
+    monkeypatch.setattr(parser._Decoder, "_flush", flush_as_list)
+    assert _v1_events(path) == expected and widened and len(expected) > 1000
+
+
+def test_old_format_analysis_over_the_memory_budget_is_one_line_exit_2(monkeypatch):
+    trace = str(HOSTILE / "v1goroutines-60k.trace")  # ~6,900 goroutines
+    monkeypatch.setenv(budget.BUDGET_ENV, "5")
+    code, out, err = run_main_captured(trace, "-f", "json")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert "v1goroutines-60k.trace" in err and "over the memory budget of 5 MiB" in err

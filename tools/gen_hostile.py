@@ -21,8 +21,16 @@ byte in one way:
   stacks      the same, each new goroutine created at its own one-frame stack naming its own
               function: the stack and string tables, interned frames and stacks.
 
-Old formats (Go 1.19/1.21) convert to the same events through ``read/v1`` whose ordering is
-per-P sequence merging (no frontier search), so only the new format has kinds here.
+Old formats (Go <= 1.21) are read by ``read/v1`` (pure Python: the kernel declines them), whose
+ordering is per-P sequence merging (no frontier search); their cost is per event and per
+goroutine, so two kinds, built from a real go1.21 fixture (``--from``, default
+healthy-light-go1.21.13) by adding records right after its first GoStart (time deltas 0, in
+that P's batch):
+
+  v1dense       mark-assist start/done and heap-alloc records (2-3 bytes each, the densest a
+                v1 body can hold): ranges and metrics, ~2.7 bytes an event.
+  v1goroutines  GoCreate records (~7 bytes each) of new goroutines: the goroutine tables.
+
 Deterministic: the same arguments give the same bytes.
 """
 from __future__ import annotations
@@ -201,7 +209,49 @@ def inject(fixture: Path, kind: str, target: int) -> bytes:
     return data[:b.hdr_offset] + new + tables + data[b.offset + len(b.data):]
 
 
-KINDS = ("quad", "dense", "goroutines", "stacks")
+# --- old formats (Go <= 1.21) ----------------------------------------------------------------
+
+DEFAULT_V1_FIXTURE = REPO / "fixtures" / "traces" / "healthy-light-go1.21.13.trace"
+
+
+def v1_record(typ: int, *args: int) -> bytes:
+    """An old-format event record: the type byte (with the inline argument count, or 3 and a
+    length prefix past 3) then the arguments, timestamp delta first (Go: traceEvent)."""
+    body = b"".join(uvarint(a) for a in args)
+    if len(args) <= 3:
+        return bytes((typ | (len(args) - 1) << 6,)) + body
+    return bytes((typ | 3 << 6,)) + uvarint(len(body)) + body
+
+
+def inject_v1(fixture: Path, kind: str, target: int) -> bytes:
+    """The old-format fixture with `kind`'s records added right after its first GoStart record
+    (the goroutine runs on that P: what each added event needs), to about `target` bytes."""
+    from diagnose.read.v1 import parser as v1
+
+    data = fixture.read_bytes()
+    hlen = 16
+    recs = list(v1.walk_records(data[hlen:]))
+    i = next(i for i, (_, typ) in enumerate(recs) if typ == v1.EvGoStart)
+    at = hlen + recs[i + 1][0]  # where the record after the GoStart starts
+    room = max(0, target - len(data))
+    if kind == "v1dense":
+        unit = (v1_record(v1.EvGCMarkAssistStart, 0, 0) + v1_record(v1.EvGCMarkAssistDone, 0)
+                + v1_record(v1.EvHeapAlloc, 0, 1))
+        extra = unit * (room // len(unit))
+    elif kind == "v1goroutines":
+        out = bytearray()
+        g = 1 << 22
+        while len(out) < room:
+            out += v1_record(v1.EvGoCreate, 0, g, 0, 0)
+            g += 1
+        extra = bytes(out)
+    else:
+        raise SystemExit(f"unknown kind {kind}")
+    return data[:at] + extra + data[at:]
+
+
+V1_KINDS = ("v1dense", "v1goroutines")
+KINDS = ("quad", "dense", "goroutines", "stacks") + V1_KINDS
 
 
 def check(path: Path) -> str:
@@ -226,15 +276,20 @@ def check(path: Path) -> str:
     return f"{len(p)} events, kernel {'declined' if k is None else 'agrees'}"
 
 
-def generate(kind: str, target: int, fixture: Path = DEFAULT_FIXTURE, threads: int = 99_000, extra: int = 0) -> bytes:
-    return quad(target, threads, extra) if kind == "quad" else inject(fixture, kind, target)
+def generate(kind: str, target: int, fixture: Path | None = None, threads: int = 99_000, extra: int = 0) -> bytes:
+    if kind == "quad":
+        return quad(target, threads, extra)
+    if kind in V1_KINDS:
+        return inject_v1(fixture or DEFAULT_V1_FIXTURE, kind, target)
+    return inject(fixture or DEFAULT_FIXTURE, kind, target)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("kind", choices=KINDS)
     ap.add_argument("--mb", type=float, default=10.0, help="target size in MB (10^6 bytes)")
-    ap.add_argument("--from", dest="fixture", type=Path, default=DEFAULT_FIXTURE, help="fixture to start from")
+    ap.add_argument("--from", dest="fixture", type=Path, default=None,
+                    help="fixture to start from (default: healthy-light, go1.22.10 or, for v1 kinds, go1.21.13)")
     ap.add_argument("--threads", type=int, default=99_000, help="quad: Ms per generation")
     ap.add_argument("--extra", type=int, default=0, help="quad: heap-alloc events after each M's turn")
     ap.add_argument("-o", "--output", type=Path, required=True)

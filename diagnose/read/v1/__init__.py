@@ -18,7 +18,10 @@ Entry point: :func:`convert` (called by ``diagnose.read.open_trace`` for an old 
 Ordering, and how it compares with Go
 -------------------------------------
 Old traces are not split into generations: the whole file is decoded and merged before
-the first event comes out (Go does the same), so memory grows with the trace.  Where two
+the first event comes out (Go does the same), so memory grows with the trace -- but only by
+the compact form (:class:`.parser.Trace`): 9 int64 per raw event in one array plus its
+place in the merged order, ~80 bytes, never a Python object per event (those are made a
+few at a time, as the merge and the converter reach them).  Where two
 Ps have events with equal timestamps, Go's merge starts from a random map order and
 ``go tool trace`` can print them in a different order from one run to the next (it does,
 on several of Go's own test traces).  We always use one of Go's orders: Ps sorted by ID,
@@ -52,9 +55,15 @@ needs the whole file: it rejects a file cut anywhere (``unexpected EOF``, a bad 
 
 Cost
 ----
-Pure Python.  On a 66 MB go1.21.13 trace (19.6 M events), reading every event took 92 s
-of CPU and 4.2 GB peak RSS, against 66 s / 2.5 GB for ``go tool trace -d=parsed`` (which
-also prints them) and 28 s / 10 GB for ``go tool trace -pprof=net`` (see
+Pure Python (the compiled kernel declines old formats).  A real 11.2 MB go1.21.13 trace
+(``tools/regen_fixtures.py --big 1.21.13 --mb 10``: 2.24 M raw events, 3.36 M converted):
+reading it into columns (``diagnose.timeline.load_columns``) takes ~525 MB peak RSS and
+~14.5 s of CPU (decode 2.1 s, merge 2.1 s, validation 1.8 s; the rest is conversion and
+columns), the same CPU as when every raw event was a Python list (1.19 GB).  The whole
+``netpoll-diagnose T --format json`` run: 921 MB peak (set by the graph stage, after the
+reader has freed its events) and ~19.5 s of CPU (2026-12-07, 2-core VM under load).
+Earlier, on a 66 MB go1.21.13 trace (19.6 M events), reading every event took 92 s of CPU
+and 4.2 GB peak RSS, against 66 s / 2.5 GB for ``go tool trace -d=parsed`` (see
 ``benchmarks/bench_read_v1.py``).  The cyclic GC is paused while the file is decoded.
 """
 from __future__ import annotations

@@ -4,16 +4,19 @@ A port of Go 1.27.3's ``src/internal/trace/internal/tracev1/parser.go`` (with th
 helpers of ``order.go`` in :mod:`diagnose.read.v1.order`).  Names, checks and error texts
 follow Go's so that a reader can hold the two side by side.
 
-Events are plain Python lists (not objects) because an old trace is materialised whole,
-as Go does; the list layout is given by the ``E_*`` index constants below and mirrors
-Go's ``tracev1.Event`` struct ``{Ts, G, Args[4], StkID, P, Type}``.
+An old trace is materialised whole, as Go does, so its events are kept compactly: SLOTS
+int64 each in one flat array (the *store*), in the layout of the ``E_*`` index constants
+below, which mirrors Go's ``tracev1.Event`` struct ``{Ts, G, Args[4], StkID, P, Type}``.
+An event becomes a plain Python list of that layout only while a stage works on it: the
+merge (a chunk of each P's events at a time), the validation and the converter (one at a
+time, by the merged order).  What the validation learns is written back to the store.
 
 Deliberate differences from Go (none changes the result for a well-formed trace):
 
 * Go scans the file twice (index the batches, then decode each P's batches while
-  merging).  We decode every batch once, in file order, into one queue per P.  The only
-  cross-batch decoder state (``lastGs``) is keyed by P and each P's batches are still
-  decoded in file order, so every event comes out identical.
+  merging).  We decode every batch once, in file order, into the store, with one queue of
+  event ranges per P.  The only cross-batch decoder state (``lastGs``) is keyed by P and
+  each P's batches are still decoded in file order, so every event comes out identical.
 * Go merges the per-P queues starting from a Go *map* iteration order, which is random:
   when two Ps hold events with the same timestamp, ``go tool trace`` may print them in
   either order from one run to the next.  We start from the Ps sorted by ID (then the
@@ -840,7 +843,7 @@ class _Proc:
     event numbers into the store; ``evs`` holds the current range's events as lists (from event
     number ``base``), ``ev`` the head (``evs[j]``), None when the next range is due."""
 
-    __slots__ = ("pid", "chunks", "evs", "base", "j", "ev", "left", "done")
+    __slots__ = ("pid", "chunks", "evs", "base", "j", "ev", "n", "done")
 
     def __init__(self, pid: int, chunks: Iterator[tuple[int, int]], n: int) -> None:
         self.pid = pid
@@ -849,7 +852,7 @@ class _Proc:
         self.base = 0
         self.j = 0
         self.ev: list | None = None
-        self.left = n  # events not yet taken
+        self.n = n  # events in the queue
         self.done = False
 
 
@@ -873,6 +876,9 @@ def load_event(store, ref: int) -> list:
     b = ref * SLOTS
     ev = store[b:b + SLOTS]
     return ev if type(ev) is list else ev.tolist()
+
+
+_IMPOSSIBLE = "encountered impossible goroutine state transition"
 
 
 class _OrderingStuck(Exception):
@@ -943,7 +949,8 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     nxt = next
     RUNNING, RUNNABLE, WAITING = G_RUNNING, G_RUNNABLE, G_WAITING
     work = 0
-    budget = MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * sum(p.left for p in all_procs)
+    total = sum(p.n for p in all_procs)
+    budget = MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total
     parked: dict[int, list] | None = None  # past the budget: goroutine -> Ps whose head waits for it
     # The tail of parseEventBatches, done as events come out: the first event out of time order
     # (everything from there on is dropped), the first bad syscall exit before it, exit moves.
@@ -1007,7 +1014,6 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
                         wg = ev[2] if oc == 7 or oc == 8 else ev[1] if oc in (3, 4, 5, 6) else st(ev)[0]
                         parked.setdefault(wg, []).append(proc)
                         continue
-                proc.left -= 1
                 j = proc.j
                 r = proc.base + j
                 j += 1
@@ -1044,19 +1050,19 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
                     g = ev[1]
                     cseq, cst = gsget(g, dead0)
                     if cst != RUNNING:
-                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                        raise _OrderingStuck(_IMPOSSIBLE)
                     gs[g] = (cseq, WAITING)
                 elif oc == 6:  # sched: {noseq, running} -> {noseq, runnable}
                     g = ev[1]
                     cseq, cst = gsget(g, dead0)
                     if cst != RUNNING:
-                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                        raise _OrderingStuck(_IMPOSSIBLE)
                     gs[g] = (cseq, RUNNABLE)
                 elif oc == 3:  # start: {seq, runnable} -> {seq+1, running}
                     g = ev[1]
                     cseq, cst = gsget(g, dead0)
                     if cst != RUNNABLE or cseq != ev[3]:
-                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                        raise _OrderingStuck(_IMPOSSIBLE)
                     gs[g] = ((cseq + 1) & MAX_UINT64, RUNNING)
                 else:
                     g, iseq, ist, nseq, nst = st(ev)
@@ -1064,7 +1070,7 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
                         typ = ev[8] = store[r * 9 + 8] = rename[typ]
                     cseq, cst = gsget(g, dead0)
                     if not ((iseq == NOSEQ or iseq == cseq) and ist == cst):
-                        raise _OrderingStuck("encountered impossible goroutine state transition")
+                        raise _OrderingStuck(_IMPOSSIBLE)
                     if nseq == NOSEQ:
                         nseq = cseq
                     elif nseq == SEQINC:
@@ -1107,7 +1113,8 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     except _OrderingStuck as exc:
         if not salvage:
             raise TraceError(exc.message) from None
-        left = sum(p.left for p in all_procs) + len(frontier)
+        # every event not yet in the order, but the one whose transition failed
+        left = total - len(order) - (exc.message == _IMPOSSIBLE)
         warnings.append(
             f"old-format trace: {exc.message} after {len(order)} events (the rest of the"
             f" trace is missing); dropped the {left} events that could not be placed")
@@ -1426,12 +1433,29 @@ def _post_process(events: Iterable[list], stacks: dict[int, list[int]]) -> int:
 BLOCKED = 0x100
 
 
-def _prepared(store, order: array, min_ts: int, freq: float, timer_goids: set[int],
-              stacks: dict[int, list[int]], counts: list[int]) -> Iterator[list]:
-    """The merged events as lists, for _post_process: with times in ns and timers and syscall
-    exits moved to their fake Ps (Go: the tail of Parse). Each event that passed validation
-    is written back to the store when the next one is asked for, with what only the whole
-    ordered stream tells: a GoCreate's missing new-goroutine stack dropped (counted in
+def _to_ns(store, order: array, min_ts: int, freq: float) -> None:
+    """Translate cpu ticks to real time: each ordered event's time becomes
+    ``int(float(ts - min_ts) * freq)`` (Go: the tail of Parse), in place; numpy does the same
+    float64 arithmetic when the values are int64."""
+    S = SLOTS
+    if type(store) is not list and store[order[-1] * S] - min_ts <= MAX_INT64:
+        import numpy as np
+
+        at = np.frombuffer(order, dtype=np.int64) * S
+        st = np.frombuffer(store, dtype=np.int64)
+        st[at] = ((st[at] - min_ts).astype(np.float64) * freq).astype(np.int64)
+        return
+    for r in order:
+        b = r * S
+        store[b] = int(float(store[b] - min_ts) * freq)
+
+
+def _prepared(store, order: array, timer_goids: set[int], stacks: dict[int, list[int]],
+              counts: list[int]) -> Iterator[list]:
+    """The merged events (times in ns, see _to_ns) as lists, for _post_process, with timers and
+    syscall exits moved to their fake Ps (Go: the tail of Parse). Each event that passed
+    validation is written back to the store when the next one is asked for, with what only the
+    whole ordered stream tells: a GoCreate's missing new-goroutine stack dropped (counted in
     ``counts[0]``) and the BLOCKED flag of a GoSysCall whose goroutine blocks next."""
     is_list = type(store) is list
     pending: dict[int, int] = {}  # G -> its GoSysCall still looking for the G's next event
@@ -1442,7 +1466,7 @@ def _prepared(store, order: array, min_ts: int, freq: float, timer_goids: set[in
         ev = store[b:b + S]
         if not is_list:
             ev = ev.tolist()
-        ev[0] = int(float(ev[0] - min_ts) * freq)
+        stk, p = ev[6], ev[7]
         # Move timers and syscalls to separate fake Ps.
         typ = ev[8]
         if typ == unblock:
@@ -1452,9 +1476,10 @@ def _prepared(store, order: array, min_ts: int, freq: float, timer_goids: set[in
             ev[7] = SyscallP
         yield ev
         # ev passed _post_process, which may have changed its P and stack
-        store[b] = ev[0]
-        store[b + 6] = ev[6]
-        store[b + 7] = ev[7]
+        if ev[6] != stk:
+            store[b + 6] = ev[6]
+        if ev[7] != p:
+            store[b + 7] = ev[7]
         if typ == create and ev[3] != 0 and not stacks.get(ev[3]):
             store[b + 3] = 0
             counts[0] += 1
@@ -1560,7 +1585,8 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
             raise TraceError(f"event times are out of range: {last - min_ts} ticks at {tps} ticks/s "
                              f"is {span} ns, past 64 bits (bad timestamps or frequency)",
                              offset=dec.saw_frequency_at if dec.saw_frequency_at >= 0 else None)
-        prepared = _prepared(store, order, min_ts, freq, dec.timer_goids, stacks, counts)
+        _to_ns(store, order, min_ts, freq)
+        prepared = _prepared(store, order, dec.timer_goids, stacks, counts)
     else:
         prepared = iter(())
     try:
