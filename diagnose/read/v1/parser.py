@@ -839,36 +839,31 @@ _LOCAL_RENAME = {EvGoStartLocal: EvGoStart, EvGoUnblockLocal: EvGoUnblock,
 
 
 class _Proc:
-    """One queue of the merge: a P's events (or the CPU samples). ``chunks`` gives ranges of
-    event numbers into the store; ``evs`` holds the current range's events as lists (from event
-    number ``base``), ``ev`` the head (``evs[j]``), None when the next range is due."""
+    """One queue of the merge: a P's events (or the CPU samples), as ranges of event numbers
+    into the store (``ranges``: first, end, first, end, ...; ``ri`` the current pair, ``pos``
+    the next event number to load). ``evs`` holds a loaded chunk of them as lists (from event
+    number ``base``), ``ev`` the head (``evs[j]``), None when the next chunk is due."""
 
-    __slots__ = ("pid", "chunks", "evs", "base", "j", "ev", "n", "done")
+    __slots__ = ("ranges", "ri", "pos", "evs", "base", "j", "ev", "done")
 
-    def __init__(self, pid: int, chunks: Iterator[tuple[int, int]], n: int) -> None:
-        self.pid = pid
-        self.chunks = chunks
+    def __init__(self, ranges: list[int]) -> None:
+        self.ranges = ranges
+        self.ri = 0
+        self.pos = ranges[0] if ranges else 0
         self.evs: list[list] = []
         self.base = 0
         self.j = 0
         self.ev: list | None = None
-        self.n = n  # events in the queue
         self.done = False
+
+
+_ONE = (None,)  # _Proc.evs of a chunk of one event (the event is _Proc.ev)
 
 
 #: The merge turns at most MERGE_CHUNK events of a P into lists at a time, and at most about
 #: MERGE_LOADED events in all (many Ps: fewer each), so that the lists stay few.
 MERGE_CHUNK = 64
 MERGE_LOADED = 1 << 16
-
-
-def _chunks(ranges: list[int], size: int) -> Iterator[tuple[int, int]]:
-    """The ranges of event numbers (``ranges``: first, end, first, end, ...) in pieces of at
-    most ``size`` events."""
-    for i in range(0, len(ranges), 2):
-        end = ranges[i + 1]
-        for s in range(ranges[i], end, size):
-            yield s, min(s + size, end)
 
 
 def load_event(store, ref: int) -> list:
@@ -929,10 +924,8 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     cpu_samples = sorted(cpu_samples, key=lambda r: store[r * SLOTS])
     nprocs = len(proc_events) + 1
     chunk = max(1, min(MERGE_CHUNK, MERGE_LOADED // nprocs))
-    all_procs = [_Proc(pid, _chunks(rs, chunk), sum(rs[1::2]) - sum(rs[0::2]))
-                 for pid, rs in sorted(proc_events.items())]
-    all_procs.append(_Proc(ProfileP, _chunks([x for r in cpu_samples for x in (r, r + 1)], 1),
-                           len(cpu_samples)))
+    all_procs = [_Proc(proc_events[pid]) for pid in sorted(proc_events)]
+    all_procs.append(_Proc([x for r in cpu_samples for x in (r, r + 1)]))  # Go: ProfileP
 
     order = array("q")
     append = order.append
@@ -946,10 +939,9 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     st = _state_transition
     dead0 = _DEAD0
     heap_pop = _heap_pop
-    nxt = next
     RUNNING, RUNNABLE, WAITING = G_RUNNING, G_RUNNABLE, G_WAITING
     work = 0
-    total = sum(p.n for p in all_procs)
+    total = sum(sum(rs[1::2]) - sum(rs[0::2]) for rs in proc_events.values()) + len(cpu_samples)
     budget = MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total
     parked: dict[int, list] | None = None  # past the budget: goroutine -> Ps whose head waits for it
     # The tail of parseEventBatches, done as events come out: the first event out of time order
@@ -972,21 +964,35 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
                 proc = available[i]
                 ev = proc.ev
                 if ev is None:
-                    rng = nxt(proc.chunks, None)
-                    if rng is None:
+                    # Load the P's next chunk of events.
+                    rs = proc.ranges
+                    ri = proc.ri
+                    s = proc.pos
+                    if ri < len(rs) and s >= rs[ri + 1]:
+                        ri = proc.ri = ri + 2
+                        if ri < len(rs):
+                            s = rs[ri]
+                    if ri >= len(rs):
                         # This P has no more events
                         proc.done = True
                         available[i] = available[-1]
                         available.pop()
                         continue
-                    s, e = rng
+                    e = rs[ri + 1]
+                    if e - s > chunk:
+                        e = s + chunk
+                    proc.pos = e
                     flat = store[s * 9:e * 9]
                     if not is_list:
                         flat = flat.tolist()
-                    proc.evs = evs = [flat[k:k + 9] for k in range(0, len(flat), 9)]
                     proc.base = s
                     proc.j = 0
-                    proc.ev = ev = evs[0]
+                    if e - s == 1:  # (many Ps) no list of one list
+                        proc.evs = _ONE
+                        proc.ev = ev = flat
+                    else:
+                        proc.evs = evs = [flat[k:k + 9] for k in range(0, len(flat), 9)]
+                        proc.ev = ev = evs[0]
                 oc = ocodes[ev[8]]
                 if oc:
                     if oc == 5 or oc == 6:  # block / sched: init {noseq, running}
