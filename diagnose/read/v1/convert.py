@@ -27,7 +27,7 @@ from ..wire import i64
 
 from . import parser as v1
 from .parser import (
-    E_A0, E_A1, E_A2, E_A3, E_G, E_STK, E_TS, E_TYPE,
+    E_A0, E_A1, E_A2, E_A3, E_G, E_STK, E_TS,
 )
 
 U64 = (1 << 64) - 1
