@@ -57,11 +57,12 @@ Cost
 ----
 Pure Python (the compiled kernel declines old formats).  A real 11.2 MB go1.21.13 trace
 (``tools/regen_fixtures.py --big 1.21.13 --mb 10``: 2.24 M raw events, 3.36 M converted):
-reading it into columns (``diagnose.timeline.load_columns``) takes ~525 MB peak RSS and
+reading it into columns (``diagnose.timeline.load_columns``) takes ~520 MB peak RSS and
 ~14.5 s of CPU (decode 2.1 s, merge 2.1 s, validation 1.8 s; the rest is conversion and
 columns), the same CPU as when every raw event was a Python list (1.19 GB).  The whole
-``netpoll-diagnose T --format json`` run: 921 MB peak (set by the graph stage, after the
-reader has freed its events) and ~19.5 s of CPU (2026-12-07, 2-core VM under load).
+``netpoll-diagnose T --format json`` run: 807 MB peak (set by the stages after the columns,
+once the reader has freed its events) and 18.1 s of CPU, where it took 1.24 GB and 17.7 s
+(2026-12-07, 2-core VM under load ~3).
 Earlier, on a 66 MB go1.21.13 trace (19.6 M events), reading every event took 92 s of CPU
 and 4.2 GB peak RSS, against 66 s / 2.5 GB for ``go tool trace -d=parsed`` (see
 ``benchmarks/bench_read_v1.py``).  The cyclic GC is paused while the file is decoded.
