@@ -21,7 +21,7 @@ T-html (the main command in each format), diff (the file against itself), inspec
 features, profile, rules-test (a shipped rule whose one test case is the file). The outcome is
 the exit code and the last stderr line.
 ``--generate MB`` adds, in a temporary folder, one file of each tools/gen_hostile.py kind of
-about MB megabytes (the old-format kinds ``v1dense`` and ``v1goroutines`` among them: the kernel
+about MB megabytes (the old-format kinds ``v1dense``, ``v1goroutines``, ``v1procs`` among them: the kernel
 declines those, so both paths run the pure-Python v1 reader).
 
 Printed per run: the outcome (events / "error: <one line>" / TIMEOUT), wall s, peak RSS MB.

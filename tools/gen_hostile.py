@@ -30,6 +30,8 @@ that P's batch):
   v1dense       mark-assist start/done and heap-alloc records (2-3 bytes each, the densest a
                 v1 body can hold): ranges and metrics, ~2.7 bytes an event.
   v1goroutines  GoCreate records (~7 bytes each) of new goroutines: the goroutine tables.
+  v1procs       instead, before the footer, one-event batches (a heap-alloc) of as many
+                distinct Ps (~9 bytes each): the merge's per-P queues.
 
 Deterministic: the same arguments give the same bytes.
 """
@@ -231,6 +233,15 @@ def inject_v1(fixture: Path, kind: str, target: int) -> bytes:
     data = fixture.read_bytes()
     hlen = 16
     recs = list(v1.walk_records(data[hlen:]))
+    if kind == "v1procs":  # batches of their own, after the last one (times far after the trace's)
+        at = hlen + next(off for off, typ in recs if typ == v1.EvFrequency)
+        out = bytearray()
+        p = 100
+        while len(out) < target - len(data):
+            out += (bytes((v1.EvBatch | 1 << 6,)) + uvarint(p) + uvarint((1 << 50) + p)
+                    + v1_record(v1.EvHeapAlloc, 1, 5))
+            p += 1
+        return data[:at] + bytes(out) + data[at:]
     i = next(i for i, (_, typ) in enumerate(recs) if typ == v1.EvGoStart)
     at = hlen + recs[i + 1][0]  # where the record after the GoStart starts
     room = max(0, target - len(data))
@@ -250,7 +261,7 @@ def inject_v1(fixture: Path, kind: str, target: int) -> bytes:
     return data[:at] + extra + data[at:]
 
 
-V1_KINDS = ("v1dense", "v1goroutines")
+V1_KINDS = ("v1dense", "v1goroutines", "v1procs")
 KINDS = ("quad", "dense", "goroutines", "stacks") + V1_KINDS
 
 
