@@ -62,7 +62,10 @@ reading it into columns (``diagnose.timeline.load_columns``) takes ~520 MB peak 
 columns), the same CPU as when every raw event was a Python list (1.19 GB).  The whole
 ``netpoll-diagnose T --format json`` run: 807 MB peak (set by the stages after the columns,
 once the reader has freed its events) and 18.1 s of CPU, where it took 1.24 GB and 17.7 s
-(2026-12-07, 2-core VM under load ~3).
+(2026-12-07, 2-core VM under load ~3).  Reading every event (``open_trace().events()``,
+``benchmarks/bench_read_v1.py``): 10.0 s CPU / 294 MB, where it took 8.7 s / 667 MB (the three
+passes over the compact store cost ~15% more CPU than one list per event); on the same file
+``go tool trace -d=parsed`` takes 22 s / 314 MB and ``-pprof=net`` 4.6 s / 2.0 GB.
 Earlier, on a 66 MB go1.21.13 trace (19.6 M events), reading every event took 92 s of CPU
 and 4.2 GB peak RSS, against 66 s / 2.5 GB for ``go tool trace -d=parsed`` (see
 ``benchmarks/bench_read_v1.py``).  The cyclic GC is paused while the file is decoded.
