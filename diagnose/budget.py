@@ -39,8 +39,11 @@ DEFAULT_PER_BYTE = 64
 RLIMIT_SHARE = 0.6
 #: share of MemAvailable the default budget may use
 AVAILABLE_SHARE = 0.8
-#: bytes of analysis per byte of a trace analysed whole (before its columns exist to count)
+#: bytes of analysis per byte of a trace analysed whole (before its columns exist to count):
+#: go1.27 busy traces of 53-189 MB; old formats (Go <= 1.21) need more, 72 on a busy go1.21
+#: trace of 11.2 MB (the v1 reader's compact store plus the later stages)
 WHOLE_PER_BYTE = 55
+WHOLE_PER_BYTE_OLD_FORMAT = 75
 
 
 def available_memory() -> int | None:
@@ -77,24 +80,33 @@ def estimate(c: dict[str, int]) -> int:
 
 def budget(size: int, env: Mapping[str, str] | None = None) -> int | None:
     """The budget in bytes for a trace file of `size` bytes, or None (no check)."""
+    return _budget(size, env)[0]
+
+
+def _budget(size: int, env: Mapping[str, str] | None = None) -> tuple[int | None, bool]:
+    """(budget, True when it is the size-scaled default rather than a real limit)."""
     v = settings(env).memory_budget
     if v:
         mib = env_count(BUDGET_ENV, v, "MiB (0: no budget)")
-        return None if mib == 0 else mib << 20
+        return (None if mib == 0 else mib << 20), False
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
-        return int(soft * RLIMIT_SHARE)
+        return int(soft * RLIMIT_SHARE), False
     limit = max(DEFAULT_BASE, DEFAULT_PER_BYTE * size)
     avail = available_memory()
-    return limit if avail is None else min(limit, max(DEFAULT_BASE, int(avail * AVAILABLE_SHARE)))
+    cap = None if avail is None else max(DEFAULT_BASE, int(avail * AVAILABLE_SHARE))
+    return (limit, True) if cap is None or cap >= limit else (cap, False)
 
 
-def check_whole_read(size: int, display: str) -> None:
+def check_whole_read(size: int, display: str, old_format: bool = False) -> None:
     """Raise TraceError (one line) before reading a whole trace whose analysis would not fit:
     estimated from the file size, since nothing is counted yet."""
-    limit = budget(size)
-    need = WHOLE_PER_BYTE * size
-    if limit is None or need <= limit:
+    limit, scaled_default = _budget(size)
+    need = (WHOLE_PER_BYTE_OLD_FORMAT if old_format else WHOLE_PER_BYTE) * size
+    # The size-scaled default (64 x size) is a rule of thumb for the count-based check after
+    # the columns, not a limit a size estimate can be held to (old formats need ~72 x): only a
+    # real limit -- set, an address-space limit, or the machine's available memory -- refuses here.
+    if limit is None or scaled_default or need <= limit:
         return
     raise TraceError(f"analysing this {_size(size)} trace whole would take about {_size(need)}, over the memory "
                      f"budget of {_size(limit)} (--max-memory or {BUDGET_ENV}=MiB raise it; only the main "

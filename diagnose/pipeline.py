@@ -272,7 +272,7 @@ def read_columns(inp: TraceInput, progress: Progress | None = None,
     `window`: (header length, start, end): only the generations in those bytes. A whole trace
     too big for the memory budget is refused before it is read (`budget.check_whole_read`)."""
     if window is None:
-        budget.check_whole_read(inp.size, inp.display)
+        budget.check_whole_read(inp.size, inp.display, old_format=0 < trace_header(inp.path)[1] < 22)
     if progress is None and window is None:
         cols = load_columns(inp.path)
     else:

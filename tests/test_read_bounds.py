@@ -169,85 +169,35 @@ def test_whole_trace_too_big_for_the_machine_is_refused_before_reading(monkeypat
     from diagnose import budget
     from tests.support.cli import run_main_captured
 
-    trace = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "traces").glob("healthy-light-go1.27*.trace"))[0]
+    trace = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "traces").glob("healthy-heavy-go1.27*.trace"))[0]
     monkeypatch.delenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", raising=False)
+    assert 55 * trace.stat().st_size > 1 << 20
+    # a machine scaled down to the trace: a 1 KiB floor, 10 x the trace's size available
     size = trace.stat().st_size
-    # pretend the machine has room for the 700 MiB floor only, and the trace were 20 MB
-    monkeypatch.setattr(budget, "available_memory", lambda: 100 << 20)
-    monkeypatch.setattr(budget, "WHOLE_PER_BYTE", (800 << 20) // size)
+    monkeypatch.setattr(budget, "DEFAULT_BASE", 1 << 10)
+    monkeypatch.setattr(budget, "available_memory", lambda: 10 * size)
     for cmd in (["features", str(trace)], ["profile", str(trace), "-o", str(tmp_path / "p.pb.gz")]):
         code, out, err = run_main_captured(*cmd)
         assert code == 2 and len(err.strip().splitlines()) == 1, (cmd, err)
-        assert "over the memory budget of 700 MiB" in err and trace.name in err
-    monkeypatch.setattr(budget, "WHOLE_PER_BYTE", 55)  # its real size and the measured rate: read
+        assert f"over the memory budget of {budget._size(8 * size)}" in err and trace.name in err
+    assert not (tmp_path / "p.pb.gz").exists()
+    monkeypatch.setattr(budget, "available_memory", lambda: 64 << 30)  # memory is there: read
     code, out, err = run_main_captured("features", str(trace))
     assert code == 0, err
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "1")  # an explicit budget is a real limit too
+    code, out, err = run_main_captured("features", str(trace))
+    assert code == 2 and "over the memory budget of 1 MiB" in err, err
 
 
-# --- old formats (Go <= 1.21): the v1 reader holds a trace's events compactly -----------------------
+def test_size_scaled_default_does_not_refuse_a_real_old_format_trace(monkeypatch):
+    """The default budget (64 x size) is not held against the size estimate: an old-format trace
+    (~72 B a byte) is read when the machine has the memory."""
+    from diagnose import budget
 
-SMALL_V1 = {"v1dense-60k.trace": ("v1dense", 60_000), "v1goroutines-60k.trace": ("v1goroutines", 60_000),
-            "v1procs-60k.trace": ("v1procs", 60_000)}
-
-
-@pytest.mark.parametrize("name", sorted(SMALL_V1))
-def test_generator_makes_the_committed_old_format_files(name):
-    kind, size = SMALL_V1[name]
-    assert gen_hostile.generate(kind, size) == (HOSTILE / name).read_bytes()
-
-
-def _v1_events(path: Path) -> list[str]:
-    from diagnose.read import open_trace
-
-    with open_trace(path) as tr:
-        return [str(e) for e in tr.events()]
-
-
-@pytest.mark.parametrize("name", ["v1dense-60k.trace", "v1procs-60k.trace"])
-def test_old_format_events_are_held_in_a_compact_store(name, monkeypatch):
-    """The v1 reader keeps a whole trace (Go's converter needs it whole) as 9 int64 a raw event in
-    one array, not a list of ints each (~260 B); the merge turns at most MERGE_LOADED of them into
-    lists at a time (v1procs: thousands of Ps). Neither changes a single event."""
-    from array import array
-
-    from diagnose.read.v1 import parser
-
-    path = HOSTILE / name
-    data = path.read_bytes()
-    tr = parser.parse(data[16:], int(data[5:7]), salvage=True)
-    assert type(tr.store) is array and tr.store.typecode == "q"
-    raw = len(tr.store) // parser.SLOTS
-    assert raw > 4000 and len(tr.store) == raw * parser.SLOTS  # 72 bytes an event
-    assert len(tr.order) == raw  # every event of this valid trace is in the merged order
-    expected = _v1_events(path)
-    monkeypatch.setattr(parser, "MERGE_LOADED", 1)  # one event of each P as a list at a time
-    assert _v1_events(path) == expected and len(expected) > 4000
-
-
-def test_old_format_value_past_int64_keeps_the_same_events(monkeypatch):
-    """A value past int64 (crafted input) turns the store into a plain list of the same layout:
-    the same events come out."""
-    from diagnose.read.v1 import parser
-
-    path = REPO / "fixtures" / "traces" / "healthy-light-go1.21.13.trace"
-    expected = _v1_events(path)
-    widened = []
-    real_flush = parser._Decoder._flush
-
-    def flush_as_list(self, buf):
-        if type(self.store) is not list:
-            self.store = self.store.tolist()
-            widened.append(True)
-        real_flush(self, buf)
-
-    monkeypatch.setattr(parser._Decoder, "_flush", flush_as_list)
-    assert _v1_events(path) == expected and widened and len(expected) > 1000
-
-
-def test_old_format_analysis_over_the_memory_budget_is_one_line_exit_2(monkeypatch):
-    trace = str(HOSTILE / "v1goroutines-60k.trace")  # ~6,900 goroutines
-    monkeypatch.setenv(budget.BUDGET_ENV, "5")
-    code, out, err = run_main_captured(trace, "-f", "json")
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1, err
-    assert "v1goroutines-60k.trace" in err and "over the memory budget of 5 MiB" in err
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", raising=False)
+    monkeypatch.setattr(budget, "available_memory", lambda: 64 << 30)
+    monkeypatch.setattr(budget.resource, "getrlimit", lambda _r: (budget.resource.RLIM_INFINITY,) * 2)
+    budget.check_whole_read(11_200_000, "t", old_format=True)  # 800 MiB needed, 700 MiB default: read
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "700")  # a real limit: refused before reading
+    with pytest.raises(TraceError):
+        budget.check_whole_read(11_200_000, "t", old_format=True)
