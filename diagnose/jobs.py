@@ -2,8 +2,8 @@
 
 A trace cut into windows (pipeline.plan_windows) is diagnosed window by window, each window
 alone (read -> rules), so windows can run in parallel processes: on 2 cores a 53 MB trace
-takes about half the wall time. Each process holds one window's analysis (~600-700 MB for the
-default 12 MB window, benchmarks/bench_pipeline.py), so the count is bounded by memory as well
+takes about half the wall time. Each process holds one window's analysis (~450-500 MB for the
+default 8 MB window, benchmarks/bench_pipeline.py), so the count is bounded by memory as well
 as by CPUs. The findings do not depend on it: the windows are the same, and merged in order.
 
 ``NETPOLL_DIAGNOSE_JOBS=N`` sets it (1: one window at a time, the smallest memory); unset or
@@ -24,7 +24,7 @@ from . import JOBS_ENV, env_count, settings
 from .budget import available_memory as _available_memory
 
 AUTO_MAX = 4
-#: bytes of analysis a window takes per byte of trace (12 MB windows peak at 600-700 MB on busy
+#: bytes of analysis a window takes per byte of trace (8 MB windows peak at 450-500 MB, 12 MB at 600-700 MB, on busy
 #: go1.27 traces), with room; a job is never planned at less than MIN_PER_JOB
 PER_WINDOW_BYTE = 85
 MIN_PER_JOB = 1 << 30

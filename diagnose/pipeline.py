@@ -46,6 +46,8 @@ class Progress(Protocol):
 
     def phase(self, text: str) -> None: ...
 
+    def windows(self, done: int, total: int, text: str) -> None: ...
+
     def done(self) -> None: ...
 
 
@@ -349,7 +351,11 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
         if progress is not None:
             progress.phase("analysing")
         tl = build_timelines(cols)
+        if progress is not None:
+            progress.phase(GRAPH_PHASE)
         graph = build_graph(tl)
+        if progress is not None:
+            progress.phase(FEATURES_PHASE)
         features = extract_from_timelines(tl, cols.meta, modules, graph=graph)
     finally:
         if progress is not None and window is None:
@@ -415,6 +421,77 @@ def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | No
     return run
 
 
+#: per mille of a window's work done when its reading ends, and when each later stage starts,
+#: from the CPU a 10 MB window takes (benchmarks/bench_pipeline.py): columns 0.3 s, timelines
+#: 0.3, graph 0.9, features 0.65, rules 0.05 (the phases `analyse` announces)
+WINDOW_READ_SHARE = 120
+GRAPH_PHASE = "analysing (causal graph)"
+FEATURES_PHASE = "analysing (features)"
+PHASE_SHARE = {"analysing": WINDOW_READ_SHARE, GRAPH_PHASE: 250, FEATURES_PHASE: 620}
+
+
+class _WindowMarks:
+    """How far each window got, in thousandths: in shared memory (a RawArray made before the
+    fork) when windows run in worker processes, so the parent's progress line moves while they
+    read, not only when one finishes. `progress_for(k)` is what `analyse` reports to in window k."""
+
+    def __init__(self, windows: list[tuple[int, int]], shared: bool, live: bool) -> None:
+        self.windows = windows
+        self.live = live  # someone watches (a progress line): the windows report as they go
+        if shared:
+            from multiprocessing.sharedctypes import RawArray
+
+            self.marks: Any = RawArray("i", len(windows))
+        else:
+            self.marks = [0] * len(windows)
+        self.finished = 0
+        self.on_change: Callable[[], None] | None = None
+
+    def progress_for(self, k: int) -> "_WindowProgress":
+        return _WindowProgress(self, k)
+
+    def finish(self, k: int) -> None:
+        self.marks[k] = 1000
+        self.finished += 1
+
+    def bytes_done(self) -> int:
+        """Bytes of the trace analysed: windows finished, plus the share of the running ones."""
+        return self.windows[0][0] + sum((e - s) * min(self.marks[k], 1000) // 1000
+                                        for k, (s, e) in enumerate(self.windows))
+
+
+class _WindowProgress:
+    """`Progress` inside window k: the bytes read map to the first WINDOW_READ_SHARE thousandths
+    of the window, each phase `analyse` announces to its PHASE_SHARE. Marks only go forward."""
+
+    def __init__(self, marks: _WindowMarks, k: int) -> None:
+        self._m, self._k = marks, k
+        self._start, end = marks.windows[k]
+        self._len = max(end - self._start, 1)
+
+    def _set(self, v: int) -> None:
+        if v > self._m.marks[self._k]:
+            self._m.marks[self._k] = v
+            if self._m.on_change is not None:
+                self._m.on_change()
+
+    def __call__(self, done: int, total: int) -> None:  # done: a file offset (read_columns)
+        frac = min(max(done - self._start, 0) / self._len, 1.0)
+        self._set(int(frac * WINDOW_READ_SHARE))
+
+    def events(self, n: int) -> None:
+        pass
+
+    def phase(self, text: str) -> None:
+        self._set(PHASE_SHARE.get(text, WINDOW_READ_SHARE))
+
+    def windows(self, done: int, total: int, text: str) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
 def _diagnose_window(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int, k: int,
                      span: tuple[int, int], progress: Progress | None = None
                      ) -> tuple[Features, Diagnosis | None, tuple[int, int]]:
@@ -426,14 +503,17 @@ def _diagnose_window(inp: TraceInput, ruleset: RuleSet, modules: list[str] | Non
     return run.features, diagnose(run.features, ruleset, tool_version=__version__), run.clock or (0, 0)
 
 
+#: seconds between progress redraws while windows run in worker processes
+POLL_S = 0.2
+
 #: what forked window workers read (set in the parent just before the fork: the rule set holds
 #: compiled CEL programs that need not be pickled)
 _FORK_STATE: tuple[Any, ...] | None = None
 
 
 def _forked_window(k: int, span: tuple[int, int]) -> tuple[Features, Diagnosis | None, tuple[int, int]]:
-    inp, ruleset, modules, hlen = _FORK_STATE  # type: ignore[misc]
-    return _diagnose_window(inp, ruleset, modules, hlen, k, span)
+    inp, ruleset, modules, hlen, marks = _FORK_STATE  # type: ignore[misc]
+    return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None)
 
 
 def _worker_start() -> None:
@@ -444,18 +524,20 @@ def _worker_start() -> None:
 
 
 def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int,
-                          windows: list[tuple[int, int]], jobs: int, progress: Progress | None):
+                          windows: list[tuple[int, int]], jobs: int, marks: _WindowMarks,
+                          report: Callable[[], None]):
     """`_diagnose_window` for every window, `jobs` forked processes at a time; results in window
-    order. Progress moves as windows finish. On any error or interrupt the workers are stopped."""
+    order. The workers write how far they got into `marks` (shared memory); `report` is called
+    as windows finish and every POLL_S meanwhile. On any error or interrupt the workers are stopped."""
     import multiprocessing
     import sys
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     global _FORK_STATE
     sys.stdout.flush()
     sys.stderr.flush()
-    _FORK_STATE = (inp, ruleset, modules, hlen)
+    _FORK_STATE = (inp, ruleset, modules, hlen, marks)
     results: list[Any] = [None] * len(windows)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
@@ -464,24 +546,25 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     try:
         futures = {pool.submit(_forked_window, k, span): k for k, span in enumerate(windows)}
         procs = list(getattr(pool, "_processes", {}).values())  # started by the submits
-        done_bytes = windows[0][0]
-        for fut in as_completed(futures):
-            k = futures[fut]
-            if fut.cancelled():
-                continue
-            err = fut.exception()
-            if err is not None:
-                # as one process would: the error of the first failing window, so the later
-                # windows are not needed; the earlier ones still run, one of them may fail first
-                failed[k] = err
-                for f, j in futures.items():
-                    if j > k:
-                        f.cancel()
-                continue
-            results[k] = fut.result()
-            done_bytes += windows[k][1] - windows[k][0]
-            if progress is not None:
-                progress(done_bytes, inp.size)
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                k = futures[fut]
+                if fut.cancelled():
+                    continue
+                err = fut.exception()
+                if err is not None:
+                    # as one process would: the error of the first failing window, so the later
+                    # windows are not needed; the earlier ones still run, one of them may fail first
+                    failed[k] = err
+                    for f, j in futures.items():
+                        if j > k:
+                            f.cancel()
+                    continue
+                results[k] = fut.result()
+                marks.finish(k)
+            report()
         if failed:
             raise failed[min(failed)]
     except BrokenProcessPool:
@@ -515,14 +598,27 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     feats: list[Features] = []
     clocks: list[tuple[int, int]] = []
     jobs = window_jobs(len(windows))
+    marks = _WindowMarks(windows, shared=jobs > 1, live=progress is not None)
+    where = f", {jobs} jobs" if jobs > 1 else ""
+
+    def report() -> None:
+        if progress is not None:
+            progress.windows(marks.bytes_done(), inp.size, f"{marks.finished}/{len(windows)} windows{where}")
+
     try:
         if jobs > 1:
-            if progress is not None:
-                progress.phase(f"analysing {len(windows)} windows in {jobs} processes")
-            results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, progress)
+            results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, marks, report)
         else:
-            results = (_diagnose_window(inp, ruleset, modules, hlen, k, span, progress)
-                       for k, span in enumerate(windows))
+            marks.on_change = report
+
+            def one_by_one():
+                for k, span in enumerate(windows):
+                    out = _diagnose_window(inp, ruleset, modules, hlen, k, span,
+                                           marks.progress_for(k) if marks.live else None)
+                    marks.finish(k)
+                    report()
+                    yield out
+            results = one_by_one()
         for k, (features, diagnosis, clock) in enumerate(results):
             if diagnosis is None:  # a later window holding only a cut generation:
                 lost = features.trace.lost_bytes  # its bytes are the trace's lost tail

@@ -77,6 +77,21 @@ def test_terminal_progress_draws_in_place_throttled_and_clears():
     assert "\n" not in out.getvalue(), "the line is redrawn in place, never scrolled"
 
 
+def test_windowed_analysis_draws_its_share_and_never_goes_back():
+    out, clock = FakeTTY(), Clock()
+    bar = TerminalProgress("big.trace", stream=out, delay_s=0.3, interval_s=0.1, clock=clock)
+    bar.windows(1 << 19, 1 << 20, "1/4 windows, 2 jobs")
+    assert out.getvalue() == "", "nothing before the delay"
+    clock.t = 1.0
+    bar.windows(1 << 19, 1 << 20, "1/4 windows, 2 jobs")
+    line = out.getvalue().rsplit("\r", 1)[-1]
+    assert line == ("analysing big.trace   50%  [###...]  0.5 of 1.0 MiB"
+                    "  1/4 windows, 2 jobs  1.0 s\033[K")
+    clock.t = 1.2
+    bar.windows(1 << 18, 1 << 20, "1/4 windows, 2 jobs")  # an estimate that fell back
+    assert " 50%  [" in out.getvalue().rsplit("\r", 1)[-1], "the bar never goes back"
+
+
 def test_progress_line_fits_the_terminal():
     """At 80 columns (a FakeTTY has no size: 80 is assumed) a long file name gives way and the
     bar shrinks; the line never reaches the last column (that would wrap)."""

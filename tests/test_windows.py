@@ -184,7 +184,7 @@ def test_windows_in_parallel_processes_give_the_same_diagnosis(path, monkeypatch
     out = {}
     pools = []
     real = pipeline._windows_in_processes
-    monkeypatch.setattr(pipeline, "_windows_in_processes", lambda *a: (pools.append(a[-2]), real(*a))[1])
+    monkeypatch.setattr(pipeline, "_windows_in_processes", lambda *a: (pools.append(a[5]), real(*a))[1])
     for jobs in ("1", "2"):
         monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", jobs)
         out[jobs] = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis.model_dump_json()
@@ -266,3 +266,69 @@ def test_features_command_on_a_windowed_trace_names_its_window(monkeypatch):
     w = d["trace"]["windows"][run.window]
     assert d["trace"]["duration_ms"] == pytest.approx(w["end_ms"] - w["start_ms"], abs=1.0)
     assert d["trace"]["duration_ms"] < run.diagnosis.trace.duration_ms * 0.9
+
+
+class _Recorder:
+    """A progress line that keeps what it was told (the Progress protocol)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, str]] = []
+
+    def __call__(self, done: int, total: int) -> None:
+        pass
+
+    def events(self, n: int) -> None:
+        pass
+
+    def phase(self, text: str) -> None:
+        pass
+
+    def windows(self, done: int, total: int, text: str) -> None:
+        self.calls.append((done, total, text))
+
+    def done(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_windowed_progress_moves_forward_to_every_window(jobs, monkeypatch):
+    """A big trace analysed in windows shows how far the analysis is (not a frozen "reading"
+    line): bytes never go back, the windows count up, and it ends at the last window's end."""
+    path = TWO_GENS[-1]
+    inp = pipeline.open_input(path)
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", jobs)
+    rec = _Recorder()
+    hlen, windows = pipeline.plan_windows(inp, SMALL_MB)
+    pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB, progress=rec)
+    done = [c[0] for c in rec.calls]
+    assert done == sorted(done) and done[-1] == windows[-1][1] and all(c[1] == inp.size for c in rec.calls)
+    where = ", 2 jobs" if jobs == "2" else ""
+    assert rec.calls[-1][2] == f"{len(windows)}/{len(windows)} windows{where}"
+    if jobs == "1":  # in this process every read and every "analysing" is seen: partial shares
+        assert any(d not in {w[1] for w in windows} for d in done), "a running window's share was shown"
+
+
+def test_window_marks_cross_the_fork():
+    """Workers' progress reaches the parent through shared memory, before the window finishes."""
+    import multiprocessing
+
+    windows = [(100, 1100), (1100, 3100)]
+    marks = pipeline._WindowMarks(windows, shared=True, live=True)
+    ctx = multiprocessing.get_context("fork")
+
+    def work() -> None:
+        p = marks.progress_for(1)
+        p(1100 + 1000, 5000)  # half the window read
+        assert marks.marks[1] == pipeline.WINDOW_READ_SHARE // 2
+        p.phase(pipeline.GRAPH_PHASE)
+        p.phase("analysing")  # an earlier phase announced late does not move it back
+
+    proc = ctx.Process(target=work)
+    proc.start()
+    proc.join(timeout=20)
+    assert proc.exitcode == 0
+    share = pipeline.PHASE_SHARE[pipeline.GRAPH_PHASE]
+    assert marks.marks[1] == share > pipeline.WINDOW_READ_SHARE
+    assert marks.bytes_done() == 100 + 2000 * share // 1000
+    marks.finish(0)
+    assert marks.bytes_done() == 1100 + 2000 * share // 1000

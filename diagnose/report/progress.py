@@ -109,16 +109,19 @@ class TerminalProgress:
         self._last = now
         done, total = self.position(), self._total
         ev = f"  {_count(self._events)} events" if self._events else ""
-        frac = self.fraction()
+        self._draw(self._bar_line("reading", done, total, self.fraction(), ev, elapsed))
+
+    def _bar_line(self, verb: str, done: int, total: int, frac: float | None, note: str, elapsed: float) -> str:
+        """`verb label  pct  [bar]  done of total MiBnote  elapsed`, fitted to the terminal."""
         room = self._columns() - 1
         if frac is not None:
-            tail = f"  {_mib(done)} of {_mib(total)} MiB{ev}  {elapsed:.1f} s"
+            tail = f"  {_mib(done)} of {_mib(total)} MiB{note}  {elapsed:.1f} s"
             pct = f"  {frac:4.0%}"
         else:  # no grounded estimate yet: say what is known, no made-up percentage
-            tail = f"  {_mib(total if total > 0 else self._bytes)} MiB{ev}  {elapsed:.1f} s"
+            tail = f"  {_mib(total if total > 0 else self._bytes)} MiB{note}  {elapsed:.1f} s"
             pct = ""
         label = self.label
-        fixed = len("reading ") + len(pct) + len(tail)
+        fixed = len(verb) + 1 + len(pct) + len(tail)
         if fixed + len(label) > room:  # a long file name gives way first (its end is kept)
             label = "…" + label[-max(room - fixed - 1, 8):]
         bar = ""
@@ -127,7 +130,22 @@ class TerminalProgress:
             if bar_w >= 6:
                 fill = int(frac * bar_w)
                 bar = "  [" + "#" * fill + "." * (bar_w - fill) + "]"
-        self._draw(f"reading {label}{pct}{bar}{tail}")
+        return f"{verb} {label}{pct}{bar}{tail}"
+
+    def windows(self, done: int, total: int, text: str) -> None:
+        """A trace analysed in windows (possibly in parallel processes): `done` is the estimated
+        bytes of the trace analysed -- windows finished, plus the share of each running one --
+        and `text` says where it is ("window 3 of 7, 2 processes"). Drawn like the reading bar,
+        with "analysing", never going back."""
+        now = self._clock()
+        elapsed = now - self._t0
+        if elapsed < self.delay_s or (self._last >= 0 and now - self._last < self.interval_s):
+            return
+        self._last = now
+        self._total = total
+        self._pos = max(self._pos, min(done, total))
+        frac = self._pos / total if total > 0 else None
+        self._draw(self._bar_line("analysing", self._pos, total, frac, f"  {text}", elapsed))
 
     def fraction(self) -> float | None:
         """Share of the file decoded, or None when it cannot be told yet: the reader may take
