@@ -21,7 +21,7 @@ import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, Protocol
+from typing import Any, BinaryIO, Callable, Iterator, Protocol
 
 from . import __version__, budget
 from .errors import TraceError, UsageError
@@ -302,6 +302,18 @@ def read_columns(inp: TraceInput, progress: Progress | None = None,
                 raise
     cols.meta["path"] = inp.display
     return cols
+
+
+def columns_by_window(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> Iterator[TraceColumns]:
+    """Each window's columns (`plan_windows`) in trace order, one held at a time, with the clock
+    continued across windows (`TraceColumns.continue_clock`): what is computed over them in
+    sequence -- the pprof records -- equals the whole trace's figures, in one window's memory."""
+    hlen, windows = plan
+    last: int | None = None
+    for span in windows:
+        cols = read_columns(inp, None, (hlen, *span))
+        last = cols.continue_clock(last) if last is not None else (int(cols.t[-1]) if len(cols) else 0)
+        yield cols
 
 
 def _header_meta(inp: TraceInput) -> dict[str, Any]:
@@ -676,6 +688,6 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
     return reasons
 
 
-__all__ = ["TraceInput", "open_input", "read_columns", "refuse_too_many_events", "analyse", "diagnose_trace",
+__all__ = ["TraceInput", "open_input", "read_columns", "columns_by_window", "refuse_too_many_events", "analyse", "diagnose_trace",
            "plan_windows", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

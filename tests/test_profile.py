@@ -169,6 +169,87 @@ def test_folded_and_gzip_outputs(tmp_path):
     assert r.returncode == 0 and r.stdout == text
 
 
+# --------------------------------------------------------------------------- window by window
+WINDOW_MB = 0.0005  # each generation of a fixture trace its own window
+
+
+@functools.lru_cache(maxsize=None)
+def _multi_generation() -> list[Path]:
+    from diagnose import pipeline
+
+    out = []
+    for e in ENTRIES:
+        if e.trace.suffix == ".trace" and pipeline.plan_windows(pipeline.open_input(e.trace), WINDOW_MB):
+            out.append(e.trace)
+    return out
+
+
+def _addresses(p) -> dict[tuple[int, ...], tuple[int, ...]]:
+    """{(leaf PC, ..., root PC): summed values}: the stacks as Go keys them."""
+    addr = {loc.id: loc.address for loc in p.location}
+    out: dict[tuple[int, ...], list[int]] = {}
+    for smp in p.sample:
+        acc = out.setdefault(tuple(addr[i] for i in smp.location_id), [0] * len(smp.value))
+        for i, v in enumerate(smp.value):
+            acc[i] += v
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def test_window_by_window_records_equal_the_whole_trace():
+    """`profile` on a big trace reads it window by window (one window's memory): waits open across
+    a window's edge, goroutines first seen running in a later window, the clock Go's reader keeps
+    across generations -- every kind gives the whole trace's records, stack by stack."""
+    from diagnose import pipeline
+    from diagnose.report.pprof import WindowedRecords, build_profile, compute_records, folded
+    from tests.support.pprof_read import profile_by_stack
+
+    traces = _multi_generation()
+    if len(traces) < 10:
+        pytest.skip(f"only {len(traces)} fixture traces of several generations (corpus not present?)")
+    crossing = 0
+    for path in traces:
+        inp = pipeline.open_input(path)
+        plan = pipeline.plan_windows(inp, WINDOW_MB)
+        windows = list(pipeline.columns_by_window(inp, plan))
+        whole = pipeline.read_columns(inp)
+        for kind in KINDS:
+            acc = WindowedRecords(kind)
+            for cols in windows:
+                acc.add(cols)
+            crossing += len(acc._carry[0]) > 0 or bool(acc._pending)
+            got, want = acc.records(), compute_records(whole, kind)
+            assert (got.total_count, got.total_ns) == (want.total_count, want.total_ns), (path.name, kind)
+            g, w = build_profile(got), build_profile(want)
+            assert profile_by_stack(g) == profile_by_stack(w), (path.name, kind)
+            assert _addresses(g) == _addresses(w), (path.name, kind)
+            assert folded(got) == folded(want), (path.name, kind)
+    assert crossing, "no case carried a wait across a window's edge: the test would not see that path"
+
+
+def test_profile_command_uses_windows_on_a_big_trace(tmp_path, monkeypatch):
+    from diagnose import pipeline
+    from tests.support.pprof_read import read_profile
+
+    traces = _multi_generation()
+    if not traces:
+        pytest.skip("no fixture trace of several generations (corpus not present?)")
+    path = max(traces, key=lambda p: p.stat().st_size)
+    seen = []
+    real = pipeline.columns_by_window
+    monkeypatch.setattr(pipeline, "columns_by_window", lambda *a: (seen.append(a), real(*a))[1])
+    from tests.support.cli import run_main_captured
+
+    out = {}
+    for mb in ("0", str(WINDOW_MB)):
+        monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", mb)
+        dest = tmp_path / f"{mb}.pb.gz"
+        code, _, err = run_main_captured("profile", str(path), "-k", "sched", "-o", str(dest))
+        assert code == 0, err
+        out[mb] = _addresses(read_profile(dest))
+    assert len(seen) == 1, "windows only for the trace larger than the window"
+    assert out["0"] == out[str(WINDOW_MB)] and out["0"]
+
+
 def test_generated_protobuf_code_is_current():
     """profile_pb2.py is generated from profile.proto (tools/gen_proto.py)."""
     try:

@@ -10,7 +10,7 @@ import typer
 
 from .. import pipeline
 from ..read import open_trace, overview, render_overview, write_dump
-from ..report import build_profile, compute_records, features_text, folded
+from ..report import WindowedRecords, build_profile, compute_records, features_text, folded
 from .common import (DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, load_rules,
                      write_output)
 
@@ -93,10 +93,17 @@ def profile(
     """Write a pprof profile of goroutine waits, as `go tool trace -pprof=KIND` does.
 
     The profile is a gzipped profile.proto that `go tool pprof` opens; its totals match Go's.
+    A big Go 1.22+ trace is read window by window, in one window's memory, with the same records.
     """
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
-        cols = pipeline.read_columns(inp)
-    rec = compute_records(cols, kind.value)
+        plan = pipeline.plan_windows(inp)
+        if plan is None:
+            rec = compute_records(pipeline.read_columns(inp), kind.value)
+        else:
+            acc = WindowedRecords(kind.value)
+            for cols in pipeline.columns_by_window(inp, plan):
+                acc.add(cols)
+            rec = acc.records()
     data = folded(rec).encode() if folded_out else gzip.compress(build_profile(rec).SerializeToString())
     write_output(data, output)
 

@@ -23,7 +23,7 @@ from .diff import render_json as render_diff_json
 from .diff import render_text as render_diff_text
 from .explain import goroutine_chains, goroutine_json, render_conns, render_goroutine
 from .features_text import features_text
-from .pprof import build_profile, compute_records, folded
+from .pprof import WindowedRecords, build_profile, compute_records, folded
 from .progress import TerminalProgress, should_show
 from .text import ColorMode, use_color
 from .text import options as text_options
@@ -33,7 +33,7 @@ _MODULES = {"text": "text", "json": "json_report", "markdown": "markdown", "slac
 FORMATS = tuple(_MODULES)
 __all__ = ["ColorMode", "text_options", "FORMATS", "ReportContext", "render", "render_diff", "compare", "DiffReport", "TerminalProgress",
            "should_show", "use_color", "features_text",
-           "build_profile", "compute_records", "folded",
+           "build_profile", "compute_records", "folded", "WindowedRecords",
            "goroutine_chains", "goroutine_json", "render_conns", "render_goroutine"]
 
 

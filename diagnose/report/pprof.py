@@ -37,7 +37,7 @@ class ProfileRecords:
     stacks: list[int]          # stack ids (TraceColumns), deduplicated on their first 128 PCs
     counts: np.ndarray         # int64
     times_ns: np.ndarray       # int64
-    cols: TraceColumns
+    cols: "TraceColumns | StackTable"  # where the stacks' frames are
 
     @property
     def total_count(self) -> int:
@@ -160,6 +160,217 @@ def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
     order = np.lexsort((end_ev, inv))
     rep[inv[order]] = stk[order]  # later assignments win: the latest record per key
     return ProfileRecords(rep.tolist(), counts, times, cols)
+
+
+@dataclass
+class StackTable:
+    """The stacks a profile names, when they come from several windows' columns: the few
+    attributes of `TraceColumns` that `build_profile`, `folded` and the flame graphs read.
+    Stack 0 is the empty stack; stack s has the frames stack_off[s]:stack_off[s + 1]."""
+
+    strings: list[str]
+    stack_off: np.ndarray
+    stack_frames: np.ndarray
+    frame_pc: np.ndarray
+    frame_func: np.ndarray
+    frame_file: np.ndarray
+    frame_line: np.ndarray
+
+    def stack_funcs(self, sid: int) -> list[str]:
+        if sid <= 0:
+            return []
+        fr = self.stack_frames[self.stack_off[sid]:self.stack_off[sid + 1]]
+        return [self.strings[self.frame_func[f]] for f in fr]
+
+
+class WindowedRecords:
+    """`compute_records` over a trace read window by window (each window a valid trace of whole
+    generations, `pipeline.columns_by_window`), holding one window's columns at a time.
+
+    The walk is the same; what crosses a window's edge is carried: a goroutine's tracked wait
+    still open at the end of a window (start time, stack, order) goes on in the next one as a
+    virtual first row of its group -- the window's own first row for it is a status row in the
+    same state, as the whole trace's generation boundary is -- and the scope start (first
+    Running) of every goroutine seen so far. Records are aggregated per window on the stack's
+    first 128 PCs (the key Go dedupes on), each key keeping the stack of its latest record, so
+    memory holds the keys, not the records. A record of a goroutine not yet seen running waits
+    for the end: it is clipped to the goroutine's first Running if one comes later, else
+    counted from the trace's start, as Go's summary does. The scope end does not clip: a
+    goroutine's waits end before it does. Same totals and the same values stack by stack as
+    `compute_records` on the whole trace (tests/test_profile.py); samples come in first-seen
+    order rather than by stack id."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown profile kind {kind!r}; expected one of {', '.join(KINDS)}")
+        self.kind = kind
+        self._w = 0
+        self._keys: dict[tuple, int] = {}           # first 128 PCs -> key
+        self._stacks: dict[tuple, int] = {}         # first 128 frames -> stack
+        self._frames: list[tuple] = []              # stack -> its frames (pc, func, file, line)
+        self._counts: list[int] = []                # per key
+        self._times: list[int] = []
+        self._rep: list[tuple[int, int]] = []       # per key: (order of its latest record, stack)
+        # open tracked runs: goroutine id, start time, key, stack
+        self._carry = (np.zeros(0, np.int64),) * 4
+        # goroutines seen running: sorted ids, time of the first Running
+        self._run_ids = np.zeros(0, np.int64)
+        self._run_t = np.zeros(0, np.int64)
+        self._pending: list[tuple[np.ndarray, ...]] = []  # records of goroutines not seen running yet
+
+    def _register(self, cols: TraceColumns, stk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(key, stack) ids, valid across windows, for this window's stack ids."""
+        uk, inv = np.unique(stk, return_inverse=True)
+        off, fr, pcs = cols.stack_off, cols.stack_frames, cols.frame_pc
+        keys = np.zeros(uk.shape[0], np.int64)
+        stacks = np.zeros(uk.shape[0], np.int64)
+        for i, sid in enumerate(uk.tolist()):
+            frames = fr[off[sid]:min(off[sid + 1], off[sid] + PPROF_MAX_STACK)].tolist() if sid > 0 else []
+            full = tuple((int(pcs[f]), cols.strings[cols.frame_func[f]], cols.strings[cols.frame_file[f]],
+                          int(cols.frame_line[f])) for f in frames)
+            st = self._stacks.setdefault(full, len(self._frames))
+            if st == len(self._frames):
+                self._frames.append(full)
+            k = [f[0] for f in full]
+            while k and k[-1] == 0:  # Go compares zero-padded [128]uint64 arrays
+                k.pop()
+            key = self._keys.setdefault(tuple(k), len(self._counts))
+            if key == len(self._counts):
+                self._counts.append(0)
+                self._times.append(0)
+                self._rep.append((-1, st))
+            keys[i], stacks[i] = key, st
+        return keys[inv], stacks[inv]
+
+    def add(self, cols: TraceColumns) -> None:
+        """The next window's columns (windows in trace order)."""
+        state, rmatch = _reason_mask(cols, self.kind)
+        ev = np.flatnonzero((cols.kind == K_STATE) & (cols.rk == R_GOROUTINE))
+        gid_r = cols.rid[ev].astype(np.int64)
+        sfrom, sto = cols.sfrom[ev], cols.sto[ev]
+        self._note_running(gid_r[(sfrom != sto) & (sto == G_RUNNING)],
+                           cols.t[ev[(sfrom != sto) & (sto == G_RUNNING)]].astype(np.int64))
+        cg, ct, ck, cs = self._carry
+        nc = cg.shape[0]
+        in_s_r = sto == state
+        # carried open runs first, then the window's rows; grouped by goroutine (stable), so a
+        # carried run leads its goroutine's group
+        gid = np.concatenate((cg, gid_r))
+        o = np.argsort(gid, kind="stable")
+        gid = gid[o]
+        in_s = np.concatenate((np.ones(nc, bool), in_s_r))[o]
+        match = np.concatenate((np.ones(nc, bool), in_s_r & rmatch[cols.s1[ev]]))[o]
+        t = np.concatenate((ct, cols.t[ev].astype(np.int64)))[o]
+        w = self._w
+        self._w += 1
+        n = gid.shape[0]
+        mrows = np.flatnonzero(match)
+        if not mrows.shape[0]:
+            self._carry = (np.zeros(0, np.int64),) * 4
+            return
+        new_g = np.ones(n, dtype=bool)
+        new_g[1:] = gid[1:] != gid[:-1]
+        run_start = in_s & (new_g | np.concatenate(([True], ~in_s[:-1])))
+        mr_run = (np.cumsum(run_start) - 1)[mrows]
+        firsts = np.ones(mrows.shape[0], dtype=bool)
+        firsts[1:] = mr_run[1:] != mr_run[:-1]
+        starts = mrows[firsts]
+        idx = np.flatnonzero(~in_s | new_g)
+        pos = np.searchsorted(idx, starts, side="right")
+        endrow = np.where(pos < idx.shape[0], idx[np.minimum(pos, idx.shape[0] - 1)], n)
+        valid = endrow < n
+        valid &= ~new_g[np.minimum(endrow, n - 1)]
+        # the starts' keys and stacks: carried ones have theirs, the window's are registered
+        src = o[starts]
+        keys = np.empty(starts.shape[0], np.int64)
+        stacks = np.empty(starts.shape[0], np.int64)
+        carried = src < nc
+        keys[carried], stacks[carried] = ck[src[carried]], cs[src[carried]]
+        if (~carried).any():
+            keys[~carried], stacks[~carried] = self._register(cols, cols.stk[ev[src[~carried] - nc]])
+        op = ~valid  # still open at the window's end: carried on
+        self._carry = (gid[starts[op]], t[starts[op]], keys[op], stacks[op])
+        starts, endrow, keys, stacks = starts[valid], endrow[valid], keys[valid], stacks[valid]
+        g, t_s, t_e = gid[starts], t[starts], t[endrow]
+        order = (w << 40) + (o[endrow] - nc)  # the end row's place in the trace
+        seen, a = self._first_running(g)
+        if (~seen).any():
+            u = ~seen
+            self._pending.append((g[u], t_s[u], t_e[u], keys[u], stacks[u], order[u]))
+        self._count(t_s[seen], t_e[seen], a[seen], keys[seen], stacks[seen], order[seen])
+
+    def _note_running(self, g: np.ndarray, t: np.ndarray) -> None:
+        """Scope starts: the first Running of each goroutine, in trace order."""
+        if not g.shape[0]:
+            return
+        ids, first = np.unique(g, return_index=True)
+        new = ~np.isin(ids, self._run_ids)
+        if new.any():
+            ids_all = np.concatenate((self._run_ids, ids[new]))
+            t_all = np.concatenate((self._run_t, t[first[new]]))
+            o = np.argsort(ids_all, kind="stable")
+            self._run_ids, self._run_t = ids_all[o], t_all[o]
+
+    def _first_running(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(seen running so far, time of the first Running or 0) for goroutine ids `g`."""
+        ids = self._run_ids
+        if not ids.shape[0]:
+            return np.zeros(g.shape[0], bool), np.zeros(g.shape[0], np.int64)
+        gi = np.minimum(np.searchsorted(ids, g), ids.shape[0] - 1)
+        seen = ids[gi] == g
+        return seen, np.where(seen, self._run_t[gi], 0)
+
+    def _count(self, t_s: np.ndarray, t_e: np.ndarray, a: np.ndarray, keys: np.ndarray, stacks: np.ndarray,
+               order: np.ndarray) -> None:
+        """Records clipped to their goroutine's scope start `a`, added to their keys."""
+        ov = t_e - np.maximum(a, t_s)
+        keep = ov > 0
+        if not keep.any():
+            return
+        keys, ov, stacks, order = keys[keep], ov[keep], stacks[keep], order[keep]
+        m = len(self._counts)
+        cnt = np.bincount(keys, minlength=m)
+        tim = np.rint(np.bincount(keys, weights=ov.astype(np.float64), minlength=m)).astype(np.int64)
+        last = np.lexsort((order, keys))  # per key, its latest record last
+        is_last = np.ones(last.shape[0], bool)
+        is_last[:-1] = keys[last][1:] != keys[last][:-1]
+        latest = {int(k): (int(od), int(st)) for k, od, st in
+                  zip(keys[last][is_last], order[last][is_last], stacks[last][is_last])}
+        for k in np.flatnonzero(cnt).tolist():
+            self._counts[k] += int(cnt[k])
+            self._times[k] += int(tim[k])
+            if latest[k][0] > self._rep[k][0]:
+                self._rep[k] = latest[k]
+
+    def records(self) -> ProfileRecords:
+        """The aggregated records, once every window was added."""
+        for g, t_s, t_e, keys, stacks, order in self._pending:  # 0 if the goroutine never ran
+            self._count(t_s, t_e, self._first_running(g)[1], keys, stacks, order)
+        self._pending = []
+        strings: dict[str, int] = {"": 0}
+        off, pc, fn, fl, ln = [0, 0], [], [], [], []
+        stacks: list[int] = []
+        counts, times = [], []
+        for k, (c, tns) in enumerate(zip(self._counts, self._times)):
+            if c <= 0:
+                continue
+            fr = self._frames[self._rep[k][1]]
+            if fr:
+                for (p, func, file, line) in fr:
+                    pc.append(p)
+                    fn.append(strings.setdefault(func, len(strings)))
+                    fl.append(strings.setdefault(file, len(strings)))
+                    ln.append(line)
+                off.append(len(pc))
+                stacks.append(len(off) - 2)
+            else:
+                stacks.append(0)
+            counts.append(c)
+            times.append(tns)
+        table = StackTable(list(strings), np.array(off, np.int64), np.arange(len(pc), dtype=np.int64),
+                           np.array(pc, np.uint64), np.array(fn, np.int64), np.array(fl, np.int64),
+                           np.array(ln, np.int64))
+        return ProfileRecords(stacks, np.array(counts, np.int64), np.array(times, np.int64), table)
 
 
 def _pc_key(cols: TraceColumns) -> np.ndarray:

@@ -110,6 +110,19 @@ class TraceColumns:
             self.meta["_string_index"] = idx
         return idx.get(s, -1)
 
+    def continue_clock(self, last_ts: int) -> int:
+        """Times as one reader of the whole trace gives them, for a window (whole generations read
+        alone) that follows one whose last event was at `last_ts`; returns this window's last.
+        Go's reader never lets time go back: an event at or before the last one is moved to 1 ns
+        after it. A window's reader starts that chain afresh, so the events at its start that
+        are earlier than the previous window's end keep their own times; continued, the chain is
+        max(t_i, last_ts + i) (a window's times already grow by >= 1 ns a row, and its first row,
+        the generation's Sync, is the one the whole trace has at the previous window's end)."""
+        n = len(self)
+        if n > 1:
+            self.t[1:] = np.maximum(self.t[1:], last_ts + np.arange(1, n, dtype=self.t.dtype))
+        return int(self.t[-1]) if n else last_ts
+
     def stack(self, sid: int) -> list[tuple[str, str, int, int]]:
         """Frames of stack `sid`, leaf first: (func, file, line, pc)."""
         if sid <= 0:
