@@ -12,6 +12,11 @@ more than the windows, no more than the available memory allows (MemAvailable, o
 v2 ``memory.max`` when lower) at ``per_job`` bytes each, and 1 when the process runs under an
 address-space or CPU-time limit (``--max-memory``/``--timeout``, or the bot's analysis
 children: their budgets are sized for one process), or off Linux (workers are forked).
+
+In auto mode the windows running at once also stay within ``parallel_allowance`` together
+(1 GiB for the whole run unless a memory budget says otherwise): generations are the unit of a
+window and one can be 14 MB, so a window starts beside the running ones only while their
+estimated costs (``window_cost``) fit, and a big one runs alone.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ import os
 import resource
 import sys
 
-from . import JOBS_ENV, env_count, settings
+from . import JOBS_ENV, MEMORY_BUDGET_ENV, env_count, settings
 from .budget import available_memory as _available_memory
 
 AUTO_MAX = 4
@@ -29,6 +34,39 @@ AUTO_MAX = 4
 PER_WINDOW_BYTE = 85
 MIN_PER_JOB = 1 << 30
 CGROUP = "/sys/fs/cgroup"
+
+
+#: in auto mode, what the windows running at once may take together: the issue's bound for a
+#: whole run (1 GiB) less the parent's share (~150 MiB: the rules, the windows' results); a
+#: memory budget (NETPOLL_DIAGNOSE_MEMORY_BUDGET, MiB) replaces the 1 GiB, 0 lifts it
+PARALLEL_TOTAL = 1 << 30
+PARENT_SHARE = 150 << 20
+#: one window's own memory in a worker (what forking does not share): ~40 MiB and ~46 bytes a
+#: trace byte (benchmarks/bench_pipeline.py: 8 MB windows 450-500 MiB RSS, 10.8 MB 605 MiB,
+#: of which ~70 MiB is the interpreter and libraries the workers share)
+WORKER_BASE = 40 << 20
+WORKER_PER_BYTE = 46
+
+
+def window_cost(nbytes: int) -> int:
+    """Bytes a worker analysing a window of `nbytes` of trace takes beyond what it shares."""
+    return WORKER_BASE + WORKER_PER_BYTE * nbytes
+
+
+def parallel_allowance() -> int | None:
+    """Bytes the windows analysed at once may take together (pipeline._windows_in_processes
+    starts a window only while they fit; one always runs), or None: no bound -- when
+    NETPOLL_DIAGNOSE_JOBS names a count (the user chose) or the memory budget is 0."""
+    s = settings()
+    if s.jobs and env_count(JOBS_ENV, s.jobs, "processes (0: auto)") > 0:
+        return None
+    total = PARALLEL_TOTAL
+    if s.memory_budget:
+        mib = env_count(MEMORY_BUDGET_ENV, s.memory_budget, "MiB (0: no budget)")
+        if mib == 0:
+            return None
+        total = mib << 20
+    return max(total - PARENT_SHARE, 0)
 
 
 def per_job() -> int:

@@ -537,42 +537,47 @@ def _worker_start() -> None:
 
 def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int,
                           windows: list[tuple[int, int]], jobs: int, marks: _WindowMarks,
-                          report: Callable[[], None]):
-    """`_diagnose_window` for every window, `jobs` forked processes at a time; results in window
-    order. The workers write how far they got into `marks` (shared memory); `report` is called
-    as windows finish and every POLL_S meanwhile. On any error or interrupt the workers are stopped."""
+                          report: Callable[[], None], allowance: int | None = None):
+    """`_diagnose_window` for every window, up to `jobs` forked processes at a time, started in
+    window order; results in window order. With an `allowance` (bytes), a window starts only
+    while the windows running with it are estimated to fit (`jobs.window_cost`): a big window
+    (one generation can be 14 MB) runs alone. The workers write how far they got into `marks`
+    (shared memory); `report` is called as windows finish and every POLL_S meanwhile. On any
+    error or interrupt the workers are stopped."""
     import multiprocessing
     import sys
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
+
+    from .jobs import window_cost
 
     global _FORK_STATE
     sys.stdout.flush()
     sys.stderr.flush()
     _FORK_STATE = (inp, ruleset, modules, hlen, marks)
     results: list[Any] = [None] * len(windows)
+    cost = [window_cost(e - s) for s, e in windows]
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
     failed: dict[int, BaseException] = {}
-    procs: list[Any] = []
+    procs: dict[int, Any] = {}
+    running: dict[Any, int] = {}
+    nxt = 0
     try:
-        futures = {pool.submit(_forked_window, k, span): k for k, span in enumerate(windows)}
-        procs = list(getattr(pool, "_processes", {}).values())  # started by the submits
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        while running or (nxt < len(windows) and not failed):
+            while (nxt < len(windows) and not failed and len(running) < jobs
+                   and (not running or allowance is None or sum(cost[k] for k in running.values()) + cost[nxt] <= allowance)):
+                running[pool.submit(_forked_window, nxt, windows[nxt])] = nxt
+                nxt += 1
+                procs.update(getattr(pool, "_processes", {}))  # started by the submits
+            finished, _ = wait(set(running), timeout=POLL_S, return_when=FIRST_COMPLETED)
             for fut in finished:
-                k = futures[fut]
-                if fut.cancelled():
-                    continue
+                k = running.pop(fut)
                 err = fut.exception()
                 if err is not None:
-                    # as one process would: the error of the first failing window, so the later
-                    # windows are not needed; the earlier ones still run, one of them may fail first
+                    # as one process would: the error of the first failing window, so no later
+                    # window is started; the earlier ones still run, one of them may fail first
                     failed[k] = err
-                    for f, j in futures.items():
-                        if j > k:
-                            f.cancel()
                     continue
                 results[k] = fut.result()
                 marks.finish(k)
@@ -580,9 +585,9 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
         if failed:
             raise failed[min(failed)]
     except BrokenProcessPool:
-        for proc in procs:
+        for proc in procs.values():
             proc.join(timeout=1)
-        codes = sorted({proc.exitcode for proc in procs if proc.exitcode not in (None, 0)})
+        codes = sorted({proc.exitcode for proc in procs.values() if proc.exitcode not in (None, 0)})
         if -9 in codes:  # SIGKILL: the kernel's OOM killer, as a rule
             raise MemoryError("a process analysing a window was killed (SIGKILL): out of memory? "
                               "NETPOLL_DIAGNOSE_JOBS=1 analyses one window at a time") from None
@@ -603,7 +608,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     parallel processes (diagnose/jobs.py); then one diagnosis (`rules.merge_windows`). The charts
     want the strongest window's timelines and graph: that window is read again at the end rather
     than kept while the others are read, so memory stays that of one window a process."""
-    from .jobs import window_jobs
+    from .jobs import parallel_allowance, window_jobs
 
     hlen, windows = plan
     parts: list[Diagnosis] = []
@@ -619,7 +624,8 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
 
     try:
         if jobs > 1:
-            results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, marks, report)
+            results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, marks, report,
+                                            parallel_allowance())
         else:
             marks.on_change = report
 

@@ -332,3 +332,84 @@ def test_window_marks_cross_the_fork():
     assert marks.bytes_done() == 100 + 2000 * share // 1000
     marks.finish(0)
     assert marks.bytes_done() == 1100 + 2000 * share // 1000
+
+
+_PROBE: tuple = ()  # (lock, running now, peak, the real entry): set before the workers fork
+
+
+def _probe_window(k, span):
+    """The worker's entry, wrapped: counts how many windows run at once (shared memory)."""
+    import time
+
+    lock, now, peak, real = _PROBE
+    with lock:
+        now.value += 1
+        peak.value = max(peak.value, now.value)
+    try:
+        time.sleep(0.3)  # long enough for a second window to start beside it, when allowed
+        return real(k, span)
+    finally:
+        with lock:
+            now.value -= 1
+
+
+def _concurrency_probe(monkeypatch):
+    import multiprocessing
+
+    global _PROBE
+    ctx = multiprocessing.get_context("fork")
+    _PROBE = (ctx.Lock(), ctx.RawValue("i", 0), ctx.RawValue("i", 0), pipeline._forked_window)
+    monkeypatch.setattr(pipeline, "_forked_window", _probe_window)
+    return _PROBE[2]
+
+
+@pytest.mark.parametrize("allowance, expect", [(1, 1), (None, 2)])
+def test_windows_run_together_only_while_they_fit(allowance, expect, monkeypatch):
+    """In auto mode a window starts beside another only while their estimated memory fits the
+    allowance (a 14 MB generation runs alone); the diagnosis does not change."""
+    from diagnose import jobs
+
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
+    monkeypatch.setattr(jobs, "window_jobs", lambda n: 2)
+    monkeypatch.setattr(jobs, "parallel_allowance", lambda: allowance)
+    peak = _concurrency_probe(monkeypatch)
+    inp = pipeline.open_input(TWO_GENS[-1])
+    got = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis
+    assert peak.value == expect
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "1")
+    assert got.model_dump_json() == pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis.model_dump_json()
+
+
+def test_parallel_allowance_policy(monkeypatch):
+    from diagnose import jobs
+
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", raising=False)
+    assert jobs.parallel_allowance() == jobs.PARALLEL_TOTAL - jobs.PARENT_SHARE
+    # two default 8 MB windows fit together; a 14 MB generation does not fit beside one
+    assert 2 * jobs.window_cost(8 << 20) <= jobs.parallel_allowance()
+    assert jobs.window_cost(8 << 20) + jobs.window_cost(14 << 20) > jobs.parallel_allowance()
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "4096")
+    assert jobs.parallel_allowance() == (4096 << 20) - jobs.PARENT_SHARE
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "0")
+    assert jobs.parallel_allowance() is None
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "3")
+    assert jobs.parallel_allowance() is None, "a count the user chose is not second-guessed"
+
+
+def _failing_window(k, span):
+    raise TraceError(f"window {k} is damaged", "probe", None)
+
+
+def test_a_failing_window_stops_the_windows_not_yet_started(monkeypatch):
+    """Windows start one by one under a tight allowance: the first one failing ends the run with
+    its error (no later window is started, nothing waits for them)."""
+    from diagnose import jobs
+
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
+    monkeypatch.setattr(jobs, "window_jobs", lambda n: 2)
+    monkeypatch.setattr(jobs, "parallel_allowance", lambda: 1)
+    monkeypatch.setattr(pipeline, "_forked_window", _failing_window)
+    inp = pipeline.open_input(TWO_GENS[-1])
+    with pytest.raises(TraceError, match="window 0 is damaged"):
+        pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
