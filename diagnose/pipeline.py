@@ -504,15 +504,36 @@ class _WindowProgress:
         pass
 
 
+class PackedFeatures:
+    """A window's features kept compressed until needed: a big trace has hundreds of windows and
+    only the strongest one's features are shown, but each is ~1 MB as objects (~13 KB packed).
+    `trace` (the window's trace facts, which every window contributes) stays an object."""
+
+    def __init__(self, features: Features) -> None:
+        import pickle
+        import zlib
+
+        self.trace = features.trace
+        self._blob = zlib.compress(pickle.dumps(features.model_copy(update={"trace": None}), protocol=5), 1)
+
+    def unpack(self) -> Features:
+        import pickle
+        import zlib
+
+        f: Features = pickle.loads(zlib.decompress(self._blob))
+        f.trace = self.trace
+        return f
+
+
 def _diagnose_window(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int, k: int,
                      span: tuple[int, int], progress: Progress | None = None
-                     ) -> tuple[Features, Diagnosis | None, tuple[int, int]]:
+                     ) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
     """One window through read -> rules: (features, diagnosis, clock); no diagnosis for a window
     holding only a cut generation (the trace's lost tail)."""
     run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0)
     if cut_before_first_generation(run.features):
-        return run.features, None, run.clock or (0, 0)
-    return run.features, diagnose(run.features, ruleset, tool_version=__version__), run.clock or (0, 0)
+        return PackedFeatures(run.features), None, run.clock or (0, 0)
+    return PackedFeatures(run.features), diagnose(run.features, ruleset, tool_version=__version__), run.clock or (0, 0)
 
 
 #: seconds between progress redraws while windows run in worker processes
@@ -612,7 +633,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
 
     hlen, windows = plan
     parts: list[Diagnosis] = []
-    feats: list[Features] = []
+    feats: list[PackedFeatures] = []
     clocks: list[tuple[int, int]] = []
     jobs = window_jobs(len(windows))
     marks = _WindowMarks(windows, shared=jobs > 1, live=progress is not None)
@@ -670,13 +691,14 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
         run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]))
         if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
             run.timelines.t0 = t0
-    else:
-        run = Run(inp, feats[rep], clock=clocks[rep])
+    rep_features = feats[rep].unpack()
+    if not keep_timelines:
+        run = Run(inp, rep_features, clock=clocks[rep])
     run.diagnosis = diagnosis
     run.window = rep
-    run.window_features = feats[rep].model_copy(update={"trace": feats[rep].trace.model_copy(
+    run.window_features = rep_features.model_copy(update={"trace": rep_features.trace.model_copy(
         update={"path": inp.display, "windows": diagnosis.trace.windows})})
-    run.features = feats[rep].model_copy(update={"trace": diagnosis.trace.model_copy(update={"path": inp.display})})
+    run.features = rep_features.model_copy(update={"trace": diagnosis.trace.model_copy(update={"path": inp.display})})
     return run
 
 
