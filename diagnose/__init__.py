@@ -25,7 +25,7 @@ options win over these where both exist.
 | NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
 | NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
 | NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations (8; 0 = whole trace at once) |
-| NETPOLL_DIAGNOSE_JOBS=N | processes that diagnose the windows of a big trace at once (0 = auto: the usable CPUs, at most 4, while memory allows; 1 under an address-space limit; diagnose/jobs.py) |
+| NETPOLL_DIAGNOSE_JOBS=N | processes that diagnose the windows of a big trace at once (0 = auto: the usable CPUs, at most 4, while memory allows, the running windows within 1 GiB together; 1 under an address-space limit; diagnose/jobs.py) |
 | NETPOLL_DIAGNOSE_MEMORY_BUDGET=MiB | the analysis memory budget (diagnose/budget.py; 0: no budget) |
 | NETPOLL_DIAGNOSE_MAX_EVENTS=N | the most events a trace may hold (diagnose/read/eventcap.py; 0: no limit) |
 | NO_COLOR (any value) | no colour in terminal output (https://no-color.org) |
