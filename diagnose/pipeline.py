@@ -544,9 +544,14 @@ POLL_S = 0.2
 _FORK_STATE: tuple[Any, ...] | None = None
 
 
-def _forked_window(k: int, span: tuple[int, int]) -> tuple[Features, Diagnosis | None, tuple[int, int]]:
+def _forked_window(k: int, span: tuple[int, int]) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
     inp, ruleset, modules, hlen, marks = _FORK_STATE  # type: ignore[misc]
-    return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None)
+    try:
+        return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None)
+    finally:
+        from .jobs import release_memory
+
+        release_memory()
 
 
 def _worker_start() -> None:
