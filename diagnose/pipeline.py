@@ -316,6 +316,28 @@ def columns_by_window(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) 
         yield cols
 
 
+def trace_start(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> int:
+    """The first event time of a trace diagnosed in windows (what its findings' times count
+    from): its first window's, read alone."""
+    hlen, windows = plan
+    cols = read_columns(inp, None, (hlen, *windows[0]))
+    return int(cols.t.min()) if len(cols) else 0
+
+
+def windows_with_goroutine(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]], g: int) -> list[int]:
+    """Indices of the windows in which goroutine `g` changes state (columns only, one window held
+    at a time: ~0.2 s a 10 MB window)."""
+    from .timeline.columns import K_STATE, R_GOROUTINE
+
+    hlen, windows = plan
+    out = []
+    for k, span in enumerate(windows):
+        cols = read_columns(inp, None, (hlen, *span))
+        if bool(((cols.rid == g) & (cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)).any()):
+            out.append(k)
+    return out
+
+
 def _header_meta(inp: TraceInput) -> dict[str, Any]:
     gv, minor = trace_header(inp.path)
     return {"path": inp.display, "go_version": gv, "format_minor": minor}
@@ -721,6 +743,6 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
     return reasons
 
 
-__all__ = ["TraceInput", "open_input", "read_columns", "columns_by_window", "refuse_too_many_events", "analyse", "diagnose_trace",
+__all__ = ["TraceInput", "open_input", "read_columns", "columns_by_window", "trace_start", "windows_with_goroutine", "refuse_too_many_events", "analyse", "diagnose_trace",
            "plan_windows", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

@@ -413,3 +413,38 @@ def test_a_failing_window_stops_the_windows_not_yet_started(monkeypatch):
     inp = pipeline.open_input(TWO_GENS[-1])
     with pytest.raises(TraceError, match="window 0 is damaged"):
         pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
+
+
+def test_explain_a_big_trace_window_by_window(monkeypatch):
+    """`explain` on a trace the diagnosis cuts into windows reads one window at a time: the
+    goroutine's chains from each window it has events in, times from the trace's start (the
+    same trace-start line and wait lines as the whole trace), `--window K` for one window."""
+    path = str(TWO_GENS[-1])
+    whole_code, whole, _ = run_main_captured("explain", path, "-g", "8")
+    assert whole_code == 0
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(SMALL_MB))
+    inp = pipeline.open_input(path)
+    plan = pipeline.plan_windows(inp)
+    n = len(plan[1])
+    assert n >= 2 and pipeline.windows_with_goroutine(inp, plan, 8) == list(range(n))
+    code, out, err = run_main_captured("explain", path, "-g", "8")
+    assert code == 0, err
+    heads = [line.split(",")[0] for line in out.splitlines() if line.startswith("== window")]
+    assert heads == [f"== window {k} of {n}" for k in range(1, n + 1)]
+    start = [line for line in whole.splitlines() if line.startswith("trace start")]
+    assert [line for line in out.splitlines() if line.startswith("trace start")] == start * n
+    waited = [line.strip() for line in out.splitlines() if "waited:" in line]
+    assert waited and sum(w in whole for w in waited) >= len(waited) // 2, "most waits read as in the whole trace"
+    code, out2, _ = run_main_captured("explain", path, "-g", "8", "--window", "2", "--format", "json")
+    assert code == 0
+    doc = json.loads(out2)
+    assert [w["window"] for w in doc["windows"]] == [2] and doc["windows"][0]["goroutine"]["goroutine"] == 8
+    code, _, err = run_main_captured("explain", path, "--conns", "--window", str(n + 1))
+    assert code == 2 and f"the trace has {n} windows" in err
+    code, _, err = run_main_captured("explain", path, "-g", "99999999")
+    assert code == 2 and "does not appear" in err
+
+
+def test_explain_window_option_on_a_small_trace():
+    code, _, err = run_main_captured("explain", str(TWO_GENS[-1]), "--conns", "--window", "2")
+    assert code == 2 and "explained whole" in err

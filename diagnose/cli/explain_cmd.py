@@ -2,11 +2,16 @@
 
 Every chain of one goroutine (its waits, who woke it, what held the P, its syscalls), or the
 connections and descriptors with origin, owner, closer and close time (diagnose/report/explain.py).
+
+A big Go 1.22+ trace (one the diagnosis cuts into windows, `pipeline.plan_windows`) is
+explained window by window, in one window's memory: `--goroutine N` shows the first
+EXPLAIN_WINDOWS windows the goroutine has events in (and names the others), `--conns` the first
+window; `--window K` picks one. Times count from the trace's start in every window.
 """
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -15,11 +20,16 @@ from ..errors import UsageError
 from ..report import goroutine_chains, goroutine_json, render_conns, render_goroutine
 from .common import DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, TraceArg
 
+#: windows of a big trace shown for one goroutine unless --window picks one
+EXPLAIN_WINDOWS = 3
+
 
 def explain(
     trace: TraceArg,
     goroutine: Annotated[Optional[int], typer.Option("--goroutine", "-g", help="every chain of this goroutine")] = None,
     conns: Annotated[bool, typer.Option("--conns", help="list connections and descriptors")] = False,
+    window: Annotated[Optional[int], typer.Option("--window", "-w", min=1,
+                                                  help="a big trace's window K (1-based) only")] = None,
     format: DataFormatOpt = DataFormat.text,
     json_out: JsonAliasOpt = False,
     max_bytes: MaxBytesOpt = None,
@@ -29,12 +39,68 @@ def explain(
         raise UsageError("explain: give --goroutine N or --conns")
     json_out = json_out or format == DataFormat.json
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
-        cg = pipeline.analyse(inp, keep_timelines=True).graph
+        plan = pipeline.plan_windows(inp)
+        if plan is None:
+            if window not in (None, 1):
+                raise UsageError(f"{inp.display}: --window {window}: the trace is small enough to be explained whole "
+                                 "(it has one window)")
+            cg = pipeline.analyse(inp, keep_timelines=True).graph
+            _show(cg, goroutine, conns, json_out)
+            return
+        _explain_windows(inp, plan, goroutine, conns, window, json_out)
+
+
+def _show(cg: Any, goroutine: int | None, conns: bool, json_out: bool) -> None:
     if conns:
         typer.echo(json.dumps(cg.conns.as_dicts(), indent=1) if json_out else render_conns(cg), nl=False)
     if goroutine is not None:
         d = goroutine_chains(cg, goroutine)
         typer.echo(json.dumps(goroutine_json(d), indent=1) if json_out else render_goroutine(cg, d), nl=False)
+
+
+def _explain_windows(inp: pipeline.TraceInput, plan: tuple[int, list[tuple[int, int]]], goroutine: int | None,
+                     conns: bool, window: int | None, json_out: bool) -> None:
+    hlen, spans = plan
+    n = len(spans)
+    if window is not None and window > n:
+        raise UsageError(f"{inp.display}: --window {window}: the trace has {n} windows")
+    t0 = pipeline.trace_start(inp, plan)
+    if window is not None:
+        picked, others = [window - 1], []
+    elif goroutine is not None:
+        found = pipeline.windows_with_goroutine(inp, plan, goroutine)
+        if not found:
+            raise UsageError(f"goroutine {goroutine} does not appear in the trace")
+        picked, others = found[:EXPLAIN_WINDOWS], found[EXPLAIN_WINDOWS:]
+    else:
+        picked, others = [0], []
+    shown: list[dict] = []
+    for k in picked:
+        cg = pipeline.analyse(inp, keep_timelines=True, window=(hlen, *spans[k])).graph
+        start, shift = cg.tl.t0, cg.tl.t0 - t0
+        cg.tl.t0 = t0  # times from the trace's start, as the windowed diagnosis gives them
+        for c in cg.conns.nodes:
+            if c.close_ns is not None:
+                c.close_ns += shift
+        head = {"window": k + 1, "windows": n, "start_ms": (start - t0) / 1e6}
+        if json_out:
+            item: dict = dict(head)
+            if conns:
+                item["conns"] = cg.conns.as_dicts()
+            if goroutine is not None:
+                item["goroutine"] = goroutine_json(goroutine_chains(cg, goroutine))
+            shown.append(item)
+            continue
+        typer.echo(f"== window {k + 1} of {n}, from {head['start_ms']:.0f} ms (the trace is explained window by "
+                   "window: --window K picks one)")
+        _show(cg, goroutine, conns, json_out)
+    if json_out:
+        typer.echo(json.dumps({"windows": shown, "also_in_windows": [k + 1 for k in others]}, indent=1))
+    elif others:
+        typer.echo(f"goroutine {goroutine} also has events in windows {', '.join(str(k + 1) for k in others)}: "
+                   "--window K shows one")
+    elif conns and window is None and n > 1:
+        typer.echo(f"(connections of window 1 of {n}: --window K shows another)")
 
 
 def register(app: typer.Typer) -> None:
