@@ -32,9 +32,11 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_TESTS = ("tests/test_read_fast.py", "tests/test_read_hostile.py", "tests/test_fastscan.py")
+DEFAULT_TESTS = ("tests/test_read_fast.py", "tests/test_read_fast_v1.py", "tests/test_read_hostile.py",
+                 "tests/test_fastscan.py")
 #: (module, C source) of every compiled kernel
 KERNELS = (("diagnose.read._fastwire", "diagnose/read/_fastwire.c"),
+           ("diagnose.read.v1._v1fast", "diagnose/read/v1/_v1fast.c"),
            ("diagnose.timeline._fastscan", "diagnose/timeline/_fastscan.c"))
 
 

@@ -1,0 +1,562 @@
+/*
+ * _v1fast: old-format (Go <= 1.21) traces straight from the parser's compact store to the
+ * TraceColumns rows, without one Python Event per event.
+ *
+ * A C port of two Python loops, run as one:
+ *   - diagnose/read/v1/convert.py (V1Conversion.__iter__/_convert: Go's tracev1.go converter,
+ *     old events -> new-model events, with the time fix-up), and the Sync events
+ *     reader.V1Reader adds first and last;
+ *   - diagnose/timeline/columns.py (_build_from_reader: each new-model event -> one row).
+ * Both stay in Python as the reference (NETPOLL_DIAGNOSE_PURE=1, or this module not built);
+ * tests/test_read_fast_v1.py checks the columns are identical on every old-format fixture,
+ * cut and corrupted variants.
+ *
+ * Rows name strings and stacks by "refs" (dense, 1-based; 0 = "" / no stack), assigned in
+ * first-use order; every first use is appended to a log of (kind, id) pairs (kind SK_*) in
+ * the order the reference interns them (main stack, then the string, then a GoCreate's new
+ * stack). Python (timeline/kernel_v1.py) replays the log through the reference interning and
+ * remaps the columns. Per-type tables (kinds, stack argument indexes, the converter's
+ * reasons...) come from Python at each call; constants from the generated header.
+ *
+ * convert_rows returns None ("punt") for whatever the reference would answer with something
+ * other than rows (an event type the converter rejects, a value past int64): the caller then
+ * runs the reference, which gives the reference's outcome by construction. Nothing here
+ * changes the store or the order.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../_fastwire_tables.h"
+
+enum { NCOLS = 13 };
+enum { C_KIND, C_T, C_G, C_P, C_M, C_STK, C_RK, C_RID, C_SFROM, C_STO, C_S1, C_TSTK, C_VAL };
+static const int COL_SIZE[NCOLS] = {1, 8, 8, 8, 8, 4, 1, 8, 1, 1, 4, 4, 8};
+enum { NTABLES = 12 };
+enum { T_REASON_NEW, T_REASON_STR, T_HAS_STACK, T_STACK_ARG, T_KIND, T_MAIN_STACK, T_NAME_IDX, T_SCOPE_KIND,
+       T_SCOPE_SRC, T_STW, T_BUILTIN, T_INLINE };
+static const Py_ssize_t TABLE_MIN[NTABLES] = {512, 512, 256, 256, 256, 256, 256, 256, 256, 64, V1_NBUILTIN, 0};
+#define EV_SYNC 255
+#define U64 ((int64_t)-1)
+
+/* ---------------------------------------------------------------- (int64, int64) -> 2 x int64 map */
+typedef struct { int64_t k1, k2, v1, v2; uint8_t used, present; } Slot;
+typedef struct { Slot *s; size_t cap, n; } Map;
+
+static inline size_t mix(int64_t a, int64_t b) {
+    uint64_t x = (uint64_t)a * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)b + 0x632BE59BD9B4E019ULL);
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    return (size_t)(x ^ (x >> 29));
+}
+
+static void map_free(Map *m) { free(m->s); m->s = NULL; m->cap = m->n = 0; }
+
+/* The slot of key (k1, k2): found, or the empty one where it would go (NULL: out of memory). */
+static Slot *map_slot(Map *m, int64_t k1, int64_t k2) {
+    if (2 * (m->n + 1) > m->cap) {
+        size_t ncap = m->cap ? 2 * m->cap : 64;
+        Slot *ns = calloc(ncap, sizeof(Slot));
+        if (!ns) return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->s[i].used) continue;
+            size_t j = mix(m->s[i].k1, m->s[i].k2) & (ncap - 1);
+            while (ns[j].used) j = (j + 1) & (ncap - 1);
+            ns[j] = m->s[i];
+        }
+        free(m->s);
+        m->s = ns;
+        m->cap = ncap;
+    }
+    size_t j = mix(k1, k2) & (m->cap - 1);
+    while (m->s[j].used && !(m->s[j].k1 == k1 && m->s[j].k2 == k2)) j = (j + 1) & (m->cap - 1);
+    return &m->s[j];
+}
+
+static inline Slot *map_get(Map *m, int64_t k1, int64_t k2) {
+    if (!m->cap) return NULL;
+    size_t j = mix(k1, k2) & (m->cap - 1);
+    while (m->s[j].used) {
+        if (m->s[j].k1 == k1 && m->s[j].k2 == k2) return m->s[j].present ? &m->s[j] : NULL;
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+/* Insert or overwrite; returns 0 on out of memory. */
+static int map_put(Map *m, int64_t k1, int64_t k2, int64_t v1, int64_t v2) {
+    Slot *s = map_slot(m, k1, k2);
+    if (!s) return 0;
+    if (!s->used) { s->used = 1; s->k1 = k1; s->k2 = k2; m->n++; }
+    s->present = 1;
+    s->v1 = v1;
+    s->v2 = v2;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- growable int64 vector */
+typedef struct { int64_t *v; size_t n, cap; } Vec;
+
+static int vec_push(Vec *x, int64_t a) {
+    if (x->n == x->cap) {
+        size_t ncap = x->cap ? 2 * x->cap : 256;
+        int64_t *nv = realloc(x->v, ncap * sizeof(int64_t));
+        if (!nv) return 0;
+        x->v = nv;
+        x->cap = ncap;
+    }
+    x->v[x->n++] = a;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- state */
+typedef struct {
+    const int64_t *tab[NTABLES];
+    Py_ssize_t ninline;
+    char *col[NCOLS];
+    Py_ssize_t cap_rows, nrows;
+    int64_t last_ts;
+    int pre_init;
+    int64_t last_stw_reason;
+    Map proc_ms, seen_procs, tasks, refs;
+    Vec pre_ops; /* (gid, 1 = created | 0 = seen) while pre_init: Go's createdPreInit map */
+    Vec log;
+    int64_t nref[2]; /* [0]: strings, [1]: stacks */
+    int oom;
+} St;
+
+enum { OK = 0, PUNT = 1, NOMEM = 2 };
+
+/* The ref of (kind, id), logging its first use. Strings: SK_TABLE 0 is "" (ref 0). */
+static int ref_of(St *S, int kind, int64_t id, int32_t *out) {
+    if (kind == SK_STACK && id == 0) { *out = 0; return OK; }
+    if (kind == SK_TABLE && id == 0) { *out = 0; return OK; }
+    Slot *s = map_slot(&S->refs, kind, id);
+    if (!s) return NOMEM;
+    if (!s->used) {
+        int ns = kind == SK_STACK;
+        if (S->nref[ns] >= INT32_MAX - 1) return PUNT;
+        s->used = s->present = 1;
+        s->k1 = kind;
+        s->k2 = id;
+        s->v1 = ++S->nref[ns];
+        S->refs.n++;
+        if (!vec_push(&S->log, kind) || !vec_push(&S->log, id)) return NOMEM;
+    }
+    *out = (int32_t)s->v1;
+    return OK;
+}
+
+#define PUT(c, T, v) (((T *)S->col[c])[r] = (T)(v))
+#define TRY(x) do { int rc_ = (x); if (rc_ != OK) return rc_; } while (0)
+
+/* One new-model event (columns.py _build_from_reader's row, after convert.py's time fix-up). */
+static int emit(St *S, int64_t g, int64_t p, int64_t m, int typ, int64_t t, const int64_t a[4], int fixup) {
+    if (S->nrows >= S->cap_rows) return PUNT;
+    if (fixup) {
+        if (t <= S->last_ts) {
+            if (S->last_ts == INT64_MAX) return PUNT;
+            t = S->last_ts + 1;
+        }
+        S->last_ts = t;
+    }
+    Py_ssize_t r = S->nrows++;
+    int kc = (int)S->tab[T_KIND][typ];
+    int32_t stk = 0, s1 = 0, tstk = 0;
+    int si = (int)S->tab[T_MAIN_STACK][typ];
+    if (si >= 0) TRY(ref_of(S, SK_STACK, a[si], &stk));
+    int rk = R_NONE, sfrom = 0, sto = 0;
+    int64_t rid = -1;
+    double val = 0.0;
+    if (kc == K_STATE) {
+        rk = R_GOROUTINE;
+        switch (typ) {
+        case EvGoStart: rid = a[0]; sfrom = GS_Runnable; sto = GS_Running; break;
+        case EvGoBlock: case EvGoStop:
+            rid = g; sfrom = GS_Running; sto = typ == EvGoBlock ? GS_Waiting : GS_Runnable;
+            TRY(ref_of(S, SK_TABLE, a[0], &s1));
+            tstk = stk;
+            break;
+        case EvGoUnblock: rid = a[0]; sfrom = GS_Waiting; sto = GS_Runnable; break;
+        case EvGoSyscallBegin: rid = g; sfrom = GS_Running; sto = GS_Syscall; tstk = stk; break;
+        case EvGoSyscallEnd: rid = g; sfrom = GS_Syscall; sto = GS_Running; break;
+        case EvGoSyscallEndBlocked: rid = g; sfrom = GS_Syscall; sto = GS_Runnable; break;
+        case EvProcStart: rk = R_PROC; rid = a[0]; sfrom = PS_Idle; sto = PS_Running; break;
+        case EvProcStop: rk = R_PROC; rid = p; sfrom = PS_Running; sto = PS_Idle; break;
+        case EvProcStatus:
+            if ((uint64_t)a[1] >= 5) return PUNT;
+            rk = R_PROC; rid = a[0]; sfrom = (int)(a[2] & 0xFF); sto = PROC_STATUS_TO_STATE[a[1]];
+            break;
+        case EvGoStatus:
+            if (((uint64_t)a[2] & 0xFFFFFFFFu) >= 5) return PUNT;
+            rid = a[0]; sfrom = (int)((a[2] >> 32) & 0xFF); sto = GO_STATUS_TO_STATE[a[2] & 0xFFFFFFFF];
+            tstk = stk;
+            break;
+        case EvGoCreate:
+            rid = a[0]; sfrom = GS_NotExist; sto = GS_Runnable;
+            TRY(ref_of(S, SK_STACK, a[1], &tstk));
+            break;
+        case EvGoDestroy: rid = g; sfrom = GS_Running; sto = GS_NotExist; break;
+        default: return PUNT; /* not a type the converter makes */
+        }
+    } else if (kc == K_METRIC || kc == K_RANGE_BEGIN || kc == K_RANGE_ACTIVE || kc == K_RANGE_END) {
+        if (typ == EvSTWBegin || typ == EvSTWEnd) {
+            TRY(ref_of(S, SK_STW, a[0], &s1));
+            rk = R_GOROUTINE; rid = g;
+        } else {
+            int64_t ni = S->tab[T_NAME_IDX][typ];
+            if (ni < 0) return PUNT;
+            TRY(ref_of(S, SK_CONST, ni, &s1));
+            if (kc == K_METRIC) {
+                val = (double)(uint64_t)a[0];
+            } else {
+                rk = (int)S->tab[T_SCOPE_KIND][typ];
+                int64_t src = S->tab[T_SCOPE_SRC][typ];
+                rid = src == SCOPE_G ? g : src == SCOPE_P ? p : 0;
+            }
+        }
+    } else if (kc == K_LABEL) {
+        TRY(ref_of(S, SK_TABLE, a[0], &s1));
+        rk = R_GOROUTINE; rid = g;
+    } else if (kc == K_TASK_BEGIN) {
+        TRY(ref_of(S, SK_TABLE, a[2], &s1));
+        val = (double)(uint64_t)a[0];
+    } else if (kc == K_TASK_END) {
+        /* a[3]: the TaskCreate's string id (SK_TASKNAME), or -1 for "" (the task was not seen) */
+        if (a[3] != -1) TRY(ref_of(S, SK_TASKNAME, a[3], &s1));
+        val = (double)(uint64_t)a[0];
+    } else if (kc == K_REGION_BEGIN || kc == K_REGION_END) {
+        TRY(ref_of(S, SK_TABLE, a[1], &s1));
+        val = (double)(uint64_t)a[0];
+    } else if (kc == K_LOG) {
+        TRY(ref_of(S, SK_TABLE, a[1], &s1));
+        val = (double)(uint64_t)a[0];
+    } else if (kc == K_SYNC) {
+        val = (double)a[0];
+    } else if (kc != K_BAD && kc != K_STACKSAMPLE) {
+        return PUNT;
+    }
+    PUT(C_KIND, uint8_t, kc);
+    PUT(C_T, int64_t, t);
+    PUT(C_G, int64_t, g);
+    PUT(C_P, int64_t, p);
+    PUT(C_M, int64_t, m);
+    PUT(C_STK, int32_t, stk);
+    PUT(C_RK, uint8_t, rk);
+    PUT(C_RID, int64_t, rk ? rid : -1);
+    PUT(C_SFROM, uint8_t, sfrom);
+    PUT(C_STO, uint8_t, sto);
+    PUT(C_S1, int32_t, s1);
+    PUT(C_TSTK, int32_t, tstk);
+    PUT(C_VAL, double, val);
+    return OK;
+}
+
+static inline int64_t proc_m(St *S, int64_t p, int64_t dflt) {
+    Slot *s = map_get(&S->proc_ms, p, 0);
+    return s ? s->v1 : dflt;
+}
+
+static int cmp_op(const void *x, const void *y) {
+    const int64_t *a = x, *b = y;
+    if (a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
+    return a[2] < b[2] ? -1 : a[2] > b[2];
+}
+
+/* Go's createdPreInit at the first EvGomaxprocs: one GoStatus(Runnable) per goroutine still in
+ * it, in ID order (convert.py sorts the map's keys). */
+static int flush_pre_init(St *S, int64_t ts) {
+    size_t n = S->pre_ops.n / 2;
+    int64_t *ops = malloc((n ? n : 1) * 3 * sizeof(int64_t));
+    if (!ops) return NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        ops[3 * i] = S->pre_ops.v[2 * i];
+        ops[3 * i + 1] = S->pre_ops.v[2 * i + 1];
+        ops[3 * i + 2] = (int64_t)i;
+    }
+    qsort(ops, n, 3 * sizeof(int64_t), cmp_op);
+    int rc = OK;
+    for (size_t i = 0; i < n && rc == OK; i++) {
+        if (i + 1 < n && ops[3 * (i + 1)] == ops[3 * i]) continue; /* a later op on the same G decides */
+        if (!ops[3 * i + 1]) continue;
+        int64_t a[4] = {ops[3 * i], U64, GoRunnable, 0};
+        rc = emit(S, -1, -1, -1, EvGoStatus, ts, a, 1);
+    }
+    free(ops);
+    S->pre_ops.n = 0;
+    return rc;
+}
+
+static inline int pre_op(St *S, int64_t gid, int created) {
+    return vec_push(&S->pre_ops, gid) && vec_push(&S->pre_ops, created) ? OK : NOMEM;
+}
+
+/* convert.py V1Conversion._convert for one old event, emitting what it returns and adds. */
+static int convert_one(St *S, const int64_t *ev) {
+    int64_t typ = ev[V1_E_TYPE], p = ev[V1_E_P], ts = ev[V1_E_TS], g = ev[V1_E_G], stk = ev[V1_E_STK];
+    const int64_t *A = ev + V1_E_A0;
+    if (typ < 0 || typ >= 512) return PUNT;
+    int64_t rnew = S->tab[T_REASON_NEW][typ];
+    if (rnew >= 0) { /* blocking / yielding events: GoBlock or GoStop with a reason */
+        int64_t m = p != -1 ? proc_m(S, p, -1) : -1;
+        int64_t a[4] = {S->tab[T_BUILTIN][S->tab[T_REASON_STR][typ]], stk, 0, 0};
+        return emit(S, g ? g : -1, p, m, (int)rnew, ts, a, 1);
+    }
+    if (typ == V1_EvGoStart && !S->pre_init) {
+        int64_t m = p != -1 ? proc_m(S, p, -1) : -1;
+        return emit(S, g ? g : -1, p, m, EvGoStart, ts, A, 1);
+    }
+    int64_t a[4] = {A[0], A[1], A[2], A[3]};
+    int blocked = typ > 0xFF;
+    if (blocked) typ &= 0xFF;
+    const int64_t *B = S->tab[T_BUILTIN];
+    int mtyp;
+    switch (typ) {
+    case V1_EvGomaxprocs:
+        mtyp = EvProcsChange;
+        if (S->pre_init) {
+            S->pre_init = 0;
+            return flush_pre_init(S, ts);
+        }
+        break;
+    case V1_EvProcStart:
+        if (!map_put(&S->proc_ms, p, 0, A[0], 0)) return NOMEM;
+        if (map_get(&S->seen_procs, p, 0)) {
+            mtyp = EvProcStart;
+            a[0] = p; a[1] = a[2] = a[3] = 0;
+        } else {
+            if (!map_put(&S->seen_procs, p, 0, 1, 0)) return NOMEM;
+            mtyp = EvProcStatus;
+            a[0] = p; a[1] = ProcRunning; a[2] = a[3] = 0;
+        }
+        break;
+    case V1_EvProcStop:
+        if (map_get(&S->seen_procs, p, 0)) {
+            mtyp = EvProcStop;
+            a[0] = p; a[1] = a[2] = a[3] = 0;
+        } else {
+            if (!map_put(&S->seen_procs, p, 0, 1, 0)) return NOMEM;
+            mtyp = EvProcStatus;
+            a[0] = p; a[1] = ProcIdle; a[2] = a[3] = 0;
+        }
+        break;
+    case V1_EvGCStart: mtyp = EvGCBegin; break;
+    case V1_EvGCDone: mtyp = EvGCEnd; break;
+    case V1_EvSTWStart: {
+        int64_t k = A[0] >= 0 && A[0] < 64 ? S->tab[T_STW][A[0]] : S->tab[T_STW][63];
+        int64_t sid = B[V1_sSTWUnknown + k];
+        S->last_stw_reason = sid;
+        mtyp = EvSTWBegin;
+        a[0] = sid; a[1] = a[2] = a[3] = 0;
+        break;
+    }
+    case V1_EvSTWDone:
+        mtyp = EvSTWEnd;
+        a[0] = S->last_stw_reason; a[1] = a[2] = a[3] = 0;
+        break;
+    case V1_EvGCSweepStart: mtyp = EvGCSweepBegin; break;
+    case V1_EvGCSweepDone: mtyp = EvGCSweepEnd; break;
+    case V1_EvGoCreate:
+        if (S->pre_init) return pre_op(S, A[0], 1);
+        mtyp = EvGoCreate;
+        break;
+    case V1_EvGoStart: /* pre_init only (above) */
+        mtyp = EvGoStatus;
+        a[0] = A[0]; a[1] = U64; a[2] = GoRunning; a[3] = 0;
+        TRY(pre_op(S, A[0], 0));
+        break;
+    case V1_EvGoStartLabel: {
+        int64_t m = proc_m(S, p, 0);
+        int64_t l[4] = {A[2], 0, 0, 0};
+        TRY(emit(S, g, p, m, EvGoStart, ts, a, 1));
+        return emit(S, g, p, m, EvGoLabel, ts, l, 1);
+    }
+    case V1_EvGoEnd: mtyp = EvGoDestroy; break;
+    case V1_EvGoUnblock: mtyp = EvGoUnblock; break;
+    case V1_EvGoSysCall:
+        if (blocked) {
+            mtyp = EvGoSyscallBegin;
+            a[0] = 0; a[1] = stk; a[2] = a[3] = 0;
+        } else {
+            int64_t m = proc_m(S, p, 0);
+            int64_t b[4] = {0, stk, 0, 0}, z[4] = {0, 0, 0, 0};
+            if (ts == INT64_MAX) return PUNT;
+            TRY(emit(S, g, p, m, EvGoSyscallBegin, ts, b, 1));
+            return emit(S, g, p, m, EvGoSyscallEnd, ts + 1, z, 1);
+        }
+        break;
+    case V1_EvGoSysExit: mtyp = EvGoSyscallEndBlocked; break;
+    case V1_EvGoSysBlock: return OK;
+    case V1_EvGoWaiting:
+        mtyp = EvGoStatus;
+        a[0] = A[0]; a[1] = U64; a[2] = GoWaiting; a[3] = 0;
+        if (S->pre_init) TRY(pre_op(S, A[0], 0));
+        break;
+    case V1_EvGoInSyscall:
+        mtyp = EvGoStatus;
+        a[0] = A[0]; a[1] = U64; a[2] = GoSyscall; a[3] = 0;
+        if (S->pre_init) TRY(pre_op(S, A[0], 0));
+        break;
+    case V1_EvHeapAlloc: mtyp = EvHeapAlloc; break;
+    case V1_EvHeapGoal: mtyp = EvHeapGoal; break;
+    case V1_EvGCMarkAssistStart: mtyp = EvGCMarkAssistBegin; break;
+    case V1_EvGCMarkAssistDone: mtyp = EvGCMarkAssistEnd; break;
+    case V1_EvUserTaskCreate:
+        mtyp = EvUserTaskBegin;
+        a[0] = A[0]; a[1] = A[1] == 0 ? U64 : A[1]; a[2] = A[2]; a[3] = stk;
+        if (!map_put(&S->tasks, A[0], 0, A[2], A[1])) return NOMEM;
+        break;
+    case V1_EvUserTaskEnd: {
+        mtyp = EvUserTaskEnd;
+        Slot *t = map_get(&S->tasks, A[0], 0);
+        a[0] = A[0]; a[1] = A[1];
+        if (t) { a[2] = t->v2; a[3] = t->v1; t->present = 0; }
+        else { a[2] = U64; a[3] = -1; }
+        /* the row needs only a[0] and the name (a[3]); no stack argument on this type */
+        break;
+    }
+    case V1_EvUserRegion:
+        mtyp = A[1] == 0 ? EvUserRegionBegin : A[1] == 1 ? EvUserRegionEnd : 0;
+        a[0] = A[0]; a[1] = A[2]; a[2] = stk; a[3] = 0;
+        break;
+    case V1_EvUserLog:
+        if (A[3] < 0 || A[3] >= S->ninline) return PUNT;
+        mtyp = EvUserLog;
+        a[0] = A[0]; a[1] = A[1]; a[2] = S->tab[T_INLINE][A[3]]; a[3] = stk;
+        break;
+    case V1_EvCPUSample:
+        mtyp = EvCPUSample;
+        a[0] = stk; a[1] = U64; a[2] = p; a[3] = g;
+        break;
+    default:
+        return PUNT; /* convert.py raises ReadError("unexpected event type"): the reference says it */
+    }
+    if (S->tab[T_HAS_STACK][typ]) {
+        int64_t k = S->tab[T_STACK_ARG][mtyp];
+        if (k >= 0) {
+            if (mtyp == EvUserTaskEnd && k == 3) return PUNT; /* a[3] carries the name here */
+            a[k] = stk;
+        }
+    }
+    int64_t m = -1;
+    if (p != -1 && typ != V1_EvCPUSample) m = proc_m(S, p, -1);
+    if (typ == V1_EvProcStop) {
+        Slot *s = map_get(&S->proc_ms, p, 0);
+        if (s) s->present = 0;
+    }
+    return emit(S, g == 0 ? -1 : g, p, m, mtyp, ts, a, 1);
+}
+
+/* ---------------------------------------------------------------- Python entry point */
+static void release(Py_buffer *b, int n) {
+    for (int i = 0; i < n; i++)
+        if (b[i].obj) PyBuffer_Release(&b[i]);
+}
+
+/* convert_rows(store, order, columns, tables, has_first) -> (nrows, last_ts, log) | None
+ *
+ * store/order: the parser's int64 buffers (Trace.store / Trace.order); columns: 13 writable
+ * buffers (kind t g p m stk rk rid sfrom sto s1 tstk val, the TraceColumns dtypes) of equal
+ * row capacity; tables: NTABLES int64 buffers (see kernel_v1.py _tables); has_first: the
+ * trace has events (the opening Sync at first_ts - 1). log: int64 (kind, id) pairs. */
+static PyObject *convert_rows(PyObject *self, PyObject *args) {
+    PyObject *store_o, *order_o, *cols_o, *tabs_o;
+    int has_first;
+    if (!PyArg_ParseTuple(args, "OOO!O!p", &store_o, &order_o, &PyTuple_Type, &cols_o, &PyTuple_Type, &tabs_o,
+                          &has_first))
+        return NULL;
+    if (PyTuple_GET_SIZE(cols_o) != NCOLS || PyTuple_GET_SIZE(tabs_o) != NTABLES) {
+        PyErr_SetString(PyExc_ValueError, "convert_rows: 13 columns and 12 tables expected");
+        return NULL;
+    }
+    Py_buffer bufs[2 + NCOLS + NTABLES];
+    memset(bufs, 0, sizeof(bufs));
+    int nb = 0;
+    St S;
+    memset(&S, 0, sizeof(S));
+    PyObject *result = NULL;
+    if (PyObject_GetBuffer(store_o, &bufs[nb], PyBUF_SIMPLE) < 0) goto done;
+    nb++;
+    if (PyObject_GetBuffer(order_o, &bufs[nb], PyBUF_SIMPLE) < 0) goto done;
+    nb++;
+    Py_ssize_t cap = -1;
+    for (int i = 0; i < NCOLS; i++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(cols_o, i), &bufs[nb], PyBUF_WRITABLE) < 0) goto done;
+        Py_ssize_t rows = bufs[nb].len / COL_SIZE[i];
+        cap = cap < 0 || rows < cap ? rows : cap;
+        S.col[i] = bufs[nb].buf;
+        nb++;
+    }
+    for (int i = 0; i < NTABLES; i++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(tabs_o, i), &bufs[nb], PyBUF_SIMPLE) < 0) goto done;
+        if (bufs[nb].len / 8 < TABLE_MIN[i]) {
+            nb++;
+            PyErr_Format(PyExc_ValueError, "convert_rows: table %d too short", i);
+            goto done;
+        }
+        S.tab[i] = bufs[nb].buf;
+        if (i == T_INLINE) S.ninline = bufs[nb].len / 8;
+        nb++;
+    }
+    const int64_t *store = bufs[0].buf, *order = bufs[1].buf;
+    Py_ssize_t nstore = bufs[0].len / 8 / V1_SLOTS, norder = bufs[1].len / 8;
+    S.cap_rows = cap;
+    S.last_ts = -1;
+    S.pre_init = 1;
+    int rc = OK;
+    Py_BEGIN_ALLOW_THREADS
+    if (has_first) {
+        if (norder == 0 || order[0] < 0 || order[0] >= nstore) rc = PUNT;
+        else {
+            int64_t t0 = store[order[0] * V1_SLOTS + V1_E_TS];
+            int64_t a[4] = {1, 0, 0, 0};
+            if (t0 == INT64_MIN) rc = PUNT;
+            else rc = emit(&S, -1, -1, -1, EV_SYNC, t0 - 1, a, 0);
+        }
+    }
+    for (Py_ssize_t i = 0; i < norder && rc == OK; i++) {
+        int64_t e = order[i];
+        if (e < 0 || e >= nstore) { rc = PUNT; break; }
+        rc = convert_one(&S, store + e * V1_SLOTS);
+    }
+    if (rc == OK) {
+        int64_t a[4] = {has_first ? 2 : 1, 0, 0, 0};
+        if (S.last_ts == INT64_MAX) rc = PUNT;
+        else rc = emit(&S, -1, -1, -1, EV_SYNC, S.last_ts + 1, a, 0);
+    }
+    Py_END_ALLOW_THREADS
+    if (rc == NOMEM) {
+        PyErr_NoMemory();
+    } else if (rc == PUNT) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else {
+        PyObject *log = PyBytes_FromStringAndSize((const char *)S.log.v, (Py_ssize_t)(S.log.n * sizeof(int64_t)));
+        if (log) result = Py_BuildValue("(nLN)", S.nrows, (long long)S.last_ts, log);
+    }
+done:
+    release(bufs, nb);
+    map_free(&S.proc_ms);
+    map_free(&S.seen_procs);
+    map_free(&S.tasks);
+    map_free(&S.refs);
+    free(S.pre_ops.v);
+    free(S.log.v);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"convert_rows", convert_rows, METH_VARARGS, "old-format store -> TraceColumns rows (see the C source)"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_v1fast",
+                                    "Compiled old-format converter and columns rows (see timeline/kernel_v1.py).",
+                                    -1, methods};
+
+PyMODINIT_FUNC PyInit__v1fast(void) {
+    (void)GO_STATUS_STR; /* shared header: names the other kernel prints */
+    (void)PROC_STATUS_STR;
+    return PyModule_Create(&module);
+}
