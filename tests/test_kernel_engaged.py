@@ -5,9 +5,12 @@ every event as Go's reader does, so they read `Event`s by design (bounded by the
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+import diagnose.read.v1.convert  # noqa: F401  (the module: v1_counted patches it)
 
 from diagnose.timeline import analysis as A
 from diagnose.timeline import kernel
@@ -72,3 +75,59 @@ def test_pure_setting_engages_neither(counted, monkeypatch):
     code, out, err = run_main_captured(str(TRACE), "--format", "json")
     assert code in (0, 1), err
     assert counted == {"kernel": 0, "scan": 0}
+
+
+# --- old formats (Go <= 1.21): timeline/kernel_v1.py, no Event per event -----------------------
+V1_TRACE = REPO / "fixtures" / "traces" / "gomaxprocs-procs1-burst-go1.21.13.trace"
+V1_OTHER = REPO / "fixtures" / "traces" / "healthy-light-go1.19.8.trace"
+V1_COMMANDS = {
+    "diagnose-text": [str(V1_TRACE)],
+    "diagnose-json": [str(V1_TRACE), "--format", "json"],
+    "diagnose-html": [str(V1_TRACE), "--format", "html"],
+    "diff": ["diff", str(V1_OTHER), str(V1_TRACE)],
+    "features": ["features", str(V1_TRACE), "--format", "json"],
+    "explain": ["explain", str(V1_TRACE), "--conns"],
+}
+
+
+@pytest.fixture()
+def v1_counted(monkeypatch):
+    from diagnose.timeline import kernel_v1
+
+    if kernel_v1._v1fast is None:
+        pytest.skip("the compiled old-format kernel is not built here (no C compiler at install time)")
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "1")  # counted in this process
+    calls = {"rows": 0, "events": 0}
+    real_rows = kernel_v1._rows
+
+    def rows(conv):
+        got = real_rows(conv)
+        calls["rows"] += got is not None
+        return got
+
+    monkeypatch.setattr(kernel_v1, "_rows", rows)
+    conv_mod = sys.modules["diagnose.read.v1.convert"]
+    real_convert = conv_mod.V1Conversion._convert
+
+    def events(self, ev, extra):  # the reference converter: one Event per event
+        calls["events"] += 1
+        return real_convert(self, ev, extra)
+
+    monkeypatch.setattr(conv_mod.V1Conversion, "_convert", events)
+    return calls
+
+
+@pytest.mark.parametrize("name", list(V1_COMMANDS))
+def test_old_format_command_reads_through_the_kernel(name, v1_counted):
+    assert V1_TRACE.exists() and V1_OTHER.exists()
+    code, out, err = run_main_captured(*V1_COMMANDS[name])
+    assert code in (0, 1), err
+    assert v1_counted == {"rows": 2 if name == "diff" else 1, "events": 0}
+
+
+def test_old_format_pure_setting_uses_the_reference(v1_counted, monkeypatch):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    code, out, err = run_main_captured(str(V1_TRACE), "--format", "json")
+    assert code in (0, 1), err
+    assert v1_counted["rows"] == 0 and v1_counted["events"] > 1000
