@@ -1,7 +1,8 @@
 """The compiled old-format path (timeline/kernel_v1.py + read/v1/_v1fast.c) against the reference.
 
-The reference is ``build_columns(open_trace(path).events())`` plus the reader's meta (what
-``load_columns`` computes with NETPOLL_DIAGNOSE_PURE=1): Python ``Event``s from the v1
+The reference is ``build_columns(open_trace(path).events())`` plus the reader's meta, with
+NETPOLL_DIAGNOSE_PURE=1 (what ``load_columns`` then computes): the pure-Python decoder
+(read/v1/parser.py without ``_v1fast.decode_events``) and Python ``Event``s from the v1
 converter, one row each. The kernel must give the same TraceColumns, array for array, or the
 same TraceError, on:
 
@@ -67,9 +68,24 @@ def declines(monkeypatch) -> list[str]:
     return out
 
 
+def pure_reference(path) -> tuple[str, object]:
+    """The reference with NETPOLL_DIAGNOSE_PURE=1: no compiled code in the decoder either."""
+    import os
+
+    old = os.environ.get(fast.PURE_ENV)
+    os.environ[fast.PURE_ENV] = "1"
+    try:
+        return reference(path)
+    finally:
+        if old is None:
+            del os.environ[fast.PURE_ENV]
+        else:
+            os.environ[fast.PURE_ENV] = old
+
+
 def same_outcome(path) -> str:
-    """'ok' / 'warned' / 'err' when the kernel path and the reference agree exactly."""
-    k, r = kernel(path), reference(path)
+    """'ok' / 'warned' / 'err' when the kernel path and the pure reference agree exactly."""
+    k, r = kernel(path), pure_reference(path)
     assert k[0] == r[0], f"kernel: {k[0]} {str(k[1])[:300]}; reference: {r[0]} {str(r[1])[:300]}"
     if k[0] == "err":
         assert k[1] == r[1]
@@ -159,3 +175,43 @@ def test_event_cap_same_error(monkeypatch):
     """Past NETPOLL_DIAGNOSE_MAX_EVENTS both paths refuse the trace with the same message."""
     monkeypatch.setenv("NETPOLL_DIAGNOSE_MAX_EVENTS", "50")
     assert same_outcome(SMALL[0]) == "err"
+
+
+def _decoded(data: bytes, ver: int, pure: bool, monkeypatch) -> tuple:
+    """Everything parser._Decoder.run leaves (or its error), with or without the compiled decoder."""
+    from diagnose.errors import TraceError
+    from diagnose.read.v1 import parser
+
+    if pure:
+        monkeypatch.setenv(fast.PURE_ENV, "1")
+    try:
+        d = parser._Decoder(data, ver, 16, salvage=True)
+        try:
+            d.run()
+        except TraceError as e:
+            return ("err", e.message, e.offset)
+        return (bytes(d.store) if not isinstance(d.store, list) else d.store, d.strings, d.stacks, d.pcs,
+                d.pc_offsets, d.string_refs, d.inline_strings, d.proc_events, d.cpu_samples, d.timer_goids,
+                d.ticks_per_sec, d.end_off, d.cut_message, d.warnings)
+    finally:
+        monkeypatch.delenv(fast.PURE_ENV, raising=False)
+
+
+@needs_kernel
+@pytest.mark.parametrize("path", SMALL + [p for p in EXTRA if "user_task" in p.name or "pprof" in p.name],
+                         ids=lambda p: p.name)
+def test_compiled_decoder_identical(path, monkeypatch):
+    """parser._Decoder with _v1fast.decode_events (runs of plain events in C) leaves exactly what
+    the pure decoder leaves -- the store, tables, first string references, batches, cut point --
+    or raises the same error, on the file, cut files and byte edits."""
+    data = path.read_bytes()
+    ver = version.parse_header(data[:64])[0]
+    rnd = random.Random(11)
+    variants = [data] + [data[:rnd.randrange(16, len(data))] for _ in range(4)]
+    for _ in range(12):
+        b = bytearray(data)
+        pos = rnd.randrange(16, len(b))
+        b[pos] = rnd.randrange(256)
+        variants.append(bytes(b))
+    for v in variants:
+        assert _decoded(v, ver, False, monkeypatch) == _decoded(v, ver, True, monkeypatch)

@@ -547,8 +547,127 @@ done:
     return result;
 }
 
+/* ================================================================ the decoder's plain events */
+/* decode_events(data, off, n, last_ts, last_g, last_p, tables, out, refs) -> (off, last_ts, last_g, count, nrefs)
+ *
+ * parser.py _Decoder.run for the records it handles with no Python object: timed events of a
+ * known type (tables: per header type byte & 0x3F, 5 x 64 int64: plain?, argnum, has_stack, gcode,
+ * the slot of a string-id argument or -1; built by parser.py from its own tables). Each becomes
+ * SLOTS int64 in `out`; the first event of the call naming each string id adds (id, offset, type)
+ * to `refs` (Python keeps the first in the file: Decoder.string_refs). Stops -- returning
+ * the offset of the record, which Python then reads itself -- at anything else: strings, batches,
+ * stacks, the footer, CPU samples, user logs, and every record Python
+ * would reject or that needs a value past int64 (so errors and their messages stay Python's),
+ * or when `out` or `refs` is full. */
+enum { DT_PLAIN = 0, DT_ARGNUM = 64, DT_HASSTACK = 128, DT_GCODE = 192, DT_SREF = 256, DT_LEN = 320 };
+
+/* binary.Uvarint of at most 9 bytes (a value below 2^63) within [*pos, end): 0 if not that */
+static inline int uv63(const uint8_t *d, Py_ssize_t end, Py_ssize_t *pos, int64_t *out) {
+    uint64_t x = 0;
+    for (int i = 0, s = 0; i < 9; i++, s += 7) {
+        if (*pos + i >= end) return 0;
+        uint8_t b = d[*pos + i];
+        if (b < 0x80) {
+            *out = (int64_t)(x | ((uint64_t)b << s));
+            *pos += i + 1;
+            return 1;
+        }
+        x |= (uint64_t)(b & 0x7F) << s;
+    }
+    return 0;
+}
+
+static PyObject *decode_events(PyObject *self, PyObject *args) {
+    Py_buffer data, tabs, out, refs;
+    Py_ssize_t off, n;
+    long long last_ts_in, last_g_in, last_p_in;
+    if (!PyArg_ParseTuple(args, "y*nnLLLy*w*w*", &data, &off, &n, &last_ts_in, &last_g_in, &last_p_in, &tabs, &out,
+                          &refs))
+        return NULL;
+    PyObject *res = NULL;
+    Map seen = {0};
+    if (tabs.len < DT_LEN * 8 || n > data.len || off < 0) {
+        PyErr_SetString(PyExc_ValueError, "decode_events: bad arguments");
+        goto done;
+    }
+    const uint8_t *d = data.buf;
+    const int64_t *T = tabs.buf;
+    int64_t *o = out.buf;
+    Py_ssize_t cap = out.len / (8 * V1_SLOTS), k = 0;
+    int64_t *rf = refs.buf;
+    Py_ssize_t rcap = refs.len / (8 * 3), nr = 0;
+    int64_t last_ts = last_ts_in, last_g = last_g_in, last_p = last_p_in;
+    while (off < n && k < cap) {
+        Py_ssize_t pos = off;
+        uint8_t b = d[pos++];
+        int typ = b & 0x3F, narg = (b >> 6) + 1;
+        if (!T[DT_PLAIN + typ]) break;
+        int64_t a[8];
+        int na = 0;
+        if (narg <= 3) {
+            for (; na < narg; na++)
+                if (!uv63(d, n, &pos, &a[na])) goto stop;
+        } else {
+            int64_t v;
+            if (!uv63(d, n, &pos, &v) || v > 2048 || pos + v > n) goto stop;
+            Py_ssize_t end = pos + v;
+            while (pos < end) {
+                if (na == 8 || !uv63(d, end, &pos, &a[na])) goto stop;
+                na++;
+            }
+        }
+        if (na != T[DT_ARGNUM + typ]) goto stop;
+        if (a[0] > 0 && last_ts > INT64_MAX - a[0]) goto stop; /* Python's ints would go on */
+        int64_t *e = o + k * V1_SLOTS;
+        int hs = (int)T[DT_HASSTACK + typ];
+        int nA = hs ? na - 2 : na - 1;
+        if (nA > 4) goto stop;
+        last_ts += a[0];
+        e[V1_E_TS] = last_ts;
+        e[V1_E_G] = last_g;
+        for (int i = 0; i < 4; i++) e[V1_E_A0 + i] = i < nA ? a[1 + i] : 0;
+        e[V1_E_STK] = hs ? (a[na - 1] & 0xFFFFFFFF) : 0;
+        e[V1_E_P] = last_p;
+        e[V1_E_TYPE] = typ;
+        int64_t sref = T[DT_SREF + typ];
+        if (sref >= 0 && e[sref]) {
+            Slot *sl = map_slot(&seen, e[sref], 0);
+            if (!sl) { PyErr_NoMemory(); goto done; }
+            if (!sl->used) {
+                if (nr == rcap) goto stop;
+                sl->used = sl->present = 1;
+                sl->k1 = e[sref];
+                seen.n++;
+                rf[3 * nr] = e[sref];
+                rf[3 * nr + 1] = off;
+                rf[3 * nr + 2] = typ;
+                nr++;
+            }
+        }
+        switch (T[DT_GCODE + typ]) {
+        case 1: last_g = e[V1_E_A0]; e[V1_E_G] = last_g; break; /* sets the P's current G */
+        case 2: last_g = 0; break;                              /* clears it */
+        case 3: e[V1_E_G] = e[V1_E_A0]; break;                  /* the event's G from its arg */
+        }
+        k++;
+        off = pos;
+        continue;
+    stop:
+        break;
+    }
+    res = Py_BuildValue("(nLLnn)", off, (long long)last_ts, (long long)last_g, k, nr);
+done:
+    map_free(&seen);
+    PyBuffer_Release(&refs);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&tabs);
+    PyBuffer_Release(&out);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"convert_rows", convert_rows, METH_VARARGS, "old-format store -> TraceColumns rows (see the C source)"},
+    {"decode_events", decode_events, METH_VARARGS, "the decoder's plain timed events (see the C source)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_v1fast",

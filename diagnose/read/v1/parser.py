@@ -381,6 +381,40 @@ def _uvarint_slow(data, off: int, end: int):
 
 #: ints of decoded events held as a Python list before they move to the compact store
 _BUF_INTS = SLOTS << 14
+#: events the compiled decoder writes per call
+_FAST_EVENTS = 1 << 14
+
+
+def _compiled_decoder():
+    """_v1fast.decode_events, or None (not built, or NETPOLL_DIAGNOSE_PURE set)."""
+    from diagnose import settings
+
+    if settings().pure:
+        return None
+    try:
+        from . import _v1fast  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _v1fast.decode_events
+
+
+_DECODER_TABLES: dict[int, bytes] = {}
+
+
+def _decoder_tables(ver: int) -> bytes:
+    """decode_events' tables, per type (0..63): the types it may decode (timed events of this
+    version with no special handling), argnum, has-stack, gcode and the slot of a string id."""
+    t = _DECODER_TABLES.get(ver)
+    if t is None:
+        special = {EvNone, EvBatch, EvFrequency, EvStack, EvString, EvTimerGoroutine, EvUserLog,
+                   EvCPUSample}
+        plain = [int(typ in EVENT_DESCRIPTIONS and typ not in special and EVENT_DESCRIPTIONS[typ].min_version <= ver
+                     and typ < EvCount) for typ in range(64)]
+        argnum = [_ARGNUM[typ] if plain[typ] else -1 for typ in range(64)]
+        t = _DECODER_TABLES[ver] = array("q", plain + argnum + [int(_HAS_STACK[x]) for x in range(64)]
+                                        + [_GCODES[x] for x in range(64)]
+                                        + [_STRING_REF_ARG.get(x, -1) for x in range(64)]).tobytes()
+    return t
 
 
 class _Decoder:
@@ -449,8 +483,29 @@ class _Decoder:
         seen_batch = False
 
         rec_start = off
+        # The compiled decoder (_v1fast.decode_events) takes the runs of plain timed events and
+        # stops at any other record, which the code below reads (so every error is this code's).
+        fastdec = _compiled_decoder()
+        if fastdec is not None:
+            dec_tables = _decoder_tables(ver)
+            scratch = bytearray(8 * SLOTS * _FAST_EVENTS)
+            scratch_mv = memoryview(scratch)
+            new_refs = array("q", bytes(8 * 3 * 256))
+            first_ref = self.string_refs
         try:
             while off < n:
+                if (fastdec is not None and cur is not None and type(self.store) is not list
+                        and -MAX_INT64 - 1 <= last_ts <= MAX_INT64 and 0 <= last_g <= MAX_INT64):
+                    self._flush(buf)
+                    off, last_ts, last_g, k, nr = fastdec(data, off, n, last_ts, last_g, last_p, dec_tables,
+                                                          scratch, new_refs)
+                    if k:
+                        self.store.frombytes(scratch_mv[:k * 8 * SLOTS])
+                    for i in range(0, 3 * nr, 3):
+                        if new_refs[i] not in first_ref:
+                            first_ref[new_refs[i]] = (new_refs[i + 1], new_refs[i + 2])
+                    if off >= n:
+                        break
                 rec_start = off
                 b = data[off]
                 off += 1
