@@ -215,3 +215,45 @@ def test_compiled_decoder_identical(path, monkeypatch):
         variants.append(bytes(b))
     for v in variants:
         assert _decoded(v, ver, False, monkeypatch) == _decoded(v, ver, True, monkeypatch)
+
+
+def _parsed(data: bytes, ver: int, pure: bool, monkeypatch) -> tuple:
+    """What parser.parse returns (or its error), with or without the compiled parts."""
+    from diagnose.errors import TraceError
+    from diagnose.read.v1 import parser
+
+    if pure:
+        monkeypatch.setenv(fast.PURE_ENV, "1")
+    try:
+        tr = parser.parse(data, ver, 16, salvage=True, ticks_per_sec=15625000)
+    except TraceError as e:
+        return ("err", e.message, e.offset)
+    finally:
+        monkeypatch.delenv(fast.PURE_ENV, raising=False)
+    store = bytes(tr.store) if not isinstance(tr.store, list) else tr.store
+    return (store, bytes(tr.order), tr.stacks, tr.strings, tr.warnings, tr.lost_bytes, tr.missing_stacks)
+
+
+@needs_kernel
+@pytest.mark.parametrize("path", SMALL + [p for p in EXTRA if "user_task" in p.name or "pprof" in p.name
+                                          or "stress_1" in p.name], ids=lambda p: p.name)
+def test_compiled_parse_identical(path, monkeypatch):
+    """parser.parse with the compiled decoder and merge (_v1fast.merge_order: the merge loop in
+    C; stuck orderings, time-order cuts, bad syscall exits and parking stay in Python) returns
+    exactly what the pure parse returns -- store, order, tables, warnings -- or the same error,
+    on the file, cut files (salvaged with an assumed tick rate) and byte edits."""
+    data = path.read_bytes()
+    ver = version.parse_header(data[:64])[0]
+    rnd = random.Random(5)
+    variants = [data] + [data[:rnd.randrange(16, len(data))] for _ in range(4)]
+    for _ in range(16):
+        b = bytearray(data)
+        pos = rnd.randrange(16, len(b))
+        b[pos] = rnd.randrange(256)
+        variants.append(bytes(b))
+    outcomes = set()
+    for v in variants:
+        got = _parsed(v, ver, False, monkeypatch)
+        assert got == _parsed(v, ver, True, monkeypatch)
+        outcomes.add("err" if got[0] == "err" else "warned" if got[4] else "ok")
+    assert "ok" in outcomes

@@ -665,9 +665,242 @@ done:
     return res;
 }
 
+/* ================================================================ the merge */
+/* merge_order(store, ranges, proc_off, tables, budget) -> (order bytes, moved) | None
+ *
+ * parser.py _merge (Go's parseEventBatches merge loop and its tail) for a trace it can order
+ * with no surprise: the per-P queues (`ranges[proc_off[i]:proc_off[i+1]]`: first, end event
+ * numbers, the Ps in ID order, then the CPU samples) merged through Go's heap by time, each
+ * goroutine-ordered event taken only when its goroutine's state allows, the time-order check
+ * and the real times of syscall exits. tables: int64 ocodes[256] (parser._OCODES) then
+ * rename[256] (parser._LOCAL_RENAME, -1 when none). On success the store gets the renamed
+ * types and moved times (`moved`: the caller sorts the order by time again, stably). Returns
+ * None, with the store untouched, for everything else -- a stuck ordering, events out of time
+ * order, a bad syscall exit, more scanning than `budget` (Python then parks Ps), an empty range:
+ * Python's _merge then does it all, with its warnings and errors. */
+typedef struct { int64_t ts, r; int32_t proc; } HEnt;
+typedef struct { Py_ssize_t lo, hi, ri; int64_t pos; int done; } Q;
+
+static void heap_up(HEnt *h, Py_ssize_t j) { /* order.py heap_push after the append */
+    HEnt x = h[j];
+    while (j > 0) {
+        Py_ssize_t i = (j - 1) >> 1;
+        if (!(x.ts < h[i].ts)) break;
+        h[j] = h[i];
+        h[i] = x;
+        j = i;
+    }
+}
+
+static HEnt heap_pop_go(HEnt *h, Py_ssize_t len) { /* order.py heap_pop */
+    Py_ssize_t n = len - 1;
+    HEnt t = h[0];
+    h[0] = h[n];
+    h[n] = t;
+    Py_ssize_t i = 0;
+    for (;;) {
+        Py_ssize_t j1 = 2 * i + 1;
+        if (j1 >= n) break;
+        Py_ssize_t j = j1, j2 = j1 + 1;
+        if (j2 < n && h[j2].ts < h[j1].ts) j = j2;
+        if (!(h[j].ts < h[i].ts)) break;
+        t = h[i];
+        h[i] = h[j];
+        h[j] = t;
+        i = j;
+    }
+    return h[n];
+}
+
+#define GARBAGE_G ((int64_t)-2) /* order.GARBAGE (2^64 - 2) as an int64 key: no real G is negative */
+
+static PyObject *merge_order(PyObject *self, PyObject *args) {
+    Py_buffer store, ranges, poff, tabs;
+    long long budget;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*L", &store, &ranges, &poff, &tabs, &budget)) return NULL;
+    PyObject *res = NULL;
+    int rc = OK;
+    Map gs = {0}, lsb = {0};
+    Vec mods = {0};
+    int64_t *order = NULL;
+    int32_t *avail = NULL;
+    HEnt *heap = NULL;
+    Q *qs = NULL;
+    int64_t *st = store.buf;
+    const int64_t *rs = ranges.buf, *po = poff.buf, *OC = tabs.buf, *REN = (const int64_t *)tabs.buf + 256;
+    Py_ssize_t nev = store.len / 8 / V1_SLOTS, nprocs = poff.len / 8 - 1, nrs = ranges.len / 8;
+    if (tabs.len < 512 * 8 || nprocs < 0) {
+        PyErr_SetString(PyExc_ValueError, "merge_order: bad arguments");
+        goto done;
+    }
+    int64_t total = 0;
+    Py_ssize_t navail = nprocs, nheap = 0, norder = 0;
+    int64_t work = 0, prev = 0;
+    int have_prev = 0, moved = 0;
+    qs = calloc(nprocs ? nprocs : 1, sizeof(Q));
+    avail = malloc((nprocs ? nprocs : 1) * sizeof(int32_t));
+    heap = malloc((nprocs ? nprocs : 1) * sizeof(HEnt));
+    if (!qs || !avail || !heap) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t i = 0; i < nprocs; i++) {
+        qs[i].lo = po[i];
+        qs[i].hi = po[i + 1];
+        if (qs[i].lo < 0 || qs[i].hi > nrs || qs[i].lo > qs[i].hi || (qs[i].hi - qs[i].lo) % 2) rc = PUNT;
+        for (Py_ssize_t k = qs[i].lo; rc == OK && k < qs[i].hi; k += 2) {
+            if (rs[k] < 0 || rs[k] >= rs[k + 1] || rs[k + 1] > nev) rc = PUNT; /* Python fails on an empty one */
+            else total += rs[k + 1] - rs[k];
+        }
+        qs[i].ri = qs[i].lo;
+        qs[i].pos = qs[i].lo < qs[i].hi ? rs[qs[i].lo] : 0;
+        avail[i] = (int32_t)i;
+    }
+    if (rc != OK || nprocs > INT32_MAX) { rc = PUNT; goto finish; }
+    order = malloc((total ? total : 1) * sizeof(int64_t));
+    if (!order) { PyErr_NoMemory(); goto done; }
+    Py_BEGIN_ALLOW_THREADS
+    for (;;) {
+        work += navail;
+        if (work > budget) { rc = PUNT; break; } /* Python parks the waiting Ps from here */
+        Py_ssize_t i = 0;
+        while (i < navail) {
+            Q *q = &qs[avail[i]];
+            if (q->ri >= q->hi) { /* this P has no more events */
+                q->done = 1;
+                avail[i] = avail[--navail];
+                continue;
+            }
+            const int64_t *ev = st + q->pos * V1_SLOTS;
+            int64_t typ = ev[V1_E_TYPE];
+            if (typ < 0 || typ > 255) { rc = PUNT; break; }
+            int oc = (int)OC[typ], ok = 1;
+            if (oc) {
+                int64_t g = oc == V1_OC_UNBLOCK || oc == V1_OC_UNBLOCK_LOCAL ? ev[V1_E_A0]
+                            : oc == V1_OC_CREATE ? ev[V1_E_A0] : oc == V1_OC_GC ? GARBAGE_G : ev[V1_E_G];
+                Slot *s = map_get(&gs, g, 0);
+                uint64_t cseq = s ? (uint64_t)s->v1 : 0;
+                int64_t cst = s ? s->v2 : V1_G_DEAD;
+                switch (oc) {
+                case V1_OC_BLOCK: case V1_OC_SCHED: ok = cst == V1_G_RUNNING; break;
+                case V1_OC_START: ok = cst == V1_G_RUNNABLE && cseq == (uint64_t)ev[V1_E_A1]; break;
+                case V1_OC_UNBLOCK: ok = cst == V1_G_WAITING && cseq == (uint64_t)ev[V1_E_A1]; break;
+                case V1_OC_START_LOCAL: ok = cst == V1_G_RUNNABLE; break;
+                case V1_OC_UNBLOCK_LOCAL: ok = cst == V1_G_WAITING; break;
+                case V1_OC_CREATE: ok = cseq == 0 && cst == V1_G_DEAD; break;
+                case V1_OC_WAITING: ok = cseq == 1 && cst == V1_G_RUNNABLE; break;
+                case V1_OC_GC: ok = cseq == (uint64_t)ev[V1_E_A0] && cst == V1_G_DEAD; break;
+                default: rc = PUNT;
+                }
+                if (rc != OK) break;
+            }
+            if (!ok) { i++; continue; }
+            int64_t r = q->pos;
+            if (++q->pos >= rs[q->ri + 1]) {
+                q->ri += 2;
+                if (q->ri < q->hi) q->pos = rs[q->ri];
+            }
+            int32_t pi = avail[i];
+            avail[i] = avail[--navail];
+            heap[nheap] = (HEnt){ev[V1_E_TS], r, pi};
+            heap_up(heap, nheap++);
+        }
+        if (rc != OK) break;
+        if (!nheap) {
+            for (Py_ssize_t k = 0; k < nprocs; k++)
+                if (!qs[k].done) rc = PUNT; /* "no consistent ordering of events possible" */
+            break;
+        }
+        HEnt h = heap_pop_go(heap, nheap--);
+        const int64_t *ev = st + h.r * V1_SLOTS;
+        int64_t typ = ev[V1_E_TYPE], ts = h.ts;
+        int oc = (int)OC[typ];
+        if (oc) { /* Go: transition(gs, stateTransition(ev)) */
+            int64_t g;
+            uint64_t iseq = 0, nseq = 0;
+            int noseq_in = 0, seq_mode = 0; /* seq_mode: 0 = nseq, 1 = keep (NOSEQ), 2 = +1 (SEQINC) */
+            int ist, nst;
+            switch (oc) {
+            case V1_OC_BLOCK: g = ev[V1_E_G]; noseq_in = 1; ist = V1_G_RUNNING; seq_mode = 1; nst = V1_G_WAITING; break;
+            case V1_OC_SCHED: g = ev[V1_E_G]; noseq_in = 1; ist = V1_G_RUNNING; seq_mode = 1; nst = V1_G_RUNNABLE; break;
+            case V1_OC_START:
+                g = ev[V1_E_G]; iseq = (uint64_t)ev[V1_E_A1]; ist = V1_G_RUNNABLE; nseq = iseq + 1; nst = V1_G_RUNNING;
+                break;
+            case V1_OC_START_LOCAL: g = ev[V1_E_G]; noseq_in = 1; ist = V1_G_RUNNABLE; seq_mode = 2; nst = V1_G_RUNNING; break;
+            case V1_OC_UNBLOCK:
+                g = ev[V1_E_A0]; iseq = (uint64_t)ev[V1_E_A1]; ist = V1_G_WAITING; nseq = iseq + 1; nst = V1_G_RUNNABLE;
+                break;
+            case V1_OC_UNBLOCK_LOCAL:
+                g = ev[V1_E_A0]; noseq_in = 1; ist = V1_G_WAITING; seq_mode = 2; nst = V1_G_RUNNABLE;
+                break;
+            case V1_OC_CREATE: g = ev[V1_E_A0]; iseq = 0; ist = V1_G_DEAD; nseq = 1; nst = V1_G_RUNNABLE; break;
+            case V1_OC_WAITING: g = ev[V1_E_G]; iseq = 1; ist = V1_G_RUNNABLE; nseq = 2; nst = V1_G_WAITING; break;
+            default: /* V1_OC_GC */
+                g = GARBAGE_G; iseq = (uint64_t)ev[V1_E_A0]; ist = V1_G_DEAD; nseq = iseq + 1; nst = V1_G_DEAD;
+                break;
+            }
+            Slot *s = map_get(&gs, g, 0);
+            uint64_t cseq = s ? (uint64_t)s->v1 : 0;
+            int64_t cst = s ? s->v2 : V1_G_DEAD;
+            if (!((noseq_in || iseq == cseq) && ist == cst)) { rc = PUNT; break; } /* impossible transition */
+            if (seq_mode == 1) nseq = cseq;
+            else if (seq_mode == 2) nseq = cseq + 1;
+            if (!map_put(&gs, g, 0, (int64_t)nseq, nst)) { rc = NOMEM; break; }
+            int64_t nt = REN[typ];
+            if (nt >= 0) {
+                if (!vec_push(&mods, h.r * V1_SLOTS + V1_E_TYPE) || !vec_push(&mods, nt)) { rc = NOMEM; break; }
+                typ = nt;
+            }
+        }
+        /* the tail of parseEventBatches, as events come out (parser.py: `fixing`) */
+        if (have_prev && ts < prev) { rc = PUNT; break; } /* out of time order: Python cuts or fails */
+        prev = ts;
+        have_prev = 1;
+        if (typ == V1_EvGoSysBlock || typ == V1_EvGoInSyscall) {
+            if (!map_put(&lsb, ev[V1_E_G], 0, ts, 0)) { rc = NOMEM; break; }
+        } else if (typ == V1_EvGoSysExit) {
+            int64_t t = ev[V1_E_A2];
+            if (t != 0) {
+                Slot *b = map_get(&lsb, ev[V1_E_G], 0);
+                int64_t block = b ? b->v1 : 0;
+                if (block == 0 || t < block) { rc = PUNT; break; } /* stray exit / out of order */
+                if (t != ts) {
+                    if (!vec_push(&mods, h.r * V1_SLOTS + V1_E_TS) || !vec_push(&mods, t)) { rc = NOMEM; break; }
+                    moved = 1;
+                }
+            }
+        }
+        order[norder++] = h.r;
+        avail[navail++] = h.proc;
+    }
+    Py_END_ALLOW_THREADS
+finish:
+    if (rc == NOMEM) {
+        PyErr_NoMemory();
+    } else if (rc == PUNT) {
+        Py_INCREF(Py_None);
+        res = Py_None;
+    } else {
+        for (size_t k = 0; k < mods.n; k += 2) st[mods.v[k]] = mods.v[k + 1];
+        PyObject *ob = PyBytes_FromStringAndSize((const char *)order, (Py_ssize_t)(norder * sizeof(int64_t)));
+        if (ob) res = Py_BuildValue("(Ni)", ob, moved);
+    }
+done:
+    map_free(&gs);
+    map_free(&lsb);
+    free(mods.v);
+    free(order);
+    free(avail);
+    free(heap);
+    free(qs);
+    PyBuffer_Release(&store);
+    PyBuffer_Release(&ranges);
+    PyBuffer_Release(&poff);
+    PyBuffer_Release(&tabs);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"convert_rows", convert_rows, METH_VARARGS, "old-format store -> TraceColumns rows (see the C source)"},
     {"decode_events", decode_events, METH_VARARGS, "the decoder's plain timed events (see the C source)"},
+    {"merge_order", merge_order, METH_VARARGS, "the merge of the per-P queues (see the C source)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_v1fast",

@@ -385,8 +385,9 @@ _BUF_INTS = SLOTS << 14
 _FAST_EVENTS = 1 << 14
 
 
-def _compiled_decoder():
-    """_v1fast.decode_events, or None (not built, or NETPOLL_DIAGNOSE_PURE set)."""
+def _compiled(name: str):
+    """The function `name` of the compiled module _v1fast, or None (not built, or
+    NETPOLL_DIAGNOSE_PURE set: the pure-Python reference)."""
     from diagnose import settings
 
     if settings().pure:
@@ -395,7 +396,7 @@ def _compiled_decoder():
         from . import _v1fast  # type: ignore[attr-defined]
     except ImportError:
         return None
-    return _v1fast.decode_events
+    return getattr(_v1fast, name)
 
 
 _DECODER_TABLES: dict[int, bytes] = {}
@@ -485,7 +486,7 @@ class _Decoder:
         rec_start = off
         # The compiled decoder (_v1fast.decode_events) takes the runs of plain timed events and
         # stops at any other record, which the code below reads (so every error is this code's).
-        fastdec = _compiled_decoder()
+        fastdec = _compiled("decode_events")
         if fastdec is not None:
             dec_tables = _decoder_tables(ver)
             scratch = bytearray(8 * SLOTS * _FAST_EVENTS)
@@ -977,6 +978,9 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     """
     # Re-sort CPU samples by the timestamp captured in the signal handler (stable).
     cpu_samples = sorted(cpu_samples, key=lambda r: store[r * SLOTS])
+    fast = _compiled_merge(store, proc_events, cpu_samples)
+    if fast is not None:
+        return fast
     nprocs = len(proc_events) + 1
     chunk = max(1, min(MERGE_CHUNK, MERGE_LOADED // nprocs))
     all_procs = [_Proc(proc_events[pid]) for pid in sorted(proc_events)]
@@ -1196,6 +1200,31 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     if moved:  # the order was sorted before; only moved syscall exits can unsort it
         order = _stable_sort_by_time(store, order)
     return order
+
+
+def _compiled_merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int]) -> array | None:
+    """The merged order by _v1fast.merge_order (the loop below in C, for a trace it orders with
+    no warning, error or parking), or None: not built, NETPOLL_DIAGNOSE_PURE set, a store
+    that is a list, or a trace the C merge leaves to this code (it then changed nothing)."""
+    fm = _compiled("merge_order")
+    if fm is None or type(store) is list:
+        return None
+    queues = [proc_events[pid] for pid in sorted(proc_events)] + [[x for r in cpu_samples for x in (r, r + 1)]]
+    ranges = array("q")
+    offsets = array("q", [0])
+    for q in queues:
+        ranges.extend(q)
+        offsets.append(len(ranges))
+    total = sum(sum(rs[1::2]) - sum(rs[0::2]) for rs in proc_events.values()) + len(cpu_samples)
+    got = fm(store, ranges, offsets, _MERGE_TABLES, MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total)
+    if got is None:
+        return None
+    order = array("q")
+    order.frombytes(got[0])
+    return _stable_sort_by_time(store, order) if got[1] else order
+
+
+_MERGE_TABLES = array("q", list(_OCODES) + [_LOCAL_RENAME.get(t, -1) for t in range(256)]).tobytes()
 
 
 def _stable_sort_by_time(store, order: array) -> array:
