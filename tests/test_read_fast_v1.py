@@ -257,3 +257,13 @@ def test_compiled_parse_identical(path, monkeypatch):
         assert got == _parsed(v, ver, True, monkeypatch)
         outcomes.add("err" if got[0] == "err" else "warned" if got[4] else "ok")
     assert "ok" in outcomes
+
+
+def test_kernel_constants_come_from_python():
+    """_v1fast.c takes its constants from the generated header (which test_read_fast checks is
+    what tools/gen_fastwire_header.py writes from the Python definitions) -- none copied."""
+    c_src = (REPO / "diagnose" / "read" / "v1" / "_v1fast.c").read_text()
+    assert '#include "../_fastwire_tables.h"' in c_src
+    for copied in ("V1_EvGoStart = 14", "EvGoStatus = 25", "V1_BLOCKED = 256", "V1_TimerP = 1000001", "K_STATE = 13",
+                   "V1_G_RUNNING = 2", "SK_STACK = 4"):
+        assert copied not in c_src, f"hand-copied constant in _v1fast.c: {copied}"

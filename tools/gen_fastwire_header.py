@@ -85,6 +85,7 @@ def render() -> str:
                       if n.startswith("Ev") and isinstance(v, int)), key=lambda nv: nv[1])),
         f"enum {{ V1_BLOCKED = {v1p.BLOCKED}, V1_SLOTS = {v1p.SLOTS}, V1_E_TS = {v1p.E_TS}, V1_E_G = {v1p.E_G}, "
         f"V1_E_A0 = {v1p.E_A0}, V1_E_A1 = {v1p.E_A1}, V1_E_A2 = {v1p.E_A2}, V1_E_STK = {v1p.E_STK}, V1_E_P = {v1p.E_P}, V1_E_TYPE = {v1p.E_TYPE} }};",
+        _enum([(f"V1_{n}", getattr(v1p, n)) for n in ("TimerP", "NetpollP", "SyscallP", "GCP", "ProfileP")]),
         "/* the old-format converter's builtin strings and the v1 columns kernel's refs (read/v1/convert.py, "
         "timeline/kernel_v1.py) */",
         _enum([("V1_sSTWUnknown", v1c.sSTWUnknown), ("V1_NBUILTIN", len(v1c.BUILTIN_STRINGS))]),

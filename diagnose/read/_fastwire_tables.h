@@ -54,6 +54,8 @@ enum { V1_EvNone = 0, V1_EvBatch = 1, V1_EvFrequency = 2, V1_EvStack = 3, V1_EvG
        V1_EvGoBlockGC = 42, V1_EvGCMarkAssistStart = 43, V1_EvGCMarkAssistDone = 44, V1_EvUserTaskCreate = 45,
        V1_EvUserTaskEnd = 46, V1_EvUserRegion = 47, V1_EvUserLog = 48, V1_EvCPUSample = 49, V1_EvCount = 50 };
 enum { V1_BLOCKED = 256, V1_SLOTS = 9, V1_E_TS = 0, V1_E_G = 1, V1_E_A0 = 2, V1_E_A1 = 3, V1_E_A2 = 4, V1_E_STK = 6, V1_E_P = 7, V1_E_TYPE = 8 };
+enum { V1_TimerP = 1000001, V1_NetpollP = 1000002, V1_SyscallP = 1000003, V1_GCP = 1000004, V1_ProfileP =
+       1000005 };
 /* the old-format converter's builtin strings and the v1 columns kernel's refs (read/v1/convert.py, timeline/kernel_v1.py) */
 enum { V1_sSTWUnknown = 12, V1_NBUILTIN = 29 };
 enum { SK_TABLE = 0, SK_STW = 1, SK_CONST = 2, SK_TASKNAME = 3, SK_STACK = 4 };

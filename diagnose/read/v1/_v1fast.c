@@ -897,10 +897,245 @@ done:
     return res;
 }
 
+/* ================================================================ the validation */
+/* post_process(store, order, stack_ids, timer_goids) -> (dropped, create_stacks_dropped) | None
+ *
+ * parser.py _prepared + _post_process (Go's postProcessTrace, and the tail of Parse) over the
+ * merged order, for a trace that passes: the goroutine/P/GC/STW/sweep/mark-assist/task/region
+ * checks, timers and syscall exits moved to their fake Ps, GC starts to GCP, unblocks of
+ * network waits to NetpollP, a goroutine's creation stack given to its first GoStart, stack
+ * references that name no stack dropped (counted), GoCreate's missing new-goroutine stacks
+ * dropped (counted), and the BLOCKED flag of a GoSysCall whose goroutine's next event is
+ * GoSysBlock. The store changes only on success; any failed check returns None (Python then
+ * validates the trace itself, with its error or its salvage warning). */
+typedef struct { int64_t a0, a2, next; } Region;
+
+static int in_set(Map *m, int64_t k) { return map_get(m, k, 0) != NULL; }
+
+static PyObject *post_process(PyObject *self, PyObject *args) {
+    Py_buffer store, order, sids, timers;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*", &store, &order, &sids, &timers)) return NULL;
+    PyObject *res = NULL;
+    int rc = OK;
+    /* gs: g -> v1 = state | ev_type << 8 | mark_assist << 20, v2 = create stack (has: bit 21) */
+    Map gs = {0}, ps = {0}, tasks = {0}, regions = {0}, stacks = {0}, tg = {0}, pending = {0};
+    Vec mods = {0}, pool = {0};
+    int64_t free_region = -1, dropped = 0, create_dropped = 0;
+    int64_t *st = store.buf;
+    const int64_t *ord = order.buf, *sv = sids.buf, *tv = timers.buf;
+    Py_ssize_t nev = store.len / 8 / V1_SLOTS, n = order.len / 8;
+    for (Py_ssize_t i = 0; i < sids.len / 8; i++)
+        if (!map_put(&stacks, sv[i], 0, 1, 0)) rc = NOMEM;
+    for (Py_ssize_t i = 0; i < timers.len / 8; i++)
+        if (!map_put(&tg, tv[i], 0, 1, 0)) rc = NOMEM;
+    if (!map_put(&gs, 0, 0, V1_G_RUNNING | (0xFFll << 8), 0)) rc = NOMEM; /* g0: running, no event */
+    int ev_gc = 0, ev_stw = 0;
+#define GST(s) ((s) ? (s)->v1 & 0xFF : V1_G_DEAD)
+#define MOD(at, v) do { if (!vec_push(&mods, (at)) || !vec_push(&mods, (v))) { rc = NOMEM; goto out; } } while (0)
+#define FAIL() do { rc = PUNT; goto out; } while (0)
+    for (Py_ssize_t idx = 0; idx < n && rc == OK; idx++) {
+        int64_t r = ord[idx];
+        if (r < 0 || r >= nev) FAIL();
+        int64_t *row = st + r * V1_SLOTS;
+        int64_t ev[V1_SLOTS];
+        memcpy(ev, row, sizeof(ev));
+        int64_t typ = ev[V1_E_TYPE], g = ev[V1_E_G];
+        if (typ < 0 || typ > 255) FAIL();
+        /* _prepared: timers and syscall exits to their fake Ps */
+        if (typ == V1_EvGoUnblock) {
+            if (in_set(&tg, g)) ev[V1_E_P] = V1_TimerP;
+        } else if (typ == V1_EvGoSysExit) {
+            ev[V1_E_P] = V1_SyscallP;
+        }
+        Slot *gd, *pd;
+        switch (typ) {
+        case V1_EvGoStart: case V1_EvGoStartLabel: {
+            gd = map_get(&gs, g, 0);
+            pd = map_get(&ps, ev[V1_E_P], 0);
+            if (GST(gd) != V1_G_RUNNABLE || (pd && pd->v2 != 0)) FAIL();
+            if (!pd) { if (!map_put(&ps, ev[V1_E_P], 0, 0, 0)) { rc = NOMEM; goto out; } pd = map_get(&ps, ev[V1_E_P], 0); }
+            pd->v2 = g;
+            int64_t v1 = gd->v1, v2 = gd->v2;
+            if (v1 & (1ll << 21)) ev[V1_E_STK] = v2 & 0xFFFFFFFF;
+            /* state running, no event type, no creation stack; mark assist kept */
+            if (!map_put(&gs, g, 0, V1_G_RUNNING | (0xFFll << 8) | (v1 & (1ll << 20)), 0)) { rc = NOMEM; goto out; }
+            break;
+        }
+        case V1_EvGoSched: case V1_EvGoPreempt:
+        case V1_EvGoSleep: case V1_EvGoBlock: case V1_EvGoBlockSend: case V1_EvGoBlockRecv: case V1_EvGoBlockSelect:
+        case V1_EvGoBlockSync: case V1_EvGoBlockCond: case V1_EvGoBlockNet: case V1_EvGoBlockGC:
+        case V1_EvGoSysCall: case V1_EvGoEnd: case V1_EvGoStop: case V1_EvGoSysBlock: {
+            gd = map_get(&gs, g, 0);
+            pd = map_get(&ps, ev[V1_E_P], 0);
+            if (!(GST(gd) == V1_G_RUNNING && pd && pd->v2 == g && g != 0)) FAIL();
+            int64_t v1 = gd->v1, nstate = v1 & 0xFF, ntype = (v1 >> 8) & 0xFF;
+            if (typ == V1_EvGoSched || typ == V1_EvGoPreempt) { nstate = V1_G_RUNNABLE; ntype = typ; pd->v2 = 0; }
+            else if (typ == V1_EvGoSysCall) ntype = typ;
+            else if (typ == V1_EvGoEnd || typ == V1_EvGoStop) {
+                nstate = V1_G_DEAD;
+                pd->v2 = 0;
+                if (typ == V1_EvGoEnd) { /* flush all active regions */
+                    Slot *rg = map_get(&regions, g, 0);
+                    if (rg) {
+                        for (int64_t k = rg->v1; k >= 0;) {
+                            int64_t nx = pool.v[3 * k + 2];
+                            pool.v[3 * k + 2] = free_region;
+                            free_region = k;
+                            k = nx;
+                        }
+                        rg->present = 0;
+                    }
+                }
+            } else if (typ == V1_EvGoSysBlock) { nstate = V1_G_WAITING; pd->v2 = 0; }
+            else { nstate = V1_G_WAITING; ntype = typ; pd->v2 = 0; } /* blocking */
+            gd->v1 = (v1 & ~0xFFFFll) | nstate | (ntype << 8);
+            break;
+        }
+        case V1_EvProcStart: case V1_EvProcStop: case V1_EvGCSweepStart: case V1_EvGCSweepDone: {
+            pd = map_get(&ps, ev[V1_E_P], 0);
+            if (!pd) { if (!map_put(&ps, ev[V1_E_P], 0, 0, 0)) { rc = NOMEM; goto out; } pd = map_get(&ps, ev[V1_E_P], 0); }
+            /* ps: v1 = running | sweeping << 1, v2 = g */
+            if (typ == V1_EvProcStart) { if (pd->v1 & 1) FAIL(); pd->v1 |= 1; }
+            else if (typ == V1_EvProcStop) { if (!(pd->v1 & 1) || pd->v2 != 0) FAIL(); pd->v1 &= ~1ll; }
+            else if (typ == V1_EvGCSweepStart) { if (pd->v1 & 2) FAIL(); pd->v1 |= 2; }
+            else { if (!(pd->v1 & 2)) FAIL(); pd->v1 &= ~2ll; }
+            break;
+        }
+        case V1_EvGCStart: if (ev_gc) FAIL(); ev_gc = 1; ev[V1_E_P] = V1_GCP; break;
+        case V1_EvGCDone: if (!ev_gc) FAIL(); ev_gc = 0; break;
+        case V1_EvSTWStart: if (ev_stw) FAIL(); ev_stw = 1; break;
+        case V1_EvSTWDone: if (!ev_stw) FAIL(); ev_stw = 0; break;
+        case V1_EvGCMarkAssistStart: case V1_EvGCMarkAssistDone: {
+            gd = map_get(&gs, g, 0);
+            int64_t v1 = gd ? gd->v1 : V1_G_DEAD | (0xFFll << 8), v2 = gd ? gd->v2 : 0;
+            if (typ == V1_EvGCMarkAssistStart) { if (v1 & (1ll << 20)) FAIL(); v1 |= 1ll << 20; }
+            else v1 &= ~(1ll << 20);
+            if (!map_put(&gs, g, 0, v1, v2)) { rc = NOMEM; goto out; }
+            break;
+        }
+        case V1_EvGoWaiting: case V1_EvGoInSyscall: {
+            gd = map_get(&gs, g, 0);
+            if (GST(gd) != V1_G_RUNNABLE) FAIL();
+            gd->v1 = (gd->v1 & ~0xFFFFll) | V1_G_WAITING | (typ << 8);
+            break;
+        }
+        case V1_EvGoCreate: {
+            gd = map_get(&gs, g, 0);
+            pd = map_get(&ps, ev[V1_E_P], 0);
+            if (GST(gd) != V1_G_RUNNING || (pd ? pd->v2 : 0) != g) FAIL();
+            if (!pd && !map_put(&ps, ev[V1_E_P], 0, 0, 0)) { rc = NOMEM; goto out; }
+            if (map_get(&gs, ev[V1_E_A0], 0)) FAIL(); /* already exists */
+            if (!map_put(&gs, ev[V1_E_A0], 0, V1_G_RUNNABLE | (typ << 8) | (1ll << 21), ev[V1_E_A1])) { rc = NOMEM; goto out; }
+            break;
+        }
+        case V1_EvGoUnblock: {
+            gd = map_get(&gs, g, 0);
+            pd = map_get(&ps, ev[V1_E_P], 0);
+            if (GST(gd) != V1_G_RUNNING) FAIL();
+            if (ev[V1_E_P] != V1_TimerP && (pd ? pd->v2 : 0) != g) FAIL();
+            Slot *g1 = map_get(&gs, ev[V1_E_A0], 0);
+            if (GST(g1) != V1_G_WAITING) FAIL();
+            if (((g1->v1 >> 8) & 0xFF) == V1_EvGoBlockNet) ev[V1_E_P] = V1_NetpollP;
+            g1->v1 = (g1->v1 & ~0xFFFFll) | V1_G_RUNNABLE | (typ << 8);
+            break;
+        }
+        case V1_EvGoSysExit: {
+            gd = map_get(&gs, g, 0);
+            if (GST(gd) != V1_G_WAITING) FAIL();
+            gd->v1 = (gd->v1 & ~0xFFFFll) | V1_G_RUNNABLE | (typ << 8);
+            break;
+        }
+        case V1_EvUserTaskCreate:
+            if (in_set(&tasks, ev[V1_E_A0])) FAIL(); /* task id conflicts */
+            if (!map_put(&tasks, ev[V1_E_A0], 0, 1, 0)) { rc = NOMEM; goto out; }
+            break;
+        case V1_EvUserTaskEnd: {
+            Slot *t = map_get(&tasks, ev[V1_E_A0], 0);
+            if (t) t->present = 0;
+            break;
+        }
+        case V1_EvUserRegion: {
+            int64_t mode = ev[V1_E_A1];
+            Slot *rg = map_get(&regions, g, 0);
+            if (mode == 0) {
+                int64_t k = free_region;
+                if (k >= 0) free_region = pool.v[3 * k + 2];
+                else {
+                    k = (int64_t)pool.n / 3;
+                    if (!vec_push(&pool, 0) || !vec_push(&pool, 0) || !vec_push(&pool, 0)) { rc = NOMEM; goto out; }
+                }
+                pool.v[3 * k] = ev[V1_E_A0];
+                pool.v[3 * k + 1] = ev[V1_E_A2];
+                pool.v[3 * k + 2] = rg ? rg->v1 : -1;
+                if (!map_put(&regions, g, 0, k, 0)) { rc = NOMEM; goto out; }
+            } else if (mode == 1) {
+                if (rg) {
+                    int64_t k = rg->v1;
+                    if (pool.v[3 * k] != ev[V1_E_A0] || pool.v[3 * k + 1] != ev[V1_E_A2]) FAIL(); /* misuse */
+                    rg->v1 = pool.v[3 * k + 2];
+                    if (rg->v1 < 0) rg->present = 0;
+                    pool.v[3 * k + 2] = free_region;
+                    free_region = k;
+                }
+            } else {
+                FAIL(); /* invalid user region mode */
+            }
+            break;
+        }
+        default: /* Gomaxprocs, HeapAlloc, HeapGoal, UserLog, CPUSample, FutileWakeup...: no check */
+            break;
+        }
+        if (ev[V1_E_STK] != 0 && !in_set(&stacks, ev[V1_E_STK])) { ev[V1_E_STK] = 0; dropped++; }
+        /* _prepared's write-back */
+        if (ev[V1_E_STK] != row[V1_E_STK]) MOD(r * V1_SLOTS + V1_E_STK, ev[V1_E_STK]);
+        if (ev[V1_E_P] != row[V1_E_P]) MOD(r * V1_SLOTS + V1_E_P, ev[V1_E_P]);
+        if (typ == V1_EvGoCreate && ev[V1_E_A1] != 0 && !in_set(&stacks, ev[V1_E_A1])) {
+            MOD(r * V1_SLOTS + V1_E_A1, 0);
+            create_dropped++;
+        }
+        if (pending.n) {
+            Slot *j = map_get(&pending, g, 0);
+            if (j) {
+                j->present = 0;
+                if (typ == V1_EvGoSysBlock) MOD(j->v1 * V1_SLOTS + V1_E_TYPE, V1_EvGoSysCall | V1_BLOCKED);
+            }
+        }
+        if (typ == V1_EvGoSysCall && !map_put(&pending, g, 0, r, 0)) { rc = NOMEM; goto out; }
+    }
+out:
+#undef GST
+#undef MOD
+#undef FAIL
+    if (rc == NOMEM) {
+        PyErr_NoMemory();
+    } else if (rc == PUNT) {
+        Py_INCREF(Py_None);
+        res = Py_None;
+    } else {
+        for (size_t k = 0; k < mods.n; k += 2) st[mods.v[k]] = mods.v[k + 1];
+        res = Py_BuildValue("(LL)", (long long)dropped, (long long)create_dropped);
+    }
+    map_free(&gs);
+    map_free(&ps);
+    map_free(&tasks);
+    map_free(&regions);
+    map_free(&stacks);
+    map_free(&tg);
+    map_free(&pending);
+    free(mods.v);
+    free(pool.v);
+    PyBuffer_Release(&store);
+    PyBuffer_Release(&order);
+    PyBuffer_Release(&sids);
+    PyBuffer_Release(&timers);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"convert_rows", convert_rows, METH_VARARGS, "old-format store -> TraceColumns rows (see the C source)"},
     {"decode_events", decode_events, METH_VARARGS, "the decoder's plain timed events (see the C source)"},
     {"merge_order", merge_order, METH_VARARGS, "the merge of the per-P queues (see the C source)"},
+    {"post_process", post_process, METH_VARARGS, "the validation of the merged order (see the C source)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_v1fast",
