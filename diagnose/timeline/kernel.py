@@ -15,9 +15,10 @@ corrupt input, same warning for a cut file), without one Python object per event
   their heap, CPU-sample injection, the ordering/validation state machine (a port of
   ``order.py``), ``validateTableIDs``, the time fix-up, and each event's row.
 
+Formats before Go 1.22 go to ``kernel_v1.py`` (their own compiled path, read/v1/_v1fast.c).
+
 ``read_columns`` returns None -- the caller then uses the reference reader -- when the kernel
-is not built, when ``NETPOLL_DIAGNOSE_PURE`` is set (non-empty, not "0"), for formats before
-Go 1.22, and for the rare inputs where the reference would fail with something other than a
+is not built, when ``NETPOLL_DIAGNOSE_PURE`` is set (non-empty, not "0"), and for the rare inputs where the reference would fail with something other than a
 trace error (the kernel "punts"): the reference then raises exactly what it raises.
 """
 from __future__ import annotations
