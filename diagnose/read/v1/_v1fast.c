@@ -674,11 +674,49 @@ done:
  * goroutine-ordered event taken only when its goroutine's state allows, the time-order check
  * and the real times of syscall exits. tables: int64 ocodes[256] (parser._OCODES) then
  * rename[256] (parser._LOCAL_RENAME, -1 when none). On success the store gets the renamed
- * types and moved times (`moved`: the caller sorts the order by time again, stably). Returns
+ * types and moved times, and the order is sorted by time again, stably (`moved` is then 0;
+ * 1 would ask the caller to). Returns
  * None, with the store untouched, for everything else -- a stuck ordering, events out of time
  * order, a bad syscall exit, more scanning than `budget` (Python then parks Ps), an empty range:
  * Python's _merge then does it all, with its warnings and errors. */
 typedef struct { int64_t ts, r; int32_t proc; } HEnt;
+typedef struct { int64_t key, pos; } KP;
+
+static int cmp_kp(const void *x, const void *y) {
+    const KP *a = x, *b = y;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* parser.py _stable_sort_by_time for an order that is sorted but for the `nm` events at
+ * positions `mpos` (increasing) whose times moved: those are sorted apart (by time, then
+ * position) and merged back, ties going to the earlier position -- a stable sort. */
+static int sort_moved(const int64_t *st, int64_t *order, Py_ssize_t n, const int64_t *mpos, size_t nm) {
+    KP *b = malloc((nm ? nm : 1) * sizeof(KP));
+    int64_t *out = malloc((n ? n : 1) * sizeof(int64_t));
+    if (!b || !out) { free(b); free(out); return NOMEM; }
+    for (size_t k = 0; k < nm; k++) b[k] = (KP){st[order[mpos[k]] * V1_SLOTS + V1_E_TS], mpos[k]};
+    qsort(b, nm, sizeof(KP), cmp_kp);
+    Py_ssize_t o = 0, i = 0;
+    size_t j = 0, m = 0; /* m: next moved position to skip in the unmoved run */
+    while (i < n || j < nm) {
+        while (i < n && m < nm && mpos[m] == i) { i++; m++; }
+        if (i >= n && j >= nm) break;
+        int take_a;
+        if (i >= n) take_a = 0;
+        else if (j >= nm) take_a = 1;
+        else {
+            int64_t ka = st[order[i] * V1_SLOTS + V1_E_TS];
+            take_a = ka < b[j].key || (ka == b[j].key && i < b[j].pos);
+        }
+        if (take_a) out[o++] = order[i++];
+        else out[o++] = order[b[j++].pos];
+    }
+    memcpy(order, out, n * sizeof(int64_t));
+    free(b);
+    free(out);
+    return OK;
+}
 typedef struct { Py_ssize_t lo, hi, ri; int64_t pos; int done; } Q;
 
 static void heap_up(HEnt *h, Py_ssize_t j) { /* order.py heap_push after the append */
@@ -721,7 +759,7 @@ static PyObject *merge_order(PyObject *self, PyObject *args) {
     PyObject *res = NULL;
     int rc = OK;
     Map gs = {0}, lsb = {0};
-    Vec mods = {0};
+    Vec mods = {0}, mpos = {0};
     int64_t *order = NULL;
     int32_t *avail = NULL;
     HEnt *heap = NULL;
@@ -862,7 +900,8 @@ static PyObject *merge_order(PyObject *self, PyObject *args) {
                 int64_t block = b ? b->v1 : 0;
                 if (block == 0 || t < block) { rc = PUNT; break; } /* stray exit / out of order */
                 if (t != ts) {
-                    if (!vec_push(&mods, h.r * V1_SLOTS + V1_E_TS) || !vec_push(&mods, t)) { rc = NOMEM; break; }
+                    if (!vec_push(&mods, h.r * V1_SLOTS + V1_E_TS) || !vec_push(&mods, t)
+                        || !vec_push(&mpos, norder)) { rc = NOMEM; break; }
                     moved = 1;
                 }
             }
@@ -879,13 +918,18 @@ finish:
         res = Py_None;
     } else {
         for (size_t k = 0; k < mods.n; k += 2) st[mods.v[k]] = mods.v[k + 1];
+        if (moved && sort_moved(st, order, norder, mpos.v, mpos.n) != OK) {
+            PyErr_NoMemory();
+            goto done;
+        }
         PyObject *ob = PyBytes_FromStringAndSize((const char *)order, (Py_ssize_t)(norder * sizeof(int64_t)));
-        if (ob) res = Py_BuildValue("(Ni)", ob, moved);
+        if (ob) res = Py_BuildValue("(Ni)", ob, 0); /* sorted here */
     }
 done:
     map_free(&gs);
     map_free(&lsb);
     free(mods.v);
+    free(mpos.v);
     free(order);
     free(avail);
     free(heap);
