@@ -80,14 +80,9 @@ def test_pure_setting_engages_neither(counted, monkeypatch):
 # --- old formats (Go <= 1.21): timeline/kernel_v1.py, no Event per event -----------------------
 V1_TRACE = REPO / "fixtures" / "traces" / "gomaxprocs-procs1-burst-go1.21.13.trace"
 V1_OTHER = REPO / "fixtures" / "traces" / "healthy-light-go1.19.8.trace"
-V1_COMMANDS = {
-    "diagnose-text": [str(V1_TRACE)],
-    "diagnose-json": [str(V1_TRACE), "--format", "json"],
-    "diagnose-html": [str(V1_TRACE), "--format", "html"],
-    "diff": ["diff", str(V1_OTHER), str(V1_TRACE)],
-    "features": ["features", str(V1_TRACE), "--format", "json"],
-    "explain": ["explain", str(V1_TRACE), "--conns"],
-}
+#: the same commands on old-format traces
+V1_COMMANDS = {name: [{str(TRACE): str(V1_TRACE), str(OTHER): str(V1_OTHER)}.get(a, a) for a in argv]
+               for name, argv in COMMANDS.items()}
 
 
 @pytest.fixture()

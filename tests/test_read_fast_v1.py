@@ -206,15 +206,18 @@ def test_compiled_decoder_identical(path, monkeypatch):
     or raises the same error, on the file, cut files and byte edits."""
     data = path.read_bytes()
     ver = version.parse_header(data[:64])[0]
-    rnd = random.Random(11)
-    variants = [data] + [data[:rnd.randrange(16, len(data))] for _ in range(4)]
-    for _ in range(12):
-        b = bytearray(data)
-        pos = rnd.randrange(16, len(b))
-        b[pos] = rnd.randrange(256)
-        variants.append(bytes(b))
-    for v in variants:
+    for v in _variants(data, random.Random(11), 12):
         assert _decoded(v, ver, False, monkeypatch) == _decoded(v, ver, True, monkeypatch)
+
+
+def _variants(data: bytes, rnd: random.Random, edits: int) -> list[bytes]:
+    """The file, 4 cuts of it and `edits` files with one byte changed (after the header)."""
+    out = [data] + [data[:rnd.randrange(16, len(data))] for _ in range(4)]
+    for _ in range(edits):
+        b = bytearray(data)
+        b[rnd.randrange(16, len(b))] = rnd.randrange(256)
+        out.append(bytes(b))
+    return out
 
 
 def _parsed(data: bytes, ver: int, pure: bool, monkeypatch) -> tuple:
@@ -244,15 +247,8 @@ def test_compiled_parse_identical(path, monkeypatch):
     on the file, cut files (salvaged with an assumed tick rate) and byte edits."""
     data = path.read_bytes()
     ver = version.parse_header(data[:64])[0]
-    rnd = random.Random(5)
-    variants = [data] + [data[:rnd.randrange(16, len(data))] for _ in range(4)]
-    for _ in range(16):
-        b = bytearray(data)
-        pos = rnd.randrange(16, len(b))
-        b[pos] = rnd.randrange(256)
-        variants.append(bytes(b))
     outcomes = set()
-    for v in variants:
+    for v in _variants(data, random.Random(5), 16):
         got = _parsed(v, ver, False, monkeypatch)
         assert got == _parsed(v, ver, True, monkeypatch)
         outcomes.add("err" if got[0] == "err" else "warned" if got[4] else "ok")

@@ -293,6 +293,21 @@ static inline int pre_op(St *S, int64_t gid, int created) {
     return vec_push(&S->pre_ops, gid) && vec_push(&S->pre_ops, created) ? OK : NOMEM;
 }
 
+/* ProcStart/ProcStop of P p: the new type `seen` (args: p) once the P has been seen, else
+ * the P's first event, a ProcStatus(status) (convert.py: seen_procs). */
+static int proc_change(St *S, int64_t p, int seen, int64_t status, int *mtyp, int64_t a[4]) {
+    a[0] = p;
+    a[1] = a[2] = a[3] = 0;
+    if (map_get(&S->seen_procs, p, 0)) {
+        *mtyp = seen;
+        return OK;
+    }
+    if (!map_put(&S->seen_procs, p, 0, 1, 0)) return NOMEM;
+    *mtyp = EvProcStatus;
+    a[1] = status;
+    return OK;
+}
+
 /* convert.py V1Conversion._convert for one old event, emitting what it returns and adds. */
 static int convert_one(St *S, const int64_t *ev) {
     int64_t typ = ev[V1_E_TYPE], p = ev[V1_E_P], ts = ev[V1_E_TS], g = ev[V1_E_G], stk = ev[V1_E_STK];
@@ -323,24 +338,10 @@ static int convert_one(St *S, const int64_t *ev) {
         break;
     case V1_EvProcStart:
         if (!map_put(&S->proc_ms, p, 0, A[0], 0)) return NOMEM;
-        if (map_get(&S->seen_procs, p, 0)) {
-            mtyp = EvProcStart;
-            a[0] = p; a[1] = a[2] = a[3] = 0;
-        } else {
-            if (!map_put(&S->seen_procs, p, 0, 1, 0)) return NOMEM;
-            mtyp = EvProcStatus;
-            a[0] = p; a[1] = ProcRunning; a[2] = a[3] = 0;
-        }
+        TRY(proc_change(S, p, EvProcStart, ProcRunning, &mtyp, a));
         break;
     case V1_EvProcStop:
-        if (map_get(&S->seen_procs, p, 0)) {
-            mtyp = EvProcStop;
-            a[0] = p; a[1] = a[2] = a[3] = 0;
-        } else {
-            if (!map_put(&S->seen_procs, p, 0, 1, 0)) return NOMEM;
-            mtyp = EvProcStatus;
-            a[0] = p; a[1] = ProcIdle; a[2] = a[3] = 0;
-        }
+        TRY(proc_change(S, p, EvProcStop, ProcIdle, &mtyp, a));
         break;
     case V1_EvGCStart: mtyp = EvGCBegin; break;
     case V1_EvGCDone: mtyp = EvGCEnd; break;
@@ -665,6 +666,22 @@ done:
     return res;
 }
 
+/* The end of merge_order / post_process: OK -- apply the buffered store changes (`mods`: index,
+ * value pairs) and return 1 (the caller builds the result); PUNT -- *res = None; NOMEM -- raise. */
+static int settle(int rc, int64_t *st, const Vec *mods, PyObject **res) {
+    if (rc == NOMEM) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    if (rc == PUNT) {
+        Py_INCREF(Py_None);
+        *res = Py_None;
+        return 0;
+    }
+    for (size_t k = 0; k < mods->n; k += 2) st[mods->v[k]] = mods->v[k + 1];
+    return 1;
+}
+
 /* ================================================================ the merge */
 /* merge_order(store, ranges, proc_off, tables, budget) -> (order bytes, moved) | None
  *
@@ -911,13 +928,7 @@ static PyObject *merge_order(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
 finish:
-    if (rc == NOMEM) {
-        PyErr_NoMemory();
-    } else if (rc == PUNT) {
-        Py_INCREF(Py_None);
-        res = Py_None;
-    } else {
-        for (size_t k = 0; k < mods.n; k += 2) st[mods.v[k]] = mods.v[k + 1];
+    if (settle(rc, st, &mods, &res)) {
         if (moved && sort_moved(st, order, norder, mpos.v, mpos.n) != OK) {
             PyErr_NoMemory();
             goto done;
@@ -1150,15 +1161,7 @@ out:
 #undef GST
 #undef MOD
 #undef FAIL
-    if (rc == NOMEM) {
-        PyErr_NoMemory();
-    } else if (rc == PUNT) {
-        Py_INCREF(Py_None);
-        res = Py_None;
-    } else {
-        for (size_t k = 0; k < mods.n; k += 2) st[mods.v[k]] = mods.v[k + 1];
-        res = Py_BuildValue("(LL)", (long long)dropped, (long long)create_dropped);
-    }
+    if (settle(rc, st, &mods, &res)) res = Py_BuildValue("(LL)", (long long)dropped, (long long)create_dropped);
     map_free(&gs);
     map_free(&ps);
     map_free(&tasks);

@@ -495,9 +495,12 @@ class _Decoder:
             first_ref = self.string_refs
         try:
             while off < n:
-                if (fastdec is not None and cur is not None and type(self.store) is not list
+                if (fastdec is not None and cur is not None
                         and -MAX_INT64 - 1 <= last_ts <= MAX_INT64 and 0 <= last_g <= MAX_INT64):
-                    self._flush(buf)
+                    self._flush(buf)  # (a value past int64 turns the store into a list: no more C)
+                    if type(self.store) is list:
+                        fastdec = None
+                        continue
                     off, last_ts, last_g, k, nr = fastdec(data, off, n, last_ts, last_g, last_p, dec_tables,
                                                           scratch, new_refs)
                     if k:
