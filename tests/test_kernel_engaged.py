@@ -126,3 +126,22 @@ def test_old_format_pure_setting_uses_the_reference(v1_counted, monkeypatch):
     code, out, err = run_main_captured(str(V1_TRACE), "--format", "json")
     assert code in (0, 1), err
     assert v1_counted["rows"] == 0 and v1_counted["events"] > 1000
+
+
+def test_old_format_progress_path_reads_through_the_kernel(v1_counted, monkeypatch):
+    """At a terminal (progress counted on the file object) old formats take the kernel too."""
+    import io
+
+    from diagnose import pipeline
+    from diagnose.report.progress import TerminalProgress
+
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PROGRESS_DELAY", "0")
+    out = TTY()
+    with pipeline.open_input(str(V1_TRACE)) as inp:
+        run = pipeline.analyse(inp, progress=TerminalProgress(V1_TRACE.name, stream=out))
+    assert v1_counted == {"rows": 1, "events": 0}
+    assert f"reading {V1_TRACE.name}" in out.getvalue() and run.features.trace.event_count > 1000
