@@ -165,7 +165,8 @@ static int emit(St *S, int64_t g, int64_t p, int64_t m, int typ, int64_t t, cons
     Py_ssize_t r = S->nrows++;
     int kc = (int)S->tab[T_KIND][typ];
     int32_t stk = 0, s1 = 0, tstk = 0;
-    int si = (int)S->tab[T_MAIN_STACK][typ];
+    int64_t si = S->tab[T_MAIN_STACK][typ];
+    if (si > 3) return PUNT;
     if (si >= 0) TRY(ref_of(S, SK_STACK, a[si], &stk));
     int rk = R_NONE, sfrom = 0, sto = 0;
     int64_t rid = -1;
@@ -315,8 +316,10 @@ static int convert_one(St *S, const int64_t *ev) {
     if (typ < 0 || typ >= 512) return PUNT;
     int64_t rnew = S->tab[T_REASON_NEW][typ];
     if (rnew >= 0) { /* blocking / yielding events: GoBlock or GoStop with a reason */
+        int64_t bi = S->tab[T_REASON_STR][typ];
+        if (rnew > 255 || bi < 0 || bi >= V1_NBUILTIN) return PUNT;
         int64_t m = p != -1 ? proc_m(S, p, -1) : -1;
-        int64_t a[4] = {S->tab[T_BUILTIN][S->tab[T_REASON_STR][typ]], stk, 0, 0};
+        int64_t a[4] = {S->tab[T_BUILTIN][bi], stk, 0, 0};
         return emit(S, g ? g : -1, p, m, (int)rnew, ts, a, 1);
     }
     if (typ == V1_EvGoStart && !S->pre_init) {
@@ -347,6 +350,7 @@ static int convert_one(St *S, const int64_t *ev) {
     case V1_EvGCDone: mtyp = EvGCEnd; break;
     case V1_EvSTWStart: {
         int64_t k = A[0] >= 0 && A[0] < 64 ? S->tab[T_STW][A[0]] : S->tab[T_STW][63];
+        if (k < 0 || V1_sSTWUnknown + k >= V1_NBUILTIN) return PUNT;
         int64_t sid = B[V1_sSTWUnknown + k];
         S->last_stw_reason = sid;
         mtyp = EvSTWBegin;
@@ -436,6 +440,7 @@ static int convert_one(St *S, const int64_t *ev) {
     }
     if (S->tab[T_HAS_STACK][typ]) {
         int64_t k = S->tab[T_STACK_ARG][mtyp];
+        if (k > 3) return PUNT;
         if (k >= 0) {
             if (mtyp == EvUserTaskEnd && k == 3) return PUNT; /* a[3] carries the name here */
             a[k] = stk;
@@ -631,6 +636,7 @@ static PyObject *decode_events(PyObject *self, PyObject *args) {
         e[V1_E_P] = last_p;
         e[V1_E_TYPE] = typ;
         int64_t sref = T[DT_SREF + typ];
+        if (sref >= V1_SLOTS) goto stop;
         if (sref >= 0 && e[sref]) {
             Slot *sl = map_slot(&seen, e[sref], 0);
             if (!sl) { PyErr_NoMemory(); goto done; }
