@@ -628,8 +628,7 @@ static PyObject *decode_events(PyObject *self, PyObject *args) {
         int hs = (int)T[DT_HASSTACK + typ];
         int nA = hs ? na - 2 : na - 1;
         if (nA > 4) goto stop;
-        last_ts += a[0];
-        e[V1_E_TS] = last_ts;
+        e[V1_E_TS] = last_ts + a[0]; /* last_ts itself moves only once the event is taken */
         e[V1_E_G] = last_g;
         for (int i = 0; i < 4; i++) e[V1_E_A0 + i] = i < nA ? a[1 + i] : 0;
         e[V1_E_STK] = hs ? (a[na - 1] & 0xFFFFFFFF) : 0;
@@ -656,6 +655,7 @@ static PyObject *decode_events(PyObject *self, PyObject *args) {
         case 2: last_g = 0; break;                              /* clears it */
         case 3: e[V1_E_G] = e[V1_E_A0]; break;                  /* the event's G from its arg */
         }
+        last_ts = e[V1_E_TS];
         k++;
         off = pos;
         continue;

@@ -381,8 +381,9 @@ def _uvarint_slow(data, off: int, end: int):
 
 #: ints of decoded events held as a Python list before they move to the compact store
 _BUF_INTS = SLOTS << 14
-#: events the compiled decoder writes per call
+#: events the compiled decoder writes per call, and distinct string ids it notes per call
 _FAST_EVENTS = 1 << 14
+_FAST_REFS = 256
 
 
 def _compiled(name: str):
@@ -491,7 +492,7 @@ class _Decoder:
             dec_tables = _decoder_tables(ver)
             scratch = bytearray(8 * SLOTS * _FAST_EVENTS)
             scratch_mv = memoryview(scratch)
-            new_refs = array("q", bytes(8 * 3 * 256))
+            new_refs = array("q", bytes(8 * 3 * _FAST_REFS))
             first_ref = self.string_refs
         try:
             while off < n:
