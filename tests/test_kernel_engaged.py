@@ -30,28 +30,32 @@ COMMANDS = {
 }
 
 
-@pytest.fixture()
-def counted(monkeypatch):
-    if kernel._fastwire is None:
-        pytest.skip("the compiled kernel is not built here (no C compiler at install time)")
+def _kernel_env(monkeypatch, built: bool, what: str) -> None:
+    if not built:
+        pytest.skip(f"{what} is not built here (no C compiler at install time)")
     monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
     monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "1")  # counted in this process
+
+
+def _count_calls(monkeypatch, owner, name: str, calls: dict, key: str, counts=lambda got: 1) -> None:
+    """Wrap owner.name so that each call adds counts(result) to calls[key]."""
+    real = getattr(owner, name)
+
+    def wrapper(*a, **k):
+        got = real(*a, **k)
+        calls[key] += counts(got)
+        return got
+
+    monkeypatch.setattr(owner, name, wrapper)
+
+
+@pytest.fixture()
+def counted(monkeypatch):
+    _kernel_env(monkeypatch, kernel._fastwire is not None, "the compiled kernel")
     calls = {"kernel": 0, "scan": 0}
-    real_run = kernel._Driver.run
-
-    def run(self):
-        calls["kernel"] += 1
-        return real_run(self)
-
-    monkeypatch.setattr(kernel._Driver, "run", run)
+    _count_calls(monkeypatch, kernel._Driver, "run", calls, "kernel")
     if A._fastscan is not None:
-        real_scan = A._held_by_goroutine_compiled
-
-        def scan(*a, **k):
-            calls["scan"] += 1
-            return real_scan(*a, **k)
-
-        monkeypatch.setattr(A, "_held_by_goroutine_compiled", scan)
+        _count_calls(monkeypatch, A, "_held_by_goroutine_compiled", calls, "scan")
     return calls
 
 
@@ -89,27 +93,11 @@ V1_COMMANDS = {name: [{str(TRACE): str(V1_TRACE), str(OTHER): str(V1_OTHER)}.get
 def v1_counted(monkeypatch):
     from diagnose.timeline import kernel_v1
 
-    if kernel_v1._v1fast is None:
-        pytest.skip("the compiled old-format kernel is not built here (no C compiler at install time)")
-    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
-    monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "1")  # counted in this process
+    _kernel_env(monkeypatch, kernel_v1._v1fast is not None, "the compiled old-format kernel")
     calls = {"rows": 0, "events": 0}
-    real_rows = kernel_v1._rows
-
-    def rows(conv):
-        got = real_rows(conv)
-        calls["rows"] += got is not None
-        return got
-
-    monkeypatch.setattr(kernel_v1, "_rows", rows)
-    conv_mod = sys.modules["diagnose.read.v1.convert"]
-    real_convert = conv_mod.V1Conversion._convert
-
-    def events(self, ev, extra):  # the reference converter: one Event per event
-        calls["events"] += 1
-        return real_convert(self, ev, extra)
-
-    monkeypatch.setattr(conv_mod.V1Conversion, "_convert", events)
+    _count_calls(monkeypatch, kernel_v1, "_rows", calls, "rows", lambda got: got is not None)
+    # the reference converter: one Event per event
+    _count_calls(monkeypatch, sys.modules["diagnose.read.v1.convert"].V1Conversion, "_convert", calls, "events")
     return calls
 
 
