@@ -20,7 +20,8 @@ Printed per tool: min wall, min CPU (all processes), peak RSS -- the largest of 
 peak (wait4) and the sum of the proportional set sizes of it and its worker processes
 (sampled every 20 ms) -- and the
 ratio of the min wall to go:reader's.
-Make a large trace first: `python tools/regen_fixtures.py --big 1.27.3 --mb 180`.
+Make a large trace first: `python tools/regen_fixtures.py --big 1.27.3 --mb 180`. Old formats
+(Go <= 1.21; Go's reader converts them as we do): `--big 1.21.13 --mb 60` (issue 18's 66 MB case).
 """
 from __future__ import annotations
 

@@ -5,9 +5,12 @@ every event as Go's reader does, so they read `Event`s by design (bounded by the
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+import diagnose.read.v1.convert  # noqa: F401  (the module: v1_counted patches it)
 
 from diagnose.timeline import analysis as A
 from diagnose.timeline import kernel
@@ -27,28 +30,32 @@ COMMANDS = {
 }
 
 
-@pytest.fixture()
-def counted(monkeypatch):
-    if kernel._fastwire is None:
-        pytest.skip("the compiled kernel is not built here (no C compiler at install time)")
+def _kernel_env(monkeypatch, built: bool, what: str) -> None:
+    if not built:
+        pytest.skip(f"{what} is not built here (no C compiler at install time)")
     monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
     monkeypatch.setenv("NETPOLL_DIAGNOSE_JOBS", "1")  # counted in this process
+
+
+def _count_calls(monkeypatch, owner, name: str, calls: dict, key: str, counts=lambda got: 1) -> None:
+    """Wrap owner.name so that each call adds counts(result) to calls[key]."""
+    real = getattr(owner, name)
+
+    def wrapper(*a, **k):
+        got = real(*a, **k)
+        calls[key] += counts(got)
+        return got
+
+    monkeypatch.setattr(owner, name, wrapper)
+
+
+@pytest.fixture()
+def counted(monkeypatch):
+    _kernel_env(monkeypatch, kernel._fastwire is not None, "the compiled kernel")
     calls = {"kernel": 0, "scan": 0}
-    real_run = kernel._Driver.run
-
-    def run(self):
-        calls["kernel"] += 1
-        return real_run(self)
-
-    monkeypatch.setattr(kernel._Driver, "run", run)
+    _count_calls(monkeypatch, kernel._Driver, "run", calls, "kernel")
     if A._fastscan is not None:
-        real_scan = A._held_by_goroutine_compiled
-
-        def scan(*a, **k):
-            calls["scan"] += 1
-            return real_scan(*a, **k)
-
-        monkeypatch.setattr(A, "_held_by_goroutine_compiled", scan)
+        _count_calls(monkeypatch, A, "_held_by_goroutine_compiled", calls, "scan")
     return calls
 
 
@@ -72,3 +79,57 @@ def test_pure_setting_engages_neither(counted, monkeypatch):
     code, out, err = run_main_captured(str(TRACE), "--format", "json")
     assert code in (0, 1), err
     assert counted == {"kernel": 0, "scan": 0}
+
+
+# --- old formats (Go <= 1.21): timeline/kernel_v1.py, no Event per event -----------------------
+V1_TRACE = REPO / "fixtures" / "traces" / "gomaxprocs-procs1-burst-go1.21.13.trace"
+V1_OTHER = REPO / "fixtures" / "traces" / "healthy-light-go1.19.8.trace"
+#: the same commands on old-format traces
+V1_COMMANDS = {name: [{str(TRACE): str(V1_TRACE), str(OTHER): str(V1_OTHER)}.get(a, a) for a in argv]
+               for name, argv in COMMANDS.items()}
+
+
+@pytest.fixture()
+def v1_counted(monkeypatch):
+    from diagnose.timeline import kernel_v1
+
+    _kernel_env(monkeypatch, kernel_v1._v1fast is not None, "the compiled old-format kernel")
+    calls = {"rows": 0, "events": 0}
+    _count_calls(monkeypatch, kernel_v1, "_rows", calls, "rows", lambda got: got is not None)
+    # the reference converter: one Event per event
+    _count_calls(monkeypatch, sys.modules["diagnose.read.v1.convert"].V1Conversion, "_convert", calls, "events")
+    return calls
+
+
+@pytest.mark.parametrize("name", list(V1_COMMANDS))
+def test_old_format_command_reads_through_the_kernel(name, v1_counted):
+    assert V1_TRACE.exists() and V1_OTHER.exists()
+    code, out, err = run_main_captured(*V1_COMMANDS[name])
+    assert code in (0, 1), err
+    assert v1_counted == {"rows": 2 if name == "diff" else 1, "events": 0}
+
+
+def test_old_format_pure_setting_uses_the_reference(v1_counted, monkeypatch):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    code, out, err = run_main_captured(str(V1_TRACE), "--format", "json")
+    assert code in (0, 1), err
+    assert v1_counted["rows"] == 0 and v1_counted["events"] > 1000
+
+
+def test_old_format_progress_path_reads_through_the_kernel(v1_counted, monkeypatch):
+    """At a terminal (progress counted on the file object) old formats take the kernel too."""
+    import io
+
+    from diagnose import pipeline
+    from diagnose.report.progress import TerminalProgress
+
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PROGRESS_DELAY", "0")
+    out = TTY()
+    with pipeline.open_input(str(V1_TRACE)) as inp:
+        run = pipeline.analyse(inp, progress=TerminalProgress(V1_TRACE.name, stream=out))
+    assert v1_counted == {"rows": 1, "events": 0}
+    assert f"reading {V1_TRACE.name}" in out.getvalue() and run.features.trace.event_count > 1000

@@ -387,12 +387,9 @@ def test_load_columns_uses_the_kernel(monkeypatch):
 
 
 @needs_kernel
-def test_old_format_declined_and_bad_header_same_error(tmp_path):
-    """v1 traces: read_columns declines (the reference reads them); a file that is not a trace
-    or a missing file: the same TraceError as the reference path."""
-    v1 = next((p for p in sorted((REPO / "fixtures" / "traces").glob("*go1.21*.trace"))), None)
-    if v1 is not None:
-        assert fast.read_columns(v1) is None
+def test_bad_header_same_error(tmp_path):
+    """A file that is not a trace or a missing file: the same TraceError as the reference path.
+    (Old formats have their own kernel: tests/test_read_fast_v1.py.)"""
     p = tmp_path / "garbage.trace"
     p.write_bytes(b"not a trace at all")
     assert kernel(p) == reference(p) == ("err", ("bad file format: not a Go execution trace?", 0))

@@ -36,6 +36,12 @@ def render() -> str:
     from diagnose.read.resources import GoState, ProcState
     from diagnose.timeline import columns as c
     from diagnose.timeline import kernel as k
+    from diagnose.timeline import kernel_v1 as kv1
+    import diagnose.read.v1.parser as v1p
+    import diagnose.read.v1.order as v1o
+    import importlib
+
+    v1c = importlib.import_module("diagnose.read.v1.convert")  # the module (the package exports a function)
 
     evs = sorted(((n, v) for n, v in vars(t2).items() if n.startswith("Ev") and isinstance(v, int)),
                  key=lambda nv: nv[1])
@@ -74,6 +80,21 @@ def render() -> str:
         _enum([("E_NONE", 0), ("E_ORDER", k._E_ORDER), ("E_VALIDATE", k._E_VALIDATE), ("E_WIRE", k._E_WIRE),
                ("E_ADVANCE", k._E_ADVANCE), ("E_REGION", k._E_REGION), ("E_INVARIANT", k._E_INVARIANT)]),
         _enum([("LOG_STACK", k._LOG_STACK), ("LOG_STR", k._LOG_STR), ("LOG_STW", k._LOG_STW)]),
+        "/* old-format (Go <= 1.21) event types and the GoSysCall-that-blocked flag (read/v1/parser.py) */",
+        _enum(sorted(((f"V1_{n}", v) for n, v in vars(v1p).items()
+                      if n.startswith("Ev") and isinstance(v, int)), key=lambda nv: nv[1])),
+        f"enum {{ V1_BLOCKED = {v1p.BLOCKED}, V1_SLOTS = {v1p.SLOTS}, V1_E_TS = {v1p.E_TS}, V1_E_G = {v1p.E_G}, "
+        f"V1_E_A0 = {v1p.E_A0}, V1_E_A1 = {v1p.E_A1}, V1_E_A2 = {v1p.E_A2}, V1_E_STK = {v1p.E_STK}, V1_E_P = {v1p.E_P}, V1_E_TYPE = {v1p.E_TYPE} }};",
+        _enum([(f"V1_{n}", getattr(v1p, n)) for n in ("TimerP", "NetpollP", "SyscallP", "GCP", "ProfileP")]),
+        "/* the old-format converter's builtin strings and the v1 columns kernel's refs (read/v1/convert.py, "
+        "timeline/kernel_v1.py) */",
+        _enum([("V1_sSTWUnknown", v1c.sSTWUnknown), ("V1_NBUILTIN", len(v1c.BUILTIN_STRINGS))]),
+        _enum([(n, getattr(kv1, n)) for n in ("SK_TABLE", "SK_STW", "SK_CONST", "SK_TASKNAME", "SK_STACK")]),
+        _enum([(n, getattr(kv1, n)) for n in ("SCOPE_NONE", "SCOPE_G", "SCOPE_P")]),
+        "/* the old-format merge: goroutine states (read/v1/order.py) and ordering classes (read/v1/parser.py) */",
+        _enum([(f"V1_{n}", getattr(v1o, n)) for n in ("G_DEAD", "G_RUNNABLE", "G_RUNNING", "G_WAITING")]),
+        _enum(sorted(((f"V1{n}", v) for n, v in vars(v1p).items() if n.startswith("_OC_") and isinstance(v, int)),
+                     key=lambda nv: nv[1])),
         "/* the slow-path budget of a generation, past which the kernel punts (read/frontier.py) */",
         f"#define SLOW_BUDGET_BASE {frontier.SLOW_BUDGET_BASE}",
         f"#define SLOW_BUDGET_PER_BYTE {frontier.SLOW_BUDGET_PER_BYTE}",

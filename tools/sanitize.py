@@ -3,15 +3,16 @@
 
     python tools/sanitize.py [--fuzz-seconds 120] [--tests tests/test_read_fast.py ...]
 
-Builds ``diagnose/read/_fastwire.c`` (the reader) and ``diagnose/timeline/_fastscan.c`` (the
-timeline scans) with ``-fsanitize=address,undefined`` (gcc or clang,
+Builds ``diagnose/read/_fastwire.c`` (the reader), ``diagnose/read/v1/_v1fast.c`` (old formats
+to column rows) and ``diagnose/timeline/_fastscan.c`` (the timeline scans) with ``-fsanitize=address,undefined`` (gcc or clang,
 ``-fno-sanitize-recover``: any report aborts) into a temporary folder whose
 ``sitecustomize.py`` makes every Python process of the run import it in place of the
 in-tree build; the interpreter is not instrumented, so the sanitizer runtimes are preloaded
 (``LD_PRELOAD``). Then runs, under it:
 
 1. the kernel tests (default: test_read_fast.py, which compares the reader kernel with the
-   reference on every fixture, test_read_hostile.py, the hostile inputs, and test_fastscan.py,
+   reference on every fixture, test_read_fast_v1.py, the same for old formats,
+   test_read_hostile.py, the hostile inputs, and test_fastscan.py,
    the scans against their numpy reference);
 2. a fuzz smoke run of ``--fuzz-seconds`` (tools/fuzz.py with its plain mutator: libFuzzer's
    coverage does not see inside the C kernel, and atheris' own runtime would clash with the
@@ -32,9 +33,11 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_TESTS = ("tests/test_read_fast.py", "tests/test_read_hostile.py", "tests/test_fastscan.py")
+DEFAULT_TESTS = ("tests/test_read_fast.py", "tests/test_read_fast_v1.py", "tests/test_read_hostile.py",
+                 "tests/test_fastscan.py")
 #: (module, C source) of every compiled kernel
 KERNELS = (("diagnose.read._fastwire", "diagnose/read/_fastwire.c"),
+           ("diagnose.read.v1._v1fast", "diagnose/read/v1/_v1fast.c"),
            ("diagnose.timeline._fastscan", "diagnose/timeline/_fastscan.c"))
 
 
@@ -91,7 +94,9 @@ def main() -> int:
         check = ("import diagnose.timeline.kernel as f; k = f._fastwire; "
                  f"assert k.__file__ == {str(so)!r}, k; assert f.kernel_available(); print('kernel:', k.__file__); "
                  "import diagnose.timeline.analysis as a; assert a.scan_kernel().__file__.startswith("
-                 f"{str(so.parent)!r}); print('scans:', a._fastscan.__file__)")
+                 f"{str(so.parent)!r}); print('scans:', a._fastscan.__file__); "
+                 "import diagnose.timeline.kernel_v1 as v; assert v.available() and v._v1fast.__file__.startswith("
+                 f"{str(so.parent)!r}); print('old formats:', v._v1fast.__file__)")
         subprocess.run([sys.executable, "-c", check], env=env, check=True, cwd=REPO)
         rc = 0
         if a.tests:

@@ -120,6 +120,7 @@ class TraceReader:
         self.total_bytes = src.size if src.size is not None else 0
         self.valid_bytes = header_len
         self._started = False
+        self._v1_reader: V1Reader | None = None  # made ahead of events() by v1_conversion()
 
     @property
     def lost_bytes(self) -> int:
@@ -165,8 +166,8 @@ class TraceReader:
             raise RuntimeError("TraceReader.events() can be iterated only once")
         self._started = True
         try:
-            cap = max_events(self.total_bytes, old_format=int(self.version) < 22)
-            r = self._make_reader()
+            cap = self.event_cap()
+            r = self._v1_reader if self._v1_reader is not None else self._make_reader()
             it = r.iter_events() if isinstance(r, Reader) else _read_all(r)
             try:
                 if cap is None:
@@ -189,14 +190,7 @@ class TraceReader:
             # where they are read (ReadError with the offset); anything else is a bug of ours and
             # must reach the user as "internal error" (errors.py). tools/fuzz.py hunts for them.
             if isinstance(r, V1Reader):
-                # What salvaging a damaged old-format file cost (see diagnose.read.v1).
-                self.warnings.extend(getattr(r.conv, "warnings", []) or [])
-                lost = getattr(r.conv, "lost_bytes", 0) or 0
-                self.valid_bytes = max(self._src.offset - lost, self.header_bytes)
-                if self._src.size is None or self.total_bytes < self._src.offset:
-                    self.total_bytes = self._src.offset
-                self.incomplete = incomplete_reasons(r.conv.first_ts is not None,
-                                                     getattr(r.conv, "missing_stacks", 0))
+                self.finish_v1(r.conv)
                 return
             self.valid_bytes = self._src.offset
             if self._src.size is None or self.total_bytes < self._src.offset:
@@ -204,6 +198,34 @@ class TraceReader:
             self.incomplete = incomplete_reasons(self.valid_bytes > self.header_bytes)
         finally:
             self.close()
+
+    def event_cap(self) -> int | None:
+        """The most events this trace may yield (eventcap.py), or None."""
+        return max_events(self.total_bytes, old_format=int(self.version) < 22)
+
+    def v1_conversion(self):
+        """For the compiled columns path (timeline/kernel_v1.py): decode an old-format trace
+        (Go <= 1.21) and return its ``V1Conversion`` without making any ``Event``; raises the
+        TraceError ``events()`` would. ``events()`` may still be called afterwards (it then
+        uses this conversion); otherwise call ``finish_v1`` once the conversion is consumed."""
+        if self._started or self.version not in _version.V1_VERSIONS:
+            raise RuntimeError("v1_conversion: an unread old-format trace only")
+        try:
+            self._v1_reader = self._make_reader()
+        except BaseException:
+            self.close()
+            raise
+        return self._v1_reader.conv
+
+    def finish_v1(self, conv) -> None:
+        """What salvaging a damaged old-format file cost (see diagnose.read.v1), once its
+        conversion is consumed: warnings, valid/lost bytes, why the trace is incomplete."""
+        self.warnings.extend(getattr(conv, "warnings", []) or [])
+        lost = getattr(conv, "lost_bytes", 0) or 0
+        self.valid_bytes = max(self._src.offset - lost, self.header_bytes)
+        if self._src.size is None or self.total_bytes < self._src.offset:
+            self.total_bytes = self._src.offset
+        self.incomplete = incomplete_reasons(conv.first_ts is not None, getattr(conv, "missing_stacks", 0))
 
     def _note_truncation(self, e: ReadError) -> None:
         if self._src.size is None:

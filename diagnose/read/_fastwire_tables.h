@@ -41,6 +41,29 @@ enum { GC_UNDETERMINED = 0, GC_NOT_RUNNING = 1, GC_RUNNING = 2 };
 enum { ST_DONE = 0, ST_ERROR = 1, ST_PUNT = 2 };
 enum { E_NONE = 0, E_ORDER = 1, E_VALIDATE = 2, E_WIRE = 3, E_ADVANCE = 4, E_REGION = 5, E_INVARIANT = 6 };
 enum { LOG_STACK = 0, LOG_STR = 1, LOG_STW = 2 };
+/* old-format (Go <= 1.21) event types and the GoSysCall-that-blocked flag (read/v1/parser.py) */
+enum { V1_EvNone = 0, V1_EvBatch = 1, V1_EvFrequency = 2, V1_EvStack = 3, V1_EvGomaxprocs = 4, V1_EvProcStart
+       = 5, V1_EvProcStop = 6, V1_EvGCStart = 7, V1_EvGCDone = 8, V1_EvSTWStart = 9, V1_EvSTWDone = 10,
+       V1_EvGCSweepStart = 11, V1_EvGCSweepDone = 12, V1_EvGoCreate = 13, V1_EvGoStart = 14, V1_EvGoEnd = 15,
+       V1_EvGoStop = 16, V1_EvGoSched = 17, V1_EvGoPreempt = 18, V1_EvGoSleep = 19, V1_EvGoBlock = 20,
+       V1_EvGoUnblock = 21, V1_EvGoBlockSend = 22, V1_EvGoBlockRecv = 23, V1_EvGoBlockSelect = 24,
+       V1_EvGoBlockSync = 25, V1_EvGoBlockCond = 26, V1_EvGoBlockNet = 27, V1_EvGoSysCall = 28, V1_EvGoSysExit
+       = 29, V1_EvGoSysBlock = 30, V1_EvGoWaiting = 31, V1_EvGoInSyscall = 32, V1_EvHeapAlloc = 33,
+       V1_EvHeapGoal = 34, V1_EvTimerGoroutine = 35, V1_EvFutileWakeup = 36, V1_EvString = 37,
+       V1_EvGoStartLocal = 38, V1_EvGoUnblockLocal = 39, V1_EvGoSysExitLocal = 40, V1_EvGoStartLabel = 41,
+       V1_EvGoBlockGC = 42, V1_EvGCMarkAssistStart = 43, V1_EvGCMarkAssistDone = 44, V1_EvUserTaskCreate = 45,
+       V1_EvUserTaskEnd = 46, V1_EvUserRegion = 47, V1_EvUserLog = 48, V1_EvCPUSample = 49, V1_EvCount = 50 };
+enum { V1_BLOCKED = 256, V1_SLOTS = 9, V1_E_TS = 0, V1_E_G = 1, V1_E_A0 = 2, V1_E_A1 = 3, V1_E_A2 = 4, V1_E_STK = 6, V1_E_P = 7, V1_E_TYPE = 8 };
+enum { V1_TimerP = 1000001, V1_NetpollP = 1000002, V1_SyscallP = 1000003, V1_GCP = 1000004, V1_ProfileP =
+       1000005 };
+/* the old-format converter's builtin strings and the v1 columns kernel's refs (read/v1/convert.py, timeline/kernel_v1.py) */
+enum { V1_sSTWUnknown = 12, V1_NBUILTIN = 29 };
+enum { SK_TABLE = 0, SK_STW = 1, SK_CONST = 2, SK_TASKNAME = 3, SK_STACK = 4 };
+enum { SCOPE_NONE = 0, SCOPE_G = 1, SCOPE_P = 2 };
+/* the old-format merge: goroutine states (read/v1/order.py) and ordering classes (read/v1/parser.py) */
+enum { V1_G_DEAD = 0, V1_G_RUNNABLE = 1, V1_G_RUNNING = 2, V1_G_WAITING = 3 };
+enum { V1_OC_CREATE = 1, V1_OC_WAITING = 2, V1_OC_START = 3, V1_OC_START_LOCAL = 4, V1_OC_BLOCK = 5,
+       V1_OC_SCHED = 6, V1_OC_UNBLOCK = 7, V1_OC_UNBLOCK_LOCAL = 8, V1_OC_GC = 9 };
 /* the slow-path budget of a generation, past which the kernel punts (read/frontier.py) */
 #define SLOW_BUDGET_BASE 100000
 #define SLOW_BUDGET_PER_BYTE 1

@@ -15,9 +15,10 @@ corrupt input, same warning for a cut file), without one Python object per event
   their heap, CPU-sample injection, the ordering/validation state machine (a port of
   ``order.py``), ``validateTableIDs``, the time fix-up, and each event's row.
 
+Formats before Go 1.22 go to ``kernel_v1.py`` (their own compiled path, read/v1/_v1fast.c).
+
 ``read_columns`` returns None -- the caller then uses the reference reader -- when the kernel
-is not built, when ``NETPOLL_DIAGNOSE_PURE`` is set (non-empty, not "0"), for formats before
-Go 1.22, and for the rare inputs where the reference would fail with something other than a
+is not built, when ``NETPOLL_DIAGNOSE_PURE`` is set (non-empty, not "0"), and for the rare inputs where the reference would fail with something other than a
 trace error (the kernel "punts"): the reference then raises exactly what it raises.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..read.eventcap import max_events, too_many
 from ..read.generation import GenError
 
 from .. import PURE_ENV  # noqa: E402  (re-exported)
+from . import kernel_v1  # noqa: E402
 V2_FORMATS = (22, 23, 25, 26)
 
 # _fastwire statuses, error kinds and log kinds (see _fastwire.c)
@@ -283,9 +285,9 @@ class _MetaSource:
         self.incomplete = incomplete
 
 
-def _open(path) -> tuple[wire.Source, Any, int, int] | None:
-    """open_trace's first steps (same TraceError for a missing file or a bad header); None for
-    formats the kernel does not read (before Go 1.22)."""
+def _open(path, old_formats: bool = False) -> tuple[wire.Source, Any, int, int] | Any | None:
+    """open_trace's first steps (same TraceError for a missing file or a bad header). For a
+    format before Go 1.22: the TraceReader (`old_formats`) or None."""
     from ..errors import TraceError
 
     try:
@@ -298,11 +300,15 @@ def _open(path) -> tuple[wire.Source, Any, int, int] | None:
         if closer is not None:
             closer.close()
         raise TraceError(e.args[0], display, e.offset) from None
+    src.skip(hlen)
     if ver not in V2_FORMATS:
+        if old_formats:
+            from ..read import TraceReader
+
+            return TraceReader(src, display, closer, ver, hlen)  # what open_trace makes
         if closer is not None:
             closer.close()
         return None
-    src.skip(hlen)
     return src, closer, ver, hlen
 
 
@@ -314,12 +320,20 @@ def read_columns(path, meta: dict[str, Any] | None = None):
     (format_minor, go_version, lost_bytes, warnings, truncated) are added as load_columns does.
     Raises TraceError for a corrupt trace, as the reference path does.
     """
-    if not kernel_available() or not (isinstance(path, (str, os.PathLike)) or hasattr(path, "read")):
+    if pure_requested() or not (isinstance(path, (str, os.PathLike)) or hasattr(path, "read")):
         return None
-    opened = _open(path)
+    if _fastwire is None and not kernel_v1.available():
+        return None
+    opened = _open(path, old_formats=kernel_v1.available())
     if opened is None:
         return None
+    if not isinstance(opened, tuple):  # an old format (Go <= 1.21): kernel_v1.py
+        return kernel_v1.read_columns(opened, dict(meta or {}))
     src, closer, ver, hlen = opened
+    if _fastwire is None:
+        if closer is not None:
+            closer.close()
+        return None
     from ..errors import TraceError
     from ..read import TraceVersion, byte_count, incomplete_reasons
 

@@ -55,20 +55,20 @@ needs the whole file: it rejects a file cut anywhere (``unexpected EOF``, a bad 
 
 Cost
 ----
-Pure Python (the compiled kernel declines old formats).  A real 11.2 MB go1.21.13 trace
-(``tools/regen_fixtures.py --big 1.21.13 --mb 10``: 2.24 M raw events, 3.36 M converted):
-reading it into columns (``diagnose.timeline.load_columns``) takes ~520 MB peak RSS and
-~14.5 s of CPU (decode 2.1 s, merge 2.1 s, validation 1.8 s; the rest is conversion and
-columns), the same CPU as when every raw event was a Python list (1.19 GB).  The whole
-``netpoll-diagnose T --format json`` run: 807 MB peak (set by the stages after the columns,
-once the reader has freed its events) and 18.1 s of CPU, where it took 1.24 GB and 17.7 s
-(2026-12-07, 2-core VM under load ~3).  Reading every event (``open_trace().events()``,
-``benchmarks/bench_read_v1.py``): 10.0 s CPU / 294 MB, where it took 8.7 s / 667 MB (the three
-passes over the compact store cost ~15% more CPU than one list per event); on the same file
-``go tool trace -d=parsed`` takes 22 s / 314 MB and ``-pprof=net`` 4.6 s / 2.0 GB.
-Earlier, on a 66 MB go1.21.13 trace (19.6 M events), reading every event took 92 s of CPU
-and 4.2 GB peak RSS, against 66 s / 2.5 GB for ``go tool trace -d=parsed`` (see
-``benchmarks/bench_read_v1.py``).  The cyclic GC is paused while the file is decoded.
+Compiled where built (``_v1fast.c``; NETPOLL_DIAGNOSE_PURE=1 or no C compiler: all Python, the
+reference the tests compare with). The parser runs its plain timed events through
+``decode_events``, its merge through ``merge_order`` and its validation through
+``post_process`` (each leaves anything that warns or fails to the Python code, which then
+gives its own error or warning), and ``diagnose.timeline.kernel_v1`` turns the compact store
+straight into columns with ``convert_rows`` (the converter and the row mapping in one loop: no
+``Event`` per event). A real 11.2 MB go1.21.13 trace (``tools/regen_fixtures.py --big 1.21.13
+--mb 10``: 2.24 M raw events, 3.36 M converted) reads into columns in 0.5 s of CPU / 437 MB
+peak RSS, where the pure path takes ~14.5 s / 520 MB (decode 2.1 s, merge 2.0 s, validation
+1.6 s, conversion and columns ~8 s); ``netpoll-diagnose T --format json`` takes 3.8 s of CPU
+(the stages after the columns: ~2.4 s) and 790 MB, where it took 17.8 s and 805 MB; Go's own
+reader takes 0.6 s and 167 MB on the same file (``benchmarks/bench_pipeline.py``). Reading
+every ``Event`` (``open_trace().events()``, ``dump``, ``inspect``) still converts in Python.
+The cyclic GC is paused while the file is decoded.
 """
 from __future__ import annotations
 

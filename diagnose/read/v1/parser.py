@@ -381,6 +381,42 @@ def _uvarint_slow(data, off: int, end: int):
 
 #: ints of decoded events held as a Python list before they move to the compact store
 _BUF_INTS = SLOTS << 14
+#: events the compiled decoder writes per call, and distinct string ids it notes per call
+_FAST_EVENTS = 1 << 14
+_FAST_REFS = 256
+
+
+def _compiled(name: str):
+    """The function `name` of the compiled module _v1fast, or None (not built, or
+    NETPOLL_DIAGNOSE_PURE set: the pure-Python reference)."""
+    from diagnose import settings
+
+    if settings().pure:
+        return None
+    try:
+        from . import _v1fast  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(_v1fast, name)
+
+
+_DECODER_TABLES: dict[int, bytes] = {}
+
+
+def _decoder_tables(ver: int) -> bytes:
+    """decode_events' tables, per type (0..63): the types it may decode (timed events of this
+    version with no special handling), argnum, has-stack, gcode and the slot of a string id."""
+    t = _DECODER_TABLES.get(ver)
+    if t is None:
+        special = {EvNone, EvBatch, EvFrequency, EvStack, EvString, EvTimerGoroutine, EvUserLog,
+                   EvCPUSample}
+        plain = [int(typ in EVENT_DESCRIPTIONS and typ not in special and EVENT_DESCRIPTIONS[typ].min_version <= ver
+                     and typ < EvCount) for typ in range(64)]
+        argnum = [_ARGNUM[typ] if plain[typ] else -1 for typ in range(64)]
+        t = _DECODER_TABLES[ver] = array("q", plain + argnum + [int(_HAS_STACK[x]) for x in range(64)]
+                                        + [_GCODES[x] for x in range(64)]
+                                        + [_STRING_REF_ARG.get(x, -1) for x in range(64)]).tobytes()
+    return t
 
 
 class _Decoder:
@@ -449,8 +485,32 @@ class _Decoder:
         seen_batch = False
 
         rec_start = off
+        # The compiled decoder (_v1fast.decode_events) takes the runs of plain timed events and
+        # stops at any other record, which the code below reads (so every error is this code's).
+        fastdec = _compiled("decode_events")
+        if fastdec is not None:
+            dec_tables = _decoder_tables(ver)
+            scratch = bytearray(8 * SLOTS * _FAST_EVENTS)
+            scratch_mv = memoryview(scratch)
+            new_refs = array("q", bytes(8 * 3 * _FAST_REFS))
+            first_ref = self.string_refs
         try:
             while off < n:
+                if (fastdec is not None and cur is not None
+                        and -MAX_INT64 - 1 <= last_ts <= MAX_INT64 and 0 <= last_g <= MAX_INT64):
+                    self._flush(buf)  # (a value past int64 turns the store into a list: no more C)
+                    if type(self.store) is list:
+                        fastdec = None
+                        continue
+                    off, last_ts, last_g, k, nr = fastdec(data, off, n, last_ts, last_g, last_p, dec_tables,
+                                                          scratch, new_refs)
+                    if k:
+                        self.store.frombytes(scratch_mv[:k * 8 * SLOTS])
+                    for i in range(0, 3 * nr, 3):
+                        if new_refs[i] not in first_ref:
+                            first_ref[new_refs[i]] = (new_refs[i + 1], new_refs[i + 2])
+                    if off >= n:
+                        break
                 rec_start = off
                 b = data[off]
                 off += 1
@@ -922,6 +982,9 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     """
     # Re-sort CPU samples by the timestamp captured in the signal handler (stable).
     cpu_samples = sorted(cpu_samples, key=lambda r: store[r * SLOTS])
+    fast = _compiled_merge(store, proc_events, cpu_samples)
+    if fast is not None:
+        return fast
     nprocs = len(proc_events) + 1
     chunk = max(1, min(MERGE_CHUNK, MERGE_LOADED // nprocs))
     all_procs = [_Proc(proc_events[pid]) for pid in sorted(proc_events)]
@@ -1141,6 +1204,47 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     if moved:  # the order was sorted before; only moved syscall exits can unsort it
         order = _stable_sort_by_time(store, order)
     return order
+
+
+def _compiled_merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int]) -> array | None:
+    """The merged order by _v1fast.merge_order (the loop below in C, for a trace it orders with
+    no warning, error or parking), or None: not built, NETPOLL_DIAGNOSE_PURE set, a store
+    that is a list, or a trace the C merge leaves to this code (it then changed nothing)."""
+    fm = _compiled("merge_order")
+    if fm is None or type(store) is list:
+        return None
+    queues = [proc_events[pid] for pid in sorted(proc_events)] + [[x for r in cpu_samples for x in (r, r + 1)]]
+    ranges = array("q")
+    offsets = array("q", [0])
+    for q in queues:
+        ranges.extend(q)
+        offsets.append(len(ranges))
+    total = sum(sum(rs[1::2]) - sum(rs[0::2]) for rs in proc_events.values()) + len(cpu_samples)
+    got = fm(store, ranges, offsets, _MERGE_TABLES, MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total)
+    if got is None:
+        return None
+    order = array("q")
+    order.frombytes(got[0])
+    return _stable_sort_by_time(store, order) if got[1] else order
+
+
+def _compiled_post_process(store, order: array, timer_goids: set[int],
+                           stacks: dict[int, list[int]]) -> tuple[int, int] | None:
+    """_prepared + _post_process by _v1fast.post_process (in C, for a trace that passes every
+    check): (stack references dropped, GoCreate stacks dropped), or None -- not built,
+    NETPOLL_DIAGNOSE_PURE set, a store that is a list, or a check that fails (the store is
+    then untouched and the Python code validates, with its error or warning)."""
+    fp = _compiled("post_process")
+    if fp is None or type(store) is list:
+        return None
+    try:
+        sids, timers = array("q", stacks), array("q", timer_goids)
+    except OverflowError:
+        return None
+    return fp(store, order, sids, timers)
+
+
+_MERGE_TABLES = array("q", list(_OCODES) + [_LOCAL_RENAME.get(t, -1) for t in range(256)]).tobytes()
 
 
 def _stable_sort_by_time(store, order: array) -> array:
@@ -1596,7 +1700,11 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
     else:
         prepared = iter(())
     try:
-        dropped = _post_process(prepared, stacks)
+        compiled = _compiled_post_process(store, order, dec.timer_goids, stacks) if order else None
+        if compiled is not None:
+            dropped, counts[0] = compiled
+        else:
+            dropped = _post_process(prepared, stacks)
     except _PostProcessError as exc:
         if not cut:
             raise TraceError(exc.message) from None

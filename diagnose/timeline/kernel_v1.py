@@ -1,0 +1,195 @@
+"""The columns step's compiled path for old-format traces (Go <= 1.21): no `Event` per event.
+
+    cols = kernel.read_columns("old.trace")    # routes here for a go 1.11-1.21 header
+
+The reference (``build_columns(open_trace(path).events())``) decodes the file into the
+parser's compact store (diagnose/read/v1/parser.py), converts every old event into one or
+two new-model ``Event`` objects (read/v1/convert.py) and turns each into a row
+(columns.py ``_build_from_reader``). Here the decode is the same Python code, and then C
+(``diagnose.read.v1._v1fast.convert_rows``) runs the converter and the row mapping over the
+store in one loop, writing the rows straight into the column arrays. Python then interns the
+strings and stacks the rows name, once per distinct item, in the order the reference
+interns them (the kernel logs first uses), and remaps the columns.
+
+The result is exactly the reference's (same arrays, tables and meta; same TraceError: the
+decode raises before the kernel runs, and the event cap is checked on the same count). When
+the kernel declines a trace (a value it cannot model, an event type the converter rejects, a
+string or stack the table lacks) the reference runs over the same decoded trace -- so the
+outcome is the reference's by construction, and the file is decoded once.
+
+The per-type tables the kernel needs come from Python (below, from convert.py, event.py and
+columns.py), its constants from the generated header (tools/gen_fastwire_header.py).
+"""
+from __future__ import annotations
+
+import importlib
+from array import array
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+#: kinds of the kernel's first-use log entries (string refs, then stack refs); in the header
+SK_TABLE, SK_STW, SK_CONST, SK_TASKNAME, SK_STACK = 0, 1, 2, 3, 4
+#: where a Range's scope id comes from (event.py Event.range_)
+SCOPE_NONE, SCOPE_G, SCOPE_P = 0, 1, 2
+
+try:  # optional, like the other kernels (setup.py builds it when a C compiler is present)
+    from ..read.v1 import _v1fast  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised by installs without a compiler
+    _v1fast = None
+
+
+def available() -> bool:
+    """True when old-format traces go through the compiled path."""
+    from .kernel import pure_requested
+
+    return _v1fast is not None and not pure_requested()
+
+
+def _i64(values) -> bytes:
+    return array("q", values).tobytes()
+
+
+@lru_cache(maxsize=8)
+def _type_tables(version: int) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+    """The per-type tables of convert_rows except the per-trace ones (builtin and inline
+    string ids), and the constant names SK_CONST refers to. Derived from the reference code:
+    the converter's tables, and the accessors of event.py probed on one event per type."""
+    from ..read import event as rev
+    from ..read.v1 import parser as v1p
+    from .columns import K_METRIC, K_RANGE_ACTIVE, K_RANGE_BEGIN, K_RANGE_END, _reader_tables
+
+    conv = importlib.import_module("diagnose.read.v1.convert")  # the module (the package exports a function)
+    t2 = rev.t2
+    _st, kinds, main_stack, _gs, _ps, _ab = _reader_tables()
+    reason_new, reason_str = [-1] * 512, [-1] * 512
+    for t, r in enumerate(conv._REASONS):
+        if r is not None:
+            reason_new[t], reason_str[t] = r
+    stack_arg = [conv.STACK_ARG.get(t, -1) for t in range(256)]
+    names: list[str] = []
+    name_idx, scope_kind, scope_src = [-1] * 256, [0] * 256, [SCOPE_NONE] * 256
+    G, P, ARG = 7_000_001, 7_000_002, 7_000_003
+    for t in range(256):
+        k = kinds[t]
+        if k not in (K_METRIC, K_RANGE_BEGIN, K_RANGE_ACTIVE, K_RANGE_END) or t in (t2.EvSTWBegin, t2.EvSTWEnd):
+            continue
+        ev = rev.Event(None, G, P, -1, t, 0, [ARG, 0, 0, 0])
+        if k == K_METRIC:
+            if ev.metric().value.uint64() != ARG:  # the kernel takes a metric's value from args[0]
+                continue
+            name = ev.metric().name
+        else:
+            r = ev.range_()
+            name = r.name
+            sid = r.scope.id if int(r.scope.kind) else None
+            src = {None: SCOPE_NONE, G: SCOPE_G, P: SCOPE_P}.get(sid)
+            if src is None:  # a scope the kernel does not model (an Active type's args[0])
+                continue
+            scope_kind[t], scope_src[t] = int(r.scope.kind), src
+        if name not in names:
+            names.append(name)
+        name_idx[t] = names.index(name)
+    stw = [v1p.stw_reason(version, i) for i in range(64)]
+    assert stw[63] == v1p.stw_reason(version, 1 << 62), "stw_reason: the kernel's table ends at 63"
+    tables = (_i64(reason_new), _i64(reason_str), _i64(int(x) for x in v1p._HAS_STACK), _i64(stack_arg),
+              _i64(kinds), _i64(main_stack), _i64(name_idx), _i64(scope_kind), _i64(scope_src), _i64(stw))
+    return tables, tuple(names)
+
+
+def _row_capacity(store: np.ndarray) -> int:
+    """At most this many rows: one per event, plus the second event of the types that make
+    two (GoSysCall, GoStartLabel) and the GoStatus each pre-init GoCreate may become, plus
+    the two Syncs."""
+    from ..read.v1 import parser as v1p
+
+    types = store[v1p.E_TYPE::v1p.SLOTS] & 0xFF
+    counts = np.bincount(types, minlength=256)
+    return int(len(types) + counts[v1p.EvGoSysCall] + counts[v1p.EvGoStartLabel] + counts[v1p.EvGoCreate] + 2)
+
+
+def _rows(conv) -> tuple[dict[str, np.ndarray], int, int, bytes] | None:
+    """The kernel's rows for a V1Conversion (nothing consumed), or None when it declines."""
+    from .columns import _COLS
+
+    tr = conv.trace
+    if not isinstance(tr.store, array):  # a value past int64 made the store a list (crafted input)
+        return None
+    tables, _names = _type_tables(int(conv.version))
+    try:
+        per_trace = (_i64(conv.builtin), _i64(conv.inline_to_string_id))
+    except OverflowError:
+        return None
+    store = np.frombuffer(tr.store, dtype=np.int64)
+    cap = _row_capacity(store)
+    cols = {name: np.empty(cap, dtype=dt) for name, _, dt in _COLS}
+    got = _v1fast.convert_rows(tr.store, tr.order, tuple(cols[name] for name, _, _ in _COLS),
+                               tables + per_trace, conv.first_ts is not None)
+    if got is None:
+        return None
+    n, last_ts, log = got
+    return {name: a[:n] for name, a in cols.items()}, n, last_ts, log
+
+
+def _intern(conv, log: bytes, tabs) -> tuple[np.ndarray, np.ndarray] | None:
+    """Replay the kernel's first-use log through the reference interning: (string ref -> id,
+    stack ref -> id), or None when a name is missing from the tables (the reference decides)."""
+    _tables, names = _type_tables(int(conv.version))
+    table = conv.table
+    strings = table.strings
+    sid, intern_frames = tabs.sid, tabs.intern_frames
+    str_map, stk_map = array("i", [0]), array("i", [0])
+    entries = array("q")
+    entries.frombytes(log)
+    try:
+        for i in range(0, len(entries), 2):
+            kind, x = entries[i], entries[i + 1]
+            if kind == SK_STACK:
+                stk_map.append(intern_frames(table.stack_frames(x)))
+            elif kind == SK_TABLE:
+                str_map.append(sid(strings.must_get(x)))
+            elif kind == SK_STW:
+                str_map.append(sid("stop-the-world (" + strings.must_get(x) + ")"))
+            elif kind == SK_CONST:
+                str_map.append(sid(names[x]))
+            else:  # SK_TASKNAME: the name a TaskEnd takes from its TaskCreate (convert.py)
+                str_map.append(sid(strings.get(x)[1]))
+    except KeyError:
+        return None
+    return np.frombuffer(str_map, dtype=np.int32), np.frombuffer(stk_map, dtype=np.int32)
+
+
+def read_columns(trace, meta: dict[str, Any]):
+    """TraceColumns of an opened, unread old-format TraceReader (closed on return). Raises the
+    reference's TraceError for input it rejects."""
+    from ..read import too_many
+    from . import _columns_from_reader, _reader_meta
+    from .columns import _Tables
+
+    with trace:
+        cap = trace.event_cap()
+        conv = trace.v1_conversion()
+        rows = _rows(conv)
+        tabs = _Tables()
+        maps = _intern(conv, rows[3], tabs) if rows is not None else None
+        if maps is None:  # declined: the reference, over the same decoded trace
+            return _columns_from_reader(trace, meta)
+        arrays, n, last_ts, _log = rows
+        if cap is not None and n > cap:
+            raise trace._error(too_many(cap, trace.total_bytes), None)
+        str_map, stk_map = maps
+        arrays["s1"] = str_map[arrays["s1"]]
+        arrays["stk"] = stk_map[arrays["stk"]]
+        arrays["tstk"] = stk_map[arrays["tstk"]]
+        # what iterating the conversion leaves (convert.py V1Conversion.__iter__)
+        conv.last_ts, conv.events_delivered = last_ts, n - 1 - (conv.first_ts is not None)
+        tr = conv.trace
+        tr.store, tr.order = array("q"), array("q")
+        trace.finish_v1(conv)
+    m = dict(meta)
+    m.update(_reader_meta(trace))
+    return tabs.finish_arrays(arrays, m)
+
+
+__all__ = ["read_columns", "available"]
