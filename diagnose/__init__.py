@@ -24,8 +24,8 @@ options win over these where both exist.
 | NETPOLL_DIAGNOSE_MANIFEST=FILE | the fixture manifest `rules test` resolves scenarios in |
 | NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
 | NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
-| NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations (8; 0 = whole trace at once) |
-| NETPOLL_DIAGNOSE_JOBS=N | processes that diagnose the windows of a big trace at once (0 = auto: the usable CPUs, at most 4, while memory allows, the running windows within 1 GiB together; 1 under an address-space limit; diagnose/jobs.py) |
+| NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations (7; 0 = whole trace at once) |
+| NETPOLL_DIAGNOSE_JOBS=N | processes that diagnose the windows of a big trace at once (0 = auto: the usable CPUs, at most 4, while memory allows, the running windows within 1 GB together; 1 under an address-space limit; diagnose/jobs.py) |
 | NETPOLL_DIAGNOSE_MEMORY_BUDGET=MiB | the analysis memory budget (diagnose/budget.py; 0: no budget) |
 | NETPOLL_DIAGNOSE_MAX_EVENTS=N | the most events a trace may hold (diagnose/read/eventcap.py; 0: no limit) |
 | NO_COLOR (any value) | no colour in terminal output (https://no-color.org) |
@@ -54,9 +54,9 @@ JOBS_ENV = "NETPOLL_DIAGNOSE_JOBS"
 MAX_EVENTS_ENV = "NETPOLL_DIAGNOSE_MAX_EVENTS"
 NO_COLOR_ENV = "NO_COLOR"
 #: default analysis window, MB of trace: one process peaks at ~75 MB plus ~50 bytes per byte of
-#: its window (benchmarks/bench_pipeline.py, go1.27.3 busy traces): 8 MB windows take ~450-500 MB,
+#: its window (benchmarks/bench_pipeline.py, go1.27.3 busy traces): 7-8 MB windows take ~420-500 MB,
 #: so two processes at once stay under 1 GB (12 MB windows took 600-700 MB each, 1.2-1.35 GB)
-DEFAULT_WINDOW_MB = 8.0
+DEFAULT_WINDOW_MB = 7.0
 
 
 def _flag(v: str | None) -> bool:

@@ -2,8 +2,8 @@
 
 A trace cut into windows (pipeline.plan_windows) is diagnosed window by window, each window
 alone (read -> rules), so windows can run in parallel processes: on 2 cores a 53 MB trace
-takes about half the wall time. Each process holds one window's analysis (~450-500 MB for the
-default 8 MB window, benchmarks/bench_pipeline.py), so the count is bounded by memory as well
+takes about half the wall time. Each process holds one window's analysis (~420-470 MB for the
+default 7 MB window, benchmarks/bench_pipeline.py), so the count is bounded by memory as well
 as by CPUs. The findings do not depend on it: the windows are the same, and merged in order.
 
 ``NETPOLL_DIAGNOSE_JOBS=N`` sets it (1: one window at a time, the smallest memory); unset or
@@ -14,7 +14,7 @@ address-space or CPU-time limit (``--max-memory``/``--timeout``, or the bot's an
 children: their budgets are sized for one process), or off Linux (workers are forked).
 
 In auto mode the windows running at once also stay within ``parallel_allowance`` together
-(1 GiB for the whole run unless a memory budget says otherwise): generations are the unit of a
+(1 GB for the whole run unless a memory budget says otherwise): generations are the unit of a
 window and one can be 14 MB, so a window starts beside the running ones only while their
 estimated costs (``window_cost``) fit, and a big one runs alone.
 """
@@ -29,7 +29,7 @@ from . import JOBS_ENV, MEMORY_BUDGET_ENV, env_count, settings
 from .budget import available_memory as _available_memory
 
 AUTO_MAX = 4
-#: bytes of analysis a window takes per byte of trace (8 MB windows peak at 450-500 MB, 12 MB at 600-700 MB, on busy
+#: bytes of analysis a window takes per byte of trace (7-8 MB windows peak at 420-500 MB, 12 MB at 600-700 MB, on busy
 #: go1.27 traces), with room; a job is never planned at less than MIN_PER_JOB
 PER_WINDOW_BYTE = 85
 MIN_PER_JOB = 1 << 30
@@ -37,9 +37,9 @@ CGROUP = "/sys/fs/cgroup"
 
 
 #: in auto mode, what the windows running at once may take together: the issue's bound for a
-#: whole run (1 GiB) less the parent's share (~150 MiB: the rules, the windows' results); a
-#: memory budget (NETPOLL_DIAGNOSE_MEMORY_BUDGET, MiB) replaces the 1 GiB, 0 lifts it
-PARALLEL_TOTAL = 1 << 30
+#: whole run (1 GB) less the parent's share (~150 MiB: the rules, the windows' results); a
+#: memory budget (NETPOLL_DIAGNOSE_MEMORY_BUDGET, MiB) replaces the 1 GB, 0 lifts it
+PARALLEL_TOTAL = 1_000_000_000
 PARENT_SHARE = 150 << 20
 #: one window's own memory in a worker (what forking does not share): ~40 MiB and ~46 bytes a
 #: trace byte (benchmarks/bench_pipeline.py: 8 MB windows 450-500 MiB RSS, 10.8 MB 605 MiB,

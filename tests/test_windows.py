@@ -386,9 +386,9 @@ def test_parallel_allowance_policy(monkeypatch):
     monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
     monkeypatch.delenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", raising=False)
     assert jobs.parallel_allowance() == jobs.PARALLEL_TOTAL - jobs.PARENT_SHARE
-    # two default 8 MB windows fit together; a 14 MB generation does not fit beside one
-    assert 2 * jobs.window_cost(8 << 20) <= jobs.parallel_allowance()
-    assert jobs.window_cost(8 << 20) + jobs.window_cost(14 << 20) > jobs.parallel_allowance()
+    # two default 7 MB windows fit together; a 14 MB generation does not fit beside one
+    assert 2 * jobs.window_cost(7 << 20) <= jobs.parallel_allowance()
+    assert jobs.window_cost(7 << 20) + jobs.window_cost(14 << 20) > jobs.parallel_allowance()
     monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "4096")
     assert jobs.parallel_allowance() == (4096 << 20) - jobs.PARENT_SHARE
     monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "0")
