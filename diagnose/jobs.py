@@ -37,15 +37,17 @@ CGROUP = "/sys/fs/cgroup"
 
 
 #: in auto mode, what the windows running at once may take together: the issue's bound for a
-#: whole run (1 GB) less the parent's share (~150 MiB: the rules, the windows' results); a
-#: memory budget (NETPOLL_DIAGNOSE_MEMORY_BUDGET, MiB) replaces the 1 GB, 0 lifts it
+#: whole run (1 GB) less the parent's share (~140 MiB on a 1 GB trace's 171 windows, with the
+#: shared interpreter pages, and an idle worker's ~95 MiB counted there too); a memory budget
+#: (NETPOLL_DIAGNOSE_MEMORY_BUDGET, MiB) replaces the 1 GB, 0 lifts it
 PARALLEL_TOTAL = 1_000_000_000
-PARENT_SHARE = 150 << 20
-#: one window's own memory in a worker (what forking does not share): ~40 MiB and ~46 bytes a
-#: trace byte (benchmarks/bench_pipeline.py: 8 MB windows 450-500 MiB RSS, 10.8 MB 605 MiB,
-#: of which ~70 MiB is the interpreter and libraries the workers share)
-WORKER_BASE = 40 << 20
-WORKER_PER_BYTE = 46
+PARENT_SHARE = 200 << 20
+#: one window's own memory in a worker (what forking does not share): ~30 MiB and ~48 bytes a
+#: trace byte (benchmarks/bench_pipeline.py, busy go1.27.3 traces: a 10.8 MB window peaks 526
+#: MiB over the interpreter's 79, a 13.6 MB one ~680); measured on the 1 GB trace's 171 windows:
+#: 1005 MiB in all with 40 + 46 x bytes and 150 MiB for the parent, so both were raised
+WORKER_BASE = 30 << 20
+WORKER_PER_BYTE = 48
 
 
 def window_cost(nbytes: int) -> int:
