@@ -73,3 +73,50 @@ def test_truncated_trace_reports_lost_bytes(tmp_path, capsys):
     o = _run_json(capsys, cut)
     assert o["truncated"] and o["lost_bytes"] > 0
     assert o["warnings"] and "Lost" in o["warnings"][0]
+
+
+def _formats_sample() -> list[Path]:
+    """One trace per trace format for each of a few scenarios (every reader path), plus the
+    largest trace of every format."""
+    out: dict[tuple[str, str], Path] = {}
+    for e in sorted(ENTRIES, key=lambda e: e["bytes"]):
+        if e["scenario"] in ("healthy", "gomaxprocs", "fdreuse", "slowconsumer", "gcpressure"):
+            out.setdefault((e["scenario"], e["trace_format"]), REPO / "fixtures" / e["path"])
+        out[("largest", e["trace_format"])] = REPO / "fixtures" / e["path"]
+    return sorted(set(out.values()))
+
+
+def test_columns_overview_equals_the_event_reference(tmp_path):
+    """`inspect` counts over the columns (the compiled reader): field for field the overview the
+    per-event reference gives, on every trace format, and on a cut trace."""
+    from diagnose.read.strace import trace_clock_snapshot
+    from diagnose.timeline import load_columns
+    from diagnose.timeline.overview import overview_of_columns
+
+    paths = _formats_sample()
+    if len(paths) < 6:
+        pytest.skip("fixture corpus not present")
+    big = max((p for p in paths if "go1.27" in p.name), key=lambda p: p.stat().st_size)
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(big.read_bytes()[: big.stat().st_size * 2 // 3])
+    for path in [*paths, cut]:
+        want = overview(open_trace(path))
+        cols = load_columns(str(path))
+        snap = trace_clock_snapshot(path) if cols.meta.get("format_minor", 0) >= 25 else None
+        got = overview_of_columns([cols], want.path, want.go_version, want.size_bytes, snap)
+        assert got.model_dump() == want.model_dump(), path.name
+
+
+def test_inspect_window_by_window_equals_whole(monkeypatch, capsys):
+    """A big trace is inspected window by window (one window's memory): the same overview."""
+    from diagnose import pipeline
+
+    traces = [REPO / "fixtures" / e["path"] for e in ENTRIES if e["trace_format"] >= "go 1.22"]
+    multi = [p for p in traces if pipeline.plan_windows(pipeline.open_input(p), 0.0005)][:12]
+    if len(multi) < 4:
+        pytest.skip("too few fixture traces of several generations")
+    for path in multi:
+        monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", "0")
+        whole = _run_json(capsys, path)
+        monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", "0.0005")
+        assert _run_json(capsys, path) == whole, path.name

@@ -1,7 +1,8 @@
 """Every command that analyses a trace reads it through the compiled kernel when it is built,
 and the graph's hot scan through the compiled scans (issue 18: "one code path for every
-command ... a test asserts that each CLI path engages the kernel"). `dump` and `inspect` print
-every event as Go's reader does, so they read `Event`s by design (bounded by the event cap).
+command ... a test asserts that each CLI path engages the kernel"). `inspect` counts over the
+columns. `dump` prints every event as Go's reader does, so it reads `Event`s by design (bounded
+by the event cap).
 """
 from __future__ import annotations
 
@@ -70,6 +71,12 @@ def test_command_reads_through_the_kernel(name, counted):
 
 def test_profile_reads_through_the_kernel(counted, tmp_path):
     code, out, err = run_main_captured("profile", str(TRACE), "-o", str(tmp_path / "p.pb.gz"))
+    assert code == 0, err
+    assert counted["kernel"] == 1
+
+
+def test_inspect_reads_through_the_kernel(counted):
+    code, out, err = run_main_captured("inspect", str(TRACE), "--json")
     assert code == 0, err
     assert counted["kernel"] == 1
 

@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from .. import pipeline
-from ..read import open_trace, overview, render_overview, write_dump
+from ..read import open_trace, render_overview, write_dump
+from ..read.strace import trace_clock_snapshot
+from ..timeline.overview import OverviewCounter
 from ..report import WindowedRecords, build_profile, compute_records, features_text, folded
 from .common import (DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, load_rules,
                      write_output)
@@ -49,16 +51,21 @@ def dump(trace: TraceArg, max_bytes: MaxBytesOpt = None) -> None:
 
 def inspect(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,
             max_bytes: MaxBytesOpt = None) -> None:
-    """What a trace holds: version, span, events by kind, goroutines, GOMAXPROCS, threads, GC, lost data."""
+    """What a trace holds: version, span, events by kind, goroutines, GOMAXPROCS, threads, GC, lost data.
+
+    Counted over the columns (the compiled reader when built); a big Go 1.22+ trace window by
+    window, in one window's memory."""
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
         pipeline.refuse_too_many_events(inp)
-        with open_trace(inp.path) as r:
-            r.path = inp.display
-            o = overview(r)
-    o.path = inp.display
+        plan = pipeline.plan_windows(inp)
+        counter = OverviewCounter()
+        for cols in ([pipeline.read_columns(inp)] if plan is None else pipeline.columns_by_window(inp, plan)):
+            counter.add(cols)
+        snapshot = trace_clock_snapshot(inp.path) if int(counter.meta.get("format_minor") or 0) >= 25 else None
+        o = counter.overview(inp.display, str(counter.meta.get("go_version", "")), inp.size, snapshot)
     as_json = json_out or format == DataFormat.json
     write_output(o.model_dump_json(indent=2) + "\n" if as_json else render_overview(o), None)
-    _warn(inp.display, r.warnings)
+    _warn(inp.display, o.warnings)
 
 
 def features(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,

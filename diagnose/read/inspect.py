@@ -126,8 +126,8 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
         start_ns=first,
         end_ns=last,
         duration_ms=(last - first) / 1e6,
-        wall_start=_wall(wall_anchor, first),
-        wall_end=_wall(wall_anchor, last),
+        wall_start=wall_time(wall_anchor, first),
+        wall_end=wall_time(wall_anchor, last),
         events_by_kind=dict(kinds.most_common()),
         goroutines=len(goroutines),
         goroutines_created=created,
@@ -149,7 +149,8 @@ def overview(reader, events: Iterable[Event] | None = None) -> TraceOverview:
     )
 
 
-def _wall(anchor: tuple[int, int] | None, t: int) -> str | None:
+def wall_time(anchor: tuple[int, int] | None, t: int) -> str | None:
+    """RFC 3339 wall clock of trace time `t`, from a (trace ns, wall ns) anchor (None: unknown)."""
     if anchor is None:
         return None
     ns = anchor[1] + (t - anchor[0])
