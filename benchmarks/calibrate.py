@@ -108,6 +108,12 @@ def predict(o: Obs, params: dict[str, tuple[float, float]]) -> float:
     return a + (b - a) * o.strength
 
 
+def bins_within(pairs_by_rule: dict[str, list[tuple[float, bool]]]) -> str:
+    """'k/n': populated per-rule bins whose mean confidence is within TOLERANCE of observed."""
+    rows = [r for pairs in pairs_by_rule.values() for r in reliability(pairs)]
+    return f"{sum(1 for r in rows if r[4])}/{len(rows)}"
+
+
 def print_table(title: str, pairs_by_rule: dict[str, list[tuple[float, bool]]]) -> None:
     allp = [x for v in pairs_by_rule.values() for x in v]
     print(f"**{title}**: {len(allp)} findings, Brier {brier(allp):.3f}\n")
@@ -139,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             held[o.rule_id].append((o.confidence, o.right))
     print_table("current confidence, whole corpus", by_rule)
     print_table("current confidence, held-out programs", held)
+    print(f"per-rule bins within ±{TOLERANCE}: whole corpus {bins_within(by_rule)}, "
+          f"held-out {bins_within(held)}\n")
     if not args.fit:
         return 0
     rules = sorted({o.rule_id for o in obs})
@@ -159,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table("fitted confidence, held-out programs", fitted)
     lopo: list[tuple[float, bool]] = []
     cur: list[tuple[float, bool]] = []
+    lopo_by: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for prog in sorted({o.program for o in obs}):
         ps = {}
         for rid in rules:
@@ -168,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         for o in obs:
             if o.program == prog:
                 lopo.append((predict(o, ps), o.right))
+                lopo_by[o.rule_id].append((predict(o, ps), o.right))
                 cur.append((o.confidence, o.right))
     print(f"leave-one-program-out Brier: fitted {brier(lopo):.3f} vs current {brier(cur):.3f} "
           f"({len(lopo)} findings)")
+    print(f"per-rule bins within ±{TOLERANCE}, whole corpus: leave-one-program-out fit "
+          f"{bins_within(lopo_by)} vs current {bins_within(by_rule)}")
     return 0
 
 

@@ -12,6 +12,12 @@ the clients saw), wrong-cause and
 false-alarm counts, mixed-cause results and the expected-behaviour check. Labels: see
 benchmarks/corpus_eval.py. The split is by program (manifest `split`).
 
+Mixed causes: both causes must be named at >= warning, the stronger first. The stronger cause
+is the one whose single-cause variant in the same program (the mix's variant name lists them,
+e.g. mix-gc100-slow35 -> gc100, slow35) has the higher *median* client p95 ratio over the Go
+versions; when the two medians are within ``TIE`` of each other neither order is wrong. (The
+median, not the same Go version's run: one 0.5 s run per version swings 0.7x..12x at one dose.)
+
 Leave-one-program-out: detection thresholds are not refit here (the rules are data fixed
 before these programs existed), so each program's LOPO score is its own row of the
 per-program table; the confidence fit's LOPO is in benchmarks/calibrate.py.
@@ -27,11 +33,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_eval import PRODUCT_CAUSES, Case, load_cases, run_rules  # noqa: E402
 
 
-def score(cases: list[Case]) -> dict:
-    """Counts for one selection of traces."""
+TIE = 1.5  # single-cause median ratios closer than this: either order is right
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2
+
+
+def stronger_cause(k: Case, cases: list[Case]) -> str | None:
+    """Which of a mixed trace's causes hurt the clients more on its own (None: a tie, or no
+    single-cause runs to tell). See the module docstring."""
+    med = {}
+    for comp in k.variant.split("-")[1:]:
+        runs = [c for c in cases if c.program == k.program and c.variant == comp and c.ratio is not None]
+        if not runs or len(runs[0].expected) != 1:
+            return None
+        med[runs[0].expected[0]] = _median([c.ratio for c in runs])
+    if len(med) != 2 or set(med) != set(k.expected):
+        return None
+    (a, ra), (b, rb) = sorted(med.items(), key=lambda kv: -kv[1])
+    return a if ra >= TIE * rb else None
+
+
+def score(cases: list[Case], universe: list[Case] | None = None) -> dict:
+    """Counts for one selection of traces (`universe`: where to find the single-cause runs that
+    say which cause of a mix is the stronger; default the selection itself)."""
+    universe = cases if universe is None else universe
     per = {c: {"noticed": 0, "found": 0, "quiet_doses": 0, "early": 0, "wrong": 0} for c in PRODUCT_CAUSES}
-    fa = fa_n = fa_slow = mixed_n = mixed_both = 0
-    misses, earlies, alarms, wrongs = [], [], [], []
+    fa = fa_n = fa_slow = mixed_n = mixed_both = mixed_ordered = 0
+    misses, earlies, alarms, wrongs, misordered = [], [], [], [], []
     for k in cases:
         warned = k.warned()
         if not k.expected:
@@ -64,8 +96,14 @@ def score(cases: list[Case]) -> dict:
             mixed_n += 1
             if all(c in warned for c in k.expected):
                 mixed_both += 1
+                strong = stronger_cause(k, universe)
+                if strong is None or warned.index(strong) == min(warned.index(c) for c in k.expected):
+                    mixed_ordered += 1
+                else:
+                    misordered.append((k, strong, warned))
     return {"per": per, "fa": fa, "fa_n": fa_n, "fa_slow": fa_slow, "mixed_n": mixed_n, "mixed_both": mixed_both,
-            "misses": misses, "earlies": earlies, "alarms": alarms, "wrongs": wrongs}
+            "mixed_ordered": mixed_ordered, "misses": misses, "earlies": earlies, "alarms": alarms,
+            "wrongs": wrongs, "misordered": misordered}
 
 
 def _pct(a: int, b: int) -> str:
@@ -83,6 +121,7 @@ def table(s: dict, title: str) -> str:
     rows.append(f"| healthy + confounders: false alarms (warning or worse) | {_pct(s['fa'], s['fa_n'])} "
                 f"| of which clients saw >= 2x anyway: {s['fa_slow']} | |")
     rows.append(f"| mixed (noticed): both causes named | {_pct(s['mixed_both'], s['mixed_n'])} | | |")
+    rows.append(f"| mixed (noticed): both named, the stronger first | {_pct(s['mixed_ordered'], s['mixed_n'])} | | |")
     return "\n".join(rows)
 
 
@@ -93,7 +132,7 @@ def per_program(cases: list[Case]) -> str:
     for k in cases:
         by[k.program].append(k)
     for prog, ks in sorted(by.items()):
-        s = score(ks)
+        s = score(ks, cases)
         found = sum(r["found"] for r in s["per"].values())
         noticed = sum(r["noticed"] for r in s["per"].values())
         early = sum(r["early"] for r in s["per"].values())
@@ -117,6 +156,8 @@ def details(s: dict) -> str:
         out.append(f"  EARLY  {cause:22s} {_name(k)}")
     for k, extra in s["wrongs"]:
         out.append(f"  WRONG  {','.join(extra):22s} {_name(k)} (injected {k.expected})")
+    for k, strong, warned in s["misordered"]:
+        out.append(f"  ORDER  {strong:22s} {_name(k)} is the stronger cause; named in order: {warned}")
     for k, warned in s["alarms"]:
         out.append(f"  ALARM  {','.join(warned):22s} {_name(k)}")
     return "\n".join(out)
@@ -174,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for sel, title in ((held, "held-out programs"), (train, "train programs"), (cases, "whole corpus")):
         if not sel:
             continue
-        s = score(sel)
+        s = score(sel, cases)
         print(table(s, f"{title} ({len(sel)} traces, programs: "
                        f"{', '.join(sorted({k.program for k in sel}))})"))
         print()

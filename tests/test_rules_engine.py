@@ -103,6 +103,42 @@ def test_one_finding_per_cause_keeps_the_strongest(tmp_path):
     assert d.findings[0].also_matched == ["gc.info", "gc.weak"]
 
 
+def test_impact_orders_causes_of_one_severity(tmp_path):
+    """A rule's `impact` (ms the cause costs the streams) ranks before confidence within a
+    severity; a finding without one ranks after those with one; severity still comes first."""
+    def with_impact(rid: str, cause: str, sev: str, conf: float, impact: str) -> str:
+        return _rule(rid, cause, sev, conf) + f"impact: '{impact}'\n"
+
+    d = diagnose_idle(
+        tmp_path,
+        with_impact("sure", "gc_pressure", "warning", 0.97, "2.0"),
+        with_impact("big", "gomaxprocs_starvation", "warning", 0.75, "30.0"),
+        _rule("none", "syscall_storm", "warning", 0.99),
+        with_impact("info", "slow_consumer", "info", 0.5, "500.0"),
+    )
+    assert [(f.rule_id, f.impact_ms) for f in d.findings] == [
+        ("big", 30.0), ("sure", 2.0), ("none", None), ("info", 500.0)]
+
+
+MIX = Path(__file__).resolve().parent.parent / "fixtures" / "traces" / "gen" / "h2tls-mix-gc100-hog70-go1.21.13.trace"
+
+
+@pytest.mark.skipif(not MIX.is_file(), reason="the generalisation corpus trace is not committed here")
+def test_a_real_mix_names_the_stronger_cause_first():
+    """h2tls mix-gc100-hog70 (a train program): two 70% hogs and 100 MB/s of garbage. Alone,
+    the hogs cost the clients 6.2x healthy p95 (median over Go versions), the GC 1.6x. GC is
+    the more certain finding (its share of the window saturates: hogs stretch each cycle) but
+    the wait for a P is mostly behind user goroutines, so starvation is ranked first."""
+    from diagnose.features import extract
+
+    d = diagnose(extract(str(MIX)), load_ruleset(env={}))
+    warned = [f for f in d.findings if f.severity == "warning"]
+    assert [f.cause for f in warned] == ["gomaxprocs_starvation", "gc_pressure"]
+    starve, gc = warned
+    assert gc.confidence > starve.confidence
+    assert starve.impact_ms > gc.impact_ms > 0
+
+
 def test_info_only_is_still_healthy(tmp_path):
     d = diagnose_idle(tmp_path, _rule("note", "gc_pressure", "info", 0.5))
     assert d.verdict.status == "healthy" and "1 informational note below" in d.verdict.text

@@ -113,6 +113,9 @@ def explain_command(
             out.append(f"    {s.value}: {s.threshold:g} -> {s.saturation:g} ({s.scale})")
     else:
         out.append(f"  confidence {r.confidence:.2f} (constant)")
+    if r.impact:
+        out.append("  impact     (ms the cause costs the streams; orders findings of one severity)")
+        out += ["    " + ln for ln in r.impact.strip().splitlines()]
     if r.evidence:
         out.append("  evidence   " + "; ".join(f"{e.from_} (up to {e.limit}{', where ' + e.where if e.where else ''})" for e in r.evidence))
     out.append(f"  message    {r.message.strip()}")

@@ -1,8 +1,10 @@
 """Evaluate a rule set on one trace's features and build the ranked findings.
 
-Ranking: severity (critical > warning > info), then confidence, then cause id (stable order).
-One finding per cause: when several rules name the same cause, the highest-ranked rule's
-finding is kept and the others are listed in `also_matched`.
+Ranking: severity (critical > warning > info); within a severity, the rule's impact estimate
+(ms of delay the cause adds, larger first; findings without one after those with one), then
+confidence, then cause id (stable order). One finding per cause: when several rules name the
+same cause, the most confident rule's finding is kept (`rank_key`) and the others are listed in
+`also_matched`; its impact is the largest of those rules' impacts.
 """
 from __future__ import annotations
 
@@ -157,6 +159,12 @@ def _evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, fct
         res.error = f"confidence: {exc}"
         res.fired = False
         return res
+    impact = None
+    if lr.impact is not None:
+        try:
+            impact = round(max(0.0, celeval.as_number(celeval.evaluate(lr.impact, fctx))), 3)
+        except celeval.CelEvalError:
+            impact = None  # an estimate that cannot be computed orders the finding like one without
     values: dict[str, Any] = {}
     for name, compiled in lr.values.items():
         try:
@@ -166,6 +174,7 @@ def _evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, fct
     rule = lr.rule
     res.finding = Finding(
         cause=rule.cause, rule_id=rule.id, severity=rule.severity.value, confidence=res.confidence,
+        impact_ms=impact,
         title=rule.title, message=" ".join(template.render(rule.message, fdict, values).split()),
         facts=_facts(lr, fctx), evidence=_citations(lr, fdict), advice=_advice(kb, rule.knowledge),
         tags=list(rule.tags), rule_source=source or lr.path.name, rule_line=lr.line,
@@ -174,7 +183,15 @@ def _evaluate_rule(lr: LoadedRule, fdict: dict[str, Any], kb: KnowledgeBase, fct
 
 
 def rank_key(f: Finding) -> tuple:
+    """Which of one cause's findings stands for it: the most severe, then the most confident."""
     return (-severity_rank(f.severity), -f.confidence, f.cause, f.rule_id)
+
+
+def order_key(f: Finding) -> tuple:
+    """Order of the causes in a report: severity, then the larger impact (the stronger cause of
+    a mix first), then confidence. See the module docstring."""
+    return (-severity_rank(f.severity), f.impact_ms is None, -(f.impact_ms or 0.0), -f.confidence,
+            f.cause, f.rule_id)
 
 
 def merge_by_cause(findings: list[Finding]) -> list[Finding]:
@@ -185,10 +202,15 @@ def merge_by_cause(findings: list[Finding]) -> list[Finding]:
             others.setdefault(f.cause, []).append(f.rule_id)
         else:
             best[f.cause] = f
+    impacts: dict[str, list[float]] = {}
+    for f in findings:
+        if f.impact_ms is not None and severity_rank(f.severity) == severity_rank(best[f.cause].severity):
+            impacts.setdefault(f.cause, []).append(f.impact_ms)
     merged = []
     for cause, f in best.items():
-        merged.append(f.model_copy(update={"also_matched": sorted(others.get(cause, []))}))
-    return sorted(merged, key=rank_key)
+        imp = max(impacts[cause]) if cause in impacts else None
+        merged.append(f.model_copy(update={"also_matched": sorted(others.get(cause, [])), "impact_ms": imp}))
+    return sorted(merged, key=order_key)
 
 
 def headline(features: Features) -> Headline:

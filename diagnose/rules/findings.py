@@ -16,6 +16,11 @@ is present and contributes to slow streams, given how strongly the trace shows i
 signal only just crosses the threshold; `at_saturation` its precision once the signal is
 unambiguous. A rule with a plain number has a constant confidence. When several rules name the
 same cause, the finding keeps the most confident one and lists the others in `also_matched`.
+
+Order: severity first; among findings of one severity, the larger `impact_ms` first (the
+stronger cause of a mix, issue 12), then those without one by confidence. Confidence answers
+"is this cause there?", impact "how much does it cost the streams?": a 0.97-sure GC finding
+can be the smaller of two causes.
 """
 from __future__ import annotations
 
@@ -67,6 +72,9 @@ class Finding(BaseModel):
     rule_id: str
     severity: SeverityName
     confidence: float = Field(ge=0.0, le=1.0)
+    impact_ms: float | None = Field(None, description="the rule's estimate of the delay (ms) this cause adds to "
+                                    "the streams in this trace; findings of one severity are ranked by it, larger "
+                                    "first (null: the rule has no such estimate; ranked after those that do)")
     title: str
     message: str
     facts: list[Fact] = Field(default_factory=list)

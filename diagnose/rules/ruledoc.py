@@ -59,6 +59,7 @@ class LoadedRule:
     signals: list[celeval.Compiled]
     wheres: list[celeval.Compiled | None]
     enabled: bool = True
+    impact: celeval.Compiled | None = None
     history: list[str] = field(default_factory=list)  # "replaced x (layer)", "disabled by file:line"
     overrides: list[tuple[Path, int, str]] = field(default_factory=list)  # (file, line, layer) of each override
 
@@ -210,6 +211,9 @@ def build_rule(path: Path, doc: Doc, layer: str, kb: KnowledgeBase | None) -> tu
                            want_number=True)
             if c:
                 signals.append(c)
+    impact = None
+    if rule.impact:
+        impact = _check_cel(path, doc, ("impact",), rule.impact, froot, issues, "impact", smoke, want_number=True)
     wheres: list[celeval.Compiled | None] = []
     ev_paths = fieldpaths.evidence_list_paths()
     for i, sel in enumerate(rule.evidence):
@@ -231,5 +235,6 @@ def build_rule(path: Path, doc: Doc, layer: str, kb: KnowledgeBase | None) -> tu
     if issues or cond is None:
         return None, issues
     lr = LoadedRule(rule=rule, path=path, line=doc.start_line, layer=layer, doc=doc, condition=cond,
-                    values=values, facts=facts, signals=signals, wheres=wheres, enabled=rule.enabled)
+                    values=values, facts=facts, signals=signals, wheres=wheres, enabled=rule.enabled,
+                    impact=impact)
     return lr, []

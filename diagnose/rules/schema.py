@@ -270,6 +270,9 @@ class Rule(Strict):
     tags: list[str] = Field(default_factory=list)
     enabled: bool = True
     condition: str = Field(description="CEL over f; must yield a bool")
+    impact: str = Field("", description="optional CEL number: the delay in ms this cause adds to the streams in "
+                        "this trace, as the trace shows it; orders findings of the same severity (the larger "
+                        "first) when a trace has several causes. Not a probability: confidence is that.")
     values: dict[str, str] = Field(default_factory=dict, description="named CEL values for the message")
     facts: list[FactSpec] = Field(default_factory=list)
     evidence: list[EvidenceSelector] = Field(default_factory=list)

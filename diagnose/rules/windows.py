@@ -9,7 +9,7 @@ instead of being averaged away over the whole trace.
 from __future__ import annotations
 
 from ..features import TraceInfo, TraceWindow
-from .engine import rank_key, verdict
+from .engine import order_key, rank_key, verdict
 from .findings import Diagnosis, Fact, Finding, RuleError
 from .schema import severity_rank
 
@@ -56,7 +56,7 @@ def merge_windows(parts: list[Diagnosis], trace: TraceInfo) -> tuple[Diagnosis, 
         fact = Fact(label="windows", value=k, unit="",
                     text=f"seen in {k} of {n} windows; strongest in {w.start_ms / 1e3:.1f}-{w.end_ms / 1e3:.1f} s")
         findings.append(best.model_copy(update={"also_matched": others, "facts": [*best.facts, fact]}))
-    findings.sort(key=rank_key)
+    findings.sort(key=order_key)
     rep = max(range(n), key=lambda i: (window_strength(parts[i]), -i))
     base = parts[rep]
     w = trace.windows[rep]
