@@ -327,15 +327,8 @@ def trace_start(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> int
 def windows_with_goroutine(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]], g: int) -> list[int]:
     """Indices of the windows in which goroutine `g` changes state (columns only, one window held
     at a time: ~0.2 s a 10 MB window)."""
-    from .timeline.columns import K_STATE, R_GOROUTINE
-
     hlen, windows = plan
-    out = []
-    for k, span in enumerate(windows):
-        cols = read_columns(inp, None, (hlen, *span))
-        if bool(((cols.rid == g) & (cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)).any()):
-            out.append(k)
-    return out
+    return [k for k, span in enumerate(windows) if read_columns(inp, None, (hlen, *span)).goroutine_changes(g)]
 
 
 def _header_meta(inp: TraceInput) -> dict[str, Any]:

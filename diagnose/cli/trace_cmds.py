@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from .. import pipeline
-from ..read import open_trace, render_overview, write_dump
-from ..read.strace import trace_clock_snapshot
-from ..timeline.overview import OverviewCounter
+from ..read import open_trace, render_overview, trace_clock_snapshot, write_dump
+from ..timeline import OverviewCounter
 from ..report import WindowedRecords, build_profile, compute_records, features_text, folded
 from .common import (DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, load_rules,
                      write_output)

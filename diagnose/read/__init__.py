@@ -284,9 +284,10 @@ from .version import HeaderError, parse_header  # noqa: E402
 from .inspect import TraceOverview, overview, render_text as render_overview  # noqa: E402
 
 from .bundle import load_bundle, resolve_inputs  # noqa: E402  capture bundles (diagnose/capture.py writes them)
+from .strace import trace_clock_snapshot  # noqa: E402
 
 __all__ = [
-    "load_bundle", "resolve_inputs",
+    "load_bundle", "resolve_inputs", "trace_clock_snapshot",
     "write_dump", "parse_header", "HeaderError", "TraceOverview", "overview", "render_overview",
     "open_trace", "TraceReader", "TraceVersion", "TraceError", "ReadError",
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",

@@ -11,10 +11,11 @@ from typing import Any
 
 from .columns import TraceColumns, build_columns
 from .timeline import Timelines, build_timelines
+from .overview import OverviewCounter
 
 from .kernel import count_events as kernel_count_events, kernel_available, read_columns as kernel_read_columns
 
-__all__ = ["TraceColumns", "Timelines", "build_columns", "build_timelines", "load_columns", "load_timelines",
+__all__ = ["TraceColumns", "Timelines", "OverviewCounter", "build_columns", "build_timelines", "load_columns", "load_timelines",
            "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events"]
 
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:

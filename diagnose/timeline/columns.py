@@ -110,6 +110,10 @@ class TraceColumns:
             self.meta["_string_index"] = idx
         return idx.get(s, -1)
 
+    def goroutine_changes(self, g: int) -> bool:
+        """Whether goroutine `g` has a state transition here."""
+        return bool(((self.rid == g) & (self.kind == K_STATE) & (self.rk == R_GOROUTINE)).any())
+
     def continue_clock(self, last_ts: int) -> int:
         """Times as one reader of the whole trace gives them, for a window (whole generations read
         alone) that follows one whose last event was at `last_ts`; returns this window's last.
