@@ -107,14 +107,22 @@ def test_columns_overview_equals_the_event_reference(tmp_path):
         assert got.model_dump() == want.model_dump(), path.name
 
 
-def test_inspect_window_by_window_equals_whole(monkeypatch, capsys):
-    """A big trace is inspected window by window (one window's memory): the same overview."""
+def test_inspect_window_by_window_equals_whole(monkeypatch, capsys, tmp_path):
+    """A big trace is inspected window by window (one window's memory): the same overview, also
+    for 3-window traces and a cut one (its warning names the offset and the share of the file)."""
     from diagnose import pipeline
 
     traces = [REPO / "fixtures" / e["path"] for e in ENTRIES if e["trace_format"] >= "go 1.22"]
     multi = [p for p in traces if pipeline.plan_windows(pipeline.open_input(p), 0.0005)][:12]
     if len(multi) < 4:
         pytest.skip("too few fixture traces of several generations")
+    gen = REPO / "fixtures" / "traces" / "gen"
+    capture = [p for p in (gen / f"capture-inproc-go{v}.trace" for v in ("1.22.10", "1.27.3")) if p.exists()]
+    if capture:
+        cut = tmp_path / "cut.trace"
+        data = capture[-1].read_bytes()
+        cut.write_bytes(data[: len(data) * 8 // 10])
+        multi += [*capture, cut]
     for path in multi:
         monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", "0")
         whole = _run_json(capsys, path)

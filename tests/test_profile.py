@@ -181,7 +181,9 @@ def _multi_generation() -> list[Path]:
     for e in ENTRIES:
         if e.trace.suffix == ".trace" and pipeline.plan_windows(pipeline.open_input(e.trace), WINDOW_MB):
             out.append(e.trace)
-    return out
+    # three windows each (the corpus' traces have two: the second their short last generation)
+    gen = REPO / "fixtures" / "traces" / "gen"
+    return out + [gen / f"capture-inproc-go{v}.trace" for v in ("1.22.10", "1.24.11", "1.25.5", "1.27.3")]
 
 
 def _addresses(p) -> dict[tuple[int, ...], tuple[int, ...]]:

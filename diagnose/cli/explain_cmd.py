@@ -6,7 +6,8 @@ connections and descriptors with origin, owner, closer and close time (diagnose/
 A big Go 1.22+ trace (one the diagnosis cuts into windows, `pipeline.plan_windows`) is
 explained window by window, in one window's memory: `--goroutine N` shows the first
 EXPLAIN_WINDOWS windows the goroutine has events in (and names the others), `--conns` the first
-window; `--window K` picks one. Times count from the trace's start in every window.
+window; `--window K` picks one. Times count from the trace's start in every window, but each
+window is analysed alone: a wait that crosses a window's edge shows cut at it.
 """
 from __future__ import annotations
 

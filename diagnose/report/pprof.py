@@ -193,9 +193,11 @@ class WindowedRecords:
     same state, as the whole trace's generation boundary is -- and the scope start (first
     Running) of every goroutine seen so far. Records are aggregated per window on the stack's
     first 128 PCs (the key Go dedupes on), each key keeping the stack of its latest record, so
-    memory holds the keys, not the records. A record of a goroutine not yet seen running waits
-    for the end: it is clipped to the goroutine's first Running if one comes later, else
-    counted from the trace's start, as Go's summary does. The scope end does not clip: a
+    memory holds the keys, not the records -- except the records of goroutines not yet seen
+    running, which wait for the end: clipped to the goroutine's first Running if one comes later,
+    else counted from the trace's start, as Go's summary does (few: a goroutine's first wait
+    usually ends in its first run). The scope end does not clip: in Go 1.22+ traces (the only
+    ones windowed) goroutine ids are not reused and a wait "forever" never ends, so a
     goroutine's waits end before it does. Same totals and the same values stack by stack as
     `compute_records` on the whole trace (tests/test_profile.py); samples come in first-seen
     order rather than by stack id."""
@@ -348,7 +350,8 @@ class WindowedRecords:
             self._count(t_s, t_e, self._first_running(g)[1], keys, stacks, order)
         self._pending = []
         strings: dict[str, int] = {"": 0}
-        off, pc, fn, fl, ln = [0, 0], [], [], [], []
+        frame_ids: dict[tuple, int] = {}  # one frame per distinct frame, as a trace's frame table has
+        off, frames, pc, fn, fl, ln = [0, 0], [], [], [], [], []
         stacks: list[int] = []
         counts, times = [], []
         for k, (c, tns) in enumerate(zip(self._counts, self._times)):
@@ -356,18 +359,23 @@ class WindowedRecords:
                 continue
             fr = self._frames[self._rep[k][1]]
             if fr:
-                for (p, func, file, line) in fr:
-                    pc.append(p)
-                    fn.append(strings.setdefault(func, len(strings)))
-                    fl.append(strings.setdefault(file, len(strings)))
-                    ln.append(line)
-                off.append(len(pc))
+                for frame in fr:
+                    f = frame_ids.get(frame)
+                    if f is None:
+                        p, func, file, line = frame
+                        f = frame_ids[frame] = len(pc)
+                        pc.append(p)
+                        fn.append(strings.setdefault(func, len(strings)))
+                        fl.append(strings.setdefault(file, len(strings)))
+                        ln.append(line)
+                    frames.append(f)
+                off.append(len(frames))
                 stacks.append(len(off) - 2)
             else:
                 stacks.append(0)
             counts.append(c)
             times.append(tns)
-        table = StackTable(list(strings), np.array(off, np.int64), np.arange(len(pc), dtype=np.int64),
+        table = StackTable(list(strings), np.array(off, np.int64), np.array(frames, np.int64),
                            np.array(pc, np.uint64), np.array(fn, np.int64), np.array(fl, np.int64),
                            np.array(ln, np.int64))
         return ProfileRecords(stacks, np.array(counts, np.int64), np.array(times, np.int64), table)

@@ -135,7 +135,7 @@ class TerminalProgress:
     def windows(self, done: int, total: int, text: str) -> None:
         """A trace analysed in windows (possibly in parallel processes): `done` is the estimated
         bytes of the trace analysed -- windows finished, plus the share of each running one --
-        and `text` says where it is ("window 3 of 7, 2 processes"). Drawn like the reading bar,
+        and `text` says where it is ("3/7 windows, 2 jobs"). Drawn like the reading bar,
         with "analysing", never going back."""
         now = self._clock()
         elapsed = now - self._t0
