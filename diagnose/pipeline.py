@@ -684,8 +684,13 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     marks = _WindowMarks(windows, shared=jobs > 1, live=progress is not None)
     where = f", {jobs} jobs" if jobs > 1 else ""
 
+    last = [0.0, -1]  # when the line was last given figures, and how many windows were finished then
+
     def report() -> None:
-        if progress is not None:
+        # at most every POLL_S (a window's reading moves its mark ~120 times) or when one finishes
+        now = time.monotonic()
+        if progress is not None and (now - last[0] >= POLL_S or marks.finished != last[1]):
+            last[:] = [now, marks.finished]
             progress.windows(marks.bytes_done(), inp.size, f"{marks.finished}/{len(windows)} windows{where}")
 
     try:

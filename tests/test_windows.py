@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -397,22 +398,39 @@ def test_parallel_allowance_policy(monkeypatch):
     assert jobs.parallel_allowance() is None, "a count the user chose is not second-guessed"
 
 
+_STARTED: Any = None  # windows started (shared memory), set before the workers fork
+
+
 def _failing_window(k, span):
-    raise TraceError(f"window {k} is damaged", "probe", None)
+    """Window 0 fails after a moment; any other window would run (and is counted)."""
+    import time
+
+    with _STARTED.get_lock():
+        _STARTED.value += 1
+    if k == 0:
+        time.sleep(0.3)
+        raise TraceError(f"window {k} is damaged", "probe", None)
+    return pipeline._diagnose_window(*pipeline._FORK_STATE[:4], k, span)
 
 
 def test_a_failing_window_stops_the_windows_not_yet_started(monkeypatch):
     """Windows start one by one under a tight allowance: the first one failing ends the run with
-    its error (no later window is started, nothing waits for them)."""
+    its error, and no later window is started."""
+    import multiprocessing
+
     from diagnose import jobs
 
+    global _STARTED
+    _STARTED = multiprocessing.get_context("fork").Value("i", 0)
     monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
     monkeypatch.setattr(jobs, "window_jobs", lambda n: 2)
     monkeypatch.setattr(jobs, "parallel_allowance", lambda: 1)
     monkeypatch.setattr(pipeline, "_forked_window", _failing_window)
     inp = pipeline.open_input(TWO_GENS[-1])
+    assert len(pipeline.plan_windows(inp, SMALL_MB)[1]) >= 2
     with pytest.raises(TraceError, match="window 0 is damaged"):
         pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
+    assert _STARTED.value == 1
 
 
 def test_explain_a_big_trace_window_by_window(monkeypatch):
