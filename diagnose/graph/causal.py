@@ -92,8 +92,9 @@ def _order_by_code_then_longest(code: np.ndarray, dur: np.ndarray) -> np.ndarray
 
 
 def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.ndarray,
-                   min_total: float = 0.0):
-    """Per distinct key row: (keys, count, total, p50, p95, max, examples[list of (s, e)]).
+                   min_total: float = 0.0, t0: int = 0):
+    """Per distinct key row: (keys, count, total, p50, p95, max, examples[list of (s, e)]), the
+    examples' times less `t0` (the graph's edges count from the trace start).
 
     Vectorised: one sort by (key, descending duration) -- a single int64 sort key when the
     key codes and the durations fit in 63 bits, else a stable sort by duration then by key;
@@ -124,14 +125,16 @@ def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.
     mx = d[first]
     sel = np.nonzero(totals >= min_total)[0] if min_total > 0 else np.arange(first.shape[0])
     keys = key[order[first[sel]]].tolist()
-    out = []
-    st_, en_ = start[order], end[order]
-    for j, k in zip(sel.tolist(), keys):
-        f = int(first[j])
-        n = int(counts[j])
-        ex = [(int(st_[f + i]), int(en_[f + i])) for i in range(min(n, MAX_EXAMPLES))]
-        out.append((tuple(k), n, float(totals[j]), float(p50[j]), float(p95[j]), float(mx[j]), ex))
-    return out
+    # the examples, gathered at once: the first MAX_EXAMPLES rows of each kept group
+    n_ex = np.minimum(counts[sel], MAX_EXAMPLES)
+    rows = order[np.minimum(first[sel][:, None] + np.arange(MAX_EXAMPLES)[None, :], c.shape[0] - 1)]
+    ex_s = (start[rows].astype(np.int64) - t0).tolist()
+    ex_e = (end[rows].astype(np.int64) - t0).tolist()
+    return [(tuple(k), n, tot, a, b, m, list(zip(s_[:ne], e_[:ne])))
+            for k, n, tot, a, b, m, s_, e_, ne in zip(keys, counts[sel].tolist(), totals[sel].astype(np.float64).tolist(),
+                                                      p50[sel].astype(np.float64).tolist(),
+                                                      p95[sel].astype(np.float64).tolist(),
+                                                      mx[sel].astype(np.float64).tolist(), ex_s, ex_e, n_ex.tolist())]
 
 
 @dataclass
@@ -173,7 +176,7 @@ class CausalGraph:
     def _add_edges(self, rel: str, src_ids: list[str], dst_ids: list[str], stats, **const) -> None:
         for (keys, n, tot, p50, p95, mx, ex), a, b in zip(stats, src_ids, dst_ids):
             self.g.add_edge(a, b, key=rel, rel=rel, count=n, total_ms=tot / 1e6, p50_ms=p50 / 1e6, p95_ms=p95 / 1e6,
-                            max_ms=mx / 1e6, examples=[(self._rel(s), self._rel(e)) for s, e in ex], **const)
+                            max_ms=mx / 1e6, examples=ex, **const)
 
     def _build(self) -> None:
         tl, G = self.tl, self.g
@@ -235,7 +238,7 @@ class CausalGraph:
         site_names = list(uniq_sites)
         key = np.stack([tl.iv_g[w], site_of_stack[tl.iv_stk[w]], tl.iv_reason[w].astype(np.int64),
                         st.wait_side[tl.iv_stk[w]].astype(np.int64)], axis=1)
-        stats = _grouped_stats(key, tl.iv_dur[w].astype(np.float64), tl.iv_start[w], tl.iv_end[w])
+        stats = _grouped_stats(key, tl.iv_dur[w].astype(np.float64), tl.iv_start[w], tl.iv_end[w], t0=self.tl.t0)
         for keys, n, tot, p50, p95, mx, ex in stats:
             g, site, reason, side = keys
             node = f"site:{site_names[site]}"
@@ -244,7 +247,7 @@ class CausalGraph:
             k = f"blocked-on:{self.tl.cols.strings[reason]}"
             self.g.add_edge(f"g:{g}", node, key=k, rel="blocked-on", reason=self.tl.cols.strings[reason],
                             side=SIDES[side], count=n, total_ms=tot / 1e6, p50_ms=p50 / 1e6, p95_ms=p95 / 1e6,
-                            max_ms=mx / 1e6, examples=[(self._rel(s), self._rel(e)) for s, e in ex])
+                            max_ms=mx / 1e6, examples=ex)
 
     def _waker_of(self) -> tuple[np.ndarray, np.ndarray]:
         """All ended Waiting intervals and their waker (goroutine id or WAKER_* code)."""
@@ -262,7 +265,7 @@ class CausalGraph:
         if w.shape[0] == 0:
             return
         key = np.stack([tl.iv_g[w], waker], axis=1)
-        stats = _grouped_stats(key, tl.iv_dur[w].astype(np.float64), tl.iv_start[w], tl.iv_end[w])
+        stats = _grouped_stats(key, tl.iv_dur[w].astype(np.float64), tl.iv_start[w], tl.iv_end[w], t0=self.tl.t0)
         src = [f"g:{k[0]}" for k, *_ in stats]
         dst = [A.WAKER_NAMES.get(k[1], f"g:{k[1]}") for k, *_ in stats]
         for d in dst:
@@ -277,7 +280,7 @@ class CausalGraph:
             return
         for col, prefix in ((tl.iv_p, "p"), (tl.iv_m, "m")):
             key = np.stack([tl.iv_g[r], col[r]], axis=1)
-            stats = _grouped_stats(key, tl.iv_dur[r].astype(np.float64), tl.iv_start[r], tl.iv_end[r])
+            stats = _grouped_stats(key, tl.iv_dur[r].astype(np.float64), tl.iv_start[r], tl.iv_end[r], t0=self.tl.t0)
             for k, *_ in stats:
                 if f"{prefix}:{k[1]}" not in self.g:
                     self.g.add_node(f"{prefix}:{k[1]}", kind="proc" if prefix == "p" else "thread", id=k[1])
@@ -344,14 +347,14 @@ class CausalGraph:
         key = np.stack([runner, woken, reason], axis=1)[keep]
         s = hp.first[keep]
         ov = hp.overlap[keep]
-        stats = _grouped_stats(key, ov.astype(np.float64), s, s + ov, min_total=HELD_MIN_TOTAL_NS)
+        stats = _grouped_stats(key, ov.astype(np.float64), s, s + ov, min_total=HELD_MIN_TOTAL_NS, t0=self.tl.t0)
         strings = tl.cols.strings
         for keys, n, tot, p50, p95, mx, ex in stats:
             a, b, rs = keys
             after = strings[rs] or "unknown"
             self.g.add_edge(f"g:{a}", f"g:{b}", key=f"held-P-while:{after}", rel="held-P-while", after=after,
                             count=n, total_ms=tot / 1e6, p50_ms=p50 / 1e6, p95_ms=p95 / 1e6, max_ms=mx / 1e6,
-                            examples=[(self._rel(x), self._rel(y)) for x, y in ex])
+                            examples=ex)
 
     def _syscalls(self) -> None:
         tl, sc = self.tl, self.sc
@@ -359,7 +362,7 @@ class CausalGraph:
             return
         st = tl.stacks
         key = np.stack([sc.g, sc.m], axis=1)
-        stats = _grouped_stats(key, sc.dur.astype(np.float64), sc.start, sc.end)
+        stats = _grouped_stats(key, sc.dur.astype(np.float64), sc.start, sc.end, t0=self.tl.t0)
         lost: dict[tuple[int, int], int] = {}
         if sc.lost_p.any():
             lk = key[sc.lost_p]
@@ -371,13 +374,13 @@ class CausalGraph:
                 self.g.add_node(f"m:{m}", kind="thread", id=m)
             self.g.add_edge(f"g:{g}", f"m:{m}", key="in-syscall-on", rel="in-syscall-on", count=n, total_ms=tot / 1e6,
                             p50_ms=p50 / 1e6, p95_ms=p95 / 1e6, max_ms=mx / 1e6, lost_p_count=lost.get((g, m), 0),
-                            examples=[(self._rel(s), self._rel(e)) for s, e in ex])
+                            examples=ex)
         labels: dict[tuple, int] = {}
         lab = np.array([labels.setdefault((st.sys_site[s], st.sys_call[s], int(st.sys_class[s])), len(labels))
                         for s in range(st.n)], dtype=np.int64)
         names = list(labels)
         key = np.stack([sc.g, lab[sc.stk]], axis=1)
-        stats = _grouped_stats(key, sc.dur.astype(np.float64), sc.start, sc.end)
+        stats = _grouped_stats(key, sc.dur.astype(np.float64), sc.start, sc.end, t0=self.tl.t0)
         for keys, n, tot, p50, p95, mx, ex in stats:
             g, li = keys
             site, call, cls = names[li]
@@ -386,7 +389,7 @@ class CausalGraph:
                 self.g.add_node(node, kind="syscall_site", site=site, call=call, caller_class=CALLER_CLASSES[cls])
             self.g.add_edge(f"g:{g}", node, key="syscall-at", rel="syscall-at", count=n, total_ms=tot / 1e6,
                             p50_ms=p50 / 1e6, p95_ms=p95 / 1e6, max_ms=mx / 1e6,
-                            examples=[(self._rel(s), self._rel(e)) for s, e in ex])
+                            examples=ex)
 
     def _connections(self) -> None:
         self.conns = ConnectionIndex(self.tl, self.nw, self.sc)
