@@ -93,6 +93,32 @@ def goroutine_scopes(cols: TraceColumns, ev: np.ndarray, gid: np.ndarray) -> tup
     return ids, start, end
 
 
+def _tracked_runs(gid: np.ndarray, in_s: np.ndarray, match: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Go's walk over goroutine transitions grouped by goroutine (in order inside a group):
+    (start rows, end rows, ended). Tracking starts at the first matching row of each run of
+    consecutive in-state rows and stops at the next row of the goroutine not in the state;
+    `ended` is False for a run still open at the goroutine's last row (no record)."""
+    n = gid.shape[0]
+    mrows = np.flatnonzero(match)
+    if not mrows.shape[0]:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.zeros(0, bool)
+    new_g = np.ones(n, dtype=bool)
+    new_g[1:] = gid[1:] != gid[:-1]
+    run_start = in_s & (new_g | np.concatenate(([True], ~in_s[:-1])))
+    mr_run = (np.cumsum(run_start) - 1)[mrows]
+    firsts = np.ones(mrows.shape[0], dtype=bool)
+    firsts[1:] = mr_run[1:] != mr_run[:-1]
+    starts = mrows[firsts]
+    # the end: the first row after the start not in the state (a new goroutine's row ends nothing)
+    idx = np.flatnonzero(~in_s | new_g)
+    pos = np.searchsorted(idx, starts, side="right")
+    endrow = np.where(pos < idx.shape[0], idx[np.minimum(pos, idx.shape[0] - 1)], n)
+    ended = endrow < n
+    ended &= ~new_g[np.minimum(endrow, n - 1)]
+    return starts, endrow, ended
+
+
 def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
     """The records `go tool trace -pprof=<kind>` computes, vectorised."""
     state, rmatch = _reason_mask(cols, kind)
@@ -105,33 +131,9 @@ def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
     if n == 0:
         return ProfileRecords([], np.zeros(0, np.int64), np.zeros(0, np.int64), cols)
     in_s = cols.sto[ev] == state
-    match = in_s & rmatch[cols.s1[ev]]
-    new_g = np.ones(n, dtype=bool)
-    new_g[1:] = gid[1:] != gid[:-1]
-    # runs of consecutive in-state rows of one goroutine
-    run_start = in_s & (new_g | np.concatenate(([True], ~in_s[:-1])))
-    run_id = np.cumsum(run_start) - 1
-    # tracking starts at the first matching row of each run
-    mrows = np.nonzero(match)[0]
-    if mrows.shape[0] == 0:
+    starts, endrow, valid = _tracked_runs(gid, in_s, in_s & rmatch[cols.s1[ev]])
+    if starts.shape[0] == 0:
         return ProfileRecords([], np.zeros(0, np.int64), np.zeros(0, np.int64), cols)
-    mr_run = run_id[mrows]
-    firsts = np.ones(mrows.shape[0], dtype=bool)
-    firsts[1:] = mr_run[1:] != mr_run[:-1]
-    starts = mrows[firsts]
-    srun = mr_run[firsts]
-    # the run's end: the first row after the run (same goroutine, not in state)
-    run_rows = np.nonzero(run_start)[0]
-    # last row of each run = next run start... compute: for each run, the first row r>start with ~in_s or new_g
-    not_in = ~in_s | new_g  # rows that can end a run (new_g rows belong to another goroutine)
-    nxt_not_in = np.full(n + 1, n, dtype=np.int64)
-    idx = np.nonzero(not_in)[0]
-    # for each start row s: first row > s in idx
-    pos = np.searchsorted(idx, starts, side="right")
-    endrow = np.where(pos < idx.shape[0], idx[np.minimum(pos, idx.shape[0] - 1)], n)
-    valid = (endrow < n)
-    valid &= ~new_g[np.minimum(endrow, n - 1)]  # the end row belongs to the same goroutine
-    del nxt_not_in, run_rows, srun
     starts, endrow = starts[valid], endrow[valid]
     t_s = cols.t[ev[starts]]
     t_e = cols.t[ev[endrow]]
@@ -265,23 +267,10 @@ class WindowedRecords:
         t = np.concatenate((ct, cols.t[ev].astype(np.int64)))[o]
         w = self._w
         self._w += 1
-        n = gid.shape[0]
-        mrows = np.flatnonzero(match)
-        if not mrows.shape[0]:
+        starts, endrow, valid = _tracked_runs(gid, in_s, match)
+        if not starts.shape[0]:
             self._carry = (np.zeros(0, np.int64),) * 4
             return
-        new_g = np.ones(n, dtype=bool)
-        new_g[1:] = gid[1:] != gid[:-1]
-        run_start = in_s & (new_g | np.concatenate(([True], ~in_s[:-1])))
-        mr_run = (np.cumsum(run_start) - 1)[mrows]
-        firsts = np.ones(mrows.shape[0], dtype=bool)
-        firsts[1:] = mr_run[1:] != mr_run[:-1]
-        starts = mrows[firsts]
-        idx = np.flatnonzero(~in_s | new_g)
-        pos = np.searchsorted(idx, starts, side="right")
-        endrow = np.where(pos < idx.shape[0], idx[np.minimum(pos, idx.shape[0] - 1)], n)
-        valid = endrow < n
-        valid &= ~new_g[np.minimum(endrow, n - 1)]
         # the starts' keys and stacks: carried ones have theirs, the window's are registered
         src = o[starts]
         keys = np.empty(starts.shape[0], np.int64)
