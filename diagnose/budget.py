@@ -60,15 +60,15 @@ def available_memory() -> int | None:
 
 def counts(cols: Any) -> dict[str, int]:
     """What the estimate counts, from the columns."""
-    import numpy as np
+    from .timeline import count_distinct
 
     rk = cols.rk
     return {
         "events": len(cols.kind),
-        "goroutines": int(np.unique(cols.rid[rk == 1]).size),
+        "goroutines": count_distinct(cols.rid[rk == 1]),
         "stacks": max(len(cols.stack_off) - 1, 0),
-        "threads": int(np.unique(cols.m).size),
-        "procs": int(np.unique(cols.rid[rk == 2]).size),
+        "threads": count_distinct(cols.m),
+        "procs": count_distinct(cols.rid[rk == 2]),
     }
 
 

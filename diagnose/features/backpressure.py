@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..timeline.sorting import stable_argsort, unique
 from ..timeline.analysis import NetWaits
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING
 from ..timeline.stacks import CC_NETPOLLER, FAM_WRITE, SIDE_WRITE
@@ -60,7 +61,7 @@ class WriteBlocked:
     def top(self, n: int, window_ns: int, min_share: float = 0.05) -> list[tuple[int, int, bool, int, int, int]]:
         """(goroutine, ns, began before the window, stack, start, end of its longest piece) of
         the n most write-blocked goroutines holding at least `min_share` of the window."""
-        idx = np.argsort(-self.ns, kind="stable")[:n]
+        idx = stable_argsort(-self.ns)[:n]
         return [(int(self.g[i]), int(self.ns[i]), bool(self.inherited[i]), int(self.stk[i]), int(self.start[i]),
                  int(self.end[i])) for i in idx.tolist() if self.ns[i] >= min_share * window_ns]
 
@@ -141,7 +142,7 @@ def write_blocked(tl: Timelines, nw: NetWaits, parked_iv: np.ndarray) -> WriteBl
     ns = np.concatenate(parts_ns).astype(np.int64)
     inh = np.concatenate(parts_inh)
     stk = np.concatenate(parts_stk)
-    ug, inv = np.unique(g, return_inverse=True)
+    ug, inv = unique(g, return_inverse=True)
     tot = np.minimum(np.bincount(inv, weights=ns).astype(np.int64), tl.duration_ns)
     cnt = np.bincount(inv)
     inh_g = np.bincount(inv, weights=inh).astype(np.int64)

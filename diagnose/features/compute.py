@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..timeline.sorting import unique
 from ..graph import CausalGraph, build_graph
 from ..graph import chains as C
 from ..timeline import analysis as A
@@ -105,7 +106,7 @@ def network(ctx: _Ctx) -> NetworkFeatures:
     if len(nw):
         site_id, site_names = tl.stacks.wait_site_id
         keys = site_id[nw.stk] * len(SIDES) + nw.side.astype(np.int64)
-        uk, inv = np.unique(keys, return_inverse=True)
+        uk, inv = unique(keys, return_inverse=True)
         totals = np.bincount(inv, weights=np.where(ended, d, 0).astype(np.float64))
         counts = np.bincount(inv)
         order = np.lexsort((-counts, -totals))[:MAX_SITES]
@@ -113,7 +114,7 @@ def network(ctx: _Ctx) -> NetworkFeatures:
             sel = (inv == k)
             site, side = site_names[int(uk[k]) // len(SIDES)], int(uk[k]) % len(SIDES)
             f.by_site.append(WaitSite(site=site, side=SIDES[side], waits=dist(d[sel & ended]),
-                                      goroutines=int(np.unique(nw.g[sel]).shape[0])))
+                                      goroutines=int(unique(nw.g[sel]).shape[0])))
     # never ended after a raw/finalizer close during the wait
     raw_c, fin_c = A.is_user_io_close(tl, ctx.sc)
     close_t = np.sort(ctx.sc.start[raw_c | fin_c])
@@ -187,7 +188,7 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     rn &= tl.iv_state[np.maximum(nxt, 0)] == G_RUNNING
     f.wake_to_run_all = dist(tl.iv_dur[rn])
     cpu = tl.cpu_bound_mask(CPU_BOUND_NS)
-    f.cpu_bound_goroutines = int(np.unique(tl.iv_g[cpu]).shape[0])
+    f.cpu_bound_goroutines = int(unique(tl.iv_g[cpu]).shape[0])
     f.longest_run_ms = round(float(tl.burst_run_ns.max()) / 1e6, 6) if tl.burst_run_ns.shape[0] else 0.0
     # wake-ups of any kind: a Runnable interval right after a Waiting one, ending in Running
     prv = tl.iv_prev
@@ -233,7 +234,7 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     if cpu.any():
         b = tl.burst_id[cpu]
         bl = tl.burst_run_ns[b]
-        ub, first = np.unique(b, return_index=True)
+        ub, first = unique(b, return_index=True)
         civ = np.nonzero(cpu)[0][first]
         top = np.argsort(-bl[first])[:3]
         for j in top.tolist():
@@ -311,7 +312,7 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     f.max_concurrent = _max_concurrent(sc.start, sc.end)
     if n:
         calls, sites = st.sys_call, st.sys_site
-        ukey, inv = np.unique(sc.stk, return_inverse=True)
+        ukey, inv = unique(sc.stk, return_inverse=True)
         # group stacks by (site, call, class)
         labels = [(sites[s], calls[s], int(st.sys_class[s])) for s in ukey.tolist()]
         lab_ids: dict[tuple, int] = {}
@@ -356,7 +357,7 @@ def _write_run(ctx: _Ctx, wr: np.ndarray) -> Evidence:
     """The goroutine that made the most write syscalls, and its first few writes in a row."""
     sc = ctx.sc
     g_w = sc.g[wr]
-    ug, cnt = np.unique(g_w, return_counts=True)
+    ug, cnt = unique(g_w, return_counts=True)
     g = int(ug[np.argmax(cnt)])
     ks = np.nonzero(wr & (sc.g == g))[0]
     ks = ks[np.argsort(sc.start[ks])][:5]

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..timeline.sorting import stable_argsort, unique
 from ..timeline.columns import G_WAITING
 from ..timeline.stacks import STD_ROOTS, pkg_of
 from ..timeline.timeline import Timelines
@@ -102,7 +103,7 @@ def _groups(idx: np.ndarray, values: np.ndarray, n: int) -> list[np.ndarray]:
     trace with thousands of own functions and millions of waits stays O(waits log waits)."""
     keep = idx >= 0
     idx, values = idx[keep], values[keep]
-    order = np.argsort(idx, kind="stable")
+    order = stable_argsort(idx)
     bounds = np.searchsorted(idx[order], np.arange(n + 1))
     v = values[order]
     return [v[bounds[i]:bounds[i + 1]] for i in range(n)]
@@ -116,7 +117,7 @@ def _table(names: list[str], packages: list[str], w_idx: np.ndarray, n_idx: np.n
     rows = []
     for i in range(n):
         if waits[i].size or nets[i].size or sys_[i].size:
-            rows.append(CodeTotals(name=names[i], package=packages[i], goroutines_blocked=int(np.unique(gors[i]).size),
+            rows.append(CodeTotals(name=names[i], package=packages[i], goroutines_blocked=int(unique(gors[i]).size),
                                    waits=dist(waits[i]), network_waits=dist(nets[i]), syscalls=dist(sys_[i])))
     return sorted(rows, key=lambda t: (-(t.waits.total_ms + t.syscalls.total_ms), t.name))
 
@@ -147,7 +148,7 @@ def our_code(tl: Timelines, nw, sc, modules: Iterable[str] = ()) -> OurCodeFeatu
     f.packages = _table(pkg_names, pkg_names, to_pkg[w_fn], to_pkg[n_fn], to_pkg[s_fn],
                         w_dur, w_g, nw.dur, sc.dur)[:MAX_CODE_SITES]
     own_w = np.flatnonzero(w_fn >= 0)
-    for j in own_w[np.argsort(-w_dur[own_w], kind="stable")][:MAX_EVIDENCE].tolist():
+    for j in own_w[stable_argsort(-w_dur[own_w])][:MAX_EVIDENCE].tolist():
         iv = int(waiting[j])
         f.evidence.append(Evidence(
             note=f"goroutine blocked in {names[int(w_fn[j])]} ({tl.cols.strings[int(tl.iv_reason[iv])] or 'waiting'})",

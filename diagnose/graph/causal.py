@@ -50,6 +50,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from ..timeline.sorting import stable_argsort, unique
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING
 from ..timeline.stacks import CALLER_CLASSES, FAM_READ, FAM_WRITE, SIDES
@@ -86,9 +87,9 @@ def _order_by_code_then_longest(code: np.ndarray, dur: np.ndarray) -> np.ndarray
     dbits = max(dmax, 1).bit_length()
     if int(d.min()) >= 0 and dbits + max(cmax, 1).bit_length() <= 63:
         # one int64 key, code then (dmax - dur); the stable sort breaks ties by index
-        return np.argsort((code << dbits) | (dmax - d), kind="stable")
-    o1 = np.argsort(-dur, kind="stable")
-    return o1[np.argsort(code[o1], kind="stable")]
+        return stable_argsort((code << dbits) | (dmax - d))
+    o1 = stable_argsort(-dur)
+    return o1[stable_argsort(code[o1])]
 
 
 def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.ndarray,
@@ -128,13 +129,15 @@ def _grouped_stats(key: np.ndarray, dur: np.ndarray, start: np.ndarray, end: np.
     # the examples, gathered at once: the first MAX_EXAMPLES rows of each kept group
     n_ex = np.minimum(counts[sel], MAX_EXAMPLES)
     rows = order[np.minimum(first[sel][:, None] + np.arange(MAX_EXAMPLES)[None, :], c.shape[0] - 1)]
-    ex_s = (start[rows].astype(np.int64) - t0).tolist()
-    ex_e = (end[rows].astype(np.int64) - t0).tolist()
-    return [(tuple(k), n, tot, a, b, m, list(zip(s_[:ne], e_[:ne])))
-            for k, n, tot, a, b, m, s_, e_, ne in zip(keys, counts[sel].tolist(), totals[sel].astype(np.float64).tolist(),
-                                                      p50[sel].astype(np.float64).tolist(),
-                                                      p95[sel].astype(np.float64).tolist(),
-                                                      mx[sel].astype(np.float64).tolist(), ex_s, ex_e, n_ex.tolist())]
+    # one (start, end) tuple per gathered row, each group's examples a slice of them
+    pairs = list(zip((start[rows].astype(np.int64) - t0).ravel().tolist(),
+                     (end[rows].astype(np.int64) - t0).ravel().tolist()))
+    return [(tuple(k), n, tot, a, b, m, pairs[i:i + ne])
+            for k, n, tot, a, b, m, i, ne in zip(keys, counts[sel].tolist(), totals[sel].astype(np.float64).tolist(),
+                                                 p50[sel].astype(np.float64).tolist(),
+                                                 p95[sel].astype(np.float64).tolist(),
+                                                 mx[sel].astype(np.float64).tolist(),
+                                                 range(0, len(pairs), MAX_EXAMPLES), n_ex.tolist())]
 
 
 @dataclass
@@ -312,7 +315,7 @@ class CausalGraph:
         cand = np.nonzero((tl.iv_reason[w] == nid) | (tl.iv_dur[r] >= HELD_MIN_WINDOW_NS))[0]
         if cand.shape[0] == 0 or tl.run_iv.shape[0] == 0:
             return cand, None
-        cand = cand[np.argsort(-tl.iv_dur[r[cand]], kind="stable")]
+        cand = cand[stable_argsort(-tl.iv_dur[r[cand]])]
         segs, los, cnts = A.held_pair_counts(tl, tl.iv_start[r[cand]], tl.iv_end[r[cand]])
         per = np.sum(cnts, axis=0)
         n = int(np.searchsorted(np.cumsum(per), HELD_PAIR_BUDGET, side="right"))
@@ -366,7 +369,7 @@ class CausalGraph:
         lost: dict[tuple[int, int], int] = {}
         if sc.lost_p.any():
             lk = key[sc.lost_p]
-            _, first, cnt = np.unique(_combine(lk), return_index=True, return_counts=True)
+            _, first, cnt = unique(_combine(lk), return_index=True, return_counts=True)
             lost = {tuple(int(x) for x in lk[f]): int(c) for f, c in zip(first.tolist(), cnt.tolist())}
         for keys, n, tot, p50, p95, mx, ex in stats:
             g, m = keys
@@ -522,7 +525,7 @@ class CausalGraph:
                     gg = int(tl.iv_g[ri])
                     a = agg.setdefault(gg, [0, int(tl.iv_p[ri])])
                     a[0] += ov
-                cpu_g = set(np.unique(tl.iv_g[tl.cpu_hog_mask()]).tolist())
+                cpu_g = set(unique(tl.iv_g[tl.cpu_hog_mask()]).tolist())
                 names = tl.gor_name
                 for gg, (ov, p) in sorted(agg.items(), key=lambda x: -x[1][0]):
                     k = int(tl.gor_index(gg))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..timeline.sorting import unique
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_WAITING
 from ..timeline.stacks import FAM_ACCEPT, SIDES
 from .conns import ConnNode
@@ -61,7 +62,7 @@ def holders(cg, start: int, end: int, exclude: int | None = None, n: int = MAX_H
     # per goroutine: total overlap, number of runs, and its longest run (the first of equal
     # ones); ordered by total, ties by first appearance -- vectorised (a long window on a busy
     # trace overlaps ~100k runs)
-    ug, first_at, inv = np.unique(gs, return_index=True, return_inverse=True)
+    ug, first_at, inv = unique(gs, return_index=True, return_inverse=True)
     totals = np.bincount(inv, weights=ov_all.astype(np.float64), minlength=ug.shape[0]).astype(np.int64)
     runs_n = np.bincount(inv, minlength=ug.shape[0])
     top = np.lexsort((first_at, -totals))[:n]

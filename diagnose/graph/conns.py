@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..timeline.sorting import stable_argsort, unique
 from ..timeline import analysis as A
 from ..timeline.stacks import (CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ,
                                FAM_WRITE, SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, StackInfo)
@@ -160,13 +161,13 @@ class ConnectionIndex:
         st = tl.stacks
         net = A.connections(tl, nw)
         raw_rw = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE))
-        raw_g = np.setdiff1d(np.unique(sc.g[raw_rw]), net.goroutines)
+        raw_g = np.setdiff1d(unique(sc.g[raw_rw]), net.goroutines)
         gs = np.concatenate((net.goroutines, raw_g))
-        order = np.argsort(gs, kind="stable")
+        order = stable_argsort(gs)
         gs = gs[order]
         roots = _roots(tl, gs, self.own)
         self.conn_g, self.conn_root = gs, roots
-        self._roots = np.unique(roots)  # node i is the connection of root self._roots[i]
+        self._roots = unique(roots)  # node i is the connection of root self._roots[i]
         for r in self._roots.tolist():
             self._by_root[r] = len(self.nodes)
             self.nodes.append(ConnNode(id=f"conn:{r}", goroutines=[]))
@@ -219,9 +220,9 @@ class ConnectionIndex:
     def _origins(self) -> None:
         tl, sc, own = self.tl, self.sc, self.own
         acc = sc.fam == FAM_ACCEPT
-        raw_acc_g = set(np.unique(sc.g[acc & (sc.cls == CC_RAW_USER)]).tolist())
-        net_acc_g = set(np.unique(sc.g[acc & (sc.cls == CC_NETPOLLER)]).tolist())
-        net_acc_g |= set(np.unique(self.nw.g[self.nw.side == SIDE_ACCEPT]).tolist())
+        raw_acc_g = set(unique(sc.g[acc & (sc.cls == CC_RAW_USER)]).tolist())
+        net_acc_g = set(unique(sc.g[acc & (sc.cls == CC_NETPOLLER)]).tolist())
+        net_acc_g |= set(unique(self.nw.g[self.nw.side == SIDE_ACCEPT]).tolist())
         for n in self.nodes:
             if n.kind != "conn":
                 continue
@@ -245,7 +246,7 @@ class ConnectionIndex:
         for mask, what in ((own.via_net_rawconn[sc.stk], "RawConn"), (st.file_dup[sc.stk], "File()"),
                            (own.newfile[sc.stk] & own.via_net_rawconn[sc.stk], "os.NewFile"),
                            (st.set_blocking[sc.stk], "Fd()")):
-            for i in np.unique(ci_sc[on & mask]).tolist():
+            for i in unique(ci_sc[on & mask]).tolist():
                 n = self.nodes[i]
                 if what not in n.borrowed:
                     n.borrowed.append(what)
@@ -365,7 +366,7 @@ class ConnectionIndex:
         sc = self.sc
         if idx.shape[0] == 0:
             return
-        for g in np.unique(sc.g[idx]).tolist():
+        for g in unique(sc.g[idx]).tolist():
             sel = idx[sc.g[idx] == g]
             first = int(sel[np.argmin(sc.start[sel])])
             n = ConnNode(id=f"fd:{by}:{owner}:{g}", kind="fd", owner=owner, fd_reuse=fd_reuse, relation=relation,

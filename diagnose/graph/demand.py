@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..timeline.sorting import unique
 from ..timeline.columns import G_RUNNABLE, G_RUNNING
 
 MAX_GROUPS = 8
@@ -59,7 +60,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     hog_g = np.zeros(ngor, bool)
     hog = cg.hog_mask
     if hog.any():
-        hog_g[tl.gor_index(np.unique(tl.iv_g[hog]))] = True
+        hog_g[tl.gor_index(unique(tl.iv_g[hog]))] = True
     system = tl.gor_is_system
     if tot > 0:
         d.hog_share = round(float(held_by[hog_g].sum()) / tot, 6)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..timeline.sorting import stable_argsort, unique
 from ..errors import InputError
 
 from ..read.strace import StraceCall, StraceLog, endpoint_peer, is_socket_desc
@@ -155,7 +156,7 @@ def _groups(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], names: li
             ok = np.array([names[i] is not None and name in names[i] for i in ti.tolist()], dtype=bool)
             if not ok.any():
                 continue
-            sel = ti[ok][np.argsort(sc.start[ti[ok]], kind="stable")]
+            sel = ti[ok][stable_argsort(sc.start[ti[ok]])]
             yield (sc.start[sel].astype(np.int64), sc.end[sel].astype(np.int64),
                    np.sort(np.array(stamps, dtype=np.int64)))
 
@@ -177,15 +178,15 @@ def estimate_offset(sc: A.Syscalls, calls_by_tid: dict[int, list[StraceCall]], n
     votes = []
     for b, e, s in groups:
         k = max(3, min(b.shape[0], int(MAX_PAIRS * b.shape[0] / total_t / max(1, s.shape[0]))))
-        idx = np.unique(np.linspace(0, b.shape[0] - 1, k).astype(np.int64))
+        idx = unique(np.linspace(0, b.shape[0] - 1, k).astype(np.int64))
         votes.append(np.floor_divide((s[:, None] - b[idx][None, :]).ravel(), bin_ns))
-    vals, counts = np.unique(np.concatenate(votes), return_counts=True)
+    vals, counts = unique(np.concatenate(votes), return_counts=True)
     nxt = np.concatenate([counts[1:], [0]]) * (np.diff(vals, append=vals[-1]) == 1)
     centre = int(vals[int(np.argmax(counts + nxt))]) * bin_ns + bin_ns
     lo_all, hi_all = [], []
     for b, e, s in groups:
         if total_t > FINE_CALLS:
-            keep = np.unique(np.linspace(0, b.shape[0] - 1, max(2, b.shape[0] * FINE_CALLS // total_t)).astype(np.int64))
+            keep = unique(np.linspace(0, b.shape[0] - 1, max(2, b.shape[0] * FINE_CALLS // total_t)).astype(np.int64))
             b, e = b[keep], e[keep]
         j0 = np.searchsorted(s, b + centre - window, side="left")
         j1 = np.searchsorted(s, e + centre + window, side="right")
@@ -271,7 +272,7 @@ def join(tl: Timelines, log: StraceLog, snapshot: tuple[int, int, int] | None = 
     extra = log.resolution_ns - 1000  # -t stamps: the call began up to a second after its stamp
     for tid, calls in by_tid.items():
         ti = np.nonzero(sc.m == tid)[0]
-        ti = ti[np.argsort(sc.start[ti], kind="stable")]
+        ti = ti[stable_argsort(sc.start[ti])]
         stamps = np.array([c.time_ns - offset for c in calls], dtype=np.int64)
         used = np.zeros(len(calls), dtype=bool)
         for i in ti.tolist():
@@ -328,9 +329,9 @@ class RunningOn:
         run = np.nonzero(tl.iv_state == G_RUNNING)[0]
         self._by_m: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         m = tl.iv_m[run]
-        for tid in np.unique(m).tolist():
+        for tid in unique(m).tolist():
             sel = run[m == tid]
-            sel = sel[np.argsort(tl.iv_start[sel], kind="stable")]
+            sel = sel[stable_argsort(tl.iv_start[sel])]
             self._by_m[int(tid)] = (tl.iv_start[sel], tl.iv_end[sel], tl.iv_g[sel])
 
     def __call__(self, tid: int, t: int) -> int:

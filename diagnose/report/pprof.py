@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..timeline.sorting import stable_argsort, unique
 from ..timeline.columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, K_STATE, R_GOROUTINE,
                                 TraceColumns)
 
@@ -70,7 +71,7 @@ def goroutine_scopes(cols: TraceColumns, ev: np.ndarray, gid: np.ndarray) -> tup
     t_end = int(cols.t[-1]) if len(cols) else 0  # Go: time of the last event
     sfrom, sto = cols.sfrom[ev], cols.sto[ev]
     changed = sfrom != sto
-    ids, first = np.unique(gid, return_index=True)
+    ids, first = unique(gid, return_index=True)
     start = np.zeros(ids.shape[0], dtype=np.int64)
     run = changed & (sto == G_RUNNING)
     if run.any():
@@ -125,7 +126,7 @@ def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
     gm = (cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)
     ev = np.nonzero(gm)[0]
     gid = cols.rid[ev]
-    order = np.argsort(gid, kind="stable")
+    order = stable_argsort(gid)
     ev, gid = ev[order], gid[order]
     n = ev.shape[0]
     if n == 0:
@@ -152,7 +153,7 @@ def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
     # empty stack, as in Go)
     key = _pc_key(cols)
     skey = key[stk]
-    uk, inv = np.unique(skey, return_inverse=True)
+    uk, inv = unique(skey, return_inverse=True)
     counts = np.bincount(inv, minlength=uk.shape[0]).astype(np.int64)
     times = np.bincount(inv, weights=ov.astype(np.float64), minlength=uk.shape[0])
     # exact integer sums (float64 bincount is exact below 2**53 ns = 104 days)
@@ -224,7 +225,7 @@ class WindowedRecords:
 
     def _register(self, cols: TraceColumns, stk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(key, stack) ids, valid across windows, for this window's stack ids."""
-        uk, inv = np.unique(stk, return_inverse=True)
+        uk, inv = unique(stk, return_inverse=True)
         off, fr, pcs = cols.stack_off, cols.stack_frames, cols.frame_pc
         keys = np.zeros(uk.shape[0], np.int64)
         stacks = np.zeros(uk.shape[0], np.int64)
@@ -260,7 +261,7 @@ class WindowedRecords:
         # carried open runs first, then the window's rows; grouped by goroutine (stable), so a
         # carried run leads its goroutine's group
         gid = np.concatenate((cg, gid_r))
-        o = np.argsort(gid, kind="stable")
+        o = stable_argsort(gid)
         gid = gid[o]
         in_s = np.concatenate((np.ones(nc, bool), in_s_r))[o]
         match = np.concatenate((np.ones(nc, bool), in_s_r & rmatch[cols.s1[ev]]))[o]
@@ -294,12 +295,12 @@ class WindowedRecords:
         """Scope starts: the first Running of each goroutine, in trace order."""
         if not g.shape[0]:
             return
-        ids, first = np.unique(g, return_index=True)
+        ids, first = unique(g, return_index=True)
         new = ~np.isin(ids, self._run_ids)
         if new.any():
             ids_all = np.concatenate((self._run_ids, ids[new]))
             t_all = np.concatenate((self._run_t, t[first[new]]))
-            o = np.argsort(ids_all, kind="stable")
+            o = stable_argsort(ids_all)
             self._run_ids, self._run_t = ids_all[o], t_all[o]
 
     def _first_running(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

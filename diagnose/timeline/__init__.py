@@ -12,11 +12,12 @@ from typing import Any
 from .columns import TraceColumns, build_columns
 from .timeline import Timelines, build_timelines
 from .overview import OverviewCounter
+from .sorting import count_distinct
 
 from .kernel import count_events as kernel_count_events, kernel_available, read_columns as kernel_read_columns
 
 __all__ = ["TraceColumns", "Timelines", "OverviewCounter", "build_columns", "build_timelines", "load_columns", "load_timelines",
-           "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events"]
+           "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events", "count_distinct"]
 
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:
     """('go 1.22', 22) from a trace file's header (the reader's own parser); ('', 0) when unknown."""

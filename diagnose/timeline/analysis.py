@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .sorting import stable_argsort, unique
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_RANGE_ACTIVE,
                       K_RANGE_BEGIN, K_RANGE_END, R_GOROUTINE)
 from .stacks import CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ, FAM_WRITE, SIDE_OTHER
@@ -97,7 +98,7 @@ def held_p_pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray) -> HeldP
         z = np.zeros(0, np.int64)
         return HeldPairs(z, z, z)
     rp = tl.iv_p[run]
-    ps, first = np.unique(rp, return_index=True)
+    ps, first = unique(rp, return_index=True)
     bounds = list(first) + [run.shape[0]]
     out_w, out_r = [], []
     for k in range(ps.shape[0]):
@@ -141,7 +142,7 @@ def held_pair_counts(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray):
     """Per P: (running intervals in time order, first overlapping index per window, count)."""
     run = tl.run_iv
     rp = tl.iv_p[run]
-    ps, firstp = np.unique(rp, return_index=True)
+    ps, firstp = unique(rp, return_index=True)
     bounds = list(firstp) + [run.shape[0]]
     segs, los, cnts = [], [], []
     for k in range(ps.shape[0]):
@@ -169,7 +170,7 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
     cum = np.cumsum(per_window)
     # batches of windows holding about batch_pairs pairs each
     cuts = np.searchsorted(cum, np.arange(batch_pairs, int(cum[-1]) + batch_pairs, batch_pairs), side="right")
-    edges = np.unique(np.concatenate(([0], cuts, [w_start.shape[0]])))
+    edges = unique(np.concatenate(([0], cuts, [w_start.shape[0]])))
     ngor = tl.gor_id.shape[0]
     out_w, out_g, out_o, out_f = [], [], [], []
     for a, b in zip(edges[:-1].tolist(), edges[1:].tolist()):
@@ -195,7 +196,7 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
         wi, ri, st, ov = wi[keep], ri[keep], st[keep], ov[keep]
         gi = tl.gor_index(tl.iv_g[ri]).astype(np.int64)
         code = wi.astype(np.int64) * ngor + gi
-        uk, inv = np.unique(code, return_inverse=True)
+        uk, inv = unique(code, return_inverse=True)
         sums = np.bincount(inv, weights=ov.astype(np.float64), minlength=uk.shape[0])
         firsts = np.full(uk.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(firsts, inv, st)
@@ -232,7 +233,7 @@ def coverage(starts: np.ndarray, ends: np.ndarray):
     """Union of intervals as a function: returns covered(a, b) -> ns covered within [a, b]."""
     if starts.shape[0] == 0:
         return lambda a, b: np.zeros(np.shape(a), dtype=np.int64)
-    o = np.argsort(starts, kind="stable")
+    o = stable_argsort(starts)
     s, e = starts[o], ends[o]
     e = np.maximum.accumulate(e)
     new = np.ones(s.shape[0], dtype=bool)
@@ -354,8 +355,8 @@ def connections(tl: Timelines, nw: NetWaits | None = None) -> Connections:
     nw = nw if nw is not None else network_waits(tl)
     # goroutines with a connection-side network wait or conn I/O stack
     io_iv = st.net_conn_io[tl.iv_stk] if tl.iv_stk.shape[0] else np.zeros(0, bool)
-    g_io = np.unique(np.concatenate((tl.iv_g[io_iv], nw.g[nw.side != 3])))
-    g_acc = np.unique(nw.g[nw.side == 3])
+    g_io = unique(np.concatenate((tl.iv_g[io_iv], nw.g[nw.side != 3])))
+    g_acc = unique(nw.g[nw.side == 3])
     listeners = np.setdiff1d(g_acc, g_io)
     if g_io.shape[0] == 0:
         z = np.zeros(0, np.int64)

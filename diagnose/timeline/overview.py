@@ -15,6 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .sorting import stable_argsort, unique
 from ..read.inspect import FAKE_P, GC_RANGE, GOMAXPROCS_METRIC, HEAP_METRIC, TraceOverview, wall_time
 from .columns import G_NOTEXIST, K_METRIC, K_RANGE_BEGIN, K_STATE, KIND_CODE, R_GOROUTINE, R_PROC, TraceColumns
 
@@ -46,7 +47,7 @@ class OverviewCounter:
         self.meta = cols.meta
         kind = cols.kind[skip:]
         t = cols.t[skip:]
-        ks, first_rows = np.unique(kind, return_index=True)
+        ks, first_rows = unique(kind, return_index=True)
         self.first_seen[ks] = np.minimum(self.first_seen[ks], first_rows + self.n)
         self.n += kind.shape[0]
         self.kinds += np.bincount(kind, minlength=self.kinds.shape[0])[: self.kinds.shape[0]]
@@ -81,7 +82,7 @@ class OverviewCounter:
                 self.heap_max = max(self.heap_max, int(heap.max()))
         rb = np.flatnonzero(kind == K_RANGE_BEGIN)
         if rb.shape[0]:
-            ids, counts = np.unique(s1[rb], return_counts=True)
+            ids, counts = unique(s1[rb], return_counts=True)
             for sid, c in zip(ids.tolist(), counts.tolist()):
                 name = strings[sid]
                 if name == GC_RANGE:
@@ -92,7 +93,7 @@ class OverviewCounter:
     def overview(self, path: str, version: str, size: int, snapshot: tuple[int, int, int] | None) -> TraceOverview:
         """The overview, once every window was added. `snapshot`: the first clock snapshot
         (trace ns, wall sec, wall nsec), or None."""
-        seen = [k for k in np.argsort(self.first_seen, kind="stable").tolist() if self.kinds[k]]
+        seen = [k for k in stable_argsort(self.first_seen).tolist() if self.kinds[k]]
         kinds = {KIND_NAME[k]: int(self.kinds[k]) for k in seen}  # in first-seen order, as a Counter fills
         by_kind = dict(sorted(kinds.items(), key=lambda kv: -kv[1]))  # Counter.most_common: stable on ties
         first, last = self.first or 0, self.last or 0

@@ -26,6 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .sorting import stable_argsort, unique
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_METRIC,
                       K_STATE, P_RUNNING, R_GOROUTINE, R_PROC, TraceColumns)
 from .stacks import StackInfo
@@ -213,7 +214,7 @@ class Timelines:
         """P ids seen in the trace; not the fake Ps (>= 1000000) of converted Go <= 1.21 traces."""
         c = self.cols
         pm = (c.kind == K_STATE) & (c.rk == R_PROC)
-        ps = np.unique(np.concatenate([c.rid[pm], c.p[c.p >= 0]]))
+        ps = unique(np.concatenate([c.rid[pm], c.p[c.p >= 0]]))
         return ps[(ps >= 0) & (ps < FAKE_P_BASE)]
 
     @cached_property
@@ -232,7 +233,7 @@ class Timelines:
         if mv.shape[0] == 0:
             return mv, c.t[idx]
         cand = np.concatenate(([0], np.nonzero(mv[1:] != mv[:-1])[0] + 1))
-        ids, first = np.unique(mv[cand], return_index=True)
+        ids, first = unique(mv[cand], return_index=True)
         return ids, c.t[idx[cand[first]]]
 
     @cached_property
@@ -282,17 +283,10 @@ def index_dtype(n: int) -> type:
 
 
 def _group_order(keys: np.ndarray) -> np.ndarray:
-    """Stable argsort of `keys` (rows grouped by key, original order kept inside a group). Sorting
-    on the narrowest type that holds the keys is exact and much faster: numpy sorts 16-bit keys
-    with a radix sort, and 32-bit ones in half the time of 64-bit ones."""
+    """Stable argsort of `keys` (rows grouped by key, original order kept inside a group)."""
     if not keys.shape[0]:
         return np.zeros(0, dtype=np.int64)
-    lo, hi = int(keys.min()), int(keys.max())
-    if hi - lo < 1 << 16:
-        keys = (keys - lo).astype(np.uint16)
-    elif hi - lo < 1 << 32:
-        keys = (keys - lo).astype(np.uint32)
-    return np.argsort(keys, kind="stable")
+    return stable_argsort(keys)
 
 
 def build_timelines(cols: TraceColumns) -> Timelines:
