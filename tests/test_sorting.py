@@ -68,7 +68,8 @@ def test_keys_as_the_graph_combines_them(columns):
     _same(columns.t.astype(np.int64) * 1_000_003)  # > 63 bits with the row index: the tie path
 
 
-@pytest.mark.parametrize("case", ["wide-ties", "negative", "uint64-high", "bool", "sorted", "one-value", "two-rows"])
+@pytest.mark.parametrize("case", ["wide-ties", "negative", "uint64-high", "bool", "all-true", "int8", "sorted",
+                                  "one-value", "two-rows", "dense"])
 def test_branches(case):
     rng = np.random.default_rng(7)
     a = {
@@ -76,6 +77,9 @@ def test_branches(case):
         "negative": rng.integers(-1_000, 1_000, 50_000),
         "uint64-high": (rng.integers(0, 3, 10_000).astype(np.uint64) + np.uint64(1 << 63)),
         "bool": rng.integers(0, 2, 10_000).astype(bool),
+        "all-true": np.ones(100, dtype=bool),
+        "int8": rng.integers(-128, 127, 5_000).astype(np.int8),
+        "dense": rng.integers(1_000_000, 1_000_300, 2_000).astype(np.int32),  # marked, not sorted
         "sorted": np.repeat(np.arange(1_000), 7),
         "one-value": np.full(1_000, 42, dtype=np.int32),
         "two-rows": np.array([3, 3], dtype=np.uint16),

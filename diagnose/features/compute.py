@@ -219,11 +219,7 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
             sel = pairs.window == k
             held = pairs.run_iv[sel]
             ov = pairs.overlap[sel]
-            gs = tl.iv_g[held]
-            agg: dict[int, int] = {}
-            for g, o in zip(gs.tolist(), ov.tolist()):
-                agg[g] = agg.get(g, 0) + o
-            ran = sorted(agg.items(), key=lambda x: -x[1])[:6]
+            ran = _top_holders(tl.iv_g[held], ov, 6)
             who = ", ".join(f"g{g} {o / 1e6:.1f}ms" for g, o in ran) or "no goroutine (Ps idle or unknown)"
             stk = int(tl.iv_stk[held[np.argmax(ov)]]) if held.shape[0] else int(nw.stk[i])
             ev.append(ctx.ev(f"goroutine {int(nw.g[i])} waited {nw.wake_to_run[i] / 1e6:.1f} ms for a P after a "
@@ -254,6 +250,18 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
                          groups=[GroupDemand(**g.__dict__) for g in d.groups])
     f.evidence = ev
     return f
+
+
+def _top_holders(gs: np.ndarray, overlap: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """The n goroutines that held a P longest, [(goroutine, ns)], from one row per (running
+    interval, overlap): most first, ties in order of first appearance (vectorised: a window
+    can overlap tens of thousands of short runs)."""
+    if gs.shape[0] == 0:
+        return []
+    ug, first, inv = unique(gs, return_index=True, return_inverse=True)
+    tot = np.bincount(inv, weights=overlap, minlength=ug.shape[0]).astype(np.int64)
+    top = np.lexsort((first, -tot))[:n]
+    return list(zip(ug[top].tolist(), tot[top].tolist()))
 
 
 def _slowest_wakeups(ctx: _Ctx, n: int) -> list[Evidence]:

@@ -53,9 +53,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     d.runnable_per_p = round(d.runnable_mean / max(procs, 1e-9), 6)
     hp = cg.held
     ngor = tl.gor_id.shape[0]
-    held_by = np.zeros(ngor, np.float64)
-    if hp.g.shape[0]:
-        np.add.at(held_by, tl.gor_index(hp.g), hp.overlap.astype(np.float64))
+    held_by = np.bincount(tl.gor_index(hp.g), weights=hp.overlap, minlength=ngor).astype(np.float64)
     tot = float(held_by.sum())
     hog_g = np.zeros(ngor, bool)
     hog = cg.hog_mask

@@ -69,6 +69,9 @@ def unique(a: np.ndarray, return_index: bool = False, return_inverse: bool = Fal
                          return_counts=return_counts)
     want = return_index or return_inverse or return_counts
     if not want:
+        marks = _marks(a)
+        if marks is not None:
+            return (np.flatnonzero(marks[1]) + marks[0]).astype(a.dtype)
         s = np.sort(a)
         keep = np.empty(s.shape[0], dtype=bool)
         keep[0] = True
@@ -92,6 +95,18 @@ def unique(a: np.ndarray, return_index: bool = False, return_inverse: bool = Fal
     return tuple(out)
 
 
+def _marks(a: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """(lowest value, a bool per value from it) when the values span fewer slots than there
+    are rows (P ids, thread ids of a window, small codes): marking is one pass, no sort."""
+    lo = int(a.min())
+    span = int(a.max()) - lo
+    if span >= a.shape[0]:
+        return None
+    seen = np.zeros(span + 1, dtype=bool)
+    seen[a.astype(np.int64) - lo] = True
+    return lo, seen
+
+
 def count_distinct(a: np.ndarray) -> int:
     """`np.unique(a).size`, without building the unique array."""
     a = np.asarray(a)
@@ -99,5 +114,8 @@ def count_distinct(a: np.ndarray) -> int:
         return int(a.size)
     if not _fast(a):
         return int(np.unique(a).size)
+    marks = _marks(a)
+    if marks is not None:
+        return int(np.count_nonzero(marks[1]))
     s = np.sort(a)
     return int(np.count_nonzero(s[1:] != s[:-1])) + 1

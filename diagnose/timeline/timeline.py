@@ -141,12 +141,17 @@ class Timelines:
         return [rf[s] if s > 0 else "" for s in self.gor_start_stk.tolist()]
 
     @cached_property
+    def iv_gor(self) -> np.ndarray:
+        """The goroutine index (into `gor_id`) of every interval: intervals are grouped by
+        goroutine, so this is a repeat, not a search."""
+        return np.repeat(np.arange(self.gor_id.shape[0], dtype=np.int64), self.gor_n_iv)
+
+    @cached_property
     def gor_state_ns(self) -> np.ndarray:
         """(n_goroutines, 6) ns spent in each GoState inside the trace."""
-        gi = np.repeat(np.arange(self.gor_id.shape[0]), self.gor_n_iv)
-        out = np.zeros((self.gor_id.shape[0], 6), dtype=np.int64)
-        np.add.at(out, (gi, self.iv_state.astype(np.int64)), self.iv_dur)
-        return out
+        n = self.gor_id.shape[0]
+        cell = self.iv_gor * 6 + self.iv_state.astype(np.int64)
+        return np.bincount(cell, weights=self.iv_dur, minlength=n * 6).astype(np.int64).reshape(n, 6)
 
     # ------------------------------------------------------------------ run bursts
     @cached_property
@@ -180,7 +185,7 @@ class Timelines:
             return np.zeros(0, dtype=bool)
         m = (self.iv_state == G_RUNNING) & (self.burst_run_ns[self.burst_id] >= threshold_ns)
         if user_only:
-            m &= ~self.gor_is_system[self.gor_index(self.iv_g)]
+            m &= ~self.gor_is_system[self.iv_gor]
         return m
 
     def cpu_hog_mask(self, threshold_ns: int = 10_000_000, min_share: float = 0.10) -> np.ndarray:
@@ -193,11 +198,10 @@ class Timelines:
         m = self.cpu_bound_mask(threshold_ns)
         if not m.any():
             return m
-        gi = self.gor_index(self.iv_g)
+        gi = self.iv_gor
         busy = np.bincount(gi[m], weights=self.iv_dur[m], minlength=self.gor_id.shape[0])
         alive = self.iv_state != G_NOTEXIST  # after exit the goroutine's time no longer counts
-        life = np.zeros(self.gor_id.shape[0], dtype=np.float64)
-        np.add.at(life, gi[alive], self.iv_dur[alive].astype(np.float64))
+        life = np.bincount(gi[alive], weights=self.iv_dur[alive], minlength=self.gor_id.shape[0])
         hog = (busy >= threshold_ns) & (busy >= min_share * np.maximum(life, 1.0))
         return m & hog[gi]
 
