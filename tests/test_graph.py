@@ -157,3 +157,25 @@ def test_blocking_syscalls_show_on_threads(entry):
     assert longest >= 1.0, "blocking I/O holds a thread inside a syscall"
     sites = [d for n, d in cg.g.nodes(data=True) if d.get("kind") == "syscall_site"]
     assert any(s["caller_class"] in ("raw_user", "netpoller") for s in sites)
+
+
+@pytest.mark.parametrize("entry", pick("gomaxprocs", "procs1-burn")[:1], ids=_id)
+def test_the_diagnosis_does_not_build_the_networkx_view(entry):
+    """Features query the graph's indexed relations; the networkx view (`cg.g`) is built on
+    first use only, and then holds the relations the features were computed from."""
+    from diagnose import pipeline
+
+    with pipeline.open_input(entry.trace) as inp:
+        run = or_skip_unsupported(lambda i: pipeline.analyse(i, keep_timelines=True), inp)
+    cg = run.graph
+    assert "g" not in vars(cg), "analyse built the networkx view"
+    held = cg.edges("held-P-while")
+    assert held and "g" in vars(cg)
+    # the held-P-while edges carry the same per-goroutine time the features' P demand counts
+    by_holder: dict[int, float] = {}
+    for a, _b, d in held:
+        by_holder[int(a[2:])] = by_holder.get(int(a[2:]), 0.0) + d["total_ms"]
+    top = max(by_holder, key=by_holder.get)
+    hp = cg.held
+    mine = float(hp.overlap[hp.g == top].sum()) / 1e6
+    assert by_holder[top] <= mine + 1e-6 and by_holder[top] >= 0.5 * mine

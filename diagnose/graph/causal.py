@@ -163,14 +163,30 @@ class WaitExplanation:
 
 
 class CausalGraph:
+    """The relations of one trace (or window): indexed arrays the features query (`nw`, `sc`,
+    `conns`, `wakeups`, `held`, `run_by_p`, `hog_mask`, `demand`, and chains.py over them), and
+    `g`, the same relations as a networkx MultiDiGraph with per-edge statistics.
+
+    `g` is built on first use (explain, tests, a caller walking the graph): the diagnosis only
+    queries the indexed relations, and building every edge's statistics was ~40% of a big
+    trace's per-window CPU (issue 18) for a graph nothing in the diagnosis read."""
+
     def __init__(self, tl: Timelines) -> None:
         self.tl = tl
         #: share of the post-wake-up runnable time (candidate windows) that held-P-while covers
         self.held_coverage = 1.0
         self.nw = A.network_waits(tl)
         self.sc = A.syscalls(tl)
-        self.g = nx.MultiDiGraph()
+        self.conns = ConnectionIndex(tl, self.nw, self.sc)
+        self._conn_pos = {n.id: i for i, n in enumerate(self.conns.nodes)}
+
+    @cached_property
+    def g(self) -> nx.MultiDiGraph:
+        """The networkx view (module docstring: nodes and edges), built once on first use."""
+        # stored before building: the builders below add to `self.g`
+        self.__dict__["g"] = nx.MultiDiGraph()
         self._build()
+        return self.__dict__["g"]
 
     # ------------------------------------------------------------------ building
     def _rel(self, t: int) -> int:
@@ -395,8 +411,6 @@ class CausalGraph:
                             examples=ex)
 
     def _connections(self) -> None:
-        self.conns = ConnectionIndex(self.tl, self.nw, self.sc)
-        self._conn_pos = {n.id: i for i, n in enumerate(self.conns.nodes)}
         for n in self.conns.nodes:
             attrs = n.as_dict()
             attrs["kind"] = "connection" if n.kind == "conn" else "descriptor"
