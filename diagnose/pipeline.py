@@ -470,12 +470,13 @@ def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | No
 
 
 #: per mille of a window's work done when its reading ends, and when each later stage starts,
-#: from the CPU a 10 MB window takes (benchmarks/bench_pipeline.py): columns 0.3 s, timelines
-#: 0.3, graph 0.9, features 0.65, rules 0.05 (the phases `analyse` announces)
-WINDOW_READ_SHARE = 120
+#: from the CPU 4 windows of the 53 MB go1.27 trace took together (cProfile): columns and
+#: budget 0.82 s, timelines 0.72, graph 0.44, features 1.70, rules 0.19 (the phases `analyse`
+#: announces)
+WINDOW_READ_SHARE = 190
 GRAPH_PHASE = "analysing (causal graph)"
 FEATURES_PHASE = "analysing (features)"
-PHASE_SHARE = {"analysing": WINDOW_READ_SHARE, GRAPH_PHASE: 250, FEATURES_PHASE: 620}
+PHASE_SHARE = {"analysing": WINDOW_READ_SHARE, GRAPH_PHASE: 390, FEATURES_PHASE: 500}
 
 
 class _WindowMarks:
