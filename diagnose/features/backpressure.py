@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..timeline.sorting import stable_argsort, unique
 from ..timeline.analysis import NetWaits
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING
+from ..timeline.grouping import stable_argsort, unique
 from ..timeline.stacks import CC_NETPOLLER, FAM_WRITE, SIDE_WRITE
 from ..timeline.timeline import Timelines
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..timeline.sorting import unique
 from ..graph import CausalGraph, build_graph
 from ..graph import chains as C
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_UNDETERMINED, G_WAITING, K_METRIC
+from ..timeline.grouping import unique
 from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines

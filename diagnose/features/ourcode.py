@@ -23,8 +23,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..timeline.sorting import stable_argsort, unique
 from ..timeline.columns import G_WAITING
+from ..timeline.grouping import stable_argsort, unique
 from ..timeline.stacks import STD_ROOTS, pkg_of
 from ..timeline.timeline import Timelines
 from .compute import MAX_EVIDENCE, dist

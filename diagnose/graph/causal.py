@@ -45,17 +45,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
-from ..timeline.sorting import stable_argsort, unique
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING
+from ..timeline.grouping import stable_argsort, unique
 from ..timeline.stacks import CALLER_CLASSES, FAM_READ, FAM_WRITE, SIDES
 from ..timeline.timeline import Timelines
 from .conns import ConnectionIndex, ConnNode
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MAX_EXAMPLES = 3
 #: held-P-while edges are kept when the runner held a P for at least this long in total
@@ -182,7 +184,10 @@ class CausalGraph:
 
     @cached_property
     def g(self) -> nx.MultiDiGraph:
-        """The networkx view (module docstring: nodes and edges), built once on first use."""
+        """The networkx view (module docstring: nodes and edges), built once on first use
+        (networkx itself is imported then too: ~90 ms a command that does not need it)."""
+        import networkx as nx
+
         # stored before building: the builders below add to `self.g`
         self.__dict__["g"] = nx.MultiDiGraph()
         self._build()

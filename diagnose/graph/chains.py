@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..timeline.sorting import unique
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_WAITING
+from ..timeline.grouping import unique
 from ..timeline.stacks import FAM_ACCEPT, SIDES
 from .conns import ConnNode
 

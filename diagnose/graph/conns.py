@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ..timeline.sorting import stable_argsort, unique
 from ..timeline import analysis as A
+from ..timeline.grouping import stable_argsort, unique
 from ..timeline.stacks import (CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ,
                                FAM_WRITE, SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, StackInfo)
 from ..timeline.timeline import Timelines

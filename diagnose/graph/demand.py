@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..timeline.sorting import unique
 from ..timeline.columns import G_RUNNABLE, G_RUNNING
+from ..timeline.grouping import unique
 
 MAX_GROUPS = 8
 

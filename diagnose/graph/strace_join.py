@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..timeline.sorting import stable_argsort, unique
 from ..errors import InputError
+from ..timeline.grouping import stable_argsort, unique
 
 from ..read.strace import StraceCall, StraceLog, endpoint_peer, is_socket_desc
 from ..timeline import analysis as A

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..timeline.sorting import stable_argsort, unique
 from ..timeline.columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, K_STATE, R_GOROUTINE,
                                 TraceColumns)
+from ..timeline.grouping import stable_argsort, unique
 
 KINDS = ("net", "sync", "syscall", "sched")
 PPROF_MAX_STACK = 128

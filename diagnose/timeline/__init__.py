@@ -12,7 +12,7 @@ from typing import Any
 from .columns import TraceColumns, build_columns
 from .timeline import Timelines, build_timelines
 from .overview import OverviewCounter
-from .sorting import count_distinct
+from .grouping import count_distinct
 
 from .kernel import count_events as kernel_count_events, kernel_available, read_columns as kernel_read_columns
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sorting import stable_argsort, unique
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_RANGE_ACTIVE,
                       K_RANGE_BEGIN, K_RANGE_END, R_GOROUTINE)
+from .grouping import stable_argsort, unique
 from .stacks import CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ, FAM_WRITE, SIDE_OTHER
 from .timeline import Timelines
 

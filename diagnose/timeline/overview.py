@@ -15,9 +15,9 @@ from typing import Iterable
 
 import numpy as np
 
-from .sorting import stable_argsort, unique
 from ..read.inspect import FAKE_P, GC_RANGE, GOMAXPROCS_METRIC, HEAP_METRIC, TraceOverview, wall_time
 from .columns import G_NOTEXIST, K_METRIC, K_RANGE_BEGIN, K_STATE, KIND_CODE, R_GOROUTINE, R_PROC, TraceColumns
+from .grouping import stable_argsort, unique
 
 KIND_NAME = {v: k for k, v in KIND_CODE.items()}
 

@@ -26,9 +26,9 @@ from functools import cached_property
 
 import numpy as np
 
-from .sorting import stable_argsort, unique
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_METRIC,
                       K_STATE, P_RUNNING, R_GOROUTINE, R_PROC, TraceColumns)
+from .grouping import stable_argsort, unique
 from .stacks import StackInfo
 
 

@@ -8,7 +8,7 @@ the CPU has it) quicksort, 5-15x faster. A stable order is a sort by (key, row i
 the key's range and the row index fit in 63 bits together, one value sort of the packed pair
 gives the stable permutation exactly; otherwise a quicksort permutation has its ties re-ordered
 by index (again one packed value sort). The results are identical to numpy's, element for
-element (tests/test_sorting.py compares them on real columns); other dtypes (floats, which may
+element (tests/test_grouping.py compares them on real columns); other dtypes (floats, which may
 hold NaN) and other shapes go to numpy itself.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The fast grouping helpers (diagnose/timeline/sorting.py) give numpy's results exactly.
+"""The fast grouping helpers (diagnose/timeline/grouping.py) give numpy's results exactly.
 
 They replace `np.argsort(kind="stable")` and `np.unique` on every window's hot path, where a
 different tie order would silently change which examples a finding cites; so they are compared
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from diagnose.timeline import load_columns
-from diagnose.timeline.sorting import count_distinct, stable_argsort, unique
+from diagnose.timeline.grouping import count_distinct, stable_argsort, unique
 
 REPO = Path(__file__).resolve().parent.parent
 TRACES = ["fixtures/traces/syscallstorm-chunked-flush16-go1.27.3.trace", "fixtures/traces/slowconsumer-sse-go1.21.13.trace",
