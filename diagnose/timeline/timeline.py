@@ -316,31 +316,36 @@ def build_timelines(cols: TraceColumns) -> Timelines:
     bev = ev[real]
     bg = gid[real]
     nb = bev.shape[0]
-    # rows whose next interval belongs to the same goroutine
-    has_next = np.flatnonzero(bg[1:] == bg[:-1]) if nb > 1 else np.zeros(0, dtype=np.int64)
+    # same[i]: interval i + 1 belongs to the same goroutine as interval i (its next one); what
+    # is "of the next interval" is a shifted slice where `same`, a default elsewhere
+    same = bg[1:] == bg[:-1]
     nb_t = index_dtype(nb + 1)
     nxt = np.full(nb, -1, dtype=nb_t)
-    nxt[has_next] = has_next + 1
     prv = np.full(nb, -1, dtype=nb_t)
-    prv[has_next + 1] = has_next
-    end_ev = np.full(nb, -1, dtype=idx_t)
-    end_ev[has_next] = bev[has_next + 1]
+    if nb > 1:
+        nxt[:-1] = np.where(same, np.arange(1, nb, dtype=nb_t), -1)
+        prv[1:] = np.where(same, np.arange(0, nb - 1, dtype=nb_t), -1)
+
+    def next_or(a: np.ndarray, default: int) -> np.ndarray:
+        out = np.full(nb, default, dtype=a.dtype)
+        if nb > 1:
+            out[:-1] = np.where(same, a[1:], default)
+        return out
+
+    end_ev = next_or(bev, -1)
     start = cols.t[bev]
     iv_open = nxt < 0
-    end = np.full(nb, t_end, dtype=start.dtype)
-    end[has_next] = start[has_next + 1]
+    end = next_or(start, t_end)
     cause_g = cols.g[bev]
     cause_stk = cols.stk[bev]
-    end_g = np.full(nb, -1, dtype=cause_g.dtype)
-    end_g[has_next] = cause_g[has_next + 1]
-    end_stk = np.zeros(nb, dtype=cause_stk.dtype)
-    end_stk[has_next] = cause_stk[has_next + 1]
+    end_g = next_or(cause_g, -1)
+    end_stk = next_or(cause_stk, 0)
     # stacks: the opening transition's stack; else first status stack inside the interval
     stk = cols.tstk[bev].astype(np.int32)
     row_tstk = cols.tstk[ev]
     cand = (~real) & (row_tstk > 0)
     if cand.any():
-        ivs = (np.cumsum(real) - 1)[cand]  # interval of each candidate row
+        ivs = (np.cumsum(real, dtype=index_dtype(nb + 1)) - 1)[cand]  # interval of each candidate row
         vals = row_tstk[cand]
         firsts = _first_per_group(ivs)
         ivs, vals = ivs[firsts], vals[firsts]
