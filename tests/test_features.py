@@ -192,3 +192,29 @@ def separation_table() -> str:
 
 if __name__ == "__main__":  # python tests/test_features.py  -> prints the separation table
     print(separation_table())
+
+
+@pytest.mark.parametrize("name", ["syscallstorm-chunked-flush16-go1.27.3.trace", "customlistener-blocking-go1.19.8.trace"])
+def test_max_concurrent_syscalls_is_the_sweep_maximum(name):
+    """`syscalls.max_concurrent` (sorted starts against sorted ends) equals the plain event
+    sweep -- +1 at a start, -1 at an end, ends first at equal times -- on real syscalls, and
+    with every interval shifted onto shared timestamps (ties everywhere)."""
+    import numpy as np
+
+    from diagnose.features.compute import _max_concurrent
+    from diagnose.timeline import load_timelines
+    from diagnose.timeline.analysis import syscalls
+
+    path = REPO / "fixtures" / "traces" / name
+    if not path.exists():
+        pytest.skip(f"{name} is not in this checkout")
+    sc = syscalls(load_timelines(str(path)))
+    assert len(sc) > 10
+
+    def sweep(start, end):
+        t = np.concatenate((start, end))
+        d = np.concatenate((np.ones(start.shape[0], np.int64), -np.ones(end.shape[0], np.int64)))
+        return int(np.cumsum(d[np.lexsort((d, t))]).max())
+
+    for s, e in ((sc.start, sc.end), (sc.start // 1_000_000, sc.end // 1_000_000)):
+        assert _max_concurrent(s, e) == sweep(s, e)

@@ -231,14 +231,17 @@ class Timelines:
         """(thread ids ascending, time of each one's first event). A thread's first event starts
         a run of its events, so only the points where the thread column changes are searched,
         not every event (a sort of millions of rows otherwise)."""
-        c = self.cols
-        idx = np.nonzero(c.m >= 0)[0]
-        mv = c.m[idx]
-        if mv.shape[0] == 0:
-            return mv, c.t[idx]
-        cand = np.concatenate(([0], np.nonzero(mv[1:] != mv[:-1])[0] + 1))
-        ids, first = unique(mv[cand], return_index=True)
-        return ids, c.t[idx[cand[first]]]
+        m = self.cols.m
+        chg = np.empty(m.shape[0], dtype=bool)
+        if m.shape[0]:
+            chg[0] = True
+            np.not_equal(m[1:], m[:-1], out=chg[1:])
+        chg &= m >= 0
+        cand = np.flatnonzero(chg)  # a thread's first row is one of these (the row before differs)
+        if cand.shape[0] == 0:
+            return m[cand], self.cols.t[cand]
+        ids, first = unique(m[cand], return_index=True)
+        return ids, self.cols.t[cand[first]]
 
     @cached_property
     def gomaxprocs_changes(self) -> list[tuple[int, int]]:
