@@ -194,16 +194,19 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
         ov = np.minimum(tl.iv_end[ri], w_end[wi]) - st
         keep = ov > 0
         wi, ri, st, ov = wi[keep], ri[keep], st[keep], ov[keep]
-        gi = tl.gor_index(tl.iv_g[ri]).astype(np.int64)
+        if wi.shape[0] == 0:
+            continue
+        gi = tl.iv_gor[ri]
         code = wi.astype(np.int64) * ngor + gi
-        uk, inv = unique(code, return_inverse=True)
-        sums = np.bincount(inv, weights=ov.astype(np.float64), minlength=uk.shape[0])
-        firsts = np.full(uk.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(firsts, inv, st)
+        # per (window, goroutine): summed overlap and first start, over the pairs grouped by code
+        perm = stable_argsort(code)
+        code = code[perm]
+        head = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+        uk = code[head]
         out_w.append(uk // ngor)
         out_g.append(tl.gor_id[uk % ngor])
-        out_o.append(np.rint(sums).astype(np.int64))
-        out_f.append(firsts)
+        out_o.append(np.add.reduceat(ov[perm].astype(np.int64), head))
+        out_f.append(np.minimum.reduceat(st[perm].astype(np.int64), head))
     if not out_w:
         return HeldByGoroutine(z, z, z, z)
     return HeldByGoroutine(np.concatenate(out_w), np.concatenate(out_g), np.concatenate(out_o),
