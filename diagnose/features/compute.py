@@ -278,9 +278,11 @@ def _slowest_wakeups(ctx: _Ctx, n: int) -> list[Evidence]:
             break
         chain = C.wait_chain(ctx.cg, w)
         held = [s["goroutine"] for s in chain if s["relation"] == "held-P"]
-        reason = tl.cols.strings[int(tl.iv_reason[w])] or "unknown"
-        out.append(ctx.ev(f"goroutine {int(tl.iv_g[ri])} waited {tl.iv_dur[ri] / 1e6:.1f} ms for a P after a "
-                          f"{reason} wake-up; the Ps ran goroutines {', '.join(map(str, held)) or 'none'}",
+        reason = tl.cols.strings[int(tl.iv_reason[w])]
+        # a wait already going on when the trace started has no reason in the trace
+        after = f"a {reason} wake-up" if reason else "a wake-up (its wait reason is not in the trace)"
+        out.append(ctx.ev(f"goroutine {int(tl.iv_g[ri])} waited {tl.iv_dur[ri] / 1e6:.1f} ms for a P after "
+                          f"{after}; the Ps ran goroutines {', '.join(map(str, held)) or 'none'}",
                           g=[int(tl.iv_g[ri])] + held, start=tl.iv_start[ri], end=tl.iv_end[ri],
                           stk=int(tl.iv_stk[w]), chain=chain))
     return out
