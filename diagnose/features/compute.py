@@ -493,7 +493,7 @@ def _assist_running_ns(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> float:
         return 0.0
     span = tl.duration_ns + 1
     # each goroutine gets its own stretch of a virtual time axis: one coverage for all
-    gi_run = tl.gor_index(tl.iv_g[run]).astype(np.int64)
+    gi_run = tl.iv_gor[run]
     base = gi_run * span - tl.t0
     cover = A.coverage(tl.iv_start[run] + base, tl.iv_end[run] + base)
     sel = assist & (r.rk == 1)

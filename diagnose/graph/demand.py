@@ -58,7 +58,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     hog_g = np.zeros(ngor, bool)
     hog = cg.hog_mask
     if hog.any():
-        hog_g[tl.gor_index(unique(tl.iv_g[hog]))] = True
+        hog_g[tl.iv_gor[hog]] = True
     system = tl.gor_is_system
     if tot > 0:
         d.hog_share = round(float(held_by[hog_g].sum()) / tot, 6)
@@ -68,7 +68,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
         d.source = best[1]
     # per goroutine group: share of P time, share of held time, longest run
     run = tl.iv_state == G_RUNNING
-    gi = tl.gor_index(tl.iv_g[run])
+    gi = tl.iv_gor[run]
     run_ns = np.bincount(gi, weights=tl.iv_dur[run].astype(np.float64), minlength=ngor)
     runs = np.bincount(gi, minlength=ngor)
     longest = np.zeros(ngor, np.int64)

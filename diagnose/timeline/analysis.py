@@ -224,7 +224,7 @@ def _held_by_goroutine_compiled(fast, tl: Timelines, w_start: np.ndarray, w_end:
     nw = w_start.shape[0]
     lo = np.ascontiguousarray(np.stack(los).astype(i64) if los else np.zeros((0, nw), i64))
     cnt = np.ascontiguousarray(np.stack(cnts).astype(i64) if cnts else np.zeros((0, nw), i64))
-    gi = tl.gor_index(tl.iv_g[run]).astype(i64)
+    gi = tl.iv_gor[run]
     w, g, o, f = fast.held_reduce(np.ascontiguousarray(tl.iv_start[run], i64), np.ascontiguousarray(tl.iv_end[run], i64),
                                   np.ascontiguousarray(gi), segoff, lo, cnt, np.ascontiguousarray(w_start, i64),
                                   np.ascontiguousarray(w_end, i64), int(tl.gor_id.shape[0]))
@@ -385,7 +385,7 @@ def is_user_io_close(tl: Timelines, sc: Syscalls) -> tuple[np.ndarray, np.ndarra
     close = sc.fam == FAM_CLOSE
     raw = close & (sc.cls == CC_RAW_USER)
     fin_g = np.array([n in ("runtime.runfinq", "runtime.runFinalizers") for n in tl.gor_name], dtype=bool)
-    on_fin = fin_g[tl.gor_index(sc.g)] if sc.g.shape[0] else np.zeros(0, bool)
+    on_fin = fin_g[tl.iv_gor[sc.iv]]
     fin = close & (st.is_finalizer[sc.stk] | on_fin)
     return raw, fin
 
