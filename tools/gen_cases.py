@@ -57,7 +57,7 @@ STYLE: Dict[str, str] = {
     "bufmux": "gRPC-like: 4 streams multiplexed on one TCP conn, one mutex-guarded bufio.Writer, flush per message",
     "unixfeed": "unix-socket JSON-lines quote feed: a publisher, per-subscriber bounded drop-oldest queues, write deadlines",
     "rawaccept": "TCP subscription gateway, one line in, text lines out; a hand-made listener (raw socket, accept loop)",
-    "starttls": "line protocol upgraded in-band to TLS (STARTTLS), acks polled with a short read deadline",
+    "starttls": "line protocol upgraded in-band to TLS (STARTTLS), credit updates polled with a short read deadline",
 }
 
 SPLIT: Dict[str, str] = {
@@ -157,10 +157,15 @@ GEN_CASES: List[GenCase] = [
              "healthy", {d: 1.0 for d in (10, 20, 40, 80)}),
     GenCase("rawaccept", "filelistener", (), window=1.0,
             confounder="a raw socket handed to net.FileListener (netpoller)"),
-    # starttls (heldout): a library leaves the conn's fd in blocking mode (SetNonblock(false) in Control)
+    # starttls (heldout): a library leaves the conn's fd in blocking mode (SetNonblock(false) in
+    # Control); and a hand-made blocking accept loop that reads the STARTTLS line itself
     GenCase("starttls", "healthy", (), window=1.0),
     *_series("starttls", "sampled", TLSBYPASS, [5, 15, 40, 100], "% of connections left blocking by the library",
              "healthy", {d: 1.0 for d in (5, 15, 40, 100)}),
+    GenCase("starttls", "healthy-fast", (), window=1.0),
+    *_series("starttls", "rawloop", CUSTOM, [10, 20, 40, 80],
+             "new connections/s through a blocking accept loop that reads the STARTTLS line", "healthy-fast",
+             {d: 1.0 for d in (10, 20, 40, 80)}),
     GenCase("starttls", "peek-netpoll", (), window=1.0,
             confounder="a raw-fd peek through SyscallConn().Read (netpoller)"),
 ]
