@@ -6,6 +6,7 @@ The corpus is fixtures/generalisation.json + fixtures/traces/gen/ (tools/regen_f
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections import defaultdict
@@ -39,6 +40,30 @@ def test_every_cause_in_three_styles_with_four_doses():
     assert len(mixed) >= 5, mixed
 
 
+def _styles_with_harness(cause: str) -> set[str]:
+    """Programs of the generalisation corpus plus harness scenarios that inject `cause`."""
+    import regen_fixtures
+
+    return ({c.program for c in gen_cases.GEN_CASES if cause in c.causes}
+            | {"fx:" + c.scenario for c in regen_fixtures.CASES if cause in c.causes})
+
+
+def test_bypass_causes_have_four_dose_series_outside_the_harness():
+    for cause in (gen_cases.CUSTOM, gen_cases.TLSBYPASS):
+        series = defaultdict(list)
+        for c in gen_cases.GEN_CASES:
+            if c.causes == (cause,):
+                series[c.program].append(c.dose)
+                assert gen_cases.SPLIT[c.program] == "heldout", c.key
+        assert series and all(len(d) >= 4 for d in series.values()), (cause, series)
+    assert len(_styles_with_harness(gen_cases.CUSTOM)) >= 3  # rawaccept, starttls, fx:customlistener
+
+
+@pytest.mark.xfail(strict=True, reason="tls_fd_bypass is in 2 styles only: fx:tlsbypass and starttls")
+def test_tls_fd_bypass_in_three_styles():
+    assert len(_styles_with_harness(gen_cases.TLSBYPASS)) >= 3
+
+
 def test_split_is_by_program_and_every_program_has_one():
     programs = {c.program for c in gen_cases.GEN_CASES}
     assert programs == set(gen_cases.SPLIT)
@@ -67,21 +92,37 @@ def test_committed_corpus_is_small_and_consistent():
 
 
 @pytest.fixture(scope="session")
-def scored(tmp_path_factory):
-    """A few committed Go 1.27.3 traces of a held-out program, run through the shipped rules."""
+def feature_cache(tmp_path_factory):
+    """corpus_eval with its feature cache in a temporary directory (shared by the session)."""
     import os
 
     os.environ["NETPOLL_FEATURE_CACHE"] = str(tmp_path_factory.mktemp("features"))
     import corpus_eval
 
     corpus_eval.CACHE = Path(os.environ["NETPOLL_FEATURE_CACHE"])
-    want = {"healthy", "slow35", "slow15", "short"}
-    cases = [k for k in corpus_eval.load_cases(programs={"hijack", "capture"})
-             if k.go == "1.27.3" and k.variant in want]
-    if len(cases) < 4:
-        pytest.skip("the Go 1.27.3 hijack/capture traces are not in the corpus")
+    return corpus_eval
+
+
+def _scored_cases(corpus_eval, programs: set[str], variants: set[str], least: int) -> list:
+    cases = [k for k in corpus_eval.load_cases(programs=programs) if k.go == "1.27.3" and k.variant in variants]
+    if len(cases) < least:
+        pytest.skip(f"the Go 1.27.3 {sorted(programs)} traces are not in the corpus")
     corpus_eval.run_rules(cases, log=False)
     return cases
+
+
+@pytest.fixture(scope="session")
+def scored(feature_cache):
+    """A few committed Go 1.27.3 traces of a held-out program, run through the shipped rules."""
+    return _scored_cases(feature_cache, {"hijack", "capture"}, {"healthy", "slow35", "slow15", "short"}, 4)
+
+
+@pytest.fixture(scope="session")
+def bypass_scored(feature_cache):
+    """The held-out bypass programs (rawaccept, starttls) on Go 1.27.3: controls, confounders and
+    the strongest dose of each series."""
+    want = {"healthy", "healthy-fast", "filelistener", "peek-netpoll", "conns80", "rawloop80", "sampled100"}
+    return _scored_cases(feature_cache, {"rawaccept", "starttls"}, want, 8)
 
 
 @needs_corpus
@@ -99,6 +140,32 @@ def test_score_counts_what_the_rules_said(scored):
     quiet = [k for k in scored if not k.expected]
     assert s["fa_n"] == len(quiet)
     assert s["fa"] == sum(1 for k in quiet if k.warned())
+
+
+@needs_corpus
+def test_bypass_programs_show_their_mechanism_and_controls_stay_quiet(bypass_scored, feature_cache):
+    from generalisation import score
+
+    by = {(k.program, k.variant): k for k in bypass_scored}
+    code = feature_cache._code_hash()
+    feats = {key: feature_cache.features_for(k.path, hashlib.sha256(k.path.read_bytes()).hexdigest(), code)
+             for key, k in by.items()}
+    # the hand-made accept loops block in accept4; the FileListener built from a raw socket parks instead
+    for key in (("rawaccept", "conns80"), ("starttls", "rawloop80")):
+        assert feats[key].syscalls.blocking_accept_count >= 3, key
+    fl = feats[("rawaccept", "filelistener")]
+    assert fl.syscalls.blocking_accept_count == 0 and fl.network.accept_waits.count > 0
+    # the library's SetNonblock(false) is seen on the blocking variant, not on the netpoller peek
+    assert feats[("starttls", "sampled100")].fds.set_blocking_count > 0
+    assert feats[("starttls", "peek-netpoll")].fds.set_blocking_count == 0
+    # healthy programs and confounders: nothing above info (issue 12)
+    quiet = [k for k in bypass_scored if not k.expected]
+    assert len(quiet) == 5 and not any(k.warned() for k in quiet), [(k.variant, k.warned()) for k in quiet]
+    s = score(bypass_scored)
+    for cause in (gen_cases.CUSTOM, gen_cases.TLSBYPASS):
+        doses = [k for k in bypass_scored if cause in k.expected]
+        assert s["per"][cause]["noticed"] == sum(k.noticed for k in doses)
+        assert s["per"][cause]["found"] == sum(k.noticed and cause in k.warned() for k in doses)
 
 
 @needs_corpus

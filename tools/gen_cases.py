@@ -19,6 +19,8 @@ SLOW = "slow_consumer"
 STORM = "syscall_storm"
 GC = "gc_pressure"
 FD = "fd_reuse"
+CUSTOM = "custom_listener"
+TLSBYPASS = "tls_fd_bypass"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +56,8 @@ STYLE: Dict[str, str] = {
     "consumer": "the traced process is a streaming client (reader goroutines, a worker pool, acks)",
     "bufmux": "gRPC-like: 4 streams multiplexed on one TCP conn, one mutex-guarded bufio.Writer, flush per message",
     "unixfeed": "unix-socket JSON-lines quote feed: a publisher, per-subscriber bounded drop-oldest queues, write deadlines",
+    "rawaccept": "TCP subscription gateway, one line in, text lines out; a hand-made listener (raw socket, accept loop)",
+    "starttls": "line protocol upgraded in-band to TLS (STARTTLS), credit updates polled with a short read deadline",
 }
 
 SPLIT: Dict[str, str] = {
@@ -61,6 +65,8 @@ SPLIT: Dict[str, str] = {
     "hijack": "heldout", "revproxy": "heldout", "capture": "heldout", "consumer": "heldout",
     "bufmux": "heldout",  # written after the last tuning (issue 12 gen2): scored, never tuned on
     "unixfeed": "heldout",  # written after the gen3 tuning: scored, never tuned on
+    "rawaccept": "heldout",  # written after the mixes tuning (issue 12 bypass): scored, never tuned on
+    "starttls": "heldout",  # idem
 }
 
 
@@ -144,6 +150,24 @@ GEN_CASES: List[GenCase] = [
     *_series("unixfeed", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
     *_series("unixfeed", "write", STORM, [64, 16, 4, 1], "bytes per write", "healthy", {4: 0.3, 1: 0.2}),
     GenCase("unixfeed", "idle600", (), confounder="600 idle subscribers parked in a socket read"),
+    # rawaccept (heldout): blocking accept4 + blocking hello read in a hand-made accept loop.
+    # 1 s windows: the stalls come with the slow speakers' connects, a few per 0.5 s.
+    GenCase("rawaccept", "healthy", (), window=1.0),
+    *_series("rawaccept", "conns", CUSTOM, [10, 20, 40, 80], "new connections/s through the raw accept loop",
+             "healthy", {d: 1.0 for d in (10, 20, 40, 80)}),
+    GenCase("rawaccept", "filelistener", (), window=1.0,
+            confounder="a raw socket handed to net.FileListener (netpoller)"),
+    # starttls (heldout): a library leaves the conn's fd in blocking mode (SetNonblock(false) in
+    # Control); and a hand-made blocking accept loop that reads the STARTTLS line itself
+    GenCase("starttls", "healthy", (), window=1.0),
+    *_series("starttls", "sampled", TLSBYPASS, [5, 15, 40, 100], "% of connections left blocking by the library",
+             "healthy", {d: 1.0 for d in (5, 15, 40, 100)}),
+    GenCase("starttls", "healthy-fast", (), window=1.0),
+    *_series("starttls", "rawloop", CUSTOM, [10, 20, 40, 80],
+             "new connections/s through a blocking accept loop that reads the STARTTLS line", "healthy-fast",
+             {d: 1.0 for d in (10, 20, 40, 80)}),
+    GenCase("starttls", "peek-netpoll", (), window=1.0,
+            confounder="a raw-fd peek through SyscallConn().Read (netpoller)"),
 ]
 
 
