@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from diagnose.timeline import load_columns
-from diagnose.timeline.grouping import count_distinct, stable_argsort, unique
+from diagnose.timeline.grouping import count_distinct, lex_order, stable_argsort, unique
 
 REPO = Path(__file__).resolve().parent.parent
 TRACES = ["fixtures/traces/syscallstorm-chunked-flush16-go1.27.3.trace", "fixtures/traces/slowconsumer-sse-go1.21.13.trace",
@@ -66,6 +66,9 @@ def test_keys_as_the_graph_combines_them(columns):
     code = (g - g.min()) * (int(columns.m.max()) - int(columns.m.min()) + 1) + (columns.m - columns.m.min())
     _same(code)
     _same(columns.t.astype(np.int64) * 1_000_003)  # > 63 bits with the row index: the tie path
+    # (P, time) as the running intervals are ordered, and a pair too wide to combine
+    for a, b in ((columns.p, columns.t), (columns.m, columns.g), (columns.t, columns.t)):
+        assert np.array_equal(lex_order(a, b), np.lexsort((b, a)))
 
 
 @pytest.mark.parametrize("case", ["wide-ties", "negative", "uint64-high", "bool", "all-true", "int8", "sorted",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stable_argsort", "unique", "count_distinct"]
+__all__ = ["stable_argsort", "lex_order", "unique", "count_distinct"]
 
 
 def _fast(a: np.ndarray) -> bool:
@@ -58,6 +58,22 @@ def stable_argsort(a: np.ndarray) -> np.ndarray:
     packed.sort()
     packed &= mask
     return packed
+
+
+def lex_order(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """Exactly `np.lexsort((secondary, primary))` (by primary, then secondary, then row) for
+    integer keys: one stable sort of a combined key when both ranges fit 63 bits together."""
+    n = primary.shape[0]
+    if n < 2 or not (_fast(primary) and _fast(secondary)):
+        return np.lexsort((secondary, primary))
+    plo, slo = int(primary.min()), int(secondary.min())
+    pspan, sspan = int(primary.max()) - plo, int(secondary.max()) - slo
+    sbits = sspan.bit_length()
+    if pspan.bit_length() + sbits > 63:
+        return np.lexsort((secondary, primary))
+    key = (primary.astype(np.int64) - plo) << sbits
+    key |= secondary.astype(np.int64) - slo
+    return stable_argsort(key)
 
 
 def unique(a: np.ndarray, return_index: bool = False, return_inverse: bool = False,

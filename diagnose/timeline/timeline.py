@@ -28,7 +28,7 @@ import numpy as np
 
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_METRIC,
                       K_STATE, P_RUNNING, R_GOROUTINE, R_PROC, TraceColumns)
-from .grouping import stable_argsort, unique
+from .grouping import lex_order, stable_argsort, unique
 from .stacks import StackInfo
 
 
@@ -210,7 +210,7 @@ class Timelines:
     def run_iv(self) -> np.ndarray:
         """Indices of Running intervals sorted by (proc, start)."""
         r = np.nonzero(self.iv_state == G_RUNNING)[0]
-        order = np.lexsort((self.iv_start[r], self.iv_p[r]))
+        order = lex_order(self.iv_p[r], self.iv_start[r])
         return r[order]
 
     @cached_property
