@@ -3,6 +3,8 @@
 `held_p_by_goroutine` -- who held a P while a woken goroutine waited -- is the graph stage's
 hottest query; the C version must give the same rows, in the same order, with the same dtypes,
 on real traces of every Go version, and the whole diagnosis must not change with it.
+`timelines_scan` builds the goroutine intervals (`build_timelines`): every interval array must
+be the same, dtype included, on traces of every format and on a cut one.
 """
 from __future__ import annotations
 
@@ -126,3 +128,26 @@ def test_edge_inputs_match_the_reference(monkeypatch):
     empty = A._fastscan.held_reduce(s, e, gi, segoff, np.zeros((3, 0), i64), np.zeros((3, 0), i64),
                                     np.zeros(0, i64), np.zeros(0, i64), 3)
     assert empty == (b"", b"", b"", b"")
+
+
+#: one trace per harness program and format family, plus generalisation styles and a cut trace
+TIMELINE_CASES = sorted(TRACES.glob("*-go1.19.8.trace"))[::4] + sorted(TRACES.glob("*-go1.27.3.trace"))[::3] + \
+    sorted((TRACES / "gen").glob("*-go1.2[25]*.trace"))[::40]
+
+
+@needs_scan
+@pytest.mark.parametrize("path", TIMELINE_CASES + ["cut"], ids=lambda p: getattr(p, "stem", p))
+def test_timelines_identical(path, monkeypatch, tmp_path):
+    if path == "cut":  # two generations, the second cut: intervals open at the end of the first
+        src = TRACES / "gen" / "capture-inproc-go1.27.3.trace"
+        path = tmp_path / "cut.trace"
+        path.write_bytes(src.read_bytes()[: src.stat().st_size * 3 // 4])
+    cols = load_columns(path)
+    fast = build_timelines(cols)
+    monkeypatch.setattr(A, "_fastscan", None)
+    ref = build_timelines(cols)
+    names = [k for k, v in vars(ref).items() if isinstance(v, np.ndarray)]
+    assert len(names) >= 20 and ref.iv_g.shape[0] > 0
+    for name in names:
+        x, y = getattr(fast, name), getattr(ref, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name

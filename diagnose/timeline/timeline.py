@@ -296,22 +296,31 @@ def _group_order(keys: np.ndarray) -> np.ndarray:
     return stable_argsort(keys)
 
 
-def build_timelines(cols: TraceColumns) -> Timelines:
-    """Goroutine state intervals from the columns (vectorised).
+#: the columns timelines_scan reads, and the dtypes of what it writes (timeline order)
+_SCAN_COLUMNS = ("t", "g", "stk", "tstk", "p", "m", "s1", "sfrom", "sto")
+_SCAN_TYPES = (np.int64, np.int64, np.int32, np.int32, np.int64, np.int64, np.int32, np.uint8, np.uint8)
+_SCAN_OUT = (np.int32, np.int64, np.int64, np.int64, np.bool_, np.int32, np.int32, np.int64, np.int32, np.int64,
+             np.int32, np.int64, np.int64, np.int32, np.int32, np.int32, np.int8, np.int8)
 
-    Row indices (`tr_ev`, `iv_ev`, `iv_end_ev`, `iv_prev`, `iv_next`, `gor_first_iv`) are int32
-    below 2^31 rows; everything "of the next interval" is read from the interval arrays themselves
-    (a shift by one inside a goroutine) rather than gathered again from the event columns."""
-    n = len(cols)
-    t0 = int(cols.t.min()) if n else 0
-    t_end = int(cols.t.max()) if n else 0
-    idx_t = index_dtype(n)
-    ev = np.flatnonzero((cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)).astype(idx_t)
-    gid = cols.rid[ev]
-    order = _group_order(gid)
-    ev = ev[order]
-    gid = gid[order]
-    del order
+
+def _compiled_scan(cols: TraceColumns, ev: np.ndarray, gid: np.ndarray):
+    """The compiled module when it can take these columns (built, not NETPOLL_DIAGNOSE_PURE,
+    the usual dtypes, contiguous, int32 row indices), else None: the numpy code runs."""
+    from .analysis import scan_kernel
+
+    fast = scan_kernel()
+    if fast is None or ev.dtype != np.int32 or gid.dtype != np.int64 or ev.shape[0] >= 2**31 - 2:
+        return None
+    for name, dt in zip(_SCAN_COLUMNS, _SCAN_TYPES):
+        a = getattr(cols, name)
+        if a.dtype != dt or not a.flags.c_contiguous:
+            return None
+    return fast
+
+
+def _intervals(cols: TraceColumns, ev: np.ndarray, gid: np.ndarray, t_end: int, idx_t):
+    """The intervals' arrays from the transition rows grouped by goroutine (numpy; the
+    reference of `_fastscan.timelines_scan`)."""
     sfrom = cols.sfrom[ev]
     sto = cols.sto[ev]
     first_g = _first_per_group(gid)
@@ -363,17 +372,48 @@ def build_timelines(cols: TraceColumns) -> Timelines:
     iv_state = sto[real].astype(np.int8)
     # drop NotExist intervals (after exit) from the goroutine's life? keep them: they are cheap
     # and keep iv_prev/iv_next simple; analyses filter by state.
+    return (bev, bg, start, end, iv_open, end_ev, stk, cause_g, cause_stk, end_g, end_stk, cols.p[bev], cols.m[bev],
+            cols.s1[bev], nxt, prv, iv_state, sfrom[real].astype(np.int8), nb_t)
+
+
+def build_timelines(cols: TraceColumns) -> Timelines:
+    """Goroutine state intervals from the columns (vectorised).
+
+    Row indices (`tr_ev`, `iv_ev`, `iv_end_ev`, `iv_prev`, `iv_next`, `gor_first_iv`) are int32
+    below 2^31 rows; everything "of the next interval" is read from the interval arrays themselves
+    (a shift by one inside a goroutine) rather than gathered again from the event columns."""
+    n = len(cols)
+    t0 = int(cols.t.min()) if n else 0
+    t_end = int(cols.t.max()) if n else 0
+    idx_t = index_dtype(n)
+    ev = np.flatnonzero((cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)).astype(idx_t)
+    gid = cols.rid[ev]
+    order = _group_order(gid)
+    ev = ev[order]
+    gid = gid[order]
+    del order
+    scan = _compiled_scan(cols, ev, gid)
+    if scan is not None:
+        out = tuple(np.empty(ev.shape[0], dt) for dt in _SCAN_OUT)  # the first nb rows are filled
+        nb = int(scan.timelines_scan(ev, gid, tuple(getattr(cols, c) for c in _SCAN_COLUMNS), t_end, out))
+        (bev, bg, start, end, iv_open, end_ev, stk, cause_g, cause_stk, end_g, end_stk, iv_p, iv_m, iv_reason,
+         nxt, prv, iv_state, iv_from) = (a[:nb] for a in out)
+        nb_t = index_dtype(nb + 1)
+    else:
+        (bev, bg, start, end, iv_open, end_ev, stk, cause_g, cause_stk, end_g, end_stk, iv_p, iv_m, iv_reason,
+         nxt, prv, iv_state, iv_from, nb_t) = _intervals(cols, ev, gid, t_end, idx_t)
+        nb = bev.shape[0]
     # goroutines: bg is grouped by ascending id, so each group's first row is its first interval
     first_iv = np.flatnonzero(_first_per_group(bg)).astype(nb_t) if nb else np.zeros(0, dtype=nb_t)
     gor_id = bg[first_iv]
     n_iv = np.diff(np.append(first_iv, nb)).astype(np.int64)
     return Timelines(
         cols=cols, t0=t0, t_end=t_end, tr_ev=ev,
-        iv_g=bg, iv_state=iv_state, iv_reason=cols.s1[bev], iv_start=start, iv_end=end, iv_open=iv_open,
+        iv_g=bg, iv_state=iv_state, iv_reason=iv_reason, iv_start=start, iv_end=end, iv_open=iv_open,
         iv_ev=bev, iv_end_ev=end_ev, iv_stk=stk,
         iv_cause_g=cause_g, iv_cause_stk=cause_stk, iv_end_g=end_g, iv_end_stk=end_stk,
-        iv_p=cols.p[bev], iv_m=cols.m[bev], iv_prev=prv, iv_next=nxt,
-        iv_from=sfrom[real].astype(np.int8),
+        iv_p=iv_p, iv_m=iv_m, iv_prev=prv, iv_next=nxt,
+        iv_from=iv_from,
         gor_id=gor_id, gor_first_iv=first_iv, gor_n_iv=n_iv,
     )
 
