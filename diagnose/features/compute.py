@@ -471,14 +471,16 @@ def _slowest_behind_runtime(ctx: _Ctx, n: int = 30) -> Evidence | None:
         return None
     best, best_ns = None, 0
     for k in np.argsort(-tl.iv_dur[r])[:n].tolist():
-        chain = C.wait_chain(ctx.cg, int(wk["wait_iv"][k]))
-        rt = sum(s["end_ns"] - s["start_ns"] for s in chain if s["relation"] == "held-P"
-                 and tl.gor_is_system[tl.gor_index(s["goroutine"])])
+        # the runtime's share: the longest running interval of each runtime goroutine among the
+        # holders (the chain's held-P steps), compared before building one chain
+        rt = sum(int(tl.iv_end[ri]) - int(tl.iv_start[ri]) for g, _tot, _runs, ri in
+                 C.wait_holders(ctx.cg, int(wk["wait_iv"][k])) if tl.gor_is_system[tl.gor_index(g)])
         if rt > best_ns:
-            best, best_ns = (k, chain), rt
+            best, best_ns = k, rt
     if best is None:
         return None
-    k, chain = best
+    k = best
+    chain = C.wait_chain(ctx.cg, int(wk["wait_iv"][k]))
     ri = int(r[k])
     return ctx.ev(f"goroutine {int(tl.iv_g[ri])} waited {tl.iv_dur[ri] / 1e6:.1f} ms for a P while runtime "
                   f"goroutines (GC workers) held the Ps", g=int(tl.iv_g[ri]), start=tl.iv_start[ri],

@@ -37,9 +37,10 @@ def _frames(tl, stk: int) -> list:
     return tl.stacks.frames(int(stk), STACK_FRAMES) if stk else []
 
 
-def holders(cg, start: int, end: int, exclude: int | None = None, n: int = MAX_HOLDERS) -> list[Step]:
-    """Who held the Ps during [start, end) (absolute ns): the goroutines that ran longest, each
-    as one step spanning its longest running interval in the window."""
+def held_runs(cg, start: int, end: int, exclude: int | None = None,
+              n: int = MAX_HOLDERS) -> list[tuple[int, int, int, int]]:
+    """Who held the Ps during [start, end) (absolute ns), longest first: (goroutine, ns it ran
+    in the window, runs, its longest running interval) -- what `holders` turns into steps."""
     tl = cg.tl
     parts = []
     for seg, s, e_max in cg.run_by_p:
@@ -71,8 +72,15 @@ def holders(cg, start: int, end: int, exclude: int | None = None, n: int = MAX_H
         idx = np.nonzero(inv == k)[0]
         best = int(idx[int(np.argmax(ov_all[idx]))])
         chosen.append((int(ug[k]), int(totals[k]), int(runs_n[k]), int(ri_all[best])))
+    return chosen
+
+
+def holders(cg, start: int, end: int, exclude: int | None = None, n: int = MAX_HOLDERS) -> list[Step]:
+    """Who held the Ps during [start, end) (absolute ns): the goroutines that ran longest, each
+    as one step spanning its longest running interval in the window."""
+    tl = cg.tl
     out = []
-    for g, tot, runs, ri in chosen:
+    for g, tot, runs, ri in held_runs(cg, start, end, exclude, n):
         gi = int(tl.gor_index(g))
         name = tl.gor_name[gi] if gi < len(tl.gor_name) else ""
         stk = int(tl.iv_stk[ri]) or int(tl.gor_start_stk[gi])
@@ -82,6 +90,26 @@ def holders(cg, start: int, end: int, exclude: int | None = None, n: int = MAX_H
                          f"({name or 'goroutine'}; its burst without blocking: {burst / 1e6:.1f} ms)",
                          _frames(tl, stk)))
     return out
+
+
+def _runnable_after(tl, i: int) -> int | None:
+    """The Runnable interval that followed wait `i` (it was woken and then waited for a P)."""
+    if tl.iv_open[i]:
+        return None
+    r = int(tl.iv_next[i])
+    if r < 0 or tl.iv_state[r] != G_RUNNABLE or tl.iv_open[r]:
+        return None
+    return r
+
+
+def wait_holders(cg, wait_iv: int) -> list[tuple[int, int, int, int]]:
+    """The P holders `wait_chain` lists for this wait (`held_runs` rows), without the chain's
+    text and frames: for comparing many waits before building the chain of one."""
+    tl = cg.tl
+    r = _runnable_after(tl, int(wait_iv))
+    if r is None:
+        return []
+    return held_runs(cg, int(tl.iv_start[r]), int(tl.iv_end[r]), exclude=int(tl.iv_g[int(wait_iv)]))
 
 
 def wait_chain(cg, wait_iv: int) -> list[Step]:
@@ -110,8 +138,8 @@ def wait_chain(cg, wait_iv: int) -> list[Step]:
         waker = "netpoller" if reason == "network" else ("timer" if reason == "sleep" else "runtime")
         steps.append(_step(None, tl.iv_end[i] - t0, tl.iv_end[i] - t0, "woke",
                            f"the {waker} made goroutine {g} runnable"))
-    r = int(tl.iv_next[i])
-    if r < 0 or tl.iv_state[r] != G_RUNNABLE or tl.iv_open[r]:
+    r = _runnable_after(tl, i)
+    if r is None:
         return steps
     steps.append(_step(g, tl.iv_start[r] - t0, tl.iv_end[r] - t0, "runnable",
                        f"waited {(tl.iv_end[r] - tl.iv_start[r]) / 1e6:.2f} ms for a P"))
