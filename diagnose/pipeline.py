@@ -486,6 +486,11 @@ def _diagnose_row_windows(inp: TraceInput, ruleset: RuleSet, per_window: int, *,
         from .jobs import release_memory
 
         release_memory()  # the reader's store is gone: give its pages back before the windows fork
+        if len(rows) == 1:  # fewer events than the size promised: one window is the whole trace
+            run = analyse(inp, progress=progress, keep_timelines=keep_timelines, modules=modules,
+                          columns=rows.columns(0))
+            run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
+            return run
         hlen = HEADER_LEN_V1
         body, total = inp.size - hlen, max(rows.n_rows, 1)
         spans = [(hlen + body * a // total, hlen + body * b // total) for a, b in rows.spans]

@@ -203,3 +203,15 @@ def test_small_old_trace_is_analysed_whole():
     inp = pipeline.open_input(SAME[0])
     assert pipeline.plan_row_windows(inp, 1.0) == 0  # ~400 KB: under 1.5 windows
     assert pipeline.plan_row_windows(pipeline.open_input(GEN / "capture-inproc-go1.27.3.trace"), 0.001) == 0
+
+
+def test_a_trace_with_fewer_events_than_its_size_promised_is_one_whole_window():
+    """The rows per window come from the file size (pipeline.V1_ROWS_PER_BYTE); a trace with
+    fewer events a byte is cut into one window, which is the whole trace: same diagnosis and
+    features as read whole, no window in the JSON."""
+    path = TRACES / "customlistener-blocking-go1.21.13.trace"
+    whole, win = _diagnoses(path, 2)
+    assert pipeline.plan_row_windows(pipeline.open_input(path), _mb(path, 2)) > 0  # planned as windowed
+    assert win.diagnosis.model_dump() == whole.diagnosis.model_dump()
+    assert win.features.model_dump() == whole.features.model_dump()
+    assert {f.cause for f in win.diagnosis.findings} == {"blocking_syscall", "custom_listener"}
