@@ -394,7 +394,7 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
     inferred from the stacks when None). `window`: only the generations in those bytes (see
     `diagnose_trace`); the caller then ends the progress line. `columns`: the window's columns
-    already made (an old-format trace's row window, `timeline.row_windows`) instead of read."""
+    already made (an old-format trace's row window, `timeline.load_row_windows`) instead of read."""
     try:
         cols = read_columns(inp, progress, window) if columns is None else columns
         budget.check(cols, inp.size, inp.display)  # refuse in one line what would not fit

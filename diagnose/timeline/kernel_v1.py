@@ -6,10 +6,13 @@ The reference (``build_columns(open_trace(path).events())``) decodes the file in
 parser's compact store (diagnose/read/v1/parser.py), converts every old event into one or
 two new-model ``Event`` objects (read/v1/convert.py) and turns each into a row
 (columns.py ``_build_from_reader``). Here the decode is the same Python code, and then C
-(``diagnose.read.v1._v1fast.convert_rows``) runs the converter and the row mapping over the
+(``diagnose.read.v1._v1fast.convert_chunk``) runs the converter and the row mapping over the
 store in one loop, writing the rows straight into the column arrays. Python then interns the
 strings and stacks the rows name, once per distinct item, in the order the reference
-interns them (the kernel logs first uses), and remaps the columns.
+interns them (the kernel logs first uses), and remaps the columns. The converter's state lives
+in a capsule between calls (``convert_start``), so the merged order can be converted a run at a
+time: the main command hands each run to a ``timeline.cut.WindowCutter`` (``read_columns(...,
+sink=)``), which cuts a big trace into windows without its whole columns ever existing.
 
 The result is exactly the reference's (same arrays, tables and meta; same TraceError: the
 decode raises before the kernel runs, and the event cap is checked on the same count). When
@@ -55,7 +58,7 @@ def _i64(values) -> bytes:
 
 @lru_cache(maxsize=8)
 def _type_tables(version: int) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
-    """The per-type tables of convert_rows except the per-trace ones (builtin and inline
+    """The per-type tables of convert_chunk except the per-trace ones (builtin and inline
     string ids), and the constant names SK_CONST refers to. Derived from the reference code:
     the converter's tables, and the accessors of event.py probed on one event per type."""
     from ..read import event as rev

@@ -60,7 +60,7 @@ reference the tests compare with). The parser runs its plain timed events throug
 ``decode_events``, its merge through ``merge_order`` and its validation through
 ``post_process`` (each leaves anything that warns or fails to the Python code, which then
 gives its own error or warning), and ``diagnose.timeline.kernel_v1`` turns the compact store
-straight into columns with ``convert_rows`` (the converter and the row mapping in one loop: no
+straight into columns with ``convert_chunk`` (the converter and the row mapping in one loop: no
 ``Event`` per event; with a sink, a run of the merged order at a time: the main command cuts a
 big old trace into windows of rows as they come, ``diagnose.timeline.cut``). A real 11.2 MB go1.21.13 trace (``tools/regen_fixtures.py --big 1.21.13
 --mb 10``: 2.24 M raw events, 3.36 M converted) reads into columns in 0.5 s of CPU / 437 MB

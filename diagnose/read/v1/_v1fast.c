@@ -18,7 +18,7 @@
  * remaps the columns. Per-type tables (kinds, stack argument indexes, the converter's
  * reasons...) come from Python at each call; constants from the generated header.
  *
- * convert_rows returns None ("punt") for whatever the reference would answer with something
+ * convert_chunk returns None ("punt") for whatever the reference would answer with something
  * other than rows (an event type the converter rejects, a value past int64): the caller then
  * runs the reference, which gives the reference's outcome by construction. Nothing here
  * changes the store or the order.
