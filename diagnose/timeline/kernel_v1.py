@@ -126,7 +126,8 @@ class _Declined(Exception):
 def _chunks(conv, tabs, chunk: int | None):
     """The kernel's rows for a V1Conversion (nothing consumed), `chunk` events of the merged
     order at a time (None: all), with their string and stack ids final (interned into `tabs` in the
-    reference's first-use order): (column name -> array, rows, last time). Raises _Declined."""
+    reference's first-use order): (column name -> array, rows, last time). The arrays of a run
+    share one set of buffers with the next run: use them before asking for it. Raises _Declined."""
     tr = conv.trace
     if not isinstance(tr.store, array):  # a value past int64 made the store a list (crafted input)
         raise _Declined
@@ -137,30 +138,31 @@ def _chunks(conv, tabs, chunk: int | None):
         raise _Declined from None
     store = np.frombuffer(tr.store, dtype=np.int64)
     order = tr.order
-    n = len(order)
-    spans = [(a, min(a + chunk, n)) for a in range(0, n, chunk)] if chunk and n > chunk else [(0, n)]
-    creates = 0 if len(spans) == 1 else int(np.count_nonzero((store[8::9] & 0xFF) == _evgocreate()))
+    total = len(order)
+    spans = [(a, min(a + chunk, total)) for a in range(0, total, chunk)] if chunk and total > chunk else [(0, total)]
+    if len(spans) == 1:
+        cap = _row_capacity(store)
+    else:  # a run's rows: at most two an event (GoSysCall, GoStartLabel), the GoStatus of any
+        # pre-init GoCreate of the trace (they come out together when that phase ends) and the
+        # Syncs; the pages past the rows written are never touched
+        cap = 2 * chunk + int(np.count_nonzero((store[8::9] & 0xFF) == _evgocreate())) + 2
+    cols = {name: np.empty(cap, dtype=dt) for name, _, dt in _COLS}
+    bufs = tuple(cols[name] for name, _, _ in _COLS)
     conversion = _v1fast.convert_start(tables + per_trace, conv.first_ts is not None)
     maps = (array("i", [0]), array("i", [0]))  # string ref -> id, stack ref -> id
     view = memoryview(order)
     for k, (a, b) in enumerate(spans):
-        # a run's rows: at most two an event (GoSysCall, GoStartLabel), the GoStatus of any pre-init
-        # GoCreate of the trace (they come out together when that phase ends) and the Syncs;
-        # the pages past the rows written are never touched
-        cap = _row_capacity(store) if len(spans) == 1 else 2 * (b - a) + creates + 2
-        cols = {name: np.empty(cap, dtype=dt) for name, _, dt in _COLS}
-        got = _v1fast.convert_chunk(conversion, tr.store, view[a:b], tuple(cols[name] for name, _, _ in _COLS),
-                                    k == len(spans) - 1)
+        got = _v1fast.convert_chunk(conversion, tr.store, view[a:b], bufs, k == len(spans) - 1)
         if got is None or not _intern(conv, got[2], tabs, maps):
             raise _Declined
-        n, last_ts = got[0], got[1]
-        arrays = {name: col[:n] for name, col in cols.items()}
+        rows, last_ts = got[0], got[1]
+        arrays = {name: col[:rows] for name, col in cols.items()}
         # copies: the maps grow with the next run
         str_map, stk_map = (np.frombuffer(m, dtype=np.int32).copy() for m in maps)
         arrays["s1"] = str_map[arrays["s1"]]
         arrays["stk"] = stk_map[arrays["stk"]]
         arrays["tstk"] = stk_map[arrays["tstk"]]
-        yield arrays, n, last_ts
+        yield arrays, rows, last_ts
 
 
 def _evgocreate() -> int:
