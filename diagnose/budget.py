@@ -44,6 +44,10 @@ AVAILABLE_SHARE = 0.8
 #: trace of 11.2 MB (the v1 reader's compact store plus the later stages)
 WHOLE_PER_BYTE = 55
 WHOLE_PER_BYTE_OLD_FORMAT = 75
+#: ... and of an old-format trace read whole but analysed in windows of events (the reader's
+#: compact store, ~72 B an event at ~0.2 events a byte, and its merged order; one run of rows:
+#: 1209 MiB peak for a 63 MB go1.21 trace)
+READ_PER_BYTE_OLD_FORMAT = 21
 
 
 def available_memory() -> int | None:
@@ -98,11 +102,12 @@ def _budget(size: int, env: Mapping[str, str] | None = None) -> tuple[int | None
     return (limit, True) if cap is None or cap >= limit else (cap, False)
 
 
-def check_whole_read(size: int, display: str, old_format: bool = False) -> None:
+def check_whole_read(size: int, display: str, old_format: bool = False, per_byte: int | None = None) -> None:
     """Raise TraceError (one line) before reading a whole trace whose analysis would not fit:
-    estimated from the file size, since nothing is counted yet."""
+    estimated from the file size, since nothing is counted yet (`per_byte`: bytes of memory a
+    byte of the file takes, when not the whole analysis's)."""
     limit, scaled_default = _budget(size)
-    need = (WHOLE_PER_BYTE_OLD_FORMAT if old_format else WHOLE_PER_BYTE) * size
+    need = (per_byte or (WHOLE_PER_BYTE_OLD_FORMAT if old_format else WHOLE_PER_BYTE)) * size
     # The size-scaled default (64 x size) is a rule of thumb for the count-based check after
     # the columns, not a limit a size estimate can be held to (old formats need ~72 x): only a
     # real limit -- set, an address-space limit, or the machine's available memory -- refuses here.

@@ -29,8 +29,8 @@ from .errors import TraceError, UsageError
 from .features import Features, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times
-from .timeline import (Timelines, TraceColumns, build_timelines, kernel_available, kernel_count_events,
-                       kernel_read_columns, load_columns, trace_header)
+from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, kernel_available, kernel_count_events,
+                       kernel_read_columns, load_columns, load_row_windows, trace_header)
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30
@@ -386,15 +386,17 @@ class Run:
 
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
             strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None,
-            window: tuple[int, int, int] | None = None, refuse_cut: bool = True) -> Run:
+            window: tuple[int, int, int] | None = None, refuse_cut: bool = True,
+            columns: TraceColumns | None = None) -> Run:
     """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace (or window)
     whose analysis would take more memory than the budget (diagnose/budget.py), and a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
     inferred from the stacks when None). `window`: only the generations in those bytes (see
-    `diagnose_trace`); the caller then ends the progress line."""
+    `diagnose_trace`); the caller then ends the progress line. `columns`: the window's columns
+    already made (an old-format trace's row window, `timeline.load_row_windows`) instead of read."""
     try:
-        cols = read_columns(inp, progress, window)
+        cols = read_columns(inp, progress, window) if columns is None else columns
         budget.check(cols, inp.size, inp.display)  # refuse in one line what would not fit
         if progress is not None:
             progress.phase("analysing")
@@ -445,6 +447,61 @@ def plan_windows(inp: TraceInput, window_mb: float | None = None) -> tuple[int, 
     return (hlen, windows) if len(windows) > 1 else None
 
 
+#: rows of columns a byte of an old-format trace becomes (busy go1.21 traces: 3.36 M rows of 11.2 MB)
+V1_ROWS_PER_BYTE = 0.3
+
+
+def plan_row_windows(inp: TraceInput, window_mb: float | None = None) -> int:
+    """Rows per window of an old-format trace (Go <= 1.21, no generations) diagnosed in windows
+    of events: about NETPOLL_DIAGNOSE_WINDOW_MB of file each (`V1_ROWS_PER_BYTE`), when the
+    trace is over 1.5 windows; 0 to analyse it whole (a new format, or a small trace)."""
+    from . import settings
+    from .read import MIN_WINDOWED_MINOR
+
+    mb = settings().window_mb if window_mb is None else window_mb
+    target = int(mb * (1 << 20))
+    if target <= 0 or inp.size <= target * 3 // 2 or not 0 < trace_header(inp.path)[1] < MIN_WINDOWED_MINOR:
+        return 0
+    return max(int(target * V1_ROWS_PER_BYTE), 2)
+
+
+def _diagnose_row_windows(inp: TraceInput, ruleset: RuleSet, per_window: int, *, progress: Progress | None,
+                          keep_timelines: bool, modules: list[str] | None) -> Run:
+    """An old-format trace read once into windows of `per_window` rows, each opening with the state at
+    its cut (`timeline.load_row_windows`: spilled to a temporary directory as they are cut, so the
+    trace's rows never exist at once with the compiled reader), diagnosed as the windows of a
+    new-format trace are. Each window stands for its share of the file's bytes (progress,
+    `TraceWindow.bytes`)."""
+    budget.check_whole_read(inp.size, inp.display, per_byte=budget.READ_PER_BYTE_OLD_FORMAT)
+    if progress is not None:
+        progress.phase("reading")
+    cutting = (lambda k: progress.phase(f"reading (window {k})")) if progress is not None else None
+    with tempfile.TemporaryDirectory(prefix="netpoll-diagnose-windows-") as spill:
+        try:
+            rows = load_row_windows(inp.path, per_window, spill, cutting)
+        except TraceError as e:
+            e.path = inp.display
+            raise
+        rows.template.meta["path"] = inp.display
+        from .jobs import release_memory
+
+        release_memory()  # the reader's store is gone: give its pages back before the windows fork
+        if len(rows) == 1:  # fewer events than the size promised: one window is the whole trace
+            run = analyse(inp, progress=progress, keep_timelines=keep_timelines, modules=modules,
+                          columns=rows.columns(0))
+            run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
+            return run
+        hlen = HEADER_LEN_V1
+        body, total = inp.size - hlen, max(rows.n_rows, 1)
+        spans = [(hlen + body * a // total, hlen + body * b // total) for a, b in rows.spans]
+        return _diagnose_windows(inp, ruleset, (hlen, spans), progress=progress, keep_timelines=keep_timelines,
+                                 modules=modules, rows=rows)
+
+
+#: the header of every old-format trace ("go 1.21 trace\x00\x00\x00")
+HEADER_LEN_V1 = 16
+
+
 def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | None = None,
                    keep_timelines: bool = False, strace: tuple[Any, int | None] | None = None,
                    modules: list[str] | None = None, window_mb: float | None = None) -> Run:
@@ -454,8 +511,12 @@ def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | No
     join needs the whole trace's clock) and the windows' findings merged."""
     mods = [*(modules or []), *(m for m in ruleset.modules if m not in (modules or []))] or None
     plan = plan_windows(inp, window_mb) if strace is None else None
+    old_windows = plan_row_windows(inp, window_mb) if strace is None and plan is None else 0
     if plan is not None:
         run = _diagnose_windows(inp, ruleset, plan, progress=progress, keep_timelines=keep_timelines, modules=mods)
+    elif old_windows:
+        run = _diagnose_row_windows(inp, ruleset, old_windows, progress=progress, keep_timelines=keep_timelines,
+                                    modules=mods)
     else:
         run = analyse(inp, progress=progress, keep_timelines=keep_timelines, strace=strace, modules=mods)
         run.diagnosis = diagnose(run.features, ruleset, tool_version=__version__)
@@ -563,11 +624,13 @@ class PackedFeatures:
 
 
 def _diagnose_window(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int, k: int,
-                     span: tuple[int, int], progress: Progress | None = None
+                     span: tuple[int, int], progress: Progress | None = None, rows: RowWindows | None = None
                      ) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
     """One window through read -> rules: (features, diagnosis, clock); no diagnosis for a window
-    holding only a cut generation (the trace's lost tail)."""
-    run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0)
+    holding only a cut generation (the trace's lost tail). `rows`: an old-format trace's row
+    windows, whose window k is analysed instead of the bytes `span`."""
+    run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0,
+                  columns=rows.columns(k) if rows is not None else None)
     if cut_before_first_generation(run.features):
         return PackedFeatures(run.features), None, run.clock or (0, 0)
     return PackedFeatures(run.features), diagnose(run.features, ruleset, tool_version=__version__), run.clock or (0, 0)
@@ -582,9 +645,10 @@ _FORK_STATE: tuple[Any, ...] | None = None
 
 
 def _forked_window(k: int, span: tuple[int, int]) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
-    inp, ruleset, modules, hlen, marks = _FORK_STATE  # type: ignore[misc]
+    inp, ruleset, modules, hlen, marks, rows = _FORK_STATE  # type: ignore[misc]
     try:
-        return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None)
+        return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None,
+                                rows)
     finally:
         from .jobs import release_memory
 
@@ -600,7 +664,7 @@ def _worker_start() -> None:
 
 def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int,
                           windows: list[tuple[int, int]], jobs: int, marks: _WindowMarks,
-                          report: Callable[[], None], allowance: int | None = None):
+                          report: Callable[[], None], allowance: int | None = None, rows: RowWindows | None = None):
     """`_diagnose_window` for every window, up to `jobs` forked processes at a time, started in
     window order; results in window order. With an `allowance` (bytes), a window starts only
     while the windows running with it are estimated to fit (`jobs.window_cost`): a big window
@@ -617,7 +681,7 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     global _FORK_STATE
     sys.stdout.flush()
     sys.stderr.flush()
-    _FORK_STATE = (inp, ruleset, modules, hlen, marks)
+    _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows)
     results: list[Any] = [None] * len(windows)
     cost = [window_cost(e - s) for s, e in windows]
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
@@ -670,7 +734,8 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
 
 
 def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[tuple[int, int]]], *,
-                      progress: Progress | None, keep_timelines: bool, modules: list[str] | None) -> Run:
+                      progress: Progress | None, keep_timelines: bool, modules: list[str] | None,
+                      rows: RowWindows | None = None) -> Run:
     """Each window through read -> ... -> rules alone (`_diagnose_window`), one at a time or in
     parallel processes (diagnose/jobs.py); then one diagnosis (`rules.merge_windows`). The charts
     want the strongest window's timelines and graph: that window is read again at the end rather
@@ -697,14 +762,14 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     try:
         if jobs > 1:
             results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, marks, report,
-                                            parallel_allowance())
+                                            parallel_allowance(), rows)
         else:
             marks.on_change = report
 
             def one_by_one():
                 for k, span in enumerate(windows):
                     out = _diagnose_window(inp, ruleset, modules, hlen, k, span,
-                                           marks.progress_for(k) if marks.live else None)
+                                           marks.progress_for(k) if marks.live else None, rows)
                     marks.finish(k)
                     report()
                     yield out
@@ -727,7 +792,8 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     t0 = clocks[0][0]
     trace = infos[0].model_copy(deep=True, update={
         "duration_ms": (clocks[-1][1] - t0) / 1e6,
-        "event_count": sum(i.event_count for i in infos) - (len(infos) - 1),  # one closing Sync, as Go counts
+        # one closing Sync, as Go counts; row windows: the trace's rows (their heads restate, not add)
+        "event_count": sum(i.event_count for i in infos) - (len(infos) - 1) if rows is None else rows.n_rows,
         "goroutine_count": max(i.goroutine_count for i in infos),
         "thread_count": max(i.thread_count for i in infos),
         "gomaxprocs_min": min(i.gomaxprocs_min for i in infos),
@@ -737,9 +803,10 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
         "windows": [TraceWindow(start_ms=(a - t0) / 1e6, end_ms=(b - t0) / 1e6, bytes=e - s)
                     for (a, b), (s, e) in zip(clocks, windows)],
     })
-    diagnosis, rep = merge_windows(parts, trace)
+    diagnosis, rep = merge_windows(parts, trace, "whole generations" if rows is None else "events")
     if keep_timelines:
-        run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]))
+        run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]),
+                      columns=rows.columns(rep) if rows is not None else None)
         if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
             run.timelines.t0 = t0
     rep_features = feats[rep].unpack()

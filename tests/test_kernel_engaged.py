@@ -102,7 +102,7 @@ def v1_counted(monkeypatch):
 
     _kernel_env(monkeypatch, kernel_v1._v1fast is not None, "the compiled old-format kernel")
     calls = {"rows": 0, "events": 0}
-    _count_calls(monkeypatch, kernel_v1, "_rows", calls, "rows", lambda got: got is not None)
+    _count_calls(monkeypatch, kernel_v1._v1fast, "convert_chunk", calls, "rows", lambda got: got is not None)
     # the reference converter: one Event per event
     _count_calls(monkeypatch, sys.modules["diagnose.read.v1.convert"].V1Conversion, "_convert", calls, "events")
     return calls

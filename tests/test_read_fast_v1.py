@@ -49,21 +49,21 @@ def _kernel_on(monkeypatch):
 def declines(monkeypatch) -> list[str]:
     """Names the traces (by call) on which the kernel declined and the reference ran."""
     out: list[str] = []
-    real_rows, real_intern = kernel_v1._rows, kernel_v1._intern
+    real_chunk, real_intern = kernel_v1._v1fast.convert_chunk, kernel_v1._intern
 
-    def rows(conv):
-        r = real_rows(conv)
+    def chunk(*a):
+        r = real_chunk(*a)
         if r is None:
             out.append("rows")
         return r
 
     def intern(*a):
         r = real_intern(*a)
-        if r is None:
+        if not r:
             out.append("intern")
         return r
 
-    monkeypatch.setattr(kernel_v1, "_rows", rows)
+    monkeypatch.setattr(kernel_v1._v1fast, "convert_chunk", chunk)
     monkeypatch.setattr(kernel_v1, "_intern", intern)
     return out
 

@@ -78,7 +78,7 @@ from .reader import ReadError, Reader, V1Reader
 from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition)
 from .value import Value
-from .windows import WindowFile, generation_spans, group_windows
+from .windows import MIN_WINDOWED_MINOR, WindowFile, generation_spans, group_windows
 
 from .event import BackgroundTask, NoTask  # noqa: E402
 
@@ -293,6 +293,6 @@ __all__ = [
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
     "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",
     "ClockSnapshot", "ExperimentalEvent", "Value", "EvTable", "Frame", "make_event", "sync_event",
-    "WindowFile", "generation_spans", "group_windows", "max_events", "too_many",
+    "WindowFile", "MIN_WINDOWED_MINOR", "generation_spans", "group_windows", "max_events", "too_many",
     "NoGoroutine", "NoProc", "NoThread", "NoTask", "BackgroundTask", "tracev2", "byte_count", "incomplete_reasons",
 ]

@@ -7,8 +7,8 @@ generations). So the bytes of consecutive generations, behind the file's header,
 trace of their own: the pipeline analyses a big trace window by window in memory bounded by
 the largest window instead of by the trace.
 
-Old-format traces (Go <= 1.21) have no generations and are not cut (`generation_spans`
-returns None).
+Old-format traces (Go <= 1.21) have no generations and are not cut here (`generation_spans`
+returns None): the pipeline cuts their converted rows instead (`diagnose.timeline.cut`).
 """
 from __future__ import annotations
 

@@ -37,10 +37,11 @@ def window_strength(d: Diagnosis) -> tuple:
     return max((severity_rank(f.severity), f.confidence) for f in d.findings)
 
 
-def merge_windows(parts: list[Diagnosis], trace: TraceInfo) -> tuple[Diagnosis, int]:
+def merge_windows(parts: list[Diagnosis], trace: TraceInfo, unit: str = "whole generations") -> tuple[Diagnosis, int]:
     """(the trace's diagnosis, index of the window that stands for it). `trace` is the whole
     trace's TraceInfo with its `windows` filled (start/end/bytes); each window's causes are
-    added to it here."""
+    added to it here. `unit`: what the windows hold ("events" for an old-format trace, which
+    has no generations), for the verdict's text."""
     n = len(parts)
     by_cause: dict[str, list[tuple[int, Finding]]] = {}
     for i, d in enumerate(parts):
@@ -61,7 +62,7 @@ def merge_windows(parts: list[Diagnosis], trace: TraceInfo) -> tuple[Diagnosis, 
     base = parts[rep]
     w = trace.windows[rep]
     v = verdict(findings, base.headline)
-    v.text += (f" (Diagnosed in {n} window{'s' if n != 1 else ''} of whole generations, the trace being larger than the analysis window; "
+    v.text += (f" (Diagnosed in {n} window{'s' if n != 1 else ''} of {unit}, the trace being larger than the analysis window; "
                f"figures from the window at {w.start_ms / 1e3:.1f}-{w.end_ms / 1e3:.1f} s.)")
     errors: dict[str, RuleError] = {}
     for d in parts:

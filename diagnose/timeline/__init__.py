@@ -7,17 +7,19 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 from .columns import TraceColumns, build_columns
 from .timeline import Timelines, build_timelines
 from .overview import OverviewCounter
 from .grouping import count_distinct
+from .cut import RowWindows, WindowCutter, cut_columns
 
 from .kernel import count_events as kernel_count_events, kernel_available, read_columns as kernel_read_columns
 
 __all__ = ["TraceColumns", "Timelines", "OverviewCounter", "build_columns", "build_timelines", "load_columns", "load_timelines",
-           "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events", "count_distinct"]
+           "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events", "count_distinct",
+           "RowWindows", "load_row_windows"]
 
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:
     """('go 1.22', 22) from a trace file's header (the reader's own parser); ('', 0) when unknown."""
@@ -94,3 +96,27 @@ def load_columns(source: Any) -> TraceColumns:
 
 def load_timelines(source: Any, **kw: Any) -> Timelines:
     return build_timelines(load_columns(source, **kw))
+
+
+def load_row_windows(path: str, rows_per_window: int, spill_dir: str,
+                     on_window: Callable[[int], None] | None = None) -> RowWindows:
+    """An old-format trace (Go <= 1.21) read into windows of `rows_per_window` rows, each opening with
+    the state at its cut (timeline/cut.py), spilled under `spill_dir`. The compiled reader hands
+    the rows over a window at a time (the trace's rows never exist at once); the reference
+    reader's whole columns are cut. `on_window(k)`: window k is being cut (progress)."""
+    meta: dict[str, Any] = {"path": str(path)}
+    meta["go_version"], meta["format_minor"] = trace_header(path)
+    cutter = WindowCutter(spill_dir, rows_per_window, on_window=on_window)
+    from . import kernel_v1
+    from .kernel import _open
+
+    opened = _open(path, old_formats=True) if kernel_v1.available() else None
+    if opened is not None and not isinstance(opened, tuple):
+        cols = kernel_v1.read_columns(opened, meta, sink=cutter)
+        if not cutter.declined:
+            return cutter.finish(cols)
+    else:
+        if isinstance(opened, tuple) and opened[1] is not None:
+            opened[1].close()
+        cols = load_columns(path)
+    return cut_columns(cols, rows_per_window, spill_dir, on_window)

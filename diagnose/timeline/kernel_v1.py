@@ -6,10 +6,13 @@ The reference (``build_columns(open_trace(path).events())``) decodes the file in
 parser's compact store (diagnose/read/v1/parser.py), converts every old event into one or
 two new-model ``Event`` objects (read/v1/convert.py) and turns each into a row
 (columns.py ``_build_from_reader``). Here the decode is the same Python code, and then C
-(``diagnose.read.v1._v1fast.convert_rows``) runs the converter and the row mapping over the
+(``diagnose.read.v1._v1fast.convert_chunk``) runs the converter and the row mapping over the
 store in one loop, writing the rows straight into the column arrays. Python then interns the
 strings and stacks the rows name, once per distinct item, in the order the reference
-interns them (the kernel logs first uses), and remaps the columns.
+interns them (the kernel logs first uses), and remaps the columns. The converter's state lives
+in a capsule between calls (``convert_start``), so the merged order can be converted a run at a
+time: the main command hands each run to a ``timeline.cut.WindowCutter`` (``read_columns(...,
+sink=)``), which cuts a big trace into windows without its whole columns ever existing.
 
 The result is exactly the reference's (same arrays, tables and meta; same TraceError: the
 decode raises before the kernel runs, and the event cap is checked on the same count). When
@@ -28,6 +31,8 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+from .columns import _COLS
 
 #: kinds of the kernel's first-use log entries (string refs, then stack refs); in the header
 SK_TABLE, SK_STW, SK_CONST, SK_TASKNAME, SK_STACK = 0, 1, 2, 3, 4
@@ -53,7 +58,7 @@ def _i64(values) -> bytes:
 
 @lru_cache(maxsize=8)
 def _type_tables(version: int) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
-    """The per-type tables of convert_rows except the per-trace ones (builtin and inline
+    """The per-type tables of convert_chunk except the per-trace ones (builtin and inline
     string ids), and the constant names SK_CONST refers to. Derived from the reference code:
     the converter's tables, and the accessors of event.py probed on one event per type."""
     from ..read import event as rev
@@ -109,37 +114,72 @@ def _row_capacity(store: np.ndarray) -> int:
     return int(len(types) + counts[v1p.EvGoSysCall] + counts[v1p.EvGoStartLabel] + counts[v1p.EvGoCreate] + 2)
 
 
-def _rows(conv) -> tuple[dict[str, np.ndarray], int, int, bytes] | None:
-    """The kernel's rows for a V1Conversion (nothing consumed), or None when it declines."""
-    from .columns import _COLS
+#: with a sink, the kernel converts a window's worth of events in this many runs: the rows of
+#: one run are held at once (beside what the sink buffers), not a window's
+CHUNKS_PER_WINDOW = 8
 
+
+class _Declined(Exception):
+    """The kernel declines the trace: the reference converts it."""
+
+
+def _chunks(conv, tabs, chunk: int | None):
+    """The kernel's rows for a V1Conversion (nothing consumed), `chunk` events of the merged
+    order at a time (None: all), with their string and stack ids final (interned into `tabs` in the
+    reference's first-use order): (column name -> array, rows, last time). The arrays of a run
+    share one set of buffers with the next run: use them before asking for it. Raises _Declined."""
     tr = conv.trace
     if not isinstance(tr.store, array):  # a value past int64 made the store a list (crafted input)
-        return None
+        raise _Declined
     tables, _names = _type_tables(int(conv.version))
     try:
         per_trace = (_i64(conv.builtin), _i64(conv.inline_to_string_id))
     except OverflowError:
-        return None
+        raise _Declined from None
     store = np.frombuffer(tr.store, dtype=np.int64)
-    cap = _row_capacity(store)
+    order = tr.order
+    total = len(order)
+    spans = [(a, min(a + chunk, total)) for a in range(0, total, chunk)] if chunk and total > chunk else [(0, total)]
+    if len(spans) == 1:
+        cap = _row_capacity(store)
+    else:  # a run's rows: at most two an event (GoSysCall, GoStartLabel), the GoStatus of any
+        # pre-init GoCreate of the trace (they come out together when that phase ends) and the
+        # Syncs; the pages past the rows written are never touched
+        cap = 2 * chunk + int(np.count_nonzero((store[8::9] & 0xFF) == _evgocreate())) + 2
     cols = {name: np.empty(cap, dtype=dt) for name, _, dt in _COLS}
-    got = _v1fast.convert_rows(tr.store, tr.order, tuple(cols[name] for name, _, _ in _COLS),
-                               tables + per_trace, conv.first_ts is not None)
-    if got is None:
-        return None
-    n, last_ts, log = got
-    return {name: a[:n] for name, a in cols.items()}, n, last_ts, log
+    bufs = tuple(cols[name] for name, _, _ in _COLS)
+    conversion = _v1fast.convert_start(tables + per_trace, conv.first_ts is not None)
+    maps = (array("i", [0]), array("i", [0]))  # string ref -> id, stack ref -> id
+    view = memoryview(order)
+    for k, (a, b) in enumerate(spans):
+        got = _v1fast.convert_chunk(conversion, tr.store, view[a:b], bufs, k == len(spans) - 1)
+        if got is None or not _intern(conv, got[2], tabs, maps):
+            raise _Declined
+        rows, last_ts = got[0], got[1]
+        arrays = {name: col[:rows] for name, col in cols.items()}
+        # copies: the maps grow with the next run
+        str_map, stk_map = (np.frombuffer(m, dtype=np.int32).copy() for m in maps)
+        arrays["s1"] = str_map[arrays["s1"]]
+        arrays["stk"] = stk_map[arrays["stk"]]
+        arrays["tstk"] = stk_map[arrays["tstk"]]
+        yield arrays, rows, last_ts
 
 
-def _intern(conv, log: bytes, tabs) -> tuple[np.ndarray, np.ndarray] | None:
-    """Replay the kernel's first-use log through the reference interning: (string ref -> id,
-    stack ref -> id), or None when a name is missing from the tables (the reference decides)."""
+def _evgocreate() -> int:
+    from ..read.v1 import parser as v1p
+
+    return v1p.EvGoCreate
+
+
+def _intern(conv, log: bytes, tabs, maps: tuple[array, array]) -> bool:
+    """Replay the kernel's first-use log through the reference interning, appending to `maps`
+    (string ref -> id, stack ref -> id); False when a name is missing from the tables (the
+    reference decides)."""
     _tables, names = _type_tables(int(conv.version))
     table = conv.table
     strings = table.strings
     sid, intern_frames = tabs.sid, tabs.intern_frames
-    str_map, stk_map = array("i", [0]), array("i", [0])
+    str_map, stk_map = maps
     entries = array("q")
     entries.frombytes(log)
     try:
@@ -156,13 +196,18 @@ def _intern(conv, log: bytes, tabs) -> tuple[np.ndarray, np.ndarray] | None:
             else:  # SK_TASKNAME: the name a TaskEnd takes from its TaskCreate (convert.py)
                 str_map.append(sid(strings.get(x)[1]))
     except KeyError:
-        return None
-    return np.frombuffer(str_map, dtype=np.int32), np.frombuffer(stk_map, dtype=np.int32)
+        return False
+    return True
 
 
-def read_columns(trace, meta: dict[str, Any]):
+def read_columns(trace, meta: dict[str, Any], sink=None):
     """TraceColumns of an opened, unread old-format TraceReader (closed on return). Raises the
-    reference's TraceError for input it rejects."""
+    reference's TraceError for input it rejects.
+
+    With a `sink` (timeline.cut.WindowCutter), the rows go to it as they are converted, a
+    window's worth of events at a time (`sink.rows(arrays, strings)`), so that the trace's rows never exist at once,
+    and the columns returned hold the tables and facts with no rows; if the kernel declines the
+    trace after some runs, the sink is `reset()` and the reference's whole columns are returned."""
     from ..read import too_many
     from . import _columns_from_reader, _reader_meta
     from .columns import _Tables
@@ -170,18 +215,24 @@ def read_columns(trace, meta: dict[str, Any]):
     with trace:
         cap = trace.event_cap()
         conv = trace.v1_conversion()
-        rows = _rows(conv)
         tabs = _Tables()
-        maps = _intern(conv, rows[3], tabs) if rows is not None else None
-        if maps is None:  # declined: the reference, over the same decoded trace
+        got = None
+        n = 0
+        try:
+            for arrays, rows, last_ts in _chunks(conv, tabs, max(sink.rows_per_window // CHUNKS_PER_WINDOW, 1) if sink is not None else None):
+                n += rows
+                if cap is not None and n > cap:
+                    raise trace._error(too_many(cap, trace.total_bytes), None)
+                if sink is not None:
+                    sink.rows(arrays, tabs.strings)
+                else:
+                    got = arrays
+        except _Declined:  # the reference, over the same decoded trace
+            if sink is not None:
+                sink.reset()
             return _columns_from_reader(trace, meta)
-        arrays, n, last_ts, _log = rows
-        if cap is not None and n > cap:
-            raise trace._error(too_many(cap, trace.total_bytes), None)
-        str_map, stk_map = maps
-        arrays["s1"] = str_map[arrays["s1"]]
-        arrays["stk"] = stk_map[arrays["stk"]]
-        arrays["tstk"] = stk_map[arrays["tstk"]]
+        if got is None:
+            got = {name: np.zeros(0, dtype=dt) for name, _, dt in _COLS}
         # what iterating the conversion leaves (convert.py V1Conversion.__iter__)
         conv.last_ts, conv.events_delivered = last_ts, n - 1 - (conv.first_ts is not None)
         tr = conv.trace
@@ -189,7 +240,7 @@ def read_columns(trace, meta: dict[str, Any]):
         trace.finish_v1(conv)
     m = dict(meta)
     m.update(_reader_meta(trace))
-    return tabs.finish_arrays(arrays, m)
+    return tabs.finish_arrays(got, m)
 
 
 __all__ = ["read_columns", "available"]

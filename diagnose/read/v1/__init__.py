@@ -60,8 +60,9 @@ reference the tests compare with). The parser runs its plain timed events throug
 ``decode_events``, its merge through ``merge_order`` and its validation through
 ``post_process`` (each leaves anything that warns or fails to the Python code, which then
 gives its own error or warning), and ``diagnose.timeline.kernel_v1`` turns the compact store
-straight into columns with ``convert_rows`` (the converter and the row mapping in one loop: no
-``Event`` per event). A real 11.2 MB go1.21.13 trace (``tools/regen_fixtures.py --big 1.21.13
+straight into columns with ``convert_chunk`` (the converter and the row mapping in one loop: no
+``Event`` per event; with a sink, a run of the merged order at a time: the main command cuts a
+big old trace into windows of rows as they come, ``diagnose.timeline.cut``). A real 11.2 MB go1.21.13 trace (``tools/regen_fixtures.py --big 1.21.13
 --mb 10``: 2.24 M raw events, 3.36 M converted) reads into columns in 0.5 s of CPU / 437 MB
 peak RSS, where the pure path takes ~14.5 s / 520 MB (decode 2.1 s, merge 2.0 s, validation
 1.6 s, conversion and columns ~8 s); ``netpoll-diagnose T --format json`` takes 3.8 s of CPU

@@ -18,7 +18,7 @@
  * remaps the columns. Per-type tables (kinds, stack argument indexes, the converter's
  * reasons...) come from Python at each call; constants from the generated header.
  *
- * convert_rows returns None ("punt") for whatever the reference would answer with something
+ * convert_chunk returns None ("punt") for whatever the reference would answer with something
  * other than rows (an event type the converter rejects, a value past int64): the caller then
  * runs the reference, which gives the reference's outcome by construction. Nothing here
  * changes the store or the order.
@@ -461,27 +461,83 @@ static void release(Py_buffer *b, int n) {
         if (b[i].obj) PyBuffer_Release(&b[i]);
 }
 
-/* convert_rows(store, order, columns, tables, has_first) -> (nrows, last_ts, log) | None
+/* A conversion in progress: the converter's state between chunks of the merged order, and the
+ * table buffers it points into (held until the capsule is freed). */
+typedef struct {
+    St S;
+    Py_buffer tabs[NTABLES];
+    int ntabs;
+    int has_first, started;
+} Conv;
+
+static void conv_free(PyObject *cap) {
+    Conv *C = PyCapsule_GetPointer(cap, "v1conv");
+    if (!C) return;
+    release(C->tabs, C->ntabs);
+    map_free(&C->S.proc_ms);
+    map_free(&C->S.seen_procs);
+    map_free(&C->S.tasks);
+    map_free(&C->S.refs);
+    free(C->S.pre_ops.v);
+    free(C->S.log.v);
+    free(C);
+}
+
+/* convert_start(tables, has_first) -> conversion (a capsule for convert_chunk)
  *
- * store/order: the parser's int64 buffers (Trace.store / Trace.order); columns: 13 writable
- * buffers (kind t g p m stk rk rid sfrom sto s1 tstk val, the TraceColumns dtypes) of equal
- * row capacity; tables: NTABLES int64 buffers (see kernel_v1.py _tables); has_first: the
- * trace has events (the opening Sync at first_ts - 1). log: int64 (kind, id) pairs. */
-static PyObject *convert_rows(PyObject *self, PyObject *args) {
-    PyObject *store_o, *order_o, *cols_o, *tabs_o;
+ * tables: NTABLES int64 buffers (see kernel_v1.py _tables); has_first: the trace has events
+ * (the opening Sync at first_ts - 1). */
+static PyObject *convert_start(PyObject *self, PyObject *args) {
+    PyObject *tabs_o;
     int has_first;
-    if (!PyArg_ParseTuple(args, "OOO!O!p", &store_o, &order_o, &PyTuple_Type, &cols_o, &PyTuple_Type, &tabs_o,
-                          &has_first))
-        return NULL;
-    if (PyTuple_GET_SIZE(cols_o) != NCOLS || PyTuple_GET_SIZE(tabs_o) != NTABLES) {
-        PyErr_SetString(PyExc_ValueError, "convert_rows: 13 columns and 12 tables expected");
+    if (!PyArg_ParseTuple(args, "O!p", &PyTuple_Type, &tabs_o, &has_first)) return NULL;
+    if (PyTuple_GET_SIZE(tabs_o) != NTABLES) {
+        PyErr_SetString(PyExc_ValueError, "convert_start: 12 tables expected");
         return NULL;
     }
-    Py_buffer bufs[2 + NCOLS + NTABLES];
+    Conv *C = calloc(1, sizeof(Conv));
+    if (!C) return PyErr_NoMemory();
+    PyObject *cap = PyCapsule_New(C, "v1conv", conv_free);
+    if (!cap) { free(C); return NULL; }
+    for (int i = 0; i < NTABLES; i++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(tabs_o, i), &C->tabs[i], PyBUF_SIMPLE) < 0) { Py_DECREF(cap); return NULL; }
+        C->ntabs++;
+        if (C->tabs[i].len / 8 < TABLE_MIN[i]) {
+            PyErr_Format(PyExc_ValueError, "convert_start: table %d too short", i);
+            Py_DECREF(cap);
+            return NULL;
+        }
+        C->S.tab[i] = C->tabs[i].buf;
+        if (i == T_INLINE) C->S.ninline = C->tabs[i].len / 8;
+    }
+    C->S.last_ts = -1;
+    C->S.pre_init = 1;
+    C->has_first = has_first;
+    return cap;
+}
+
+/* convert_chunk(conversion, store, order, columns, last) -> (nrows, last_ts, log) | None
+ *
+ * The next events of the merged order (`order`: event numbers into the parser's int64 store,
+ * Trace.store) as rows written into `columns` (13 writable buffers, kind t g p m stk rk rid
+ * sfrom sto s1 tstk val in the TraceColumns dtypes, of equal row capacity) from row 0; the
+ * first chunk opens with the Sync, the `last` one ends with the closing Sync. log: the (kind,
+ * id) int64 pairs of the string and stack refs first used in this chunk. None: the kernel
+ * declines the trace (the reference converts it; the conversion must not be continued). */
+static PyObject *convert_chunk(PyObject *self, PyObject *args) {
+    PyObject *cap_o, *store_o, *order_o, *cols_o;
+    int last;
+    if (!PyArg_ParseTuple(args, "OOOO!p", &cap_o, &store_o, &order_o, &PyTuple_Type, &cols_o, &last)) return NULL;
+    Conv *C = PyCapsule_GetPointer(cap_o, "v1conv");
+    if (!C) return NULL;
+    if (PyTuple_GET_SIZE(cols_o) != NCOLS) {
+        PyErr_SetString(PyExc_ValueError, "convert_chunk: 13 columns expected");
+        return NULL;
+    }
+    St *S = &C->S;
+    Py_buffer bufs[2 + NCOLS];
     memset(bufs, 0, sizeof(bufs));
     int nb = 0;
-    St S;
-    memset(&S, 0, sizeof(S));
     PyObject *result = NULL;
     if (PyObject_GetBuffer(store_o, &bufs[nb], PyBUF_SIMPLE) < 0) goto done;
     nb++;
@@ -492,45 +548,35 @@ static PyObject *convert_rows(PyObject *self, PyObject *args) {
         if (PyObject_GetBuffer(PyTuple_GET_ITEM(cols_o, i), &bufs[nb], PyBUF_WRITABLE) < 0) goto done;
         Py_ssize_t rows = bufs[nb].len / COL_SIZE[i];
         cap = cap < 0 || rows < cap ? rows : cap;
-        S.col[i] = bufs[nb].buf;
-        nb++;
-    }
-    for (int i = 0; i < NTABLES; i++) {
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(tabs_o, i), &bufs[nb], PyBUF_SIMPLE) < 0) goto done;
-        if (bufs[nb].len / 8 < TABLE_MIN[i]) {
-            nb++;
-            PyErr_Format(PyExc_ValueError, "convert_rows: table %d too short", i);
-            goto done;
-        }
-        S.tab[i] = bufs[nb].buf;
-        if (i == T_INLINE) S.ninline = bufs[nb].len / 8;
+        S->col[i] = bufs[nb].buf;
         nb++;
     }
     const int64_t *store = bufs[0].buf, *order = bufs[1].buf;
     Py_ssize_t nstore = bufs[0].len / 8 / V1_SLOTS, norder = bufs[1].len / 8;
-    S.cap_rows = cap;
-    S.last_ts = -1;
-    S.pre_init = 1;
+    S->cap_rows = cap;
+    S->nrows = 0;
+    S->log.n = 0;
     int rc = OK;
     Py_BEGIN_ALLOW_THREADS
-    if (has_first) {
+    if (!C->started && C->has_first) {
         if (norder == 0 || order[0] < 0 || order[0] >= nstore) rc = PUNT;
         else {
             int64_t t0 = store[order[0] * V1_SLOTS + V1_E_TS];
             int64_t a[4] = {1, 0, 0, 0};
             if (t0 == INT64_MIN) rc = PUNT;
-            else rc = emit(&S, -1, -1, -1, EV_SYNC, t0 - 1, a, 0);
+            else rc = emit(S, -1, -1, -1, EV_SYNC, t0 - 1, a, 0);
         }
     }
+    C->started = 1;
     for (Py_ssize_t i = 0; i < norder && rc == OK; i++) {
         int64_t e = order[i];
         if (e < 0 || e >= nstore) { rc = PUNT; break; }
-        rc = convert_one(&S, store + e * V1_SLOTS);
+        rc = convert_one(S, store + e * V1_SLOTS);
     }
-    if (rc == OK) {
-        int64_t a[4] = {has_first ? 2 : 1, 0, 0, 0};
-        if (S.last_ts == INT64_MAX) rc = PUNT;
-        else rc = emit(&S, -1, -1, -1, EV_SYNC, S.last_ts + 1, a, 0);
+    if (rc == OK && last) {
+        int64_t a[4] = {C->has_first ? 2 : 1, 0, 0, 0};
+        if (S->last_ts == INT64_MAX) rc = PUNT;
+        else rc = emit(S, -1, -1, -1, EV_SYNC, S->last_ts + 1, a, 0);
     }
     Py_END_ALLOW_THREADS
     if (rc == NOMEM) {
@@ -539,17 +585,12 @@ static PyObject *convert_rows(PyObject *self, PyObject *args) {
         Py_INCREF(Py_None);
         result = Py_None;
     } else {
-        PyObject *log = PyBytes_FromStringAndSize((const char *)S.log.v, (Py_ssize_t)(S.log.n * sizeof(int64_t)));
-        if (log) result = Py_BuildValue("(nLN)", S.nrows, (long long)S.last_ts, log);
+        PyObject *log = PyBytes_FromStringAndSize((const char *)S->log.v, (Py_ssize_t)(S->log.n * sizeof(int64_t)));
+        if (log) result = Py_BuildValue("(nLN)", S->nrows, (long long)S->last_ts, log);
     }
 done:
+    for (int i = 0; i < NCOLS; i++) S->col[i] = NULL;
     release(bufs, nb);
-    map_free(&S.proc_ms);
-    map_free(&S.seen_procs);
-    map_free(&S.tasks);
-    map_free(&S.refs);
-    free(S.pre_ops.v);
-    free(S.log.v);
     return result;
 }
 
@@ -689,7 +730,7 @@ static int settle(int rc, int64_t *st, const Vec *mods, PyObject **res) {
 }
 
 /* ================================================================ the merge */
-/* merge_order(store, ranges, proc_off, tables, budget) -> (order bytes, moved) | None
+/* merge_order(store, ranges, proc_off, tables, budget, out) -> (n, moved) | None
  *
  * parser.py _merge (Go's parseEventBatches merge loop and its tail) for a trace it can order
  * with no surprise: the per-P queues (`ranges[proc_off[i]:proc_off[i+1]]`: first, end event
@@ -698,7 +739,8 @@ static int settle(int rc, int64_t *st, const Vec *mods, PyObject **res) {
  * and the real times of syscall exits. tables: int64 ocodes[256] (parser._OCODES) then
  * rename[256] (parser._LOCAL_RENAME, -1 when none). On success the store gets the renamed
  * types and moved times, and the order is sorted by time again, stably (`moved` is then 0;
- * 1 would ask the caller to). Returns
+ * 1 would ask the caller to); the order is written into `out` (int64, room for every event:
+no copy of it is ever held beside the store), its length is n. Returns
  * None, with the store untouched, for everything else -- a stuck ordering, events out of time
  * order, a bad syscall exit, more scanning than `budget` (Python then parks Ps), an empty range:
  * Python's _merge then does it all, with its warnings and errors. */
@@ -776,9 +818,9 @@ static HEnt heap_pop_go(HEnt *h, Py_ssize_t len) { /* order.py heap_pop */
 #define GARBAGE_G ((int64_t)-2) /* order.GARBAGE (2^64 - 2) as an int64 key: no real G is negative */
 
 static PyObject *merge_order(PyObject *self, PyObject *args) {
-    Py_buffer store, ranges, poff, tabs;
+    Py_buffer store, ranges, poff, tabs, out;
     long long budget;
-    if (!PyArg_ParseTuple(args, "w*y*y*y*L", &store, &ranges, &poff, &tabs, &budget)) return NULL;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*Lw*", &store, &ranges, &poff, &tabs, &budget, &out)) return NULL;
     PyObject *res = NULL;
     int rc = OK;
     Map gs = {0}, lsb = {0};
@@ -815,8 +857,8 @@ static PyObject *merge_order(PyObject *self, PyObject *args) {
         avail[i] = (int32_t)i;
     }
     if (rc != OK || nprocs > INT32_MAX) { rc = PUNT; goto finish; }
-    order = malloc((total ? total : 1) * sizeof(int64_t));
-    if (!order) { PyErr_NoMemory(); goto done; }
+    if (total > out.len / 8) { rc = PUNT; goto finish; }
+    order = out.buf;
     Py_BEGIN_ALLOW_THREADS
     for (;;) {
         work += navail;
@@ -939,15 +981,13 @@ finish:
             PyErr_NoMemory();
             goto done;
         }
-        PyObject *ob = PyBytes_FromStringAndSize((const char *)order, (Py_ssize_t)(norder * sizeof(int64_t)));
-        if (ob) res = Py_BuildValue("(Ni)", ob, 0); /* sorted here */
+        res = Py_BuildValue("(ni)", norder, 0); /* sorted here */
     }
 done:
     map_free(&gs);
     map_free(&lsb);
     free(mods.v);
     free(mpos.v);
-    free(order);
     free(avail);
     free(heap);
     free(qs);
@@ -955,6 +995,7 @@ done:
     PyBuffer_Release(&ranges);
     PyBuffer_Release(&poff);
     PyBuffer_Release(&tabs);
+    PyBuffer_Release(&out);
     return res;
 }
 
@@ -1185,7 +1226,8 @@ out:
 }
 
 static PyMethodDef methods[] = {
-    {"convert_rows", convert_rows, METH_VARARGS, "old-format store -> TraceColumns rows (see the C source)"},
+    {"convert_start", convert_start, METH_VARARGS, "a conversion of an old-format store to rows (see the C source)"},
+    {"convert_chunk", convert_chunk, METH_VARARGS, "the next chunk of a conversion as TraceColumns rows (see the C source)"},
     {"decode_events", decode_events, METH_VARARGS, "the decoder's plain timed events (see the C source)"},
     {"merge_order", merge_order, METH_VARARGS, "the merge of the per-P queues (see the C source)"},
     {"post_process", post_process, METH_VARARGS, "the validation of the merged order (see the C source)"},

@@ -1220,11 +1220,11 @@ def _compiled_merge(store, proc_events: dict[int, list[int]], cpu_samples: list[
         ranges.extend(q)
         offsets.append(len(ranges))
     total = sum(sum(rs[1::2]) - sum(rs[0::2]) for rs in proc_events.values()) + len(cpu_samples)
-    got = fm(store, ranges, offsets, _MERGE_TABLES, MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total)
+    order = array("q", [0]) * total  # written in place by the C merge
+    got = fm(store, ranges, offsets, _MERGE_TABLES, MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total, order)
     if got is None:
         return None
-    order = array("q")
-    order.frombytes(got[0])
+    del order[got[0]:]
     return _stable_sort_by_time(store, order) if got[1] else order
 
 
@@ -1248,14 +1248,21 @@ _MERGE_TABLES = array("q", list(_OCODES) + [_LOCAL_RENAME.get(t, -1) for t in ra
 
 
 def _stable_sort_by_time(store, order: array) -> array:
-    """``order`` sorted by event time, equal times kept in order (Go: sort.Stable)."""
+    """``order`` sorted by event time, equal times kept in order (Go: sort.Stable); in place
+    when the store is an array."""
     if type(store) is list:  # a value past int64 (crafted input): plain Python
         return array("q", sorted(order, key=lambda r: store[r * SLOTS]))
     import numpy as np
 
     o = np.frombuffer(order, dtype=np.int64)
-    keys = np.frombuffer(store, dtype=np.int64)[o * SLOTS]
-    return array("q", o[np.argsort(keys, kind="stable")].tobytes())
+    st = np.frombuffer(store, dtype=np.int64)
+    keys = np.empty(o.shape[0], dtype=np.int64)
+    for i in range(0, o.shape[0], TO_NS_RUN):
+        keys[i:i + TO_NS_RUN] = st[o[i:i + TO_NS_RUN] * SLOTS]
+    perm = np.argsort(keys, kind="stable")
+    del keys
+    o[:] = o[perm]
+    return order
 
 
 # ---------------------------------------------------------------------------------------
@@ -1546,18 +1553,25 @@ BLOCKED = 0x100
 def _to_ns(store, order: array, min_ts: int, freq: float) -> None:
     """Translate cpu ticks to real time: each ordered event's time becomes
     ``int(float(ts - min_ts) * freq)`` (Go: the tail of Parse), in place; numpy does the same
-    float64 arithmetic when the values are int64."""
+    float64 arithmetic when the values are int64, a run of TO_NS_RUN events at a time (its
+    temporaries for the whole order would be ~4 x 8 bytes an event on top of the store)."""
     S = SLOTS
     if type(store) is not list and store[order[-1] * S] - min_ts <= MAX_INT64:
         import numpy as np
 
-        at = np.frombuffer(order, dtype=np.int64) * S
         st = np.frombuffer(store, dtype=np.int64)
-        st[at] = ((st[at] - min_ts).astype(np.float64) * freq).astype(np.int64)
+        od = np.frombuffer(order, dtype=np.int64)
+        for i in range(0, od.shape[0], TO_NS_RUN):
+            at = od[i:i + TO_NS_RUN] * S
+            st[at] = ((st[at] - min_ts).astype(np.float64) * freq).astype(np.int64)
         return
     for r in order:
         b = r * S
         store[b] = int(float(store[b] - min_ts) * freq)
+
+
+#: events _to_ns converts at a time
+TO_NS_RUN = 1 << 20
 
 
 def _prepared(store, order: array, timer_goids: set[int], stacks: dict[int, list[int]],
