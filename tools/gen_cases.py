@@ -58,6 +58,7 @@ STYLE: Dict[str, str] = {
     "unixfeed": "unix-socket JSON-lines quote feed: a publisher, per-subscriber bounded drop-oldest queues, write deadlines",
     "rawaccept": "TCP subscription gateway, one line in, text lines out; a hand-made listener (raw socket, accept loop)",
     "starttls": "line protocol upgraded in-band to TLS (STARTTLS), credit updates polled with a short read deadline",
+    "gzipstream": "net/http live snapshots through a compress/gzip middleware, gzip+HTTP flush per snapshot, few streams, long renders",
 }
 
 SPLIT: Dict[str, str] = {
@@ -67,6 +68,9 @@ SPLIT: Dict[str, str] = {
     "unixfeed": "heldout",  # written after the gen3 tuning: scored, never tuned on
     "rawaccept": "heldout",  # written after the mixes tuning (issue 12 bypass): scored, never tuned on
     "starttls": "heldout",  # idem
+    # train by design (issue 12 preempt): written to give train a preempted-handler
+    # starvation shape and a storm diluted by slow readers, both seen only on held-out before
+    "gzipstream": "train",
 }
 
 
@@ -168,6 +172,15 @@ GEN_CASES: List[GenCase] = [
              {d: 1.0 for d in (10, 20, 40, 80)}),
     GenCase("starttls", "peek-netpoll", (), window=1.0,
             confounder="a raw-fd peek through SyscallConn().Read (netpoller)"),
+    # gzipstream (train): gzip middleware, long renders that get preempted at GOMAXPROCS=1
+    GenCase("gzipstream", "healthy", ()),
+    *_series("gzipstream", "flush", STORM, WRITE_DOSES, "bytes per gzip+HTTP flush", "healthy",
+             {16: 0.3, 4: 0.2}),
+    *_series("gzipstream", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    GenCase("gzipstream", "healthy-procs1", ()),
+    *_series("gzipstream", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (renders, preempted)",
+             "healthy-procs1"),
+    GenCase("gzipstream", "mix-flush16-slow35", (STORM, SLOW), window=0.3),
 ]
 
 

@@ -10,15 +10,18 @@ write waits at most strong slow-consumer doses):
   open the goroutine's first interval at the window start with no reason or stack; Go >=
   1.22 opens it at the goroutine's first mention (its wake-up), so it looks 0 ns long. Either
   way it is recognised by what follows: woken by no goroutine (the netpoller) and, without
-  blocking again, a write syscall through internal/poll -- the loop in `(*FD).Write` retrying
-  after `waitWrite`. A wait woken by another goroutine (a channel send) is never counted. Its
+  blocking again and within RETRY_RUN_NS of running, a write syscall through internal/poll --
+  the loop in `(*FD).Write` retrying after `waitWrite`. A wait woken by another goroutine (a channel send) is never counted. Its
   length is from the window start to the wake-up. A goroutine parked in a write for the whole
   window with a status stack (Go >= 1.24) counts the whole window.
 
 A goroutine sleeping on a timer is woken by no goroutine too; it is counted only if its
-first act is a netpoller write *and* it was parked since before the window, so a heartbeat
-writer idle for the whole window could count once -- the rule asks for a share of the window
-and for the writer to be parked in the netpoller again.
+first act, within RETRY_RUN_NS, is a netpoller write *and* it was parked since before the
+window, so a heartbeat writer idle for the whole window that writes at once could count
+once -- the rule asks for a share of the window and for the writer to be parked in the
+netpoller again. (Without the RETRY_RUN_NS bound, a handler paced at 100 ms that compresses
+before writing counted up to 100 ms: issue 12's gzipstream healthy runs, 0.17..0.19 of the
+window, slow_consumer at warning.)
 """
 from __future__ import annotations
 
@@ -26,14 +29,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..timeline.analysis import NetWaits
-from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING
+from ..timeline.analysis import NetWaits, Syscalls
+from ..timeline.columns import G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING
 from ..timeline.grouping import stable_argsort, unique
 from ..timeline.stacks import CC_NETPOLLER, FAM_WRITE, SIDE_WRITE
 from ..timeline.timeline import Timelines
 
 #: a goroutine blocked writing for at least this share of the window is a parked writer
 PARKED_SHARE = 0.25
+#: an inherited write wait is followed by its write syscall within this much running time:
+#: the write retried after waitWrite (train and harness slow consumers: 0.9..65 us; a
+#: timer-woken handler that renders or compresses first: >= 208 us on gzipstream)
+RETRY_RUN_NS = 100_000
+#: the unblocked write rate divides by at least this share of the writers' time (at most 10x)
+MIN_UNBLOCKED_SHARE = 0.1
 
 
 @dataclass
@@ -95,6 +104,10 @@ def _inherited_write_waits(tl: Timelines) -> tuple[np.ndarray, np.ndarray, np.nd
     stk = tl.iv_stk[n3c]
     st = tl.stacks
     ok &= (st.sys_class[stk] == CC_NETPOLLER) & (st.sys_family[stk] == FAM_WRITE)
+    # ... at once: the retry after waitWrite runs a few microseconds before its syscall; a
+    # handler woken by its timer renders first (issue 12 preempt: gzipstream's timer-paced
+    # writers, gzip-compressing 208..478 us before each write, counted up to 100 ms each)
+    ok &= tl.iv_dur[n2c] <= RETRY_RUN_NS
     # a status stack showing the write wait itself is proof enough on its own
     own = tl.iv_stk[cand]
     ok |= (own > 0) & (st.wait_side[own] == SIDE_WRITE) & st.is_netpoll_wait[own]
@@ -151,3 +164,45 @@ def write_blocked(tl: Timelines, nw: NetWaits, parked_iv: np.ndarray) -> WriteBl
     first = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
     return WriteBlocked(ug, tot, cnt, inh_g, stk[first], np.concatenate(parts_s)[first],
                         np.concatenate(parts_e)[first])
+
+
+def _presence_ns(tl: Timelines, g: np.ndarray) -> np.ndarray:
+    """How long each goroutine (ids `g`, all in the trace) existed in the window: from its
+    creation, or the window start if it existed before (Go >= 1.22 traces first mention such a
+    goroutine only when it next acts), to its exit or the window end."""
+    gi = tl.gor_index(g)
+    first = tl.gor_first_iv[gi]
+    start = np.where(tl.gor_created[gi], tl.iv_start[first], tl.t0)
+    last = first + tl.gor_n_iv[gi] - 1
+    end = np.where(tl.iv_state[last] == G_NOTEXIST, tl.iv_start[last], tl.t_end)
+    return np.clip(end - start, 0, None).astype(np.int64)
+
+
+def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked) -> tuple[float, float]:
+    """(write syscalls per second of the time the writing goroutines were *not* blocked
+    writing, the share of their time they were blocked).
+
+    A storm of tiny writes to clients that also read slowly is diluted: its writers spend
+    much of the window blocked on the slow sockets, so the writes per second of the window
+    fall (issue 12: a flush every 16 bytes behind 35%-rate readers made 30-40% fewer writes
+    per second than the same flushes to fast readers). Writers: goroutines that made a write
+    syscall or were blocked writing. The rate is the window's write rate divided by the share
+    of the writers' time (each from its creation or the window start to its exit or the
+    window end) they were not blocked writing, that share at least MIN_UNBLOCKED_SHARE. With
+    no writer blocked it is the plain rate."""
+    wr = sc.fam == FAM_WRITE
+    n = int(wr.sum())
+    dur_s = max(tl.duration_ns, 1) / 1e9
+    if n == 0:
+        return 0.0, 0.0
+    writers = np.union1d(np.unique(sc.g[wr]), wb.g).astype(np.int64)
+    writers = writers[np.isin(writers, tl.gor_id)]
+    if writers.shape[0] == 0:
+        return round(n / dur_s, 6), 0.0
+    present = _presence_ns(tl, writers)
+    blocked = np.zeros(writers.shape[0], np.int64)
+    k = np.isin(wb.g, writers)
+    blocked[np.searchsorted(writers, wb.g[k])] = wb.ns[k]
+    blocked = np.minimum(blocked, present)
+    share = float(blocked.sum()) / max(float(present.sum()), 1.0)
+    return round(n / dur_s / max(1.0 - share, MIN_UNBLOCKED_SHARE), 6), round(share, 6)

@@ -10,6 +10,8 @@ the trace.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from ..graph import CausalGraph, build_graph
@@ -20,7 +22,7 @@ from ..timeline.grouping import unique
 from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
-from .backpressure import write_blocked
+from .backpressure import unblocked_write_rate, write_blocked
 from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
                     TraceInfo, WaitSite)
@@ -53,6 +55,16 @@ class _Ctx:
         self.dur_s = self.dur_ns / 1e9
         self.nw = cg.nw  # computed once, by the graph
         self.sc = cg.sc
+
+    @cached_property
+    def parked(self) -> np.ndarray:
+        """Goroutines parked in the netpoller for the whole window (network, backpressure)."""
+        return _parked_whole_window(self.tl)
+
+    @cached_property
+    def write_blocked(self):
+        """Write-blocked time per goroutine (backpressure.py), shared by network and syscalls."""
+        return write_blocked(self.tl, self.nw, self.parked)
 
     def chain(self, steps: list[dict]) -> list[ChainStep]:
         return [ChainStep(goroutine=s["goroutine"], start_ns=s["start_ns"], end_ns=s["end_ns"],
@@ -123,9 +135,9 @@ def network(ctx: _Ctx) -> NetworkFeatures:
         after = np.searchsorted(close_t, nw.start[op], side="left") < close_t.shape[0]
         f.never_ended_after_close_count = int(after.sum())
     # goroutines parked in the netpoller for the whole window (stacks from Go 1.24 status events)
-    parked = _parked_whole_window(tl)
+    parked = ctx.parked
     f.parked_whole_window_count = int(parked.shape[0])
-    wb = write_blocked(tl, nw, parked)
+    wb = ctx.write_blocked
     f.write_blocked_max_share, f.write_blocked_goroutines, f.write_blocked_ms = wb.summary(ctx.dur_ns)
     # evidence: longest ended waits, never-ended waits, parked goroutines
     ev = []
@@ -247,7 +259,8 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     d = ctx.cg.demand(cap_ns)
     f.p_demand = PDemand(runnable_mean=d.runnable_mean, runnable_per_p=d.runnable_per_p, hog_share=d.hog_share,
                          burst_share=d.burst_share, runtime_share=d.runtime_share, source=d.source,
-                         groups=[GroupDemand(**g.__dict__) for g in d.groups])
+                         groups=[GroupDemand(**g.__dict__) for g in d.groups], preempted_waits=d.preempted_waits,
+                         preempted_wait_ms=d.preempted_wait_ms, preempted_user_share=d.preempted_user_share)
     f.evidence = ev
     return f
 
@@ -310,6 +323,7 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     wr = sc.fam == FAM_WRITE
     f.write_per_s = round(int(wr.sum()) / ctx.dur_s, 6)
     f.netpoller_write_per_s = round(int((wr & (sc.cls == CC_NETPOLLER)).sum()) / ctx.dur_s, 6)
+    f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, sc, ctx.write_blocked)
     rawio = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
     f.raw_user_io_count = int(rawio.sum())
     f.raw_user_io_ms = round(float(sc.dur[rawio].sum()) / 1e6, 6)

@@ -157,6 +157,12 @@ class PDemand(BaseModel):
     runtime_share: float = Field(0.0, description="... by runtime goroutines (GC workers, sweeper), 0..1")
     source: str = Field("none", description="'hog', 'bursts', 'runtime' or 'none': who took most of it")
     groups: list[GroupDemand] = Field(default_factory=list, description="top groups by running time")
+    preempted_waits: int = Field(0, description="added: runnable windows entered from Running (preemption, Gosched) "
+                                 "that end in Running: goroutines that did not block, waiting to run again")
+    preempted_wait_ms: float = Field(0.0, description="added: ... their summed length, ms")
+    preempted_user_share: float = Field(
+        0.0, description="added: share of the time user goroutines (hogs or short bursts, not runtime goroutines) "
+        "held the Ps while preempted goroutines waited, 0..1")
 
 
 class SchedulingFeatures(BaseModel):
@@ -207,6 +213,12 @@ class SyscallFeatures(BaseModel):
     total_ms: float = 0.0
     write_per_s: float = Field(0.0, description="write-family syscalls per second (write, writev, sendto, sendmsg)")
     netpoller_write_per_s: float = 0.0
+    write_per_unblocked_s: float = Field(
+        0.0, description="added: write_per_s over the share of the writing goroutines' time they were not blocked "
+        "writing to a socket (at least 10%): the storm rate undiluted by slow readers; = write_per_s when none blocks")
+    writers_blocked_share: float = Field(
+        0.0, description="added: share of the writing goroutines' time (creation or window start to exit or window "
+        "end) they spent blocked writing to a socket, 0..1")
     by_site: list[SyscallSite] = Field(default_factory=list)
     raw_user_io_count: int = Field(0, description="read/write/accept syscalls from user code, not via internal/poll")
     raw_user_io_ms: float = 0.0

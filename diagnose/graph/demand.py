@@ -7,6 +7,13 @@ Both leave woken goroutines runnable. This module answers, over the windows in w
 goroutines waited for a P (the graph's held-P windows), which kind of goroutine held the Ps:
 hogs, short user bursts, or the runtime (GC workers) -- and, per goroutine group, its share
 of the P time and its longest run.
+
+A third shape hides from those windows: handlers that never block. A render that outlasts
+the 10 ms time slice, or a handler so late that it renders its next message at once, is
+*preempted* and waits in the run queue -- Running -> Runnable -> Running, no wake-up at all
+(and a timer-paced goroutine at GOMAXPROCS=1 is woken only when the P gets round to its
+timers, so its delay is not a runnable wait either). The preempted windows are measured
+apart (`preempted_*`): who held the Ps while preempted goroutines waited to run again.
 """
 from __future__ import annotations
 
@@ -14,10 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING
 from ..timeline.grouping import unique
 
 MAX_GROUPS = 8
+#: preempted windows are measured longest first, up to this many (window, running interval)
+#: pairs (a saturated P overlaps many short runs per window; the longest windows matter)
+PREEMPT_PAIR_BUDGET = 2_000_000
 
 
 @dataclass
@@ -39,6 +50,44 @@ class PDemand:
     runtime_share: float = 0.0      # ... runtime goroutines (GC workers, sweeper)
     source: str = "none"            # 'hog', 'bursts', 'runtime' or 'none'
     groups: list[GroupDemand] = field(default_factory=list)
+    preempted_waits: int = 0        # Running -> Runnable -> Running windows (preemption, Gosched)
+    preempted_wait_ms: float = 0.0  # ... their summed length
+    preempted_user_share: float = 0.0  # of their held time: user goroutines (hogs or bursts)
+
+
+def preempted_windows(tl) -> np.ndarray:
+    """Runnable intervals entered from Running (preempted, or a Gosched) that end in Running:
+    a goroutine that did not block, waiting for a P to run again."""
+    st = tl.iv_state
+    pv, nx = tl.iv_prev, tl.iv_next
+    m = (st == G_RUNNABLE) & ~tl.iv_open & (pv >= 0) & (nx >= 0)
+    m &= st[np.maximum(pv, 0)] == G_RUNNING
+    m &= st[np.maximum(nx, 0)] == G_RUNNING
+    return np.nonzero(m)[0]
+
+
+def _preempted_demand(tl, d: PDemand, hog_g: np.ndarray, system: np.ndarray) -> None:
+    """Fill d.preempted_*: over preempted windows (longest first, within PREEMPT_PAIR_BUDGET),
+    the share of the held time user goroutines (not runtime ones) held the Ps."""
+    w = preempted_windows(tl)
+    d.preempted_waits = int(w.shape[0])
+    if w.shape[0] == 0 or tl.run_iv.shape[0] == 0:
+        return
+    dur = tl.iv_dur[w]
+    d.preempted_wait_ms = round(float(dur.sum()) / 1e6, 6)
+    w = w[np.argsort(-dur, kind="stable")]
+    counts = A.held_pair_counts(tl, tl.iv_start[w], tl.iv_end[w])
+    per = np.sum(counts[2], axis=0)
+    n = max(int(np.searchsorted(np.cumsum(per), PREEMPT_PAIR_BUDGET, side="right")), 1)
+    counts = (counts[0], [x[:n] for x in counts[1]], [x[:n] for x in counts[2]])
+    hp = A.held_p_by_goroutine(tl, tl.iv_start[w[:n]], tl.iv_end[w[:n]], counts=counts)
+    if hp.g.shape[0] == 0:
+        return
+    gi = tl.gor_index(hp.g)
+    ov = hp.overlap.astype(np.float64)
+    tot = float(ov.sum())
+    if tot > 0:
+        d.preempted_user_share = round(float(ov[hog_g[gi] | ~system[gi]].sum()) / tot, 6)
 
 
 def p_demand(cg, capacity_ns: float) -> PDemand:
@@ -60,6 +109,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     if hog.any():
         hog_g[tl.iv_gor[hog]] = True
     system = tl.gor_is_system
+    _preempted_demand(tl, d, hog_g, system)
     if tot > 0:
         d.hog_share = round(float(held_by[hog_g].sum()) / tot, 6)
         d.runtime_share = round(float(held_by[system & ~hog_g].sum()) / tot, 6)

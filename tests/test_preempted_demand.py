@@ -1,0 +1,43 @@
+"""Starvation of goroutines that never block (diagnose/graph/demand.py, issue 12 preempt).
+
+gzipstream renders snapshots of up to 16 ms at GOMAXPROCS=1: a render longer than the 10 ms
+time slice is preempted and waits in the run queue. `p_demand`'s shares are measured over
+post-wake-up waits only; on the burst95 run of Go 1.21 there are none to measure (0/0), and
+the preempted waits are where the P was held.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diagnose.features import extract
+from diagnose.rules import diagnose
+from diagnose.rules.loader import load_ruleset
+
+GEN = Path(__file__).resolve().parent.parent / "fixtures" / "traces" / "gen"
+
+
+@pytest.fixture(scope="module")
+def burst95():
+    return extract(str(GEN / "gzipstream-burst95-go1.21.13.trace"))
+
+
+def test_preempted_waits_are_measured_when_no_wake_up_waited(burst95):
+    d = burst95.scheduling.p_demand
+    assert d.hog_share + d.burst_share == 0.0  # the old view: nobody held the P
+    assert d.preempted_waits >= 10
+    assert d.preempted_wait_ms >= 0.1 * burst95.trace.duration_ms
+    assert d.preempted_user_share >= 0.9
+
+
+def test_starvation_is_named_from_preempted_waits(burst95):
+    found = diagnose(burst95, load_ruleset()).findings
+    starve = [f for f in found if f.cause == "gomaxprocs_starvation"]
+    assert starve and starve[0].severity == "warning"
+    assert "preempted" in starve[0].message
+
+
+def test_healthy_single_p_run_has_no_preempted_demand():
+    d = extract(str(GEN / "gzipstream-healthy-procs1-go1.21.13.trace")).scheduling.p_demand
+    assert d.preempted_wait_ms < 5.0
