@@ -59,6 +59,7 @@ STYLE: Dict[str, str] = {
     "rawaccept": "TCP subscription gateway, one line in, text lines out; a hand-made listener (raw socket, accept loop)",
     "starttls": "line protocol upgraded in-band to TLS (STARTTLS), credit updates polled with a short read deadline",
     "gzipstream": "net/http live snapshots through a compress/gzip middleware, gzip+HTTP flush per snapshot, few streams, long renders",
+    "rpcmux": "length-prefixed binary RPC, calls pipelined per conn, batched by a 1 ms coalescing read",
 }
 
 SPLIT: Dict[str, str] = {
@@ -71,6 +72,9 @@ SPLIT: Dict[str, str] = {
     # train by design (issue 12 preempt): written to give train a preempted-handler
     # starvation shape and a storm diluted by slow readers, both seen only on held-out before
     "gzipstream": "train",
+    # written after rawaccept/starttls were scored (issue 12 bypass2): train, so the bypass
+    # rules have a third style to be tuned on
+    "rpcmux": "train",
 }
 
 
@@ -181,6 +185,19 @@ GEN_CASES: List[GenCase] = [
     *_series("gzipstream", "burst", STARVE, STARVE_DOSES, "% CPU demand of 1 P (renders, preempted)",
              "healthy-procs1"),
     GenCase("gzipstream", "mix-flush16-slow35", (STORM, SLOW), window=0.3),
+    # rpcmux (train): a tagging library clears O_NONBLOCK with fcntl(F_SETFL) (no SetNonblock
+    # call to see); and a hand-made blocking accept loop that reads the preamble itself
+    GenCase("rpcmux", "healthy", (), window=1.0),
+    *_series("rpcmux", "tag", TLSBYPASS, [5, 15, 40, 100], "% of connections left blocking by the library",
+             "healthy", {d: 1.0 for d in (5, 15, 40, 100)}),
+    GenCase("rpcmux", "tag-restore", (), window=1.0,
+            confounder="the same fcntl(F_SETFL) on every conn, flags restored (stays non-blocking)"),
+    GenCase("rpcmux", "ownsock", (), window=1.0,
+            confounder="a blocking unix socketpair of its own, read through os.NewFile in a dedicated goroutine"),
+    GenCase("rpcmux", "healthy-fast", (), window=1.0),
+    *_series("rpcmux", "accept", CUSTOM, [10, 20, 40, 80],
+             "new connections/s through a blocking accept loop that reads the preamble", "healthy-fast",
+             {d: 1.0 for d in (10, 20, 40, 80)}),
 ]
 
 

@@ -330,6 +330,10 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     f.blocking_raw_io_count = int((rawio & (sc.dur >= BLOCKING_NS)).sum())
     acc_block = (sc.fam == FAM_ACCEPT) & (sc.dur >= BLOCKING_NS)
     f.blocking_accept_count = int(acc_block.sum())
+    conn_block = _blocked_conn_read(tl, sc)
+    f.blocked_conn_read_count = int(conn_block.sum())
+    f.blocked_conn_read_max_ms = round(float(sc.dur[conn_block].max()) / 1e6, 6) if conn_block.any() else 0.0
+    _accept_loop(ctx, rawio, f)
     f.lost_p_per_s = round(int(sc.lost_p.sum()) / ctx.dur_s, 6)
     f.proc_steals = int(tl.proc_steals.shape[0])
     f.cgo_calls = int((sc.cls == CC_CGO).sum())
@@ -354,6 +358,7 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     ev = []
     for mask, what in ((rawio & (sc.dur >= BLOCKING_NS), "raw user I/O syscall blocked its thread"),
                        (acc_block, "accept syscall blocked its thread (a blocking listener)"),
+                       (conn_block, "net conn read blocked in the kernel (its fd is in blocking mode)"),
                        (rawio & (sc.dur < BLOCKING_NS), "raw user I/O syscall outside the netpoller")):
         if mask.any():
             idx = np.nonzero(mask)[0]
@@ -375,6 +380,41 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
         ev.append(_write_run(ctx, wr))
     f.evidence = ev
     return f
+
+
+def _accept_loop(ctx: _Ctx, rawio: np.ndarray, f: SyscallFeatures) -> None:
+    """A hand-made listener's accept loop: how many connections it takes per second, how much
+    of the window it is busy with other blocking syscalls (a hello read, a handshake: every
+    connection arriving then waits in the backlog), and whether the connections it hands on
+    are served with blocking raw I/O (a thread per connection). The dose of custom_listener."""
+    sc = ctx.sc
+    acc = (sc.fam == FAM_ACCEPT) & (sc.cls != CC_NETPOLLER)
+    f.raw_accepts_per_s = round(int(acc.sum()) / ctx.dur_s, 6)
+    if not acc.any():
+        return
+    loops = unique(sc.g[acc])
+    busy = 0.0
+    for g in loops.tolist():
+        other = (sc.g == g) & ~acc
+        busy = max(busy, float(sc.dur[other].sum()) / ctx.dur_ns)
+    f.accept_loop_busy_share = round(min(busy, 1.0), 6)
+    served = rawio & (sc.fam != FAM_ACCEPT) & ~np.isin(sc.g, loops) & (sc.dur >= BLOCKING_NS)
+    f.raw_conn_blocking_io_count = int(served.sum())
+
+
+def _blocked_conn_read(tl: Timelines, sc) -> np.ndarray:
+    """Read syscalls >= 1 ms made by internal/poll for a net conn (net.(*netFD) on the stack).
+    A conn registered with the netpoller is non-blocking: a read with no data returns EAGAIN
+    at once and the goroutine parks, so a read that stays in the kernel this long means the fd
+    was switched to blocking mode (by Fd(), SetNonblock(false) or fcntl), whenever that
+    happened. Writes are left out: a non-blocking write copies into the socket buffer and on
+    train programs takes 5-37 ms under GC or CPU starvation (fanout, framed). *os.File I/O
+    (files, pipes, sockets wrapped blocking by os.NewFile) has no netFD frame: it blocks
+    legitimately and is not counted."""
+    if not len(sc):
+        return np.zeros(0, bool)
+    return ((sc.fam == FAM_READ) & (sc.cls == CC_NETPOLLER)
+            & tl.stacks.net_conn_io[sc.stk] & (sc.dur >= BLOCKING_NS))
 
 
 def _write_run(ctx: _Ctx, wr: np.ndarray) -> Evidence:

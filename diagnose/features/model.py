@@ -224,6 +224,16 @@ class SyscallFeatures(BaseModel):
     raw_user_io_ms: float = 0.0
     blocking_raw_io_count: int = Field(0, description="raw user I/O syscalls >= 1 ms")
     blocking_accept_count: int = Field(0, description="accept syscalls >= 1 ms (a blocking listener)")
+    blocked_conn_read_count: int = Field(0, description="read syscalls >= 1 ms on a net conn through internal/poll "
+                                                        "(a netpoller fd returns EAGAIN at once: the fd was left blocking)")
+    blocked_conn_read_max_ms: float = Field(0.0, description="the longest of those, ms")
+    raw_accepts_per_s: float = Field(0.0, description="accept syscalls outside internal/poll per second (a hand-made "
+                                                      "listener's connection rate)")
+    accept_loop_busy_share: float = Field(0.0, description="share of the window the goroutine making those accepts "
+                                                           "spent in other syscalls (not waiting for a connection): "
+                                                           "the largest over such goroutines")
+    raw_conn_blocking_io_count: int = Field(0, description="raw user read/write syscalls >= 1 ms by goroutines that "
+                                                           "make no accept (connections served with blocking I/O)")
     lost_p_per_s: float = 0.0
     proc_steals: int = 0
     cgo_calls: int = 0
