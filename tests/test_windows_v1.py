@@ -199,6 +199,19 @@ def test_cli_json_lists_the_windows_of_an_old_trace(monkeypatch):
     assert len(w) >= 2 and w[0]["start_ms"] == 0 and sum(x["bytes"] for x in w) == path.stat().st_size - 16
 
 
+def test_features_of_a_big_old_trace_are_its_strongest_windows(monkeypatch):
+    """`features` windows an old trace as the main command does (not read whole: ~60 bytes a
+    trace byte): it prints the features of the window the diagnosis rests on and names it."""
+    path = SAME[0]
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(_mb(path, 4)))
+    code, out, err = run_main_captured("features", str(path), "--format", "json")
+    assert code == 0, err
+    f = json.loads(out)
+    assert len(f["trace"]["windows"]) >= 2 and "features of window" in err
+    whole = pipeline.analyse(pipeline.open_input(path)).features
+    assert f["trace"]["event_count"] < whole.trace.event_count  # one window's rows, not the trace's
+
+
 def test_small_old_trace_is_analysed_whole():
     inp = pipeline.open_input(SAME[0])
     assert pipeline.plan_row_windows(inp, 1.0) == 0  # ~400 KB: under 1.5 windows

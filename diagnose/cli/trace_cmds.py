@@ -71,10 +71,11 @@ def features(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out:
              output: OutputOpt = None, max_bytes: MaxBytesOpt = None) -> None:
     """The typed features rules test (network waits, scheduling, syscalls, fds, GC, threads).
 
-    A big Go 1.22+ trace is analysed in windows, as the main command does: the features shown
-    are those of the window the diagnosis rests on (named on stderr)."""
+    A big trace is analysed in windows, as the main command does (generations of a Go 1.22+
+    trace, windows of events of an older one): the features shown are those of the window the
+    diagnosis rests on (named on stderr)."""
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
-        if pipeline.plan_windows(inp) is None:
+        if pipeline.plan_windows(inp) is None and not pipeline.plan_row_windows(inp):
             f = pipeline.analyse(inp).features
         else:
             run = pipeline.diagnose_trace(inp, load_rules(None))
