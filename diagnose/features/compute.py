@@ -266,15 +266,11 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
 
 
 def _top_holders(gs: np.ndarray, overlap: np.ndarray, n: int) -> list[tuple[int, int]]:
-    """The n goroutines that held a P longest, [(goroutine, ns)], from one row per (running
-    interval, overlap): most first, ties in order of first appearance (vectorised: a window
-    can overlap tens of thousands of short runs)."""
+    """The n goroutines that held a P longest, [(goroutine, ns)] (`chains.rank_holders`)."""
     if gs.shape[0] == 0:
         return []
-    ug, first, inv = unique(gs, return_index=True, return_inverse=True)
-    tot = np.bincount(inv, weights=overlap, minlength=ug.shape[0]).astype(np.int64)
-    top = np.lexsort((first, -tot))[:n]
-    return list(zip(ug[top].tolist(), tot[top].tolist()))
+    ug, _inv, tot, top = C.rank_holders(gs, overlap)
+    return list(zip(ug[top[:n]].tolist(), tot[top[:n]].tolist()))
 
 
 def _slowest_wakeups(ctx: _Ctx, n: int) -> list[Evidence]:

@@ -37,6 +37,15 @@ def _frames(tl, stk: int) -> list:
     return tl.stacks.frames(int(stk), STACK_FRAMES) if stk else []
 
 
+def rank_holders(gs: np.ndarray, overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Goroutines that held a P, from one row per (running interval, overlap with a wait):
+    (goroutines, each row's goroutine index, their summed overlap, their indices ordered by that
+    sum, ties by first appearance) -- vectorised: a long wait on a busy trace overlaps ~100k runs."""
+    ug, first_at, inv = unique(gs, return_index=True, return_inverse=True)
+    totals = np.bincount(inv, weights=overlap.astype(np.float64), minlength=ug.shape[0]).astype(np.int64)
+    return ug, inv, totals, np.lexsort((first_at, -totals))
+
+
 def held_runs(cg, start: int, end: int, exclude: int | None = None,
               n: int = MAX_HOLDERS) -> list[tuple[int, int, int, int]]:
     """Who held the Ps during [start, end) (absolute ns), longest first: (goroutine, ns it ran
@@ -60,13 +69,10 @@ def held_runs(cg, start: int, end: int, exclude: int | None = None,
         ri_all, ov_all, gs = ri_all[keep], ov_all[keep], gs[keep]
     if gs.shape[0] == 0:
         return []
-    # per goroutine: total overlap, number of runs, and its longest run (the first of equal
-    # ones); ordered by total, ties by first appearance -- vectorised (a long window on a busy
-    # trace overlaps ~100k runs)
-    ug, first_at, inv = unique(gs, return_index=True, return_inverse=True)
-    totals = np.bincount(inv, weights=ov_all.astype(np.float64), minlength=ug.shape[0]).astype(np.int64)
+    # per goroutine: total overlap, number of runs, and its longest run (the first of equal ones)
+    ug, inv, totals, top = rank_holders(gs, ov_all)
     runs_n = np.bincount(inv, minlength=ug.shape[0])
-    top = np.lexsort((first_at, -totals))[:n]
+    top = top[:n]
     chosen = []
     for k in top.tolist():
         idx = np.nonzero(inv == k)[0]

@@ -15,7 +15,7 @@ import numpy as np
 
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_RANGE_ACTIVE,
                       K_RANGE_BEGIN, K_RANGE_END, R_GOROUTINE)
-from .grouping import stable_argsort, unique
+from .grouping import run_starts, stable_argsort, unique
 from .stacks import CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ, FAM_WRITE, SIDE_OTHER
 from .timeline import Timelines
 
@@ -201,7 +201,7 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
         # per (window, goroutine): summed overlap and first start, over the pairs grouped by code
         perm = stable_argsort(code)
         code = code[perm]
-        head = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+        head = np.flatnonzero(run_starts(code))
         uk = code[head]
         out_w.append(uk // ngor)
         out_g.append(tl.gor_id[uk % ngor])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stable_argsort", "lex_order", "unique", "count_distinct"]
+__all__ = ["run_starts", "stable_argsort", "lex_order", "unique", "count_distinct"]
 
 
 def _fast(a: np.ndarray) -> bool:
@@ -23,6 +23,14 @@ def _fast(a: np.ndarray) -> bool:
     if a.ndim != 1 or a.shape[0] < 2 or not (a.dtype.kind in "iu" or a.dtype == np.bool_):
         return False
     return a.dtype != np.uint64 or int(a.max()) < 1 << 63
+
+
+def run_starts(keys: np.ndarray) -> np.ndarray:
+    """Boolean mask: the first row of each run of equal keys (keys sorted or grouped)."""
+    m = np.ones(keys.shape[0], dtype=bool)
+    if keys.shape[0] > 1:
+        np.not_equal(keys[1:], keys[:-1], out=m[1:])
+    return m
 
 
 def _is_sorted(a: np.ndarray) -> bool:
@@ -47,10 +55,7 @@ def stable_argsort(a: np.ndarray) -> np.ndarray:
         packed &= mask
         return packed
     o = np.argsort(a)  # not stable: equal keys are put back in row order below
-    s = a[o]
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
+    new = run_starts(a[o])
     if new.all():
         return o.astype(np.int64, copy=False)
     packed = np.cumsum(new, dtype=np.int64) << ib  # run number (< n), then the row
@@ -89,15 +94,10 @@ def unique(a: np.ndarray, return_index: bool = False, return_inverse: bool = Fal
         if marks is not None:
             return (np.flatnonzero(marks[1]) + marks[0]).astype(a.dtype)
         s = np.sort(a)
-        keep = np.empty(s.shape[0], dtype=bool)
-        keep[0] = True
-        np.not_equal(s[1:], s[:-1], out=keep[1:])
-        return s[keep]
+        return s[run_starts(s)]
     perm = stable_argsort(a)
     s = a[perm]
-    keep = np.empty(s.shape[0], dtype=bool)
-    keep[0] = True
-    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    keep = run_starts(s)
     out: list[np.ndarray] = [s[keep]]
     if return_index:
         out.append(perm[keep])

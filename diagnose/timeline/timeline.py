@@ -28,20 +28,12 @@ import numpy as np
 
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_METRIC,
                       K_STATE, P_RUNNING, R_GOROUTINE, R_PROC, TraceColumns)
-from .grouping import lex_order, stable_argsort, unique
+from .grouping import lex_order, run_starts, stable_argsort, unique
 from .stacks import StackInfo
 
 
 #: Go <= 1.21 traces use fake P ids from 1000000 up (timers, netpoll, syscalls, GC).
 FAKE_P_BASE = 1_000_000
-
-
-def _first_per_group(keys: np.ndarray) -> np.ndarray:
-    """Boolean mask: first row of each run of equal keys (keys sorted/grouped)."""
-    m = np.ones(keys.shape[0], dtype=bool)
-    if keys.shape[0] > 1:
-        m[1:] = keys[1:] != keys[:-1]
-    return m
 
 
 def ffill_index(mask: np.ndarray) -> np.ndarray:
@@ -129,7 +121,7 @@ class Timelines:
         # first row with a stack per goroutine: tr_ev is grouped by ascending goroutine id, so
         # only each group's first such row is looked up
         g = self.cols.rid[ev[has]]
-        firsts = _first_per_group(g)
+        firsts = run_starts(g)
         out = np.zeros(self.gor_id.shape[0], dtype=np.int32)
         out[np.searchsorted(self.gor_id, g[firsts])] = tstk[has[firsts]]
         return out
@@ -161,7 +153,7 @@ class Timelines:
         Preemption and Gosched keep a burst going; Waiting, Syscall and exit end it.
         """
         st = self.iv_state
-        new_g = _first_per_group(self.iv_g)
+        new_g = run_starts(self.iv_g)
         brk = new_g | ~((st == G_RUNNING) | (st == G_RUNNABLE))
         return np.cumsum(brk) - 1
 
@@ -323,7 +315,7 @@ def _intervals(cols: TraceColumns, ev: np.ndarray, gid: np.ndarray, t_end: int, 
     reference of `_fastscan.timelines_scan`)."""
     sfrom = cols.sfrom[ev]
     sto = cols.sto[ev]
-    first_g = _first_per_group(gid)
+    first_g = run_starts(gid)
     real = (sfrom != sto) | first_g  # boundaries of intervals
     bev = ev[real]
     bg = gid[real]
@@ -359,7 +351,7 @@ def _intervals(cols: TraceColumns, ev: np.ndarray, gid: np.ndarray, t_end: int, 
     if cand.any():
         ivs = (np.cumsum(real, dtype=index_dtype(nb + 1)) - 1)[cand]  # interval of each candidate row
         vals = row_tstk[cand]
-        firsts = _first_per_group(ivs)
+        firsts = run_starts(ivs)
         ivs, vals = ivs[firsts], vals[firsts]
         missing = stk[ivs] == 0
         stk[ivs[missing]] = vals[missing]
@@ -404,7 +396,7 @@ def build_timelines(cols: TraceColumns) -> Timelines:
          nxt, prv, iv_state, iv_from, nb_t) = _intervals(cols, ev, gid, t_end, idx_t)
         nb = bev.shape[0]
     # goroutines: bg is grouped by ascending id, so each group's first row is its first interval
-    first_iv = np.flatnonzero(_first_per_group(bg)).astype(nb_t) if nb else np.zeros(0, dtype=nb_t)
+    first_iv = np.flatnonzero(run_starts(bg)).astype(nb_t) if nb else np.zeros(0, dtype=nb_t)
     gor_id = bg[first_iv]
     n_iv = np.diff(np.append(first_iv, nb)).astype(np.int64)
     return Timelines(
