@@ -11,12 +11,43 @@ convert with `double(x)`.
 """
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
-import cel
+
+def _load_cel() -> ModuleType:
+    """The binding's compiled module (`cel.cel`: `compile`, `Context`) without its package.
+
+    `import cel` runs the package's `__init__`, which imports its interactive REPL (typer,
+    prompt_toolkit, pygments, rich): ~0.15 s on every command and chat request, a fifth of a
+    small trace's whole run, for a REPL we never start. The extension is loaded under the name
+    the package gives it, so a later `import cel` (anyone's) reuses it rather than
+    initialising it twice. If the layout is not the one expected, the package is imported."""
+    if "cel.cel" in sys.modules:
+        return sys.modules["cel.cel"]
+    spec = importlib.util.find_spec("cel")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            ext = importlib.util.spec_from_file_location("cel.cel", f"{folder}/cel{suffix}")
+            if ext is None or ext.loader is None or not os.path.exists(ext.origin or ""):
+                continue
+            module = importlib.util.module_from_spec(ext)
+            sys.modules["cel.cel"] = module
+            ext.loader.exec_module(module)
+            return module
+    import cel as package
+
+    return package
+
+
+cel = _load_cel()
 
 _POS = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
 
