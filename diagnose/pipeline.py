@@ -645,14 +645,15 @@ _FORK_STATE: tuple[Any, ...] | None = None
 
 
 def _forked_window(k: int, span: tuple[int, int]) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
-    inp, ruleset, modules, hlen, marks, rows = _FORK_STATE  # type: ignore[misc]
+    inp, ruleset, modules, hlen, marks, rows, trim = _FORK_STATE  # type: ignore[misc]
     try:
         return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None,
                                 rows)
     finally:
-        from .jobs import release_memory
+        if trim:
+            from .jobs import release_memory
 
-        release_memory()
+            release_memory()
 
 
 def _worker_start() -> None:
@@ -676,14 +677,14 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    from .jobs import window_cost
+    from .jobs import must_release, window_cost
 
     global _FORK_STATE
     sys.stdout.flush()
     sys.stderr.flush()
-    _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows)
     results: list[Any] = [None] * len(windows)
     cost = [window_cost(e - s) for s, e in windows]
+    _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows, must_release(cost, jobs, allowance))
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
     failed: dict[int, BaseException] = {}

@@ -390,6 +390,11 @@ def test_parallel_allowance_policy(monkeypatch):
     # two default 7 MB windows fit together; a 14 MB generation does not fit beside one
     assert 2 * jobs.window_cost(7 << 20) <= jobs.parallel_allowance()
     assert jobs.window_cost(7 << 20) + jobs.window_cost(14 << 20) > jobs.parallel_allowance()
+    # workers keep their pages between windows only while any two windows fit together
+    allowance = jobs.parallel_allowance()
+    assert not jobs.must_release([jobs.window_cost(7 << 20)] * 3, 2, allowance)
+    assert jobs.must_release([jobs.window_cost(7 << 20), jobs.window_cost(14 << 20)], 2, allowance)
+    assert not jobs.must_release([jobs.window_cost(14 << 20)], 2, None)
     monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "4096")
     assert jobs.parallel_allowance() == (4096 << 20) - jobs.PARENT_SHARE
     monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "0")
