@@ -384,10 +384,19 @@ def is_user_io_close(tl: Timelines, sc: Syscalls) -> tuple[np.ndarray, np.ndarra
     st = tl.stacks
     close = sc.fam == FAM_CLOSE
     raw = close & (sc.cls == CC_RAW_USER)
-    fin_g = np.array([n in ("runtime.runfinq", "runtime.runFinalizers") for n in tl.gor_name], dtype=bool)
-    on_fin = fin_g[tl.iv_gor[sc.iv]]
-    fin = close & (st.is_finalizer[sc.stk] | on_fin)
+    fin = close & st.is_finalizer[sc.stk]
+    # ... or made on the finalizer goroutine: looked up for the closes only (a window holds
+    # ~400k syscalls, rarely more than a few hundred closes)
+    ci = np.flatnonzero(close & ~fin)
+    if ci.shape[0]:
+        names = tl.gor_name
+        gi = tl.iv_gor[sc.iv[ci]]
+        fin[ci[np.array([names[g] in FINALIZER_GOROUTINES for g in gi.tolist()], dtype=bool)]] = True
     return raw, fin
+
+
+#: the goroutines that run finalizers (the name changed in Go 1.25)
+FINALIZER_GOROUTINES = ("runtime.runfinq", "runtime.runFinalizers")
 
 
 RAW_IO_FAMS = (FAM_READ, FAM_WRITE, FAM_ACCEPT)
