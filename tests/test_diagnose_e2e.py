@@ -95,6 +95,9 @@ def test_text_report_of_a_healthy_trace():
     # the trace named relative to the current folder (an absolute path would leak into shared reports)
     assert head.startswith("netpoll-diagnose ") and str(e.trace.relative_to(REPO)) in head.replace("\n  ", " ")
     assert verdict.startswith("HEALTHY: No netpoller problem found: ")
+    # ... and what a healthy trace cannot rule out, with where to look (knowledge/unseen_latency.md)
+    assert "Not in this trace: " in verdict and "socket buffers" in verdict and "ss -tn" in verdict
+    assert "knowledge/unseen_latency.md" in verdict
     assert max(len(ln) for ln in r.stdout.splitlines()) <= 100, "not a terminal: 100 columns"
     assert "syscalls/s" in r.stdout and "GC " in r.stdout
     assert "[WARNING]" not in r.stdout and "[CRITICAL]" not in r.stdout
@@ -124,6 +127,16 @@ def test_json_and_exit_codes_follow_fail_on():
     assert cli(str(e.trace), "--fail-on", "never").returncode == 0
     r = cli(str(e.trace), "--format", "json")
     assert r.returncode == 1 and json.loads(r.stdout)["findings"][0]["cause"] == d["findings"][0]["cause"]
+
+
+def test_only_a_healthy_verdict_says_what_the_trace_cannot_show():
+    """A healthy verdict cites the unseen-latency entry (a slow client whose backlog still fits
+    the socket buffers looks healthy to every rule); a verdict with problems does not."""
+    _, healthy = diagnose_json(str(pick(is_valid_control).trace))
+    unseen = healthy["verdict"]["unseen"]
+    assert unseen["knowledge"] == "unseen_latency" and "socket buffers" in unseen["summary"] and unseen["confirm"]
+    _, sick = diagnose_json(str(pick(lambda e: "fd_reuse" in e.expected_causes and e.reproduced).trace))
+    assert sick["verdict"]["status"] == "problems" and sick["verdict"]["unseen"] is None
 
 
 def test_critical_finding_fails_even_with_fail_on_critical():

@@ -90,6 +90,12 @@ def _banner(d: Diagnosis) -> str:
            f'<div class="verdict">{e(d.verdict.text)}</div><div class="meta">{e(meta)}</div></header>']
     if t.truncated:
         out.append(f'<p class="security">The trace is truncated ({t.lost_bytes} bytes lost): counts may be low.</p>')
+    u = d.verdict.unseen
+    if u is not None:
+        cmds = "".join(f"<li><code>{e(c)}</code></li>" for c in u.confirm[:2])
+        out.append(f'<section class="unseen"><p><b>Not in this trace:</b> {e(u.summary)}</p>'
+                   f'<p><b>Where to look:</b> {e(u.fix)}</p><ul>{cmds}</ul>'
+                   f'<p class="meta">knowledge/{e(u.knowledge)}.md</p></section>')
     out.append('<div class="cards">' + "".join(
         f'<div class="card"><div class="v">{e(v.split(" (")[0])}</div><div class="k">{e(k)}'
         + (f' ({e(v.split(" (", 1)[1])}' if " (" in v else "") + "</div></div>"

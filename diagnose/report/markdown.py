@@ -194,6 +194,10 @@ def render(d: Diagnosis, max_chars: int = MAX_CHARS) -> str:
     t = d.trace
     out = [f"### {status_icon(d)} netpoll-diagnose: {status_label(d)} in {code(t.path or '<trace>')}", ""]
     out.append(f"**{esc(d.verdict.text)}**")
+    u = d.verdict.unseen
+    if u is not None:
+        out += ["", f"*Not in this trace:* {esc(u.summary)}"
+                + (f" Check: {code(u.confirm[0])}" if u.confirm else "") + f" ({code('knowledge/' + u.knowledge + '.md')})"]
     meta = trace_meta(d)
     rules = f"{d.rules.evaluated} rules evaluated" + (f", {len(d.rules.errors)} failed" if d.rules.errors else "")
     out += ["", f"{esc(meta)} · {rules}" if meta else rules]

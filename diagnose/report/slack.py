@@ -249,10 +249,11 @@ def blocks(d: Diagnosis) -> list[dict]:
     icon = OK_EMOJI if d.verdict.status == "healthy" else SEV_EMOJI.get(d.verdict.worst_severity or "warning")
     b = _Budget()
     head = [header(f"{icon} netpoll-diagnose: {status_label(d)}")]
-    if d.verdict.status == "healthy":
-        head.append(section(f"*{esc(d.verdict.text)}*"))
-    else:
-        head.append(section(f"*{esc(d.verdict.text)}*"))
+    head.append(section(f"*{esc(d.verdict.text)}*"))
+    u = d.verdict.unseen
+    if u is not None:
+        head.append(context(f"_Not in this trace:_ {esc(u.summary)}"
+                            + (f" Check: `{esc(u.confirm[0])}`" if u.confirm else "")))
     meta = " · ".join(x for x in [f"`{esc(t.path or '<trace>')}`", esc(trace_meta(d)),
                                   f"{d.rules.evaluated} rules evaluated"] if x)
     ctx = [meta]

@@ -204,6 +204,12 @@ def render(d: Diagnosis, color: bool = False, width: int = WIDTH) -> str:
     verdict = _wrap(f"{label}: {d.verdict.text}", 2, width, first="")
     verdict[0] = _c(label, key, color) + verdict[0][len(label):]
     lines += verdict
+    u = d.verdict.unseen
+    if u is not None:
+        lines += _wrap("Not in this trace: " + u.summary, 4, width, first="  ")
+        for cmd in u.confirm[:1]:
+            lines += command_lines(cmd, 4, width)
+        lines += _wrap(f"More: knowledge/{u.knowledge}.md", 4, width, first="  ")
     for i, f in enumerate(d.findings, 1):
         lines.append("")
         lines += _finding(i, f, color, width)

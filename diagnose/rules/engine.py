@@ -253,16 +253,23 @@ def headline_text(h: Headline) -> str:
     )
 
 
-def verdict(findings: list[Finding], h: Headline) -> Verdict:
+#: the knowledge entry a healthy verdict cites: what a trace cannot show (issue 12: slow
+#: consumers whose backlog still fits the socket buffers look healthy to every rule)
+UNSEEN_ENTRY = "unseen_latency"
+
+
+def verdict(findings: list[Finding], h: Headline, kb: KnowledgeBase | None = None) -> Verdict:
     """healthy or problems. A rule that could not be evaluated makes the verdict "incomplete":
-    that is decided with the trace's own damage by `diagnose.pipeline.incompleteness`."""
+    that is decided with the trace's own damage by `diagnose.pipeline.incompleteness`. A
+    healthy verdict carries `unseen` (from `kb`): where delay can hide from the trace."""
     serious = [f for f in findings if severity_rank(f.severity) > 0]
     worst = findings[0].severity if findings else None
     if not serious:
         text = f"No netpoller problem found: {headline_text(h)}."
         if findings:
             text += f" {len(findings)} informational note{'s' if len(findings) != 1 else ''} below."
-        return Verdict(status="healthy", text=text, worst_severity=worst)
+        unseen = _advice(kb, UNSEEN_ENTRY) if kb is not None and UNSEEN_ENTRY in kb else None
+        return Verdict(status="healthy", text=text, worst_severity=worst, unseen=unseen)
     top = serious[0]
     n = len(serious)
     text = (
@@ -301,7 +308,7 @@ def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Di
     return Diagnosis(
         tool_version=tool_version,
         trace=t.model_copy(deep=True, update={"path": shown_trace_path(t.path)}),
-        verdict=verdict(findings, h),
+        verdict=verdict(findings, h, ruleset.knowledge),
         headline=h,
         findings=findings,
         rules=RulesRun(

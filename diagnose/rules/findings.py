@@ -115,6 +115,9 @@ class Verdict(BaseModel):
     worst_severity: SeverityName | None = None
     incomplete: list[str] = Field(default_factory=list,
                                   description="why this diagnosis is not complete (rules that failed, damaged trace)")
+    unseen: Advice | None = Field(None, description="on a healthy verdict: the delay a Go trace cannot show (bytes "
+                                  "queued in socket buffers, time outside the process) and where to look for it "
+                                  "(knowledge/unseen_latency.md)")
 
 
 class RuleError(BaseModel):

@@ -62,6 +62,8 @@ def merge_windows(parts: list[Diagnosis], trace: TraceInfo, unit: str = "whole g
     base = parts[rep]
     w = trace.windows[rep]
     v = verdict(findings, base.headline)
+    if v.status == "healthy":  # every window was healthy: each carries the same advice
+        v.unseen = next((d.verdict.unseen for d in parts if d.verdict.unseen is not None), None)
     v.text += (f" (Diagnosed in {n} window{'s' if n != 1 else ''} of {unit}, the trace being larger than the analysis window; "
                f"figures from the window at {w.start_ms / 1e3:.1f}-{w.end_ms / 1e3:.1f} s.)")
     errors: dict[str, RuleError] = {}
