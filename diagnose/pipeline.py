@@ -29,8 +29,8 @@ from .errors import TraceError, UsageError
 from .features import Features, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times
-from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, kernel_available, kernel_count_events,
-                       kernel_read_columns, load_columns, load_row_windows, trace_header)
+from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks, kernel_available,
+                       kernel_count_events, kernel_read_columns, load_columns, load_row_windows, trace_header)
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30
@@ -200,6 +200,17 @@ def refuse_too_many_events(inp: TraceInput) -> None:
         return
     if n is not None and n > limit:
         raise TraceError(too_many(limit, inp.size), inp.display, None)
+
+
+def dump(inp: TraceInput, out: BinaryIO) -> list[str]:
+    """Write every event as `go tool trace -d=parsed` prints it, a generation at a time, from the
+    reader the columns come from (the compiled one when built; NETPOLL_DIAGNOSE_PURE=1: the
+    pure one, through the same formatter); returns the warnings (a cut trace)."""
+    from .read import write_chunks
+
+    warnings: list[str] = []
+    write_chunks(dump_chunks(inp.path, inp.display, warnings), out)
+    return warnings
 
 
 class CountingFile(io.RawIOBase):

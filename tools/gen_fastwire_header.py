@@ -76,7 +76,7 @@ def render() -> str:
         _enum([(n, getattr(order, n)) for n in ("MUST_NOT_HAVE", "MAY_HAVE", "MUST_HAVE")]),
         _enum([(n, getattr(order, n)) for n in ("GC_UNDETERMINED", "GC_NOT_RUNNING", "GC_RUNNING")]),
         "/* kernel results and log kinds (timeline/kernel.py) */",
-        _enum([("ST_DONE", k._DONE), ("ST_ERROR", k._ERROR), ("ST_PUNT", k._PUNT)]),
+        _enum([("ST_DONE", k._DONE), ("ST_ERROR", k._ERROR), ("ST_PUNT", k._PUNT), ("ST_PAUSE", k._PAUSE)]),
         _enum([("E_NONE", 0), ("E_ORDER", k._E_ORDER), ("E_VALIDATE", k._E_VALIDATE), ("E_WIRE", k._E_WIRE),
                ("E_ADVANCE", k._E_ADVANCE), ("E_REGION", k._E_REGION), ("E_INVARIANT", k._E_INVARIANT)]),
         _enum([("LOG_STACK", k._LOG_STACK), ("LOG_STR", k._LOG_STR), ("LOG_STW", k._LOG_STW)]),

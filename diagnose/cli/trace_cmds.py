@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import pipeline
-from ..read import open_trace, render_overview, trace_clock_snapshot, write_dump
+from ..read import render_overview, trace_clock_snapshot
 from ..timeline import OverviewCounter
 from ..report import WindowedRecords, build_profile, compute_records, features_text, folded
 from .common import (DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, load_rules,
@@ -36,16 +36,15 @@ def dump(trace: TraceArg, max_bytes: MaxBytesOpt = None) -> None:
 
     A trace cut short prints its complete generations and a warning on stderr (exit 0).
     """
+    warnings: list[str] = []
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
         pipeline.refuse_too_many_events(inp)
-        with open_trace(inp.path) as r:
-            r.path = inp.display
-            out = sys.stdout.buffer
-            try:
-                write_dump(r.events(), out)
-            finally:
-                out.flush()
-    _warn(inp.display, r.warnings)
+        out = sys.stdout.buffer
+        try:
+            warnings = pipeline.dump(inp, out)
+        finally:
+            out.flush()
+    _warn(inp.display, warnings)
 
 
 def inspect(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: JsonAliasOpt = False,

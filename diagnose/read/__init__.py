@@ -280,6 +280,7 @@ def open_trace(src: "str | bytes | BinaryIO | object") -> TraceReader:
 
 
 from .dump import write_dump  # noqa: E402
+from .dumprows import write_chunks  # noqa: E402
 from .version import HeaderError, parse_header  # noqa: E402
 from .inspect import TraceOverview, overview, render_text as render_overview  # noqa: E402
 
@@ -288,7 +289,7 @@ from .strace import trace_clock_snapshot  # noqa: E402
 
 __all__ = [
     "load_bundle", "resolve_inputs", "trace_clock_snapshot",
-    "write_dump", "parse_header", "HeaderError", "TraceOverview", "overview", "render_overview",
+    "write_dump", "write_chunks", "parse_header", "HeaderError", "TraceOverview", "overview", "render_overview",
     "open_trace", "TraceReader", "TraceVersion", "TraceError", "ReadError",
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
     "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",

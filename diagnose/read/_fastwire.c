@@ -339,7 +339,14 @@ typedef struct {
     int64_t err_offset; int err_has_offset;
     int64_t err_extra[5];
     int punt_line;
+
+    /* raw mode (dump): per event its wire form, RAW_W int64 each (typ t g p m a0 a1 a2 a3), no row */
+    int raw;
+    int64_t *rawv; size_t raw_n, raw_cap; /* raw_n in rows */
+    size_t raw_limit; /* run() pauses (ST_PAUSE) once this many rows are kept; 0: never */
 } Engine;
+
+enum { RAW_W = 9 };
 
 /* ---------------------------------------------------------------- errors */
 static int set_err(Engine *E, int kind, int has_off, int64_t off, const char *fmt, ...) {
@@ -1567,6 +1574,18 @@ static int emit(Engine *E, Ev *e) {
     }
     E->last_ts = t;
     E->nevents_total++;
+    if (E->raw) { /* the dump formats events from their wire form (read/dumprows.py) */
+        if (E->raw_n == E->raw_cap) {
+            size_t nc = E->raw_cap ? E->raw_cap * 2 : 4096;
+            int64_t *q = (int64_t *)realloc(E->rawv, nc * RAW_W * sizeof(int64_t));
+            if (!q) return PUNT(E);
+            E->rawv = q; E->raw_cap = nc;
+        }
+        int64_t *w = E->rawv + E->raw_n++ * RAW_W;
+        w[0] = e->typ; w[1] = t; w[2] = e->g; w[3] = e->p; w[4] = e->m;
+        w[5] = (int64_t)e->args[0]; w[6] = (int64_t)e->args[1]; w[7] = (int64_t)e->args[2]; w[8] = (int64_t)e->args[3];
+        return 0;
+    }
     if (col_reserve(E, E->nrows + 1) < 0) return PUNT(E);
     uint8_t typ = e->typ;
     int kc = E->kind[typ];
@@ -2218,10 +2237,11 @@ static PyObject *Engine_emit_sync(Engine *E, PyObject *args) {
 
 /* run(): order and emit every event of the current generation. */
 static PyObject *Engine_run(Engine *E, PyObject *noargs) {
-    int r = 0;
+    int r = 0, paused = 0;
     E->err_kind = E_NONE;
     Py_BEGIN_ALLOW_THREADS
     for (;;) {
+        if (E->raw_limit && E->raw_n >= E->raw_limit && !E->blocked) { paused = 1; break; }
         int nf = E->nf;
         if (nf == 0 && E->cpu_idx >= E->ncpu) { r = 0; break; }
         if (E->cpu_idx < E->ncpu && (nf == 0 || E->cpu_t[E->cpu_idx] < E->frontier[0]->ev.time)) {
@@ -2258,6 +2278,7 @@ static PyObject *Engine_run(Engine *E, PyObject *noargs) {
         if (r) break;
     }
     Py_END_ALLOW_THREADS
+    if (paused) return PyLong_FromLong(ST_PAUSE);
     if (r == 0) return PyLong_FromLong(ST_DONE);
     return PyLong_FromLong(status_of(r));
 }
@@ -2279,6 +2300,29 @@ static PyObject *Engine_take_log(Engine *E, PyObject *noargs) {
 }
 
 static PyObject *Engine_nrows(Engine *E, PyObject *noargs) { return PyLong_FromSize_t(E->nrows); }
+
+/* set_raw(on, limit=0): from now on each event is kept in its wire form (take_raw) instead of as a
+ * row; with a limit, run() returns ST_PAUSE between events once that many are kept (call it again
+ * to go on, after take_raw), so a generation is handed over a piece at a time. */
+static PyObject *Engine_set_raw(Engine *E, PyObject *args) {
+    int on;
+    Py_ssize_t limit = 0;
+    if (!PyArg_ParseTuple(args, "p|n", &on, &limit)) return NULL;
+    E->raw = on;
+    E->raw_limit = limit > 0 ? (size_t)limit : 0;
+    Py_RETURN_NONE;
+}
+
+/* take_raw(): the events kept since the last call, as bytes of RAW_W int64 a row
+ * (typ t g p m a0 a1 a2 a3: the reader's Event fields; a TaskEnd's a3 is its type's content id). */
+static PyObject *Engine_take_raw(Engine *E, PyObject *noargs) {
+    PyObject *b = PyBytes_FromStringAndSize((const char *)E->rawv, (Py_ssize_t)(E->raw_n * RAW_W * sizeof(int64_t)));
+    E->raw_n = 0;
+    if (E->raw_cap > ((size_t)1 << 20)) { /* give a big generation's buffer back */
+        free(E->rawv); E->rawv = NULL; E->raw_cap = 0;
+    }
+    return b;
+}
 
 /* clear_rows(): drop the rows emitted so far (streaming/counting use). */
 static PyObject *Engine_clear_rows(Engine *E, PyObject *noargs) {
@@ -2474,7 +2518,7 @@ static void Engine_dealloc(Engine *E) {
     free(E->ps); free(E->ms); free(E->tasks); free(E->tfree);
     hm_free(&E->gmap); hm_free(&E->pmap); hm_free(&E->mmap); hm_free(&E->tmap);
     idm_free(&E->stack_map); idm_free(&E->str_map);
-    free(E->stack_seen); free(E->cid_seen); free(E->log);
+    free(E->stack_seen); free(E->cid_seen); free(E->log); free(E->rawv);
     for (int i = 0; i < NCOLS; i++) big_free(E->cols[i].p, E->cols[i].cap * COL_SIZE[i]);
     for (int i = 0; i < 256; i++) { free(E->spec_name[i]); free(E->ver_name[i]); }
     Py_TYPE(E)->tp_free((PyObject *)E);
@@ -2528,6 +2572,8 @@ static PyMethodDef Engine_methods[] = {
     {"error", (PyCFunction)Engine_error, METH_NOARGS, "(kind, message, offset, extra) of the last error"},
     {"take_log", (PyCFunction)Engine_take_log, METH_NOARGS, "first-use log since the last call"},
     {"nrows", (PyCFunction)Engine_nrows, METH_NOARGS, "rows held"},
+    {"set_raw", (PyCFunction)Engine_set_raw, METH_VARARGS, "keep events in their wire form instead of rows"},
+    {"take_raw", (PyCFunction)Engine_take_raw, METH_NOARGS, "the events kept in wire form since the last call"},
     {"clear_rows", (PyCFunction)Engine_clear_rows, METH_NOARGS, "drop the rows held"},
     {"counts", (PyCFunction)Engine_counts, METH_NOARGS, "(events emitted, last time, goroutine slots)"},
     {"remap", (PyCFunction)Engine_remap, METH_VARARGS, "remap an int32 reference column through a table"},

@@ -38,7 +38,7 @@ enum { R_NONE = 0, R_GOROUTINE = 1, R_PROC = 2, R_THREAD = 3 };
 enum { MUST_NOT_HAVE = 0, MAY_HAVE = 1, MUST_HAVE = 2 };
 enum { GC_UNDETERMINED = 0, GC_NOT_RUNNING = 1, GC_RUNNING = 2 };
 /* kernel results and log kinds (timeline/kernel.py) */
-enum { ST_DONE = 0, ST_ERROR = 1, ST_PUNT = 2 };
+enum { ST_DONE = 0, ST_ERROR = 1, ST_PUNT = 2, ST_PAUSE = 3 };
 enum { E_NONE = 0, E_ORDER = 1, E_VALIDATE = 2, E_WIRE = 3, E_ADVANCE = 4, E_REGION = 5, E_INVARIANT = 6 };
 enum { LOG_STACK = 0, LOG_STR = 1, LOG_STW = 2 };
 /* old-format (Go <= 1.21) event types and the GoSysCall-that-blocked flag (read/v1/parser.py) */

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from typing import Any
+from typing import Any, Iterator
 
 from ..read import generation as _gen
 from ..read import tracev2 as t2
@@ -39,7 +39,7 @@ from . import kernel_v1  # noqa: E402
 V2_FORMATS = (22, 23, 25, 26)
 
 # _fastwire statuses, error kinds and log kinds (see _fastwire.c)
-_DONE, _ERROR, _PUNT = 0, 1, 2
+_DONE, _ERROR, _PUNT, _PAUSE = 0, 1, 2, 3  # _PAUSE: run() stopped at the raw-row limit (set_raw), to go on
 _E_ORDER, _E_VALIDATE, _E_WIRE, _E_ADVANCE, _E_REGION, _E_INVARIANT = 1, 2, 3, 4, 5, 6
 _LOG_STACK, _LOG_STR, _LOG_STW = 0, 1, 2
 #: Strings rows may name that are not in any trace table (event.py's Metric/Range names).
@@ -234,6 +234,13 @@ class _Driver:
 
     def run(self) -> None:
         """Every event, into the kernel's columns. Raises _Stop (a ReadError) or _Punt."""
+        for _ in self.generations():
+            pass
+
+    def generations(self) -> Iterator[None]:
+        """run(), a generation at a time: yields after each generation's Sync and events (the
+        closing Sync is emitted as it ends), and in raw mode also whenever run() pauses at the
+        row limit. Raises _Stop (a ReadError), _TooMany or _Punt."""
         eng = self.eng
         try:
             while not self.done:
@@ -241,11 +248,16 @@ class _Driver:
                 if self.done:
                     break
                 if self.gen is not None:
-                    self._status(eng.run())
+                    st = eng.run()
+                    while st == _PAUSE:  # raw mode: the rows so far are taken, the generation goes on
+                        yield
+                        st = eng.run()
+                    self._status(st)
                 self.check_count()
                 self._intern_log()
                 if not self.keep_rows:
                     eng.clear_rows()
+                yield
         except (KeyError, IndexError, ValueError, OverflowError, TypeError, ZeroDivisionError, AttributeError):
             # The driver met input it does not model: the reference reader decides (it rejects
             # bad bytes with an offset; a Python exception there is a bug and is reported as one).
@@ -335,7 +347,7 @@ def read_columns(path, meta: dict[str, Any] | None = None):
             closer.close()
         return None
     from ..errors import TraceError
-    from ..read import TraceVersion, byte_count, incomplete_reasons
+    from ..read import TraceVersion, incomplete_reasons
 
     display = os.fspath(path) if isinstance(path, (str, os.PathLike)) else (getattr(path, "name", None) or "<trace>")
     total = src.size if src.size is not None else 0
@@ -351,17 +363,10 @@ def read_columns(path, meta: dict[str, Any] | None = None):
         except _TooMany:
             raise TraceError(too_many(d.max_events, total), display, None) from None
         except _Stop as e:
-            valid = max(d.valid_offset, hlen)
             if d.over_limit():  # the reference reader stops at the limit before this error
                 raise TraceError(too_many(d.max_events, total), display, None) from None
-            if not e.truncated:
-                raise TraceError(e.message, display, e.offset) from None
-            if src.size is None:
-                total = max(total, src.offset)
-            lost = max(total - valid, 0)
-            where = f"offset {e.offset}: " if e.offset is not None else ""
-            warnings.append(f"trace is truncated ({where}{e.message}); Lost {lost / (total or 1) * 100:.2f}% of the "
-                            f"latest trace data due to error ({byte_count(lost)} of {byte_count(total)})")
+            valid, total, warning = _stopped(d, e, hlen, total, display)
+            warnings.append(warning)
     except _Punt:
         return None
     finally:
@@ -373,6 +378,107 @@ def read_columns(path, meta: dict[str, Any] | None = None):
     m.update(_reader_meta(_MetaSource(TraceVersion(ver), max(total - valid, 0), warnings,
                                       incomplete_reasons(valid > hlen))))
     return d.columns(m)
+
+
+def _stopped(d: _Driver, e: _Stop, hlen: int, total: int, display: str) -> tuple[int, int, str]:
+    """What the reference reader makes of a ReadError: a TraceError for a corrupt trace; for a
+    cut one (valid bytes, total bytes, the warning)."""
+    from ..errors import TraceError
+    from ..read import byte_count
+
+    valid = max(d.valid_offset, hlen)
+    if not e.truncated:
+        raise TraceError(e.message, display, e.offset) from None
+    src = d.src
+    if src.size is None:
+        total = max(total, src.offset)
+    lost = max(total - valid, 0)
+    where = f"offset {e.offset}: " if e.offset is not None else ""
+    return valid, total, (f"trace is truncated ({where}{e.message}); Lost {lost / (total or 1) * 100:.2f}% of the "
+                          f"latest trace data due to error ({byte_count(lost)} of {byte_count(total)})")
+
+
+def dump_chunks(path, display: str, warnings: list[str]):
+    """Every event of the trace at `path` in its wire form, as ``read.dumprows.RowChunk``s a
+    generation (old formats: a run of events) at a time, for the dump -- through the compiled
+    reader when it is built and not disabled, else from the pure reader's events: the same
+    chunks either way. Raises the reference's TraceError (after the chunks of the events
+    before it, as the reference yields them); a cut trace's warning goes to `warnings`."""
+    from ..read import open_trace
+    from ..read.dumprows import chunks_from_events
+
+    if kernel_available() or kernel_v1.available():
+        opened = _open(path, old_formats=kernel_v1.available())
+        if opened is not None and not isinstance(opened, tuple):  # an old format: kernel_v1.py
+            opened.path = display
+            return kernel_v1.dump_chunks(opened, warnings)
+        if opened is not None:
+            if kernel_available():
+                return _dump_chunks_v2(path, display, warnings, opened)
+            if opened[1] is not None:
+                opened[1].close()
+    r = open_trace(path)
+    r.path = display
+    return _pure_chunks(r, chunks_from_events(r.events()), warnings)
+
+
+def _pure_chunks(r, chunks, warnings: list[str]):
+    yield from chunks
+    warnings.extend(r.warnings)
+
+
+def _dump_chunks_v2(path, display: str, warnings: list[str], opened):
+    """dump_chunks for a Go 1.22+ trace: the kernel in raw mode, a generation at a time. Where
+    the kernel punts, the reference reader takes over after the events already given."""
+    import itertools
+
+    import numpy as np
+
+    from ..errors import TraceError
+    from ..read import open_trace
+    from ..read.dumprows import FORMAT_ROWS, ROW_WIDTH, RowChunk, chunks_from_events
+
+    src, closer, ver, hlen = opened
+    total = src.size if src.size is not None else 0
+    given = 0
+    try:
+        d = _Driver(src, ver, keep_rows=False)
+        d.eng.set_raw(True, FORMAT_ROWS * 4)
+        d.max_events = max_events(total)
+
+        def take() -> RowChunk:
+            rows = np.frombuffer(d.eng.take_raw(), dtype=np.int64).reshape(-1, ROW_WIDTH)
+            return RowChunk(rows, d.gen.table if d.gen is not None else None, d.contents.__getitem__)
+
+        steps = d.generations()
+        end = object()
+        while True:
+            stop = None
+            try:
+                step = next(steps, end)
+            except _TooMany:  # the check below fails first: every row emitted is taken
+                step = end
+            except _Stop as e:
+                step, stop = end, e
+            c = take()
+            if d.max_events is not None and given + len(c.rows) > d.max_events:
+                yield RowChunk(c.rows[:d.max_events - given], c.table, c.task_type)
+                raise TraceError(too_many(d.max_events, total), display, None)  # after max_events, as the reference
+            given += len(c.rows)
+            yield c
+            if stop is not None:
+                warnings.append(_stopped(d, stop, hlen, total, display)[2])  # or the TraceError of a corrupt trace
+                return
+            if step is end:  # its last rows were the closing Sync
+                return
+    except _Punt:
+        pass
+    finally:
+        if closer is not None:
+            closer.close()
+    r = open_trace(path)  # the kernel punted: the reference reader, from the next event on
+    r.path = display
+    yield from _pure_chunks(r, chunks_from_events(itertools.islice(r.events(), given, None)), warnings)
 
 
 def count_events(path) -> int | None:
@@ -401,4 +507,4 @@ def count_events(path) -> int | None:
             closer.close()
 
 
-__all__ = ["read_columns", "count_events", "kernel_available", "pure_requested", "PURE_ENV"]
+__all__ = ["read_columns", "dump_chunks", "count_events", "kernel_available", "pure_requested", "PURE_ENV"]

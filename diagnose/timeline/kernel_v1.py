@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 from array import array
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -123,11 +123,13 @@ class _Declined(Exception):
     """The kernel declines the trace: the reference converts it."""
 
 
-def _chunks(conv, tabs, chunk: int | None):
+def _chunks(conv, tabs, chunk: int | None, raw: bool = False):
     """The kernel's rows for a V1Conversion (nothing consumed), `chunk` events of the merged
     order at a time (None: all), with their string and stack ids final (interned into `tabs` in the
     reference's first-use order): (column name -> array, rows, last time). The arrays of a run
-    share one set of buffers with the next run: use them before asking for it. Raises _Declined."""
+    share one set of buffers with the next run: use them before asking for it. Raises _Declined.
+    `raw` (the dump): the arrays also hold "raw", each row's event in its wire form
+    (read/dumprows.py; a TaskEnd's a3: its TaskCreate's name string id, or -1)."""
     tr = conv.trace
     if not isinstance(tr.store, array):  # a value past int64 made the store a list (crafted input)
         raise _Declined
@@ -148,11 +150,12 @@ def _chunks(conv, tabs, chunk: int | None):
         cap = 2 * chunk + int(np.count_nonzero((store[8::9] & 0xFF) == _evgocreate())) + 2
     cols = {name: np.empty(cap, dtype=dt) for name, _, dt in _COLS}
     bufs = tuple(cols[name] for name, _, _ in _COLS)
+    raw_rows = np.empty((cap, 9), dtype=np.int64) if raw else None
     conversion = _v1fast.convert_start(tables + per_trace, conv.first_ts is not None)
     maps = (array("i", [0]), array("i", [0]))  # string ref -> id, stack ref -> id
     view = memoryview(order)
     for k, (a, b) in enumerate(spans):
-        got = _v1fast.convert_chunk(conversion, tr.store, view[a:b], bufs, k == len(spans) - 1)
+        got = _v1fast.convert_chunk(conversion, tr.store, view[a:b], bufs, k == len(spans) - 1, raw_rows)
         if got is None or not _intern(conv, got[2], tabs, maps):
             raise _Declined
         rows, last_ts = got[0], got[1]
@@ -162,6 +165,8 @@ def _chunks(conv, tabs, chunk: int | None):
         arrays["s1"] = str_map[arrays["s1"]]
         arrays["stk"] = stk_map[arrays["stk"]]
         arrays["tstk"] = stk_map[arrays["tstk"]]
+        if raw_rows is not None:
+            arrays["raw"] = raw_rows[:rows]
         yield arrays, rows, last_ts
 
 
@@ -198,6 +203,56 @@ def _intern(conv, log: bytes, tabs, maps: tuple[array, array]) -> bool:
     except KeyError:
         return False
     return True
+
+
+def dump_chunks(trace, warnings: list[str]):
+    """timeline.kernel.dump_chunks for an opened, unread old-format TraceReader (closed at the
+    end): the kernel's rows in their wire form, a run of events at a time; the reference's
+    TraceError (decode errors before any chunk, the event cap after `cap` events). Where the
+    kernel declines, the reference converts the same decoded trace from the next event on."""
+    import itertools
+
+    from ..read.dumprows import FORMAT_ROWS, RowChunk, chunks_from_events
+    from .columns import _Tables
+
+    with trace:
+        cap = trace.event_cap()
+        conv = trace.v1_conversion()
+        table = conv.table
+        strings = table.strings
+
+        def task_type(x: int) -> str:
+            return "" if x == -1 else strings.get(x)[1]
+
+        given = last_ts = 0  # rows the kernel made
+        held = None  # the last of them, held back (copied): the closing Sync has no table
+
+        def chunk(rows: np.ndarray) -> Iterator[RowChunk]:
+            if held is not None:
+                yield RowChunk(held, table, task_type)
+            yield RowChunk(rows, table, task_type)
+
+        try:
+            for arrays, rows, last_ts in _chunks(conv, _Tables(), FORMAT_ROWS, raw=True):
+                raw = arrays["raw"]
+                if cap is not None and given + rows > cap:  # the reference gives `cap` events, then fails
+                    yield from chunk(raw[:cap - given])
+                    raise trace._error(too_many(cap, trace.total_bytes), None)
+                if rows:
+                    yield from chunk(raw[:-1])
+                    held = raw[-1:].copy()
+                given += rows
+        except _Declined:  # the reference, over the same decoded trace, from the next event on
+            yield from chunks_from_events(itertools.islice(trace.events(), given - (held is not None), None))
+            warnings.extend(trace.warnings)
+            return
+        if held is not None:
+            yield RowChunk(held, None if held[0, 0] == 255 else table, task_type)
+        conv.last_ts, conv.events_delivered = last_ts, given - 1 - (conv.first_ts is not None)
+        tr = conv.trace
+        tr.store, tr.order = array("q"), array("q")
+        trace.finish_v1(conv)
+    warnings.extend(trace.warnings)
 
 
 def read_columns(trace, meta: dict[str, Any], sink=None):
@@ -243,4 +298,4 @@ def read_columns(trace, meta: dict[str, Any], sink=None):
     return tabs.finish_arrays(got, m)
 
 
-__all__ = ["read_columns", "available"]
+__all__ = ["read_columns", "dump_chunks", "available"]

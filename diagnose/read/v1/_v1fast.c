@@ -98,6 +98,7 @@ static int map_put(Map *m, int64_t k1, int64_t k2, int64_t v1, int64_t v2) {
 
 /* ---------------------------------------------------------------- growable int64 vector */
 typedef struct { int64_t *v; size_t n, cap; } Vec;
+enum { RAW_W = 9 };
 
 static int vec_push(Vec *x, int64_t a) {
     if (x->n == x->cap) {
@@ -116,6 +117,7 @@ typedef struct {
     const int64_t *tab[NTABLES];
     Py_ssize_t ninline;
     char *col[NCOLS];
+    int64_t *raw; /* or NULL: per row its wire form, RAW_W int64 (typ t g p m a0 a1 a2 a3), for the dump */
     Py_ssize_t cap_rows, nrows;
     int64_t last_ts;
     int pre_init;
@@ -163,6 +165,10 @@ static int emit(St *S, int64_t g, int64_t p, int64_t m, int typ, int64_t t, cons
         S->last_ts = t;
     }
     Py_ssize_t r = S->nrows++;
+    if (S->raw) {
+        int64_t *w = S->raw + r * RAW_W;
+        w[0] = typ; w[1] = t; w[2] = g; w[3] = p; w[4] = m; w[5] = a[0]; w[6] = a[1]; w[7] = a[2]; w[8] = a[3];
+    }
     int kc = (int)S->tab[T_KIND][typ];
     int32_t stk = 0, s1 = 0, tstk = 0;
     int64_t si = S->tab[T_MAIN_STACK][typ];
@@ -516,18 +522,22 @@ static PyObject *convert_start(PyObject *self, PyObject *args) {
     return cap;
 }
 
-/* convert_chunk(conversion, store, order, columns, last) -> (nrows, last_ts, log) | None
+/* convert_chunk(conversion, store, order, columns, last[, raw]) -> (nrows, last_ts, log) | None
  *
  * The next events of the merged order (`order`: event numbers into the parser's int64 store,
  * Trace.store) as rows written into `columns` (13 writable buffers, kind t g p m stk rk rid
  * sfrom sto s1 tstk val in the TraceColumns dtypes, of equal row capacity) from row 0; the
  * first chunk opens with the Sync, the `last` one ends with the closing Sync. log: the (kind,
  * id) int64 pairs of the string and stack refs first used in this chunk. None: the kernel
- * declines the trace (the reference converts it; the conversion must not be continued). */
+ * declines the trace (the reference converts it; the conversion must not be continued).
+ * raw (the dump): a writable int64 buffer of RAW_W a row that gets each row's event in its wire
+ * form, as convert.py's Event has it (typ t g p m args), except a TaskEnd's a3: the string id of
+ * its TaskCreate's name, or -1. */
 static PyObject *convert_chunk(PyObject *self, PyObject *args) {
-    PyObject *cap_o, *store_o, *order_o, *cols_o;
+    PyObject *cap_o, *store_o, *order_o, *cols_o, *raw_o = Py_None;
     int last;
-    if (!PyArg_ParseTuple(args, "OOOO!p", &cap_o, &store_o, &order_o, &PyTuple_Type, &cols_o, &last)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOO!p|O", &cap_o, &store_o, &order_o, &PyTuple_Type, &cols_o, &last, &raw_o))
+        return NULL;
     Conv *C = PyCapsule_GetPointer(cap_o, "v1conv");
     if (!C) return NULL;
     if (PyTuple_GET_SIZE(cols_o) != NCOLS) {
@@ -535,7 +545,7 @@ static PyObject *convert_chunk(PyObject *self, PyObject *args) {
         return NULL;
     }
     St *S = &C->S;
-    Py_buffer bufs[2 + NCOLS];
+    Py_buffer bufs[3 + NCOLS];
     memset(bufs, 0, sizeof(bufs));
     int nb = 0;
     PyObject *result = NULL;
@@ -549,6 +559,14 @@ static PyObject *convert_chunk(PyObject *self, PyObject *args) {
         Py_ssize_t rows = bufs[nb].len / COL_SIZE[i];
         cap = cap < 0 || rows < cap ? rows : cap;
         S->col[i] = bufs[nb].buf;
+        nb++;
+    }
+    S->raw = NULL;
+    if (raw_o != Py_None) {
+        if (PyObject_GetBuffer(raw_o, &bufs[nb], PyBUF_WRITABLE) < 0) goto done;
+        Py_ssize_t rows = bufs[nb].len / 8 / RAW_W;
+        cap = rows < cap ? rows : cap;
+        S->raw = bufs[nb].buf;
         nb++;
     }
     const int64_t *store = bufs[0].buf, *order = bufs[1].buf;
@@ -590,6 +608,7 @@ static PyObject *convert_chunk(PyObject *self, PyObject *args) {
     }
 done:
     for (int i = 0; i < NCOLS; i++) S->col[i] = NULL;
+    S->raw = NULL;
     release(bufs, nb);
     return result;
 }
