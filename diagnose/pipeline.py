@@ -348,19 +348,21 @@ def columns_by_window(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) 
         yield cols
 
 
-def trace_start(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> int:
+def trace_start(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]], first: TraceColumns | None = None) -> int:
     """The first event time of a trace diagnosed in windows (what its findings' times count
-    from): its first window's, read alone."""
+    from): its first window's, read alone (`first`: those columns, already read)."""
     hlen, windows = plan
-    cols = read_columns(inp, None, (hlen, *windows[0]))
+    cols = first if first is not None else read_columns(inp, None, (hlen, *windows[0]))
     return int(cols.t.min()) if len(cols) else 0
 
 
-def windows_with_goroutine(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]], g: int) -> list[int]:
+def windows_with_goroutine(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]], g: int,
+                           first: TraceColumns | None = None) -> list[int]:
     """Indices of the windows in which goroutine `g` changes state (columns only, one window held
-    at a time: ~0.2 s a 10 MB window)."""
+    at a time: ~0.2 s a 10 MB window; `first`: the first window's columns, already read)."""
     hlen, windows = plan
-    return [k for k, span in enumerate(windows) if read_columns(inp, None, (hlen, *span)).goroutine_changes(g)]
+    return [k for k, span in enumerate(windows)
+            if (first if k == 0 and first is not None else read_columns(inp, None, (hlen, *span))).goroutine_changes(g)]
 
 
 def _header_meta(inp: TraceInput) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Every command that analyses a trace reads it through the compiled kernel when it is built,
 and the graph's hot scan through the compiled scans (issue 18: "one code path for every
 command ... a test asserts that each CLI path engages the kernel"). `inspect` counts over the
-columns. `dump` prints every event as Go's reader does, so it reads `Event`s by design (bounded
-by the event cap).
+columns. `dump` prints the kernel's events in their wire form, a generation piece at a time
+(read/dumprows.py), with no `Event` each; its text is checked against the `Event` path here.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _count_calls(monkeypatch, owner, name: str, calls: dict, key: str, counts=la
 def counted(monkeypatch):
     _kernel_env(monkeypatch, kernel._fastwire is not None, "the compiled kernel")
     calls = {"kernel": 0, "scan": 0}
-    _count_calls(monkeypatch, kernel._Driver, "run", calls, "kernel")
+    _count_calls(monkeypatch, kernel._Driver, "generations", calls, "kernel")
     if A._fastscan is not None:
         _count_calls(monkeypatch, A, "_held_by_goroutine_compiled", calls, "scan")
     return calls
@@ -140,3 +140,59 @@ def test_old_format_progress_path_reads_through_the_kernel(v1_counted, monkeypat
         run = pipeline.analyse(inp, progress=TerminalProgress(V1_TRACE.name, stream=out))
     assert v1_counted == {"rows": 1, "events": 0}
     assert f"reading {V1_TRACE.name}" in out.getvalue() and run.features.trace.event_count > 1000
+
+
+# --- dump: the compiled readers' events in their wire form (read/dumprows.py), no Event each ----
+def _dump_captured(*argv: str) -> tuple[int, bytes, str]:
+    """(exit code, stdout bytes, stderr) of `netpoll-diagnose dump ...` in this interpreter."""
+    import contextlib
+    import io
+
+    from diagnose.cli import main
+
+    raw, err = io.BytesIO(), io.StringIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["dump", *argv])
+    out.flush()
+    return code, raw.getvalue(), err.getvalue()
+
+
+def _reference_dump(path: Path) -> bytes:
+    """What dump printed before it read through the kernel: one Event per event, str(ev)."""
+    import io
+
+    from diagnose.read import open_trace, write_dump
+
+    buf = io.BytesIO()
+    write_dump(open_trace(path).events(), buf)
+    return buf.getvalue()
+
+
+def test_dump_reads_through_the_kernel(counted, monkeypatch):
+    from diagnose.read import reader
+
+    calls = {"generations": 0, "events": 0}
+    _count_calls(monkeypatch, kernel._Driver, "generations", calls, "generations")
+    _count_calls(monkeypatch, reader.Reader, "_read_event", calls, "events")
+    code, out, err = _dump_captured(str(TRACE))
+    assert code == 0 and err == "", err
+    assert calls == {"generations": 1, "events": 0}
+    monkeypatch.undo()
+    assert out == _reference_dump(TRACE) and out.count(b"\n") > 1000
+
+
+def test_old_format_dump_reads_through_the_kernel(v1_counted):
+    code, out, err = _dump_captured(str(V1_TRACE))
+    assert code == 0 and err == "", err
+    assert v1_counted["rows"] >= 1 and v1_counted["events"] == 0
+    assert out == _reference_dump(V1_TRACE) and out.count(b"\n") > 1000
+
+
+def test_pure_dump_engages_neither(counted, monkeypatch):
+    """NETPOLL_DIAGNOSE_PURE=1: the same formatter over the pure reader's events."""
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    code, out, err = _dump_captured(str(TRACE))
+    assert code == 0 and err == "", err
+    assert counted == {"kernel": 0, "scan": 0}
+    assert out == _reference_dump(TRACE)

@@ -468,6 +468,29 @@ def test_explain_a_big_trace_window_by_window(monkeypatch):
     assert code == 2 and "does not appear" in err
 
 
+def test_explain_reads_the_first_window_once(monkeypatch):
+    """The first window gives the trace's start, the goroutine's search and (when shown) its own
+    analysis from one read: `--conns` reads the trace once, `-g` reads window 1 once."""
+    path = str(TWO_GENS[-1])
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(SMALL_MB))
+    reads: list = []
+    real = pipeline.read_columns
+
+    def counted(inp, progress=None, window=None):
+        reads.append(window)
+        return real(inp, progress, window)
+
+    monkeypatch.setattr(pipeline, "read_columns", counted)
+    code, out, err = run_main_captured("explain", path, "--conns")
+    assert code == 0 and "== window 1 of" in out, err
+    first = reads[0]
+    assert first is not None and reads == [first]
+    reads.clear()
+    code, out, err = run_main_captured("explain", path, "-g", "8")
+    assert code == 0 and "== window 1 of" in out, err
+    assert reads.count(first) == 1 and len(set(reads)) >= 2
+
+
 def test_explain_window_option_on_a_small_trace():
     code, _, err = run_main_captured("explain", str(TWO_GENS[-1]), "--conns", "--window", "2")
     assert code == 2 and "explained whole" in err

@@ -65,19 +65,24 @@ def _explain_windows(inp: pipeline.TraceInput, plan: tuple[int, list[tuple[int, 
     n = len(spans)
     if window is not None and window > n:
         raise UsageError(f"{inp.display}: --window {window}: the trace has {n} windows")
-    t0 = pipeline.trace_start(inp, plan)
+    # window 1 is read once: for the trace's start, the goroutine's search and its own analysis
+    first: pipeline.TraceColumns | None = pipeline.read_columns(inp, None, (hlen, *spans[0]))
+    t0 = pipeline.trace_start(inp, plan, first)
     if window is not None:
         picked, others = [window - 1], []
     elif goroutine is not None:
-        found = pipeline.windows_with_goroutine(inp, plan, goroutine)
+        found = pipeline.windows_with_goroutine(inp, plan, goroutine, first)
         if not found:
             raise UsageError(f"goroutine {goroutine} does not appear in the trace")
         picked, others = found[:EXPLAIN_WINDOWS], found[EXPLAIN_WINDOWS:]
     else:
         picked, others = [0], []
+    if 0 not in picked:
+        first = None
     shown: list[dict] = []
     for k in picked:
-        cg = pipeline.analyse(inp, keep_timelines=True, window=(hlen, *spans[k])).graph
+        cols, first = (first, None) if k == 0 else (None, first)  # window 1's columns go to its analysis
+        cg = pipeline.analyse(inp, keep_timelines=True, window=(hlen, *spans[k]), columns=cols).graph
         start, shift = cg.tl.t0, cg.tl.t0 - t0
         cg.tl.t0 = t0  # times from the trace's start, as the windowed diagnosis gives them
         for c in cg.conns.nodes:
