@@ -60,17 +60,16 @@ class _HashWriter:
 
 
 def _our_dump(trace: Path, out) -> list[str]:
-    """Write our dump of trace to out (a path or a binary sink); return the warnings."""
-    from diagnose.read import open_trace
-    from diagnose.read.dump import write_dump
+    """Write our dump of trace to out (a path or a binary sink) as the `dump` command does (the
+    compiled reader's events in their wire form; NETPOLL_DIAGNOSE_PURE=1: the pure reader's);
+    return the warnings."""
+    from diagnose import pipeline
 
-    r = open_trace(trace)
-    if isinstance(out, Path):
-        with open(out, "wb") as f:
-            write_dump(r.events(), f)
-    else:
-        write_dump(r.events(), out)
-    return r.warnings
+    with pipeline.open_input(trace) as inp:
+        if isinstance(out, Path):
+            with open(out, "wb") as f:
+                return pipeline.dump(inp, f)
+        return pipeline.dump(inp, out)
 
 
 def _go_env_utc() -> dict[str, str]:

@@ -17,6 +17,7 @@ reference would print or raise, this prints or raises.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable, Iterator
 
@@ -332,12 +333,13 @@ def _format_group(chunk: RowChunk, typ: int, sub: np.ndarray) -> tuple[list[byte
     return body, mid, tail
 
 
-def format_chunk(chunk: RowChunk) -> bytes:
-    """The dump of a chunk's rows (each line ends with a newline), as bytes."""
+def chunk_pieces(chunk: RowChunk) -> list[bytes]:
+    """The dump of a chunk's rows as pieces of bytes in order (joined: its lines, each ending with
+    a newline); a stack section is one shared bytes object in every line that prints it."""
     rows = chunk.rows
     n = len(rows)
     if n == 0:
-        return b""
+        return []
     typ = rows[:, R_TYP]
     out = np.empty((n, 3), dtype=object)
     out[:, 1] = b""
@@ -351,20 +353,86 @@ def format_chunk(chunk: RowChunk) -> bytes:
                 part = np.empty(len(pieces), dtype=object)
                 part[:] = pieces
                 out[idx, col] = part
-    return b"".join(out.ravel().tolist())
+    return out.ravel().tolist()
+
+
+def format_chunk(chunk: RowChunk) -> bytes:
+    """The dump of a chunk's rows (each line ends with a newline), as bytes."""
+    return b"".join(chunk_pieces(chunk))
+
+
+def _pieces_or_reference(chunk: RowChunk) -> Iterator[list[bytes]]:
+    """chunk_pieces(chunk); if that raises (a row the table cannot name: the reference fails on
+    it too), row by row, so that the lines before the bad row are given and its error is the
+    reference's own (event_string's, raised from the same place)."""
+    try:
+        yield chunk_pieces(chunk)
+        return
+    except Exception:  # re-raised below, from the reference, at the row that fails
+        pass
+    for i in range(len(chunk.rows)):
+        one = RowChunk(chunk.rows[i:i + 1], chunk.table, chunk.task_type)
+        try:
+            got = chunk_pieces(one)
+        except Exception:
+            r = chunk.rows[i].tolist()
+            if r[R_TYP] != t2.EvUserTaskEnd:
+                _fallback(chunk, [r])
+            raise
+        yield got
+
+
+#: iovecs a writev takes (POSIX guarantees 16; Linux 1024)
+_IOV = max(16, min(int(os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 16, 1024))
+
+
+def _writev(fd: int, pieces: list[bytes]) -> None:
+    """Write the pieces to `fd` with writev: no joined copy of the text (most of a dump is stack
+    sections, each one object repeated), whatever the partial writes."""
+    i, n = 0, len(pieces)
+    while i < n:
+        batch = pieces[i:i + _IOV]
+        got = os.writev(fd, batch)
+        done = len(batch)
+        for j, p in enumerate(batch):
+            if got >= len(p):
+                got -= len(p)
+                continue
+            rest = memoryview(p)[got:]  # cut inside this piece: finish it, then go on after it
+            while rest:
+                rest = rest[os.write(fd, rest):]
+            done = j + 1
+            break
+        i += done
+
+
+def _fileno(out: BinaryIO) -> int | None:
+    try:
+        return out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return None
 
 
 def write_chunks(chunks: Iterable[RowChunk], out: BinaryIO) -> int:
     """Write the dump of every chunk, FORMAT_ROWS rows at a time; returns the events written.
+    A file with a descriptor is written with writev (after flushing `out`), anything else
+    through out.write.
 
     What the chunks gave before an exception from them is written before it propagates (as
     write_dump does)."""
+    fd = _fileno(out)
+    if fd is not None:
+        out.flush()
     n = 0
     for chunk in chunks:
         rows = chunk.rows
         for lo in range(0, len(rows), FORMAT_ROWS):
             part = RowChunk(rows[lo:lo + FORMAT_ROWS], chunk.table, chunk.task_type)
-            out.write(format_chunk(part))
+            for pieces in _pieces_or_reference(part):
+                if fd is not None:
+                    _writev(fd, pieces)
+                else:
+                    out.write(b"".join(pieces))
             n += len(part.rows)
     return n
 
