@@ -2313,10 +2313,14 @@ static PyObject *Engine_set_raw(Engine *E, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* take_raw(): the events kept since the last call, as bytes of RAW_W int64 a row
- * (typ t g p m a0 a1 a2 a3: the reader's Event fields; a TaskEnd's a3 is its type's content id). */
-static PyObject *Engine_take_raw(Engine *E, PyObject *noargs) {
-    PyObject *b = PyBytes_FromStringAndSize((const char *)E->rawv, (Py_ssize_t)(E->raw_n * RAW_W * sizeof(int64_t)));
+/* take_raw(keep=True): the events kept since the last call, as bytes of RAW_W int64 a row
+ * (typ t g p m a0 a1 a2 a3: the reader's Event fields; a TaskEnd's a3 is its type's content id);
+ * keep=False drops them (counting) and returns None. */
+static PyObject *Engine_take_raw(Engine *E, PyObject *args) {
+    int keep = 1;
+    if (!PyArg_ParseTuple(args, "|p", &keep)) return NULL;
+    PyObject *b = keep ? PyBytes_FromStringAndSize((const char *)E->rawv, (Py_ssize_t)(E->raw_n * RAW_W * sizeof(int64_t)))
+                       : (Py_INCREF(Py_None), Py_None);
     E->raw_n = 0;
     if (E->raw_cap > ((size_t)1 << 20)) { /* give a big generation's buffer back */
         free(E->rawv); E->rawv = NULL; E->raw_cap = 0;
@@ -2573,7 +2577,7 @@ static PyMethodDef Engine_methods[] = {
     {"take_log", (PyCFunction)Engine_take_log, METH_NOARGS, "first-use log since the last call"},
     {"nrows", (PyCFunction)Engine_nrows, METH_NOARGS, "rows held"},
     {"set_raw", (PyCFunction)Engine_set_raw, METH_VARARGS, "keep events in their wire form instead of rows"},
-    {"take_raw", (PyCFunction)Engine_take_raw, METH_NOARGS, "the events kept in wire form since the last call"},
+    {"take_raw", (PyCFunction)Engine_take_raw, METH_VARARGS, "the events kept in wire form since the last call"},
     {"clear_rows", (PyCFunction)Engine_clear_rows, METH_NOARGS, "drop the rows held"},
     {"counts", (PyCFunction)Engine_counts, METH_NOARGS, "(events emitted, last time, goroutine slots)"},
     {"remap", (PyCFunction)Engine_remap, METH_VARARGS, "remap an int32 reference column through a table"},
