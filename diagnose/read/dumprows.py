@@ -9,11 +9,14 @@ such rows over without one Python object per event (``timeline/kernel.py``,
 dump share every line of it.
 
 The text is ``event.event_string`` per row, byte for byte: the common types (goroutine and
-proc transitions, metrics, labels, CPU samples: nearly every event of a real trace) are
-formatted a type at a time over the columns, each a transcription of its ``event._f_*``
-function; every other type, and any row a fast format does not model (a state code out of
-range), goes through ``event_string`` on an ``Event`` rebuilt from the row -- so what the
-reference would print or raise, this prints or raises.
+proc transitions, metrics, labels, CPU samples, user regions, tasks and logs: nearly every
+event of a real trace) are formatted a type at a time over the columns, each a transcription
+of its ``event._f_*`` function or ``event_string_generic`` branch; every other type, and any
+row a fast format does not model (a state code out of range), goes through ``event_string``
+on an ``Event`` rebuilt from the row; a chunk whose fast formatting raises is done again row
+by row -- so what the reference would print or raise, this prints or raises. The text is
+written in pieces (writev): a stack section is one bytes object shared by every line that
+prints it, never joined into a copy of the whole text.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import numpy as np
 
 from . import tracev2 as t2
-from .event import (_FAST, _MAIN_STACK_ARG, EV_SYNC, GO_STATUS_TO_STATE, PROC_STATUS_TO_STATE, Event,
+from .event import (_FAST, _MAIN_STACK_ARG, GO_STATUS_TO_STATE, PROC_STATUS_TO_STATE, Event,
                     _format_stack, event_string)
 from .gofmt import quote
 from .resources import go_state_str, proc_state_str
@@ -465,9 +468,3 @@ def _events_chunk(buf: list[list[int]], table) -> RowChunk:
     return RowChunk(np.array(buf, dtype=np.int64).reshape(-1, ROW_WIDTH), table,
                     lambda x: table.get_extra_string(x & _U64))
 
-
-def _check_sync_typ() -> None:
-    assert EV_SYNC == 255 and _BODY.get(EV_SYNC) is None
-
-
-_check_sync_typ()

@@ -213,6 +213,7 @@ def dump_chunks(trace, warnings: list[str]):
     import itertools
 
     from ..read.dumprows import FORMAT_ROWS, RowChunk, chunks_from_events
+    from ..read.event import EV_SYNC
     from .columns import _Tables
 
     with trace:
@@ -247,7 +248,7 @@ def dump_chunks(trace, warnings: list[str]):
             warnings.extend(trace.warnings)
             return
         if held is not None:
-            yield RowChunk(held, None if held[0, 0] == 255 else table, task_type)
+            yield RowChunk(held, None if held[0, 0] == EV_SYNC else table, task_type)
         conv.last_ts, conv.events_delivered = last_ts, given - 1 - (conv.first_ts is not None)
         tr = conv.trace
         tr.store, tr.order = array("q"), array("q")
