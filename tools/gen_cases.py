@@ -60,6 +60,7 @@ STYLE: Dict[str, str] = {
     "starttls": "line protocol upgraded in-band to TLS (STARTTLS), credit updates polled with a short read deadline",
     "gzipstream": "net/http live snapshots through a compress/gzip middleware, gzip+HTTP flush per snapshot, few streams, long renders",
     "rpcmux": "length-prefixed binary RPC, calls pipelined per conn, batched by a 1 ms coalescing read",
+    "writevcast": "zero-copy TCP broadcaster: shared immutable events, per-subscriber bounded queues and writer goroutines batching with net.Buffers (writev)",
 }
 
 SPLIT: Dict[str, str] = {
@@ -75,6 +76,9 @@ SPLIT: Dict[str, str] = {
     # written after rawaccept/starttls were scored (issue 12 bypass2): train, so the bypass
     # rules have a third style to be tuned on
     "rpcmux": "train",
+    # written after the starvation/slow_consumer retuning of 2026-12-07 (issue 12 newprog):
+    # scored untouched, never tuned on
+    "writevcast": "heldout",
 }
 
 
@@ -198,6 +202,17 @@ GEN_CASES: List[GenCase] = [
     *_series("rpcmux", "accept", CUSTOM, [10, 20, 40, 80],
              "new connections/s through a blocking accept loop that reads the preamble", "healthy-fast",
              {d: 1.0 for d in (10, 20, 40, 80)}),
+    # writevcast (heldout): writev batching broadcaster, per-subscriber queues and writers
+    GenCase("writevcast", "healthy", ()),
+    *_series("writevcast", "sign", STARVE, STARVE_DOSES, "% CPU demand of 2 Ps (per-subscriber signing in the writers)",
+             "healthy"),
+    *_series("writevcast", "slow", SLOW, SLOW_DOSES, "% read rate", "healthy"),
+    *_series("writevcast", "gc", GC, GC_DOSES, "MB/s allocated (GOGC=50)", "healthy", {100: 0.3, 200: 0.25}),
+    *_series("writevcast", "rope", STORM, WRITE_DOSES, "bytes per write (writev hidden by a wrapper)", "healthy",
+             {16: 0.3, 4: 0.2}),
+    GenCase("writevcast", "mix-rope16-gc100", (STORM, GC), window=0.3),
+    GenCase("writevcast", "spool", (), confounder="every event spooled to a journal file (write, fsync) off the hot path"),
+    GenCase("writevcast", "busy", (), confounder="a goroutine burning a CPU, one P left for the broadcaster"),
 ]
 
 
