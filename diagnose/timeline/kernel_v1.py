@@ -103,14 +103,13 @@ def _type_tables(version: int) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
     return tables, tuple(names)
 
 
-def _row_capacity(store: np.ndarray) -> int:
+def _row_capacity(types: np.ndarray) -> int:
     """At most this many rows: one per event, plus the second event of the types that make
     two (GoSysCall, GoStartLabel) and the GoStatus each pre-init GoCreate may become, plus
-    the two Syncs."""
+    the two Syncs. `types`: every event's type."""
     from ..read.v1 import parser as v1p
 
-    types = store[v1p.E_TYPE::v1p.SLOTS] & 0xFF
-    counts = np.bincount(types, minlength=256)
+    counts = np.bincount(types & 0xFF, minlength=256)
     return int(len(types) + counts[v1p.EvGoSysCall] + counts[v1p.EvGoStartLabel] + counts[v1p.EvGoCreate] + 2)
 
 
@@ -130,24 +129,25 @@ def _chunks(conv, tabs, chunk: int | None, raw: bool = False):
     share one set of buffers with the next run: use them before asking for it. Raises _Declined.
     `raw` (the dump): the arrays also hold "raw", each row's event in its wire form
     (read/dumprows.py; a TaskEnd's a3: its TaskCreate's name string id, or -1)."""
+    from ..read.v1.packed import Packed, types
+
     tr = conv.trace
-    if not isinstance(tr.store, array):  # a value past int64 made the store a list (crafted input)
+    if type(tr.store) is not Packed:  # a value past int64 made the store a list (crafted input)
         raise _Declined
     tables, _names = _type_tables(int(conv.version))
     try:
         per_trace = (_i64(conv.builtin), _i64(conv.inline_to_string_id))
     except OverflowError:
         raise _Declined from None
-    store = np.frombuffer(tr.store, dtype=np.int64)
     order = tr.order
     total = len(order)
     spans = [(a, min(a + chunk, total)) for a in range(0, total, chunk)] if chunk and total > chunk else [(0, total)]
     if len(spans) == 1:
-        cap = _row_capacity(store)
+        cap = _row_capacity(types(tr.store))
     else:  # a run's rows: at most two an event (GoSysCall, GoStartLabel), the GoStatus of any
         # pre-init GoCreate of the trace (they come out together when that phase ends) and the
         # Syncs; the pages past the rows written are never touched
-        cap = 2 * chunk + int(np.count_nonzero((store[8::9] & 0xFF) == _evgocreate())) + 2
+        cap = 2 * chunk + int(np.count_nonzero((types(tr.store) & 0xFF) == _evgocreate())) + 2
     cols = {name: np.empty(cap, dtype=dt) for name, _, dt in _COLS}
     bufs = tuple(cols[name] for name, _, _ in _COLS)
     raw_rows = np.empty((cap, 9), dtype=np.int64) if raw else None
@@ -155,7 +155,8 @@ def _chunks(conv, tabs, chunk: int | None, raw: bool = False):
     maps = (array("i", [0]), array("i", [0]))  # string ref -> id, stack ref -> id
     view = memoryview(order)
     for k, (a, b) in enumerate(spans):
-        got = _v1fast.convert_chunk(conversion, tr.store, view[a:b], bufs, k == len(spans) - 1, raw_rows)
+        got = _v1fast.convert_chunk(conversion, tr.store.rows, tr.store.ovf, view[a:b], bufs, k == len(spans) - 1,
+                                    raw_rows)
         if got is None or not _intern(conv, got[2], tabs, maps):
             raise _Declined
         rows, last_ts = got[0], got[1]

@@ -112,6 +112,170 @@ static int vec_push(Vec *x, int64_t a) {
     return 1;
 }
 
+/* ================================================================ the packed store */
+/* The parser's store in the compiled path (parser.py Packed): each event in 40 bytes instead of
+ * SLOTS int64 (72): its time (int64); G and the four arguments as int32, each either the value
+ * or, when its bit of `wide` is set, the index of the value in a side array of int64 (`ovf`:
+ * the few values past int32, e.g. a syscall exit's real time in ticks); the stack id (uint32:
+ * the decoder masks it to 32 bits), the P (int32: Go's P ids and the fake Ps) and the type
+ * (the v1 type, with BLOCKED). Rows are unpacked into the E_* layout where they are read. */
+typedef struct { int64_t ts; int32_t v[5]; uint32_t stk; int32_t p; uint16_t type, wide; } PRow;
+_Static_assert(sizeof(PRow) == 40, "a packed row is 40 bytes");
+_Static_assert(V1_E_TS == 0 && V1_E_G == 1 && V1_E_A0 == 2 && V1_E_A2 == 4 && V1_E_STK == 6 && V1_E_P == 7
+               && V1_E_TYPE == 8 && V1_SLOTS == 9, "the packed row follows the E_* layout");
+typedef struct { PRow *rows; int64_t *ovf; Py_ssize_t n, novf; } PStore;
+
+/* Event r in the E_* layout; 0 if its side-array index is bad (never, for a store packed here). */
+static inline int pload(const PStore *s, int64_t r, int64_t ev[V1_SLOTS]) {
+    const PRow *w = &s->rows[r];
+    ev[V1_E_TS] = w->ts;
+    for (int k = 0; k < 5; k++) {
+        int64_t x = w->v[k];
+        if (w->wide & (1u << k)) {
+            uint32_t i = (uint32_t)w->v[k];
+            if ((Py_ssize_t)i >= s->novf) return 0;
+            x = s->ovf[i];
+        }
+        ev[1 + k] = x;
+    }
+    ev[V1_E_STK] = w->stk;
+    ev[V1_E_P] = w->p;
+    ev[V1_E_TYPE] = w->type;
+    return 1;
+}
+
+/* Can slot k of event r take v in place? (G/args: an int32, or a slot already wide) */
+static int pset_ok(const PStore *s, int64_t r, int k, int64_t v) {
+    if (r < 0 || r >= s->n) return 0;
+    switch (k) {
+    case V1_E_TS: return 1;
+    case V1_E_STK: return v >= 0 && v <= UINT32_MAX;
+    case V1_E_P: return v >= INT32_MIN && v <= INT32_MAX;
+    case V1_E_TYPE: return v >= 0 && v <= UINT16_MAX;
+    default: return (k >= 1 && k <= 5) && ((v >= INT32_MIN && v <= INT32_MAX) || (s->rows[r].wide & (1u << (k - 1))));
+    }
+}
+
+static void pset(PStore *s, int64_t r, int k, int64_t v) { /* after pset_ok */
+    PRow *w = &s->rows[r];
+    switch (k) {
+    case V1_E_TS: w->ts = v; break;
+    case V1_E_STK: w->stk = (uint32_t)v; break;
+    case V1_E_P: w->p = (int32_t)v; break;
+    case V1_E_TYPE: w->type = (uint16_t)v; break;
+    default:
+        if (v >= INT32_MIN && v <= INT32_MAX) {
+            w->v[k - 1] = (int32_t)v;
+            w->wide &= (uint16_t)~(1u << (k - 1));
+        } else {
+            s->ovf[(uint32_t)w->v[k - 1]] = v;
+        }
+    }
+}
+
+/* The rows and side array of a packed store from two writable buffers (0 + exception if bad). */
+static int pstore_get(PStore *s, Py_buffer *rows, Py_buffer *ovf) {
+    if (rows->len % (Py_ssize_t)sizeof(PRow) || ovf->len % 8) {
+        PyErr_SetString(PyExc_ValueError, "packed store: bad buffer sizes");
+        return 0;
+    }
+    s->rows = rows->buf;
+    s->n = rows->len / (Py_ssize_t)sizeof(PRow);
+    s->ovf = ovf->buf;
+    s->novf = ovf->len / 8;
+    return 1;
+}
+
+/* pack_rows(wide, ovf_base) -> (rows, side values) | None
+ *
+ * Events in the E_* layout (int64 each) as packed rows; the values past int32 go to the side
+ * array, numbered from ovf_base (its length so far). None: a stack id, P or type the packed row
+ * cannot hold (the caller keeps the int64 layout). */
+static PyObject *pack_rows(PyObject *self, PyObject *args) {
+    Py_buffer wide;
+    Py_ssize_t base;
+    if (!PyArg_ParseTuple(args, "y*n", &wide, &base)) return NULL;
+    PyObject *res = NULL;
+    Py_ssize_t n = wide.len / 8 / V1_SLOTS;
+    const int64_t *e = wide.buf;
+    PyObject *rows_o = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(PRow));
+    Vec side = {0};
+    if (!rows_o) goto done;
+    PRow *rows = (PRow *)PyBytes_AS_STRING(rows_o);
+    for (Py_ssize_t i = 0; i < n; i++, e += V1_SLOTS) {
+        PRow *w = &rows[i];
+        if (e[V1_E_STK] < 0 || e[V1_E_STK] > UINT32_MAX || e[V1_E_P] < INT32_MIN || e[V1_E_P] > INT32_MAX
+            || e[V1_E_TYPE] < 0 || e[V1_E_TYPE] > UINT16_MAX) {
+            Py_DECREF(rows_o);
+            Py_INCREF(Py_None);
+            res = Py_None;
+            goto done;
+        }
+        w->ts = e[V1_E_TS];
+        w->wide = 0;
+        for (int k = 0; k < 5; k++) {
+            int64_t x = e[1 + k];
+            if (x >= INT32_MIN && x <= INT32_MAX) {
+                w->v[k] = (int32_t)x;
+            } else {
+                Py_ssize_t at = base + (Py_ssize_t)side.n;
+                if (at > UINT32_MAX || !vec_push(&side, x)) {
+                    Py_DECREF(rows_o);
+                    if (at > UINT32_MAX) { Py_INCREF(Py_None); res = Py_None; } else PyErr_NoMemory();
+                    goto done;
+                }
+                w->v[k] = (int32_t)(uint32_t)at;
+                w->wide |= (uint16_t)(1u << k);
+            }
+        }
+        w->stk = (uint32_t)e[V1_E_STK];
+        w->p = (int32_t)e[V1_E_P];
+        w->type = (uint16_t)e[V1_E_TYPE];
+    }
+    res = Py_BuildValue("(Ny#)", rows_o, (const char *)side.v, (Py_ssize_t)(side.n * sizeof(int64_t)));
+done:
+    free(side.v);
+    PyBuffer_Release(&wide);
+    return res;
+}
+
+/* unpack_rows(rows, ovf, refs, out) -> None
+ *
+ * The events numbered `refs` (int64; None: every event in order) of a packed store in the E_*
+ * layout, written into `out` (int64, room for them all). */
+static PyObject *unpack_rows(PyObject *self, PyObject *args) {
+    Py_buffer rows, ovf, out, refs = {0};
+    PyObject *refs_o;
+    if (!PyArg_ParseTuple(args, "w*w*Ow*", &rows, &ovf, &refs_o, &out)) return NULL;
+    PyObject *res = NULL;
+    PStore s;
+    int have_refs = refs_o != Py_None;
+    if (have_refs && PyObject_GetBuffer(refs_o, &refs, PyBUF_SIMPLE) < 0) goto done;
+    if (!pstore_get(&s, &rows, &ovf)) goto done;
+    Py_ssize_t n = have_refs ? refs.len / 8 : s.n;
+    if (out.len / 8 / V1_SLOTS < n) {
+        PyErr_SetString(PyExc_ValueError, "unpack_rows: out too small");
+        goto done;
+    }
+    const int64_t *rf = refs.buf;
+    int64_t *o = out.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = have_refs ? rf[i] : i;
+        if (r < 0 || r >= s.n || !pload(&s, r, o + i * V1_SLOTS)) {
+            PyErr_SetString(PyExc_ValueError, "unpack_rows: bad event number or side index");
+            goto done;
+        }
+    }
+    Py_INCREF(Py_None);
+    res = Py_None;
+done:
+    if (have_refs && refs.obj) PyBuffer_Release(&refs);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&ovf);
+    PyBuffer_Release(&out);
+    return res;
+}
+
 /* ---------------------------------------------------------------- state */
 typedef struct {
     const int64_t *tab[NTABLES];
@@ -522,10 +686,10 @@ static PyObject *convert_start(PyObject *self, PyObject *args) {
     return cap;
 }
 
-/* convert_chunk(conversion, store, order, columns, last[, raw]) -> (nrows, last_ts, log) | None
+/* convert_chunk(conversion, store, ovf, order, columns, last[, raw]) -> (nrows, last_ts, log) | None
  *
- * The next events of the merged order (`order`: event numbers into the parser's int64 store,
- * Trace.store) as rows written into `columns` (13 writable buffers, kind t g p m stk rk rid
+ * The next events of the merged order (`order`: event numbers into the parser's packed store,
+ * Trace.store: its rows and side values, see PRow) as rows written into `columns` (13 writable buffers, kind t g p m stk rk rid
  * sfrom sto s1 tstk val in the TraceColumns dtypes, of equal row capacity) from row 0; the
  * first chunk opens with the Sync, the `last` one ends with the closing Sync. log: the (kind,
  * id) int64 pairs of the string and stack refs first used in this chunk. None: the kernel
@@ -534,9 +698,10 @@ static PyObject *convert_start(PyObject *self, PyObject *args) {
  * form, as convert.py's Event has it (typ t g p m args), except a TaskEnd's a3: the string id of
  * its TaskCreate's name, or -1. */
 static PyObject *convert_chunk(PyObject *self, PyObject *args) {
-    PyObject *cap_o, *store_o, *order_o, *cols_o, *raw_o = Py_None;
+    PyObject *cap_o, *store_o, *ovf_o, *order_o, *cols_o, *raw_o = Py_None;
     int last;
-    if (!PyArg_ParseTuple(args, "OOOO!p|O", &cap_o, &store_o, &order_o, &PyTuple_Type, &cols_o, &last, &raw_o))
+    if (!PyArg_ParseTuple(args, "OOOOO!p|O", &cap_o, &store_o, &ovf_o, &order_o, &PyTuple_Type, &cols_o, &last,
+                          &raw_o))
         return NULL;
     Conv *C = PyCapsule_GetPointer(cap_o, "v1conv");
     if (!C) return NULL;
@@ -545,12 +710,16 @@ static PyObject *convert_chunk(PyObject *self, PyObject *args) {
         return NULL;
     }
     St *S = &C->S;
-    Py_buffer bufs[3 + NCOLS];
+    Py_buffer bufs[4 + NCOLS];
     memset(bufs, 0, sizeof(bufs));
     int nb = 0;
     PyObject *result = NULL;
-    if (PyObject_GetBuffer(store_o, &bufs[nb], PyBUF_SIMPLE) < 0) goto done;
+    if (PyObject_GetBuffer(store_o, &bufs[nb], PyBUF_WRITABLE) < 0) goto done;
     nb++;
+    if (PyObject_GetBuffer(ovf_o, &bufs[nb], PyBUF_WRITABLE) < 0) goto done;
+    nb++;
+    PStore stv;
+    if (!pstore_get(&stv, &bufs[0], &bufs[1])) goto done;
     if (PyObject_GetBuffer(order_o, &bufs[nb], PyBUF_SIMPLE) < 0) goto done;
     nb++;
     Py_ssize_t cap = -1;
@@ -569,8 +738,9 @@ static PyObject *convert_chunk(PyObject *self, PyObject *args) {
         S->raw = bufs[nb].buf;
         nb++;
     }
-    const int64_t *store = bufs[0].buf, *order = bufs[1].buf;
-    Py_ssize_t nstore = bufs[0].len / 8 / V1_SLOTS, norder = bufs[1].len / 8;
+    const int64_t *order = bufs[2].buf;
+    Py_ssize_t nstore = stv.n, norder = bufs[2].len / 8;
+    int64_t ev[V1_SLOTS];
     S->cap_rows = cap;
     S->nrows = 0;
     S->log.n = 0;
@@ -579,7 +749,7 @@ static PyObject *convert_chunk(PyObject *self, PyObject *args) {
     if (!C->started && C->has_first) {
         if (norder == 0 || order[0] < 0 || order[0] >= nstore) rc = PUNT;
         else {
-            int64_t t0 = store[order[0] * V1_SLOTS + V1_E_TS];
+            int64_t t0 = stv.rows[order[0]].ts;
             int64_t a[4] = {1, 0, 0, 0};
             if (t0 == INT64_MIN) rc = PUNT;
             else rc = emit(S, -1, -1, -1, EV_SYNC, t0 - 1, a, 0);
@@ -589,7 +759,8 @@ static PyObject *convert_chunk(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < norder && rc == OK; i++) {
         int64_t e = order[i];
         if (e < 0 || e >= nstore) { rc = PUNT; break; }
-        rc = convert_one(S, store + e * V1_SLOTS);
+        if (!pload(&stv, e, ev)) { rc = PUNT; break; }
+        rc = convert_one(S, ev);
     }
     if (rc == OK && last) {
         int64_t a[4] = {C->has_first ? 2 : 1, 0, 0, 0};
@@ -734,7 +905,9 @@ done:
 
 /* The end of merge_order / post_process: OK -- apply the buffered store changes (`mods`: index,
  * value pairs) and return 1 (the caller builds the result); PUNT -- *res = None; NOMEM -- raise. */
-static int settle(int rc, int64_t *st, const Vec *mods, PyObject **res) {
+static int settle(int rc, PStore *st, const Vec *mods, PyObject **res) {
+    for (size_t k = 0; rc == OK && k < mods->n; k += 2)
+        if (!pset_ok(st, mods->v[k] / V1_SLOTS, (int)(mods->v[k] % V1_SLOTS), mods->v[k + 1])) rc = PUNT;
     if (rc == NOMEM) {
         PyErr_NoMemory();
         return 0;
@@ -744,7 +917,7 @@ static int settle(int rc, int64_t *st, const Vec *mods, PyObject **res) {
         *res = Py_None;
         return 0;
     }
-    for (size_t k = 0; k < mods->n; k += 2) st[mods->v[k]] = mods->v[k + 1];
+    for (size_t k = 0; k < mods->n; k += 2) pset(st, mods->v[k] / V1_SLOTS, (int)(mods->v[k] % V1_SLOTS), mods->v[k + 1]);
     return 1;
 }
 
@@ -775,11 +948,11 @@ static int cmp_kp(const void *x, const void *y) {
 /* parser.py _stable_sort_by_time for an order that is sorted but for the `nm` events at
  * positions `mpos` (increasing) whose times moved: those are sorted apart (by time, then
  * position) and merged back, ties going to the earlier position -- a stable sort. */
-static int sort_moved(const int64_t *st, int64_t *order, Py_ssize_t n, const int64_t *mpos, size_t nm) {
+static int sort_moved(const PStore *st, int64_t *order, Py_ssize_t n, const int64_t *mpos, size_t nm) {
     KP *b = malloc((nm ? nm : 1) * sizeof(KP));
     int64_t *out = malloc((n ? n : 1) * sizeof(int64_t));
     if (!b || !out) { free(b); free(out); return NOMEM; }
-    for (size_t k = 0; k < nm; k++) b[k] = (KP){st[order[mpos[k]] * V1_SLOTS + V1_E_TS], mpos[k]};
+    for (size_t k = 0; k < nm; k++) b[k] = (KP){st->rows[order[mpos[k]]].ts, mpos[k]};
     qsort(b, nm, sizeof(KP), cmp_kp);
     Py_ssize_t o = 0, i = 0;
     size_t j = 0, m = 0; /* m: next moved position to skip in the unmoved run */
@@ -790,7 +963,7 @@ static int sort_moved(const int64_t *st, int64_t *order, Py_ssize_t n, const int
         if (i >= n) take_a = 0;
         else if (j >= nm) take_a = 1;
         else {
-            int64_t ka = st[order[i] * V1_SLOTS + V1_E_TS];
+            int64_t ka = st->rows[order[i]].ts;
             take_a = ka < b[j].key || (ka == b[j].key && i < b[j].pos);
         }
         if (take_a) out[o++] = order[i++];
@@ -837,9 +1010,9 @@ static HEnt heap_pop_go(HEnt *h, Py_ssize_t len) { /* order.py heap_pop */
 #define GARBAGE_G ((int64_t)-2) /* order.GARBAGE (2^64 - 2) as an int64 key: no real G is negative */
 
 static PyObject *merge_order(PyObject *self, PyObject *args) {
-    Py_buffer store, ranges, poff, tabs, out;
+    Py_buffer store, ovf, ranges, poff, tabs, out;
     long long budget;
-    if (!PyArg_ParseTuple(args, "w*y*y*y*Lw*", &store, &ranges, &poff, &tabs, &budget, &out)) return NULL;
+    if (!PyArg_ParseTuple(args, "w*w*y*y*y*Lw*", &store, &ovf, &ranges, &poff, &tabs, &budget, &out)) return NULL;
     PyObject *res = NULL;
     int rc = OK;
     Map gs = {0}, lsb = {0};
@@ -848,9 +1021,11 @@ static PyObject *merge_order(PyObject *self, PyObject *args) {
     int32_t *avail = NULL;
     HEnt *heap = NULL;
     Q *qs = NULL;
-    int64_t *st = store.buf;
+    PStore stv, *st = &stv;
     const int64_t *rs = ranges.buf, *po = poff.buf, *OC = tabs.buf, *REN = (const int64_t *)tabs.buf + 256;
-    Py_ssize_t nev = store.len / 8 / V1_SLOTS, nprocs = poff.len / 8 - 1, nrs = ranges.len / 8;
+    Py_ssize_t nev = 0, nprocs = poff.len / 8 - 1, nrs = ranges.len / 8;
+    if (!pstore_get(st, &store, &ovf)) goto done;
+    nev = st->n;
     if (tabs.len < 512 * 8 || nprocs < 0) {
         PyErr_SetString(PyExc_ValueError, "merge_order: bad arguments");
         goto done;
@@ -890,7 +1065,8 @@ static PyObject *merge_order(PyObject *self, PyObject *args) {
                 avail[i] = avail[--navail];
                 continue;
             }
-            const int64_t *ev = st + q->pos * V1_SLOTS;
+            int64_t ev[V1_SLOTS];
+            if (!pload(st, q->pos, ev)) { rc = PUNT; break; }
             int64_t typ = ev[V1_E_TYPE];
             if (typ < 0 || typ > 255) { rc = PUNT; break; }
             int oc = (int)OC[typ], ok = 1;
@@ -931,7 +1107,8 @@ static PyObject *merge_order(PyObject *self, PyObject *args) {
             break;
         }
         HEnt h = heap_pop_go(heap, nheap--);
-        const int64_t *ev = st + h.r * V1_SLOTS;
+        int64_t ev[V1_SLOTS];
+        if (!pload(st, h.r, ev)) { rc = PUNT; break; }
         int64_t typ = ev[V1_E_TYPE], ts = h.ts;
         int oc = (int)OC[typ];
         if (oc) { /* Go: transition(gs, stateTransition(ev)) */
@@ -1011,6 +1188,7 @@ done:
     free(heap);
     free(qs);
     PyBuffer_Release(&store);
+    PyBuffer_Release(&ovf);
     PyBuffer_Release(&ranges);
     PyBuffer_Release(&poff);
     PyBuffer_Release(&tabs);
@@ -1034,17 +1212,19 @@ typedef struct { int64_t a0, a2, next; } Region;
 static int in_set(Map *m, int64_t k) { return map_get(m, k, 0) != NULL; }
 
 static PyObject *post_process(PyObject *self, PyObject *args) {
-    Py_buffer store, order, sids, timers;
-    if (!PyArg_ParseTuple(args, "w*y*y*y*", &store, &order, &sids, &timers)) return NULL;
+    Py_buffer store, ovf, order, sids, timers;
+    if (!PyArg_ParseTuple(args, "w*w*y*y*y*", &store, &ovf, &order, &sids, &timers)) return NULL;
     PyObject *res = NULL;
     int rc = OK;
     /* gs: g -> v1 = state | ev_type << 8 | mark_assist << 20, v2 = create stack (has: bit 21) */
     Map gs = {0}, ps = {0}, tasks = {0}, regions = {0}, stacks = {0}, tg = {0}, pending = {0};
     Vec mods = {0}, pool = {0};
     int64_t free_region = -1, dropped = 0, create_dropped = 0;
-    int64_t *st = store.buf;
+    PStore stv, *st = &stv;
     const int64_t *ord = order.buf, *sv = sids.buf, *tv = timers.buf;
-    Py_ssize_t nev = store.len / 8 / V1_SLOTS, n = order.len / 8;
+    Py_ssize_t nev = 0, n = order.len / 8;
+    if (!pstore_get(st, &store, &ovf)) goto out;
+    nev = st->n;
     for (Py_ssize_t i = 0; i < sids.len / 8; i++)
         if (!map_put(&stacks, sv[i], 0, 1, 0)) rc = NOMEM;
     for (Py_ssize_t i = 0; i < timers.len / 8; i++)
@@ -1057,8 +1237,8 @@ static PyObject *post_process(PyObject *self, PyObject *args) {
     for (Py_ssize_t idx = 0; idx < n && rc == OK; idx++) {
         int64_t r = ord[idx];
         if (r < 0 || r >= nev) FAIL();
-        int64_t *row = st + r * V1_SLOTS;
-        int64_t ev[V1_SLOTS];
+        int64_t row[V1_SLOTS], ev[V1_SLOTS];
+        if (!pload(st, r, row)) FAIL();
         memcpy(ev, row, sizeof(ev));
         int64_t typ = ev[V1_E_TYPE], g = ev[V1_E_G];
         if (typ < 0 || typ > 255) FAIL();
@@ -1227,7 +1407,8 @@ out:
 #undef GST
 #undef MOD
 #undef FAIL
-    if (settle(rc, st, &mods, &res)) res = Py_BuildValue("(LL)", (long long)dropped, (long long)create_dropped);
+    if (PyErr_Occurred()) res = NULL;
+    else if (settle(rc, st, &mods, &res)) res = Py_BuildValue("(LL)", (long long)dropped, (long long)create_dropped);
     map_free(&gs);
     map_free(&ps);
     map_free(&tasks);
@@ -1238,6 +1419,7 @@ out:
     free(mods.v);
     free(pool.v);
     PyBuffer_Release(&store);
+    PyBuffer_Release(&ovf);
     PyBuffer_Release(&order);
     PyBuffer_Release(&sids);
     PyBuffer_Release(&timers);
@@ -1250,6 +1432,8 @@ static PyMethodDef methods[] = {
     {"decode_events", decode_events, METH_VARARGS, "the decoder's plain timed events (see the C source)"},
     {"merge_order", merge_order, METH_VARARGS, "the merge of the per-P queues (see the C source)"},
     {"post_process", post_process, METH_VARARGS, "the validation of the merged order (see the C source)"},
+    {"pack_rows", pack_rows, METH_VARARGS, "events of the int64 store as packed rows (see the C source)"},
+    {"unpack_rows", unpack_rows, METH_VARARGS, "packed rows back in the int64 layout (see the C source)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_v1fast",

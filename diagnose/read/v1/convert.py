@@ -26,6 +26,7 @@ from ..reader import ReadError
 from ..wire import i64
 
 from . import parser as v1
+from .packed import Packed, event_ts
 from .parser import (
     E_A0, E_A1, E_A2, E_A3, E_G, E_STK, E_TS,
 )
@@ -104,6 +105,28 @@ for _t, _r in ((v1.EvGoStop, (EvGoBlock, sForever)), (v1.EvGoSched, (EvGoStop, s
     _REASONS[_t] = _r
 
 
+#: events of a Packed store unpacked at a time for the Python converter
+GATHER_RUN = 1 << 12
+
+
+def _events(store, order: array) -> Iterator[list]:
+    """The events of the merged order as lists (the E_* layout); a Packed store is unpacked a
+    run at a time, never whole."""
+    S = v1.SLOTS
+    if type(store) is Packed:
+        view = memoryview(order)
+        for a in range(0, len(order), GATHER_RUN):
+            flat = store.gather(view[a:a + GATHER_RUN]).tolist()
+            for b in range(0, len(flat), S):
+                yield flat[b:b + S]
+        return
+    is_list = type(store) is list
+    for r in order:
+        b = r * S
+        ev = store[b:b + S]
+        yield ev if is_list else ev.tolist()
+
+
 class V1Conversion:
     """Go: traceV1Converter.  Iterate it for the converted events (no Sync events).
 
@@ -126,7 +149,7 @@ class V1Conversion:
         self.warnings: list[str] = list(tr.warnings)
         self.lost_bytes = tr.lost_bytes
         self.missing_stacks = tr.missing_stacks
-        self.first_ts = tr.store[tr.order[0] * v1.SLOTS + E_TS] if tr.order else None
+        self.first_ts = event_ts(tr.store, tr.order[0]) if tr.order else None
         self.events_delivered = 0
 
         table = self.table = EvTable()
@@ -160,10 +183,7 @@ class V1Conversion:
     def __iter__(self) -> Iterator[Event]:
         """Go: traceV1Converter.next, until io.EOF. Releases the decoded events at the end."""
         tr = self.trace
-        store = tr.store
-        refs = iter(tr.order)
-        is_list = type(store) is list
-        S = v1.SLOTS
+        events = _events(tr.store, tr.order)
         convert = self._convert
         extra: deque[Event] = deque()  # pre-init goroutines: one entry each, popped from the left
         last_ts = -1
@@ -173,12 +193,10 @@ class V1Conversion:
                 if extra:
                     out = extra.popleft()
                 else:
-                    r = next(refs, -1)
-                    if r < 0:
+                    ev = next(events, None)
+                    if ev is None:
                         break
-                    b = r * S
-                    ev = store[b:b + S]
-                    out = convert(ev if is_list else ev.tolist(), extra)
+                    out = convert(ev, extra)
                     if out is None:
                         continue
                 # Two events aren't allowed to fall on the same timestamp in the new API,
@@ -195,7 +213,7 @@ class V1Conversion:
             tr.order = array("q")
 
     # ------------------------------------------------------------------------------------
-    def _convert(self, ev, extra: deque):
+    def _convert(self, ev: list, extra: deque):
         """Go: convertEvent. Returns the first event (or None for errSkip); may add to extra."""
         typ = ev[8]
         p = ev[7]

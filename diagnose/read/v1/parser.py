@@ -36,6 +36,7 @@ from typing import Iterable, Iterator
 from diagnose.errors import TraceError
 
 from .order import heap_pop as _heap_pop
+from .packed import Packed, event_ts, n_events, times
 from .order import (
     G_DEAD,
     G_RUNNABLE,
@@ -333,7 +334,7 @@ class Trace:
     # in Go's order: event ``order[i]`` is ``load_event(store, order[i])``. Times are in ns;
     # a GoSysCall that blocked has type EvGoSysCall | BLOCKED (computed here because Go's
     # converter looks ahead to the goroutine's next event, see convert.py).
-    store: array | list
+    store: Packed | array | list
     order: array
     stacks: dict[int, list[int]]
     pcs: dict[int, Frame]
@@ -437,10 +438,11 @@ class _Decoder:
         self.string_refs: dict[int, tuple[int, int]] = {}
         self.ticks_per_sec = 0
         self.timer_goids: set[int] = set()
-        # Every event, in file order, SLOTS ints each (the E_* layout) in one flat array('q'): ~72
-        # bytes an event instead of ~260 for a list of ints. A value past int64 (crafted input
-        # only) turns it into a plain list of the same layout (see _flush).
-        self.store: array | list = array("q")
+        # Every event, in file order: with the compiled kernel a Packed store (packed.py: 40 bytes
+        # an event), else SLOTS ints each (the E_* layout) in one flat array('q'): ~72 bytes an
+        # event instead of ~260 for a list of ints. A value past int64 (crafted input only) turns
+        # either into a plain list of the E_* layout (see _flush).
+        self.store: Packed | array | list = Packed() if _compiled("pack_rows") is not None else array("q")
         # CPU samples: indexes (event numbers) into the store
         self.cpu_samples: list[int] = []
         # per-P event queues, in the order Ps first appear: (first, end) event numbers of each
@@ -505,7 +507,7 @@ class _Decoder:
                     off, last_ts, last_g, k, nr = fastdec(data, off, n, last_ts, last_g, last_p, dec_tables,
                                                           scratch, new_refs)
                     if k:
-                        self.store.frombytes(scratch_mv[:k * 8 * SLOTS])
+                        self._put_wide(scratch_mv[:k * 8 * SLOTS])
                     for i in range(0, 3 * nr, 3):
                         if new_refs[i] not in first_ref:
                             first_ref[new_refs[i]] = (new_refs[i + 1], new_refs[i + 2])
@@ -602,7 +604,7 @@ class _Decoder:
                     last_g = last_gs.get(last_p, 0)
                     last_ts = _to_int64(ts)
                     self._flush(buf)
-                    nev = len(self.store) // SLOTS
+                    nev = n_events(self.store)
                     if cur is not None and nev > batch_start:
                         cur.append(batch_start)
                         cur.append(nev)
@@ -668,7 +670,7 @@ class _Decoder:
                             rec_start)
                     # args: ts(ignored), real ts, P, G, stack. Stored among the P's events, which
                     # the sample splits into two ranges.
-                    nev = (len(self.store) + len(buf)) // SLOTS
+                    nev = n_events(self.store) + len(buf) // SLOTS
                     if nev > batch_start:
                         cur.append(batch_start)
                         cur.append(nev)
@@ -766,7 +768,7 @@ class _Decoder:
             self.end_off = rec_start
             self.cut_message = exc.message
         self._flush(buf)
-        nev = len(self.store) // SLOTS
+        nev = n_events(self.store)
         if cur is not None and nev > batch_start:
             cur.append(batch_start)
             cur.append(nev)
@@ -779,6 +781,14 @@ class _Decoder:
         st = self.store
         if type(st) is list:
             st.extend(buf)
+        elif type(st) is Packed:
+            try:
+                wide = array("q", buf)
+            except OverflowError:
+                self.store = st.widen().tolist()
+                self.store.extend(buf)
+            else:
+                self._put_wide(wide)
         else:
             try:
                 st.fromlist(buf)  # all or nothing
@@ -786,6 +796,15 @@ class _Decoder:
                 st = self.store = st.tolist()
                 st.extend(buf)
         buf.clear()
+
+    def _put_wide(self, wide) -> None:
+        """Append events given as int64 in the E_* layout (a buffer) to the array or Packed store
+        (one a packed row cannot hold turns the store into the int64 array)."""
+        st = self.store
+        if type(st) is Packed and not st.extend(wide):
+            st = self.store = st.widen()
+        if type(st) is not Packed:
+            st.frombytes(wide)
 
 
 def _arg_varint(data, off: int, n: int, typ: int, rec_start: int):
@@ -928,6 +947,8 @@ MERGE_LOADED = 1 << 16
 
 def load_event(store, ref: int) -> list:
     """Event number ``ref`` of the store as a list (the E_* layout)."""
+    if type(store) is Packed:
+        return store.gather(array("q", [ref])).tolist()
     b = ref * SLOTS
     ev = store[b:b + SLOTS]
     return ev if type(ev) is list else ev.tolist()
@@ -971,7 +992,7 @@ MERGE_BUDGET_PER_EVENT = 16
 
 
 def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], salvage: bool,
-           warnings: list[str]) -> array:
+           warnings: list[str]) -> tuple[array | list, array] | tuple[Packed, array]:
     """Go: the merge loop of parseEventBatches and its tail (the time-order check, the real
     timestamps of GoSysExit, the stable sort). Returns the merged order: event numbers into
     ``store`` (decoded by _Decoder), whose renamed types ("Local" events) and syscall exit
@@ -981,10 +1002,12 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
     the common types; _state_transition is the reference and handles the others.
     """
     # Re-sort CPU samples by the timestamp captured in the signal handler (stable).
-    cpu_samples = sorted(cpu_samples, key=lambda r: store[r * SLOTS])
+    cpu_samples = sorted(cpu_samples, key=lambda r: event_ts(store, r))
     fast = _compiled_merge(store, proc_events, cpu_samples)
     if fast is not None:
-        return fast
+        return store, fast
+    if type(store) is Packed:  # the Python loop indexes the int64 layout
+        store = store.widen()
     nprocs = len(proc_events) + 1
     chunk = max(1, min(MERGE_CHUNK, MERGE_LOADED // nprocs))
     all_procs = [_Proc(proc_events[pid]) for pid in sorted(proc_events)]
@@ -1203,15 +1226,15 @@ def _merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int], sal
         del order[fix_cut:]
     if moved:  # the order was sorted before; only moved syscall exits can unsort it
         order = _stable_sort_by_time(store, order)
-    return order
+    return store, order
 
 
 def _compiled_merge(store, proc_events: dict[int, list[int]], cpu_samples: list[int]) -> array | None:
     """The merged order by _v1fast.merge_order (the loop below in C, for a trace it orders with
     no warning, error or parking), or None: not built, NETPOLL_DIAGNOSE_PURE set, a store
-    that is a list, or a trace the C merge leaves to this code (it then changed nothing)."""
+    that is not Packed, or a trace the C merge leaves to this code (it then changed nothing)."""
     fm = _compiled("merge_order")
-    if fm is None or type(store) is list:
+    if fm is None or type(store) is not Packed:
         return None
     queues = [proc_events[pid] for pid in sorted(proc_events)] + [[x for r in cpu_samples for x in (r, r + 1)]]
     ranges = array("q")
@@ -1221,7 +1244,7 @@ def _compiled_merge(store, proc_events: dict[int, list[int]], cpu_samples: list[
         offsets.append(len(ranges))
     total = sum(sum(rs[1::2]) - sum(rs[0::2]) for rs in proc_events.values()) + len(cpu_samples)
     order = array("q", [0]) * total  # written in place by the C merge
-    got = fm(store, ranges, offsets, _MERGE_TABLES, MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total, order)
+    got = fm(store.rows, store.ovf, ranges, offsets, _MERGE_TABLES, MERGE_BUDGET_BASE + MERGE_BUDGET_PER_EVENT * total, order)
     if got is None:
         return None
     del order[got[0]:]
@@ -1235,13 +1258,13 @@ def _compiled_post_process(store, order: array, timer_goids: set[int],
     NETPOLL_DIAGNOSE_PURE set, a store that is a list, or a check that fails (the store is
     then untouched and the Python code validates, with its error or warning)."""
     fp = _compiled("post_process")
-    if fp is None or type(store) is list:
+    if fp is None or type(store) is not Packed:
         return None
     try:
         sids, timers = array("q", stacks), array("q", timer_goids)
     except OverflowError:
         return None
-    return fp(store, order, sids, timers)
+    return fp(store.rows, store.ovf, order, sids, timers)
 
 
 _MERGE_TABLES = array("q", list(_OCODES) + [_LOCAL_RENAME.get(t, -1) for t in range(256)]).tobytes()
@@ -1255,10 +1278,10 @@ def _stable_sort_by_time(store, order: array) -> array:
     import numpy as np
 
     o = np.frombuffer(order, dtype=np.int64)
-    st = np.frombuffer(store, dtype=np.int64)
+    ts = times(store)
     keys = np.empty(o.shape[0], dtype=np.int64)
     for i in range(0, o.shape[0], TO_NS_RUN):
-        keys[i:i + TO_NS_RUN] = st[o[i:i + TO_NS_RUN] * SLOTS]
+        keys[i:i + TO_NS_RUN] = ts[o[i:i + TO_NS_RUN]]
     perm = np.argsort(keys, kind="stable")
     del keys
     o[:] = o[perm]
@@ -1556,14 +1579,18 @@ def _to_ns(store, order: array, min_ts: int, freq: float) -> None:
     float64 arithmetic when the values are int64, a run of TO_NS_RUN events at a time (its
     temporaries for the whole order would be ~4 x 8 bytes an event on top of the store)."""
     S = SLOTS
-    if type(store) is not list and store[order[-1] * S] - min_ts <= MAX_INT64:
+    if type(store) is not list and event_ts(store, order[-1]) - min_ts <= MAX_INT64:
         import numpy as np
 
-        st = np.frombuffer(store, dtype=np.int64)
+        ts = times(store)
         od = np.frombuffer(order, dtype=np.int64)
         for i in range(0, od.shape[0], TO_NS_RUN):
-            at = od[i:i + TO_NS_RUN] * S
-            st[at] = ((st[at] - min_ts).astype(np.float64) * freq).astype(np.int64)
+            at = od[i:i + TO_NS_RUN]
+            ts[at] = ((ts[at] - min_ts).astype(np.float64) * freq).astype(np.int64)
+        return
+    if type(store) is Packed:
+        for r in order:
+            store.set_ts(r, int(float(store.ts(r) - min_ts) * freq))
         return
     for r in order:
         b = r * S
@@ -1571,7 +1598,7 @@ def _to_ns(store, order: array, min_ts: int, freq: float) -> None:
 
 
 #: events _to_ns converts at a time
-TO_NS_RUN = 1 << 20
+TO_NS_RUN = 1 << 18
 
 
 def _prepared(store, order: array, timer_goids: set[int], stacks: dict[int, list[int]],
@@ -1692,32 +1719,33 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
             f" stopped); converted CPU ticks to time with the assumed {tps} ticks/s, so all"
             f" times and durations are only as right as that assumption")
 
-    store = dec.store
-    order = _merge(store, dec.proc_events, dec.cpu_samples, cut, warnings)
+    store, order = _merge(dec.store, dec.proc_events, dec.cpu_samples, cut, warnings)
     dec.store = dec.proc_events = dec.cpu_samples = None  # type: ignore[assignment]
 
     stacks = dec.stacks
     counts = [0]  # GoCreate stacks found missing, by _prepared
     if order:
         # Translate cpu ticks to real time.
-        min_ts = store[order[0] * SLOTS]
+        min_ts = event_ts(store, order[0])
         freq = 1e9 / float(tps)
         # Events are in tick order and the scaling is monotonic: the last is the latest.
-        last = store[order[-1] * SLOTS]
+        last = event_ts(store, order[-1])
         span = int(float(last - min_ts) * freq)
         if span > MAX_INT64 - 16:  # the converter adds a few ns (Sync events, syscall ends)
             raise TraceError(f"event times are out of range: {last - min_ts} ticks at {tps} ticks/s "
                              f"is {span} ns, past 64 bits (bad timestamps or frequency)",
                              offset=dec.saw_frequency_at if dec.saw_frequency_at >= 0 else None)
         _to_ns(store, order, min_ts, freq)
-        prepared = _prepared(store, order, dec.timer_goids, stacks, counts)
-    else:
-        prepared = iter(())
+    prepared: Iterator[list] = iter(())
     try:
         compiled = _compiled_post_process(store, order, dec.timer_goids, stacks) if order else None
         if compiled is not None:
             dropped, counts[0] = compiled
         else:
+            if order:
+                if type(store) is Packed:  # _prepared indexes the int64 layout
+                    store = store.widen()
+                prepared = _prepared(store, order, dec.timer_goids, stacks, counts)
             dropped = _post_process(prepared, stacks)
     except _PostProcessError as exc:
         if not cut:
