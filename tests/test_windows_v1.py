@@ -141,6 +141,25 @@ def test_windows_time_in_each_state_adds_up_to_the_whole(path, tmp_path):
         assert np.abs(got - live).sum() <= len(rw) * gaps + 2 * len(rw), g
 
 
+@pytest.mark.parametrize("path", [SAME[0], MORE[0]], ids=lambda p: p.stem)
+def test_spilled_windows_give_the_rows_back_exactly_in_fewer_bytes(path, tmp_path):
+    """Each window's own rows, spilled in the narrowest type that holds them (cut._narrow) and
+    loaded back, are the whole trace's rows exactly -- every column, value for value and in its
+    TraceColumns type -- while the spill takes well under the 64 bytes a row the columns take."""
+    cols = load_columns(str(path))
+    rw = _spilled(tmp_path, path, len(cols) // 3, "w")
+    assert len(rw) == 3
+    for k, (a, b) in enumerate(rw.spans):
+        w = rw.columns(k)
+        own = slice(len(w) - (b - a), len(w))  # after the head
+        for name in ("kind", "t", "g", "p", "m", "stk", "rk", "rid", "sfrom", "sto", "s1", "tstk", "val"):
+            got, want = getattr(w, name)[own], getattr(cols, name)[a:b]
+            assert got.dtype == want.dtype and np.array_equal(got, want), (k, name)
+            assert not np.any(np.signbit(got) != np.signbit(want)), (k, name)  # -0.0 stays -0.0
+    spilled = sum(Path(f).stat().st_size for f in rw.files)
+    assert spilled < 48 * len(cols)
+
+
 @pytest.mark.skipif(kernel_v1._v1fast is None, reason="the compiled old-format kernel is not built")
 def test_compiled_and_reference_give_the_same_windows(tmp_path, monkeypatch):
     path = SAME[2]

@@ -199,27 +199,67 @@ class WindowCutter:
         return h
 
 
+#: what a spilled column may be stored as, narrowest first (`_narrow`); codes are indexes here
+_STORED = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.uint32),
+           np.dtype(np.int64), np.dtype(np.float64))
+
+
+def _narrow(col: np.ndarray) -> np.dtype:
+    """The narrowest stored type that gives `col` back exactly: the columns are 64 bytes a row, but
+    ids, Ps, threads and most values of a window fit 1-4 bytes (a window spills in ~40 instead)."""
+    if not col.shape[0]:
+        return col.dtype
+    if col.dtype.kind == "f":
+        if np.isnan(col).any() or np.signbit(col[col == 0]).any():  # would not survive a round trip
+            return col.dtype
+        lo, hi = col.min(), col.max()
+        if not (-(1 << 31) <= lo and hi < (1 << 31)) or (col != np.trunc(col)).any():
+            return col.dtype
+    else:
+        lo, hi = col.min(), col.max()
+    for dt in _STORED[:5]:
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return dt if dt.itemsize < col.dtype.itemsize else col.dtype
+    return col.dtype
+
+
 def _append(path: str, piece: dict[str, np.ndarray]) -> None:
-    """Append rows to a window's file: their number, then each column's values (raw)."""
+    """Append rows to a window's file: their number and each column's stored type (`_STORED`
+    codes), then each column's values in that type (raw)."""
+    cols = [np.ascontiguousarray(piece[name], dtype=_DTYPES[name]) for name in _NAMES]
+    kinds = [_narrow(c) for c in cols]
     with open(path, "ab") as f:
-        np.array([piece["kind"].shape[0]], dtype=np.int64).tofile(f)
-        for name in _NAMES:
-            np.ascontiguousarray(piece[name], dtype=_DTYPES[name]).tofile(f)
+        np.array([cols[0].shape[0], *(_STORED.index(k) for k in kinds)], dtype=np.int64).tofile(f)
+        for c, k in zip(cols, kinds):
+            (c if c.dtype == k else c.astype(k)).tofile(f)
 
 
 def _load(path: str, skip: int = 0) -> dict[str, np.ndarray]:
-    """A window's rows: its file's pieces joined, but the first `skip` of them."""
-    pieces: list[dict[str, np.ndarray]] = []
+    """A window's rows: its file's pieces joined, but the first `skip` of them; each column is
+    allocated once, at its final size, and filled piece by piece."""
+    pieces: list[tuple[int, int, list[np.dtype]]] = []  # (file offset of the values, rows, stored types)
     with open(path, "rb") as f:
-        while True:
-            head = np.fromfile(f, dtype=np.int64, count=1)
-            if not head.shape[0]:
-                break
+        size = os.fstat(f.fileno()).st_size
+        at = 0
+        while at < size:
+            head = np.fromfile(f, dtype=np.int64, count=1 + len(_NAMES))
+            kinds = [_STORED[int(c)] for c in head[1:]]
             n = int(head[0])
-            pieces.append({name: np.fromfile(f, dtype=_DTYPES[name], count=n) for name in _NAMES})
-    pieces = pieces[skip:]
-    return {name: np.concatenate([p[name] for p in pieces]) if pieces else np.zeros(0, dtype=_DTYPES[name])
-            for name in _NAMES}
+            at = f.tell()
+            pieces.append((at, n, kinds))
+            at += n * sum(k.itemsize for k in kinds)
+            f.seek(at)
+        pieces = pieces[skip:]
+        total = sum(n for _, n, _ in pieces)
+        out = {name: np.empty(total, dtype=_DTYPES[name]) for name in _NAMES}
+        row = 0
+        for at, n, kinds in pieces:
+            f.seek(at)
+            for name, k in zip(_NAMES, kinds):
+                out[name][row:row + n] = np.fromfile(f, dtype=k, count=n)
+            row += n
+    return out
 
 
 def _values(c: dict[str, np.ndarray], r: int, names: tuple[str, ...]) -> tuple:
