@@ -128,3 +128,42 @@ def test_inspect_window_by_window_equals_whole(monkeypatch, capsys, tmp_path):
         whole = _run_json(capsys, path)
         monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", "0.0005")
         assert _run_json(capsys, path) == whole, path.name
+
+
+def test_old_format_inspected_run_by_run_equals_the_reference(monkeypatch, capsys, tmp_path):
+    """An old-format trace (Go <= 1.21) is counted a run of rows at a time as the compiled reader
+    converts it (`timeline.scan_old_format`: its rows never held at once): the overview is the
+    per-event reference's, field for field -- for go1.19 and go1.21 traces, a cut one, runs of
+    a few hundred events, and a trace the kernel gives up on midway (counted again from the
+    reference's columns)."""
+    from diagnose import timeline
+    from diagnose.timeline import kernel_v1
+
+    if not kernel_v1.available():
+        pytest.skip("the compiled old-format kernel is not built")
+    old = [REPO / "fixtures" / e["path"] for e in ENTRIES if e["trace_format"] in ("go 1.19 trace", "go 1.21 trace")]
+    old = sorted(old, key=lambda p: -p.stat().st_size)[:3]
+    if len(old) < 3:
+        pytest.skip("fixture corpus not present")
+    cut = tmp_path / "cut.trace"
+    data = old[0].read_bytes()
+    cut.write_bytes(data[: len(data) * 9 // 10])
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC", "15625000")  # read past the lost footer
+    monkeypatch.setattr(timeline, "SCAN_RUN_EVENTS", 300)
+    calls = []
+    real = kernel_v1._v1fast.convert_chunk
+    monkeypatch.setattr(kernel_v1._v1fast, "convert_chunk", lambda *a: calls.append(1) or real(*a))
+    for path in [*old, cut]:
+        want = overview(open_trace(path)).model_dump(mode="json")
+        want["path"] = str(path)
+        calls.clear()
+        got = _run_json(capsys, path)
+        assert len(calls) > 3, path.name  # converted in runs
+        assert got == want, path.name
+    # the kernel declines on its third run: the counts start again from the reference's columns
+    monkeypatch.setattr(kernel_v1._v1fast, "convert_chunk", lambda *a: None if len(calls) > 2 else calls.append(1) or real(*a))
+    calls.clear()
+    want = overview(open_trace(old[1])).model_dump(mode="json")
+    want["path"] = str(old[1])
+    assert _run_json(capsys, old[1]) == want
+    assert len(calls) == 3

@@ -10,7 +10,7 @@ import typer
 
 from .. import pipeline
 from ..read import render_overview, trace_clock_snapshot
-from ..timeline import OverviewCounter
+from ..timeline import OverviewCounter, scan_old_format
 from ..report import WindowedRecords, build_profile, compute_records, features_text, folded
 from .common import (DataFormat, DataFormatOpt, JsonAliasOpt, MaxBytesOpt, OutputOpt, TraceArg, load_rules,
                      write_output)
@@ -52,13 +52,20 @@ def inspect(trace: TraceArg, format: DataFormatOpt = DataFormat.text, json_out: 
     """What a trace holds: version, span, events by kind, goroutines, GOMAXPROCS, threads, GC, lost data.
 
     Counted over the columns (the compiled reader when built); a big Go 1.22+ trace window by
-    window, in one window's memory."""
+    window, in one window's memory; an older one a run of rows at a time as the compiled reader
+    converts it (its rows never held at once)."""
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
         pipeline.refuse_too_many_events(inp)
         plan = pipeline.plan_windows(inp)
-        counter = OverviewCounter()
-        for cols in ([pipeline.read_columns(inp)] if plan is None else pipeline.columns_by_window(inp, plan)):
-            counter.add(cols)
+        counters = [OverviewCounter()]  # a new one if the compiled reader restarts from the reference
+        meta = None if plan is not None else scan_old_format(
+            inp.path, lambda c: counters[-1].add(c, continued=True), lambda: counters.append(OverviewCounter()))
+        counter = counters[-1]
+        if meta is not None:
+            counter.meta = meta
+        else:
+            for cols in ([pipeline.read_columns(inp)] if plan is None else pipeline.columns_by_window(inp, plan)):
+                counter.add(cols)
         snapshot = trace_clock_snapshot(inp.path) if int(counter.meta.get("format_minor") or 0) >= 25 else None
         o = counter.overview(inp.display, str(counter.meta.get("go_version", "")), inp.size, snapshot)
     as_json = json_out or format == DataFormat.json

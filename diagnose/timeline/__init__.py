@@ -19,7 +19,7 @@ from .kernel import count_events as kernel_count_events, dump_chunks, kernel_ava
 
 __all__ = ["TraceColumns", "Timelines", "OverviewCounter", "build_columns", "build_timelines", "load_columns", "load_timelines",
            "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events", "count_distinct",
-           "RowWindows", "load_row_windows", "dump_chunks"]
+           "RowWindows", "load_row_windows", "dump_chunks", "scan_old_format"]
 
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:
     """('go 1.22', 22) from a trace file's header (the reader's own parser); ('', 0) when unknown."""
@@ -104,19 +104,73 @@ def load_row_windows(path: str, rows_per_window: int, spill_dir: str,
     the state at its cut (timeline/cut.py), spilled under `spill_dir`. The compiled reader hands
     the rows over a window at a time (the trace's rows never exist at once); the reference
     reader's whole columns are cut. `on_window(k)`: window k is being cut (progress)."""
+    cutter = WindowCutter(spill_dir, rows_per_window, on_window=on_window)
+    cols = _old_format_rows(path, cutter)
+    if cols is not None and not cutter.declined:
+        return cutter.finish(cols)
+    return cut_columns(cols if cols is not None else load_columns(path), rows_per_window, spill_dir, on_window)
+
+
+def _old_format_rows(path: str, sink: Any) -> TraceColumns | None:
+    """The compiled old-format reader over `path`, handing its rows to `sink` (kernel_v1.read_columns)
+    a run at a time: the columns it returns (tables and facts; the whole rows when it declined the
+    trace midway: `sink.declined`), or None when the compiled reader is not in use (not built,
+    NETPOLL_DIAGNOSE_PURE=1, or not an old format)."""
     meta: dict[str, Any] = {"path": str(path)}
     meta["go_version"], meta["format_minor"] = trace_header(path)
-    cutter = WindowCutter(spill_dir, rows_per_window, on_window=on_window)
     from . import kernel_v1
     from .kernel import _open
 
     opened = _open(path, old_formats=True) if kernel_v1.available() else None
     if opened is not None and not isinstance(opened, tuple):
-        cols = kernel_v1.read_columns(opened, meta, sink=cutter)
-        if not cutter.declined:
-            return cutter.finish(cols)
-    else:
-        if isinstance(opened, tuple) and opened[1] is not None:
-            opened[1].close()
-        cols = load_columns(path)
-    return cut_columns(cols, rows_per_window, spill_dir, on_window)
+        return kernel_v1.read_columns(opened, meta, sink=sink)
+    if isinstance(opened, tuple) and opened[1] is not None:
+        opened[1].close()
+    return None
+
+
+class _RunSink:
+    """kernel_v1.read_columns' sink handing each run of rows on, as columns of their own that
+    continue the last run's (no head, nothing kept): the tables so far, the reader's facts not
+    yet (`scan_old_format`)."""
+
+    def __init__(self, rows_per_window: int, on_columns: Callable[[TraceColumns], None]) -> None:
+        import numpy as np
+
+        self.rows_per_window = rows_per_window
+        self.on_columns = on_columns
+        self.declined = False
+        self._empty = np.zeros(0, np.int64)
+
+    def rows(self, arrays: dict[str, Any], strings: list[str]) -> None:
+        e = self._empty
+        self.on_columns(TraceColumns(**arrays, strings=strings, frame_pc=e, frame_func=e, frame_file=e,
+                                     frame_line=e, stack_off=e, stack_frames=e, meta={}))
+
+    def reset(self) -> None:
+        self.declined = True
+
+
+#: events of an old-format trace `scan_old_format` converts at a time (their rows: ~64 bytes each)
+SCAN_RUN_EVENTS = 1 << 16
+
+
+def scan_old_format(path: str, on_columns: Callable[[TraceColumns], None], on_restart: Callable[[], None],
+                    rows_per_run: int | None = None) -> dict[str, Any] | None:
+    """An old-format trace (Go <= 1.21) through the compiled reader, its rows handed to
+    `on_columns` a run at a time in trace order -- the runs continue one another (no head, unlike
+    `load_row_windows`), and their string table is the trace's so far -- so the trace's rows never
+    exist at once (what counts over the whole event stream needs no windows). Returns the reader's
+    facts (the columns' meta), or None when the compiled reader is not in use (read the whole
+    columns instead). If the kernel declines the trace midway, `on_restart()` is called and the
+    reference's whole columns come in one last call."""
+    from .kernel_v1 import CHUNKS_PER_WINDOW
+
+    sink = _RunSink((rows_per_run or SCAN_RUN_EVENTS) * CHUNKS_PER_WINDOW, on_columns)
+    cols = _old_format_rows(path, sink)
+    if cols is None:
+        return None
+    if sink.declined:
+        on_restart()
+        on_columns(cols)
+    return cols.meta

@@ -40,9 +40,11 @@ class OverviewCounter:
         self.meta: dict = {}
         self._windows = 0
 
-    def add(self, cols: TraceColumns) -> None:
-        """The next window's columns (or the whole trace's)."""
-        skip = 1 if self._windows and len(cols) else 0  # the window's opening Sync: counted at the end of the last
+    def add(self, cols: TraceColumns, continued: bool = False) -> None:
+        """The next window's columns (or the whole trace's). `continued`: the rows go on from the
+        last call's (an old-format trace's runs of rows, `timeline.scan_old_format`), with no
+        opening Sync to skip."""
+        skip = 1 if self._windows and len(cols) and not continued else 0  # the window's opening Sync: counted at the end of the last
         self._windows += 1
         self.meta = cols.meta
         kind = cols.kind[skip:]

@@ -58,6 +58,17 @@ class Packed:
             self.ovf.frombytes(got[1])
         return True
 
+    @classmethod
+    def of(cls, wide: array) -> "Packed | array":
+        """The int64 store `wide` packed (a run at a time), or `wide` itself if an event cannot be."""
+        st = cls()
+        view = memoryview(wide)
+        step = SLOTS << 16
+        for a in range(0, len(wide), step):
+            if not st.extend(view[a:a + step]):
+                return wide
+        return st
+
     def gather(self, refs) -> array:
         """Events numbered `refs` (int64 buffer), unpacked: SLOTS int64 each, in that order."""
         out = array("q", bytes(8 * SLOTS * (len(memoryview(refs).cast("B")) // 8)))

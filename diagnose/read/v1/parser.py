@@ -1719,6 +1719,7 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
             f" stopped); converted CPU ticks to time with the assumed {tps} ticks/s, so all"
             f" times and durations are only as right as that assumption")
 
+    packed = type(dec.store) is Packed
     store, order = _merge(dec.store, dec.proc_events, dec.cpu_samples, cut, warnings)
     dec.store = dec.proc_events = dec.cpu_samples = None  # type: ignore[assignment]
 
@@ -1766,6 +1767,8 @@ def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | N
                         f" table (written last, so a cut file loses it first); those events"
                         f" have no stack")
 
+    if packed and type(store) is array:  # unpacked for a Python fallback: packed again for the C converter
+        store = Packed.of(store)
     return Trace(
         version=version,
         store=store,
