@@ -154,7 +154,7 @@ class TraceReader:
                 # header) fails at once instead of after reading gigabytes.
                 v1.check_head(self._src.peek(v1.HEAD_CHECK_BYTES), int(self.version))
                 data = self._src.read_rest()
-                conv = convert(data, int(self.version))
+                conv = convert(data, int(self.version), consume=True)  # data: freed once decoded
             except ReadError as e:
                 raise self._error(e.message, e.offset) from None
             return V1Reader(conv)

@@ -113,6 +113,8 @@ class WindowCutter:
         """The next rows (column name -> array, the TraceColumns codes); `strings`: the string
         table so far (it names GOMAXPROCS once a row has used it)."""
         self._strings = strings
+        if self.gmp_sid < 0:  # (looked for with every run: the run that first sets GOMAXPROCS names it)
+            self.gmp_sid = next((i for i, s in enumerate(strings) if s == GOMAXPROCS), -1)
         n = int(arrays["kind"].shape[0])
         at = 0
         r = max(self.rows_per_window, 2)
@@ -144,8 +146,6 @@ class WindowCutter:
 
     def _open(self, t: int) -> None:
         """Start the next window: its file, with its head (the first window has none)."""
-        if self.gmp_sid < 0:
-            self.gmp_sid = next((i for i, s in enumerate(self._strings) if s == GOMAXPROCS), -1)
         path = os.path.join(self.spill_dir, f"window-{len(self.files)}.cols")
         with open(path, "wb"):
             pass

@@ -109,13 +109,23 @@ def _row_capacity(types: np.ndarray) -> int:
     the two Syncs. `types`: every event's type."""
     from ..read.v1 import parser as v1p
 
-    counts = np.bincount(types & 0xFF, minlength=256)
+    counts = _type_counts(types)
     return int(len(types) + counts[v1p.EvGoSysCall] + counts[v1p.EvGoStartLabel] + counts[v1p.EvGoCreate] + 2)
 
 
+def _type_counts(types: np.ndarray) -> np.ndarray:
+    """Events per v1 type (without the BLOCKED flag), counted a run at a time (no temporary the
+    size of the trace)."""
+    counts = np.zeros(256, np.int64)
+    for a in range(0, types.shape[0], 1 << 20):
+        counts += np.bincount(types[a:a + (1 << 20)] & 0xFF, minlength=256)[:256]
+    return counts
+
+
 #: with a sink, the kernel converts a window's worth of events in this many runs: the rows of
-#: one run are held at once (beside what the sink buffers), not a window's
-CHUNKS_PER_WINDOW = 8
+#: one run are held at once (beside what the sink buffers), not a window's (7 MB windows of a
+#: busy go1.21 trace: ~70 K events, ~9 MB of rows a run)
+CHUNKS_PER_WINDOW = 32
 
 
 class _Declined(Exception):
@@ -147,7 +157,7 @@ def _chunks(conv, tabs, chunk: int | None, raw: bool = False):
     else:  # a run's rows: at most two an event (GoSysCall, GoStartLabel), the GoStatus of any
         # pre-init GoCreate of the trace (they come out together when that phase ends) and the
         # Syncs; the pages past the rows written are never touched
-        cap = 2 * chunk + int(np.count_nonzero((types(tr.store) & 0xFF) == _evgocreate())) + 2
+        cap = 2 * chunk + int(_type_counts(types(tr.store))[_evgocreate()]) + 2
     cols = {name: np.empty(cap, dtype=dt) for name, _, dt in _COLS}
     bufs = tuple(cols[name] for name, _, _ in _COLS)
     raw_rows = np.empty((cap, 9), dtype=np.int64) if raw else None

@@ -103,7 +103,7 @@ def check_head(head, version: int) -> None:
         raise ReadError(e.message, off) from None
 
 
-def convert(data, version: int, *, ticks_per_sec: int | None = None) -> V1Conversion:
+def convert(data, version: int, *, ticks_per_sec: int | None = None, consume: bool = False) -> V1Conversion:
     """Decode an old-format trace body and return its converted events.
 
     ``data``: the bytes after the 16-byte header (bytes or memoryview); ``version``: 11, 19
@@ -111,7 +111,8 @@ def convert(data, version: int, *, ticks_per_sec: int | None = None) -> V1Conver
     ``Event``s (without the opening/closing Sync events, which the reader adds), then read
     ``.last_ts``; ``.first_ts``, ``.table``, ``.warnings`` and ``.lost_bytes`` are set at
     once.  Raises ``diagnose.read.ReadError`` (``.message``, ``.offset``: byte offset in
-    the file, counting the 16-byte header) for input that cannot be read.
+    the file, counting the 16-byte header) for input that cannot be read. ``consume``: ``data``
+    is a bytearray the caller gives up, emptied once decoded (its memory freed before the merge).
     """
     from ..reader import ReadError
 
@@ -126,7 +127,7 @@ def convert(data, version: int, *, ticks_per_sec: int | None = None) -> V1Conver
                 raise ReadError(f"{TICKS_ENV}={env!r} must be positive")
     try:
         tr = parser.parse(data, version, 0, salvage=True, ticks_per_sec=ticks_per_sec,
-                          offset_base=HEADER_LEN)
+                          offset_base=HEADER_LEN, consume=consume)
         return V1Conversion(tr)
     except TraceError as e:
         off = None if e.offset is None else e.offset + HEADER_LEN

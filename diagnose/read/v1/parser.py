@@ -1644,7 +1644,7 @@ def _prepared(store, order: array, timer_goids: set[int], stacks: dict[int, list
 
 
 def parse(data, version: int, start: int = 0, *, salvage: bool = False,
-          ticks_per_sec: int | None = None, offset_base: int = 0) -> Trace:
+          ticks_per_sec: int | None = None, offset_base: int = 0, consume: bool = False) -> Trace:
     """Go: tracev1.Parse. ``data[start:]`` is the trace body (just after the header).
 
     With ``salvage=False`` this behaves as Go: any problem raises ``TraceError``.
@@ -1656,14 +1656,16 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
     ``ticks_per_sec`` supplies the rate to assume.
 
     Offsets in ``TraceError`` are indexes into ``data``; ``offset_base`` (the header length
-    when ``data`` is the body) is added to the byte positions quoted in messages.
+    when ``data`` is the body) is added to the byte positions quoted in messages. ``consume``:
+    ``data`` is a bytearray the caller gives up: emptied once decoded, so that the file's bytes
+    are not held beside the merge's order (a 63 MB trace: 60 MiB less at the peak).
     """
     # Millions of small lists and no reference cycles: the cyclic GC would only rescan them
     # over and over (a large share of the time on big traces). Pause it while we build.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse(data, version, start, salvage, ticks_per_sec, offset_base)
+        return _parse(data, version, start, salvage, ticks_per_sec, offset_base, consume)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -1686,10 +1688,13 @@ def _validate_strings(dec: _Decoder) -> None:
 
 
 def _parse(data, version: int, start: int, salvage: bool, ticks_per_sec: int | None,
-           offset_base: int) -> Trace:
+           offset_base: int, consume: bool = False) -> Trace:
     dec = _Decoder(data, version, start, salvage)
     dec.run()
     n = len(data)
+    if consume and type(data) is bytearray:
+        dec.data = None
+        del data[:]  # nothing reads the bytes after the decoder (errors quote offsets only)
     warnings = dec.warnings
     lost = n - dec.end_off
     cut = lost > 0
