@@ -247,3 +247,43 @@ def test_a_trace_with_fewer_events_than_its_size_promised_is_one_whole_window():
     assert win.diagnosis.model_dump() == whole.diagnosis.model_dump()
     assert win.features.model_dump() == whole.features.model_dump()
     assert {f.cause for f in win.diagnosis.findings} == {"blocking_syscall", "custom_listener"}
+
+
+def test_explain_a_big_old_trace_window_by_window(monkeypatch, tmp_path):
+    """`explain` on an old-format trace the diagnosis cuts into windows of events reads it once
+    into those windows and analyses one at a time (it was analysed whole: ~4 GB for 63 MB): the
+    goroutine's chains from the windows it changes state in, times from the trace's start (the
+    whole trace's trace-start line; the longest waits the whole trace shows that end in window 1
+    are among window 1's, at the same times), `--window K`."""
+    path = SAME[0]
+    cols = load_columns(str(path))
+    g = int(np.bincount(cols.rid[(cols.kind == K_STATE) & (cols.rk == R_GOROUTINE) & (cols.rid > 0)]).argmax())
+    code, whole, _ = run_main_captured("explain", str(path), "-g", str(g))
+    assert code == 0
+    code, whole_json, _ = run_main_captured("explain", str(path), "-g", str(g), "--format", "json")
+    assert code == 0
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(_mb(path, 4)))
+    n = len(pipeline.diagnose_trace(pipeline.open_input(path), rules()).features.trace.windows)
+    assert n >= 3
+    code, out, err = run_main_captured("explain", str(path), "-g", str(g))
+    assert code == 0, err
+    heads = [line.split(",")[0] for line in out.splitlines() if line.startswith("== window")]
+    rw = _spilled(tmp_path, path, pipeline.plan_row_windows(pipeline.open_input(path)), "w")
+    has = [k + 1 for k in range(len(rw)) if rw.columns(k).goroutine_changes(g)]
+    assert len(rw) == n and len(has) >= 2 and heads == [f"== window {k} of {n}" for k in has[:3]]
+    start = [line for line in whole.splitlines() if line.startswith("trace start")]
+    assert start and [line for line in out.splitlines() if line.startswith("trace start")] == start * len(heads)
+
+    def waits(doc: dict) -> set[tuple]:
+        return {(c[0]["start_ns"], c[0]["end_ns"], c[0]["detail"]) for c in doc["waits"] if c[0]["relation"] == "waited"}
+
+    code, out1, _ = run_main_captured("explain", str(path), "-g", str(g), "--window", "1", "--format", "json")
+    code2, out2, _ = run_main_captured("explain", str(path), "-g", str(g), "--window", str(has[1]), "--format", "json")
+    assert code == code2 == 0
+    w1, w2 = json.loads(out1)["windows"][0], json.loads(out2)["windows"][0]
+    assert w2["window"] == has[1] and w2["goroutine"]["goroutine"] == g
+    cut_ns = int(cols.t[rw.spans[1][0]])  # window 2's first row
+    shown = {w for w in waits(json.loads(whole_json)) if w[1] < cut_ns}
+    assert shown and shown <= waits(w1["goroutine"])
+    code, _, err = run_main_captured("explain", str(path), "--conns", "--window", str(n + 1))
+    assert code == 2 and f"the trace has {n} windows" in err

@@ -3,8 +3,9 @@
 Every chain of one goroutine (its waits, who woke it, what held the P, its syscalls), or the
 connections and descriptors with origin, owner, closer and close time (diagnose/report/explain.py).
 
-A big Go 1.22+ trace (one the diagnosis cuts into windows, `pipeline.plan_windows`) is
-explained window by window, in one window's memory: `--goroutine N` shows the first
+A big trace (one the diagnosis cuts into windows: `pipeline.plan_windows` for Go 1.22+,
+windows of events for older formats, `pipeline.plan_row_windows`) is explained window by
+window, in one window's memory: `--goroutine N` shows the first
 EXPLAIN_WINDOWS windows the goroutine has events in (and names the others), `--conns` the first
 window; `--window K` picks one. Times count from the trace's start in every window, but each
 window is analysed alone: a wait that crosses a window's edge shows cut at it.
@@ -12,7 +13,8 @@ window is analysed alone: a wait that crosses a window's edge shows cut at it.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Optional
+import tempfile
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
@@ -41,6 +43,11 @@ def explain(
     json_out = json_out or format == DataFormat.json
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
         plan = pipeline.plan_windows(inp)
+        per_window = pipeline.plan_row_windows(inp) if plan is None else 0
+        if per_window:
+            with tempfile.TemporaryDirectory(prefix="netpoll-diagnose-windows-") as spill:
+                _explain_windows(inp, _row_windows(inp, per_window, spill), goroutine, conns, window, json_out)
+            return
         if plan is None:
             if window not in (None, 1):
                 raise UsageError(f"{inp.display}: --window {window}: the trace is small enough to be explained whole "
@@ -48,7 +55,7 @@ def explain(
             cg = pipeline.analyse(inp, keep_timelines=True).graph
             _show(cg, goroutine, conns, json_out)
             return
-        _explain_windows(inp, plan, goroutine, conns, window, json_out)
+        _explain_windows(inp, _byte_windows(inp, plan), goroutine, conns, window, json_out)
 
 
 def _show(cg: Any, goroutine: int | None, conns: bool, json_out: bool) -> None:
@@ -59,19 +66,41 @@ def _show(cg: Any, goroutine: int | None, conns: bool, json_out: bool) -> None:
         typer.echo(json.dumps(goroutine_json(d), indent=1) if json_out else render_goroutine(cg, d), nl=False)
 
 
-def _explain_windows(inp: pipeline.TraceInput, plan: tuple[int, list[tuple[int, int]]], goroutine: int | None,
-                     conns: bool, window: int | None, json_out: bool) -> None:
+class _Windows:
+    """A big trace's windows as explain reads them: how many, window k's columns, and the analysis
+    (timelines kept) of window k from its columns."""
+
+    def __init__(self, n: int, columns: Callable[[int], Any], analyse: Callable[[int, Any], Any]) -> None:
+        self.n, self.columns, self.analyse = n, columns, analyse
+
+
+def _byte_windows(inp: pipeline.TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> _Windows:
+    """A Go 1.22+ trace's windows of whole generations, each read from its bytes when needed."""
     hlen, spans = plan
-    n = len(spans)
+    return _Windows(len(spans), lambda k: pipeline.read_columns(inp, None, (hlen, *spans[k])),
+                    lambda k, cols: pipeline.analyse(inp, keep_timelines=True, window=(hlen, *spans[k]), columns=cols))
+
+
+def _row_windows(inp: pipeline.TraceInput, per_window: int, spill: str) -> _Windows:
+    """An old-format trace's windows of events (read once, spilled under `spill`, as the main
+    command cuts them: each opens with the state at its cut)."""
+    rows = pipeline.read_row_windows(inp, per_window, spill)
+    return _Windows(len(rows), rows.columns, lambda k, cols: pipeline.analyse(
+        inp, keep_timelines=True, columns=cols if cols is not None else rows.columns(k)))
+
+
+def _explain_windows(inp: pipeline.TraceInput, wins: _Windows, goroutine: int | None,
+                     conns: bool, window: int | None, json_out: bool) -> None:
+    n = wins.n
     if window is not None and window > n:
         raise UsageError(f"{inp.display}: --window {window}: the trace has {n} windows")
     # window 1 is read once: for the trace's start, the goroutine's search and its own analysis
-    first: pipeline.TraceColumns | None = pipeline.read_columns(inp, None, (hlen, *spans[0]))
-    t0 = pipeline.trace_start(inp, plan, first)
+    first: pipeline.TraceColumns | None = wins.columns(0)
+    t0 = int(first.t.min()) if len(first) else 0  # (pipeline.trace_start)
     if window is not None:
         picked, others = [window - 1], []
     elif goroutine is not None:
-        found = pipeline.windows_with_goroutine(inp, plan, goroutine, first)
+        found = [k for k in range(n) if (first if k == 0 else wins.columns(k)).goroutine_changes(goroutine)]
         if not found:
             raise UsageError(f"goroutine {goroutine} does not appear in the trace")
         picked, others = found[:EXPLAIN_WINDOWS], found[EXPLAIN_WINDOWS:]
@@ -80,9 +109,11 @@ def _explain_windows(inp: pipeline.TraceInput, plan: tuple[int, list[tuple[int, 
     if 0 not in picked:
         first = None
     shown: list[dict] = []
+    cg = None
     for k in picked:
         cols, first = (first, None) if k == 0 else (None, first)  # window 1's columns go to its analysis
-        cg = pipeline.analyse(inp, keep_timelines=True, window=(hlen, *spans[k]), columns=cols).graph
+        cg = None  # the last window's graph goes before the next one is built
+        cg = wins.analyse(k, cols).graph
         start, shift = cg.tl.t0, cg.tl.t0 - t0
         cg.tl.t0 = t0  # times from the trace's start, as the windowed diagnosis gives them
         for c in cg.conns.nodes:
