@@ -485,20 +485,11 @@ def _diagnose_row_windows(inp: TraceInput, ruleset: RuleSet, per_window: int, *,
     trace's rows never exist at once with the compiled reader), diagnosed as the windows of a
     new-format trace are. Each window stands for its share of the file's bytes (progress,
     `TraceWindow.bytes`)."""
-    budget.check_whole_read(inp.size, inp.display, per_byte=budget.READ_PER_BYTE_OLD_FORMAT)
     if progress is not None:
         progress.phase("reading")
     cutting = (lambda k: progress.phase(f"reading (window {k})")) if progress is not None else None
     with tempfile.TemporaryDirectory(prefix="netpoll-diagnose-windows-") as spill:
-        try:
-            rows = load_row_windows(inp.path, per_window, spill, cutting)
-        except TraceError as e:
-            e.path = inp.display
-            raise
-        rows.template.meta["path"] = inp.display
-        from .jobs import release_memory
-
-        release_memory()  # the reader's store is gone: give its pages back before the windows fork
+        rows = read_row_windows(inp, per_window, spill, cutting)
         if len(rows) == 1:  # fewer events than the size promised: one window is the whole trace
             run = analyse(inp, progress=progress, keep_timelines=keep_timelines, modules=modules,
                           columns=rows.columns(0))
@@ -509,6 +500,24 @@ def _diagnose_row_windows(inp: TraceInput, ruleset: RuleSet, per_window: int, *,
         spans = [(hlen + body * a // total, hlen + body * b // total) for a, b in rows.spans]
         return _diagnose_windows(inp, ruleset, (hlen, spans), progress=progress, keep_timelines=keep_timelines,
                                  modules=modules, rows=rows)
+
+
+def read_row_windows(inp: TraceInput, per_window: int, spill: str,
+                     on_window: Callable[[int], None] | None = None) -> RowWindows:
+    """An old-format trace read once into windows of `per_window` rows (`plan_row_windows`), spilled
+    under `spill` (`timeline.load_row_windows`), errors naming the input; the reader's memory is
+    given back before the windows are analysed (or forked)."""
+    budget.check_whole_read(inp.size, inp.display, per_byte=budget.READ_PER_BYTE_OLD_FORMAT)
+    try:
+        rows = load_row_windows(inp.path, per_window, spill, on_window)
+    except TraceError as e:
+        e.path = inp.display
+        raise
+    rows.template.meta["path"] = inp.display
+    from .jobs import release_memory
+
+    release_memory()  # the reader's store is gone: give its pages back
+    return rows
 
 
 #: the header of every old-format trace ("go 1.21 trace\x00\x00\x00")

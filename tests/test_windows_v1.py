@@ -287,3 +287,33 @@ def test_explain_a_big_old_trace_window_by_window(monkeypatch, tmp_path):
     assert shown and shown <= waits(w1["goroutine"])
     code, _, err = run_main_captured("explain", str(path), "--conns", "--window", str(n + 1))
     assert code == 2 and f"the trace has {n} windows" in err
+
+
+@pytest.mark.parametrize("path", [SAME[1], SAME[3], MORE[0]], ids=lambda p: p.stem)
+def test_profile_of_a_big_old_trace_window_by_window_equals_the_whole(path, monkeypatch, tmp_path):
+    """`profile` reads an old-format trace the diagnosis cuts into windows of events one window at
+    a time (it read the whole columns: ~2 GB for 63 MB), and the waits it carries across each cut
+    (the window's head restates the wait, as a generation does) give the whole trace's records:
+    the same folded stacks and values, for every kind."""
+    def folded(kind: str, mb: str) -> list[str]:
+        monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", mb)
+        out = tmp_path / f"{kind}-{mb}.folded"
+        code, _, err = run_main_captured("profile", str(path), "--kind", kind, "--folded", "-o", str(out))
+        assert code == 0, err
+        return sorted(out.read_text().splitlines())
+
+    from diagnose.report import WindowedRecords
+
+    added = []
+    real = WindowedRecords.add
+    monkeypatch.setattr(WindowedRecords, "add", lambda self, cols: added.append(len(cols)) or real(self, cols))
+    seen = 0
+    for kind in ("net", "sync", "syscall", "sched"):
+        whole = folded(kind, "0")
+        assert added == []
+        windowed = folded(kind, str(_mb(path, 4)))
+        assert len(added) >= 3 and max(added) < len(load_columns(str(path))) // 2  # windows, one at a time
+        added.clear()
+        assert windowed == whole, kind
+        seen += len(whole)
+    assert seen

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import sys
+import tempfile
 from enum import Enum
 from typing import Annotated
 
@@ -106,16 +107,24 @@ def profile(
     """Write a pprof profile of goroutine waits, as `go tool trace -pprof=KIND` does.
 
     The profile is a gzipped profile.proto that `go tool pprof` opens; its totals match Go's.
-    A big Go 1.22+ trace is read window by window, in one window's memory, with the same records.
+    A big trace is read window by window (generations of a Go 1.22+ trace, windows of events of
+    an older one, as the main command cuts them), in one window's memory, with the same records.
     """
     with pipeline.open_input(trace, max_bytes=max_bytes) as inp:
         plan = pipeline.plan_windows(inp)
-        if plan is None:
+        per_window = pipeline.plan_row_windows(inp) if plan is None else 0
+        if plan is None and not per_window:
             rec = compute_records(pipeline.read_columns(inp), kind.value)
         else:
             acc = WindowedRecords(kind.value)
-            for cols in pipeline.columns_by_window(inp, plan):
-                acc.add(cols)
+            if per_window:
+                with tempfile.TemporaryDirectory(prefix="netpoll-diagnose-windows-") as spill:
+                    rows = pipeline.read_row_windows(inp, per_window, spill)
+                    for k in range(len(rows)):
+                        acc.add(rows.columns(k))
+            else:
+                for cols in pipeline.columns_by_window(inp, plan):
+                    acc.add(cols)
             rec = acc.records()
     data = folded(rec).encode() if folded_out else gzip.compress(build_profile(rec).SerializeToString())
     write_output(data, output)
