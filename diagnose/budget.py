@@ -45,9 +45,11 @@ AVAILABLE_SHARE = 0.8
 WHOLE_PER_BYTE = 55
 WHOLE_PER_BYTE_OLD_FORMAT = 75
 #: ... and of an old-format trace read whole but analysed in windows of events (the reader's
-#: compact store, ~72 B an event at ~0.2 events a byte, and its merged order; one run of rows:
-#: 1209 MiB peak for a 63 MB go1.21 trace)
-READ_PER_BYTE_OLD_FORMAT = 21
+#: compact store, 40 B an event packed at ~0.2 events a byte, and its merged order; one run of
+#: rows: 741 MiB peak for a 63 MB go1.21 trace, 12.3 B a byte), and in pure Python (72 B an event:
+#: 1209 MiB)
+READ_PER_BYTE_OLD_FORMAT = 14
+READ_PER_BYTE_OLD_FORMAT_PURE = 21
 
 
 def available_memory() -> int | None:

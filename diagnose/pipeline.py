@@ -507,7 +507,10 @@ def read_row_windows(inp: TraceInput, per_window: int, spill: str,
     """An old-format trace read once into windows of `per_window` rows (`plan_row_windows`), spilled
     under `spill` (`timeline.load_row_windows`), errors naming the input; the reader's memory is
     given back before the windows are analysed (or forked)."""
-    budget.check_whole_read(inp.size, inp.display, per_byte=budget.READ_PER_BYTE_OLD_FORMAT)
+    from .timeline import kernel_v1
+
+    per_byte = budget.READ_PER_BYTE_OLD_FORMAT if kernel_v1.available() else budget.READ_PER_BYTE_OLD_FORMAT_PURE
+    budget.check_whole_read(inp.size, inp.display, per_byte=per_byte)
     try:
         rows = load_row_windows(inp.path, per_window, spill, on_window)
     except TraceError as e:
