@@ -24,7 +24,7 @@ options win over these where both exist.
 | NETPOLL_DIAGNOSE_MANIFEST=FILE | the fixture manifest `rules test` resolves scenarios in |
 | NETPOLL_DIAGNOSE_PROGRESS_DELAY=S | seconds before the terminal progress line appears (0.3) |
 | NETPOLL_DIAGNOSE_V1_TICKS_PER_SEC=N | tick rate for an old-format trace cut before its frequency event |
-| NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations, a Go <= 1.21 one in windows of 0.3 N M events (7; 0 = whole trace at once) |
+| NETPOLL_DIAGNOSE_WINDOW_MB=N | a Go 1.22+ trace larger than 1.5 N MB is diagnosed in windows of about N MB of whole generations, a Go <= 1.21 one in windows of 0.19 N M events, as many as a Go 1.22+ window of N MB holds (7; 0 = whole trace at once) |
 | NETPOLL_DIAGNOSE_JOBS=N | processes that diagnose the windows of a big trace at once (0 = auto: the usable CPUs, at most 4, while memory allows, the running windows within 1 GB together; 1 under an address-space limit; diagnose/jobs.py) |
 | NETPOLL_DIAGNOSE_MEMORY_BUDGET=MiB | the analysis memory budget (diagnose/budget.py; 0: no budget) |
 | NETPOLL_DIAGNOSE_MAX_EVENTS=N | the most events a trace may hold (diagnose/read/eventcap.py; 0: no limit) |

@@ -460,22 +460,30 @@ def plan_windows(inp: TraceInput, window_mb: float | None = None) -> tuple[int, 
     return (hlen, windows) if len(windows) > 1 else None
 
 
-#: rows of columns a byte of an old-format trace becomes (busy go1.21 traces: 3.36 M rows of 11.2 MB)
-V1_ROWS_PER_BYTE = 0.3
+#: rows a window of events holds per byte of NETPOLL_DIAGNOSE_WINDOW_MB: what a Go 1.22+ window of
+#: that size holds (0.16..0.19 rows a byte), so an old-format window costs what `jobs.window_cost`
+#: plans for. An old-format file makes ~0.3 rows a byte (busy go1.21: 3.36 M rows of 11.2 MB):
+#: at 0.3 two windows at once took 977..999 MiB on the 63 MB go1.21 trace, at 0.19 771 MiB
+#: (13 windows instead of 9, the same findings, about the same wall time).
+V1_ROWS_PER_BYTE = 0.19
+#: rows of columns a byte of an old-format file becomes (about): how many rows a file will make
+V1_FILE_ROWS_PER_BYTE = 0.3
 
 
 def plan_row_windows(inp: TraceInput, window_mb: float | None = None) -> int:
     """Rows per window of an old-format trace (Go <= 1.21, no generations) diagnosed in windows
-    of events: about NETPOLL_DIAGNOSE_WINDOW_MB of file each (`V1_ROWS_PER_BYTE`), when the
-    trace is over 1.5 windows; 0 to analyse it whole (a new format, or a small trace)."""
+    of events: the rows a Go 1.22+ window of NETPOLL_DIAGNOSE_WINDOW_MB holds (`V1_ROWS_PER_BYTE`),
+    when the file's rows (`V1_FILE_ROWS_PER_BYTE`) are over 1.5 windows; 0 to analyse it whole (a new format, or a small trace)."""
     from . import settings
     from .read import MIN_WINDOWED_MINOR
 
     mb = settings().window_mb if window_mb is None else window_mb
     target = int(mb * (1 << 20))
-    if target <= 0 or inp.size <= target * 3 // 2 or not 0 < trace_header(inp.path)[1] < MIN_WINDOWED_MINOR:
+    per_window = int(target * V1_ROWS_PER_BYTE)
+    if (target <= 0 or inp.size * V1_FILE_ROWS_PER_BYTE <= per_window * 3 // 2
+            or not 0 < trace_header(inp.path)[1] < MIN_WINDOWED_MINOR):
         return 0
-    return max(int(target * V1_ROWS_PER_BYTE), 2)
+    return max(per_window, 2)
 
 
 def _diagnose_row_windows(inp: TraceInput, ruleset: RuleSet, per_window: int, *, progress: Progress | None,

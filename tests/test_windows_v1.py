@@ -43,8 +43,8 @@ def rules():
 
 def _mb(path: Path, windows: int) -> float:
     """The window size (MB) that cuts `path` into about `windows` windows (exactly, when its
-    rows per byte are pipeline.V1_ROWS_PER_BYTE)."""
-    return path.stat().st_size / windows / (1 << 20)
+    rows per byte are pipeline.V1_FILE_ROWS_PER_BYTE; a window holds V1_ROWS_PER_BYTE a byte of MB)."""
+    return path.stat().st_size / windows / (1 << 20) * pipeline.V1_FILE_ROWS_PER_BYTE / pipeline.V1_ROWS_PER_BYTE
 
 
 @lru_cache(maxsize=None)
