@@ -326,7 +326,7 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     f.blocking_raw_io_count = int((rawio & (sc.dur >= BLOCKING_NS)).sum())
     acc_block = (sc.fam == FAM_ACCEPT) & (sc.dur >= BLOCKING_NS)
     f.blocking_accept_count = int(acc_block.sum())
-    conn_block = _blocked_conn_read(tl, sc)
+    conn_block = _blocked_conn_read(tl, sc, ctx.nw)
     f.blocked_conn_read_count = int(conn_block.sum())
     f.blocked_conn_read_max_ms = round(float(sc.dur[conn_block].max()) / 1e6, 6) if conn_block.any() else 0.0
     _accept_loop(ctx, rawio, f)
@@ -398,19 +398,26 @@ def _accept_loop(ctx: _Ctx, rawio: np.ndarray, f: SyscallFeatures) -> None:
     f.raw_conn_blocking_io_count = int(served.sum())
 
 
-def _blocked_conn_read(tl: Timelines, sc) -> np.ndarray:
-    """Read syscalls >= 1 ms made by internal/poll for a net conn (net.(*netFD) on the stack).
+def _blocked_conn_read(tl: Timelines, sc, nw: A.NetWaits) -> np.ndarray:
+    """Read syscalls >= 1 ms made by internal/poll for a net conn (net.(*netFD) on the stack)
+    by a goroutine that never parked on a netpoller read in the window.
     A conn registered with the netpoller is non-blocking: a read with no data returns EAGAIN
     at once and the goroutine parks, so a read that stays in the kernel this long means the fd
     was switched to blocking mode (by Fd(), SetNonblock(false) or fcntl), whenever that
-    happened. Writes are left out: a non-blocking write copies into the socket buffer and on
-    train programs takes 5-37 ms under GC or CPU starvation (fanout, framed). *os.File I/O
-    (files, pipes, sockets wrapped blocking by os.NewFile) has no netFD frame: it blocks
-    legitimately and is not counted."""
+    happened. A goroutine that did park on a read got that EAGAIN: its conn is non-blocking
+    and its long reads are the thread descheduled by a loaded machine (the busy benchmark
+    traces: 66..172 such reads a window, every one by such a goroutine; train rpcmux tag
+    doses 15..196 by goroutines that never parked, the harness's tlsbypass 23..33). Writes are
+    left out: a non-blocking write copies into the socket buffer and on train programs takes
+    5-37 ms under GC or CPU starvation (fanout, framed). *os.File I/O (files, pipes, sockets
+    wrapped blocking by os.NewFile) has no netFD frame: it blocks legitimately and is not counted."""
     if not len(sc):
         return np.zeros(0, bool)
-    return ((sc.fam == FAM_READ) & (sc.cls == CC_NETPOLLER)
-            & tl.stacks.net_conn_io[sc.stk] & (sc.dur >= BLOCKING_NS))
+    m = ((sc.fam == FAM_READ) & (sc.cls == CC_NETPOLLER)
+         & tl.stacks.net_conn_io[sc.stk] & (sc.dur >= BLOCKING_NS))
+    if m.any() and nw.g.shape[0]:
+        m &= ~np.isin(sc.g, nw.g[nw.side == SIDE_READ])
+    return m
 
 
 def _write_run(ctx: _Ctx, wr: np.ndarray) -> Evidence:

@@ -225,7 +225,9 @@ class SyscallFeatures(BaseModel):
     blocking_raw_io_count: int = Field(0, description="raw user I/O syscalls >= 1 ms")
     blocking_accept_count: int = Field(0, description="accept syscalls >= 1 ms (a blocking listener)")
     blocked_conn_read_count: int = Field(0, description="read syscalls >= 1 ms on a net conn through internal/poll "
-                                                        "(a netpoller fd returns EAGAIN at once: the fd was left blocking)")
+                                                        "by goroutines that never parked on a netpoller read in the "
+                                                        "window (a netpoller fd returns EAGAIN at once: the fd was "
+                                                        "left blocking)")
     blocked_conn_read_max_ms: float = Field(0.0, description="the longest of those, ms")
     raw_accepts_per_s: float = Field(0.0, description="accept syscalls outside internal/poll per second (a hand-made "
                                                       "listener's connection rate)")
