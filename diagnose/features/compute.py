@@ -26,6 +26,7 @@ from .backpressure import unblocked_write_rate, write_blocked
 from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
                     TraceInfo, WaitSite)
+from .timers import timer_wakes
 
 CPU_BOUND_NS = 10_000_000  # a run burst this long without blocking makes a goroutine CPU-bound
 BLOCKING_NS = 1_000_000    # a raw I/O or accept syscall this long blocked its thread
@@ -261,6 +262,7 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
                          burst_share=d.burst_share, runtime_share=d.runtime_share, source=d.source,
                          groups=[GroupDemand(**g.__dict__) for g in d.groups], preempted_waits=d.preempted_waits,
                          preempted_wait_ms=d.preempted_wait_ms, preempted_user_share=d.preempted_user_share)
+    f.timer_wakes = timer_wakes(ctx, dist)
     f.evidence = ev
     return f
 

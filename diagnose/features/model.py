@@ -165,6 +165,23 @@ class PDemand(BaseModel):
         "held the Ps while preempted goroutines waited, 0..1")
 
 
+class TimerWakes(BaseModel):
+    """Timer wake-ups delayed because every P was busy (features/timers.py): a timer-paced
+    goroutine is woken only when a P reaches its timers, so this lateness is no runnable wait."""
+
+    count: int = Field(0, description="timer wake-ups of user goroutines: Waiting intervals with reason 'sleep', "
+                       "'select' or 'chan receive' ended by no goroutine")
+    late: int = Field(0, description="... those that came after >= 1 ms during which every P ran goroutines without "
+                      "a break (the timer expired in that stretch, or before)")
+    late_share: float = Field(0.0, description="late / count, 0..1")
+    late_ms: Distribution = Field(default_factory=Distribution,
+                                  description="the all-busy stretch before each late wake-up: a bound on its lateness")
+    late_ms_per_s: float = Field(0.0, description="late_ms.total_ms per second of the window")
+    user_share: float = Field(0.0, description="share of those stretches that user goroutines (not runtime "
+                              "goroutines such as GC workers) held the Ps, 0..1")
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
 class SchedulingFeatures(BaseModel):
     """Who waited for a P after being woken, and what held the Ps meanwhile."""
 
@@ -192,6 +209,8 @@ class SchedulingFeatures(BaseModel):
     )
     longest_run_ms: float = 0.0
     p_demand: PDemand = Field(default_factory=PDemand, description="added: who held the Ps (graph)")
+    timer_wakes: TimerWakes = Field(default_factory=TimerWakes,
+                                    description="added: timer wake-ups delayed because every P was busy")
     evidence: list[Evidence] = Field(default_factory=list)
 
 

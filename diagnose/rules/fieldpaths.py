@@ -217,11 +217,15 @@ def resolve(data: Any, parts: list[str | int]) -> Any:
 
 def evidence_list_paths() -> list[str]:
     """Every path under f that holds a list of Evidence (what `evidence.from` may name)."""
-    out = []
-    for name in Features.model_fields:
-        tp = field_type(Features, name)
-        if is_model(tp):
-            for sub in tp.model_fields:
-                if list_element(field_type(tp, sub)) is Evidence:
-                    out.append(f"{name}.{sub}")
+    out: list[str] = []
+
+    def walk(model: Any, prefix: str) -> None:
+        for name in model.model_fields:
+            tp = field_type(model, name)
+            if list_element(tp) is Evidence:
+                out.append(prefix + name)
+            elif is_model(tp) and tp is not Evidence:
+                walk(tp, prefix + name + ".")
+
+    walk(Features, "")
     return out
