@@ -30,7 +30,8 @@ from .features import Features, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times
 from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks, kernel_available,
-                       kernel_count_events, kernel_read_columns, load_columns, load_row_windows, trace_header)
+                       kernel_count_events, kernel_read_columns, kernel_v1_available, load_columns, load_row_windows,
+                       trace_header)
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30
@@ -515,9 +516,7 @@ def read_row_windows(inp: TraceInput, per_window: int, spill: str,
     """An old-format trace read once into windows of `per_window` rows (`plan_row_windows`), spilled
     under `spill` (`timeline.load_row_windows`), errors naming the input; the reader's memory is
     given back before the windows are analysed (or forked)."""
-    from .timeline import kernel_v1
-
-    per_byte = budget.READ_PER_BYTE_OLD_FORMAT if kernel_v1.available() else budget.READ_PER_BYTE_OLD_FORMAT_PURE
+    per_byte = budget.READ_PER_BYTE_OLD_FORMAT if kernel_v1_available() else budget.READ_PER_BYTE_OLD_FORMAT_PURE
     budget.check_whole_read(inp.size, inp.display, per_byte=per_byte)
     try:
         rows = load_row_windows(inp.path, per_window, spill, on_window)

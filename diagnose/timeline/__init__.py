@@ -16,10 +16,11 @@ from .grouping import count_distinct
 from .cut import RowWindows, WindowCutter, cut_columns
 
 from .kernel import count_events as kernel_count_events, dump_chunks, kernel_available, read_columns as kernel_read_columns
+from .kernel_v1 import available as kernel_v1_available
 
 __all__ = ["TraceColumns", "Timelines", "OverviewCounter", "build_columns", "build_timelines", "load_columns", "load_timelines",
            "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events", "count_distinct",
-           "RowWindows", "load_row_windows", "dump_chunks", "scan_old_format"]
+           "RowWindows", "load_row_windows", "dump_chunks", "scan_old_format", "kernel_v1_available"]
 
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:
     """('go 1.22', 22) from a trace file's header (the reader's own parser); ('', 0) when unknown."""
