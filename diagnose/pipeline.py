@@ -349,23 +349,6 @@ def columns_by_window(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) 
         yield cols
 
 
-def trace_start(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]], first: TraceColumns | None = None) -> int:
-    """The first event time of a trace diagnosed in windows (what its findings' times count
-    from): its first window's, read alone (`first`: those columns, already read)."""
-    hlen, windows = plan
-    cols = first if first is not None else read_columns(inp, None, (hlen, *windows[0]))
-    return int(cols.t.min()) if len(cols) else 0
-
-
-def windows_with_goroutine(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]], g: int,
-                           first: TraceColumns | None = None) -> list[int]:
-    """Indices of the windows in which goroutine `g` changes state (columns only, one window held
-    at a time: ~0.2 s a 10 MB window; `first`: the first window's columns, already read)."""
-    hlen, windows = plan
-    return [k for k, span in enumerate(windows)
-            if (first if k == 0 and first is not None else read_columns(inp, None, (hlen, *span))).goroutine_changes(g)]
-
-
 def _header_meta(inp: TraceInput) -> dict[str, Any]:
     gv, minor = trace_header(inp.path)
     return {"path": inp.display, "go_version": gv, "format_minor": minor}
@@ -867,6 +850,6 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
     return reasons
 
 
-__all__ = ["TraceInput", "open_input", "read_columns", "columns_by_window", "trace_start", "windows_with_goroutine", "refuse_too_many_events", "analyse", "diagnose_trace",
+__all__ = ["TraceInput", "open_input", "read_columns", "columns_by_window", "refuse_too_many_events", "analyse", "diagnose_trace",
            "plan_windows", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

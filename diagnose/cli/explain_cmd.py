@@ -96,7 +96,7 @@ def _explain_windows(inp: pipeline.TraceInput, wins: _Windows, goroutine: int | 
         raise UsageError(f"{inp.display}: --window {window}: the trace has {n} windows")
     # window 1 is read once: for the trace's start, the goroutine's search and its own analysis
     first: pipeline.TraceColumns | None = wins.columns(0)
-    t0 = int(first.t.min()) if len(first) else 0  # (pipeline.trace_start)
+    t0 = int(first.t.min()) if len(first) else 0  # the trace's start: what the findings' times count from
     if window is not None:
         picked, others = [window - 1], []
     elif goroutine is not None:
