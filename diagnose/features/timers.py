@@ -52,7 +52,7 @@ def timer_wakes(ctx, dist) -> TimerWakes:
     if f.count == 0:
         return f
     t = tl.iv_end[w]
-    busy = all_busy_before(tl, t)
+    busy = all_busy_before(tl, ctx.cg.run_by_p, t)
     late = busy >= LATE_NS
     f.late = int(late.sum())
     f.late_share = round(f.late / f.count, 6)
@@ -80,18 +80,18 @@ def _timer_wake_intervals(tl: Timelines) -> np.ndarray:
     return np.nonzero(m)[0]
 
 
-def all_busy_before(tl: Timelines, t: np.ndarray) -> np.ndarray:
+def all_busy_before(tl: Timelines, run_by_p: list, t: np.ndarray) -> np.ndarray:
     """For each time in `t` (trace clock), how long every P had been running goroutines without
     a break (gaps <= SWITCH_GAP_NS) up to it, ns: the minimum over the Ps of the busy stretch
-    that reaches `t` (0 for a P idle then)."""
+    that reaches `t` (0 for a P idle then). `run_by_p`: the graph's Running intervals split by P
+    (`CausalGraph.run_by_p`); the Ps are the trace's (`tl.procs`: not the fake ones of a
+    converted old-format trace), a P that never ran anything being idle throughout."""
+    by_p = {int(tl.iv_p[seg[0]]): (s, em) for seg, s, em in run_by_p}
     out = None
-    run = tl.run_iv
     for p in tl.procs.tolist():
-        seg = run[tl.iv_p[run] == p]
         busy = np.zeros(t.shape[0], dtype=np.int64)
-        if seg.shape[0]:
-            s, e = tl.iv_start[seg], tl.iv_end[seg]
-            em = np.maximum.accumulate(e)
+        if p in by_p:
+            s, em = by_p[p]
             new = np.ones(s.shape[0], dtype=bool)
             new[1:] = s[1:] - em[:-1] > SWITCH_GAP_NS
             stretch_start = s[ffill_index(new)]
