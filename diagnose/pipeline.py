@@ -659,16 +659,23 @@ POLL_S = 0.2
 _FORK_STATE: tuple[Any, ...] | None = None
 
 
+#: in a worker: the estimated cost of the biggest window it ran since it last gave memory back
+_HELD = 0
+
+
 def _forked_window(k: int, span: tuple[int, int]) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
-    inp, ruleset, modules, hlen, marks, rows, trim = _FORK_STATE  # type: ignore[misc]
+    global _HELD
+    inp, ruleset, modules, hlen, marks, rows, retention = _FORK_STATE  # type: ignore[misc]
     try:
         return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None,
                                 rows)
     finally:
-        if trim:
-            from .jobs import release_memory
+        from .jobs import keeps_memory, release_memory, window_cost
 
+        _HELD = max(_HELD, window_cost(span[1] - span[0]))
+        if not keeps_memory(_HELD, *retention):
             release_memory()
+            _HELD = 0
 
 
 def _worker_start() -> None:
@@ -692,14 +699,14 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    from .jobs import must_release, window_cost
+    from .jobs import window_cost
 
     global _FORK_STATE
     sys.stdout.flush()
     sys.stderr.flush()
     results: list[Any] = [None] * len(windows)
     cost = [window_cost(e - s) for s, e in windows]
-    _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows, must_release(cost, jobs, allowance))
+    _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows, (cost, jobs, allowance))
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
     failed: dict[int, BaseException] = {}
@@ -756,9 +763,10 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     parallel processes (diagnose/jobs.py); then one diagnosis (`rules.merge_windows`). The charts
     want the strongest window's timelines and graph: that window is read again at the end rather
     than kept while the others are read, so memory stays that of one window a process."""
-    from .jobs import parallel_allowance, window_jobs
+    from .jobs import parallel_allowance, tune_allocator, window_jobs
 
     hlen, windows = plan
+    tune_allocator()  # for this process and the workers it forks
     parts: list[Diagnosis] = []
     feats: list[PackedFeatures] = []
     clocks: list[tuple[int, int]] = []

@@ -390,11 +390,14 @@ def test_parallel_allowance_policy(monkeypatch):
     # two default 7 MB windows fit together; a 14 MB generation does not fit beside one
     assert 2 * jobs.window_cost(7 << 20) <= jobs.parallel_allowance()
     assert jobs.window_cost(7 << 20) + jobs.window_cost(14 << 20) > jobs.parallel_allowance()
-    # workers keep their pages between windows only while any two windows fit together
+    # a worker keeps its pages while what it holds fits beside the biggest window in the other
     allowance = jobs.parallel_allowance()
-    assert not jobs.must_release([jobs.window_cost(7 << 20)] * 3, 2, allowance)
-    assert jobs.must_release([jobs.window_cost(7 << 20), jobs.window_cost(14 << 20)], 2, allowance)
-    assert not jobs.must_release([jobs.window_cost(14 << 20)], 2, None)
+    seven, nine, fourteen = (jobs.window_cost(mb << 20) for mb in (7, 9, 14))
+    assert jobs.keeps_memory(seven, [seven] * 3, 2, allowance)
+    assert jobs.keeps_memory(jobs.window_cost(4 << 20), [seven, nine], 2, allowance)
+    assert not jobs.keeps_memory(seven, [seven, nine], 2, allowance)
+    assert not jobs.keeps_memory(seven, [seven] * 3, 3, allowance)
+    assert jobs.keeps_memory(fourteen, [fourteen], 2, None)
     monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "4096")
     assert jobs.parallel_allowance() == (4096 << 20) - jobs.PARENT_SHARE
     monkeypatch.setenv("NETPOLL_DIAGNOSE_MEMORY_BUDGET", "0")
