@@ -1,7 +1,8 @@
 """Build script: the data folders and the optional compiled kernels.
 
 The kernels (diagnose/read/_fastwire.c: decoding; diagnose/read/v1/_v1fast.c: old-format
-traces to column rows; diagnose/timeline/_fastscan.c: hot scans over the columns) are optional: when no C compiler is present the build
+traces to column rows; diagnose/timeline/_fastscan.c: hot scans over the columns;
+diagnose/graph/_fastgraph.c: the graph's held-P queries) are optional: when no C compiler is present the build
 goes on without it and the reader uses its pure-Python path (same interface, tested).
 """
 from setuptools import Extension, find_packages, setup
@@ -35,6 +36,9 @@ if os.path.exists("diagnose/read/v1/_v1fast.c") and not os.environ.get("NETPOLL_
                                  extra_compile_args=["-O2"], optional=True))
 if os.path.exists("diagnose/timeline/_fastscan.c") and not os.environ.get("NETPOLL_DIAGNOSE_PURE"):
     ext_modules.append(Extension("diagnose.timeline._fastscan", ["diagnose/timeline/_fastscan.c"],
+                                 extra_compile_args=["-O2"], optional=True))
+if os.path.exists("diagnose/graph/_fastgraph.c") and not os.environ.get("NETPOLL_DIAGNOSE_PURE"):
+    ext_modules.append(Extension("diagnose.graph._fastgraph", ["diagnose/graph/_fastgraph.c"],
                                  extra_compile_args=["-O2"], optional=True))
 
 setup(

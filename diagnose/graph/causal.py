@@ -468,16 +468,8 @@ class CausalGraph:
     def run_by_p(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per P: (Running interval indices in time order, their starts, running max of their
         ends) -- split once, so that chains can ask who ran in a window with two searchsorted."""
-        tl = self.tl
-        run = tl.run_iv
-        if run.shape[0] == 0:
-            return []
-        rp = tl.iv_p[run]
-        cut = np.nonzero(rp[1:] != rp[:-1])[0] + 1
-        out = []
-        for seg in np.split(run, cut):
-            out.append((seg, tl.iv_start[seg], np.maximum.accumulate(tl.iv_end[seg])))
-        return out
+        ri = self.tl.run_index
+        return [(ri.run[a:b], ri.start[a:b], ri.end_max[a:b]) for a, b in ri.segments()]
 
     @cached_property
     def hog_mask(self) -> np.ndarray:

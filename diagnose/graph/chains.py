@@ -22,6 +22,7 @@ from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_WAITING
 from ..timeline.grouping import unique
 from ..timeline.stacks import FAM_ACCEPT, SIDES
 from .conns import ConnNode
+from .fast import graph_kernel
 
 Step = dict[str, Any]
 MAX_HOLDERS = 3
@@ -49,8 +50,13 @@ def rank_holders(gs: np.ndarray, overlap: np.ndarray) -> tuple[np.ndarray, np.nd
 def held_runs(cg, start: int, end: int, exclude: int | None = None,
               n: int = MAX_HOLDERS) -> list[tuple[int, int, int, int]]:
     """Who held the Ps during [start, end) (absolute ns), longest first: (goroutine, ns it ran
-    in the window, runs, its longest running interval) -- what `holders` turns into steps."""
+    in the window, runs, its longest running interval) -- what `holders` turns into steps.
+    Compiled (`_fastgraph.held_runs`: one pass over the overlapping runs) when built; the numpy
+    code below is the reference."""
     tl = cg.tl
+    fast = graph_kernel()
+    if fast is not None:
+        return _held_runs_compiled(fast, tl, int(start), int(end), exclude, n)
     parts = []
     for seg, s, e_max in cg.run_by_p:
         lo = int(np.searchsorted(e_max, start, side="right"))
@@ -79,6 +85,20 @@ def held_runs(cg, start: int, end: int, exclude: int | None = None,
         best = int(idx[int(np.argmax(ov_all[idx]))])
         chosen.append((int(ug[k]), int(totals[k]), int(runs_n[k]), int(ri_all[best])))
     return chosen
+
+
+def _held_runs_compiled(fast, tl, start: int, end: int, exclude: int | None,
+                        n: int) -> list[tuple[int, int, int, int]]:
+    ri = tl.run_index
+    gor_id = tl.gor_id
+    ex = -1
+    if exclude is not None:
+        i = int(np.searchsorted(gor_id, exclude))
+        if i < gor_id.shape[0] and gor_id[i] == exclude:
+            ex = i
+    rows = fast.held_runs(ri.start, ri.end, ri.end_max, ri.gor, ri.segoff, start, end, ex, max(n, 0),
+                          int(gor_id.shape[0]))
+    return [(int(gor_id[g]), tot, runs, int(ri.run[row])) for g, tot, runs, row in rows]
 
 
 def holders(cg, start: int, end: int, exclude: int | None = None, n: int = MAX_HOLDERS) -> list[Step]:

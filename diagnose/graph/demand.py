@@ -23,7 +23,7 @@ import numpy as np
 
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING
-from ..timeline.grouping import unique
+from .fast import graph_kernel
 
 MAX_GROUPS = 8
 #: preempted windows are measured longest first, up to this many (window, running interval)
@@ -66,10 +66,43 @@ def preempted_windows(tl) -> np.ndarray:
     return np.nonzero(m)[0]
 
 
-def _preempted_demand(tl, d: PDemand, hog_g: np.ndarray, system: np.ndarray) -> None:
-    """Fill d.preempted_*: over preempted windows (longest first, within PREEMPT_PAIR_BUDGET),
-    the share of the held time user goroutines (not runtime ones) held the Ps."""
-    w = preempted_windows(tl)
+@dataclass
+class _Scan:
+    """The per-interval facts p_demand needs, from one pass (compiled) or numpy (reference)."""
+
+    runnable_ns: int        # summed length of the ended Runnable intervals
+    run_ns: np.ndarray      # per goroutine index: running ns (float64, bincount's sums)
+    runs: np.ndarray        # ... Running intervals
+    longest: np.ndarray     # ... longest run burst (int64)
+    preempted: np.ndarray   # `preempted_windows`
+
+
+def _scan(tl) -> _Scan:
+    ngor = tl.gor_id.shape[0]
+    fast = graph_kernel()
+    if fast is not None:
+        i64 = np.int64
+        rn, run_ns, runs, longest, pre = fast.demand_scan(
+            tl.iv_state, tl.iv_open, np.ascontiguousarray(tl.iv_dur, i64), np.ascontiguousarray(tl.iv_gor, i64),
+            tl.iv_prev, tl.iv_next, np.ascontiguousarray(tl.burst_id, i64), np.ascontiguousarray(tl.burst_run_ns, i64),
+            ngor, G_RUNNABLE, G_RUNNING)
+        return _Scan(rn, np.frombuffer(run_ns, np.float64), np.frombuffer(runs, i64), np.frombuffer(longest, i64),
+                     np.frombuffer(pre, i64))
+    rn = (tl.iv_state == G_RUNNABLE) & ~tl.iv_open
+    run = tl.iv_state == G_RUNNING
+    gi = tl.iv_gor[run]
+    run_ns = np.bincount(gi, weights=tl.iv_dur[run].astype(np.float64), minlength=ngor)
+    runs = np.bincount(gi, minlength=ngor)
+    longest = np.zeros(ngor, np.int64)
+    if tl.burst_id.shape[0]:
+        np.maximum.at(longest, gi, tl.burst_run_ns[tl.burst_id[run]])
+    return _Scan(int(tl.iv_dur[rn].sum()), run_ns, runs, longest, preempted_windows(tl))
+
+
+def _preempted_demand(tl, d: PDemand, hog_g: np.ndarray, system: np.ndarray, w: np.ndarray) -> None:
+    """Fill d.preempted_*: over preempted windows `w` (longest first, within
+    PREEMPT_PAIR_BUDGET), the share of the held time user goroutines (not runtime ones) held
+    the Ps."""
     d.preempted_waits = int(w.shape[0])
     if w.shape[0] == 0 or tl.run_iv.shape[0] == 0:
         return
@@ -95,8 +128,8 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     tl = cg.tl
     d = PDemand()
     dur = max(tl.duration_ns, 1)
-    rn = (tl.iv_state == G_RUNNABLE) & ~tl.iv_open
-    run_total = float(tl.iv_dur[rn].sum())
+    sc = _scan(tl)
+    run_total = float(sc.runnable_ns)
     d.runnable_mean = round(run_total / dur, 6)
     procs = capacity_ns / dur if capacity_ns > 0 else max(int(tl.procs.shape[0]), 1)
     d.runnable_per_p = round(d.runnable_mean / max(procs, 1e-9), 6)
@@ -109,7 +142,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     if hog.any():
         hog_g[tl.iv_gor[hog]] = True
     system = tl.gor_is_system
-    _preempted_demand(tl, d, hog_g, system)
+    _preempted_demand(tl, d, hog_g, system, sc.preempted)
     if tot > 0:
         d.hog_share = round(float(held_by[hog_g].sum()) / tot, 6)
         d.runtime_share = round(float(held_by[system & ~hog_g].sum()) / tot, 6)
@@ -117,13 +150,7 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
         best = max((d.hog_share, "hog"), (d.burst_share, "bursts"), (d.runtime_share, "runtime"))
         d.source = best[1]
     # per goroutine group: share of P time, share of held time, longest run
-    run = tl.iv_state == G_RUNNING
-    gi = tl.iv_gor[run]
-    run_ns = np.bincount(gi, weights=tl.iv_dur[run].astype(np.float64), minlength=ngor)
-    runs = np.bincount(gi, minlength=ngor)
-    longest = np.zeros(ngor, np.int64)
-    if tl.burst_id.shape[0]:
-        np.maximum.at(longest, gi, tl.burst_run_ns[tl.burst_id[run]])
+    run_ns, runs, longest = sc.run_ns, sc.runs, sc.longest
     names = tl.gor_name
     groups: dict[str, list] = {}
     for i in np.nonzero(run_ns > 0)[0].tolist():

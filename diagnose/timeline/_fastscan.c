@@ -61,6 +61,79 @@ static int get_i64(PyObject *o, Py_buffer *b, Py_ssize_t need, const char *what)
     return 0;
 }
 
+/* Block summaries of the running intervals: each P's rows in blocks of BLOCK (aligned at the
+ * P's first row); per block, for each goroutine with runs of positive length in it, the summed
+ * length (wrapping int64, as numpy) and the earliest start, and the block's largest end. A window
+ * that contains every run of a block (first start >= a, largest end <= b) takes the block's sums
+ * as they are: for such runs the overlap is the run itself. Sums are added modulo 2^64 and the
+ * first start is a minimum, so the result is the same as adding the runs one by one. */
+#define BLOCK 64
+
+typedef struct {
+    Py_ssize_t n;      /* blocks */
+    int64_t *first;    /* per P: its first block's number */
+    int64_t *off;      /* n + 1 entry offsets */
+    int64_t *max_e;    /* per block */
+    int64_t *g, *sum, *st;  /* entries */
+} blocks;
+
+static void free_blocks(blocks *b) {
+    free(b->first); free(b->off); free(b->max_e); free(b->g); free(b->sum); free(b->st);
+    memset(b, 0, sizeof(*b));
+}
+
+static int build_blocks(blocks *bk, const int64_t *s, const int64_t *e, const int64_t *gi, const int64_t *seg,
+                        Py_ssize_t np_, Py_ssize_t ngor) {
+    Py_ssize_t nb = 0;
+    for (Py_ssize_t k = 0; k < np_; k++) nb += (Py_ssize_t)((seg[k + 1] - seg[k] + BLOCK - 1) / BLOCK);
+    Py_ssize_t nrun = (Py_ssize_t)seg[np_];
+    int64_t *slot = (int64_t *)malloc((ngor ? (size_t)ngor : 1) * sizeof(int64_t));
+    bk->first = (int64_t *)malloc((size_t)(np_ + 1) * sizeof(int64_t));
+    bk->off = (int64_t *)malloc((size_t)(nb + 1) * sizeof(int64_t));
+    bk->max_e = (int64_t *)malloc((size_t)(nb ? nb : 1) * sizeof(int64_t));
+    bk->g = (int64_t *)malloc((size_t)(nrun ? nrun : 1) * sizeof(int64_t));
+    bk->sum = (int64_t *)malloc((size_t)(nrun ? nrun : 1) * sizeof(int64_t));
+    bk->st = (int64_t *)malloc((size_t)(nrun ? nrun : 1) * sizeof(int64_t));
+    if (!slot || !bk->first || !bk->off || !bk->max_e || !bk->g || !bk->sum || !bk->st) {
+        free(slot);
+        free_blocks(bk);
+        return -1;
+    }
+    for (Py_ssize_t g = 0; g < ngor; g++) slot[g] = -1;
+    Py_ssize_t bi = 0, ne = 0;
+    for (Py_ssize_t k = 0; k < np_; k++) {
+        bk->first[k] = bi;
+        for (int64_t r0 = seg[k]; r0 < seg[k + 1]; r0 += BLOCK, bi++) {
+            int64_t r1 = r0 + BLOCK < seg[k + 1] ? r0 + BLOCK : seg[k + 1];
+            Py_ssize_t e0 = ne;
+            int64_t mx = INT64_MIN;
+            bk->off[bi] = ne;
+            for (int64_t j = r0; j < r1; j++) {
+                if (e[j] > mx) mx = e[j];
+                int64_t ov = (int64_t)((uint64_t)e[j] - (uint64_t)s[j]);
+                if (ov <= 0) continue;
+                int64_t g = gi[j];
+                if (slot[g] < e0) {  /* not yet in this block */
+                    slot[g] = ne;
+                    bk->g[ne] = g;
+                    bk->sum[ne] = 0;
+                    bk->st[ne] = s[j];
+                    ne++;
+                }
+                Py_ssize_t x = slot[g];
+                bk->sum[x] = (int64_t)((uint64_t)bk->sum[x] + (uint64_t)ov);
+                if (s[j] < bk->st[x]) bk->st[x] = s[j];
+            }
+            bk->max_e[bi] = mx;
+        }
+    }
+    bk->first[np_] = bi;
+    bk->off[bi] = ne;
+    bk->n = bi;
+    free(slot);
+    return 0;
+}
+
 PyDoc_STRVAR(held_reduce_doc,
 "held_reduce(s, e, gi, segoff, lo, cnt, ws, we, ngor) -> (window, gi, overlap, first) as bytes of int64\n\n"
 "s, e, gi: start, end and goroutine index of the running intervals, grouped by P (P k's are\n"
@@ -77,6 +150,7 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
     PyObject *res = NULL;
     int64_t *sum = NULL, *first = NULL, *mark = NULL, *touched = NULL;
     vec ow = {0}, og_ = {0}, oo = {0}, of = {0};
+    blocks bk = {0};
     int oom = 0;
     if (ngor < 0) {
         PyErr_SetString(PyExc_ValueError, "held_reduce: ngor < 0");
@@ -118,6 +192,15 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
             goto done;
         }
         for (size_t g = 0; g < n; g++) mark[g] = -1;
+        /* Many pairs per run (long windows over short runs): summarise blocks of each P's runs
+         * once, so a window's runs that lie wholly inside it are added a block at a time. */
+        int64_t pairs = 0;
+        for (Py_ssize_t x = 0; x < np_ * nw; x++)
+            if (cnt[x] > 0) pairs += cnt[x] < nrun ? cnt[x] : nrun;
+        if (nrun >= 4 * BLOCK && pairs > 4 * (int64_t)nrun && build_blocks(&bk, s, e, gi, seg, np_, ngor) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t w = 0; w < nw; w++) {
             Py_ssize_t nt = 0;
@@ -129,8 +212,28 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
                 if (l < 0) l = 0;
                 if (l >= len) continue;
                 if (c > len - l) c = len - l;  /* no l + c: it could overflow */
-                for (int64_t i = l; i < l + c; i++) {
+                for (int64_t i = l; i < l + c;) {
+                    if (bk.n && i % BLOCK == 0 && i + BLOCK <= l + c) {
+                        /* a whole block: added at once when all its runs lie inside [a, b) */
+                        int64_t bi = bk.first[k] + i / BLOCK;
+                        if (s[base + i] >= a && bk.max_e[bi] <= b) {
+                            for (int64_t x = bk.off[bi]; x < bk.off[bi + 1]; x++) {
+                                int64_t g = bk.g[x];
+                                if (mark[g] != w) {
+                                    mark[g] = w;
+                                    sum[g] = 0;
+                                    first[g] = INT64_MAX;
+                                    touched[nt++] = g;
+                                }
+                                sum[g] = (int64_t)((uint64_t)sum[g] + (uint64_t)bk.sum[x]);
+                                if (bk.st[x] < first[g]) first[g] = bk.st[x];
+                            }
+                            i += BLOCK;
+                            continue;
+                        }
+                    }
                     int64_t j = base + i;
+                    i++;
                     int64_t st = s[j] > a ? s[j] : a;
                     int64_t en = e[j] < b ? e[j] : b;
                     /* numpy's int64 arithmetic wraps: do the same, without C's signed-overflow UB */
@@ -147,7 +250,16 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
                     if (st < first[g]) first[g] = st;
                 }
             }
-            if (nt > 1) qsort(touched, (size_t)nt, sizeof(int64_t), cmp_i64);
+            if (nt > 1) {
+                if ((int64_t)nt * 16 >= (int64_t)ngor) {
+                    /* many goroutines: their marks, read in index order, are the sorted list */
+                    Py_ssize_t m = 0;
+                    for (Py_ssize_t g = 0; g < ngor; g++)
+                        if (mark[g] == w) touched[m++] = g;
+                } else {
+                    qsort(touched, (size_t)nt, sizeof(int64_t), cmp_i64);
+                }
+            }
             for (Py_ssize_t t = 0; t < nt; t++) {
                 int64_t g = touched[t];
                 if (vpush(&ow, w) || vpush(&og_, g) || vpush(&oo, sum[g]) || vpush(&of, first[g])) {
@@ -176,6 +288,7 @@ done:
     PyBuffer_Release(&blo); PyBuffer_Release(&bcnt); PyBuffer_Release(&bws); PyBuffer_Release(&bwe);
     free(sum); free(first); free(mark); free(touched);
     free(ow.p); free(og_.p); free(oo.p); free(of.p);
+    free_blocks(&bk);
     return res;
 }
 
@@ -188,12 +301,12 @@ static int get_buf(PyObject *o, Py_buffer *b, Py_ssize_t itemsize, const char *k
     const char *f = b->format ? b->format : "B";
     char k = f[0] ? f[strlen(f) - 1] : 'B';
     if (b->itemsize != itemsize || !strchr(kinds, k)) {
-        PyErr_Format(PyExc_TypeError, "timelines_scan: %s has the wrong item type (%s)", what, f);
+        PyErr_Format(PyExc_TypeError, "_fastscan: %s has the wrong item type (%s)", what, f);
         PyBuffer_Release(b);
         return -1;
     }
     if (b->len / itemsize < need) {
-        PyErr_Format(PyExc_ValueError, "timelines_scan: %s has %zd items, need %zd", what, b->len / itemsize, need);
+        PyErr_Format(PyExc_ValueError, "_fastscan: %s has %zd items, need %zd", what, b->len / itemsize, need);
         PyBuffer_Release(b);
         return -1;
     }
@@ -311,7 +424,153 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(bursts_doc,
+"bursts(g, state, dur, running, runnable, burst_id_out) -> burst_run_ns as bytes of int64\n\n"
+"Run bursts (Timelines.burst_id): consecutive Running/Runnable intervals of a goroutine, broken\n"
+"by any other state. Fills burst_id_out (int64, one per interval) and returns each burst's\n"
+"running ns (float64 sums in interval order truncated to int64, as numpy's bincount + astype).");
+
+static PyObject *bursts(PyObject *self, PyObject *args) {
+    PyObject *og, *ost, *odur, *oout;
+    int running, runnable;
+    if (!PyArg_ParseTuple(args, "OOOiiO", &og, &ost, &odur, &running, &runnable, &oout)) return NULL;
+    Py_buffer bg, bst, bdur, bout;
+    int nb = 0;
+    PyObject *res = NULL;
+    double *acc = NULL;
+    if (get_buf(og, &bg, 8, "ql", 0, 0, "g") < 0) goto done;
+    nb++;
+    Py_ssize_t n = bg.len / 8;
+    if (get_buf(ost, &bst, 1, "b", n, 0, "state") < 0) goto done;
+    nb++;
+    if (get_buf(odur, &bdur, 8, "ql", n, 0, "dur") < 0) goto done;
+    nb++;
+    if (get_buf(oout, &bout, 8, "ql", n, 1, "burst_id_out") < 0) goto done;
+    nb++;
+    {
+        const int64_t *g = bg.buf, *dur = bdur.buf;
+        const int8_t *st = bst.buf;
+        int64_t *bid = bout.buf;
+        int64_t id = -1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int keep = (st[i] == running || st[i] == runnable) && i > 0 && g[i] == g[i - 1];
+            if (!keep) id++;
+            bid[i] = id;
+        }
+        Py_ssize_t nburst = (Py_ssize_t)(id + 1);
+        acc = (double *)calloc(nburst ? (size_t)nburst : 1, sizeof(double));
+        if (!acc) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) acc[bid[i]] += st[i] == running ? (double)dur[i] : 0.0;
+        res = PyBytes_FromStringAndSize(NULL, nburst * 8);
+        if (res) {
+            int64_t *o = (int64_t *)PyBytes_AS_STRING(res);
+            for (Py_ssize_t k = 0; k < nburst; k++) o[k] = (int64_t)acc[k];
+        }
+    }
+done:
+    if (nb > 0) PyBuffer_Release(&bg);
+    if (nb > 1) PyBuffer_Release(&bst);
+    if (nb > 2) PyBuffer_Release(&bdur);
+    if (nb > 3) PyBuffer_Release(&bout);
+    free(acc);
+    return res;
+}
+
+PyDoc_STRVAR(cpu_masks_doc,
+"cpu_masks(state, dur, gor, burst_id, burst_run_ns, is_system, threshold, min_share, running,\n"
+"          notexist, user_only, hog, out) -> None\n\n"
+"Timelines.cpu_bound_mask (hog = 0) or cpu_hog_mask (hog = 1) into out (bool, one per interval):\n"
+"Running intervals of bursts with >= threshold running ns (user_only: not of runtime\n"
+"goroutines); for hogs, only of goroutines whose such intervals add up to >= threshold and to\n"
+">= min_share of their life (float64 sums in interval order, as numpy's bincount).");
+
+static PyObject *cpu_masks(PyObject *self, PyObject *args) {
+    PyObject *ost, *odur, *ogor, *obid, *obrn, *osys, *oout;
+    long long thr;
+    double min_share;
+    int running, notexist, user_only, hog;
+    if (!PyArg_ParseTuple(args, "OOOOOOLdiiiiO", &ost, &odur, &ogor, &obid, &obrn, &osys, &thr, &min_share, &running,
+                          &notexist, &user_only, &hog, &oout))
+        return NULL;
+    Py_buffer b[7];
+    int nb = 0;
+    PyObject *res = NULL;
+    double *busy = NULL, *life = NULL;
+    if (get_buf(ost, &b[0], 1, "b", 0, 0, "state") < 0) goto done;
+    nb++;
+    Py_ssize_t n = b[0].len;
+    if (get_buf(odur, &b[1], 8, "ql", n, 0, "dur") < 0) goto done;
+    nb++;
+    if (get_buf(ogor, &b[2], 8, "ql", n, 0, "gor") < 0) goto done;
+    nb++;
+    if (get_buf(obid, &b[3], 8, "ql", n, 0, "burst_id") < 0) goto done;
+    nb++;
+    if (get_buf(obrn, &b[4], 8, "ql", 0, 0, "burst_run_ns") < 0) goto done;
+    nb++;
+    if (get_buf(osys, &b[5], 1, "?", 0, 0, "is_system") < 0) goto done;
+    nb++;
+    if (get_buf(oout, &b[6], 1, "?", n, 1, "out") < 0) goto done;
+    nb++;
+    {
+        const int8_t *st = b[0].buf;
+        const int64_t *dur = b[1].buf, *gi = b[2].buf, *bid = b[3].buf, *brn = b[4].buf;
+        const uint8_t *sys = b[5].buf;
+        uint8_t *out = b[6].buf;
+        Py_ssize_t nburst = b[4].len / 8, ngor = b[5].len;
+        size_t ng = ngor ? (size_t)ngor : 1;
+        busy = (double *)calloc(ng, sizeof(double));
+        life = (double *)calloc(ng, sizeof(double));
+        if (!busy || !life) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        int any = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t g = gi[i];
+            if (g < 0 || g >= ngor) {
+                PyErr_SetString(PyExc_ValueError, "cpu_masks: goroutine index out of range");
+                goto done;
+            }
+            uint8_t m = 0;
+            if (st[i] == running) {
+                int64_t k = bid[i];
+                if (k < 0 || k >= nburst) {
+                    PyErr_SetString(PyExc_ValueError, "cpu_masks: burst index out of range");
+                    goto done;
+                }
+                m = brn[k] >= thr && !(user_only && sys[g]);
+            }
+            out[i] = m;
+            if (m) {
+                any = 1;
+                busy[g] += (double)dur[i];
+            }
+            if (st[i] != notexist) life[g] += (double)dur[i];
+        }
+        if (hog && any) {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                if (!out[i]) continue;
+                int64_t g = gi[i];
+                double lf = life[g] > 1.0 ? life[g] : 1.0;
+                out[i] = busy[g] >= (double)thr && busy[g] >= min_share * lf;
+            }
+        }
+        Py_INCREF(Py_None);
+        res = Py_None;
+    }
+done:
+    for (int k = 0; k < nb; k++) PyBuffer_Release(&b[k]);
+    free(busy);
+    free(life);
+    return res;
+}
+
 static PyMethodDef methods[] = {
+    {"bursts", bursts, METH_VARARGS, bursts_doc},
+    {"cpu_masks", cpu_masks, METH_VARARGS, cpu_masks_doc},
     {"held_reduce", held_reduce, METH_VARARGS, held_reduce_doc},
     {"timelines_scan", timelines_scan, METH_VARARGS, timelines_scan_doc},
     {NULL, NULL, 0, NULL},

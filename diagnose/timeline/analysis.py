@@ -93,38 +93,33 @@ class HeldPairs:
 
 def held_p_pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray) -> HeldPairs:
     """All Running intervals overlapping each window [w_start, w_end) (per P: searchsorted)."""
-    run = tl.run_iv
-    if run.shape[0] == 0 or w_start.shape[0] == 0:
+    ri = tl.run_index
+    if ri.run.shape[0] == 0 or w_start.shape[0] == 0:
         z = np.zeros(0, np.int64)
         return HeldPairs(z, z, z)
-    rp = tl.iv_p[run]
-    ps, first = unique(rp, return_index=True)
-    bounds = list(first) + [run.shape[0]]
     out_w, out_r = [], []
-    for k in range(ps.shape[0]):
-        seg = run[bounds[k]:bounds[k + 1]]
-        s, e = tl.iv_start[seg], tl.iv_end[seg]
+    for a, b in ri.segments():
+        seg = ri.run[a:b]
         # on one P, Running intervals do not overlap: ends are sorted as starts are
-        e_sorted = np.maximum.accumulate(e)
-        lo = np.searchsorted(e_sorted, w_start, side="right")
-        hi = np.searchsorted(s, w_end, side="left")
+        lo = np.searchsorted(ri.end_max[a:b], w_start, side="right")
+        hi = np.searchsorted(ri.start[a:b], w_end, side="left")
         cnt = np.maximum(hi - lo, 0)
         tot = int(cnt.sum())
         if tot == 0:
             continue
         wi = np.repeat(np.arange(w_start.shape[0]), cnt)
         base = np.repeat(lo - np.concatenate(([0], np.cumsum(cnt)[:-1])), cnt)
-        ri = seg[base + np.arange(tot)]
+        ri_ = seg[base + np.arange(tot)]
         out_w.append(wi)
-        out_r.append(ri)
+        out_r.append(ri_)
     if not out_w:
         z = np.zeros(0, np.int64)
         return HeldPairs(z, z, z)
     wi = np.concatenate(out_w)
-    ri = np.concatenate(out_r)
-    ov = np.minimum(tl.iv_end[ri], w_end[wi]) - np.maximum(tl.iv_start[ri], w_start[wi])
+    rix = np.concatenate(out_r)
+    ov = np.minimum(tl.iv_end[rix], w_end[wi]) - np.maximum(tl.iv_start[rix], w_start[wi])
     keep = ov > 0
-    return HeldPairs(wi[keep], ri[keep], ov[keep])
+    return HeldPairs(wi[keep], rix[keep], ov[keep])
 
 
 @dataclass
@@ -139,18 +134,14 @@ class HeldByGoroutine:
 
 
 def held_pair_counts(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray):
-    """Per P: (running intervals in time order, first overlapping index per window, count)."""
-    run = tl.run_iv
-    rp = tl.iv_p[run]
-    ps, firstp = unique(rp, return_index=True)
-    bounds = list(firstp) + [run.shape[0]]
+    """Per P: (running intervals in time order, first overlapping index per window, count) --
+    the P's rows of `tl.run_index`, searched (`held_p_by_goroutine` takes them as `counts`)."""
+    ri = tl.run_index
     segs, los, cnts = [], [], []
-    for k in range(ps.shape[0]):
-        seg = run[bounds[k]:bounds[k + 1]]
-        s, e = tl.iv_start[seg], tl.iv_end[seg]
-        lo = np.searchsorted(np.maximum.accumulate(e), w_start, side="right")
-        hi = np.searchsorted(s, w_end, side="left")
-        segs.append(seg)
+    for a, b in ri.segments():
+        lo = np.searchsorted(ri.end_max[a:b], w_start, side="right")
+        hi = np.searchsorted(ri.start[a:b], w_end, side="left")
+        segs.append(ri.run[a:b])
         los.append(lo)
         cnts.append(np.maximum(hi - lo, 0))
     return segs, los, cnts
@@ -216,17 +207,15 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
 def _held_by_goroutine_compiled(fast, tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
                                 segs, los, cnts) -> HeldByGoroutine:
     """`held_p_by_goroutine` in one compiled pass (diagnose/timeline/_fastscan.c): the pairs are
-    summed per goroutine as they are visited instead of materialised and sorted."""
+    summed per goroutine as they are visited instead of materialised and sorted. `segs` are the
+    P groups of `tl.run_index` (held_pair_counts), whose flat arrays the pass reads directly."""
     i64 = np.int64
-    run = np.concatenate(segs).astype(i64) if segs else np.zeros(0, i64)
-    segoff = np.zeros(len(segs) + 1, i64)
-    segoff[1:] = np.cumsum([x.shape[0] for x in segs])
+    ri = tl.run_index
+    assert len(segs) == ri.n_procs
     nw = w_start.shape[0]
     lo = np.ascontiguousarray(np.stack(los).astype(i64) if los else np.zeros((0, nw), i64))
     cnt = np.ascontiguousarray(np.stack(cnts).astype(i64) if cnts else np.zeros((0, nw), i64))
-    gi = tl.iv_gor[run]
-    w, g, o, f = fast.held_reduce(np.ascontiguousarray(tl.iv_start[run], i64), np.ascontiguousarray(tl.iv_end[run], i64),
-                                  np.ascontiguousarray(gi), segoff, lo, cnt, np.ascontiguousarray(w_start, i64),
+    w, g, o, f = fast.held_reduce(ri.start, ri.end, ri.gor, ri.segoff, lo, cnt, np.ascontiguousarray(w_start, i64),
                                   np.ascontiguousarray(w_end, i64), int(tl.gor_id.shape[0]))
     w, g, o, f = (np.frombuffer(x, i64).copy() for x in (w, g, o, f))
     return HeldByGoroutine(w, tl.gor_id[g], o, f)

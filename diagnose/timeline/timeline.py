@@ -42,6 +42,30 @@ def ffill_index(mask: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(idx) if idx.shape[0] else idx
 
 
+@dataclass(frozen=True)
+class RunIndex:
+    """The Running intervals (`Timelines.run_iv`) grouped by P, each P's in time order, as flat
+    contiguous int64 arrays: P k's runs are rows `segoff[k]:segoff[k+1]`. On one P, Running
+    intervals do not overlap, so `end_max` (the running max of the ends within the P) is sorted
+    like `start`: the runs overlapping [a, b) are rows searchsorted(end_max, a, "right") up to
+    searchsorted(start, b, "left")."""
+
+    run: np.ndarray      # interval index of each run
+    start: np.ndarray    # iv_start[run]
+    end: np.ndarray      # iv_end[run]
+    end_max: np.ndarray  # running max of `end` within each P's rows
+    gor: np.ndarray      # goroutine index (iv_gor) of each run
+    segoff: np.ndarray   # nP + 1 row offsets
+
+    @property
+    def n_procs(self) -> int:
+        return int(self.segoff.shape[0]) - 1
+
+    def segments(self):
+        """(a, b) row ranges, one per P."""
+        return zip(self.segoff[:-1].tolist(), self.segoff[1:].tolist())
+
+
 @dataclass
 class Timelines:
     cols: TraceColumns
@@ -152,6 +176,12 @@ class Timelines:
 
         Preemption and Gosched keep a burst going; Waiting, Syscall and exit end it.
         """
+        fast = self._scan_kernel(self.iv_g, self.iv_dur)
+        if fast is not None:  # one pass for both (_fastscan.bursts), same arrays
+            bid = np.empty(self.iv_g.shape[0], np.int64)
+            self.__dict__["burst_run_ns"] = np.frombuffer(
+                fast.bursts(self.iv_g, self.iv_state, self.iv_dur, G_RUNNING, G_RUNNABLE, bid), np.int64).copy()
+            return bid
         st = self.iv_state
         new_g = run_starts(self.iv_g)
         brk = new_g | ~((st == G_RUNNING) | (st == G_RUNNABLE))
@@ -159,8 +189,34 @@ class Timelines:
 
     @cached_property
     def burst_run_ns(self) -> np.ndarray:
+        """Running ns of each run burst (`burst_id`)."""
+        bid = self.burst_id  # the compiled pass fills burst_run_ns with it
+        if "burst_run_ns" in self.__dict__:
+            return self.__dict__["burst_run_ns"]
         run = np.where(self.iv_state == G_RUNNING, self.iv_dur, 0)
-        return np.bincount(self.burst_id, weights=run).astype(np.int64) if run.shape[0] else np.zeros(0, np.int64)
+        return np.bincount(bid, weights=run).astype(np.int64) if run.shape[0] else np.zeros(0, np.int64)
+
+    @staticmethod
+    def _scan_kernel(*int64s: np.ndarray):
+        """The compiled scans when built, not switched off, and the int64 arrays given are
+        contiguous int64 (else None: the numpy code runs)."""
+        from .analysis import scan_kernel
+
+        fast = scan_kernel()
+        if fast is None or any(a.dtype != np.int64 or not a.flags.c_contiguous for a in int64s):
+            return None
+        return fast
+
+    def _cpu_mask(self, threshold_ns: int, user_only: bool, hog: bool, min_share: float) -> np.ndarray | None:
+        """cpu_bound_mask / cpu_hog_mask in one compiled pass (`_fastscan.cpu_masks`), or None."""
+        fast = self._scan_kernel(self.iv_dur, self.iv_gor, self.burst_id, self.burst_run_ns)
+        if fast is None or self.iv_state.dtype != np.int8:
+            return None
+        out = np.empty(self.iv_g.shape[0], dtype=bool)
+        fast.cpu_masks(self.iv_state, self.iv_dur, self.iv_gor, self.burst_id, self.burst_run_ns,
+                       np.ascontiguousarray(self.gor_is_system), int(threshold_ns), float(min_share), G_RUNNING,
+                       G_NOTEXIST, int(bool(user_only)), int(bool(hog)), out)
+        return out
 
     @cached_property
     def gor_is_system(self) -> np.ndarray:
@@ -175,6 +231,9 @@ class Timelines:
         """
         if not self.iv_g.shape[0]:
             return np.zeros(0, dtype=bool)
+        fast = self._cpu_mask(threshold_ns, user_only, False, 0.0)
+        if fast is not None:
+            return fast
         m = (self.iv_state == G_RUNNING) & (self.burst_run_ns[self.burst_id] >= threshold_ns)
         if user_only:
             m &= ~self.gor_is_system[self.iv_gor]
@@ -187,6 +246,10 @@ class Timelines:
         A single long Running interval can also be the OS descheduling a thread on a loaded
         machine (the goroutine stays Running to Go); a hog keeps the CPU over and over.
         """
+        if self.iv_g.shape[0]:
+            fast = self._cpu_mask(threshold_ns, True, True, min_share)
+            if fast is not None:
+                return fast
         m = self.cpu_bound_mask(threshold_ns)
         if not m.any():
             return m
@@ -204,6 +267,24 @@ class Timelines:
         r = np.nonzero(self.iv_state == G_RUNNING)[0]
         order = lex_order(self.iv_p[r], self.iv_start[r])
         return r[order]
+
+    @cached_property
+    def run_index(self) -> RunIndex:
+        """The Running intervals split by P once (`RunIndex`): the held-P queries (graph,
+        analysis) ask "who ran in [a, b)" with two binary searches per P instead of splitting
+        and gathering again on every call."""
+        run = self.run_iv
+        n = run.shape[0]
+        rp = self.iv_p[run]
+        cut = np.flatnonzero(rp[1:] != rp[:-1]) + 1 if n else np.zeros(0, np.int64)
+        segoff = np.concatenate(([0], cut, [n])).astype(np.int64) if n else np.zeros(1, np.int64)
+        start = np.ascontiguousarray(self.iv_start[run], dtype=np.int64)
+        end = np.ascontiguousarray(self.iv_end[run], dtype=np.int64)
+        end_max = np.empty(n, np.int64)
+        for a, b in zip(segoff[:-1].tolist(), segoff[1:].tolist()):
+            np.maximum.accumulate(end[a:b], out=end_max[a:b])
+        return RunIndex(run=np.ascontiguousarray(run, dtype=np.int64), start=start, end=end, end_max=end_max,
+                        gor=np.ascontiguousarray(self.iv_gor[run], dtype=np.int64), segoff=segoff)
 
     @cached_property
     def procs(self) -> np.ndarray:
@@ -411,5 +492,5 @@ def build_timelines(cols: TraceColumns) -> Timelines:
 
 
 # Re-exported state codes for convenience
-__all__ = ["Timelines", "build_timelines", "ffill_index", "G_UNDETERMINED", "G_NOTEXIST", "G_RUNNABLE",
+__all__ = ["RunIndex", "Timelines", "build_timelines", "ffill_index", "G_UNDETERMINED", "G_NOTEXIST", "G_RUNNABLE",
            "G_RUNNING", "G_WAITING", "G_SYSCALL"]

@@ -1,0 +1,24 @@
+"""The compiled graph queries (`_fastgraph.c`), when they are built and not switched off.
+
+setup.py builds `_fastgraph` when a C compiler is present; without it, or with
+NETPOLL_DIAGNOSE_PURE set, the numpy code in chains.py and demand.py runs instead -- it is the
+reference, and tests/test_fastgraph.py checks the two give the same results on real traces.
+"""
+from __future__ import annotations
+
+import os
+
+from .. import PURE_ENV, _flag
+
+try:  # optional (setup.py builds it when a C compiler is present)
+    from . import _fastgraph  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - exercised by installs without a compiler
+    _fastgraph = None
+
+
+def graph_kernel():
+    """The compiled module, or None: not built, or NETPOLL_DIAGNOSE_PURE is set."""
+    if _fastgraph is None:
+        return None
+    # settings().pure, read directly: chains ask this once per query, ~50 times a window
+    return None if _flag(os.environ.get(PURE_ENV)) else _fastgraph

@@ -1,0 +1,174 @@
+"""The graph stage's compiled paths against their numpy reference, on real traces (issue 18).
+
+`_fastgraph.held_runs` (who held the Ps in a window: every chain's holders), `demand_scan`
+(demand.p_demand's per-interval pass), and the timeline scans the graph leans on
+(`_fastscan.bursts`, `cpu_masks`, `held_reduce`'s block summaries) must give the same values,
+dtypes and order as the numpy code, which runs when the kernels are not built or
+NETPOLL_DIAGNOSE_PURE is set -- and the diagnosis must not change with them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from diagnose.graph import build_graph
+from diagnose.graph import chains as C
+from diagnose.graph import demand as D
+from diagnose.graph import fast as F
+from diagnose.pipeline import analyse, open_input
+from diagnose.timeline import analysis as A
+from diagnose.timeline import build_timelines, load_columns
+from diagnose.timeline.columns import G_RUNNING
+
+REPO = Path(__file__).resolve().parent.parent
+TRACES = REPO / "fixtures" / "traces"
+#: starvation (one P, long runnable windows over many short runs), busy-but-healthy and
+#: preempting handlers, on the old (converted) and the newest formats
+CASES = sorted(p for pat in ("gomaxprocs-procs1-burst-go1.2[27]*.trace", "gomaxprocs-procs1-handlers-go1.2[17]*.trace",
+                             "healthy-heavy-go1.2[27]*.trace", "gomaxprocs-procs1-burst-go1.19*.trace")
+               for p in TRACES.glob(pat))
+
+needs_graph = pytest.mark.skipif(F._fastgraph is None, reason="compiled graph queries not built (no C compiler)")
+needs_scan = pytest.mark.skipif(A._fastscan is None, reason="compiled scans not built (no C compiler)")
+
+
+@pytest.fixture(scope="module", params=CASES, ids=lambda p: p.stem)
+def built(request):
+    """(timelines, graph) of one trace, shared by the tests of this module."""
+    tl = build_timelines(load_columns(request.param))
+    return tl, build_graph(tl)
+
+
+def _pure(monkeypatch) -> None:
+    monkeypatch.setattr(F, "_fastgraph", None)
+    monkeypatch.setattr(A, "_fastscan", None)
+
+
+def test_cases_exist():
+    assert len(CASES) >= 6, CASES
+
+
+def _windows(tl, cg) -> list[tuple[int, int, int | None]]:
+    """The windows the features ask about (the slowest wake-ups, excluding the woken goroutine),
+    plus windows over the whole trace and arbitrary ones, with and without an exclusion."""
+    wk = cg.wakeups
+    r = wk["runnable_iv"]
+    out = [(int(tl.iv_start[i]), int(tl.iv_end[i]), int(tl.iv_g[i])) for i in r[np.argsort(-tl.iv_dur[r])[:40]]]
+    out.append((tl.t0, tl.t_end, None))
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        a = int(rng.integers(tl.t0, tl.t_end + 1))
+        out.append((a, a + int(rng.integers(0, 20_000_000)), int(rng.choice(tl.gor_id)) if rng.random() < 0.5 else None))
+    return out
+
+
+@needs_graph
+def test_held_runs_identical(built, monkeypatch):
+    tl, cg = built
+    wins = _windows(tl, cg)
+    fast = [C.held_runs(cg, a, b, ex, n) for a, b, ex in wins for n in (3, 50)]
+    _pure(monkeypatch)
+    ref = [C.held_runs(cg, a, b, ex, n) for a, b, ex in wins for n in (3, 50)]
+    assert sum(map(len, ref)) > 0, "some window should have holders"
+    assert fast == ref
+
+
+@needs_graph
+def test_demand_identical(built, monkeypatch):
+    tl, cg = built
+    fast_scan = D._scan(tl)
+    fast = cg.demand(0)
+    _pure(monkeypatch)
+    ref_scan = D._scan(tl)
+    assert cg.demand(0) == fast
+    for name in ("run_ns", "runs", "longest", "preempted"):
+        x, y = getattr(fast_scan, name), getattr(ref_scan, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert fast_scan.runnable_ns == ref_scan.runnable_ns
+
+
+@needs_scan
+def test_bursts_and_cpu_masks_identical(built, monkeypatch):
+    tl, _cg = built
+    user_run = (tl.iv_state == G_RUNNING) & ~tl.gor_is_system[tl.iv_gor]
+    low = int(np.median(tl.burst_run_ns[tl.burst_id[user_run]]))  # half the user runs' bursts reach it
+
+    def masks(t):
+        return (t.burst_id, t.burst_run_ns, t.cpu_bound_mask(low), t.cpu_hog_mask(low, 0.0),
+                t.cpu_bound_mask(), t.cpu_bound_mask(low, user_only=False), t.cpu_hog_mask(), t.cpu_hog_mask(low, 0.05))
+
+    got = masks(build_timelines(tl.cols))
+    _pure(monkeypatch)
+    want = masks(build_timelines(tl.cols))
+    assert want[2].any() and want[3].any()
+    for x, y in zip(got, want):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+
+
+@needs_scan
+def test_held_reduce_block_path(built, monkeypatch):
+    """Windows covering many runs each take held_reduce's block summaries (more pairs than 4
+    per run): still the reference's rows."""
+    tl, _cg = built
+    ri = tl.run_index
+    if ri.run.shape[0] < 256:
+        pytest.skip("too few runs for block summaries")
+    rng = np.random.default_rng(3)
+    span = tl.t_end - tl.t0
+    ws = np.concatenate([rng.integers(tl.t0, tl.t0 + span // 2, 40), [tl.t0], rng.integers(tl.t0, tl.t_end, 40)])
+    we = ws + np.concatenate([np.full(40, span // 2), [span], rng.integers(0, span // 50 + 1, 40)])
+    counts = A.held_pair_counts(tl, ws, we)
+    assert int(np.sum(counts[2])) > 4 * ri.run.shape[0], "the block path should be taken"
+    fast = A.held_p_by_goroutine(tl, ws, we, counts=counts)
+    _pure(monkeypatch)
+    ref = A.held_p_by_goroutine(tl, ws, we, counts=counts)
+    for name in ("window", "g", "overlap", "first"):
+        x, y = getattr(fast, name), getattr(ref, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+def test_run_by_p_is_the_run_index(built):
+    """The graph's per-P split (late timers read it) is the run index's rows, P by P."""
+    tl, cg = built
+    parts = cg.run_by_p
+    assert np.array_equal(np.concatenate([seg for seg, _s, _e in parts]), tl.run_iv)
+    for seg, s, em in parts:
+        assert (tl.iv_p[seg] == tl.iv_p[seg[0]]).all()
+        assert np.array_equal(s, tl.iv_start[seg]) and np.array_equal(em, np.maximum.accumulate(tl.iv_end[seg]))
+
+
+@needs_graph
+def test_features_unchanged_without_the_kernels(monkeypatch):
+    path = next(p for p in CASES if "burst-go1.27" in p.name)
+    with open_input(path) as inp:
+        fast = analyse(inp).features.model_dump_json()
+    _pure(monkeypatch)
+    with open_input(path) as inp:
+        assert analyse(inp).features.model_dump_json() == fast
+
+
+def test_pure_env_disables_the_graph_kernel(monkeypatch):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    assert F.graph_kernel() is None
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "0")
+    assert F.graph_kernel() is F._fastgraph
+
+
+@needs_graph
+def test_rejects_inconsistent_input():
+    """Bad shapes and indices are a Python error, never a read past a buffer."""
+    i64 = np.int64
+    z = np.zeros(3, i64)
+    fg = F._fastgraph
+    with pytest.raises(ValueError):  # goroutine index past ngor
+        fg.held_runs(z, z + 5, z + 5, np.array([0, 9, 0], i64), np.array([0, 3], i64), 0, 10, -1, 3, 2)
+    with pytest.raises(ValueError):  # segoff past the runs
+        fg.held_runs(z, z, z, z, np.array([0, 4], i64), 0, 10, -1, 3, 2)
+    with pytest.raises(TypeError):
+        fg.held_runs(z.astype(np.int32), z, z, z, np.array([0, 3], i64), 0, 10, -1, 3, 2)
+    st = np.array([1, 1, 1], np.int8)  # Runnable (code 1 below), linked past the end
+    with pytest.raises(ValueError):  # a link past the intervals
+        fg.demand_scan(st, np.zeros(3, bool), z, z, np.array([-1, 7, 1], np.int32), np.array([1, 2, -1], np.int32),
+                       z, z, 1, 1, 2)
