@@ -1,8 +1,8 @@
 """The graph stage's compiled paths against their numpy reference, on real traces (issue 18).
 
-`_fastgraph.held_runs` (who held the Ps in a window: every chain's holders), `demand_scan`
+`_fastscan.held_runs` (who held the Ps in a window: every chain's holders), `_fastgraph.demand_scan`
 (demand.p_demand's per-interval pass), and the timeline scans the graph leans on
-(`_fastscan.bursts`, `cpu_masks`, `held_reduce`'s block summaries) must give the same values,
+(`_fastscan.bursts`, `cpu_masks`, `held_reduce` and its block summaries) must give the same values,
 dtypes and order as the numpy code, which runs when the kernels are not built or
 NETPOLL_DIAGNOSE_PURE is set -- and the diagnosis must not change with them.
 """
@@ -64,7 +64,7 @@ def _windows(tl, cg) -> list[tuple[int, int, int | None]]:
     return out
 
 
-@needs_graph
+@needs_scan
 def test_held_runs_identical(built, monkeypatch):
     tl, cg = built
     wins = _windows(tl, cg)
@@ -129,6 +129,18 @@ def test_held_reduce_block_path(built, monkeypatch):
         assert x.dtype == y.dtype and np.array_equal(x, y), name
 
 
+@needs_scan
+def test_syscalls_identical(built, monkeypatch):
+    tl, cg = built
+    fast = A.syscalls(tl)
+    _pure(monkeypatch)
+    ref = A.syscalls(tl)
+    assert len(ref) > 0
+    for name, y in vars(ref).items():
+        x = getattr(fast, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
 def test_run_by_p_is_the_run_index(built):
     """The graph's per-P split (late timers read it) is the run index's rows, P by P."""
     tl, cg = built
@@ -156,19 +168,28 @@ def test_pure_env_disables_the_graph_kernel(monkeypatch):
     assert F.graph_kernel() is F._fastgraph
 
 
-@needs_graph
-def test_rejects_inconsistent_input():
+@needs_scan
+def test_rejects_inconsistent_input(built):
     """Bad shapes and indices are a Python error, never a read past a buffer."""
     i64 = np.int64
     z = np.zeros(3, i64)
-    fg = F._fastgraph
+    fs = A._fastscan
     with pytest.raises(ValueError):  # goroutine index past ngor
-        fg.held_runs(z, z + 5, z + 5, np.array([0, 9, 0], i64), np.array([0, 3], i64), 0, 10, -1, 3, 2)
+        fs.held_runs(z, z + 5, z + 5, np.array([0, 9, 0], i64), np.array([0, 3], i64), 0, 10, -1, 3, 2)
     with pytest.raises(ValueError):  # segoff past the runs
-        fg.held_runs(z, z, z, z, np.array([0, 4], i64), 0, 10, -1, 3, 2)
+        fs.held_runs(z, z, z, z, np.array([0, 4], i64), 0, 10, -1, 3, 2)
     with pytest.raises(TypeError):
-        fg.held_runs(z.astype(np.int32), z, z, z, np.array([0, 3], i64), 0, 10, -1, 3, 2)
+        fs.held_runs(z.astype(np.int32), z, z, z, np.array([0, 3], i64), 0, 10, -1, 3, 2)
+    with pytest.raises(ValueError):  # blocks of another timeline's runs
+        fs.held_runs(z, z + 5, z + 5, z, np.array([0, 3], i64), 0, 10, -1, 3, 2, built[0].run_blocks())
+    with pytest.raises(ValueError):
+        fs.run_blocks(z, z + 5, np.array([0, 9, 0], i64), np.array([0, 3], i64), 2)
+
+
+@needs_graph
+def test_demand_scan_rejects_bad_links():
+    z = np.zeros(3, np.int64)
     st = np.array([1, 1, 1], np.int8)  # Runnable (code 1 below), linked past the end
-    with pytest.raises(ValueError):  # a link past the intervals
-        fg.demand_scan(st, np.zeros(3, bool), z, z, np.array([-1, 7, 1], np.int32), np.array([1, 2, -1], np.int32),
-                       z, z, 1, 1, 2)
+    with pytest.raises(ValueError):
+        F._fastgraph.demand_scan(st, np.zeros(3, bool), z, z, np.array([-1, 7, 1], np.int32),
+                                 np.array([1, 2, -1], np.int32), z, z, 1, 1, 2)

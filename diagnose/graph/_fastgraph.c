@@ -1,11 +1,5 @@
-/* Compiled graph queries (optional; the numpy code in chains.py and demand.py is the reference,
+/* Compiled graph queries (optional; the numpy code in demand.py is the reference,
  * tests/test_fastgraph.py compares the two on real traces).
- *
- * held_runs: "who held the Ps during [a, b)" for one window -- the holders of a blocking chain.
- * The numpy reference gathers every running interval overlapping the window (a long wait on a
- * busy trace overlaps ~100k runs), groups them with a sort, then looks each chosen goroutine's
- * rows up again; features ask it ~50 times a window. Here the overlapping runs of each P are
- * visited once, summed per goroutine in a table, and the top n picked from the table.
  *
  * demand_scan: the per-interval passes of demand.p_demand in one loop over the intervals.
  *
@@ -38,167 +32,6 @@ static int get_buf(PyObject *o, Py_buffer *b, Py_ssize_t itemsize, const char *k
 }
 
 #define I64 8, "ql"
-
-/* First index in sorted a[0:n] with a[i] > x (numpy searchsorted side="right"). */
-static Py_ssize_t search_right(const int64_t *a, Py_ssize_t n, int64_t x) {
-    Py_ssize_t lo = 0, hi = n;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (a[mid] <= x) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-}
-
-/* First index in sorted a[0:n] with a[i] >= x (side="left"). */
-static Py_ssize_t search_left(const int64_t *a, Py_ssize_t n, int64_t x) {
-    Py_ssize_t lo = 0, hi = n;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < x) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-}
-
-/* Checks that segoff is a valid partition of nrun rows: 0 = ok. */
-static int check_segoff(const int64_t *seg, Py_ssize_t np_, Py_ssize_t nrun, const char *fn) {
-    for (Py_ssize_t k = 0; k <= np_; k++)
-        if (seg[k] < 0 || seg[k] > nrun || (k && seg[k] < seg[k - 1])) {
-            PyErr_Format(PyExc_ValueError, "%s: bad segoff", fn);
-            return -1;
-        }
-    return 0;
-}
-
-typedef struct {
-    int64_t g;       /* goroutine index */
-    double total;    /* summed overlap, in the reference's order (numpy bincount: float64) */
-    int64_t runs;    /* overlapping runs */
-    int64_t first;   /* position of its first overlapping run among the kept ones */
-    int64_t best;    /* row of its longest overlap (the first of equal ones) */
-    int64_t best_ov;
-} holder;
-
-/* by summed overlap as int64 descending, then first appearance */
-static int cmp_holder(const void *a, const void *b) {
-    const holder *x = (const holder *)a, *y = (const holder *)b;
-    int64_t tx = (int64_t)x->total, ty = (int64_t)y->total;
-    if (tx != ty) return tx > ty ? -1 : 1;
-    return (x->first > y->first) - (x->first < y->first);
-}
-
-PyDoc_STRVAR(held_runs_doc,
-"held_runs(start, end, end_max, gor, segoff, a, b, exclude_gor, n, ngor) -> [(gor, total, runs, row)]\n\n"
-"start, end, end_max, gor: the running intervals grouped by P (Timelines.run_index: P k's rows are\n"
-"segoff[k]:segoff[k+1], in time order, end_max the running max of end within the P). For the\n"
-"window [a, b): per goroutine index (except exclude_gor; -1 none) with a positive overlap, its\n"
-"summed overlap (int64 of a float64 sum, as chains.held_runs), its number of runs and the row of\n"
-"its longest overlap; the n largest sums, ties by first appearance (P order, then time).");
-
-static PyObject *held_runs(PyObject *self, PyObject *args) {
-    PyObject *os, *oe, *om, *og, *oseg;
-    long long a, b, ex;
-    Py_ssize_t n, ngor;
-    if (!PyArg_ParseTuple(args, "OOOOOLLLnn", &os, &oe, &om, &og, &oseg, &a, &b, &ex, &n, &ngor)) return NULL;
-    Py_buffer bs = {0}, be = {0}, bm = {0}, bg = {0}, bseg = {0};
-    int nb = 0;
-    PyObject *res = NULL;
-    int32_t *slot = NULL;
-    holder *hs = NULL;
-    const char *fn = "held_runs";
-    if (ngor < 0 || n < 0) {
-        PyErr_SetString(PyExc_ValueError, "held_runs: n and ngor must be >= 0");
-        return NULL;
-    }
-    if (get_buf(os, &bs, I64, -1, fn, "start") < 0) goto done;
-    nb++;
-    Py_ssize_t nrun = bs.len / 8;
-    if (get_buf(oe, &be, I64, nrun, fn, "end") < 0) goto done;
-    nb++;
-    if (get_buf(om, &bm, I64, nrun, fn, "end_max") < 0) goto done;
-    nb++;
-    if (get_buf(og, &bg, I64, nrun, fn, "gor") < 0) goto done;
-    nb++;
-    if (get_buf(oseg, &bseg, I64, 1, fn, "segoff") < 0) goto done;
-    nb++;
-    {
-        const int64_t *s = bs.buf, *e = be.buf, *em = bm.buf, *gi = bg.buf, *seg = bseg.buf;
-        Py_ssize_t np_ = bseg.len / 8 - 1;
-        if (check_segoff(seg, np_, nrun, fn) < 0) goto done;
-        slot = (int32_t *)calloc(ngor ? (size_t)ngor : 1, sizeof(int32_t)); /* 0: unseen, else 1 + holder */
-        if (!slot) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        Py_ssize_t nh = 0, cap = 0;
-        int64_t kept = 0;
-        for (Py_ssize_t k = 0; k < np_; k++) {
-            Py_ssize_t base = (Py_ssize_t)seg[k], len = (Py_ssize_t)(seg[k + 1] - seg[k]);
-            Py_ssize_t lo = search_right(em + base, len, a), hi = search_left(s + base, len, b);
-            for (Py_ssize_t i = base + lo; i < base + hi; i++) {
-                int64_t st = s[i] > a ? s[i] : a, en = e[i] < b ? e[i] : b;
-                int64_t ov = (int64_t)((uint64_t)en - (uint64_t)st); /* numpy wraps; so do we, without UB */
-                if (ov <= 0) continue;
-                int64_t g = gi[i];
-                if (g < 0 || g >= ngor) {
-                    PyErr_SetString(PyExc_ValueError, "held_runs: goroutine index out of range");
-                    goto done;
-                }
-                if (g == ex) continue;
-                holder *h;
-                if (!slot[g]) {
-                    if (nh == cap) {
-                        cap = cap ? cap * 2 : 64;
-                        holder *q = (holder *)realloc(hs, (size_t)cap * sizeof(holder));
-                        if (!q) {
-                            PyErr_NoMemory();
-                            goto done;
-                        }
-                        hs = q;
-                    }
-                    h = &hs[nh++];
-                    slot[g] = (int32_t)nh;
-                    h->g = g;
-                    h->total = 0.0;
-                    h->runs = 0;
-                    h->first = kept;
-                    h->best = i;
-                    h->best_ov = ov;
-                } else {
-                    h = &hs[slot[g] - 1];
-                    if (ov > h->best_ov) {
-                        h->best_ov = ov;
-                        h->best = i;
-                    }
-                }
-                h->total += (double)ov;
-                h->runs++;
-                kept++;
-            }
-        }
-        if (nh > 1) qsort(hs, (size_t)nh, sizeof(holder), cmp_holder);
-        if (n > nh) n = nh;
-        res = PyList_New(n);
-        if (!res) goto done;
-        for (Py_ssize_t j = 0; j < n; j++) {
-            PyObject *t = Py_BuildValue("(LLLL)", (long long)hs[j].g, (long long)(int64_t)hs[j].total,
-                                        (long long)hs[j].runs, (long long)hs[j].best);
-            if (!t) {
-                Py_CLEAR(res);
-                goto done;
-            }
-            PyList_SET_ITEM(res, j, t);
-        }
-    }
-done:
-    if (nb > 0) PyBuffer_Release(&bs);
-    if (nb > 1) PyBuffer_Release(&be);
-    if (nb > 2) PyBuffer_Release(&bm);
-    if (nb > 3) PyBuffer_Release(&bg);
-    if (nb > 4) PyBuffer_Release(&bseg);
-    free(slot);
-    free(hs);
-    return res;
-}
 
 /* An index array (interval links: int32 below 2^31 intervals, else int64) read as int64. */
 static inline int64_t idx_at(const Py_buffer *b, Py_ssize_t i) {
@@ -321,14 +154,13 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"held_runs", held_runs, METH_VARARGS, held_runs_doc},
     {"demand_scan", demand_scan, METH_VARARGS, demand_scan_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fastgraph",
-    "Compiled graph queries (optional; chains.py and demand.py hold the numpy reference).", -1, methods,
+    "Compiled graph queries (optional; demand.py holds the numpy reference).", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__fastgraph(void) { return PyModule_Create(&module); }

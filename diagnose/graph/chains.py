@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ..timeline.analysis import scan_kernel
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_WAITING
 from ..timeline.grouping import unique
 from ..timeline.stacks import FAM_ACCEPT, SIDES
 from .conns import ConnNode
-from .fast import graph_kernel
 
 Step = dict[str, Any]
 MAX_HOLDERS = 3
@@ -51,10 +51,10 @@ def held_runs(cg, start: int, end: int, exclude: int | None = None,
               n: int = MAX_HOLDERS) -> list[tuple[int, int, int, int]]:
     """Who held the Ps during [start, end) (absolute ns), longest first: (goroutine, ns it ran
     in the window, runs, its longest running interval) -- what `holders` turns into steps.
-    Compiled (`_fastgraph.held_runs`: one pass over the overlapping runs) when built; the numpy
-    code below is the reference."""
+    Compiled (`_fastscan.held_runs`: one pass over the overlapping runs, whole blocks of runs
+    inside the window at a time) when built; the numpy code below is the reference."""
     tl = cg.tl
-    fast = graph_kernel()
+    fast = scan_kernel()
     if fast is not None:
         return _held_runs_compiled(fast, tl, int(start), int(end), exclude, n)
     parts = []
@@ -93,11 +93,11 @@ def _held_runs_compiled(fast, tl, start: int, end: int, exclude: int | None,
     gor_id = tl.gor_id
     ex = -1
     if exclude is not None:
-        i = int(np.searchsorted(gor_id, exclude))
+        i = int(gor_id.searchsorted(exclude))
         if i < gor_id.shape[0] and gor_id[i] == exclude:
             ex = i
     rows = fast.held_runs(ri.start, ri.end, ri.end_max, ri.gor, ri.segoff, start, end, ex, max(n, 0),
-                          int(gor_id.shape[0]))
+                          int(gor_id.shape[0]), tl.run_blocks())
     return [(int(gor_id[g]), tot, runs, int(ri.run[row])) for g, tot, runs, row in rows]
 
 

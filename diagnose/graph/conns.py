@@ -160,7 +160,8 @@ class ConnectionIndex:
         tl, nw, sc = self.tl, self.nw, self.sc
         st = tl.stacks
         net = A.connections(tl, nw)
-        raw_rw = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE))
+        rw = (sc.fam == FAM_READ) | (sc.fam == FAM_WRITE)
+        raw_rw = (sc.cls == CC_RAW_USER) & rw
         raw_g = np.setdiff1d(unique(sc.g[raw_rw]), net.goroutines)
         gs = np.concatenate((net.goroutines, raw_g))
         order = stable_argsort(gs)
@@ -177,8 +178,8 @@ class ConnectionIndex:
                 n.goroutines.append(g)
         if not self.nodes and len(sc) == 0:
             return
-        ci_sc = self._ci_sc = self.conn_of(sc.g)
-        ci_nw = self._ci_nw = self.conn_of(nw.g)
+        ci_sc = self._ci_sc = self._conn_of_iv(sc.iv)
+        ci_nw = self._ci_nw = self._conn_of_iv(nw.iv)
         k = len(self.nodes)
         if k:
             fam, cls = sc.fam, sc.cls
@@ -189,8 +190,8 @@ class ConnectionIndex:
             self._counts("netpoll_waits", ci_nw[onw], k)
             self._counts("never_ended_waits", ci_nw[onw & nw.open], k)
             net_io = np.zeros(k, bool)
-            net_io[ci_sc[on & (cls == CC_NETPOLLER) & np.isin(fam, (FAM_READ, FAM_WRITE))]] = True
-            net_io[ci_nw[onw & np.isin(nw.side, (SIDE_READ, SIDE_WRITE))]] = True
+            net_io[ci_sc[on & (cls == CC_NETPOLLER) & rw]] = True
+            net_io[ci_nw[onw & ((nw.side == SIDE_READ) | (nw.side == SIDE_WRITE))]] = True
             net_io[self.conn_of(net.goroutines)] = True
             raw_io = np.zeros(k, bool)
             raw_io[ci_sc[on & raw_rw]] = True
@@ -217,6 +218,15 @@ class ConnectionIndex:
             out[hit] = np.searchsorted(self._roots, root[hit])
         return out
 
+    def _conn_of_iv(self, iv: np.ndarray) -> np.ndarray:
+        """`conn_of` the goroutines of intervals `iv`: looked up once per goroutine, then
+        gathered by the intervals' goroutine index (a window holds ~400k syscalls, a few hundred
+        goroutines)."""
+        tl = self.tl
+        if self.conn_g.shape[0] == 0 or iv.shape[0] == 0:
+            return np.full(iv.shape[0], -1, np.int64)
+        return self.conn_of(tl.gor_id)[tl.iv_gor[iv]]
+
     def _origins(self) -> None:
         tl, sc, own = self.tl, self.sc, self.own
         acc = sc.fam == FAM_ACCEPT
@@ -242,11 +252,17 @@ class ConnectionIndex:
 
     def _borrows(self, ci_sc: np.ndarray) -> None:
         sc, own, st = self.sc, self.own, self.tl.stacks
-        on = ci_sc >= 0
-        for mask, what in ((own.via_net_rawconn[sc.stk], "RawConn"), (st.file_dup[sc.stk], "File()"),
-                           (own.newfile[sc.stk] & own.via_net_rawconn[sc.stk], "os.NewFile"),
-                           (st.set_blocking[sc.stk], "Fd()")):
-            for i in unique(ci_sc[on & mask]).tolist():
+        # one gather of per-stack bits, then each borrow kind among the few flagged syscalls
+        kinds = ((own.via_net_rawconn, "RawConn"), (st.file_dup, "File()"),
+                 (own.newfile & own.via_net_rawconn, "os.NewFile"), (st.set_blocking, "Fd()"))
+        bits = np.zeros(st.n, np.uint8)
+        for b, (mask, _what) in enumerate(kinds):
+            bits[mask] |= np.uint8(1 << b)
+        f = bits[sc.stk]
+        idx = np.flatnonzero((ci_sc >= 0) & (f != 0))
+        f, ci = f[idx], ci_sc[idx]
+        for b, (_mask, what) in enumerate(kinds):
+            for i in unique(ci[(f & (1 << b)) != 0]).tolist():
                 n = self.nodes[i]
                 if what not in n.borrowed:
                     n.borrowed.append(what)

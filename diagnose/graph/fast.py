@@ -1,7 +1,7 @@
-"""The compiled graph queries (`_fastgraph.c`), when they are built and not switched off.
+"""The compiled graph queries (`_fastgraph.c`: demand.p_demand's pass over the intervals), when they are built and not switched off.
 
 setup.py builds `_fastgraph` when a C compiler is present; without it, or with
-NETPOLL_DIAGNOSE_PURE set, the numpy code in chains.py and demand.py runs instead -- it is the
+NETPOLL_DIAGNOSE_PURE set, the numpy code in demand.py runs instead -- it is the
 reference, and tests/test_fastgraph.py checks the two give the same results on real traces.
 """
 from __future__ import annotations
@@ -20,5 +20,5 @@ def graph_kernel():
     """The compiled module, or None: not built, or NETPOLL_DIAGNOSE_PURE is set."""
     if _fastgraph is None:
         return None
-    # settings().pure, read directly: chains ask this once per query, ~50 times a window
+    # settings().pure, read directly (cheap enough to ask per query)
     return None if _flag(os.environ.get(PURE_ENV)) else _fastgraph

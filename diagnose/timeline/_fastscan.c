@@ -62,43 +62,56 @@ static int get_i64(PyObject *o, Py_buffer *b, Py_ssize_t need, const char *what)
 }
 
 /* Block summaries of the running intervals: each P's rows in blocks of BLOCK (aligned at the
- * P's first row); per block, for each goroutine with runs of positive length in it, the summed
- * length (wrapping int64, as numpy) and the earliest start, and the block's largest end. A window
- * that contains every run of a block (first start >= a, largest end <= b) takes the block's sums
- * as they are: for such runs the overlap is the run itself. Sums are added modulo 2^64 and the
- * first start is a minimum, so the result is the same as adding the runs one by one. */
+ * P's first row); per block, its largest end and, for each goroutine with runs of positive
+ * length in it: their summed length (wrapping int64, as numpy), their number, the row of the
+ * longest (the first of equal ones) and the first row. A window that contains every run of a
+ * block (first start >= a, largest end <= b) takes the block's entries as they are: for such runs
+ * the overlap is the run itself. Sums are added modulo 2^64, counts add, the first row is a
+ * minimum and the longest is kept on ties by the earlier row, so the result is the same as
+ * visiting the runs one by one (held_runs' float64 sums too: see there). Built once per
+ * timeline (run_blocks: an opaque capsule Timelines keeps) or for one held_reduce call. */
 #define BLOCK 64
+#define BLOCKS_CAPSULE "diagnose.timeline._fastscan.run_blocks"
 
 typedef struct {
-    Py_ssize_t n;      /* blocks */
+    Py_ssize_t n, np_, nrun, ngor;  /* blocks, Ps, rows and the goroutine bound it was built for */
+    int64_t *segoff;   /* np_ + 1: the P partition it was built for */
     int64_t *first;    /* per P: its first block's number */
     int64_t *off;      /* n + 1 entry offsets */
     int64_t *max_e;    /* per block */
-    int64_t *g, *sum, *st;  /* entries */
+    int64_t *g, *sum, *cnt, *best, *row;  /* entries: goroutine, summed length, runs, longest row, first row */
 } blocks;
 
 static void free_blocks(blocks *b) {
-    free(b->first); free(b->off); free(b->max_e); free(b->g); free(b->sum); free(b->st);
+    free(b->segoff); free(b->first); free(b->off); free(b->max_e);
+    free(b->g); free(b->sum); free(b->cnt); free(b->best); free(b->row);
     memset(b, 0, sizeof(*b));
 }
 
+/* gi must be checked in [0, ngor) by the caller. */
 static int build_blocks(blocks *bk, const int64_t *s, const int64_t *e, const int64_t *gi, const int64_t *seg,
                         Py_ssize_t np_, Py_ssize_t ngor) {
     Py_ssize_t nb = 0;
     for (Py_ssize_t k = 0; k < np_; k++) nb += (Py_ssize_t)((seg[k + 1] - seg[k] + BLOCK - 1) / BLOCK);
     Py_ssize_t nrun = (Py_ssize_t)seg[np_];
+    size_t nr = nrun ? (size_t)nrun : 1;
     int64_t *slot = (int64_t *)malloc((ngor ? (size_t)ngor : 1) * sizeof(int64_t));
+    bk->segoff = (int64_t *)malloc((size_t)(np_ + 1) * sizeof(int64_t));
     bk->first = (int64_t *)malloc((size_t)(np_ + 1) * sizeof(int64_t));
     bk->off = (int64_t *)malloc((size_t)(nb + 1) * sizeof(int64_t));
     bk->max_e = (int64_t *)malloc((size_t)(nb ? nb : 1) * sizeof(int64_t));
-    bk->g = (int64_t *)malloc((size_t)(nrun ? nrun : 1) * sizeof(int64_t));
-    bk->sum = (int64_t *)malloc((size_t)(nrun ? nrun : 1) * sizeof(int64_t));
-    bk->st = (int64_t *)malloc((size_t)(nrun ? nrun : 1) * sizeof(int64_t));
-    if (!slot || !bk->first || !bk->off || !bk->max_e || !bk->g || !bk->sum || !bk->st) {
+    bk->g = (int64_t *)malloc(nr * sizeof(int64_t));
+    bk->sum = (int64_t *)malloc(nr * sizeof(int64_t));
+    bk->cnt = (int64_t *)malloc(nr * sizeof(int64_t));
+    bk->best = (int64_t *)malloc(nr * sizeof(int64_t));
+    bk->row = (int64_t *)malloc(nr * sizeof(int64_t));
+    if (!slot || !bk->segoff || !bk->first || !bk->off || !bk->max_e || !bk->g || !bk->sum || !bk->cnt ||
+        !bk->best || !bk->row) {
         free(slot);
         free_blocks(bk);
         return -1;
     }
+    memcpy(bk->segoff, seg, (size_t)(np_ + 1) * sizeof(int64_t));
     for (Py_ssize_t g = 0; g < ngor; g++) slot[g] = -1;
     Py_ssize_t bi = 0, ne = 0;
     for (Py_ssize_t k = 0; k < np_; k++) {
@@ -117,12 +130,16 @@ static int build_blocks(blocks *bk, const int64_t *s, const int64_t *e, const in
                     slot[g] = ne;
                     bk->g[ne] = g;
                     bk->sum[ne] = 0;
-                    bk->st[ne] = s[j];
+                    bk->cnt[ne] = 0;
+                    bk->best[ne] = j;
+                    bk->row[ne] = j;
                     ne++;
                 }
                 Py_ssize_t x = slot[g];
                 bk->sum[x] = (int64_t)((uint64_t)bk->sum[x] + (uint64_t)ov);
-                if (s[j] < bk->st[x]) bk->st[x] = s[j];
+                bk->cnt[x]++;
+                int64_t bb = bk->best[x];
+                if (ov > (int64_t)((uint64_t)e[bb] - (uint64_t)s[bb])) bk->best[x] = j;
             }
             bk->max_e[bi] = mx;
         }
@@ -130,8 +147,100 @@ static int build_blocks(blocks *bk, const int64_t *s, const int64_t *e, const in
     bk->first[np_] = bi;
     bk->off[bi] = ne;
     bk->n = bi;
+    bk->np_ = np_;
+    bk->nrun = nrun;
+    bk->ngor = ngor;
     free(slot);
     return 0;
+}
+
+static void blocks_capsule_free(PyObject *cap) {
+    blocks *bk = (blocks *)PyCapsule_GetPointer(cap, BLOCKS_CAPSULE);
+    if (bk) {
+        free_blocks(bk);
+        free(bk);
+    }
+}
+
+/* The blocks of a capsule (None: NULL, no error), checked against the arrays they are used with. */
+static int capsule_blocks(PyObject *o, const int64_t *seg, Py_ssize_t np_, Py_ssize_t ngor, blocks **out) {
+    *out = NULL;
+    if (o == NULL || o == Py_None) return 0;
+    blocks *bk = (blocks *)PyCapsule_GetPointer(o, BLOCKS_CAPSULE);
+    if (!bk) return -1;
+    if (bk->np_ != np_ || bk->ngor != ngor || memcmp(bk->segoff, seg, (size_t)(np_ + 1) * sizeof(int64_t))) {
+        PyErr_SetString(PyExc_ValueError, "_fastscan: run blocks built for other running intervals");
+        return -1;
+    }
+    *out = bk;
+    return 0;
+}
+
+/* Validates the run arrays shared by run_blocks, held_reduce and held_runs: 0 = ok. */
+static int check_runs(const int64_t *seg, Py_ssize_t np_, Py_ssize_t nrun, const int64_t *gi, Py_ssize_t ngor,
+                      const char *fn) {
+    if (seg[0] != 0 || seg[np_] != nrun) {
+        PyErr_Format(PyExc_ValueError, "%s: bad segoff", fn);
+        return -1;
+    }
+    for (Py_ssize_t k = 1; k <= np_; k++)
+        if (seg[k] < seg[k - 1]) {
+            PyErr_Format(PyExc_ValueError, "%s: bad segoff", fn);
+            return -1;
+        }
+    for (Py_ssize_t i = 0; i < nrun; i++)
+        if (gi[i] < 0 || gi[i] >= ngor) {
+            PyErr_Format(PyExc_ValueError, "%s: goroutine index out of range", fn);
+            return -1;
+        }
+    return 0;
+}
+
+PyDoc_STRVAR(run_blocks_doc,
+"run_blocks(s, e, gi, segoff, ngor) -> capsule\n\n"
+"The block summaries of the running intervals (s, e, gi grouped by P as segoff says, each P's in\n"
+"time order) for held_reduce and held_runs: built once, used by every window of a timeline.");
+
+static PyObject *run_blocks(PyObject *self, PyObject *args) {
+    PyObject *os, *oe, *og, *oseg;
+    Py_ssize_t ngor;
+    if (!PyArg_ParseTuple(args, "OOOOn", &os, &oe, &og, &oseg, &ngor)) return NULL;
+    Py_buffer bs = {0}, be = {0}, bg = {0}, bseg = {0};
+    int nb = 0;
+    PyObject *res = NULL;
+    blocks *bk = NULL;
+    if (ngor < 0) {
+        PyErr_SetString(PyExc_ValueError, "run_blocks: ngor < 0");
+        return NULL;
+    }
+    if (get_i64(os, &bs, -1, "s") < 0) goto done;
+    nb++;
+    Py_ssize_t nrun = bs.len / 8;
+    if (get_i64(oe, &be, nrun, "e") < 0) goto done;
+    nb++;
+    if (get_i64(og, &bg, nrun, "gi") < 0) goto done;
+    nb++;
+    if (get_i64(oseg, &bseg, 1, "segoff") < 0) goto done;
+    nb++;
+    Py_ssize_t np_ = bseg.len / 8 - 1;
+    if (check_runs(bseg.buf, np_, nrun, bg.buf, ngor, "run_blocks") < 0) goto done;
+    bk = (blocks *)calloc(1, sizeof(blocks));
+    if (!bk || build_blocks(bk, bs.buf, be.buf, bg.buf, bseg.buf, np_, ngor) < 0) {
+        free(bk);
+        PyErr_NoMemory();
+        goto done;
+    }
+    res = PyCapsule_New(bk, BLOCKS_CAPSULE, blocks_capsule_free);
+    if (!res) {
+        free_blocks(bk);
+        free(bk);
+    }
+done:
+    if (nb > 0) PyBuffer_Release(&bs);
+    if (nb > 1) PyBuffer_Release(&be);
+    if (nb > 2) PyBuffer_Release(&bg);
+    if (nb > 3) PyBuffer_Release(&bseg);
+    return res;
 }
 
 PyDoc_STRVAR(held_reduce_doc,
@@ -143,14 +252,15 @@ PyDoc_STRVAR(held_reduce_doc,
 "positive overlap and the first overlap start.");
 
 static PyObject *held_reduce(PyObject *self, PyObject *args) {
-    PyObject *os, *oe, *og, *oseg, *olo, *ocnt, *ows, *owe;
+    PyObject *os, *oe, *og, *oseg, *olo, *ocnt, *ows, *owe, *oblk = NULL;
     Py_ssize_t ngor;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOn", &os, &oe, &og, &oseg, &olo, &ocnt, &ows, &owe, &ngor)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOn|O", &os, &oe, &og, &oseg, &olo, &ocnt, &ows, &owe, &ngor, &oblk))
+        return NULL;
     Py_buffer bs = {0}, be = {0}, bg = {0}, bseg = {0}, blo = {0}, bcnt = {0}, bws = {0}, bwe = {0};
     PyObject *res = NULL;
     int64_t *sum = NULL, *first = NULL, *mark = NULL, *touched = NULL;
     vec ow = {0}, og_ = {0}, oo = {0}, of = {0};
-    blocks bk = {0};
+    blocks tmp = {0}, *bk = NULL;
     int oom = 0;
     if (ngor < 0) {
         PyErr_SetString(PyExc_ValueError, "held_reduce: ngor < 0");
@@ -197,9 +307,13 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
         int64_t pairs = 0;
         for (Py_ssize_t x = 0; x < np_ * nw; x++)
             if (cnt[x] > 0) pairs += cnt[x] < nrun ? cnt[x] : nrun;
-        if (nrun >= 4 * BLOCK && pairs > 4 * (int64_t)nrun && build_blocks(&bk, s, e, gi, seg, np_, ngor) < 0) {
-            PyErr_NoMemory();
-            goto done;
+        if (capsule_blocks(oblk, seg, np_, ngor, &bk) < 0) goto done;
+        if (!bk && seg[np_] == nrun && nrun >= 4 * BLOCK && pairs > 4 * (int64_t)nrun) {
+            if (build_blocks(&tmp, s, e, gi, seg, np_, ngor) < 0) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            bk = &tmp;
         }
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t w = 0; w < nw; w++) {
@@ -213,20 +327,20 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
                 if (l >= len) continue;
                 if (c > len - l) c = len - l;  /* no l + c: it could overflow */
                 for (int64_t i = l; i < l + c;) {
-                    if (bk.n && i % BLOCK == 0 && i + BLOCK <= l + c) {
+                    if (bk && i % BLOCK == 0 && i + BLOCK <= l + c) {
                         /* a whole block: added at once when all its runs lie inside [a, b) */
-                        int64_t bi = bk.first[k] + i / BLOCK;
-                        if (s[base + i] >= a && bk.max_e[bi] <= b) {
-                            for (int64_t x = bk.off[bi]; x < bk.off[bi + 1]; x++) {
-                                int64_t g = bk.g[x];
+                        int64_t bi = bk->first[k] + i / BLOCK;
+                        if (s[base + i] >= a && bk->max_e[bi] <= b) {
+                            for (int64_t x = bk->off[bi]; x < bk->off[bi + 1]; x++) {
+                                int64_t g = bk->g[x];
                                 if (mark[g] != w) {
                                     mark[g] = w;
                                     sum[g] = 0;
                                     first[g] = INT64_MAX;
                                     touched[nt++] = g;
                                 }
-                                sum[g] = (int64_t)((uint64_t)sum[g] + (uint64_t)bk.sum[x]);
-                                if (bk.st[x] < first[g]) first[g] = bk.st[x];
+                                sum[g] = (int64_t)((uint64_t)sum[g] + (uint64_t)bk->sum[x]);
+                                if (s[bk->row[x]] < first[g]) first[g] = s[bk->row[x]];
                             }
                             i += BLOCK;
                             continue;
@@ -288,7 +402,197 @@ done:
     PyBuffer_Release(&blo); PyBuffer_Release(&bcnt); PyBuffer_Release(&bws); PyBuffer_Release(&bwe);
     free(sum); free(first); free(mark); free(touched);
     free(ow.p); free(og_.p); free(oo.p); free(of.p);
-    free_blocks(&bk);
+    free_blocks(&tmp);
+    return res;
+}
+
+/* First index in sorted a[0:n] with a[i] > x (numpy searchsorted side="right"). */
+static Py_ssize_t search_right(const int64_t *a, Py_ssize_t n, int64_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (a[mid] <= x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+/* First index in sorted a[0:n] with a[i] >= x (side="left"). */
+static Py_ssize_t search_left(const int64_t *a, Py_ssize_t n, int64_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+typedef struct {
+    int64_t g;       /* goroutine index */
+    double total;    /* summed overlap, as the reference sums it (numpy bincount: float64, row order) */
+    int64_t runs;    /* overlapping runs */
+    int64_t first;   /* its first overlapping row (rows are visited in P, then time order) */
+    int64_t best;    /* row of its longest overlap (the first of equal ones) */
+    int64_t best_ov;
+} holder;
+
+/* by summed overlap as int64 descending, then first appearance */
+static int cmp_holder(const void *a, const void *b) {
+    const holder *x = (const holder *)a, *y = (const holder *)b;
+    int64_t tx = (int64_t)x->total, ty = (int64_t)y->total;
+    if (tx != ty) return tx > ty ? -1 : 1;
+    return (x->first > y->first) - (x->first < y->first);
+}
+
+/* The holder of goroutine g (slot: 0 unseen, else 1 + its index), added at row `row` if new. */
+static holder *holder_of(holder **hs, Py_ssize_t *nh, Py_ssize_t *cap, int32_t *slot, int64_t g, int64_t row,
+                         int64_t best, int64_t best_ov) {
+    if (slot[g]) return &(*hs)[slot[g] - 1];
+    if (*nh == *cap) {
+        Py_ssize_t c = *cap ? *cap * 2 : 64;
+        holder *q = (holder *)realloc(*hs, (size_t)c * sizeof(holder));
+        if (!q) return NULL;
+        *hs = q;
+        *cap = c;
+    }
+    holder *h = &(*hs)[(*nh)++];
+    slot[g] = (int32_t)*nh;
+    h->g = g;
+    h->total = 0.0;
+    h->runs = 0;
+    h->first = row;
+    h->best = best;
+    h->best_ov = best_ov;
+    return h;
+}
+
+PyDoc_STRVAR(held_runs_doc,
+"held_runs(s, e, end_max, gi, segoff, a, b, exclude_gi, n, ngor[, blocks]) -> [(gi, total, runs, row)]\n\n"
+"s, e, end_max, gi: the running intervals grouped by P (Timelines.run_index: P k's rows are\n"
+"segoff[k]:segoff[k+1], in time order, end_max the running max of e within the P). For the\n"
+"window [a, b): per goroutine index (except exclude_gi; -1 none) with a positive overlap, its\n"
+"summed overlap (int64 of a float64 sum, as chains.held_runs), its number of runs and the row of\n"
+"its longest overlap; the n largest sums, ties by first appearance (P order, then time).\n"
+"blocks (run_blocks of the same arrays, or None): runs wholly inside the window are added a\n"
+"block at a time -- only when b - a times the number of Ps is below 2^53, so that every float64\n"
+"partial sum is an exact integer and the order of the additions cannot change the totals.");
+
+static PyObject *held_runs(PyObject *self, PyObject *args) {
+    PyObject *os, *oe, *om, *og, *oseg, *oblk = NULL;
+    long long a, b, ex;
+    Py_ssize_t n, ngor;
+    if (!PyArg_ParseTuple(args, "OOOOOLLLnn|O", &os, &oe, &om, &og, &oseg, &a, &b, &ex, &n, &ngor, &oblk))
+        return NULL;
+    Py_buffer bs = {0}, be = {0}, bm = {0}, bg = {0}, bseg = {0};
+    int nb = 0;
+    PyObject *res = NULL;
+    int32_t *slot = NULL;
+    holder *hs = NULL;
+    if (ngor < 0 || n < 0) {
+        PyErr_SetString(PyExc_ValueError, "held_runs: n and ngor must be >= 0");
+        return NULL;
+    }
+    if (get_i64(os, &bs, -1, "s") < 0) goto done;
+    nb++;
+    Py_ssize_t nrun = bs.len / 8;
+    if (get_i64(oe, &be, nrun, "e") < 0) goto done;
+    nb++;
+    if (get_i64(om, &bm, nrun, "end_max") < 0) goto done;
+    nb++;
+    if (get_i64(og, &bg, nrun, "gi") < 0) goto done;
+    nb++;
+    if (get_i64(oseg, &bseg, 1, "segoff") < 0) goto done;
+    nb++;
+    {
+        const int64_t *s = bs.buf, *e = be.buf, *em = bm.buf, *gi = bg.buf, *seg = bseg.buf;
+        Py_ssize_t np_ = bseg.len / 8 - 1;
+        for (Py_ssize_t k = 0; k <= np_; k++)
+            if (seg[k] < 0 || seg[k] > nrun || (k && seg[k] < seg[k - 1])) {
+                PyErr_SetString(PyExc_ValueError, "held_runs: bad segoff");
+                goto done;
+            }
+        blocks *bk = NULL;
+        if (capsule_blocks(oblk, seg, np_, ngor, &bk) < 0) goto done;
+        if (bk && !(b > a && (uint64_t)b - (uint64_t)a < ((uint64_t)1 << 53) / (uint64_t)(np_ ? np_ : 1)))
+            bk = NULL;  /* float64 sums could round: one run at a time, as the reference adds them */
+        slot = (int32_t *)calloc(ngor ? (size_t)ngor : 1, sizeof(int32_t));
+        if (!slot) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_ssize_t nh = 0, cap = 0;
+        for (Py_ssize_t k = 0; k < np_; k++) {
+            Py_ssize_t base = (Py_ssize_t)seg[k], len = (Py_ssize_t)(seg[k + 1] - seg[k]);
+            Py_ssize_t lo = search_right(em + base, len, a), hi = search_left(s + base, len, b);
+            for (Py_ssize_t i = lo; i < hi;) {
+                if (bk && i % BLOCK == 0 && i + BLOCK <= hi) {
+                    int64_t bi = bk->first[k] + i / BLOCK;
+                    if (s[base + i] >= a && bk->max_e[bi] <= b) {  /* every run of the block inside */
+                        for (int64_t x = bk->off[bi]; x < bk->off[bi + 1]; x++) {
+                            int64_t g = bk->g[x];
+                            if (g == ex) continue;
+                            int64_t r = bk->best[x], rov = (int64_t)((uint64_t)e[r] - (uint64_t)s[r]);
+                            holder *h = holder_of(&hs, &nh, &cap, slot, g, bk->row[x], r, rov);
+                            if (!h) {
+                                PyErr_NoMemory();
+                                goto done;
+                            }
+                            if (rov > h->best_ov) {
+                                h->best_ov = rov;
+                                h->best = r;
+                            }
+                            h->total += (double)bk->sum[x];
+                            h->runs += bk->cnt[x];
+                        }
+                        i += BLOCK;
+                        continue;
+                    }
+                }
+                Py_ssize_t j = base + i;
+                i++;
+                int64_t st = s[j] > a ? s[j] : a, en = e[j] < b ? e[j] : b;
+                int64_t ov = (int64_t)((uint64_t)en - (uint64_t)st); /* numpy wraps; so do we, without UB */
+                if (ov <= 0) continue;
+                int64_t g = gi[j];
+                if (g < 0 || g >= ngor) {
+                    PyErr_SetString(PyExc_ValueError, "held_runs: goroutine index out of range");
+                    goto done;
+                }
+                if (g == ex) continue;
+                holder *h = holder_of(&hs, &nh, &cap, slot, g, j, j, ov);
+                if (!h) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                if (ov > h->best_ov) {
+                    h->best_ov = ov;
+                    h->best = j;
+                }
+                h->total += (double)ov;
+                h->runs++;
+            }
+        }
+        if (nh > 1) qsort(hs, (size_t)nh, sizeof(holder), cmp_holder);
+        if (n > nh) n = nh;
+        res = PyList_New(n);
+        if (!res) goto done;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            PyObject *t = Py_BuildValue("(LLLL)", (long long)hs[j].g, (long long)(int64_t)hs[j].total,
+                                        (long long)hs[j].runs, (long long)hs[j].best);
+            if (!t) {
+                Py_CLEAR(res);
+                goto done;
+            }
+            PyList_SET_ITEM(res, j, t);
+        }
+    }
+done:
+    if (nb > 0) PyBuffer_Release(&bs);
+    if (nb > 1) PyBuffer_Release(&be);
+    if (nb > 2) PyBuffer_Release(&bm);
+    if (nb > 3) PyBuffer_Release(&bg);
+    if (nb > 4) PyBuffer_Release(&bseg);
+    free(slot);
+    free(hs);
     return res;
 }
 
@@ -568,7 +872,105 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(syscalls_fill_doc,
+"syscalls_fill(iv, state, next, runnable, ins, sys_class, sys_family, outs) -> None\n\n"
+"analysis.syscalls in one pass over the chosen Syscall intervals iv (int64): ins = (g, start, end,\n"
+"open, stk, p, m) of every interval (int64, int64, int64, bool, int32, int64, int64); outs =\n"
+"(g, start, end, dur, open, stk, lost_p, p, m, cls, fam), len(iv) each (the ins' types; dur int64,\n"
+"lost_p bool, cls/fam int8): lost_p when the next interval is Runnable (code `runnable`), cls and\n"
+"fam from the per-stack tables.");
+
+static PyObject *syscalls_fill(PyObject *self, PyObject *args) {
+    PyObject *oiv, *ost, *onx, *oins, *ocls, *ofam, *oouts;
+    int runnable;
+    if (!PyArg_ParseTuple(args, "OOOiOOOO", &oiv, &ost, &onx, &runnable, &oins, &ocls, &ofam, &oouts)) return NULL;
+    enum { I_G, I_S, I_E, I_OPEN, I_STK, I_P, I_M, NIN };
+    enum { O_G, O_S, O_E, O_DUR, O_OPEN, O_STK, O_LOST, O_P, O_M, O_CLS, O_FAM, NOUT2 };
+    if (!PyTuple_Check(oins) || PyTuple_GET_SIZE(oins) != NIN || !PyTuple_Check(oouts) ||
+        PyTuple_GET_SIZE(oouts) != NOUT2) {
+        PyErr_SetString(PyExc_TypeError, "syscalls_fill: ins must be a 7-tuple and outs an 11-tuple");
+        return NULL;
+    }
+    static const Py_ssize_t in_size[NIN] = {8, 8, 8, 1, 4, 8, 8};
+    static const char *in_kind[NIN] = {"ql", "ql", "ql", "?", "i", "ql", "ql"};
+    static const Py_ssize_t out_size[NOUT2] = {8, 8, 8, 8, 1, 4, 1, 8, 8, 1, 1};
+    static const char *out_kind[NOUT2] = {"ql", "ql", "ql", "ql", "?", "i", "?", "ql", "ql", "b", "b"};
+    Py_buffer biv, bst, bnx, bcls, bfam, bi[NIN], bo[NOUT2];
+    int have = 0, ni = 0, no = 0;
+    PyObject *res = NULL;
+    if (get_buf(oiv, &biv, 8, "ql", 0, 0, "iv") < 0) goto done;
+    have++;
+    Py_ssize_t n = biv.len / 8;
+    if (get_buf(ost, &bst, 1, "b", 0, 0, "state") < 0) goto done;
+    have++;
+    Py_ssize_t niv = bst.len;
+    if (PyObject_GetBuffer(onx, &bnx, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) goto done;
+    have++;
+    if ((bnx.itemsize != 4 && bnx.itemsize != 8) || bnx.len / bnx.itemsize < niv) {
+        PyErr_SetString(PyExc_TypeError, "syscalls_fill: next must be int32 or int64, one per interval");
+        goto done;
+    }
+    if (get_buf(ocls, &bcls, 1, "b", 0, 0, "sys_class") < 0) goto done;
+    have++;
+    Py_ssize_t nstk = bcls.len;
+    if (get_buf(ofam, &bfam, 1, "b", nstk, 0, "sys_family") < 0) goto done;
+    have++;
+    for (; ni < NIN; ni++)
+        if (get_buf(PyTuple_GET_ITEM(oins, ni), &bi[ni], in_size[ni], in_kind[ni], niv, 0, "an input") < 0) goto done;
+    for (; no < NOUT2; no++)
+        if (get_buf(PyTuple_GET_ITEM(oouts, no), &bo[no], out_size[no], out_kind[no], n, 1, "an output") < 0) goto done;
+    {
+        const int64_t *iv = biv.buf;
+        const int8_t *st = bst.buf, *cls = bcls.buf, *fam = bfam.buf;
+        const int64_t *g = bi[I_G].buf, *s = bi[I_S].buf, *e = bi[I_E].buf, *p = bi[I_P].buf, *m = bi[I_M].buf;
+        const uint8_t *op = bi[I_OPEN].buf;
+        const int32_t *stk = bi[I_STK].buf;
+        int64_t *og = bo[O_G].buf, *os = bo[O_S].buf, *oe = bo[O_E].buf, *od = bo[O_DUR].buf, *opp = bo[O_P].buf,
+                *om = bo[O_M].buf;
+        uint8_t *oop = bo[O_OPEN].buf, *olost = bo[O_LOST].buf;
+        int32_t *ostk = bo[O_STK].buf;
+        int8_t *ocl = bo[O_CLS].buf, *ofa = bo[O_FAM].buf;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            int64_t i = iv[k];
+            if (i < 0 || i >= niv || stk[i] < 0 || stk[i] >= nstk) {
+                PyErr_SetString(PyExc_IndexError, "syscalls_fill: an interval or stack index is out of range");
+                goto done;
+            }
+            int64_t nx = bnx.itemsize == 4 ? (int64_t)((const int32_t *)bnx.buf)[i] : ((const int64_t *)bnx.buf)[i];
+            if (nx >= niv) {
+                PyErr_SetString(PyExc_IndexError, "syscalls_fill: a next link is out of range");
+                goto done;
+            }
+            og[k] = g[i];
+            os[k] = s[i];
+            oe[k] = e[i];
+            od[k] = (int64_t)((uint64_t)e[i] - (uint64_t)s[i]);
+            oop[k] = op[i];
+            ostk[k] = stk[i];
+            olost[k] = nx >= 0 && st[nx] == runnable;
+            opp[k] = p[i];
+            om[k] = m[i];
+            ocl[k] = cls[stk[i]];
+            ofa[k] = fam[stk[i]];
+        }
+        Py_INCREF(Py_None);
+        res = Py_None;
+    }
+done:
+    if (have > 0) PyBuffer_Release(&biv);
+    if (have > 1) PyBuffer_Release(&bst);
+    if (have > 2) PyBuffer_Release(&bnx);
+    if (have > 3) PyBuffer_Release(&bcls);
+    if (have > 4) PyBuffer_Release(&bfam);
+    for (int k = 0; k < ni; k++) PyBuffer_Release(&bi[k]);
+    for (int k = 0; k < no; k++) PyBuffer_Release(&bo[k]);
+    return res;
+}
+
 static PyMethodDef methods[] = {
+    {"syscalls_fill", syscalls_fill, METH_VARARGS, syscalls_fill_doc},
+    {"run_blocks", run_blocks, METH_VARARGS, run_blocks_doc},
+    {"held_runs", held_runs, METH_VARARGS, held_runs_doc},
     {"bursts", bursts, METH_VARARGS, bursts_doc},
     {"cpu_masks", cpu_masks, METH_VARARGS, cpu_masks_doc},
     {"held_reduce", held_reduce, METH_VARARGS, held_reduce_doc},

@@ -286,6 +286,20 @@ class Timelines:
         return RunIndex(run=np.ascontiguousarray(run, dtype=np.int64), start=start, end=end, end_max=end_max,
                         gor=np.ascontiguousarray(self.iv_gor[run], dtype=np.int64), segoff=segoff)
 
+    def run_blocks(self):
+        """Block summaries of `run_index` for the compiled held-P scans (`_fastscan.run_blocks`:
+        an opaque capsule, built on first use, then shared by every window asked about), or None
+        when the compiled scans are not in use."""
+        blocks = self.__dict__.get("_run_blocks")
+        if blocks is None:
+            fast = self._scan_kernel()
+            if fast is None:
+                return None
+            ri = self.run_index
+            blocks = self.__dict__["_run_blocks"] = fast.run_blocks(ri.start, ri.end, ri.gor, ri.segoff,
+                                                                     int(self.gor_id.shape[0]))
+        return blocks
+
     @cached_property
     def procs(self) -> np.ndarray:
         """P ids seen in the trace; not the fake Ps (>= 1000000) of converted Go <= 1.21 traces."""
