@@ -141,6 +141,22 @@ def test_syscalls_identical(built, monkeypatch):
         assert x.dtype == y.dtype and np.array_equal(x, y), name
 
 
+@needs_scan
+def test_start_stacks_and_connections_identical(built, monkeypatch):
+    """gor_start_stk (goroutine names) and the connection goroutines, compiled and numpy."""
+    tl, cg = built
+    fast = build_timelines(tl.cols)
+    got_stk, got_conn = fast.gor_start_stk, A.connections(fast, cg.nw)
+    _pure(monkeypatch)
+    ref = build_timelines(tl.cols)
+    want_stk, want_conn = ref.gor_start_stk, A.connections(ref, cg.nw)
+    assert (want_stk > 0).any()
+    assert got_stk.dtype == want_stk.dtype and np.array_equal(got_stk, want_stk)
+    for name, y in vars(want_conn).items():
+        x = getattr(got_conn, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
 def test_run_by_p_is_the_run_index(built):
     """The graph's per-P split (late timers read it) is the run index's rows, P by P."""
     tl, cg = built
@@ -159,6 +175,39 @@ def test_features_unchanged_without_the_kernels(monkeypatch):
     _pure(monkeypatch)
     with open_input(path) as inp:
         assert analyse(inp).features.model_dump_json() == fast
+
+
+class _Counting:
+    """A compiled module whose functions count their calls."""
+
+    def __init__(self, mod) -> None:
+        self._mod, self.calls = mod, {}
+
+    def __getattr__(self, name):
+        fn = getattr(self._mod, name)
+
+        def counted(*a, **k):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return fn(*a, **k)
+
+        return counted
+
+
+@needs_graph
+@needs_scan
+def test_diagnosis_engages_the_compiled_paths(monkeypatch):
+    """A diagnosis takes every compiled graph-stage path when it is built (none silently falls
+    back to numpy because of a dtype or layout it did not expect)."""
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+    scan, graph = _Counting(A._fastscan), _Counting(F._fastgraph)
+    monkeypatch.setattr(A, "_fastscan", scan)
+    monkeypatch.setattr(F, "_fastgraph", graph)
+    with open_input(next(p for p in CASES if "burst-go1.27" in p.name)) as inp:
+        analyse(inp)
+    want = {"held_runs", "run_blocks", "held_reduce", "bursts", "cpu_masks", "syscalls_fill", "first_stacks",
+            "gor_flagged", "timelines_scan"}
+    assert want <= set(scan.calls), scan.calls
+    assert graph.calls.get("demand_scan") == 1
 
 
 def test_pure_env_disables_the_graph_kernel(monkeypatch):

@@ -11,6 +11,13 @@
  * timelines_scan: goroutine state intervals from the state-transition rows grouped by goroutine
  * (timeline.build_timelines' numpy code is the reference): one pass over the rows instead of
  * ~20 gathers and scatters, same arrays (tests/test_fastscan.py compares them on real traces).
+ *
+ * For the graph stage (issue 18; tests/test_fastgraph.py compares each with its numpy code):
+ * run_blocks + held_runs (chains.held_runs: who held the Ps in one window, a block of runs at a
+ * time when the window holds all of it; held_reduce uses the same blocks), bursts and cpu_masks
+ * (Timelines.burst_id/burst_run_ns, cpu_bound_mask/cpu_hog_mask), syscalls_fill
+ * (analysis.syscalls), first_stacks (Timelines.gor_start_stk), gor_flagged (analysis.connections).
+ * Every state code and table comes from Python: no trace constants are copied here.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -967,7 +974,116 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(first_stacks_doc,
+"first_stacks(ev, rid, tstk, gor_id, out) -> None\n\n"
+"Timelines.gor_start_stk: ev (int32 or int64 rows) are the goroutine transitions grouped by\n"
+"ascending goroutine id (rid[ev]), one group per gor_id entry; out[k] (int32, zeroed) gets the\n"
+"first positive tstk of goroutine k's rows.");
+
+static PyObject *first_stacks(PyObject *self, PyObject *args) {
+    PyObject *oev, *orid, *otstk, *ogid, *oout;
+    if (!PyArg_ParseTuple(args, "OOOOO", &oev, &orid, &otstk, &ogid, &oout)) return NULL;
+    Py_buffer bev, brid, btstk, bgid, bout;
+    int nb = 0;
+    PyObject *res = NULL;
+    if (PyObject_GetBuffer(oev, &bev, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) goto done;
+    nb++;
+    if (bev.itemsize != 4 && bev.itemsize != 8) {
+        PyErr_SetString(PyExc_TypeError, "first_stacks: ev must be int32 or int64");
+        goto done;
+    }
+    if (get_buf(orid, &brid, 8, "ql", 0, 0, "rid") < 0) goto done;
+    nb++;
+    Py_ssize_t rows = brid.len / 8;
+    if (get_buf(otstk, &btstk, 4, "i", rows, 0, "tstk") < 0) goto done;
+    nb++;
+    if (get_buf(ogid, &bgid, 8, "ql", 0, 0, "gor_id") < 0) goto done;
+    nb++;
+    Py_ssize_t ngor = bgid.len / 8;
+    if (get_buf(oout, &bout, 4, "i", ngor, 1, "out") < 0) goto done;
+    nb++;
+    {
+        Py_ssize_t n = bev.len / bev.itemsize;
+        const int64_t *rid = brid.buf, *gid = bgid.buf;
+        const int32_t *tstk = btstk.buf;
+        int32_t *out = bout.buf;
+        Py_ssize_t k = -1;
+        int found = 1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t r = bev.itemsize == 4 ? (int64_t)((const int32_t *)bev.buf)[i] : ((const int64_t *)bev.buf)[i];
+            if (r < 0 || r >= rows) {
+                PyErr_SetString(PyExc_IndexError, "first_stacks: a row index is out of range");
+                goto done;
+            }
+            if (k < 0 || rid[r] != gid[k]) {  /* the next goroutine's rows */
+                k++;
+                if (k >= ngor || rid[r] != gid[k]) {
+                    PyErr_SetString(PyExc_ValueError, "first_stacks: rows not grouped as gor_id says");
+                    goto done;
+                }
+                found = 0;
+            }
+            if (!found && tstk[r] > 0) {
+                out[k] = tstk[r];
+                found = 1;
+            }
+        }
+        Py_INCREF(Py_None);
+        res = Py_None;
+    }
+done:
+    if (nb > 0) PyBuffer_Release(&bev);
+    if (nb > 1) PyBuffer_Release(&brid);
+    if (nb > 2) PyBuffer_Release(&btstk);
+    if (nb > 3) PyBuffer_Release(&bgid);
+    if (nb > 4) PyBuffer_Release(&bout);
+    return res;
+}
+
+PyDoc_STRVAR(gor_flagged_doc,
+"gor_flagged(stk, gor, flag, out) -> None\n\n"
+"out[g] (bool, zeroed, one per goroutine index) = some interval of goroutine index g (gor, int64)\n"
+"has a stack stk (int32) with flag[stk] (bool per stack).");
+
+static PyObject *gor_flagged(PyObject *self, PyObject *args) {
+    PyObject *ostk, *ogor, *oflag, *oout;
+    if (!PyArg_ParseTuple(args, "OOOO", &ostk, &ogor, &oflag, &oout)) return NULL;
+    Py_buffer b[4];
+    int nb = 0;
+    PyObject *res = NULL;
+    if (get_buf(ostk, &b[0], 4, "i", 0, 0, "stk") < 0) goto done;
+    nb++;
+    Py_ssize_t n = b[0].len / 4;
+    if (get_buf(ogor, &b[1], 8, "ql", n, 0, "gor") < 0) goto done;
+    nb++;
+    if (get_buf(oflag, &b[2], 1, "?", 0, 0, "flag") < 0) goto done;
+    nb++;
+    if (get_buf(oout, &b[3], 1, "?", 0, 1, "out") < 0) goto done;
+    nb++;
+    {
+        const int32_t *stk = b[0].buf;
+        const int64_t *gor = b[1].buf;
+        const uint8_t *flag = b[2].buf;
+        uint8_t *out = b[3].buf;
+        Py_ssize_t nstk = b[2].len, ngor = b[3].len;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (stk[i] < 0 || stk[i] >= nstk || gor[i] < 0 || gor[i] >= ngor) {
+                PyErr_SetString(PyExc_IndexError, "gor_flagged: a stack or goroutine index is out of range");
+                goto done;
+            }
+            if (flag[stk[i]]) out[gor[i]] = 1;
+        }
+        Py_INCREF(Py_None);
+        res = Py_None;
+    }
+done:
+    for (int k = 0; k < nb; k++) PyBuffer_Release(&b[k]);
+    return res;
+}
+
 static PyMethodDef methods[] = {
+    {"first_stacks", first_stacks, METH_VARARGS, first_stacks_doc},
+    {"gor_flagged", gor_flagged, METH_VARARGS, gor_flagged_doc},
     {"syscalls_fill", syscalls_fill, METH_VARARGS, syscalls_fill_doc},
     {"run_blocks", run_blocks, METH_VARARGS, run_blocks_doc},
     {"held_runs", held_runs, METH_VARARGS, held_runs_doc},

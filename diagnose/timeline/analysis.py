@@ -369,8 +369,17 @@ def connections(tl: Timelines, nw: NetWaits | None = None) -> Connections:
     st = tl.stacks
     nw = nw if nw is not None else network_waits(tl)
     # goroutines with a connection-side network wait or conn I/O stack
-    io_iv = st.net_conn_io[tl.iv_stk] if tl.iv_stk.shape[0] else np.zeros(0, bool)
-    g_io = unique(np.concatenate((tl.iv_g[io_iv], nw.g[nw.side != 3])))
+    fast = scan_kernel()
+    if fast is not None and tl.iv_stk.dtype == np.int32 and tl.iv_gor.dtype == np.int64:
+        # which goroutines have a conn I/O stack: one pass, no per-interval gathers
+        has = np.zeros(tl.gor_id.shape[0], dtype=bool)
+        fast.gor_flagged(np.ascontiguousarray(tl.iv_stk), np.ascontiguousarray(tl.iv_gor),
+                         np.ascontiguousarray(st.net_conn_io, dtype=bool), has)
+        io_g = tl.gor_id[has]
+    else:
+        io_iv = st.net_conn_io[tl.iv_stk] if tl.iv_stk.shape[0] else np.zeros(0, bool)
+        io_g = tl.iv_g[io_iv]
+    g_io = unique(np.concatenate((io_g, nw.g[nw.side != 3])))
     g_acc = unique(nw.g[nw.side == 3])
     listeners = np.setdiff1d(g_acc, g_io)
     if g_io.shape[0] == 0:

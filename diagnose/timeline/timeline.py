@@ -140,6 +140,13 @@ class Timelines:
     def gor_start_stk(self) -> np.ndarray:
         """First transition stack seen for the goroutine (Go's summary names it by its root)."""
         ev = self.tr_ev
+        c = self.cols
+        fast = self._scan_kernel(c.rid, self.gor_id)
+        if fast is not None and c.tstk.dtype == np.int32 and c.tstk.flags.c_contiguous and ev.dtype in (np.int32,
+                                                                                                    np.int64):
+            out = np.zeros(self.gor_id.shape[0], dtype=np.int32)
+            fast.first_stacks(np.ascontiguousarray(ev), c.rid, c.tstk, self.gor_id, out)  # one pass, no gathers
+            return out
         tstk = self.cols.tstk[ev]
         has = np.flatnonzero(tstk > 0)
         # first row with a stack per goroutine: tr_ev is grouped by ascending goroutine id, so
