@@ -68,6 +68,39 @@ static int get_i64(PyObject *o, Py_buffer *b, Py_ssize_t need, const char *what)
     return 0;
 }
 
+/* The running-interval arrays the held-P scans take (Timelines.run_index): s, e, end_max (om
+ * NULL: not taken), gi as int64, nrun each, and segoff, whose P row ranges must lie within them. */
+typedef struct {
+    Py_buffer s, e, m, g, seg;
+    Py_ssize_t nrun, np_;
+} runs_in;
+
+static void release_runs(runs_in *r) {  /* safe on buffers never filled: they are zeroed */
+    PyBuffer_Release(&r->s); PyBuffer_Release(&r->e); PyBuffer_Release(&r->m); PyBuffer_Release(&r->g);
+    PyBuffer_Release(&r->seg);
+}
+
+static int get_runs(runs_in *r, PyObject *os, PyObject *oe, PyObject *om, PyObject *og, PyObject *oseg,
+                    const char *fn) {
+    memset(r, 0, sizeof(*r));
+    if (get_i64(os, &r->s, -1, "s") < 0) return -1;
+    r->nrun = r->s.len / 8;
+    if (get_i64(oe, &r->e, r->nrun, "e") < 0 || (om && get_i64(om, &r->m, r->nrun, "end_max") < 0) ||
+        get_i64(og, &r->g, r->nrun, "gi") < 0 || get_i64(oseg, &r->seg, 1, "segoff") < 0) {
+        release_runs(r);
+        return -1;
+    }
+    r->np_ = r->seg.len / 8 - 1;
+    const int64_t *seg = r->seg.buf;
+    for (Py_ssize_t k = 0; k <= r->np_; k++)
+        if (seg[k] < 0 || seg[k] > r->nrun || (k && seg[k] < seg[k - 1])) {
+            PyErr_Format(PyExc_ValueError, "%s: bad segoff", fn);
+            release_runs(r);
+            return -1;
+        }
+    return 0;
+}
+
 /* Block summaries of the running intervals: each P's rows in blocks of BLOCK (aligned at the
  * P's first row); per block, its largest end and, for each goroutine with runs of positive
  * length in it: their summed length (wrapping int64, as numpy), their number, the row of the
@@ -183,18 +216,13 @@ static int capsule_blocks(PyObject *o, const int64_t *seg, Py_ssize_t np_, Py_ss
     return 0;
 }
 
-/* Validates the run arrays shared by run_blocks, held_reduce and held_runs: 0 = ok. */
+/* run_blocks' own checks (get_runs checked the partition): it covers every row, gi in range. */
 static int check_runs(const int64_t *seg, Py_ssize_t np_, Py_ssize_t nrun, const int64_t *gi, Py_ssize_t ngor,
                       const char *fn) {
     if (seg[0] != 0 || seg[np_] != nrun) {
         PyErr_Format(PyExc_ValueError, "%s: bad segoff", fn);
         return -1;
     }
-    for (Py_ssize_t k = 1; k <= np_; k++)
-        if (seg[k] < seg[k - 1]) {
-            PyErr_Format(PyExc_ValueError, "%s: bad segoff", fn);
-            return -1;
-        }
     for (Py_ssize_t i = 0; i < nrun; i++)
         if (gi[i] < 0 || gi[i] >= ngor) {
             PyErr_Format(PyExc_ValueError, "%s: goroutine index out of range", fn);
@@ -212,27 +240,17 @@ static PyObject *run_blocks(PyObject *self, PyObject *args) {
     PyObject *os, *oe, *og, *oseg;
     Py_ssize_t ngor;
     if (!PyArg_ParseTuple(args, "OOOOn", &os, &oe, &og, &oseg, &ngor)) return NULL;
-    Py_buffer bs = {0}, be = {0}, bg = {0}, bseg = {0};
-    int nb = 0;
-    PyObject *res = NULL;
-    blocks *bk = NULL;
     if (ngor < 0) {
         PyErr_SetString(PyExc_ValueError, "run_blocks: ngor < 0");
         return NULL;
     }
-    if (get_i64(os, &bs, -1, "s") < 0) goto done;
-    nb++;
-    Py_ssize_t nrun = bs.len / 8;
-    if (get_i64(oe, &be, nrun, "e") < 0) goto done;
-    nb++;
-    if (get_i64(og, &bg, nrun, "gi") < 0) goto done;
-    nb++;
-    if (get_i64(oseg, &bseg, 1, "segoff") < 0) goto done;
-    nb++;
-    Py_ssize_t np_ = bseg.len / 8 - 1;
-    if (check_runs(bseg.buf, np_, nrun, bg.buf, ngor, "run_blocks") < 0) goto done;
+    runs_in r;
+    if (get_runs(&r, os, oe, NULL, og, oseg, "run_blocks") < 0) return NULL;
+    PyObject *res = NULL;
+    blocks *bk = NULL;
+    if (check_runs(r.seg.buf, r.np_, r.nrun, r.g.buf, ngor, "run_blocks") < 0) goto done;
     bk = (blocks *)calloc(1, sizeof(blocks));
-    if (!bk || build_blocks(bk, bs.buf, be.buf, bg.buf, bseg.buf, np_, ngor) < 0) {
+    if (!bk || build_blocks(bk, r.s.buf, r.e.buf, r.g.buf, r.seg.buf, r.np_, ngor) < 0) {
         free(bk);
         PyErr_NoMemory();
         goto done;
@@ -243,10 +261,7 @@ static PyObject *run_blocks(PyObject *self, PyObject *args) {
         free(bk);
     }
 done:
-    if (nb > 0) PyBuffer_Release(&bs);
-    if (nb > 1) PyBuffer_Release(&be);
-    if (nb > 2) PyBuffer_Release(&bg);
-    if (nb > 3) PyBuffer_Release(&bseg);
+    release_runs(&r);
     return res;
 }
 
@@ -263,7 +278,8 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
     Py_ssize_t ngor;
     if (!PyArg_ParseTuple(args, "OOOOOOOOn|O", &os, &oe, &og, &oseg, &olo, &ocnt, &ows, &owe, &ngor, &oblk))
         return NULL;
-    Py_buffer bs = {0}, be = {0}, bg = {0}, bseg = {0}, blo = {0}, bcnt = {0}, bws = {0}, bwe = {0};
+    Py_buffer blo = {0}, bcnt = {0}, bws = {0}, bwe = {0};
+    runs_in r = {0};
     PyObject *res = NULL;
     int64_t *sum = NULL, *first = NULL, *mark = NULL, *touched = NULL;
     vec ow = {0}, og_ = {0}, oo = {0}, of = {0};
@@ -273,27 +289,18 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "held_reduce: ngor < 0");
         return NULL;
     }
-    if (get_i64(os, &bs, -1, "s") < 0) goto done;
-    Py_ssize_t nrun = bs.len / 8;
-    if (get_i64(oe, &be, nrun, "e") < 0) goto done;
-    if (get_i64(og, &bg, nrun, "gi") < 0) goto done;
-    if (get_i64(oseg, &bseg, 1, "segoff") < 0) goto done;
-    Py_ssize_t np_ = bseg.len / 8 - 1;
+    if (get_runs(&r, os, oe, NULL, og, oseg, "held_reduce") < 0) return NULL;
+    Py_ssize_t nrun = r.nrun, np_ = r.np_;
     if (get_i64(ows, &bws, -1, "ws") < 0) goto done;
     Py_ssize_t nw = bws.len / 8;
     if (get_i64(owe, &bwe, nw, "we") < 0) goto done;
     if (get_i64(olo, &blo, np_ * nw, "lo") < 0) goto done;
     if (get_i64(ocnt, &bcnt, np_ * nw, "cnt") < 0) goto done;
     {
-        const int64_t *s = (const int64_t *)bs.buf, *e = (const int64_t *)be.buf, *gi = (const int64_t *)bg.buf;
-        const int64_t *seg = (const int64_t *)bseg.buf, *lo = (const int64_t *)blo.buf,
+        const int64_t *s = (const int64_t *)r.s.buf, *e = (const int64_t *)r.e.buf, *gi = (const int64_t *)r.g.buf;
+        const int64_t *seg = (const int64_t *)r.seg.buf, *lo = (const int64_t *)blo.buf,
                       *cnt = (const int64_t *)bcnt.buf, *ws = (const int64_t *)bws.buf,
                       *we = (const int64_t *)bwe.buf;
-        for (Py_ssize_t k = 0; k <= np_; k++)
-            if (seg[k] < 0 || seg[k] > nrun || (k && seg[k] < seg[k - 1])) {
-                PyErr_SetString(PyExc_ValueError, "held_reduce: bad segoff");
-                goto done;
-            }
         for (Py_ssize_t i = 0; i < nrun; i++)
             if (gi[i] < 0 || gi[i] >= ngor) {
                 PyErr_SetString(PyExc_ValueError, "held_reduce: goroutine index out of range");
@@ -405,7 +412,7 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
         Py_XDECREF(r0); Py_XDECREF(r1); Py_XDECREF(r2); Py_XDECREF(r3);
     }
 done:
-    PyBuffer_Release(&bs); PyBuffer_Release(&be); PyBuffer_Release(&bg); PyBuffer_Release(&bseg);
+    release_runs(&r);
     PyBuffer_Release(&blo); PyBuffer_Release(&bcnt); PyBuffer_Release(&bws); PyBuffer_Release(&bwe);
     free(sum); free(first); free(mark); free(touched);
     free(ow.p); free(og_.p); free(oo.p); free(of.p);
@@ -489,8 +496,6 @@ static PyObject *held_runs(PyObject *self, PyObject *args) {
     Py_ssize_t n, ngor;
     if (!PyArg_ParseTuple(args, "OOOOOLLLnn|O", &os, &oe, &om, &og, &oseg, &a, &b, &ex, &n, &ngor, &oblk))
         return NULL;
-    Py_buffer bs = {0}, be = {0}, bm = {0}, bg = {0}, bseg = {0};
-    int nb = 0;
     PyObject *res = NULL;
     int32_t *slot = NULL;
     holder *hs = NULL;
@@ -498,25 +503,11 @@ static PyObject *held_runs(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "held_runs: n and ngor must be >= 0");
         return NULL;
     }
-    if (get_i64(os, &bs, -1, "s") < 0) goto done;
-    nb++;
-    Py_ssize_t nrun = bs.len / 8;
-    if (get_i64(oe, &be, nrun, "e") < 0) goto done;
-    nb++;
-    if (get_i64(om, &bm, nrun, "end_max") < 0) goto done;
-    nb++;
-    if (get_i64(og, &bg, nrun, "gi") < 0) goto done;
-    nb++;
-    if (get_i64(oseg, &bseg, 1, "segoff") < 0) goto done;
-    nb++;
+    runs_in rr;
+    if (get_runs(&rr, os, oe, om, og, oseg, "held_runs") < 0) return NULL;
     {
-        const int64_t *s = bs.buf, *e = be.buf, *em = bm.buf, *gi = bg.buf, *seg = bseg.buf;
-        Py_ssize_t np_ = bseg.len / 8 - 1;
-        for (Py_ssize_t k = 0; k <= np_; k++)
-            if (seg[k] < 0 || seg[k] > nrun || (k && seg[k] < seg[k - 1])) {
-                PyErr_SetString(PyExc_ValueError, "held_runs: bad segoff");
-                goto done;
-            }
+        const int64_t *s = rr.s.buf, *e = rr.e.buf, *em = rr.m.buf, *gi = rr.g.buf, *seg = rr.seg.buf;
+        Py_ssize_t np_ = rr.np_;
         blocks *bk = NULL;
         if (capsule_blocks(oblk, seg, np_, ngor, &bk) < 0) goto done;
         if (bk && !(b > a && (uint64_t)b - (uint64_t)a < ((uint64_t)1 << 53) / (uint64_t)(np_ ? np_ : 1)))
@@ -593,11 +584,7 @@ static PyObject *held_runs(PyObject *self, PyObject *args) {
         }
     }
 done:
-    if (nb > 0) PyBuffer_Release(&bs);
-    if (nb > 1) PyBuffer_Release(&be);
-    if (nb > 2) PyBuffer_Release(&bm);
-    if (nb > 3) PyBuffer_Release(&bg);
-    if (nb > 4) PyBuffer_Release(&bseg);
+    release_runs(&rr);
     free(slot);
     free(hs);
     return res;
