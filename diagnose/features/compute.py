@@ -27,6 +27,7 @@ from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Feature
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
                     TraceInfo, WaitSite)
 from .timers import timer_wakes
+from .writes import writes_per_wait
 
 CPU_BOUND_NS = 10_000_000  # a run burst this long without blocking makes a goroutine CPU-bound
 BLOCKING_NS = 1_000_000    # a raw I/O or accept syscall this long blocked its thread
@@ -322,6 +323,7 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     f.write_per_s = round(int(wr.sum()) / ctx.dur_s, 6)
     f.netpoller_write_per_s = round(int((wr & (sc.cls == CC_NETPOLLER)).sum()) / ctx.dur_s, 6)
     f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, sc, ctx.write_blocked)
+    f.writes_per_wait = writes_per_wait(tl, sc)
     rawio = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
     f.raw_user_io_count = int(rawio.sum())
     f.raw_user_io_ms = round(float(sc.dur[rawio].sum()) / 1e6, 6)

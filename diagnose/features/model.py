@@ -238,6 +238,10 @@ class SyscallFeatures(BaseModel):
     writers_blocked_share: float = Field(
         0.0, description="added: share of the writing goroutines' time (creation or window start to exit or window "
         "end) they spent blocked writing to a socket, 0..1")
+    writes_per_wait: float = Field(
+        0.0, description="added: median over the goroutines that made write syscalls of their write syscalls per "
+        "blocking wait (Waiting interval, at least 1): how many pieces one wake-up's work is written in "
+        "(features/writes.py)")
     by_site: list[SyscallSite] = Field(default_factory=list)
     raw_user_io_count: int = Field(0, description="read/write/accept syscalls from user code, not via internal/poll")
     raw_user_io_ms: float = 0.0

@@ -1,0 +1,39 @@
+"""How many write syscalls a writer makes per wake-up: a storm's size, not its rate.
+
+`syscalls.write_per_s` is a process rate: it grows with the number of streams, so a server with
+many streams that writes each message whole can pass a storm of 256-byte flushes on a few
+streams (issue 12: the harness's healthy/heavy, 48 streams, 4.8k writes/s; framed write256,
+12 streams flushing every 256 bytes of a 2 KiB frame, 5.7k/s). What a storm changes is how
+many pieces one unit of work is written in: a writer wakes up (an event on its channel, a
+timer, bytes from upstream), writes, and blocks again. Written whole, that is one or two write
+syscalls per wake-up; flushed every 256 bytes of 2 KiB, nine.
+
+`writes_per_wait`: over the goroutines that made a write-family syscall in the window, the
+median of (their write syscalls / their blocking waits, i.e. Waiting intervals of any reason,
+at least 1). The median, so that one goroutine draining a backlog does not decide it. A
+goroutine that writes once and exits (HTTP/2's per-frame writer goroutines) counts 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..timeline.analysis import Syscalls
+from ..timeline.columns import G_WAITING
+from ..timeline.stacks import FAM_WRITE
+from ..timeline.timeline import Timelines
+
+
+def writes_per_wait(tl: Timelines, sc: Syscalls) -> float:
+    """Median over writer goroutines of write syscalls per blocking wait (see the module)."""
+    wr = sc.fam == FAM_WRITE
+    if not wr.any():
+        return 0.0
+    writers, writes = np.unique(sc.g[wr], return_counts=True)
+    waiting_g, waits = np.unique(tl.iv_g[tl.iv_state == G_WAITING], return_counts=True)
+    k = np.searchsorted(waiting_g, writers)
+    k = np.minimum(k, max(waiting_g.shape[0] - 1, 0))
+    per = np.zeros(writers.shape[0], np.int64)
+    if waiting_g.shape[0]:
+        hit = waiting_g[k] == writers
+        per[hit] = waits[k[hit]]
+    return round(float(np.median(writes / np.maximum(per, 1))), 6)

@@ -1,0 +1,43 @@
+"""Write syscalls per writer wake-up (diagnose/features/writes.py, issue 12 branch `mild`).
+
+A storm's process rate grows with the number of streams; its pieces per wake-up do not. On
+the committed train traces a flush every 256 bytes of a 2 KiB frame is 9 writes per wake-up
+at 5.7k writes/s, and the harness's busy healthy server (48 streams) writes each event whole
+at 4.8k/s: the rate cannot tell them apart, this can.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diagnose.features import extract
+
+GEN = Path(__file__).resolve().parent.parent / "fixtures" / "traces" / "gen"
+FX = GEN.parent
+
+
+@pytest.fixture(scope="module")
+def framed():
+    return {v: extract(str(GEN / f"framed-{v}-go1.22.10.trace")).syscalls for v in ("healthy", "write256", "write64")}
+
+
+def test_pieces_per_wake_up_follow_the_flush_size(framed):
+    # 2 KiB frames: one write each when healthy, 8 pieces (+ the header) at 256 B, 32 at 64 B
+    assert framed["healthy"].writes_per_wait < 2.0
+    assert 8.0 <= framed["write256"].writes_per_wait < 10.0
+    assert 30.0 <= framed["write64"].writes_per_wait < 36.0
+
+
+def test_busy_healthy_server_writes_whole_events_at_a_storm_like_rate(framed):
+    heavy = extract(str(FX / "healthy-heavy-go1.22.10.trace")).syscalls
+    # as many writes per second as the mild storm...
+    assert heavy.write_per_s >= 0.8 * framed["write256"].write_per_s
+    # ...but one or two per wake-up
+    assert heavy.writes_per_wait < 2.0
+
+
+def test_http2_frame_writers_count_one_write_each():
+    """Go's HTTP/2 server writes each frame from a goroutine of its own that exits after it:
+    no wait, one write; the median stays at 1 (the limit the rule's header names)."""
+    assert extract(str(GEN / "h2tls-healthy-go1.22.10.trace")).syscalls.writes_per_wait == 1.0
