@@ -229,3 +229,27 @@ def test_fit_recovers_a_rising_probability():
     a, b = fit(obs, prior=(0.6, 0.9))
     assert 0.25 < a < 0.6 and 0.75 < b < 0.9
     assert fit(obs[:3]) is None  # too few to fit
+
+
+def test_fit_gives_a_constant_rule_its_shrunk_rate():
+    from calibrate import Obs, fit
+
+    # a constant-confidence rule (no strength): 2 of 8 right, current number 0.5
+    obs = [Obs("r", "p", "train", 0.5, None, y) for y in (1, 1, 0, 0, 0, 0, 0, 0)]
+    assert fit(obs) == (0.25, 0.25)
+    a, b = fit(obs, prior=(0.5, 0.5))
+    assert a == b and 0.25 < a < 0.5
+
+
+def test_selection_keeps_the_current_numbers_unless_a_left_out_program_is_predicted_better():
+    from calibrate import Obs, select
+
+    # two train programs that agree: every finding right, current numbers too low -> refit
+    right = [Obs("good", p, "train", 0.6, s, True) for p in ("a", "b") for s in (0.0, 0.5, 1.0) for _ in range(3)]
+    # two that disagree: a fit on one predicts the other worse than the current 0.5
+    split = ([Obs("torn", "a", "train", 0.5, 0.5, True) for _ in range(9)] +
+             [Obs("torn", "b", "train", 0.5, 0.5, False) for _ in range(9)])
+    choices = {c.rule_id: c for c in select(right + split, {"good": (0.6, 0.6), "torn": (0.5, 0.5)})}
+    assert choices["good"].params is not None and choices["good"].params[0] > 0.6
+    assert choices["good"].best < choices["good"].current
+    assert choices["torn"].params is None
