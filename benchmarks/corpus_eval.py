@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from diagnose.features.model import Features  # noqa: E402
+from diagnose.rules import celeval  # noqa: E402
 from diagnose.rules.engine import diagnose, evaluate_rule  # noqa: E402
 from diagnose.rules.loader import RuleSet, load_ruleset  # noqa: E402
 from diagnose.rules.schema import severity_rank  # noqa: E402
@@ -156,19 +157,46 @@ def load_cases(include_fx: bool = False, programs: set[str] | None = None) -> li
     return out
 
 
+def _fill_one(job: tuple[Path, str, str]) -> None:
+    features_for(*job)
+
+
+def fill_cache(cases: list[Case], code: str, log: bool = True) -> None:
+    """Compute the features the cache lacks, in parallel processes (NETPOLL_EVAL_JOBS, default:
+    the CPUs): after a change to read/timeline/graph/features every trace is recomputed, ~10 min
+    for the ~1250 traces in one process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    todo = []
+    for c in cases:
+        sha = hashlib.sha256(c.path.read_bytes()).hexdigest()
+        if not (CACHE / f"{sha[:20]}-{code}.json").is_file():
+            todo.append((c.path, sha, code))
+    jobs = int(os.environ.get("NETPOLL_EVAL_JOBS") or os.cpu_count() or 1)
+    if len(todo) < 2 or jobs < 2:
+        return
+    if log:
+        print(f"  computing features of {len(todo)} traces in {jobs} processes", file=sys.stderr, flush=True)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(_fill_one, todo, chunksize=4))
+
+
 def run_rules(cases: list[Case], ruleset: RuleSet | None = None, log: bool = True) -> RuleSet:
     """Fill each case's findings (merged by cause, as reported) and per-rule hits."""
     ruleset = ruleset or load_ruleset()
     code = _code_hash()
+    fill_cache(cases, code, log)
     for i, c in enumerate(cases):
         sha = hashlib.sha256(c.path.read_bytes()).hexdigest()
         feats = features_for(c.path, sha, code)
         d = diagnose(feats, ruleset)
         c.findings = [(f.cause, f.severity, f.confidence) for f in d.findings]
         fdict = feats.model_dump()
+        fctx = celeval.shared({"f": fdict})  # converted once for all the rules, as diagnose does
         c.rules = []
         for lr in ruleset.active():
-            r = evaluate_rule(lr, fdict, ruleset.knowledge)
+            r = evaluate_rule(lr, fdict, ruleset.knowledge, fctx=fctx)
             if r.fired and r.finding is not None:
                 c.rules.append(RuleHit(lr.rule.id, lr.rule.cause, r.finding.severity, r.confidence,
                                        _strength(lr, r.confidence)))
