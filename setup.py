@@ -2,7 +2,8 @@
 
 The kernels (diagnose/read/_fastwire.c: decoding; diagnose/read/v1/_v1fast.c: old-format
 traces to column rows; diagnose/timeline/_fastscan.c: hot scans over the columns;
-diagnose/graph/_fastgraph.c: the graph's held-P queries) are optional: when no C compiler is present the build
+diagnose/graph/_fastgraph.c: the graph's held-P queries;
+diagnose/features/_fastfeat.c: the features stage's hot reductions) are optional: when no C compiler is present the build
 goes on without it and the reader uses its pure-Python path (same interface, tested).
 """
 from setuptools import Extension, find_packages, setup
@@ -40,6 +41,11 @@ if os.path.exists("diagnose/timeline/_fastscan.c") and not os.environ.get("NETPO
 if os.path.exists("diagnose/graph/_fastgraph.c") and not os.environ.get("NETPOLL_DIAGNOSE_PURE"):
     ext_modules.append(Extension("diagnose.graph._fastgraph", ["diagnose/graph/_fastgraph.c"],
                                  extra_compile_args=["-O2"], optional=True))
+
+if os.path.exists("diagnose/features/_fastfeat.c") and not os.environ.get("NETPOLL_DIAGNOSE_PURE"):
+    # no contraction of a*b+c into one rounding: the percentiles must round as numpy's do
+    ext_modules.append(Extension("diagnose.features._fastfeat", ["diagnose/features/_fastfeat.c"],
+                                 extra_compile_args=["-O2", "-ffp-contract=off"], optional=True))
 
 setup(
     packages=find_packages(include=["diagnose", "diagnose.*"])

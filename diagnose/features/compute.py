@@ -23,6 +23,7 @@ from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
 from .backpressure import unblocked_write_rate, write_blocked
+from .kernel import feat_kernel
 from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
                     TraceInfo, WaitSite)
@@ -40,10 +41,15 @@ def dist(ns: np.ndarray) -> Distribution:
     ns = np.asarray(ns)
     if ns.shape[0] == 0:
         return Distribution()
-    ms = ns.astype(np.float64) / 1e6
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return Distribution(count=int(ms.shape[0]), total_ms=round(float(ms.sum()), 6), p50_ms=round(float(p50), 6),
-                        p95_ms=round(float(p95), 6), p99_ms=round(float(p99), 6), max_ms=round(float(ms.max()), 6))
+    fast = feat_kernel()
+    if fast is not None and ns.dtype.kind == "i":  # one pass, no float copy, select not partition
+        total, p50, p95, p99, mx = fast.dist_ms(np.ascontiguousarray(ns, dtype=np.int64))
+    else:
+        ms = ns.astype(np.float64) / 1e6
+        p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+        total, mx = ms.sum(), ms.max()
+    return Distribution(count=int(ns.shape[0]), total_ms=round(float(total), 6), p50_ms=round(float(p50), 6),
+                        p95_ms=round(float(p95), 6), p99_ms=round(float(p99), 6), max_ms=round(float(mx), 6))
 
 
 class _Ctx:
@@ -444,6 +450,9 @@ def _max_concurrent(start: np.ndarray, end: np.ndarray) -> int:
     if start.shape[0] == 0:
         return 0
     s, e = np.sort(start), np.sort(end)
+    fast = feat_kernel()
+    if fast is not None:  # a merge walk instead of searchsorted
+        return int(fast.max_open(np.ascontiguousarray(s, np.int64), np.ascontiguousarray(e, np.int64)))
     open_after = np.arange(1, s.shape[0] + 1) - np.searchsorted(e, s, side="right")
     return int(open_after.max())
 
@@ -555,18 +564,41 @@ def _assist_running_ns(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> float:
     if not run.any():
         return 0.0
     span = tl.duration_ns + 1
+    fast = feat_kernel()
+    if fast is not None:
+        got = _assist_running_compiled(fast, tl, r, assist, span)
+        if got is not None:
+            return got
     # each goroutine gets its own stretch of a virtual time axis: one coverage for all
     gi_run = tl.iv_gor[run]
     base = gi_run * span - tl.t0
     cover = A.coverage(tl.iv_start[run] + base, tl.iv_end[run] + base)
+    gi, s, e = _assist_queries(tl, r, assist)
+    b = gi * span - tl.t0
+    return float(cover(s + b, e + b).sum())
+
+
+def _assist_queries(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Goroutine-scoped assist ranges of known goroutines: (goroutine index, start, end)."""
     sel = assist & (r.rk == 1)
     g = r.rid[sel]
     gi = tl.gor_index(g).astype(np.int64)
     known = (gi < tl.gor_id.shape[0])
     known[known] &= tl.gor_id[gi[known]] == g[known]
-    gi, s, e = gi[known], r.start[sel][known], r.end[sel][known]
+    return gi[known], r.start[sel][known], r.end[sel][known]
+
+
+def _assist_running_compiled(fast, tl: Timelines, r: A.Ranges, assist: np.ndarray, span: int) -> float | None:
+    """`_assist_running_ns` in one pass over the intervals (they are grouped by goroutine in
+    time order, so the virtual axis needs no sort); None when they are not in that order."""
+    gi, s, e = _assist_queries(tl, r, assist)
     b = gi * span - tl.t0
-    return float(cover(s + b, e + b).sum())
+    i64 = np.int64
+    got = fast.cover_sum(np.ascontiguousarray(tl.iv_start, i64), np.ascontiguousarray(tl.iv_end, i64),
+                         np.ascontiguousarray(s + b, i64), np.ascontiguousarray(e + b, i64),
+                         np.ascontiguousarray(tl.iv_state, np.int8), int(G_RUNNING),
+                         np.ascontiguousarray(tl.iv_gor, i64), int(span), int(tl.t0))
+    return None if got is None else float(got)
 
 
 # ----------------------------------------------------------------------------- threads

@@ -30,6 +30,7 @@ from ..graph import chains as C
 from ..timeline import analysis as A
 from ..timeline.columns import G_WAITING
 from ..timeline.timeline import Timelines, ffill_index
+from .kernel import feat_kernel
 from .model import Distribution, Evidence, TimerWakes
 
 #: wait reasons a timer ends (Go's waitReason strings, also those the old formats convert to)
@@ -52,7 +53,8 @@ def timer_wakes(ctx, dist) -> TimerWakes:
     if f.count == 0:
         return f
     t = tl.iv_end[w]
-    busy = all_busy_before(tl, ctx.cg.run_by_p, t)
+    fast = feat_kernel()
+    busy = _all_busy_compiled(fast, tl, t) if fast is not None else all_busy_before(tl, ctx.cg.run_by_p, t)
     late = busy >= LATE_NS
     f.late = int(late.sum())
     f.late_share = round(f.late / f.count, 6)
@@ -61,13 +63,43 @@ def timer_wakes(ctx, dist) -> TimerWakes:
     lw, lt, lb = w[late], t[late], busy[late]
     f.late_ms = dist(lb)
     f.late_ms_per_s = round(float(lb.sum()) / 1e6 / ctx.dur_s, 6)
-    held = A.held_p_by_goroutine(tl, lt - lb, lt)
-    if held.overlap.shape[0]:
-        system = tl.gor_is_system[tl.gor_index(held.g)]
-        tot = float(held.overlap.sum())
-        f.user_share = round(float(held.overlap[~system].sum()) / tot, 6) if tot > 0 else 0.0
+    if fast is not None:
+        # the overlap sums in one pass; who held the Ps only for the windows cited
+        tot, user = _held_share_compiled(fast, tl, lt - lb, lt)
+        if tot > 0:
+            f.user_share = round(float(user) / float(tot), 6)
+        top = np.argsort(-lb, kind="stable")[:MAX_EVIDENCE]
+        held = A.held_p_by_goroutine(tl, (lt - lb)[top], lt[top])
+        held.window = top[held.window]
+    else:
+        held = A.held_p_by_goroutine(tl, lt - lb, lt)
+        if held.overlap.shape[0]:
+            system = tl.gor_is_system[tl.gor_index(held.g)]
+            tot = float(held.overlap.sum())
+            f.user_share = round(float(held.overlap[~system].sum()) / tot, 6) if tot > 0 else 0.0
     f.evidence = _evidence(ctx, lw, lt, lb, held)
     return f
+
+
+def _run_args(tl: Timelines) -> tuple[np.ndarray, ...]:
+    """The running intervals by (P, start) and the interval columns the compiled scans read."""
+    i64 = np.int64
+    return (np.ascontiguousarray(tl.run_iv, i64), np.ascontiguousarray(tl.iv_p, i64),
+            np.ascontiguousarray(tl.iv_start, i64), np.ascontiguousarray(tl.iv_end, i64))
+
+
+def _all_busy_compiled(fast, tl: Timelines, t: np.ndarray) -> np.ndarray:
+    """`all_busy_before` in one compiled pass (same Ps, same stretches, same numbers)."""
+    out = fast.all_busy(*_run_args(tl), np.ascontiguousarray(tl.procs, np.int64),
+                        np.ascontiguousarray(t, np.int64), SWITCH_GAP_NS)
+    return np.frombuffer(out, np.int64).copy()
+
+
+def _held_share_compiled(fast, tl: Timelines, ws: np.ndarray, we: np.ndarray) -> tuple[int, int]:
+    """(summed overlap, by user goroutines) of `held_p_by_goroutine(tl, ws, we)`'s rows."""
+    return fast.held_share(*_run_args(tl), np.ascontiguousarray(tl.iv_gor, np.int64),
+                           np.ascontiguousarray(tl.gor_is_system, np.bool_),
+                           np.ascontiguousarray(ws, np.int64), np.ascontiguousarray(we, np.int64))
 
 
 def _timer_wake_intervals(tl: Timelines) -> np.ndarray:

@@ -1,0 +1,513 @@
+/* Compiled kernels of the features stage (optional; the numpy code in diagnose/features is the
+ * reference, and runs when this module is not built or NETPOLL_DIAGNOSE_PURE is set).
+ *
+ * Each function replaces a measured-hot numpy sequence with one pass and gives the same numbers
+ * bit for bit (tests/test_fastfeat.py compares both paths on real fixture traces):
+ *
+ *   dist_ms(ns)              dist()'s total/p50/p95/p99/max: numpy's pairwise sum and default
+ *                            (linear) percentile of ns/1e6, selecting order statistics on the
+ *                            integers (ns -> ms keeps order) instead of np.partition of a copy
+ *   max_open(s, e)           _max_concurrent: a merge walk over sorted starts and ends
+ *   cover_sum(...)           analysis.coverage(starts, ends)(qa, qb).sum() without the sort and
+ *                            searchsorted passes when the starts are already in order (the
+ *                            running intervals on a per-goroutine virtual axis: mark assist)
+ *   held_share(...)          timers: total and user-goroutine overlap of the running intervals
+ *                            with each window (held_p_by_goroutine's pairs, summed)
+ *   all_busy(...)            timers.all_busy_before: per P, busy stretches and a binary search
+ *
+ * Codes (goroutine states) come from Python as arguments: nothing here copies an enum.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+/* A read-only contiguous buffer of `itemsize`-byte items (1: bool/int8, 8: int64). */
+static int get_buf(PyObject *o, Py_buffer *b, Py_ssize_t itemsize, const char *what) {
+    if (PyObject_GetBuffer(o, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    if (b->itemsize != itemsize || b->ndim > 1) {
+        PyErr_Format(PyExc_TypeError, "_fastfeat: %s must be a contiguous 1-d array of %zd-byte items", what,
+                     itemsize);
+        PyBuffer_Release(b);
+        return -1;
+    }
+    if (itemsize == 8 && b->format && strcmp(b->format, "q") && strcmp(b->format, "l") && strcmp(b->format, "<q") &&
+        strcmp(b->format, "=q") && strcmp(b->format, "<l") && strcmp(b->format, "=l")) {
+        PyErr_Format(PyExc_TypeError, "_fastfeat: %s must be int64", what);
+        PyBuffer_Release(b);
+        return -1;
+    }
+    return 0;
+}
+
+#define N64(b) ((b).len / 8)
+#define I64(b) ((const int64_t *)(b).buf)
+#define U8(b) ((const uint8_t *)(b).buf)
+
+/* ------------------------------------------------------------------ order statistics */
+static void swap64(int64_t *a, int64_t *b) { int64_t t = *a; *a = *b; *b = t; }
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rearrange a[lo..hi) so that a[k] is the value of rank k, smaller before, larger after
+ * (three-way partitions: many equal durations; depth-limited, then a full sort). */
+static void select_k(int64_t *a, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t k) {
+    int depth = 0;
+    while (hi - lo > 16) {
+        if (++depth > 64) {
+            qsort(a + lo, (size_t)(hi - lo), sizeof(int64_t), cmp_i64);
+            return;
+        }
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        int64_t x = a[lo], y = a[mid], z = a[hi - 1], p;
+        p = (x < y) ? ((y < z) ? y : ((x < z) ? z : x)) : ((x < z) ? x : ((y < z) ? z : y));
+        Py_ssize_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            if (a[i] < p) swap64(&a[lt++], &a[i++]);
+            else if (a[i] > p) swap64(&a[i], &a[--gt]);
+            else i++;
+        }
+        if (k < lt) hi = lt;
+        else if (k >= gt) lo = gt;
+        else return;
+    }
+    /* insertion sort of the small rest */
+    for (Py_ssize_t i = lo + 1; i < hi; i++) {
+        int64_t v = a[i];
+        Py_ssize_t j = i;
+        while (j > lo && a[j - 1] > v) { a[j] = a[j - 1]; j--; }
+        a[j] = v;
+    }
+}
+
+static double ms_of(int64_t ns) { return (double)ns / 1e6; }
+
+/* numpy's pairwise summation of float64 (loops_utils.h: blocks of 128, eight accumulators) */
+static double pairwise_ms(const int64_t *a, Py_ssize_t n) {
+    if (n < 8) {
+        double res = 0.;
+        for (Py_ssize_t i = 0; i < n; i++) res += ms_of(a[i]);
+        return res;
+    } else if (n <= 128) {
+        double r[8], res;
+        Py_ssize_t i;
+        for (int j = 0; j < 8; j++) r[j] = ms_of(a[j]);
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++) r[j] += ms_of(a[i + j]);
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += ms_of(a[i]);
+        return res;
+    } else {
+        Py_ssize_t n2 = n / 2;
+        n2 -= n2 % 8;
+        return pairwise_ms(a, n2) + pairwise_ms(a + n2, n - n2);
+    }
+}
+
+PyDoc_STRVAR(dist_ms_doc,
+"dist_ms(ns) -> (total, p50, p95, p99, max) of ms = ns.astype(float64) / 1e6, bit for bit as numpy\n"
+"gives them: ms.sum() (pairwise), np.percentile(ms, [50, 95, 99]) (linear method), ms.max().\n"
+"ns: a non-empty contiguous int64 array (not modified).");
+
+static PyObject *dist_ms(PyObject *self, PyObject *args) {
+    PyObject *o;
+    if (!PyArg_ParseTuple(args, "O", &o)) return NULL;
+    Py_buffer b;
+    if (get_buf(o, &b, 8, "ns") < 0) return NULL;
+    Py_ssize_t n = N64(b);
+    if (n == 0) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "dist_ms: empty array");
+        return NULL;
+    }
+    int64_t *a = (int64_t *)malloc((size_t)n * sizeof(int64_t));
+    if (!a) {
+        PyBuffer_Release(&b);
+        return PyErr_NoMemory();
+    }
+    memcpy(a, b.buf, (size_t)n * sizeof(int64_t));
+    double total = pairwise_ms(a, n); /* in the array's order, before selecting */
+    PyBuffer_Release(&b);
+    /* numpy: q = [50, 95, 99] / 100; virtual = (n - 1) * q; prev = floor(virtual), next = prev + 1;
+     * virtual >= n - 1: both the last; gamma = virtual - prev; lerp as numpy's _lerp */
+    static const double pct[3] = {50.0, 95.0, 99.0};
+    Py_ssize_t prev[3], next[3];
+    double gamma[3];
+    for (int j = 0; j < 3; j++) {
+        double q = pct[j] / 100.0;
+        double v = (double)(n - 1) * q;
+        double pf = floor(v);
+        if (v >= (double)(n - 1)) {
+            prev[j] = next[j] = n - 1;
+            gamma[j] = v - (-1.0);  /* numpy sets the indexes to -1 before computing gamma */
+        } else {
+            prev[j] = (Py_ssize_t)pf;
+            next[j] = prev[j] + 1;
+            gamma[j] = v - pf;
+        }
+    }
+    /* order statistics needed, ascending: select each within what is right of the last */
+    Py_ssize_t ranks[7];
+    int nr = 0;
+    for (int j = 0; j < 3; j++) { ranks[nr++] = prev[j]; ranks[nr++] = next[j]; }
+    ranks[nr++] = n - 1;
+    for (int i = 1; i < nr; i++) { /* sort the 7 ranks */
+        Py_ssize_t v = ranks[i];
+        int j = i;
+        while (j > 0 && ranks[j - 1] > v) { ranks[j] = ranks[j - 1]; j--; }
+        ranks[j] = v;
+    }
+    Py_ssize_t lo = 0, last = -1;
+    for (int i = 0; i < nr; i++) {
+        if (ranks[i] == last) continue;
+        select_k(a, lo, n, ranks[i]);
+        last = ranks[i];
+        lo = last + 1;
+    }
+    double out[4];
+    for (int j = 0; j < 3; j++) {
+        double x = ms_of(a[prev[j]]), y = ms_of(a[next[j]]), t = gamma[j];
+        double d = y - x;
+        out[j] = (t >= 0.5) ? (y - d * (1.0 - t)) : (x + d * t);
+    }
+    out[3] = ms_of(a[n - 1]);
+    free(a);
+    return Py_BuildValue("ddddd", total, out[0], out[1], out[2], out[3]);
+}
+
+/* ------------------------------------------------------------------ max_open */
+PyDoc_STRVAR(max_open_doc,
+"max_open(s, e) -> int: max over i of (i + 1) - #(e <= s[i]), s and e sorted int64 (0 when empty):\n"
+"the most intervals open at once, an end counting before a start at the same time.");
+
+static PyObject *max_open(PyObject *self, PyObject *args) {
+    PyObject *os, *oe;
+    if (!PyArg_ParseTuple(args, "OO", &os, &oe)) return NULL;
+    Py_buffer bs, be;
+    if (get_buf(os, &bs, 8, "s") < 0) return NULL;
+    if (get_buf(oe, &be, 8, "e") < 0) {
+        PyBuffer_Release(&bs);
+        return NULL;
+    }
+    const int64_t *s = I64(bs), *e = I64(be);
+    Py_ssize_t n = N64(bs), m = N64(be), j = 0;
+    int64_t best = 0;
+    int have = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        while (j < m && e[j] <= s[i]) j++;
+        int64_t open = (int64_t)(i + 1) - (int64_t)j;
+        if (!have || open > best) { best = open; have = 1; }
+    }
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&be);
+    return PyLong_FromLongLong(best);
+}
+
+/* ------------------------------------------------------------------ cover_sum */
+/* The union of intervals (in start order) as groups [us, ue) and the covered ns before each. */
+typedef struct {
+    int64_t *us, *ue, *cum; /* cum[k]: covered ns of groups < k */
+    Py_ssize_t n;
+} cover_t;
+
+static int64_t covered_upto(const cover_t *c, int64_t t) {
+    /* k = #(us <= t) */
+    Py_ssize_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (c->us[mid] <= t) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return 0;
+    Py_ssize_t km = lo - 1;
+    int64_t part = t - c->us[km], w = c->ue[km] - c->us[km];
+    if (part < 0) part = 0;
+    if (part > w) part = w;
+    return c->cum[km] + part;
+}
+
+PyDoc_STRVAR(cover_sum_doc,
+"cover_sum(starts, ends, qa, qb, state, want, gor, span, t0) -> int or None:\n"
+"sum over queries of analysis.coverage(S, E)(qa, qb), where the intervals are those i with\n"
+"state[i] == want (state: int8 array, or None for all) moved to S = starts[i] + gor[i] * span - t0\n"
+"(gor None: S = starts[i]), E likewise. None when the S are not in order (the caller sorts).");
+
+static PyObject *cover_sum(PyObject *self, PyObject *args) {
+    PyObject *os, *oe, *oqa, *oqb, *ost, *og;
+    int want;
+    long long span, t0;
+    if (!PyArg_ParseTuple(args, "OOOOOiOLL", &os, &oe, &oqa, &oqb, &ost, &want, &og, &span, &t0)) return NULL;
+    Py_buffer bs = {0}, be = {0}, bqa = {0}, bqb = {0}, bst = {0}, bg = {0};
+    PyObject *res = NULL;
+    cover_t c = {0};
+    if (get_buf(os, &bs, 8, "starts") < 0) goto done;
+    if (get_buf(oe, &be, 8, "ends") < 0) goto done;
+    if (get_buf(oqa, &bqa, 8, "qa") < 0) goto done;
+    if (get_buf(oqb, &bqb, 8, "qb") < 0) goto done;
+    if (ost != Py_None && get_buf(ost, &bst, 1, "state") < 0) goto done;
+    if (og != Py_None && get_buf(og, &bg, 8, "gor") < 0) goto done;
+    Py_ssize_t n = N64(bs);
+    if (N64(be) != n || (bst.buf && bst.len != n) || (bg.buf && N64(bg) != n) || N64(bqa) != N64(bqb)) {
+        PyErr_SetString(PyExc_ValueError, "cover_sum: length mismatch");
+        goto done;
+    }
+    c.us = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
+    c.ue = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
+    c.cum = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!c.us || !c.ue || !c.cum) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const int64_t *S = I64(bs), *E = I64(be), *G = bg.buf ? I64(bg) : NULL;
+    const int8_t *ST = bst.buf ? (const int8_t *)bst.buf : NULL;
+    int64_t prev_s = 0, emax = 0;
+    int any = 0;
+    Py_ssize_t k = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ST && ST[i] != want) continue;
+        int64_t base = G ? G[i] * (int64_t)span - (int64_t)t0 : 0;
+        int64_t s = S[i] + base, e = E[i] + base;
+        if (any && s < prev_s) { /* not in start order: the caller's numpy path sorts */
+            res = Py_None;
+            Py_INCREF(res);
+            goto done;
+        }
+        if (!any || s > emax) { /* a new group (s > running max of the ends so far) */
+            k++;
+            c.us[k] = s;
+            emax = any ? (e > emax ? e : emax) : e;
+            c.ue[k] = emax;
+        } else {
+            if (e > emax) emax = e;
+            c.ue[k] = emax;
+        }
+        prev_s = s;
+        any = 1;
+    }
+    c.n = k + 1;
+    int64_t acc = 0;
+    for (Py_ssize_t j = 0; j < c.n; j++) {
+        if (c.ue[j] < 0) c.ue[j] = 0; /* the reference's np.maximum.at into zeros */
+        c.cum[j] = acc;
+        acc += c.ue[j] - c.us[j];
+    }
+    const int64_t *qa = I64(bqa), *qb = I64(bqb);
+    int64_t tot = 0;
+    if (c.n > 0) {
+        for (Py_ssize_t q = 0; q < N64(bqa); q++) tot += covered_upto(&c, qb[q]) - covered_upto(&c, qa[q]);
+    }
+    res = PyLong_FromLongLong(tot);
+done:
+    free(c.us);
+    free(c.ue);
+    free(c.cum);
+    if (bs.buf) PyBuffer_Release(&bs);
+    if (be.buf) PyBuffer_Release(&be);
+    if (bqa.buf) PyBuffer_Release(&bqa);
+    if (bqb.buf) PyBuffer_Release(&bqb);
+    if (bst.buf) PyBuffer_Release(&bst);
+    if (bg.buf) PyBuffer_Release(&bg);
+    return res;
+}
+
+/* ------------------------------------------------------------------ per-P running intervals */
+/* run (interval indices sorted by (P, start)) split at each change of P: for segment k,
+ * rows off[k]..off[k+1] of s (starts) and em (running max of the ends within the segment). */
+typedef struct {
+    Py_ssize_t nseg, n;
+    Py_ssize_t *off;
+    int64_t *p, *s, *em, *ri;
+} byp_t;
+
+static void byp_free(byp_t *b) {
+    free(b->off);
+    free(b->p);
+    free(b->s);
+    free(b->em);
+    free(b->ri);
+}
+
+static int byp_build(byp_t *b, const int64_t *run, Py_ssize_t n, const int64_t *iv_p, const int64_t *iv_s,
+                     const int64_t *iv_e, Py_ssize_t niv) {
+    memset(b, 0, sizeof(*b));
+    b->n = n;
+    b->off = (Py_ssize_t *)malloc((size_t)(n + 2) * sizeof(Py_ssize_t));
+    b->p = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
+    b->s = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
+    b->em = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
+    b->ri = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!b->off || !b->p || !b->s || !b->em || !b->ri) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int64_t em = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = run[i];
+        if (r < 0 || r >= niv) {
+            PyErr_SetString(PyExc_IndexError, "_fastfeat: running interval index out of range");
+            return -1;
+        }
+        int64_t p = iv_p[r];
+        if (i == 0 || p != b->p[b->nseg - 1]) {
+            b->off[b->nseg] = i;
+            b->p[b->nseg++] = p;
+            em = iv_e[r];
+        } else if (iv_e[r] > em) {
+            em = iv_e[r];
+        }
+        b->s[i] = iv_s[r];
+        b->em[i] = em;
+        b->ri[i] = r;
+    }
+    b->off[b->nseg] = n;
+    return 0;
+}
+
+/* first index in [lo, hi) with a[i] > t (side="right") or a[i] >= t (side="left") */
+static Py_ssize_t search(const int64_t *a, Py_ssize_t lo, Py_ssize_t hi, int64_t t, int right) {
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (right ? (a[mid] <= t) : (a[mid] < t)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+PyDoc_STRVAR(held_share_doc,
+"held_share(run, iv_p, iv_start, iv_end, iv_gor, gor_is_system, ws, we) -> (total, user):\n"
+"over every window [ws, we) and every running interval overlapping it on its P (held_p_pairs'\n"
+"pairs: per P, rows searchsorted(em, ws, right) .. searchsorted(s, we, left)), the summed\n"
+"positive overlap, and the part of it by goroutines that are not runtime goroutines.");
+
+static PyObject *held_share(PyObject *self, PyObject *args) {
+    PyObject *orun, *op, *os, *oe, *og, *osys, *ows, *owe;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &orun, &op, &os, &oe, &og, &osys, &ows, &owe)) return NULL;
+    Py_buffer brun = {0}, bp = {0}, bs = {0}, be = {0}, bg = {0}, bsys = {0}, bws = {0}, bwe = {0};
+    PyObject *res = NULL;
+    byp_t b = {0};
+    if (get_buf(orun, &brun, 8, "run") < 0 || get_buf(op, &bp, 8, "iv_p") < 0 || get_buf(os, &bs, 8, "iv_start") < 0 ||
+        get_buf(oe, &be, 8, "iv_end") < 0 || get_buf(og, &bg, 8, "iv_gor") < 0 ||
+        get_buf(osys, &bsys, 1, "gor_is_system") < 0 || get_buf(ows, &bws, 8, "ws") < 0 ||
+        get_buf(owe, &bwe, 8, "we") < 0)
+        goto done;
+    Py_ssize_t niv = N64(bs);
+    if (N64(bp) != niv || N64(be) != niv || N64(bg) != niv || N64(bws) != N64(bwe)) {
+        PyErr_SetString(PyExc_ValueError, "held_share: length mismatch");
+        goto done;
+    }
+    if (byp_build(&b, I64(brun), N64(brun), I64(bp), I64(bs), I64(be), niv) < 0) goto done;
+    const int64_t *ws = I64(bws), *we = I64(bwe), *ivs = I64(bs), *ive = I64(be), *gor = I64(bg);
+    const uint8_t *sys = U8(bsys);
+    Py_ssize_t ngor = bsys.len;
+    int64_t tot = 0, user = 0;
+    for (Py_ssize_t w = 0; w < N64(bws); w++) {
+        int64_t a = ws[w], z = we[w];
+        for (Py_ssize_t k = 0; k < b.nseg; k++) {
+            Py_ssize_t o0 = b.off[k], o1 = b.off[k + 1];
+            Py_ssize_t lo = search(b.em, o0, o1, a, 1), hi = search(b.s, o0, o1, z, 0);
+            for (Py_ssize_t i = lo; i < hi; i++) {
+                int64_t r = b.ri[i];
+                int64_t st = ivs[r] > a ? ivs[r] : a, en = ive[r] < z ? ive[r] : z;
+                int64_t ov = en - st;
+                if (ov <= 0) continue;
+                tot += ov;
+                int64_t gi = gor[r];
+                if (gi < 0 || gi >= ngor) {
+                    PyErr_SetString(PyExc_IndexError, "held_share: goroutine index out of range");
+                    goto done;
+                }
+                if (!sys[gi]) user += ov;
+            }
+        }
+    }
+    res = Py_BuildValue("LL", (long long)tot, (long long)user);
+done:
+    byp_free(&b);
+    Py_buffer *all[] = {&brun, &bp, &bs, &be, &bg, &bsys, &bws, &bwe};
+    for (int i = 0; i < 8; i++)
+        if (all[i]->buf) PyBuffer_Release(all[i]);
+    return res;
+}
+
+PyDoc_STRVAR(all_busy_doc,
+"all_busy(run, iv_p, iv_start, iv_end, procs, t, gap) -> bytes of int64: timers.all_busy_before:\n"
+"for each time t, the minimum over the Ps in procs of how long that P had been running without\n"
+"a gap > gap up to t (0 for a P idle at t or with no running interval).");
+
+static PyObject *all_busy(PyObject *self, PyObject *args) {
+    PyObject *orun, *op, *os, *oe, *oprocs, *ot;
+    long long gap;
+    if (!PyArg_ParseTuple(args, "OOOOOOL", &orun, &op, &os, &oe, &oprocs, &ot, &gap)) return NULL;
+    Py_buffer brun = {0}, bp = {0}, bs = {0}, be = {0}, bprocs = {0}, bt = {0};
+    PyObject *res = NULL;
+    byp_t b = {0};
+    int64_t *out = NULL, *stretch = NULL;
+    if (get_buf(orun, &brun, 8, "run") < 0 || get_buf(op, &bp, 8, "iv_p") < 0 || get_buf(os, &bs, 8, "iv_start") < 0 ||
+        get_buf(oe, &be, 8, "iv_end") < 0 || get_buf(oprocs, &bprocs, 8, "procs") < 0 || get_buf(ot, &bt, 8, "t") < 0)
+        goto done;
+    Py_ssize_t niv = N64(bs), nt = N64(bt);
+    if (N64(bp) != niv || N64(be) != niv) {
+        PyErr_SetString(PyExc_ValueError, "all_busy: length mismatch");
+        goto done;
+    }
+    if (byp_build(&b, I64(brun), N64(brun), I64(bp), I64(bs), I64(be), niv) < 0) goto done;
+    out = (int64_t *)malloc((size_t)(nt + 1) * sizeof(int64_t));
+    stretch = (int64_t *)malloc((size_t)(b.n + 1) * sizeof(int64_t));
+    if (!out || !stretch) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* stretch[i]: start of the busy stretch row i belongs to (a new one after a gap > gap) */
+    for (Py_ssize_t k = 0; k < b.nseg; k++)
+        for (Py_ssize_t i = b.off[k]; i < b.off[k + 1]; i++)
+            stretch[i] = (i == b.off[k] || b.s[i] - b.em[i - 1] > (int64_t)gap) ? b.s[i] : stretch[i - 1];
+    const int64_t *t = I64(bt), *procs = I64(bprocs);
+    Py_ssize_t np_ = N64(bprocs);
+    for (Py_ssize_t j = 0; j < nt; j++) out[j] = 0;
+    for (Py_ssize_t q = 0; q < np_; q++) {
+        /* the segment of this P (the dict in the reference keeps the last segment of a P) */
+        Py_ssize_t seg = -1;
+        for (Py_ssize_t k = 0; k < b.nseg; k++)
+            if (b.p[k] == procs[q]) seg = k;
+        if (seg < 0) { /* a P that never ran anything: idle throughout, busy 0 */
+            for (Py_ssize_t j = 0; j < nt; j++)
+                if (q == 0 || out[j] > 0) out[j] = 0;
+            continue;
+        }
+        Py_ssize_t o0 = b.off[seg], o1 = b.off[seg + 1];
+        for (Py_ssize_t j = 0; j < nt; j++) {
+            Py_ssize_t kk = search(b.s, o0, o1, t[j], 1) - 1;
+            int64_t busy = 0;
+            if (kk >= o0 && b.em[kk] >= t[j] - (int64_t)gap) busy = t[j] - stretch[kk];
+            if (q == 0 || busy < out[j]) out[j] = busy;
+        }
+    }
+    res = PyBytes_FromStringAndSize((const char *)out, nt * (Py_ssize_t)sizeof(int64_t));
+done:
+    free(out);
+    free(stretch);
+    byp_free(&b);
+    Py_buffer *all[] = {&brun, &bp, &bs, &be, &bprocs, &bt};
+    for (int i = 0; i < 6; i++)
+        if (all[i]->buf) PyBuffer_Release(all[i]);
+    return res;
+}
+
+static PyMethodDef methods[] = {
+    {"dist_ms", dist_ms, METH_VARARGS, dist_ms_doc},
+    {"max_open", max_open, METH_VARARGS, max_open_doc},
+    {"cover_sum", cover_sum, METH_VARARGS, cover_sum_doc},
+    {"held_share", held_share, METH_VARARGS, held_share_doc},
+    {"all_busy", all_busy, METH_VARARGS, all_busy_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastfeat",
+                                    "Compiled kernels of the features stage (see _fastfeat.c).", -1, methods};
+
+PyMODINIT_FUNC PyInit__fastfeat(void) { return PyModule_Create(&module); }
