@@ -7,6 +7,8 @@
  *   dist_ms(ns)              dist()'s total/p50/p95/p99/max: numpy's pairwise sum and default
  *                            (linear) percentile of ns/1e6, selecting order statistics on the
  *                            integers (ns -> ms keeps order) instead of np.partition of a copy
+ *   group_dists(...)         dist_ms per group (our code's functions and packages, syscall
+ *                            sites) and distinct goroutines per group, after one counting sort
  *   max_open(s, e)           _max_concurrent: a merge walk over sorted starts and ends
  *   cover_sum(...)           analysis.coverage(starts, ends)(qa, qb).sum() without the sort and
  *                            searchsorted passes when the starts are already in order (the
@@ -47,42 +49,91 @@ static int get_buf(PyObject *o, Py_buffer *b, Py_ssize_t itemsize, const char *w
 #define U8(b) ((const uint8_t *)(b).buf)
 
 /* ------------------------------------------------------------------ order statistics */
-static void swap64(int64_t *a, int64_t *b) { int64_t t = *a; *a = *b; *b = t; }
-
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Rearrange a[lo..hi) so that a[k] is the value of rank k, smaller before, larger after
- * (three-way partitions: many equal durations; depth-limited, then a full sort). */
-static void select_k(int64_t *a, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t k) {
-    int depth = 0;
-    while (hi - lo > 16) {
-        if (++depth > 64) {
-            qsort(a + lo, (size_t)(hi - lo), sizeof(int64_t), cmp_i64);
-            return;
-        }
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        int64_t x = a[lo], y = a[mid], z = a[hi - 1], p;
-        p = (x < y) ? ((y < z) ? y : ((x < z) ? z : x)) : ((x < z) ? x : ((y < z) ? z : y));
-        Py_ssize_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
-            if (a[i] < p) swap64(&a[lt++], &a[i++]);
-            else if (a[i] > p) swap64(&a[i], &a[--gt]);
-            else i++;
-        }
-        if (k < lt) hi = lt;
-        else if (k >= gt) lo = gt;
-        else return;
+#define NBUCKET 65536
+
+/* The bucket of v = x - min: v itself below 1024, else its top 11 significant bits and their
+ * position (a float with a 10-bit mantissa): monotone in v, at most 56k buckets, each 1/1024
+ * of its value wide -- a wide range of durations still spreads over many buckets. */
+static inline Py_ssize_t bucket_of(uint64_t v) {
+    if (v < 1024) return (Py_ssize_t)v;
+    int e = 63 - __builtin_clzll(v);
+    return (Py_ssize_t)(((uint64_t)(e - 9) << 10) | ((v >> (e - 10)) & 1023));
+}
+
+/* out[j] = the value of rank r[j] in a[0..n) (r ascending, distinct, < n): a radix select --
+ * a histogram of the buckets finds each rank's bucket, the few buckets needed are gathered and
+ * selected in the same way (a bucket one value wide is that value). O(n) a level, rarely more
+ * than one level; a does not change. Returns -1 when out of memory. */
+static int select_ranks(const int64_t *a, Py_ssize_t n, const Py_ssize_t *r, int m, int64_t *out) {
+    if (n <= 1024) {
+        int64_t *t = (int64_t *)malloc((size_t)n * sizeof(int64_t));
+        if (!t) return -1;
+        memcpy(t, a, (size_t)n * sizeof(int64_t));
+        qsort(t, (size_t)n, sizeof(int64_t), cmp_i64);
+        for (int j = 0; j < m; j++) out[j] = t[r[j]];
+        free(t);
+        return 0;
     }
-    /* insertion sort of the small rest */
-    for (Py_ssize_t i = lo + 1; i < hi; i++) {
-        int64_t v = a[i];
-        Py_ssize_t j = i;
-        while (j > lo && a[j - 1] > v) { a[j] = a[j - 1]; j--; }
-        a[j] = v;
+    int64_t lo = a[0], hi = a[0];
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (a[i] < lo) lo = a[i];
+        if (a[i] > hi) hi = a[i];
     }
+    if (lo == hi) {
+        for (int j = 0; j < m; j++) out[j] = lo;
+        return 0;
+    }
+    uint32_t *hist = (uint32_t *)calloc(NBUCKET, sizeof(uint32_t));
+    if (!hist) return -1;
+    for (Py_ssize_t i = 0; i < n; i++) hist[bucket_of((uint64_t)a[i] - (uint64_t)lo)]++;
+    /* each rank's bucket and its rank within the bucket */
+    Py_ssize_t bucket[8], inner[8];
+    Py_ssize_t cum = 0, bi = 0;
+    for (int j = 0; j < m; j++) {
+        while (cum + (Py_ssize_t)hist[bi] <= r[j]) cum += hist[bi++];
+        bucket[j] = bi;
+        inner[j] = r[j] - cum;
+    }
+    /* the distinct buckets needed; one below 1024 is one value */
+    int nb = 0, rc = 0;
+    Py_ssize_t ub[8];
+    int64_t *buf[8] = {0};
+    Py_ssize_t fill[8] = {0};
+    for (int j = 0; j < m; j++) {
+        if (bucket[j] < 1024) out[j] = (int64_t)((uint64_t)lo + (uint64_t)bucket[j]);
+        else if (nb == 0 || ub[nb - 1] != bucket[j]) ub[nb++] = bucket[j];
+    }
+    for (int k = 0; k < nb; k++) {
+        buf[k] = (int64_t *)malloc((size_t)hist[ub[k]] * sizeof(int64_t) + 8);
+        if (!buf[k]) rc = -1;
+    }
+    if (rc == 0 && nb > 0) {
+        Py_ssize_t bmin = ub[0], bmax = ub[nb - 1];
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t b = bucket_of((uint64_t)a[i] - (uint64_t)lo);
+            if (b < bmin || b > bmax) continue;
+            for (int k = 0; k < nb; k++)
+                if (ub[k] == b) { buf[k][fill[k]++] = a[i]; break; }
+        }
+        for (int k = 0; k < nb && rc == 0; k++) {
+            Py_ssize_t rr[8];
+            int mm = 0, first = -1;
+            for (int j = 0; j < m; j++)
+                if (bucket[j] == ub[k]) {
+                    if (first < 0) first = j;
+                    rr[mm++] = inner[j];
+                }
+            rc = select_ranks(buf[k], fill[k], rr, mm, out + first);
+        }
+    }
+    for (int k = 0; k < nb; k++) free(buf[k]);
+    free(hist);
+    return rc;
 }
 
 static double ms_of(int64_t ns) { return (double)ns / 1e6; }
@@ -109,6 +160,61 @@ static double pairwise_ms(const int64_t *a, Py_ssize_t n) {
     }
 }
 
+static int rank_slot(const Py_ssize_t *ranks, int nr, Py_ssize_t k) {
+    for (int i = 0; i < nr; i++)
+        if (ranks[i] == k) return i;
+    return 0;
+}
+
+/* out = (total, p50, p95, p99, max) in ms of a[0..n), n > 0, as numpy computes them on
+ * ms = a / 1e6: the pairwise sum in a's order; np.percentile's linear method -- q = [50, 95, 99]
+ * / 100, virtual = (n - 1) * q, prev = floor(virtual), next = prev + 1 (both the last when
+ * virtual >= n - 1, and then gamma is taken from prev = -1), gamma = virtual - prev, lerp as
+ * numpy's _lerp; the maximum. Returns -1 when out of memory. */
+static int dist_core(const int64_t *a, Py_ssize_t n, double out[5]) {
+    static const double pct[3] = {50.0, 95.0, 99.0};
+    Py_ssize_t prev[3], next[3];
+    double gamma[3];
+    out[0] = pairwise_ms(a, n);
+    for (int j = 0; j < 3; j++) {
+        double q = pct[j] / 100.0;
+        double v = (double)(n - 1) * q;
+        double pf = floor(v);
+        if (v >= (double)(n - 1)) {
+            prev[j] = next[j] = n - 1;
+            gamma[j] = v - (-1.0);
+        } else {
+            prev[j] = (Py_ssize_t)pf;
+            next[j] = prev[j] + 1;
+            gamma[j] = v - pf;
+        }
+    }
+    /* the order statistics needed, ascending and distinct */
+    Py_ssize_t want[7], ranks[7];
+    int nw = 0, nr = 0;
+    for (int j = 0; j < 3; j++) { want[nw++] = prev[j]; want[nw++] = next[j]; }
+    want[nw++] = n - 1;
+    for (int i = 1; i < nw; i++) {
+        Py_ssize_t v = want[i];
+        int j = i;
+        while (j > 0 && want[j - 1] > v) { want[j] = want[j - 1]; j--; }
+        want[j] = v;
+    }
+    for (int i = 0; i < nw; i++)
+        if (nr == 0 || ranks[nr - 1] != want[i]) ranks[nr++] = want[i];
+    int64_t val[7];
+    if (select_ranks(a, n, ranks, nr, val) < 0) return -1;
+#define AT(k) ms_of(val[rank_slot(ranks, nr, (k))])
+    for (int j = 0; j < 3; j++) {
+        double x = AT(prev[j]), y = AT(next[j]), t = gamma[j];
+        double d = y - x;
+        out[1 + j] = (t >= 0.5) ? (y - d * (1.0 - t)) : (x + d * t);
+    }
+    out[4] = AT(n - 1);
+#undef AT
+    return 0;
+}
+
 PyDoc_STRVAR(dist_ms_doc,
 "dist_ms(ns) -> (total, p50, p95, p99, max) of ms = ns.astype(float64) / 1e6, bit for bit as numpy\n"
 "gives them: ms.sum() (pairwise), np.percentile(ms, [50, 95, 99]) (linear method), ms.max().\n"
@@ -125,59 +231,101 @@ static PyObject *dist_ms(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "dist_ms: empty array");
         return NULL;
     }
-    int64_t *a = (int64_t *)malloc((size_t)n * sizeof(int64_t));
-    if (!a) {
-        PyBuffer_Release(&b);
-        return PyErr_NoMemory();
-    }
-    memcpy(a, b.buf, (size_t)n * sizeof(int64_t));
-    double total = pairwise_ms(a, n); /* in the array's order, before selecting */
+    double out[5];
+    int rc = dist_core(I64(b), n, out);
     PyBuffer_Release(&b);
-    /* numpy: q = [50, 95, 99] / 100; virtual = (n - 1) * q; prev = floor(virtual), next = prev + 1;
-     * virtual >= n - 1: both the last; gamma = virtual - prev; lerp as numpy's _lerp */
-    static const double pct[3] = {50.0, 95.0, 99.0};
-    Py_ssize_t prev[3], next[3];
-    double gamma[3];
-    for (int j = 0; j < 3; j++) {
-        double q = pct[j] / 100.0;
-        double v = (double)(n - 1) * q;
-        double pf = floor(v);
-        if (v >= (double)(n - 1)) {
-            prev[j] = next[j] = n - 1;
-            gamma[j] = v - (-1.0);  /* numpy sets the indexes to -1 before computing gamma */
+    if (rc < 0) return PyErr_NoMemory();
+    return Py_BuildValue("ddddd", out[0], out[1], out[2], out[3], out[4]);
+}
+
+PyDoc_STRVAR(group_dists_doc,
+"group_dists(idx, ns, n, distinct) -> (dists, counts): for each group k < n, the rows i with\n"
+"idx[i] == k (other idx values are no group) in row order: dists[k] = None (no row) or\n"
+"(count, total, p50, p95, p99, max) as dist_ms(ns[rows]); counts[k] = the number of distinct\n"
+"values of distinct[rows] (distinct None: counts is None). One counting sort, no pass per group.");
+
+static PyObject *group_dists(PyObject *self, PyObject *args) {
+    PyObject *oidx, *ons, *odis;
+    Py_ssize_t ng;
+    if (!PyArg_ParseTuple(args, "OOnO", &oidx, &ons, &ng, &odis)) return NULL;
+    Py_buffer bi = {0}, bv = {0}, bd = {0};
+    PyObject *res = NULL, *dists = NULL, *counts = NULL;
+    Py_ssize_t *off = NULL;
+    int64_t *vals = NULL, *dv = NULL;
+    if (ng < 0) {
+        PyErr_SetString(PyExc_ValueError, "group_dists: n < 0");
+        return NULL;
+    }
+    if (get_buf(oidx, &bi, 8, "idx") < 0 || get_buf(ons, &bv, 8, "ns") < 0) goto done;
+    if (odis != Py_None && get_buf(odis, &bd, 8, "distinct") < 0) goto done;
+    Py_ssize_t n = N64(bi);
+    if (N64(bv) != n || (bd.buf && N64(bd) != n)) {
+        PyErr_SetString(PyExc_ValueError, "group_dists: length mismatch");
+        goto done;
+    }
+    const int64_t *idx = I64(bi), *v = I64(bv), *d = bd.buf ? I64(bd) : NULL;
+    off = (Py_ssize_t *)calloc((size_t)ng + 2, sizeof(Py_ssize_t));
+    vals = (int64_t *)malloc((size_t)n * sizeof(int64_t) + 8);
+    if (d) dv = (int64_t *)malloc((size_t)n * sizeof(int64_t) + 8);
+    if (!off || !vals || (d && !dv)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (idx[i] >= 0 && idx[i] < ng) off[idx[i] + 1]++;
+    for (Py_ssize_t k = 0; k < ng; k++) off[k + 1] += off[k];
+    /* scatter in row order (stable), using off[k] as the fill pointer, then restore it */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t k = idx[i];
+        if (k < 0 || k >= ng) continue;
+        Py_ssize_t at = off[k]++;
+        vals[at] = v[i];
+        if (d) dv[at] = d[i];
+    }
+    for (Py_ssize_t k = ng; k > 0; k--) off[k] = off[k - 1];
+    off[0] = 0;
+    dists = PyList_New(ng);
+    counts = d ? PyList_New(ng) : (Py_INCREF(Py_None), Py_None);
+    if (!dists || !counts) goto done;
+    for (Py_ssize_t k = 0; k < ng; k++) {
+        Py_ssize_t a = off[k], m = off[k + 1] - off[k];
+        PyObject *item;
+        if (m == 0) {
+            item = Py_None;
+            Py_INCREF(item);
         } else {
-            prev[j] = (Py_ssize_t)pf;
-            next[j] = prev[j] + 1;
-            gamma[j] = v - pf;
+            double out[5];
+            if (dist_core(vals + a, m, out) < 0) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            item = Py_BuildValue("nddddd", m, out[0], out[1], out[2], out[3], out[4]);
+            if (!item) goto done;
+        }
+        PyList_SET_ITEM(dists, k, item);
+        if (d) {
+            Py_ssize_t distinct = 0;
+            if (m > 0) {
+                qsort(dv + a, (size_t)m, sizeof(int64_t), cmp_i64);
+                distinct = 1;
+                for (Py_ssize_t i = a + 1; i < a + m; i++) distinct += dv[i] != dv[i - 1];
+            }
+            PyObject *c = PyLong_FromSsize_t(distinct);
+            if (!c) goto done;
+            PyList_SET_ITEM(counts, k, c);
         }
     }
-    /* order statistics needed, ascending: select each within what is right of the last */
-    Py_ssize_t ranks[7];
-    int nr = 0;
-    for (int j = 0; j < 3; j++) { ranks[nr++] = prev[j]; ranks[nr++] = next[j]; }
-    ranks[nr++] = n - 1;
-    for (int i = 1; i < nr; i++) { /* sort the 7 ranks */
-        Py_ssize_t v = ranks[i];
-        int j = i;
-        while (j > 0 && ranks[j - 1] > v) { ranks[j] = ranks[j - 1]; j--; }
-        ranks[j] = v;
-    }
-    Py_ssize_t lo = 0, last = -1;
-    for (int i = 0; i < nr; i++) {
-        if (ranks[i] == last) continue;
-        select_k(a, lo, n, ranks[i]);
-        last = ranks[i];
-        lo = last + 1;
-    }
-    double out[4];
-    for (int j = 0; j < 3; j++) {
-        double x = ms_of(a[prev[j]]), y = ms_of(a[next[j]]), t = gamma[j];
-        double d = y - x;
-        out[j] = (t >= 0.5) ? (y - d * (1.0 - t)) : (x + d * t);
-    }
-    out[3] = ms_of(a[n - 1]);
-    free(a);
-    return Py_BuildValue("ddddd", total, out[0], out[1], out[2], out[3]);
+    res = PyTuple_Pack(2, dists, counts);
+done:
+    Py_XDECREF(dists);
+    Py_XDECREF(counts);
+    free(off);
+    free(vals);
+    free(dv);
+    if (bi.buf) PyBuffer_Release(&bi);
+    if (bv.buf) PyBuffer_Release(&bv);
+    if (bd.buf) PyBuffer_Release(&bd);
+    return res;
 }
 
 /* ------------------------------------------------------------------ max_open */
@@ -500,6 +648,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"dist_ms", dist_ms, METH_VARARGS, dist_ms_doc},
+    {"group_dists", group_dists, METH_VARARGS, group_dists_doc},
     {"max_open", max_open, METH_VARARGS, max_open_doc},
     {"cover_sum", cover_sum, METH_VARARGS, cover_sum_doc},
     {"held_share", held_share, METH_VARARGS, held_share_doc},

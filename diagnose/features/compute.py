@@ -43,13 +43,28 @@ def dist(ns: np.ndarray) -> Distribution:
         return Distribution()
     fast = feat_kernel()
     if fast is not None and ns.dtype.kind == "i":  # one pass, no float copy, select not partition
-        total, p50, p95, p99, mx = fast.dist_ms(np.ascontiguousarray(ns, dtype=np.int64))
-    else:
-        ms = ns.astype(np.float64) / 1e6
-        p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-        total, mx = ms.sum(), ms.max()
-    return Distribution(count=int(ns.shape[0]), total_ms=round(float(total), 6), p50_ms=round(float(p50), 6),
+        return _distribution(ns.shape[0], *fast.dist_ms(np.ascontiguousarray(ns, dtype=np.int64)))
+    ms = ns.astype(np.float64) / 1e6
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return _distribution(ns.shape[0], ms.sum(), p50, p95, p99, ms.max())
+
+
+def _distribution(count: int, total, p50, p95, p99, mx) -> Distribution:
+    return Distribution(count=int(count), total_ms=round(float(total), 6), p50_ms=round(float(p50), 6),
                         p95_ms=round(float(p95), 6), p99_ms=round(float(p99), 6), max_ms=round(float(mx), 6))
+
+
+def dists_by_group(fast, idx: np.ndarray, ns: np.ndarray, n: int,
+                   distinct: np.ndarray | None = None) -> tuple[list[Distribution], list[int] | None] | None:
+    """[dist(ns[idx == k]) for k < n] (and the number of distinct `distinct[idx == k]` values)
+    through the compiled kernel `fast` in one counting sort; None when the values are not
+    integers (the caller's numpy path then runs)."""
+    if ns.dtype.kind != "i" or idx.dtype.kind != "i" or (distinct is not None and distinct.dtype.kind != "i"):
+        return None
+    i64 = np.int64
+    ds, counts = fast.group_dists(np.ascontiguousarray(idx, i64), np.ascontiguousarray(ns, i64), int(n),
+                                  None if distinct is None else np.ascontiguousarray(distinct, i64))
+    return [Distribution() if d is None else _distribution(*d) for d in ds], counts
 
 
 class _Ctx:
@@ -346,21 +361,24 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     f.max_concurrent = _max_concurrent(sc.start, sc.end)
     if n:
         calls, sites = st.sys_call, st.sys_site
-        ukey, inv = unique(sc.stk, return_inverse=True)
+        ukey, li_of = _present(sc.stk)
         # group stacks by (site, call, class)
         labels = [(sites[s], calls[s], int(st.sys_class[s])) for s in ukey.tolist()]
         lab_ids: dict[tuple, int] = {}
         lab_of_stack = np.array([lab_ids.setdefault(lb, len(lab_ids)) for lb in labels], dtype=np.int64)
-        li = lab_of_stack[inv]
+        li = li_of(lab_of_stack)
         names = list(lab_ids)
         totals = np.bincount(li, weights=sc.dur.astype(np.float64), minlength=len(names))
         counts = np.bincount(li, minlength=len(names))
         order = np.lexsort((-counts, -totals))[:MAX_SITES]
+        fast = feat_kernel()
+        grouped = dists_by_group(fast, li, sc.dur, len(names)) if fast is not None else None
+        lost = np.bincount(li[sc.lost_p], minlength=len(names))
         for k in order.tolist():
-            sel = li == k
             site, call, cls = names[k]
             f.by_site.append(SyscallSite(site=site, call=call, caller_class=CALLER_CLASSES[cls],
-                                         syscalls=dist(sc.dur[sel]), lost_p_count=int(sc.lost_p[sel].sum())))
+                                         syscalls=grouped[0][k] if grouped is not None else dist(sc.dur[li == k]),
+                                         lost_p_count=int(lost[k])))
     ev = []
     for mask, what in ((rawio & (sc.dur >= BLOCKING_NS), "raw user I/O syscall blocked its thread"),
                        (acc_block, "accept syscall blocked its thread (a blocking listener)"),
@@ -386,6 +404,23 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
         ev.append(_write_run(ctx, wr))
     f.evidence = ev
     return f
+
+
+def _present(keys: np.ndarray):
+    """(the distinct values of the non-negative integer `keys`, ascending; a function mapping one
+    value per distinct key to one per row) -- `unique(keys, return_inverse=True)` by a count
+    over the key range (stack ids: small) instead of a sort of every row."""
+    if keys.shape[0] and keys.dtype.kind in "iu" and int(keys.min()) >= 0 and int(keys.max()) < 1 << 24:
+        ukey = np.flatnonzero(np.bincount(keys))
+
+        def per_row(v: np.ndarray) -> np.ndarray:
+            full = np.zeros(int(ukey[-1]) + 1, dtype=v.dtype)
+            full[ukey] = v
+            return full[keys]
+
+        return ukey, per_row
+    ukey, inv = unique(keys, return_inverse=True)
+    return ukey, lambda v: v[inv]
 
 
 def _accept_loop(ctx: _Ctx, rawio: np.ndarray, f: SyscallFeatures) -> None:

@@ -27,7 +27,8 @@ from ..timeline.columns import G_WAITING
 from ..timeline.grouping import stable_argsort, unique
 from ..timeline.stacks import STD_ROOTS, pkg_of
 from ..timeline.timeline import Timelines
-from .compute import MAX_EVIDENCE, dist
+from .compute import MAX_EVIDENCE, dist, dists_by_group
+from .kernel import feat_kernel
 from .model import CodeTotals, Evidence, Frame, OurCodeFeatures
 
 MAX_CODE_SITES = 50
@@ -112,14 +113,34 @@ def _groups(idx: np.ndarray, values: np.ndarray, n: int) -> list[np.ndarray]:
 def _table(names: list[str], packages: list[str], w_idx: np.ndarray, n_idx: np.ndarray, s_idx: np.ndarray,
            w_dur: np.ndarray, w_g: np.ndarray, n_dur: np.ndarray, s_dur: np.ndarray) -> list[CodeTotals]:
     n = len(names)
-    waits, nets, sys_ = _groups(w_idx, w_dur, n), _groups(n_idx, n_dur, n), _groups(s_idx, s_dur, n)
-    gors = _groups(w_idx, w_g, n)
+    fast = feat_kernel()
+    grouped = _table_compiled(fast, n, w_idx, n_idx, s_idx, w_dur, w_g, n_dur, s_dur) if fast is not None else None
     rows = []
-    for i in range(n):
-        if waits[i].size or nets[i].size or sys_[i].size:
-            rows.append(CodeTotals(name=names[i], package=packages[i], goroutines_blocked=int(unique(gors[i]).size),
-                                   waits=dist(waits[i]), network_waits=dist(nets[i]), syscalls=dist(sys_[i])))
+    if grouped is not None:
+        (wd, gcount), nd, sd = grouped
+        for i in range(n):
+            if wd[i].count or nd[i].count or sd[i].count:
+                rows.append(CodeTotals(name=names[i], package=packages[i], goroutines_blocked=int(gcount[i]),
+                                       waits=wd[i], network_waits=nd[i], syscalls=sd[i]))
+    else:
+        waits, nets, sys_ = _groups(w_idx, w_dur, n), _groups(n_idx, n_dur, n), _groups(s_idx, s_dur, n)
+        gors = _groups(w_idx, w_g, n)
+        for i in range(n):
+            if waits[i].size or nets[i].size or sys_[i].size:
+                rows.append(CodeTotals(name=names[i], package=packages[i],
+                                       goroutines_blocked=int(unique(gors[i]).size), waits=dist(waits[i]),
+                                       network_waits=dist(nets[i]), syscalls=dist(sys_[i])))
     return sorted(rows, key=lambda t: (-(t.waits.total_ms + t.syscalls.total_ms), t.name))
+
+
+def _table_compiled(fast, n: int, w_idx, n_idx, s_idx, w_dur, w_g, n_dur, s_dur):
+    """`_table`'s groups through the compiled kernel: ((wait dists, distinct goroutines),
+    (network wait dists, _), (syscall dists, _)), or None (non-integer input: numpy path)."""
+    parts = (dists_by_group(fast, w_idx, w_dur, n, w_g), dists_by_group(fast, n_idx, n_dur, n),
+             dists_by_group(fast, s_idx, s_dur, n))
+    if any(p is None for p in parts):
+        return None
+    return parts[0], parts[1][0], parts[2][0]
 
 
 def our_code(tl: Timelines, nw, sc, modules: Iterable[str] = ()) -> OurCodeFeatures:
