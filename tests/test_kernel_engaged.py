@@ -1,6 +1,7 @@
 """Every command that analyses a trace reads it through the compiled kernel when it is built,
 and the graph's hot scan through the compiled scans (issue 18: "one code path for every
-command ... a test asserts that each CLI path engages the kernel"). `inspect` counts over the
+command ... a test asserts that each CLI path engages the kernel"), and the features stage's
+kernels (diagnose/features/_fastfeat.c) likewise. `inspect` counts over the
 columns. `dump` prints the kernel's events in their wire form, a generation piece at a time
 (read/dumprows.py), with no `Event` each; its text is checked against the `Event` path here.
 """
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import diagnose.read.v1.convert  # noqa: F401  (the module: v1_counted patches it)
 
+from diagnose.features import kernel as FK
 from diagnose.timeline import analysis as A
 from diagnose.timeline import kernel
 from tests.support.cli import run_main_captured
@@ -53,11 +56,22 @@ def _count_calls(monkeypatch, owner, name: str, calls: dict, key: str, counts=la
 @pytest.fixture()
 def counted(monkeypatch):
     _kernel_env(monkeypatch, kernel._fastwire is not None, "the compiled kernel")
-    calls = {"kernel": 0, "scan": 0}
+    calls = {"kernel": 0, "scan": 0, "feat": 0}
     _count_calls(monkeypatch, kernel._Driver, "generations", calls, "kernel")
     if A._fastscan is not None:
         _count_calls(monkeypatch, A, "_held_by_goroutine_compiled", calls, "scan")
+    if FK._fastfeat is not None:  # the features stage's kernels: count every call into the module
+        real = FK._fastfeat
+        monkeypatch.setattr(FK, "_fastfeat", SimpleNamespace(**{
+            n: _counted_fn(getattr(real, n), calls, "feat") for n in dir(real) if not n.startswith("_")}))
     return calls
+
+
+def _counted_fn(fn, calls: dict, key: str):
+    def f(*a):
+        calls[key] += 1
+        return fn(*a)
+    return f
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -67,6 +81,8 @@ def test_command_reads_through_the_kernel(name, counted):
     assert counted["kernel"] >= (2 if name == "diff" else 1)
     if A._fastscan is not None:
         assert counted["scan"] >= 1
+    if FK._fastfeat is not None:
+        assert counted["feat"] >= 1
 
 
 def test_profile_reads_through_the_kernel(counted, tmp_path):
@@ -85,7 +101,7 @@ def test_pure_setting_engages_neither(counted, monkeypatch):
     monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
     code, out, err = run_main_captured(str(TRACE), "--format", "json")
     assert code in (0, 1), err
-    assert counted == {"kernel": 0, "scan": 0}
+    assert counted == {"kernel": 0, "scan": 0, "feat": 0}
 
 
 # --- old formats (Go <= 1.21): timeline/kernel_v1.py, no Event per event -----------------------
@@ -194,5 +210,5 @@ def test_pure_dump_engages_neither(counted, monkeypatch):
     monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
     code, out, err = _dump_captured(str(TRACE))
     assert code == 0 and err == "", err
-    assert counted == {"kernel": 0, "scan": 0}
+    assert counted == {"kernel": 0, "scan": 0, "feat": 0}
     assert out == _reference_dump(TRACE)

@@ -1,0 +1,212 @@
+"""The features stage's compiled kernels (diagnose/features/_fastfeat.c) against their numpy
+reference (issue 18: diagnosis at the speed of Go's reader, both implementations honest).
+
+Every feature must be the same, bit for bit, whether the kernels run or the numpy code does: the
+whole `Features` model is compared on real traces of every format family, and each kernel is
+compared with the numpy expression it replaces on the real arrays of those traces (durations of
+every state, syscalls, network waits, late-timer windows, running intervals by P).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from diagnose.features import compute as K
+from diagnose.features import kernel as FK
+from diagnose.features import ourcode, timers
+from diagnose.graph import build_graph
+from diagnose.timeline import analysis as A
+from diagnose.timeline import build_timelines, load_columns
+from diagnose.timeline.columns import G_RUNNING
+
+REPO = Path(__file__).resolve().parent.parent
+TRACES = REPO / "fixtures" / "traces"
+#: late timer wake-ups (GOMAXPROCS=1), mark assist (GC pressure), syscall storms, blocking
+#: listeners, old formats (converted), and a few generalisation programs
+CASES = sorted(p for pat in ("gomaxprocs-procs1-handlers-go1.2[27]*.trace", "gomaxprocs-procs1-burst-go1.19*.trace",
+                             "gcpressure-small-allocs-go1.2[57]*.trace", "gcpressure-big-alloc-go1.19*.trace",
+                             "syscallstorm-sse-flush8-go1.27*.trace", "customlistener-blocking-go1.22*.trace",
+                             "healthy-heavy-go1.21*.trace", "tlsbypass-plain-fd-go1.27*.trace")
+               for p in TRACES.glob(pat)) + sorted((TRACES / "gen").glob("*-go1.2[57]*.trace"))[::60]
+
+needs_feat = pytest.mark.skipif(FK._fastfeat is None, reason="compiled features kernels not built (no C compiler at "
+                                                              "install)")
+
+
+@lru_cache(maxsize=None)
+def _analysed(path: Path):
+    tl = build_timelines(load_columns(path))
+    return tl, build_graph(tl)
+
+
+def _counting(module, calls: dict) -> SimpleNamespace:
+    """The module's functions, each counting its calls into `calls`."""
+    def wrap(name):
+        real = getattr(module, name)
+
+        def f(*a):
+            calls[name] = calls.get(name, 0) + 1
+            return real(*a)
+        return f
+    return SimpleNamespace(**{n: wrap(n) for n in dir(module) if not n.startswith("_")})
+
+
+def test_cases_exist():
+    assert len(CASES) >= 10, CASES
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_features_identical(path, monkeypatch):
+    tl, cg = _analysed(path)
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+    fast = K.compute_features(tl, {}, None, cg=cg).model_dump_json()
+    monkeypatch.setattr(FK, "_fastfeat", None)
+    ref = K.compute_features(tl, {}, None, cg=cg).model_dump_json()
+    assert fast == ref
+
+
+@needs_feat
+def test_every_kernel_runs_on_the_cases(monkeypatch):
+    """The comparison above means something only if each kernel runs on some case."""
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+    calls: dict[str, int] = {}
+    monkeypatch.setattr(FK, "_fastfeat", _counting(FK._fastfeat, calls))
+    for path in CASES:
+        tl, cg = _analysed(path)
+        K.compute_features(tl, {}, None, cg=cg)
+    assert set(calls) >= {"dist_ms", "group_dists", "max_open", "cover_sum", "held_share", "all_busy"}, calls
+
+
+# ---------------------------------------------------------------------------- kernel by kernel
+def _durations(path: Path) -> list[np.ndarray]:
+    tl, cg = _analysed(path)
+    out = [tl.iv_dur[tl.iv_state == s] for s in np.unique(tl.iv_state).tolist()]
+    return [a for a in out + [cg.sc.dur, cg.nw.dur, tl.iv_dur] if a.shape[0]]
+
+
+def _numpy_dist(ns: np.ndarray) -> tuple[float, ...]:
+    ms = ns.astype(np.float64) / 1e6
+    p = np.percentile(ms, [50, 95, 99])
+    return float(ms.sum()), float(p[0]), float(p[1]), float(p[2]), float(ms.max())
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES[::2], ids=lambda p: p.stem)
+def test_dist_ms_is_numpy(path):
+    for ns in _durations(path):
+        ns = np.ascontiguousarray(ns, np.int64)
+        assert FK._fastfeat.dist_ms(ns) == _numpy_dist(ns)
+        for k in (1, 2, 3, 7, 8, 129, 1025, 5000):  # every size class of the sum and the select
+            if ns.shape[0] >= k:
+                assert FK._fastfeat.dist_ms(ns[:k].copy()) == _numpy_dist(ns[:k])
+
+
+@needs_feat
+def test_dist_ms_edges():
+    i64 = np.int64
+    for ns in (np.array([5], i64), np.array([7, 7, 7, 7], i64), np.array([-3, 10 ** 15, 0, 2], i64),
+               np.full(3000, 123456789, i64), np.arange(2000, dtype=i64)[::-1].copy(),
+               np.array([1 << 62, -(1 << 62)] * 700, i64)):
+        assert FK._fastfeat.dist_ms(ns) == _numpy_dist(ns)
+    with pytest.raises(ValueError):
+        FK._fastfeat.dist_ms(np.zeros(0, i64))
+    with pytest.raises(TypeError):
+        FK._fastfeat.dist_ms(np.zeros(3, np.int32))
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES[:4], ids=lambda p: p.stem)
+def test_group_dists_is_per_group_numpy(path):
+    tl, _ = _analysed(path)
+    idx = (tl.iv_stk % 7).astype(np.int64) - 1  # -1: no group; 5: past n
+    ds, counts = FK._fastfeat.group_dists(idx, tl.iv_dur, 5, tl.iv_g)
+    for k in range(5):
+        sel = idx == k
+        assert ds[k] == (None if not sel.any() else (int(sel.sum()),) + _numpy_dist(tl.iv_dur[sel]))
+        assert counts[k] == np.unique(tl.iv_g[sel]).shape[0]
+    assert FK._fastfeat.group_dists(idx, tl.iv_dur, 5, None)[1] is None
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES[::3], ids=lambda p: p.stem)
+def test_max_open_is_numpy(path, monkeypatch):
+    _, cg = _analysed(path)
+    fast = K._max_concurrent(cg.sc.start, cg.sc.end)
+    monkeypatch.setattr(FK, "_fastfeat", None)
+    assert fast == K._max_concurrent(cg.sc.start, cg.sc.end)
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES[::2], ids=lambda p: p.stem)
+def test_cover_sum_is_coverage(path):
+    tl, _ = _analysed(path)
+    run = tl.iv_state == G_RUNNING
+    span = tl.duration_ns + 1
+    base = tl.iv_gor * span - tl.t0
+    vs, ve = tl.iv_start + base, tl.iv_end + base
+    rng = np.random.default_rng(18)
+    qa = rng.integers(int(vs.min()) - 10, int(ve.max()) + 10, 500)
+    qb = qa + rng.integers(-5, 10 ** 8, 500)
+    want = int(A.coverage(vs[run], ve[run])(qa, qb).sum())
+    got = FK._fastfeat.cover_sum(tl.iv_start, tl.iv_end, qa, qb, tl.iv_state, int(G_RUNNING), tl.iv_gor, span, tl.t0)
+    assert got == want
+    # plain intervals (no virtual axis), in start order
+    o = np.argsort(tl.iv_start, kind="stable")
+    s, e = tl.iv_start[o].copy(), tl.iv_end[o].copy()
+    assert FK._fastfeat.cover_sum(s, e, qa, qb, None, 0, None, 0, 0) == int(A.coverage(s, e)(qa, qb).sum())
+    if not np.all(tl.iv_start[1:] >= tl.iv_start[:-1]):  # out of order: the caller sorts
+        assert FK._fastfeat.cover_sum(tl.iv_start, tl.iv_end, qa, qb, None, 0, None, 0, 0) is None
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_busy_stretches_and_held_shares(path):
+    tl, cg = _analysed(path)
+    if tl.run_iv.shape[0] == 0:
+        pytest.skip("no running interval in this trace")
+    rng = np.random.default_rng(7)
+    t = np.concatenate([tl.iv_end[tl.iv_state != G_RUNNING][:3000], rng.integers(tl.t0 - 5, tl.t_end + 5, 300)])
+    assert np.array_equal(timers._all_busy_compiled(FK._fastfeat, tl, t), timers.all_busy_before(tl, cg.run_by_p, t))
+    busy = timers.all_busy_before(tl, cg.run_by_p, t)
+    ws, we = t - np.maximum(busy, 1000), t
+    held = A.held_p_by_goroutine(tl, ws, we)
+    system = tl.gor_is_system[tl.gor_index(held.g)]
+    want = (int(held.overlap.sum()), int(held.overlap[~system].sum()))
+    assert timers._held_share_compiled(FK._fastfeat, tl, ws, we) == want
+
+
+@needs_feat
+def test_our_code_tables_identical(monkeypatch):
+    """Per function and package totals of your code, with module prefixes given."""
+    tl, cg = _analysed(CASES[0])
+    fast = ourcode.our_code(tl, cg.nw, cg.sc, ("netpollfixtures",)).model_dump_json()
+    monkeypatch.setattr(FK, "_fastfeat", None)
+    assert fast == ourcode.our_code(tl, cg.nw, cg.sc, ("netpollfixtures",)).model_dump_json()
+
+
+def test_pure_env_disables_the_kernels(monkeypatch):
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    assert FK.feat_kernel() is None
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "0")
+    assert FK.feat_kernel() is FK._fastfeat
+
+
+@needs_feat
+def test_rejects_inconsistent_input():
+    """Bad shapes and dtypes are Python errors, never a read past a buffer."""
+    F, z = FK._fastfeat, np.zeros(4, np.int64)
+    with pytest.raises(ValueError):
+        F.group_dists(z, z[:3], 2, None)
+    with pytest.raises(ValueError):
+        F.cover_sum(z, z[:2], z, z, None, 0, None, 0, 0)
+    with pytest.raises(ValueError):
+        F.held_share(z, z, z, z[:3], z, np.zeros(2, bool), z, z)
+    with pytest.raises(IndexError):
+        F.held_share(np.array([9], np.int64), z, z, z, z, np.zeros(2, bool), z[:1], z[:1] + 5)
+    with pytest.raises(TypeError):
+        F.all_busy(z, z, z, z.astype(np.float64), z, z, 0)
