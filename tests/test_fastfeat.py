@@ -130,6 +130,8 @@ def test_group_dists_is_per_group_numpy(path):
         assert ds[k] == (None if not sel.any() else (int(sel.sum()),) + _numpy_dist(tl.iv_dur[sel]))
         assert counts[k] == np.unique(tl.iv_g[sel]).shape[0]
     assert FK._fastfeat.group_dists(idx, tl.iv_dur, 5, None)[1] is None
+    wide = tl.iv_g * (1 << 40) - (1 << 61)  # values too far apart for a stamp per value
+    assert FK._fastfeat.group_dists(idx, tl.iv_dur, 5, wide)[1] == counts
 
 
 @needs_feat

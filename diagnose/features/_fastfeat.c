@@ -252,6 +252,7 @@ static PyObject *group_dists(PyObject *self, PyObject *args) {
     PyObject *res = NULL, *dists = NULL, *counts = NULL;
     Py_ssize_t *off = NULL;
     int64_t *vals = NULL, *dv = NULL;
+    Py_ssize_t *stamp = NULL;
     if (ng < 0) {
         PyErr_SetString(PyExc_ValueError, "group_dists: n < 0");
         return NULL;
@@ -284,6 +285,22 @@ static PyObject *group_dists(PyObject *self, PyObject *args) {
     }
     for (Py_ssize_t k = ng; k > 0; k--) off[k] = off[k - 1];
     off[0] = 0;
+    int64_t dmin = 0;
+    if (d && n > 0) { /* values spanning a small range (goroutine ids): a stamp per value */
+        int64_t dmax = d[0];
+        dmin = d[0];
+        for (Py_ssize_t i = 1; i < n; i++) {
+            if (d[i] < dmin) dmin = d[i];
+            if (d[i] > dmax) dmax = d[i];
+        }
+        if ((uint64_t)dmax - (uint64_t)dmin < ((uint64_t)1 << 26)) {
+            stamp = (Py_ssize_t *)calloc((size_t)(dmax - dmin) + 1, sizeof(Py_ssize_t));
+            if (!stamp) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+    }
     dists = PyList_New(ng);
     counts = d ? PyList_New(ng) : (Py_INCREF(Py_None), Py_None);
     if (!dists || !counts) goto done;
@@ -305,7 +322,13 @@ static PyObject *group_dists(PyObject *self, PyObject *args) {
         PyList_SET_ITEM(dists, k, item);
         if (d) {
             Py_ssize_t distinct = 0;
-            if (m > 0) {
+            if (stamp) { /* small non-negative values: mark each with the group that saw it last */
+                for (Py_ssize_t i = a; i < a + m; i++)
+                    if (stamp[dv[i] - dmin] != k + 1) {
+                        stamp[dv[i] - dmin] = k + 1;
+                        distinct++;
+                    }
+            } else if (m > 0) {
                 qsort(dv + a, (size_t)m, sizeof(int64_t), cmp_i64);
                 distinct = 1;
                 for (Py_ssize_t i = a + 1; i < a + m; i++) distinct += dv[i] != dv[i - 1];
@@ -322,6 +345,7 @@ done:
     free(off);
     free(vals);
     free(dv);
+    free(stamp);
     if (bi.buf) PyBuffer_Release(&bi);
     if (bv.buf) PyBuffer_Release(&bv);
     if (bd.buf) PyBuffer_Release(&bd);
