@@ -79,7 +79,8 @@ def test_every_kernel_runs_on_the_cases(monkeypatch):
     for path in CASES:
         tl, cg = _analysed(path)
         K.compute_features(tl, {}, None, cg=cg)
-    assert set(calls) >= {"dist_ms", "group_dists", "max_open", "cover_sum", "held_share", "all_busy"}, calls
+    assert set(calls) >= {"dist_ms", "group_dists", "max_open", "cover_sum", "held_share", "all_busy", "wake_runnable",
+                          "timer_waits"}, calls
 
 
 # ---------------------------------------------------------------------------- kernel by kernel
@@ -180,6 +181,21 @@ def test_busy_stretches_and_held_shares(path):
     system = tl.gor_is_system[tl.gor_index(held.g)]
     want = (int(held.overlap.sum()), int(held.overlap[~system].sum()))
     assert timers._held_share_compiled(FK._fastfeat, tl, ws, we) == want
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES[::2], ids=lambda p: p.stem)
+def test_interval_selections_are_the_masks(path, monkeypatch):
+    """scheduling's Runnable-then-Running rows and timers' timer wake-ups: the kernel's indices
+    are the numpy masks' rows."""
+    tl, _ = _analysed(path)
+    rn, wk = K._runnable_then_running(tl)
+    w = timers._timer_wake_intervals(tl)
+    monkeypatch.setattr(FK, "_fastfeat", None)
+    rn_m, wk_m = K._runnable_then_running(tl)
+    assert np.array_equal(rn, np.flatnonzero(rn_m)) and np.array_equal(wk, np.flatnonzero(wk_m))
+    assert rn.shape[0] > 0
+    assert np.array_equal(w, timers._timer_wake_intervals(tl))
 
 
 @needs_feat

@@ -16,6 +16,8 @@
  *   held_share(...)          timers: total and user-goroutine overlap of the running intervals
  *                            with each window (held_p_by_goroutine's pairs, summed)
  *   all_busy(...)            timers.all_busy_before: per P, busy stretches and a binary search
+ *   wake_runnable(...)       scheduling's Runnable-then-Running (and after-Waiting) masks, one pass
+ *   timer_waits(...)         timers' Waiting intervals ended by a timer, one pass
  *
  * Codes (goroutine states) come from Python as arguments: nothing here copies an enum.
  */
@@ -42,6 +44,68 @@ static int get_buf(PyObject *o, Py_buffer *b, Py_ssize_t itemsize, const char *w
         return -1;
     }
     return 0;
+}
+
+/* An integer (or bool) array of any width, read through ival(). */
+typedef struct {
+    Py_buffer b;
+    Py_ssize_t n;
+    int size, is_unsigned;
+} ints_t;
+
+static int get_ints(PyObject *o, ints_t *x, const char *what) {
+    memset(x, 0, sizeof(*x));
+    if (PyObject_GetBuffer(o, &x->b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    const char *f = x->b.format ? x->b.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    int sz = (int)x->b.itemsize;
+    if (x->b.ndim > 1 || !strchr("bBhHiIlLqQ?", *f) || f[1] || !(sz == 1 || sz == 2 || sz == 4 || sz == 8)) {
+        PyErr_Format(PyExc_TypeError, "_fastfeat: %s must be a contiguous 1-d integer or bool array", what);
+        PyBuffer_Release(&x->b);
+        x->b.buf = NULL;
+        return -1;
+    }
+    x->size = sz;
+    x->is_unsigned = (*f >= 'A' && *f <= 'Z') || *f == '?';
+    x->n = x->b.len / sz;
+    return 0;
+}
+
+static inline int64_t ival(const ints_t *x, Py_ssize_t i) {
+    const void *p = x->b.buf;
+    switch (x->size) {
+    case 1: return x->is_unsigned ? (int64_t)((const uint8_t *)p)[i] : (int64_t)((const int8_t *)p)[i];
+    case 2: return x->is_unsigned ? (int64_t)((const uint16_t *)p)[i] : (int64_t)((const int16_t *)p)[i];
+    case 4: return x->is_unsigned ? (int64_t)((const uint32_t *)p)[i] : (int64_t)((const int32_t *)p)[i];
+    default: return ((const int64_t *)p)[i]; /* a uint64 above 2^63 reads negative: out of every range */
+    }
+}
+
+static void ints_release(ints_t *x) {
+    if (x->b.buf) PyBuffer_Release(&x->b);
+    x->b.buf = NULL;
+}
+
+/* bytes of int64 from a vector being filled */
+typedef struct {
+    int64_t *p;
+    Py_ssize_t n, cap;
+} vec_t;
+
+static int vpush(vec_t *v, int64_t x) {
+    if (v->n == v->cap) {
+        Py_ssize_t cap = v->cap ? v->cap * 2 : 1024;
+        int64_t *q = (int64_t *)realloc(v->p, (size_t)cap * sizeof(int64_t));
+        if (!q) return -1;
+        v->p = q;
+        v->cap = cap;
+    }
+    v->p[v->n++] = x;
+    return 0;
+}
+
+static PyObject *vbytes(const vec_t *v) {
+    return PyBytes_FromStringAndSize((const char *)v->p, v->n * (Py_ssize_t)sizeof(int64_t));
 }
 
 #define N64(b) ((b).len / 8)
@@ -670,6 +734,101 @@ done:
     return res;
 }
 
+/* ------------------------------------------------------------------ interval selections */
+PyDoc_STRVAR(wake_runnable_doc,
+"wake_runnable(state, open, next, prev, runnable, running, waiting) -> (rn, wk) as bytes of int64:\n"
+"the interval indices (ascending) that scheduling's masks select: rn = Runnable, ended, followed by a\n"
+"Running interval; wk = those of rn right after a Waiting interval (a wake-up).");
+
+static PyObject *wake_runnable(PyObject *self, PyObject *args) {
+    PyObject *ost, *oop, *onx, *opv;
+    int RUNNABLE, RUNNING, WAITING;
+    if (!PyArg_ParseTuple(args, "OOOOiii", &ost, &oop, &onx, &opv, &RUNNABLE, &RUNNING, &WAITING)) return NULL;
+    ints_t st, op, nx, pv;
+    PyObject *res = NULL;
+    vec_t rn = {0}, wk = {0};
+    memset(&st, 0, sizeof st); memset(&op, 0, sizeof op); memset(&nx, 0, sizeof nx); memset(&pv, 0, sizeof pv);
+    if (get_ints(ost, &st, "state") < 0 || get_ints(oop, &op, "open") < 0 || get_ints(onx, &nx, "next") < 0 ||
+        get_ints(opv, &pv, "prev") < 0)
+        goto done;
+    Py_ssize_t n = st.n;
+    if (op.n != n || nx.n != n || pv.n != n) {
+        PyErr_SetString(PyExc_ValueError, "wake_runnable: length mismatch");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ival(&st, i) != RUNNABLE || ival(&op, i)) continue;
+        int64_t j = ival(&nx, i);
+        if (j < 0) continue;
+        if (j >= n) {
+            PyErr_SetString(PyExc_IndexError, "wake_runnable: next interval out of range");
+            goto done;
+        }
+        if (ival(&st, j) != RUNNING) continue;
+        if (vpush(&rn, i) < 0) { PyErr_NoMemory(); goto done; }
+        int64_t k = ival(&pv, i);
+        if (k >= n) {
+            PyErr_SetString(PyExc_IndexError, "wake_runnable: previous interval out of range");
+            goto done;
+        }
+        if (k >= 0 && ival(&st, k) == WAITING && vpush(&wk, i) < 0) { PyErr_NoMemory(); goto done; }
+    }
+    {
+        PyObject *a = vbytes(&rn), *b = vbytes(&wk);
+        if (a && b) res = PyTuple_Pack(2, a, b);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+    }
+done:
+    free(rn.p);
+    free(wk.p);
+    ints_release(&st); ints_release(&op); ints_release(&nx); ints_release(&pv);
+    return res;
+}
+
+PyDoc_STRVAR(timer_waits_doc,
+"timer_waits(state, open, end_g, reason, gor, gor_is_system, reason_ok, waiting) -> bytes of int64:\n"
+"the Waiting intervals (ascending) that ended, woken by no goroutine (end_g < 0), with a reason r\n"
+"where reason_ok[r] (out of its range: no), of a goroutine that is not a runtime goroutine.");
+
+static PyObject *timer_waits(PyObject *self, PyObject *args) {
+    PyObject *ost, *oop, *oeg, *orz, *ogr, *osy, *ook;
+    int WAITING;
+    if (!PyArg_ParseTuple(args, "OOOOOOOi", &ost, &oop, &oeg, &orz, &ogr, &osy, &ook, &WAITING)) return NULL;
+    ints_t st, op, eg, rz, gr, sy, ok;
+    PyObject *res = NULL;
+    vec_t out = {0};
+    memset(&st, 0, sizeof st); memset(&op, 0, sizeof op); memset(&eg, 0, sizeof eg); memset(&rz, 0, sizeof rz);
+    memset(&gr, 0, sizeof gr); memset(&sy, 0, sizeof sy); memset(&ok, 0, sizeof ok);
+    if (get_ints(ost, &st, "state") < 0 || get_ints(oop, &op, "open") < 0 || get_ints(oeg, &eg, "end_g") < 0 ||
+        get_ints(orz, &rz, "reason") < 0 || get_ints(ogr, &gr, "gor") < 0 || get_ints(osy, &sy, "gor_is_system") < 0 ||
+        get_ints(ook, &ok, "reason_ok") < 0)
+        goto done;
+    Py_ssize_t n = st.n;
+    if (op.n != n || eg.n != n || rz.n != n || gr.n != n) {
+        PyErr_SetString(PyExc_ValueError, "timer_waits: length mismatch");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ival(&st, i) != WAITING || ival(&op, i) || ival(&eg, i) >= 0) continue;
+        int64_t r = ival(&rz, i);
+        if (r < 0 || r >= ok.n || !ival(&ok, r)) continue;
+        int64_t g = ival(&gr, i);
+        if (g < 0 || g >= sy.n) {
+            PyErr_SetString(PyExc_IndexError, "timer_waits: goroutine index out of range");
+            goto done;
+        }
+        if (ival(&sy, g)) continue;
+        if (vpush(&out, i) < 0) { PyErr_NoMemory(); goto done; }
+    }
+    res = vbytes(&out);
+done:
+    free(out.p);
+    ints_release(&st); ints_release(&op); ints_release(&eg); ints_release(&rz);
+    ints_release(&gr); ints_release(&sy); ints_release(&ok);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"dist_ms", dist_ms, METH_VARARGS, dist_ms_doc},
     {"group_dists", group_dists, METH_VARARGS, group_dists_doc},
@@ -677,6 +836,8 @@ static PyMethodDef methods[] = {
     {"cover_sum", cover_sum, METH_VARARGS, cover_sum_doc},
     {"held_share", held_share, METH_VARARGS, held_share_doc},
     {"all_busy", all_busy, METH_VARARGS, all_busy_doc},
+    {"wake_runnable", wake_runnable, METH_VARARGS, wake_runnable_doc},
+    {"timer_waits", timer_waits, METH_VARARGS, timer_waits_doc},
     {NULL, NULL, 0, NULL},
 };
 

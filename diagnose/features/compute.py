@@ -217,18 +217,11 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     f = SchedulingFeatures()
     ok = nw.wake_to_run >= 0
     f.wake_to_run_after_network = dist(nw.wake_to_run[ok])
-    rn = (tl.iv_state == G_RUNNABLE) & ~tl.iv_open
-    nxt = tl.iv_next
-    rn &= (nxt >= 0)
-    rn &= tl.iv_state[np.maximum(nxt, 0)] == G_RUNNING
+    rn, wk = _runnable_then_running(tl)
     f.wake_to_run_all = dist(tl.iv_dur[rn])
     cpu = tl.cpu_bound_mask(CPU_BOUND_NS)
     f.cpu_bound_goroutines = int(unique(tl.iv_g[cpu]).shape[0])
     f.longest_run_ms = round(float(tl.burst_run_ns.max()) / 1e6, 6) if tl.burst_run_ns.shape[0] else 0.0
-    # wake-ups of any kind: a Runnable interval right after a Waiting one, ending in Running
-    prv = tl.iv_prev
-    wk = rn & (prv >= 0)
-    wk &= tl.iv_state[np.maximum(prv, 0)] == G_WAITING
     f.wake_to_run_after_wakeup = dist(tl.iv_dur[wk])
     hog = ctx.cg.hog_mask
     cover = A.coverage(tl.iv_start[hog], tl.iv_end[hog]) if hog.any() else None
@@ -287,6 +280,25 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     f.timer_wakes = timer_wakes(ctx, dist)
     f.evidence = ev
     return f
+
+
+def _runnable_then_running(tl: Timelines) -> tuple[np.ndarray, np.ndarray]:
+    """Runnable intervals that ended in Running (the wait for a P), and among them the
+    wake-ups of any kind (right after a Waiting interval): masks, or ascending indices from
+    the compiled kernel's one pass (either selects the same rows, in the same order)."""
+    fast = feat_kernel()
+    if fast is not None:
+        rn, wk = fast.wake_runnable(tl.iv_state, tl.iv_open, tl.iv_next, tl.iv_prev, int(G_RUNNABLE), int(G_RUNNING),
+                                    int(G_WAITING))
+        return np.frombuffer(rn, np.int64), np.frombuffer(wk, np.int64)
+    rn = (tl.iv_state == G_RUNNABLE) & ~tl.iv_open
+    nxt = tl.iv_next
+    rn &= (nxt >= 0)
+    rn &= tl.iv_state[np.maximum(nxt, 0)] == G_RUNNING
+    prv = tl.iv_prev
+    wk = rn & (prv >= 0)
+    wk &= tl.iv_state[np.maximum(prv, 0)] == G_WAITING
+    return rn, wk
 
 
 def _top_holders(gs: np.ndarray, overlap: np.ndarray, n: int) -> list[tuple[int, int]]:

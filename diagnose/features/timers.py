@@ -69,7 +69,8 @@ def timer_wakes(ctx, dist) -> TimerWakes:
         if tot > 0:
             f.user_share = round(float(user) / float(tot), 6)
         top = np.argsort(-lb, kind="stable")[:MAX_EVIDENCE]
-        held = A.held_p_by_goroutine(tl, (lt - lb)[top], lt[top])
+        ws, we = (lt - lb)[top], lt[top]
+        held = A.held_p_by_goroutine(tl, ws, we, counts=_pair_counts(ctx.cg.run_by_p, ws, we))
         held.window = top[held.window]
     else:
         held = A.held_p_by_goroutine(tl, lt - lb, lt)
@@ -79,6 +80,19 @@ def timer_wakes(ctx, dist) -> TimerWakes:
             f.user_share = round(float(held.overlap[~system].sum()) / tot, 6) if tot > 0 else 0.0
     f.evidence = _evidence(ctx, lw, lt, lb, held)
     return f
+
+
+def _pair_counts(run_by_p: list, ws: np.ndarray, we: np.ndarray):
+    """`analysis.held_pair_counts(tl, ws, we)` from the graph's per-P split (the same P groups
+    in the same order, the same starts and running maxima of the ends): for a few windows, two
+    searchsorted per P instead of splitting every running interval again."""
+    segs, los, cnts = [], [], []
+    for seg, s, em in run_by_p:
+        lo = np.searchsorted(em, ws, side="right")
+        segs.append(seg)
+        los.append(lo)
+        cnts.append(np.maximum(np.searchsorted(s, we, side="left") - lo, 0))
+    return segs, los, cnts
 
 
 def _run_args(tl: Timelines) -> tuple[np.ndarray, ...]:
@@ -105,6 +119,11 @@ def _held_share_compiled(fast, tl: Timelines, ws: np.ndarray, we: np.ndarray) ->
 def _timer_wake_intervals(tl: Timelines) -> np.ndarray:
     """Waiting intervals of user goroutines ended by a timer (see the module docstring)."""
     strings = tl.cols.strings
+    fast = feat_kernel()
+    if fast is not None:  # one pass, a reason table instead of isin
+        ok = np.fromiter((s in TIMER_REASONS for s in strings), dtype=np.bool_, count=len(strings))
+        return np.frombuffer(fast.timer_waits(tl.iv_state, tl.iv_open, tl.iv_end_g, tl.iv_reason, tl.iv_gor,
+                                              tl.gor_is_system, ok, int(G_WAITING)), np.int64)
     reasons = np.array([i for i, s in enumerate(strings) if s in TIMER_REASONS], dtype=np.int64)
     m = (tl.iv_state == G_WAITING) & ~tl.iv_open & (tl.iv_end_g < 0)
     m &= np.isin(tl.iv_reason, reasons)
