@@ -86,26 +86,14 @@ static void ints_release(ints_t *x) {
     x->b.buf = NULL;
 }
 
-/* bytes of int64 from a vector being filled */
-typedef struct {
-    int64_t *p;
-    Py_ssize_t n, cap;
-} vec_t;
-
-static int vpush(vec_t *v, int64_t x) {
-    if (v->n == v->cap) {
-        Py_ssize_t cap = v->cap ? v->cap * 2 : 1024;
-        int64_t *q = (int64_t *)realloc(v->p, (size_t)cap * sizeof(int64_t));
-        if (!q) return -1;
-        v->p = q;
-        v->cap = cap;
-    }
-    v->p[v->n++] = x;
-    return 0;
+/* out[0..n) as bytes of int64 */
+static PyObject *i64bytes(const int64_t *out, Py_ssize_t n) {
+    return PyBytes_FromStringAndSize((const char *)out, n * (Py_ssize_t)sizeof(int64_t));
 }
 
-static PyObject *vbytes(const vec_t *v) {
-    return PyBytes_FromStringAndSize((const char *)v->p, v->n * (Py_ssize_t)sizeof(int64_t));
+static void release_all(Py_buffer **all, int n) {
+    for (int i = 0; i < n; i++)
+        if (all[i]->buf) PyBuffer_Release(all[i]);
 }
 
 #define N64(b) ((b).len / 8)
@@ -665,8 +653,7 @@ static PyObject *held_share(PyObject *self, PyObject *args) {
 done:
     byp_free(&b);
     Py_buffer *all[] = {&brun, &bp, &bs, &be, &bg, &bsys, &bws, &bwe};
-    for (int i = 0; i < 8; i++)
-        if (all[i]->buf) PyBuffer_Release(all[i]);
+    release_all(all, 8);
     return res;
 }
 
@@ -723,14 +710,13 @@ static PyObject *all_busy(PyObject *self, PyObject *args) {
             if (q == 0 || busy < out[j]) out[j] = busy;
         }
     }
-    res = PyBytes_FromStringAndSize((const char *)out, nt * (Py_ssize_t)sizeof(int64_t));
+    res = i64bytes(out, nt);
 done:
     free(out);
     free(stretch);
     byp_free(&b);
     Py_buffer *all[] = {&brun, &bp, &bs, &be, &bprocs, &bt};
-    for (int i = 0; i < 6; i++)
-        if (all[i]->buf) PyBuffer_Release(all[i]);
+    release_all(all, 6);
     return res;
 }
 
@@ -746,7 +732,8 @@ static PyObject *wake_runnable(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOiii", &ost, &oop, &onx, &opv, &RUNNABLE, &RUNNING, &WAITING)) return NULL;
     ints_t st, op, nx, pv;
     PyObject *res = NULL;
-    vec_t rn = {0}, wk = {0};
+    int64_t *rn = NULL, *wk = NULL;
+    Py_ssize_t nrn = 0, nwk = 0;
     memset(&st, 0, sizeof st); memset(&op, 0, sizeof op); memset(&nx, 0, sizeof nx); memset(&pv, 0, sizeof pv);
     if (get_ints(ost, &st, "state") < 0 || get_ints(oop, &op, "open") < 0 || get_ints(onx, &nx, "next") < 0 ||
         get_ints(opv, &pv, "prev") < 0)
@@ -754,6 +741,12 @@ static PyObject *wake_runnable(PyObject *self, PyObject *args) {
     Py_ssize_t n = st.n;
     if (op.n != n || nx.n != n || pv.n != n) {
         PyErr_SetString(PyExc_ValueError, "wake_runnable: length mismatch");
+        goto done;
+    }
+    rn = (int64_t *)malloc((size_t)n * sizeof(int64_t) + 8);
+    wk = (int64_t *)malloc((size_t)n * sizeof(int64_t) + 8);
+    if (!rn || !wk) {
+        PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -765,23 +758,23 @@ static PyObject *wake_runnable(PyObject *self, PyObject *args) {
             goto done;
         }
         if (ival(&st, j) != RUNNING) continue;
-        if (vpush(&rn, i) < 0) { PyErr_NoMemory(); goto done; }
+        rn[nrn++] = i;
         int64_t k = ival(&pv, i);
         if (k >= n) {
             PyErr_SetString(PyExc_IndexError, "wake_runnable: previous interval out of range");
             goto done;
         }
-        if (k >= 0 && ival(&st, k) == WAITING && vpush(&wk, i) < 0) { PyErr_NoMemory(); goto done; }
+        if (k >= 0 && ival(&st, k) == WAITING) wk[nwk++] = i;
     }
     {
-        PyObject *a = vbytes(&rn), *b = vbytes(&wk);
+        PyObject *a = i64bytes(rn, nrn), *b = i64bytes(wk, nwk);
         if (a && b) res = PyTuple_Pack(2, a, b);
         Py_XDECREF(a);
         Py_XDECREF(b);
     }
 done:
-    free(rn.p);
-    free(wk.p);
+    free(rn);
+    free(wk);
     ints_release(&st); ints_release(&op); ints_release(&nx); ints_release(&pv);
     return res;
 }
@@ -797,7 +790,8 @@ static PyObject *timer_waits(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOi", &ost, &oop, &oeg, &orz, &ogr, &osy, &ook, &WAITING)) return NULL;
     ints_t st, op, eg, rz, gr, sy, ok;
     PyObject *res = NULL;
-    vec_t out = {0};
+    int64_t *out = NULL;
+    Py_ssize_t nout = 0;
     memset(&st, 0, sizeof st); memset(&op, 0, sizeof op); memset(&eg, 0, sizeof eg); memset(&rz, 0, sizeof rz);
     memset(&gr, 0, sizeof gr); memset(&sy, 0, sizeof sy); memset(&ok, 0, sizeof ok);
     if (get_ints(ost, &st, "state") < 0 || get_ints(oop, &op, "open") < 0 || get_ints(oeg, &eg, "end_g") < 0 ||
@@ -807,6 +801,11 @@ static PyObject *timer_waits(PyObject *self, PyObject *args) {
     Py_ssize_t n = st.n;
     if (op.n != n || eg.n != n || rz.n != n || gr.n != n) {
         PyErr_SetString(PyExc_ValueError, "timer_waits: length mismatch");
+        goto done;
+    }
+    out = (int64_t *)malloc((size_t)n * sizeof(int64_t) + 8);
+    if (!out) {
+        PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -819,11 +818,11 @@ static PyObject *timer_waits(PyObject *self, PyObject *args) {
             goto done;
         }
         if (ival(&sy, g)) continue;
-        if (vpush(&out, i) < 0) { PyErr_NoMemory(); goto done; }
+        out[nout++] = i;
     }
-    res = vbytes(&out);
+    res = i64bytes(out, nout);
 done:
-    free(out.p);
+    free(out);
     ints_release(&st); ints_release(&op); ints_release(&eg); ints_release(&rz);
     ints_release(&gr); ints_release(&sy); ints_release(&ok);
     return res;
