@@ -37,6 +37,13 @@ needs_feat = pytest.mark.skipif(FK._fastfeat is None, reason="compiled features 
                                                               "install)")
 
 
+@pytest.fixture(autouse=True)
+def _kernels_selectable(monkeypatch):
+    """These tests compare the kernels with numpy: they run whatever NETPOLL_DIAGNOSE_PURE says
+    for the rest of the suite (CI runs the features tests a second time with it set)."""
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+
+
 @lru_cache(maxsize=None)
 def _analysed(path: Path):
     tl = build_timelines(load_columns(path))
@@ -63,7 +70,6 @@ def test_cases_exist():
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_features_identical(path, monkeypatch):
     tl, cg = _analysed(path)
-    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
     fast = K.compute_features(tl, {}, None, cg=cg).model_dump_json()
     monkeypatch.setattr(FK, "_fastfeat", None)
     ref = K.compute_features(tl, {}, None, cg=cg).model_dump_json()
@@ -73,7 +79,6 @@ def test_features_identical(path, monkeypatch):
 @needs_feat
 def test_every_kernel_runs_on_the_cases(monkeypatch):
     """The comparison above means something only if each kernel runs on some case."""
-    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
     calls: dict[str, int] = {}
     monkeypatch.setattr(FK, "_fastfeat", _counting(FK._fastfeat, calls))
     for path in CASES:
