@@ -70,7 +70,7 @@ def timer_wakes(ctx, dist) -> TimerWakes:
             f.user_share = round(float(user) / float(tot), 6)
         top = np.argsort(-lb, kind="stable")[:MAX_EVIDENCE]
         ws, we = (lt - lb)[top], lt[top]
-        held = A.held_p_by_goroutine(tl, ws, we, counts=_pair_counts(ctx.cg.run_by_p, ws, we))
+        held = A.held_p_by_goroutine(tl, ws, we)
         held.window = top[held.window]
     else:
         held = A.held_p_by_goroutine(tl, lt - lb, lt)
@@ -80,19 +80,6 @@ def timer_wakes(ctx, dist) -> TimerWakes:
             f.user_share = round(float(held.overlap[~system].sum()) / tot, 6) if tot > 0 else 0.0
     f.evidence = _evidence(ctx, lw, lt, lb, held)
     return f
-
-
-def _pair_counts(run_by_p: list, ws: np.ndarray, we: np.ndarray):
-    """`analysis.held_pair_counts(tl, ws, we)` from the graph's per-P split (the same P groups
-    in the same order, the same starts and running maxima of the ends): for a few windows, two
-    searchsorted per P instead of splitting every running interval again."""
-    segs, los, cnts = [], [], []
-    for seg, s, em in run_by_p:
-        lo = np.searchsorted(em, ws, side="right")
-        segs.append(seg)
-        los.append(lo)
-        cnts.append(np.maximum(np.searchsorted(s, we, side="left") - lo, 0))
-    return segs, los, cnts
 
 
 def _run_args(tl: Timelines) -> tuple[np.ndarray, ...]:
