@@ -178,6 +178,12 @@ def _presence_ns(tl: Timelines, g: np.ndarray) -> np.ndarray:
     return np.clip(end - start, 0, None).astype(np.int64)
 
 
+def writes_per_goroutine(tl: Timelines, sc: Syscalls, wr: np.ndarray) -> np.ndarray:
+    """Syscalls selected by `wr` per goroutine index (tl.gor_id order): a count over the
+    goroutine index instead of a sort of the goroutine ids (a window holds ~100k writes)."""
+    return np.bincount(tl.iv_gor[sc.iv[wr]], minlength=tl.gor_id.shape[0])
+
+
 def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked) -> tuple[float, float]:
     """(write syscalls per second of the time the writing goroutines were *not* blocked
     writing, the share of their time they were blocked).
@@ -195,7 +201,7 @@ def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked) -> tuple
     dur_s = max(tl.duration_ns, 1) / 1e9
     if n == 0:
         return 0.0, 0.0
-    writers = np.union1d(np.unique(sc.g[wr]), wb.g).astype(np.int64)
+    writers = np.union1d(tl.gor_id[np.flatnonzero(writes_per_goroutine(tl, sc, wr))], wb.g).astype(np.int64)
     writers = writers[np.isin(writers, tl.gor_id)]
     if writers.shape[0] == 0:
         return round(n / dur_s, 6), 0.0

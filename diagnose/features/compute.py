@@ -22,7 +22,7 @@ from ..timeline.grouping import unique
 from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
-from .backpressure import unblocked_write_rate, write_blocked
+from .backpressure import unblocked_write_rate, write_blocked, writes_per_goroutine
 from .kernel import feat_kernel
 from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
@@ -83,6 +83,11 @@ class _Ctx:
     def parked(self) -> np.ndarray:
         """Goroutines parked in the netpoller for the whole window (network, backpressure)."""
         return _parked_whole_window(self.tl)
+
+    @cached_property
+    def user_io_close(self) -> tuple[np.ndarray, np.ndarray]:
+        """(raw user close, finalizer close) masks over the syscalls (network and fds)."""
+        return A.is_user_io_close(self.tl, self.sc)
 
     @cached_property
     def write_blocked(self):
@@ -151,7 +156,7 @@ def network(ctx: _Ctx) -> NetworkFeatures:
             f.by_site.append(WaitSite(site=site, side=SIDES[side], waits=dist(d[sel & ended]),
                                       goroutines=int(unique(nw.g[sel]).shape[0])))
     # never ended after a raw/finalizer close during the wait
-    raw_c, fin_c = A.is_user_io_close(tl, ctx.sc)
+    raw_c, fin_c = ctx.user_io_close
     close_t = np.sort(ctx.sc.start[raw_c | fin_c])
     if close_t.shape[0] and nw.open.any():
         op = np.nonzero(nw.open)[0]
@@ -473,19 +478,21 @@ def _blocked_conn_read(tl: Timelines, sc, nw: A.NetWaits) -> np.ndarray:
     m = ((sc.fam == FAM_READ) & (sc.cls == CC_NETPOLLER)
          & tl.stacks.net_conn_io[sc.stk] & (sc.dur >= BLOCKING_NS))
     if m.any() and nw.g.shape[0]:
-        m &= ~np.isin(sc.g, nw.g[nw.side == SIDE_READ])
+        parked_read = np.zeros(tl.gor_id.shape[0], dtype=bool)  # per goroutine index, not isin's sort
+        parked_read[tl.iv_gor[nw.iv[nw.side == SIDE_READ]]] = True
+        m &= ~parked_read[tl.iv_gor[sc.iv]]
     return m
 
 
 def _write_run(ctx: _Ctx, wr: np.ndarray) -> Evidence:
     """The goroutine that made the most write syscalls, and its first few writes in a row."""
     sc = ctx.sc
-    g_w = sc.g[wr]
-    ug, cnt = unique(g_w, return_counts=True)
-    g = int(ug[np.argmax(cnt)])
+    cnt = writes_per_goroutine(ctx.tl, sc, wr)
+    top = int(np.argmax(cnt))  # the first of the most, in goroutine id order
+    g = int(ctx.tl.gor_id[top])
     ks = np.nonzero(wr & (sc.g == g))[0]
     ks = ks[np.argsort(sc.start[ks])][:5]
-    n = int(cnt.max())
+    n = int(cnt[top])
     return ctx.ev(f"goroutine {g} made {n} write syscalls ({n / ctx.dur_s:.0f}/s), one per flush",
                   g=g, start=sc.start[ks[0]], end=sc.end[ks[-1]], stk=int(sc.stk[ks[0]]),
                   chain=C.syscall_run_chain(ctx.cg, ks.tolist(), "write"))
@@ -496,7 +503,7 @@ def _max_concurrent(start: np.ndarray, end: np.ndarray) -> int:
     running count peaks just after some start, where it is (starts so far) - (ends so far)."""
     if start.shape[0] == 0:
         return 0
-    s, e = np.sort(start), np.sort(end)
+    s, e = np.sort(start, kind="stable"), np.sort(end, kind="stable")  # runs already in order per goroutine
     fast = feat_kernel()
     if fast is not None:  # a merge walk instead of searchsorted
         return int(fast.max_open(np.ascontiguousarray(s, np.int64), np.ascontiguousarray(e, np.int64)))
@@ -509,7 +516,7 @@ def fd_features(ctx: _Ctx) -> FdFeatures:
     tl, sc = ctx.tl, ctx.sc
     st = tl.stacks
     f = FdFeatures()
-    raw_c, fin_c = A.is_user_io_close(tl, sc)
+    raw_c, fin_c = ctx.user_io_close
     f.raw_close_count = int(raw_c.sum())
     f.finalizer_close_count = int(fin_c.sum())
     sb = st.set_blocking[sc.stk] if len(sc) else np.zeros(0, bool)
