@@ -84,7 +84,7 @@ def test_every_kernel_runs_on_the_cases(monkeypatch):
     for path in CASES:
         tl, cg = _analysed(path)
         K.compute_features(tl, {}, None, cg=cg)
-    assert set(calls) >= {"dist_ms", "group_dists", "max_open", "cover_sum", "held_share", "all_busy", "wake_runnable",
+    assert set(calls) >= {"dist_ms", "group_dists", "max_open", "cover_sum", "late_timers", "wake_runnable",
                           "timer_waits"}, calls
 
 
@@ -174,18 +174,21 @@ def test_cover_sum_is_coverage(path):
 @needs_feat
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_busy_stretches_and_held_shares(path):
+    """timers' scans: the busy stretches before each time, and over the windows they make
+    (from 1 ns up, not only the late ones) the overlap sums of held_p_by_goroutine's rows."""
     tl, cg = _analysed(path)
     if tl.run_iv.shape[0] == 0:
         pytest.skip("no running interval in this trace")
     rng = np.random.default_rng(7)
     t = np.concatenate([tl.iv_end[tl.iv_state != G_RUNNING][:3000], rng.integers(tl.t0 - 5, tl.t_end + 5, 300)])
-    assert np.array_equal(timers._all_busy_compiled(FK._fastfeat, tl, t), timers.all_busy_before(tl, cg.run_by_p, t))
-    busy = timers.all_busy_before(tl, cg.run_by_p, t)
-    ws, we = t - np.maximum(busy, 1000), t
-    held = A.held_p_by_goroutine(tl, ws, we)
+    busy, tot, user = timers.late_timers_compiled(FK._fastfeat, tl, t, 1)
+    assert np.array_equal(busy, timers.all_busy_before(tl, cg.run_by_p, t))
+    assert (busy > 0).any()
+    late = busy >= 1
+    held = A.held_p_by_goroutine(tl, (t - busy)[late], t[late])
     system = tl.gor_is_system[tl.gor_index(held.g)]
-    want = (int(held.overlap.sum()), int(held.overlap[~system].sum()))
-    assert timers._held_share_compiled(FK._fastfeat, tl, ws, we) == want
+    assert (tot, user) == (int(held.overlap.sum()), int(held.overlap[~system].sum()))
+    assert timers.late_timers_compiled(FK._fastfeat, tl, t, 1 << 62)[1:] == (0, 0)
 
 
 @needs_feat
@@ -228,8 +231,10 @@ def test_rejects_inconsistent_input():
     with pytest.raises(ValueError):
         F.cover_sum(z, z[:2], z, z, None, 0, None, 0, 0)
     with pytest.raises(ValueError):
-        F.held_share(z, z, z, z[:3], z, np.zeros(2, bool), z, z)
+        F.late_timers(z, z, z, z[:3], z, np.zeros(2, bool), z, z, 0, 0)
     with pytest.raises(IndexError):
-        F.held_share(np.array([9], np.int64), z, z, z, z, np.zeros(2, bool), z[:1], z[:1] + 5)
+        F.late_timers(np.array([9], np.int64), z, z, z, z, np.zeros(2, bool), z, z, 0, 0)
     with pytest.raises(TypeError):
-        F.all_busy(z, z, z, z.astype(np.float64), z, z, 0)
+        F.late_timers(z, z, z, z.astype(np.float64), z, np.zeros(2, bool), z, z, 0, 0)
+    with pytest.raises(TypeError):
+        F.wake_runnable(z.astype(np.float64), z, z, z, 1, 2, 3)

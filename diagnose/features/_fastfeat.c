@@ -13,9 +13,9 @@
  *   cover_sum(...)           analysis.coverage(starts, ends)(qa, qb).sum() without the sort and
  *                            searchsorted passes when the starts are already in order (the
  *                            running intervals on a per-goroutine virtual axis: mark assist)
- *   held_share(...)          timers: total and user-goroutine overlap of the running intervals
- *                            with each window (held_p_by_goroutine's pairs, summed)
- *   all_busy(...)            timers.all_busy_before: per P, busy stretches and a binary search
+ *   late_timers(...)         timers: all_busy_before (per P, busy stretches and a binary search)
+ *                            and the total and user-goroutine overlap of the running intervals
+ *                            with the late windows (held_p_by_goroutine's pairs, summed)
  *   wake_runnable(...)       scheduling's Runnable-then-Running (and after-Waiting) masks, one pass
  *   timer_waits(...)         timers' Waiting intervals ended by a timer, one pass
  *
@@ -602,121 +602,110 @@ static Py_ssize_t search(const int64_t *a, Py_ssize_t lo, Py_ssize_t hi, int64_t
     return lo;
 }
 
-PyDoc_STRVAR(held_share_doc,
-"held_share(run, iv_p, iv_start, iv_end, iv_gor, gor_is_system, ws, we) -> (total, user):\n"
-"over every window [ws, we) and every running interval overlapping it on its P (held_p_pairs'\n"
-"pairs: per P, rows searchsorted(em, ws, right) .. searchsorted(s, we, left)), the summed\n"
-"positive overlap, and the part of it by goroutines that are not runtime goroutines.");
-
-static PyObject *held_share(PyObject *self, PyObject *args) {
-    PyObject *orun, *op, *os, *oe, *og, *osys, *ows, *owe;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", &orun, &op, &os, &oe, &og, &osys, &ows, &owe)) return NULL;
-    Py_buffer brun = {0}, bp = {0}, bs = {0}, be = {0}, bg = {0}, bsys = {0}, bws = {0}, bwe = {0};
-    PyObject *res = NULL;
-    byp_t b = {0};
-    if (get_buf(orun, &brun, 8, "run") < 0 || get_buf(op, &bp, 8, "iv_p") < 0 || get_buf(os, &bs, 8, "iv_start") < 0 ||
-        get_buf(oe, &be, 8, "iv_end") < 0 || get_buf(og, &bg, 8, "iv_gor") < 0 ||
-        get_buf(osys, &bsys, 1, "gor_is_system") < 0 || get_buf(ows, &bws, 8, "ws") < 0 ||
-        get_buf(owe, &bwe, 8, "we") < 0)
-        goto done;
-    Py_ssize_t niv = N64(bs);
-    if (N64(bp) != niv || N64(be) != niv || N64(bg) != niv || N64(bws) != N64(bwe)) {
-        PyErr_SetString(PyExc_ValueError, "held_share: length mismatch");
-        goto done;
+/* busy[j]: timers.all_busy_before for t[j] -- the minimum over the Ps in procs of how long the P
+ * had been running without a gap > gap up to t[j] (0 for a P idle then, or that never ran). */
+static int busy_before(const byp_t *b, const int64_t *procs, Py_ssize_t np_, const int64_t *t, Py_ssize_t nt,
+                       int64_t gap, int64_t *busy) {
+    int64_t *stretch = (int64_t *)malloc((size_t)(b->n + 1) * sizeof(int64_t));
+    if (!stretch) return -1;
+    /* stretch[i]: start of the busy stretch row i belongs to (a new one after a gap > gap) */
+    for (Py_ssize_t k = 0; k < b->nseg; k++)
+        for (Py_ssize_t i = b->off[k]; i < b->off[k + 1]; i++)
+            stretch[i] = (i == b->off[k] || b->s[i] - b->em[i - 1] > gap) ? b->s[i] : stretch[i - 1];
+    for (Py_ssize_t j = 0; j < nt; j++) busy[j] = 0;
+    for (Py_ssize_t q = 0; q < np_; q++) {
+        Py_ssize_t seg = -1; /* the P's rows (the reference's dict keeps the last segment of a P) */
+        for (Py_ssize_t k = 0; k < b->nseg; k++)
+            if (b->p[k] == procs[q]) seg = k;
+        Py_ssize_t o0 = seg < 0 ? 0 : b->off[seg], o1 = seg < 0 ? 0 : b->off[seg + 1];
+        for (Py_ssize_t j = 0; j < nt; j++) {
+            int64_t x = 0;
+            if (seg >= 0) {
+                Py_ssize_t kk = search(b->s, o0, o1, t[j], 1) - 1;
+                if (kk >= o0 && b->em[kk] >= t[j] - gap) x = t[j] - stretch[kk];
+            }
+            if (q == 0 || x < busy[j]) busy[j] = x;
+        }
     }
-    if (byp_build(&b, I64(brun), N64(brun), I64(bp), I64(bs), I64(be), niv) < 0) goto done;
-    const int64_t *ws = I64(bws), *we = I64(bwe), *ivs = I64(bs), *ive = I64(be), *gor = I64(bg);
-    const uint8_t *sys = U8(bsys);
-    Py_ssize_t ngor = bsys.len;
-    int64_t tot = 0, user = 0;
-    for (Py_ssize_t w = 0; w < N64(bws); w++) {
-        int64_t a = ws[w], z = we[w];
-        for (Py_ssize_t k = 0; k < b.nseg; k++) {
-            Py_ssize_t o0 = b.off[k], o1 = b.off[k + 1];
-            Py_ssize_t lo = search(b.em, o0, o1, a, 1), hi = search(b.s, o0, o1, z, 0);
+    free(stretch);
+    return 0;
+}
+
+/* Over the windows [t[j] - busy[j], t[j]) with busy[j] >= late and every running interval
+ * overlapping one on its P (held_p_pairs' pairs: per P, rows searchsorted(em, ws, right) ..
+ * searchsorted(s, we, left)): the summed positive overlap, and the part of it by goroutines
+ * that are not runtime goroutines. -1: a goroutine index out of range. */
+static int late_shares(const byp_t *b, const int64_t *ivs, const int64_t *ive, const int64_t *gor, const uint8_t *sys,
+                       Py_ssize_t ngor, const int64_t *t, const int64_t *busy, Py_ssize_t nt, int64_t late,
+                       int64_t *tot, int64_t *user) {
+    *tot = *user = 0;
+    for (Py_ssize_t w = 0; w < nt; w++) {
+        if (busy[w] < late) continue;
+        int64_t a = t[w] - busy[w], z = t[w];
+        for (Py_ssize_t k = 0; k < b->nseg; k++) {
+            Py_ssize_t o0 = b->off[k], o1 = b->off[k + 1];
+            Py_ssize_t lo = search(b->em, o0, o1, a, 1), hi = search(b->s, o0, o1, z, 0);
             for (Py_ssize_t i = lo; i < hi; i++) {
-                int64_t r = b.ri[i];
+                int64_t r = b->ri[i];
                 int64_t st = ivs[r] > a ? ivs[r] : a, en = ive[r] < z ? ive[r] : z;
                 int64_t ov = en - st;
                 if (ov <= 0) continue;
-                tot += ov;
+                *tot += ov;
                 int64_t gi = gor[r];
-                if (gi < 0 || gi >= ngor) {
-                    PyErr_SetString(PyExc_IndexError, "held_share: goroutine index out of range");
-                    goto done;
-                }
-                if (!sys[gi]) user += ov;
+                if (gi < 0 || gi >= ngor) return -1;
+                if (!sys[gi]) *user += ov;
             }
         }
     }
-    res = Py_BuildValue("LL", (long long)tot, (long long)user);
-done:
-    byp_free(&b);
-    Py_buffer *all[] = {&brun, &bp, &bs, &be, &bg, &bsys, &bws, &bwe};
-    release_all(all, 8);
-    return res;
+    return 0;
 }
 
-PyDoc_STRVAR(all_busy_doc,
-"all_busy(run, iv_p, iv_start, iv_end, procs, t, gap) -> bytes of int64: timers.all_busy_before:\n"
-"for each time t, the minimum over the Ps in procs of how long that P had been running without\n"
-"a gap > gap up to t (0 for a P idle at t or with no running interval).");
+PyDoc_STRVAR(late_timers_doc,
+"late_timers(run, iv_p, iv_start, iv_end, iv_gor, gor_is_system, procs, t, gap, late) -> (busy, total, user):\n"
+"timers.timer_wakes' scans in one pass over the running intervals split by P (run: their indices\n"
+"sorted by (P, start)). busy (bytes of int64): all_busy_before(t) -- per time, the minimum over the\n"
+"Ps in procs of how long the P had been running without a gap > gap. total, user: over the late\n"
+"windows [t - busy, t) (busy >= late), the overlap of the running intervals with them (held_p_pairs'\n"
+"pairs), and the part by goroutines that are not runtime goroutines.");
 
-static PyObject *all_busy(PyObject *self, PyObject *args) {
-    PyObject *orun, *op, *os, *oe, *oprocs, *ot;
-    long long gap;
-    if (!PyArg_ParseTuple(args, "OOOOOOL", &orun, &op, &os, &oe, &oprocs, &ot, &gap)) return NULL;
-    Py_buffer brun = {0}, bp = {0}, bs = {0}, be = {0}, bprocs = {0}, bt = {0};
+static PyObject *late_timers(PyObject *self, PyObject *args) {
+    PyObject *orun, *op, *os, *oe, *og, *osys, *oprocs, *ot;
+    long long gap, late;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOLL", &orun, &op, &os, &oe, &og, &osys, &oprocs, &ot, &gap, &late)) return NULL;
+    Py_buffer brun = {0}, bp = {0}, bs = {0}, be = {0}, bg = {0}, bsys = {0}, bprocs = {0}, bt = {0};
     PyObject *res = NULL;
     byp_t b = {0};
-    int64_t *out = NULL, *stretch = NULL;
+    int64_t *busy = NULL, tot = 0, user = 0;
     if (get_buf(orun, &brun, 8, "run") < 0 || get_buf(op, &bp, 8, "iv_p") < 0 || get_buf(os, &bs, 8, "iv_start") < 0 ||
-        get_buf(oe, &be, 8, "iv_end") < 0 || get_buf(oprocs, &bprocs, 8, "procs") < 0 || get_buf(ot, &bt, 8, "t") < 0)
+        get_buf(oe, &be, 8, "iv_end") < 0 || get_buf(og, &bg, 8, "iv_gor") < 0 ||
+        get_buf(osys, &bsys, 1, "gor_is_system") < 0 || get_buf(oprocs, &bprocs, 8, "procs") < 0 ||
+        get_buf(ot, &bt, 8, "t") < 0)
         goto done;
     Py_ssize_t niv = N64(bs), nt = N64(bt);
-    if (N64(bp) != niv || N64(be) != niv) {
-        PyErr_SetString(PyExc_ValueError, "all_busy: length mismatch");
+    if (N64(bp) != niv || N64(be) != niv || N64(bg) != niv) {
+        PyErr_SetString(PyExc_ValueError, "late_timers: length mismatch");
         goto done;
     }
     if (byp_build(&b, I64(brun), N64(brun), I64(bp), I64(bs), I64(be), niv) < 0) goto done;
-    out = (int64_t *)malloc((size_t)(nt + 1) * sizeof(int64_t));
-    stretch = (int64_t *)malloc((size_t)(b.n + 1) * sizeof(int64_t));
-    if (!out || !stretch) {
+    busy = (int64_t *)malloc((size_t)(nt + 1) * sizeof(int64_t));
+    if (!busy || busy_before(&b, I64(bprocs), N64(bprocs), I64(bt), nt, (int64_t)gap, busy) < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    /* stretch[i]: start of the busy stretch row i belongs to (a new one after a gap > gap) */
-    for (Py_ssize_t k = 0; k < b.nseg; k++)
-        for (Py_ssize_t i = b.off[k]; i < b.off[k + 1]; i++)
-            stretch[i] = (i == b.off[k] || b.s[i] - b.em[i - 1] > (int64_t)gap) ? b.s[i] : stretch[i - 1];
-    const int64_t *t = I64(bt), *procs = I64(bprocs);
-    Py_ssize_t np_ = N64(bprocs);
-    for (Py_ssize_t j = 0; j < nt; j++) out[j] = 0;
-    for (Py_ssize_t q = 0; q < np_; q++) {
-        /* the segment of this P (the dict in the reference keeps the last segment of a P) */
-        Py_ssize_t seg = -1;
-        for (Py_ssize_t k = 0; k < b.nseg; k++)
-            if (b.p[k] == procs[q]) seg = k;
-        if (seg < 0) { /* a P that never ran anything: idle throughout, busy 0 */
-            for (Py_ssize_t j = 0; j < nt; j++)
-                if (q == 0 || out[j] > 0) out[j] = 0;
-            continue;
-        }
-        Py_ssize_t o0 = b.off[seg], o1 = b.off[seg + 1];
-        for (Py_ssize_t j = 0; j < nt; j++) {
-            Py_ssize_t kk = search(b.s, o0, o1, t[j], 1) - 1;
-            int64_t busy = 0;
-            if (kk >= o0 && b.em[kk] >= t[j] - (int64_t)gap) busy = t[j] - stretch[kk];
-            if (q == 0 || busy < out[j]) out[j] = busy;
-        }
+    if (late_shares(&b, I64(bs), I64(be), I64(bg), U8(bsys), bsys.len, I64(bt), busy, nt, (int64_t)late, &tot,
+                    &user) < 0) {
+        PyErr_SetString(PyExc_IndexError, "late_timers: goroutine index out of range");
+        goto done;
     }
-    res = i64bytes(out, nt);
+    {
+        PyObject *bb = i64bytes(busy, nt);
+        if (bb) res = Py_BuildValue("NLL", bb, (long long)tot, (long long)user);
+    }
 done:
-    free(out);
-    free(stretch);
+    free(busy);
     byp_free(&b);
-    Py_buffer *all[] = {&brun, &bp, &bs, &be, &bprocs, &bt};
-    release_all(all, 6);
+    Py_buffer *all[] = {&brun, &bp, &bs, &be, &bg, &bsys, &bprocs, &bt};
+    release_all(all, 8);
     return res;
 }
 
@@ -833,8 +822,7 @@ static PyMethodDef methods[] = {
     {"group_dists", group_dists, METH_VARARGS, group_dists_doc},
     {"max_open", max_open, METH_VARARGS, max_open_doc},
     {"cover_sum", cover_sum, METH_VARARGS, cover_sum_doc},
-    {"held_share", held_share, METH_VARARGS, held_share_doc},
-    {"all_busy", all_busy, METH_VARARGS, all_busy_doc},
+    {"late_timers", late_timers, METH_VARARGS, late_timers_doc},
     {"wake_runnable", wake_runnable, METH_VARARGS, wake_runnable_doc},
     {"timer_waits", timer_waits, METH_VARARGS, timer_waits_doc},
     {NULL, NULL, 0, NULL},

@@ -54,7 +54,10 @@ def timer_wakes(ctx, dist) -> TimerWakes:
         return f
     t = tl.iv_end[w]
     fast = feat_kernel()
-    busy = _all_busy_compiled(fast, tl, t) if fast is not None else all_busy_before(tl, ctx.cg.run_by_p, t)
+    if fast is not None:  # the busy stretches and the late windows' held-P shares in one pass
+        busy, tot, user = late_timers_compiled(fast, tl, t, LATE_NS)
+    else:
+        busy = all_busy_before(tl, ctx.cg.run_by_p, t)
     late = busy >= LATE_NS
     f.late = int(late.sum())
     f.late_share = round(f.late / f.count, 6)
@@ -64,8 +67,7 @@ def timer_wakes(ctx, dist) -> TimerWakes:
     f.late_ms = dist(lb)
     f.late_ms_per_s = round(float(lb.sum()) / 1e6 / ctx.dur_s, 6)
     if fast is not None:
-        # the overlap sums in one pass; who held the Ps only for the windows cited
-        tot, user = _held_share_compiled(fast, tl, lt - lb, lt)
+        # who held the Ps only for the windows cited
         if tot > 0:
             f.user_share = round(float(user) / float(tot), 6)
         top = np.argsort(-lb, kind="stable")[:MAX_EVIDENCE]
@@ -89,18 +91,16 @@ def _run_args(tl: Timelines) -> tuple[np.ndarray, ...]:
             np.ascontiguousarray(tl.iv_start, i64), np.ascontiguousarray(tl.iv_end, i64))
 
 
-def _all_busy_compiled(fast, tl: Timelines, t: np.ndarray) -> np.ndarray:
-    """`all_busy_before` in one compiled pass (same Ps, same stretches, same numbers)."""
-    out = fast.all_busy(*_run_args(tl), np.ascontiguousarray(tl.procs, np.int64),
-                        np.ascontiguousarray(t, np.int64), SWITCH_GAP_NS)
-    return np.frombuffer(out, np.int64).copy()
-
-
-def _held_share_compiled(fast, tl: Timelines, ws: np.ndarray, we: np.ndarray) -> tuple[int, int]:
-    """(summed overlap, by user goroutines) of `held_p_by_goroutine(tl, ws, we)`'s rows."""
-    return fast.held_share(*_run_args(tl), np.ascontiguousarray(tl.iv_gor, np.int64),
-                           np.ascontiguousarray(tl.gor_is_system, np.bool_),
-                           np.ascontiguousarray(ws, np.int64), np.ascontiguousarray(we, np.int64))
+def late_timers_compiled(fast, tl: Timelines, t: np.ndarray, late_ns: int) -> tuple[np.ndarray, int, int]:
+    """(`all_busy_before(tl, run_by_p, t)`, and over the late windows [t - busy, t) with
+    busy >= late_ns the summed overlap of `held_p_by_goroutine(tl, ...)`'s rows and its part by
+    user goroutines) in one compiled pass."""
+    i64 = np.int64
+    busy, tot, user = fast.late_timers(*_run_args(tl), np.ascontiguousarray(tl.iv_gor, i64),
+                                       np.ascontiguousarray(tl.gor_is_system, np.bool_),
+                                       np.ascontiguousarray(tl.procs, i64), np.ascontiguousarray(t, i64),
+                                       SWITCH_GAP_NS, int(late_ns))
+    return np.frombuffer(busy, i64).copy(), int(tot), int(user)
 
 
 def _timer_wake_intervals(tl: Timelines) -> np.ndarray:
