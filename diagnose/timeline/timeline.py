@@ -312,7 +312,10 @@ class Timelines:
         """P ids seen in the trace; not the fake Ps (>= 1000000) of converted Go <= 1.21 traces."""
         c = self.cols
         pm = (c.kind == K_STATE) & (c.rk == R_PROC)
-        ps = unique(np.concatenate([c.rid[pm], c.p[c.p >= 0]]))
+        # the P column comes in runs (an M's batch of events on one P): each distinct P starts a
+        # run, so only the run starts are looked at, not every event
+        p_runs = c.p[run_starts(c.p)] if c.p.shape[0] else c.p
+        ps = unique(np.concatenate([c.rid[pm], p_runs[p_runs >= 0]]))
         return ps[(ps >= 0) & (ps < FAKE_P_BASE)]
 
     @cached_property
@@ -370,8 +373,9 @@ class Timelines:
     def proc_steals(self) -> np.ndarray:
         """Event rows of ProcSteal: a P taken Running->Idle by another context."""
         c = self.cols
-        m = (c.kind == K_STATE) & (c.rk == R_PROC) & (c.sto != P_RUNNING) & (c.sfrom == P_RUNNING) & (c.p != c.rid)
-        return np.nonzero(m)[0]
+        rows = np.flatnonzero((c.kind == K_STATE) & (c.rk == R_PROC))  # the few P transitions, then their fields
+        m = (c.sto[rows] != P_RUNNING) & (c.sfrom[rows] == P_RUNNING) & (c.p[rows] != c.rid[rows])
+        return rows[m]
 
     def network_reason_id(self) -> int:
         return self.cols.string_id("network")
