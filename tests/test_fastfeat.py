@@ -230,11 +230,16 @@ def test_rejects_inconsistent_input():
         F.group_dists(z, z[:3], 2, None)
     with pytest.raises(ValueError):
         F.cover_sum(z, z[:2], z, z, None, 0, None, 0, 0)
-    with pytest.raises(ValueError):
-        F.late_timers(z, z, z, z[:3], z, np.zeros(2, bool), z, z, 0, 0)
-    with pytest.raises(IndexError):
-        F.late_timers(np.array([9], np.int64), z, z, z, z, np.zeros(2, bool), z, z, 0, 0)
+    one, sys2 = np.array([0, 1], np.int64), np.zeros(2, bool)
+    with pytest.raises(ValueError):  # a row array shorter than the others
+        F.late_timers(z, z[:3], z, z, np.array([0, 4], np.int64), one[:1], sys2, z, z, 0, 0)
+    with pytest.raises(ValueError):  # P offsets past the rows
+        F.late_timers(z, z, z, z, np.array([0, 5], np.int64), one[:1], sys2, z, z, 0, 0)
+    with pytest.raises(IndexError):  # a run of goroutine index 9 of 2, inside a late window
+        i64 = np.int64
+        F.late_timers(np.array([0], i64), np.array([10], i64), np.array([10], i64), np.array([9], i64), one,
+                      np.zeros(1, i64), sys2, np.zeros(1, i64), np.array([5], i64), 0, 0)
     with pytest.raises(TypeError):
-        F.late_timers(z, z, z, z.astype(np.float64), z, np.zeros(2, bool), z, z, 0, 0)
+        F.late_timers(z, z, z, z.astype(np.float64), np.array([0, 4], np.int64), one[:1], sys2, z, z, 0, 0)
     with pytest.raises(TypeError):
         F.wake_runnable(z.astype(np.float64), z, z, z, 1, 2, 3)

@@ -540,57 +540,13 @@ done:
 }
 
 /* ------------------------------------------------------------------ per-P running intervals */
-/* run (interval indices sorted by (P, start)) split at each change of P: for segment k,
- * rows off[k]..off[k+1] of s (starts) and em (running max of the ends within the segment). */
+/* The running intervals split by P (timeline.RunIndex, flat rows): P k's rows are
+ * off[k]..off[k+1] (P id p[k]), each with its start s, end e, goroutine index g, and em the
+ * running max of the ends within the P (sorted like s: runs on one P do not overlap). */
 typedef struct {
     Py_ssize_t nseg, n;
-    Py_ssize_t *off;
-    int64_t *p, *s, *em, *ri;
+    const int64_t *off, *p, *s, *e, *em, *g;
 } byp_t;
-
-static void byp_free(byp_t *b) {
-    free(b->off);
-    free(b->p);
-    free(b->s);
-    free(b->em);
-    free(b->ri);
-}
-
-static int byp_build(byp_t *b, const int64_t *run, Py_ssize_t n, const int64_t *iv_p, const int64_t *iv_s,
-                     const int64_t *iv_e, Py_ssize_t niv) {
-    memset(b, 0, sizeof(*b));
-    b->n = n;
-    b->off = (Py_ssize_t *)malloc((size_t)(n + 2) * sizeof(Py_ssize_t));
-    b->p = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
-    b->s = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
-    b->em = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
-    b->ri = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
-    if (!b->off || !b->p || !b->s || !b->em || !b->ri) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    int64_t em = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t r = run[i];
-        if (r < 0 || r >= niv) {
-            PyErr_SetString(PyExc_IndexError, "_fastfeat: running interval index out of range");
-            return -1;
-        }
-        int64_t p = iv_p[r];
-        if (i == 0 || p != b->p[b->nseg - 1]) {
-            b->off[b->nseg] = i;
-            b->p[b->nseg++] = p;
-            em = iv_e[r];
-        } else if (iv_e[r] > em) {
-            em = iv_e[r];
-        }
-        b->s[i] = iv_s[r];
-        b->em[i] = em;
-        b->ri[i] = r;
-    }
-    b->off[b->nseg] = n;
-    return 0;
-}
 
 /* first index in [lo, hi) with a[i] > t (side="right") or a[i] >= t (side="left") */
 static Py_ssize_t search(const int64_t *a, Py_ssize_t lo, Py_ssize_t hi, int64_t t, int right) {
@@ -635,9 +591,8 @@ static int busy_before(const byp_t *b, const int64_t *procs, Py_ssize_t np_, con
  * overlapping one on its P (held_p_pairs' pairs: per P, rows searchsorted(em, ws, right) ..
  * searchsorted(s, we, left)): the summed positive overlap, and the part of it by goroutines
  * that are not runtime goroutines. -1: a goroutine index out of range. */
-static int late_shares(const byp_t *b, const int64_t *ivs, const int64_t *ive, const int64_t *gor, const uint8_t *sys,
-                       Py_ssize_t ngor, const int64_t *t, const int64_t *busy, Py_ssize_t nt, int64_t late,
-                       int64_t *tot, int64_t *user) {
+static int late_shares(const byp_t *b, const uint8_t *sys, Py_ssize_t ngor, const int64_t *t, const int64_t *busy,
+                       Py_ssize_t nt, int64_t late, int64_t *tot, int64_t *user) {
     *tot = *user = 0;
     for (Py_ssize_t w = 0; w < nt; w++) {
         if (busy[w] < late) continue;
@@ -646,12 +601,11 @@ static int late_shares(const byp_t *b, const int64_t *ivs, const int64_t *ive, c
             Py_ssize_t o0 = b->off[k], o1 = b->off[k + 1];
             Py_ssize_t lo = search(b->em, o0, o1, a, 1), hi = search(b->s, o0, o1, z, 0);
             for (Py_ssize_t i = lo; i < hi; i++) {
-                int64_t r = b->ri[i];
-                int64_t st = ivs[r] > a ? ivs[r] : a, en = ive[r] < z ? ive[r] : z;
+                int64_t st = b->s[i] > a ? b->s[i] : a, en = b->e[i] < z ? b->e[i] : z;
                 int64_t ov = en - st;
                 if (ov <= 0) continue;
                 *tot += ov;
-                int64_t gi = gor[r];
+                int64_t gi = b->g[i];
                 if (gi < 0 || gi >= ngor) return -1;
                 if (!sys[gi]) *user += ov;
             }
@@ -661,39 +615,53 @@ static int late_shares(const byp_t *b, const int64_t *ivs, const int64_t *ive, c
 }
 
 PyDoc_STRVAR(late_timers_doc,
-"late_timers(run, iv_p, iv_start, iv_end, iv_gor, gor_is_system, procs, t, gap, late) -> (busy, total, user):\n"
-"timers.timer_wakes' scans in one pass over the running intervals split by P (run: their indices\n"
-"sorted by (P, start)). busy (bytes of int64): all_busy_before(t) -- per time, the minimum over the\n"
-"Ps in procs of how long the P had been running without a gap > gap. total, user: over the late\n"
-"windows [t - busy, t) (busy >= late), the overlap of the running intervals with them (held_p_pairs'\n"
-"pairs), and the part by goroutines that are not runtime goroutines.");
+"late_timers(start, end, end_max, gor, segoff, seg_p, gor_is_system, procs, t, gap, late) -> (busy, total, user):\n"
+"timers.timer_wakes' scans in one pass over the running intervals split by P (timeline.RunIndex's\n"
+"rows: start, end, end_max, gor; P k's rows segoff[k]..segoff[k+1], its id seg_p[k]). busy (bytes\n"
+"of int64): all_busy_before(t) -- per time, the minimum over the Ps in procs of how long the P had\n"
+"been running without a gap > gap. total, user: over the late windows [t - busy, t) (busy >= late),\n"
+"the overlap of the running intervals with them (held_p_pairs' pairs), and the part by goroutines\n"
+"that are not runtime goroutines.");
 
 static PyObject *late_timers(PyObject *self, PyObject *args) {
-    PyObject *orun, *op, *os, *oe, *og, *osys, *oprocs, *ot;
+    PyObject *os, *oe, *oem, *og, *ooff, *op, *osys, *oprocs, *ot;
     long long gap, late;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOLL", &orun, &op, &os, &oe, &og, &osys, &oprocs, &ot, &gap, &late)) return NULL;
-    Py_buffer brun = {0}, bp = {0}, bs = {0}, be = {0}, bg = {0}, bsys = {0}, bprocs = {0}, bt = {0};
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOLL", &os, &oe, &oem, &og, &ooff, &op, &osys, &oprocs, &ot, &gap, &late))
+        return NULL;
+    Py_buffer bs = {0}, be = {0}, bem = {0}, bg = {0}, boff = {0}, bp = {0}, bsys = {0}, bprocs = {0}, bt = {0};
     PyObject *res = NULL;
     byp_t b = {0};
     int64_t *busy = NULL, tot = 0, user = 0;
-    if (get_buf(orun, &brun, 8, "run") < 0 || get_buf(op, &bp, 8, "iv_p") < 0 || get_buf(os, &bs, 8, "iv_start") < 0 ||
-        get_buf(oe, &be, 8, "iv_end") < 0 || get_buf(og, &bg, 8, "iv_gor") < 0 ||
+    if (get_buf(os, &bs, 8, "start") < 0 || get_buf(oe, &be, 8, "end") < 0 || get_buf(oem, &bem, 8, "end_max") < 0 ||
+        get_buf(og, &bg, 8, "gor") < 0 || get_buf(ooff, &boff, 8, "segoff") < 0 || get_buf(op, &bp, 8, "seg_p") < 0 ||
         get_buf(osys, &bsys, 1, "gor_is_system") < 0 || get_buf(oprocs, &bprocs, 8, "procs") < 0 ||
         get_buf(ot, &bt, 8, "t") < 0)
         goto done;
-    Py_ssize_t niv = N64(bs), nt = N64(bt);
-    if (N64(bp) != niv || N64(be) != niv || N64(bg) != niv) {
+    Py_ssize_t n = N64(bs), nt = N64(bt), nseg = N64(bp);
+    if (N64(be) != n || N64(bem) != n || N64(bg) != n || N64(boff) != nseg + 1) {
         PyErr_SetString(PyExc_ValueError, "late_timers: length mismatch");
         goto done;
     }
-    if (byp_build(&b, I64(brun), N64(brun), I64(bp), I64(bs), I64(be), niv) < 0) goto done;
+    const int64_t *off = I64(boff);
+    for (Py_ssize_t k = 0; k <= nseg; k++) /* offsets ascending from 0 to n: no read past a row */
+        if (off[k] < (k ? off[k - 1] : 0) || off[k] > n || (k == nseg && off[k] != n)) {
+            PyErr_SetString(PyExc_ValueError, "late_timers: segoff is not 0 <= ... <= len(start)");
+            goto done;
+        }
+    b.nseg = nseg;
+    b.n = n;
+    b.off = off;
+    b.p = I64(bp);
+    b.s = I64(bs);
+    b.e = I64(be);
+    b.em = I64(bem);
+    b.g = I64(bg);
     busy = (int64_t *)malloc((size_t)(nt + 1) * sizeof(int64_t));
     if (!busy || busy_before(&b, I64(bprocs), N64(bprocs), I64(bt), nt, (int64_t)gap, busy) < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    if (late_shares(&b, I64(bs), I64(be), I64(bg), U8(bsys), bsys.len, I64(bt), busy, nt, (int64_t)late, &tot,
-                    &user) < 0) {
+    if (late_shares(&b, U8(bsys), bsys.len, I64(bt), busy, nt, (int64_t)late, &tot, &user) < 0) {
         PyErr_SetString(PyExc_IndexError, "late_timers: goroutine index out of range");
         goto done;
     }
@@ -703,9 +671,8 @@ static PyObject *late_timers(PyObject *self, PyObject *args) {
     }
 done:
     free(busy);
-    byp_free(&b);
-    Py_buffer *all[] = {&brun, &bp, &bs, &be, &bg, &bsys, &bprocs, &bt};
-    release_all(all, 8);
+    Py_buffer *all[] = {&bs, &be, &bem, &bg, &boff, &bp, &bsys, &bprocs, &bt};
+    release_all(all, 9);
     return res;
 }
 

@@ -84,20 +84,15 @@ def timer_wakes(ctx, dist) -> TimerWakes:
     return f
 
 
-def _run_args(tl: Timelines) -> tuple[np.ndarray, ...]:
-    """The running intervals by (P, start) and the interval columns the compiled scans read."""
-    i64 = np.int64
-    return (np.ascontiguousarray(tl.run_iv, i64), np.ascontiguousarray(tl.iv_p, i64),
-            np.ascontiguousarray(tl.iv_start, i64), np.ascontiguousarray(tl.iv_end, i64))
-
-
 def late_timers_compiled(fast, tl: Timelines, t: np.ndarray, late_ns: int) -> tuple[np.ndarray, int, int]:
     """(`all_busy_before(tl, run_by_p, t)`, and over the late windows [t - busy, t) with
     busy >= late_ns the summed overlap of `held_p_by_goroutine(tl, ...)`'s rows and its part by
-    user goroutines) in one compiled pass."""
+    user goroutines) in one compiled pass over the running intervals split by P (`tl.run_index`)."""
     i64 = np.int64
-    busy, tot, user = fast.late_timers(*_run_args(tl), np.ascontiguousarray(tl.iv_gor, i64),
-                                       np.ascontiguousarray(tl.gor_is_system, np.bool_),
+    ri = tl.run_index
+    seg_p = np.ascontiguousarray(tl.iv_p[ri.run[ri.segoff[:-1]]], i64) if ri.run.shape[0] else np.zeros(0, i64)
+    busy, tot, user = fast.late_timers(ri.start, ri.end, ri.end_max, ri.gor, np.ascontiguousarray(ri.segoff, i64),
+                                       seg_p, np.ascontiguousarray(tl.gor_is_system, np.bool_),
                                        np.ascontiguousarray(tl.procs, i64), np.ascontiguousarray(t, i64),
                                        SWITCH_GAP_NS, int(late_ns))
     return np.frombuffer(busy, i64).copy(), int(tot), int(user)
