@@ -2,7 +2,9 @@
 
 ``Ordering.advance`` decides whether the next event of an M can happen now, given the
 emulated scheduler state (goroutines, Ps, Ms, GC, tasks), checks its invariants, and queues
-the resulting Events; ``Ordering.next`` pops them. Handlers mirror Go's ``advance*``
+the resulting events as raw rows ``(table, g, p, m, typ, time, args)`` -- an ``Event``'s
+fields in its constructor's order (``Event(*row)``), so that the column builder never makes
+an object per event; ``Ordering.next`` pops them. Handlers mirror Go's ``advance*``
 functions one to one, with the same error messages.
 
 Scheduling contexts are (G, P, M) tuples.
@@ -226,7 +228,8 @@ class Ordering:
         return q.popleft() if q else None
 
     def _push(self, evt, ctx, ev: BaseEvent) -> None:
-        self.queue.append(Event(evt, ctx[0], ctx[1], ctx[2], ev.typ, ev.time, ev.args))
+        """Queue ev in context ctx as a raw row (see the module doc)."""
+        self.queue.append((evt, ctx[0], ctx[1], ctx[2], ev.typ, ev.time, ev.args))
 
     # Handlers return the new context (tuple) when the event advanced, None when it cannot
     # advance yet, and raise OrderError when the trace is broken.
@@ -407,7 +410,7 @@ class Ordering:
         elif typ == t2.EvGoBlock:
             state.status = t2.GoWaiting
             new = (NoGoroutine, cur[1], cur[2])
-        self.queue.append(Event(evt, g, cur[1], cur[2], typ, ev.time, ev.args))
+        self.queue.append((evt, g, cur[1], cur[2], typ, ev.time, ev.args))
         return new
 
     def advance_go_start(self, ev, evt, m, gen, cur):
@@ -423,7 +426,7 @@ class Ordering:
             validate_ctx(cur, MUST_HAVE, MUST_HAVE, MUST_NOT_HAVE)
         state.status = t2.GoRunning
         state.seq = SeqCounter(gen, ev.args[1])
-        self.queue.append(Event(evt, g, p, m, ev.typ, ev.time, ev.args))
+        self.queue.append((evt, g, p, m, ev.typ, ev.time, ev.args))
         return (gid, p, m)
 
     def advance_go_unblock(self, ev, evt, m, gen, cur):
@@ -436,7 +439,7 @@ class Ordering:
             return None
         state.status = t2.GoRunnable
         state.seq = SeqCounter(gen, ev.args[1])
-        self.queue.append(Event(evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_go_switch(self, ev, evt, m, gen, cur):
@@ -455,13 +458,13 @@ class Ordering:
         q = self.queue
         if ev.typ == t2.EvGoSwitch:
             cur_g.status = t2.GoWaiting
-            q.append(Event(evt, cur[0], cur[1], cur[2], t2.EvGoBlock, ev.time, [0, 0, 0, 0]))
+            q.append((evt, cur[0], cur[1], cur[2], t2.EvGoBlock, ev.time, [0, 0, 0, 0]))
         elif ev.typ == t2.EvGoSwitchDestroy:
             del self.g_states[cur[0]]
-            q.append(Event(evt, cur[0], cur[1], cur[2], t2.EvGoDestroy, ev.time, [0, 0, 0, 0]))
+            q.append((evt, cur[0], cur[1], cur[2], t2.EvGoDestroy, ev.time, [0, 0, 0, 0]))
         next_g.status = t2.GoRunning
         next_g.seq = seq
-        q.append(Event(evt, NoGoroutine, cur[1], cur[2], t2.EvGoStart, ev.time,
+        q.append((evt, NoGoroutine, cur[1], cur[2], t2.EvGoStart, ev.time,
                        [nextg & 0xFFFFFFFFFFFFFFFF, ev.args[1], 0, 0]))
         return (nextg, cur[1], cur[2])
 
@@ -547,7 +550,7 @@ class Ordering:
             ps.status = t2.ProcSyscallAbandoned
             new = (NoGoroutine, NoProc, cur[2])
             # Queue an extra self-ProcSteal event.
-            self.queue.append(Event(evt, cur[0], cur[1], cur[2], t2.EvProcSteal, ev.time,
+            self.queue.append((evt, cur[0], cur[1], cur[2], t2.EvProcSteal, ev.time,
                                     [cur[1] & 0xFFFFFFFFFFFFFFFF, 0, 0, t2.ProcSyscall]))
         self._push(evt, cur, ev)
         return new
@@ -663,7 +666,7 @@ class Ordering:
 
     def advance_annotation(self, ev, evt, m, gen, cur):
         _user_go_reqs(cur)
-        self.queue.append(Event(evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_heap_metric(self, ev, evt, m, gen, cur):

@@ -223,6 +223,16 @@ def _is_reader_event(ev: Any) -> bool:
 
 
 def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | None) -> TraceColumns:
+    """Our reader's Events: through their raw rows (`build_from_rows`)."""
+    return build_from_rows(((e.table, e.g, e.p, e.m, e.typ, e.time, e.args) for e in _chain(first, rest)), meta)
+
+
+def build_from_rows(rows: Iterable[tuple], meta: dict[str, Any] | None = None) -> TraceColumns:
+    """Columns of our reader's raw rows (`TraceReader.raw_events()`: `(table, g, p, m, typ, time,
+    args)`, `Event(*row)` being the event): its wire fields read directly, the same mapping as
+    the Event accessors (tests compare both with Go's own parser)."""
+    from ..read import Event
+
     ST, KINDS, MAIN_STACK, GO_STATUS, PROC_STATUS, ABANDONED = _reader_tables()
     # one flat int64 row per event (kind t g p m stk rk rid sfrom sto s1 tstk): one extend()
     # per event instead of twelve appends; `val` (metrics, sync, tasks: rare) goes to a dict
@@ -262,33 +272,22 @@ def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | N
         elif kc in (K_TASK_BEGIN, K_TASK_END):
             tk = ev.task()
             s1, val = sid(tk.type), float(tk.id)
-        elif kc in (K_REGION_BEGIN, K_REGION_END):
-            rg = ev.region()
-            s1, val = sid(rg.type), float(rg.task)
         elif kc == K_LOG:
             lg = ev.log()
             s1, val = sid(lg.category), float(lg.task)
         return rk, rid, s1, val
 
-    def events():
-        yield first
-        yield from rest
-
-    for ev in events():
+    for tbl, g, p, m, typ, t, a in rows:
         row += 1
         if row == flush_at:
             _flush_rows(flat, chunks)
             del flat[:]
             flush_at += _CHUNK_ROWS
-        typ = ev.typ
         kc = KINDS[typ]
-        tbl = ev.table
         if tbl is not cur:
             cur = tbl
             stk_cache = {}
             str_cache = {}
-        a = ev.args
-        g = ev.g
         si = MAIN_STACK[typ]
         stk = 0
         if si >= 0:
@@ -323,7 +322,7 @@ def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | N
             elif code == _ST_PROCSTART:
                 rk, rid, fr, to = R_PROC, a[0], P_IDLE, P_RUNNING
             elif code == _ST_PROCSTOP:
-                rk, rid, fr, to = R_PROC, ev.p, P_RUNNING, P_IDLE
+                rk, rid, fr, to = R_PROC, p, P_RUNNING, P_IDLE
             elif code == _ST_PROCSTEAL:
                 rk, rid, fr, to = R_PROC, a[0], (P_IDLE if a[3] == ABANDONED else P_RUNNING), P_IDLE
             elif code == _ST_PROCSTATUS:
@@ -346,17 +345,27 @@ def _build_from_reader(first: Any, rest: Iterable[Any], meta: dict[str, Any] | N
             elif code == _ST_DESTROYSYSCALL:
                 rid, fr, to = g, G_SYSCALL, G_NOTEXIST
             else:  # unknown wire type of kind StateTransition: the public accessor
-                tr = ev.state_transition()
+                tr = Event(tbl, g, p, m, typ, t, a).state_transition()
                 rk, rid = int(tr.resource.kind), tr.resource.id
                 fr, to = int(tr.old_state), int(tr.new_state)
                 s1 = sid(tr.reason) if tr.reason else 0
                 tstk = intern_frames(tr.stack.frames()) if tr.stack else 0
             if rid >= HALF:
                 rid -= FULL
-            put((kc, ev.time, g, ev.p, ev.m, stk, rk, rid, fr, to, s1, tstk))
+            put((kc, t, g, p, m, stk, rk, rid, fr, to, s1, tstk))
+        elif kc == K_REGION_BEGIN or kc == K_REGION_END:  # Event.region(): (task, type)
+            x = a[1]
+            s1 = str_cache.get(x)
+            if s1 is None:
+                s1 = str_cache[x] = sid(tbl.strings.must_get(x))
+            put((kc, t, g, p, m, stk, 0, -1, 0, 0, s1, 0))
+            if a[0]:
+                vals[row] = float(a[0])
+        elif kc == K_BAD or kc == K_STACKSAMPLE:
+            put((kc, t, g, p, m, stk, 0, -1, 0, 0, 0, 0))
         else:
-            rk, rid, s1, val = slow_details(ev, kc) if kc != K_BAD and kc != K_STACKSAMPLE else (0, -1, 0, 0.0)
-            put((kc, ev.time, g, ev.p, ev.m, stk, rk, rid if rk else -1, 0, 0, s1, 0))
+            rk, rid, s1, val = slow_details(Event(tbl, g, p, m, typ, t, a), kc)
+            put((kc, t, g, p, m, stk, rk, rid if rk else -1, 0, 0, s1, 0))
             if val:
                 vals[row] = val
     n = row + 1
