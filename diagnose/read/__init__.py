@@ -68,6 +68,7 @@ decoding), the only per-event byte work; ``reader.Reader.iter_events`` is the ho
 """
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, BinaryIO, Iterator
 
 from ..errors import TraceError
@@ -187,12 +188,9 @@ class TraceReader:
                 if cap is None:
                     yield from it
                 else:
-                    n = 0
-                    for ev in it:
-                        n += 1
-                        if n > cap:
-                            raise self._error(too_many(cap, self.total_bytes), None)
-                        yield ev
+                    yield from islice(it, cap)  # then one more is too many
+                    if next(it, None) is not None:
+                        raise self._error(too_many(cap, self.total_bytes), None)
             except ReadError as e:
                 self.valid_bytes = max(r.valid_offset, self.header_bytes)
                 if e.truncated:

@@ -33,6 +33,10 @@ TRACEV2_GO_STATUS_TO_GO_STATE = GO_STATUS_TO_STATE
 TRACEV2_PROC_STATUS_TO_PROC_STATE = PROC_STATUS_TO_STATE
 
 _I64 = 1 << 63
+# the hot handlers read these as globals (not tracev2 attributes)
+_GoRunnable, _GoRunning, _GoSyscall, _GoWaiting = t2.GoRunnable, t2.GoRunning, t2.GoSyscall, t2.GoWaiting
+_ProcRunning, _ProcIdle, _ProcSyscall = t2.ProcRunning, t2.ProcIdle, t2.ProcSyscall
+_EvGoDestroy, _EvGoStop, _EvGoBlock = t2.EvGoDestroy, t2.EvGoStop, t2.EvGoBlock
 
 
 class OrderError(Exception):
@@ -392,53 +396,60 @@ class Ordering:
         return cur
 
     def advance_go_stop_exec(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        g = cur[0]
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
         state = self.g_states.get(g)
         if state is None:
             raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({g}) that doesn't exist")
-        if state.status != t2.GoRunning:
+        if state.status != _GoRunning:
             raise OrderError(f"{self.ev_name(ev.typ)} event for goroutine that's not {GoState.Running}")
         typ = ev.typ
         new = cur
-        if typ == t2.EvGoDestroy:
+        if typ == _EvGoBlock:
+            state.status = _GoWaiting
+            new = (NoGoroutine, p, m_)
+        elif typ == _EvGoStop:
+            state.status = _GoRunnable
+            new = (NoGoroutine, p, m_)
+        elif typ == _EvGoDestroy:
             del self.g_states[g]
-            new = (NoGoroutine, cur[1], cur[2])
-        elif typ == t2.EvGoStop:
-            state.status = t2.GoRunnable
-            new = (NoGoroutine, cur[1], cur[2])
-        elif typ == t2.EvGoBlock:
-            state.status = t2.GoWaiting
-            new = (NoGoroutine, cur[1], cur[2])
-        self.queue.append((evt, g, cur[1], cur[2], typ, ev.time, ev.args))
+            new = (NoGoroutine, p, m_)
+        self.queue.append((evt, g, p, m_, typ, ev.time, ev.args))
         return new
 
     def advance_go_start(self, ev, evt, m, gen, cur):
-        gid = i64(ev.args[0])
+        args = ev.args
+        gid = args[0]
+        if gid >= _I64:
+            gid -= 1 << 64  # i64
         state = self.g_states.get(gid)
-        if state is None or state.status != t2.GoRunnable:
+        if state is None or state.status != _GoRunnable:
             return None
         sq = state.seq
-        if sq.gen != gen or ev.args[1] != sq.seq + 1:
+        if sq.gen != gen or args[1] != sq.seq + 1:
             return None
         g, p, m = cur
         if m == NoThread or p == NoProc or g != NoGoroutine:
             validate_ctx(cur, MUST_HAVE, MUST_HAVE, MUST_NOT_HAVE)
-        state.status = t2.GoRunning
-        state.seq = SeqCounter(gen, ev.args[1])
-        self.queue.append((evt, g, p, m, ev.typ, ev.time, ev.args))
+        state.status = _GoRunning
+        state.seq = SeqCounter(gen, args[1])
+        self.queue.append((evt, g, p, m, ev.typ, ev.time, args))
         return (gid, p, m)
 
     def advance_go_unblock(self, ev, evt, m, gen, cur):
-        gid = i64(ev.args[0])
+        args = ev.args
+        gid = args[0]
+        if gid >= _I64:
+            gid -= 1 << 64  # i64
         state = self.g_states.get(gid)
-        if state is None or state.status != t2.GoWaiting:
+        if state is None or state.status != _GoWaiting:
             return None
         sq = state.seq
-        if sq.gen != gen or ev.args[1] != sq.seq + 1:
+        if sq.gen != gen or args[1] != sq.seq + 1:
             return None
-        state.status = t2.GoRunnable
-        state.seq = SeqCounter(gen, ev.args[1])
+        state.status = _GoRunnable
+        state.seq = SeqCounter(gen, args[1])
         self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
@@ -469,40 +480,47 @@ class Ordering:
         return (nextg, cur[1], cur[2])
 
     def advance_go_syscall_begin(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        state = self.g_states.get(cur[0])
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
+        state = self.g_states.get(g)
         if state is None:
-            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({cur[0]}) that doesn't exist")
-        if state.status != t2.GoRunning:
+            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({g}) that doesn't exist")
+        if state.status != _GoRunning:
             raise OrderError(f"{self.ev_name(ev.typ)} event for goroutine that's not {GoState.Running}")
-        state.status = t2.GoSyscall
-        ps = self.p_states.get(cur[1])
+        state.status = _GoSyscall
+        ps = self.p_states.get(p)
         if ps is None:
-            raise OrderError(f"uninitialized proc {cur[1]} found during {self.ev_name(ev.typ)}")
-        ps.status = t2.ProcSyscall
-        p_seq = SeqCounter(gen, ev.args[0])
-        if not p_seq.succeeds(ps.seq):
-            raise OrderError(f"failed to advance {self.ev_name(ev.typ)}: can't make sequence: {ps.seq} -> {p_seq}")
-        ps.seq = p_seq
-        self._push(evt, cur, ev)
+            raise OrderError(f"uninitialized proc {p} found during {self.ev_name(ev.typ)}")
+        ps.status = _ProcSyscall
+        args = ev.args
+        seq = args[0]
+        old = ps.seq
+        if old.gen != gen or seq != old.seq + 1:  # SeqCounter.succeeds
+            raise OrderError(f"failed to advance {self.ev_name(ev.typ)}: can't make sequence: {old} -> "
+                             f"{SeqCounter(gen, seq)}")
+        ps.seq = SeqCounter(gen, seq)
+        self.queue.append((evt, g, p, m_, ev.typ, ev.time, args))
         return cur
 
     def advance_go_syscall_end(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        state = self.g_states.get(cur[0])
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
+        state = self.g_states.get(g)
         if state is None:
-            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({cur[0]}) that doesn't exist")
-        if state.status != t2.GoSyscall:
+            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({g}) that doesn't exist")
+        if state.status != _GoSyscall:
             raise OrderError(f"{self.ev_name(ev.typ)} event for goroutine that's not {GoState.Running}")
-        state.status = t2.GoRunning
-        ps = self.p_states.get(cur[1])
+        state.status = _GoRunning
+        ps = self.p_states.get(p)
         if ps is None:
-            raise OrderError(f"uninitialized proc {cur[1]} found during {self.ev_name(ev.typ)}")
-        if ps.status != t2.ProcSyscall:
-            raise OrderError(f"expected proc {cur[1]} in state {_ps_str(t2.ProcSyscall)}, but got "
+            raise OrderError(f"uninitialized proc {p} found during {self.ev_name(ev.typ)}")
+        if ps.status != _ProcSyscall:
+            raise OrderError(f"expected proc {p} in state {_ps_str(t2.ProcSyscall)}, but got "
                              f"{_ps_str(ps.status)} instead")
-        ps.status = t2.ProcRunning
-        self._push(evt, cur, ev)
+        ps.status = _ProcRunning
+        self.queue.append((evt, g, p, m_, ev.typ, ev.time, ev.args))
         return cur
 
     def advance_go_syscall_end_blocked(self, ev, evt, m, gen, cur):
@@ -588,31 +606,40 @@ class Ordering:
         return cur
 
     def advance_user_region_begin(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        tid = ev.args[0]
-        name_id = ev.args[1]
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
+        args = ev.args
+        name_id = args[1]
         ok, name = evt.strings.get(name_id)
         if not ok:
             raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
-        gs = self.g_states.get(cur[0])
+        gs = self.g_states.get(g)
         if gs is None:
-            raise OrderError(f"encountered EvUserRegionBegin without known state for current goroutine {cur[0]}")
-        gs.begin_region((tid, name))
-        self._push(evt, cur, ev)
+            raise OrderError(f"encountered EvUserRegionBegin without known state for current goroutine {g}")
+        gs.regions.append((args[0], name))  # begin_region
+        self.queue.append((evt, g, p, m_, ev.typ, ev.time, args))
         return cur
 
     def advance_user_region_end(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        tid = ev.args[0]
-        name_id = ev.args[1]
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
+        args = ev.args
+        name_id = args[1]
         ok, name = evt.strings.get(name_id)
         if not ok:
             raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
-        gs = self.g_states.get(cur[0])
+        gs = self.g_states.get(g)
         if gs is None:
-            raise OrderError(f"encountered EvUserRegionEnd without known state for current goroutine {cur[0]}")
-        gs.end_region((tid, name))
-        self._push(evt, cur, ev)
+            raise OrderError(f"encountered EvUserRegionEnd without known state for current goroutine {g}")
+        r = (args[0], name)
+        regions = gs.regions
+        if regions and regions[-1] == r:  # end_region's common case
+            regions.pop()
+        else:
+            gs.end_region(r)
+        self.queue.append((evt, g, p, m_, ev.typ, ev.time, args))
         return cur
 
     def advance_gc_active(self, ev, evt, m, gen, cur):

@@ -234,9 +234,10 @@ def build_from_rows(rows: Iterable[tuple], meta: dict[str, Any] | None = None) -
     from ..read import Event
 
     ST, KINDS, MAIN_STACK, GO_STATUS, PROC_STATUS, ABANDONED = _reader_tables()
-    # one flat int64 row per event (kind t g p m stk rk rid sfrom sto s1 tstk): one extend()
-    # per event instead of twelve appends; `val` (metrics, sync, tasks: rare) goes to a dict
-    flat = array("q")
+    # one flat row of ints per event (kind t g p m stk rk rid sfrom sto s1 tstk): one
+    # list.extend() per event (an array's extend from a tuple resizes it per item), converted
+    # to int64 a chunk at a time; `val` (metrics, sync, tasks, regions) goes to a dict
+    flat: list[int] = []
     put = flat.extend
     # every _CHUNK_ROWS rows the flat rows become typed column chunks (64 B a row instead of 96,
     # and no whole-trace array that doubles as it grows); joined column by column at the end
@@ -388,11 +389,11 @@ _CHUNK_ROWS = 1 << 16
 _ROW_DTYPES = tuple((name, dt) for name, _, dt in _COLS if name != "val")
 
 
-def _flush_rows(flat: array, chunks: dict[str, list[np.ndarray]]) -> None:
-    """Append flat int64 rows (kind t g p m stk rk rid sfrom sto s1 tstk) to the typed column chunks."""
+def _flush_rows(flat: list[int], chunks: dict[str, list[np.ndarray]]) -> None:
+    """Append flat int rows (kind t g p m stk rk rid sfrom sto s1 tstk) to the typed column chunks."""
     if not flat:
         return
-    m = np.frombuffer(flat, dtype=np.int64).reshape(-1, len(_ROW_DTYPES))
+    m = np.fromiter(flat, np.int64, len(flat)).reshape(-1, len(_ROW_DTYPES))
     for i, (name, dt) in enumerate(_ROW_DTYPES):
         chunks[name].append(m[:, i].astype(dt))
 
