@@ -433,7 +433,7 @@ class Ordering:
         if m == NoThread or p == NoProc or g != NoGoroutine:
             validate_ctx(cur, MUST_HAVE, MUST_HAVE, MUST_NOT_HAVE)
         state.status = _GoRunning
-        state.seq = SeqCounter(gen, args[1])
+        sq.seq = args[1]  # in place (sq.gen == gen)
         self.queue.append((evt, g, p, m, ev.typ, ev.time, args))
         return (gid, p, m)
 
@@ -449,7 +449,7 @@ class Ordering:
         if sq.gen != gen or args[1] != sq.seq + 1:
             return None
         state.status = _GoRunnable
-        state.seq = SeqCounter(gen, args[1])
+        sq.seq = args[1]  # in place (sq.gen == gen)
         self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
@@ -499,7 +499,7 @@ class Ordering:
         if old.gen != gen or seq != old.seq + 1:  # SeqCounter.succeeds
             raise OrderError(f"failed to advance {self.ev_name(ev.typ)}: can't make sequence: {old} -> "
                              f"{SeqCounter(gen, seq)}")
-        ps.seq = SeqCounter(gen, seq)
+        old.seq = seq  # in place: no state shares a counter (frontier.py copies their values)
         self.queue.append((evt, g, p, m_, ev.typ, ev.time, args))
         return cur
 

@@ -152,10 +152,11 @@ class Reader:
         m_states = order.m_states
         validate = _VALIDATE
         MState = _MState
-        last_ts = self.last_ts
+        last_ts = self.last_ts  # self.last_ts is written back before the slow path and errors
         gen = None
         table = batches = freq = cpu = None
         gen_no = 0
+        vtbl = vstacks = vstrings = None  # the table whose IDs were validated last, its dicts
         while not self.done:
             try:
                 if q:
@@ -176,6 +177,8 @@ class Reader:
                             freq = table.freq
                             gen_no = g.gen
                             cpu = g.cpu_samples
+                            if order.initial_gen == 0:  # before this generation's first advance
+                                order.initial_gen = gen_no
                         bc = frontier[0]
                         ev = bc.ev
                         ci = self.cpu_idx
@@ -186,8 +189,6 @@ class Reader:
                         else:
                             # Inlined _try_advance(0) and Ordering.advance.
                             self.last_offset = ev.offset
-                            if order.initial_gen == 0:
-                                order.initial_gen = gen_no
                             m = bc.m
                             if m == -1:
                                 ms = None
@@ -246,10 +247,12 @@ class Reader:
             v = validate[e[4]]
             if v:
                 tbl = e[0]
+                if tbl is not vtbl:
+                    vtbl, vstacks, vstrings = tbl, tbl.stacks.sparse, tbl.strings.sparse
                 a = e[6]
                 for i, is_stack in v:
                     sid = a[i]
-                    if sid and sid not in (tbl.stacks.sparse if is_stack else tbl.strings.sparse):
+                    if sid and sid not in (vstacks if is_stack else vstrings):
                         self.last_ts = last_ts
                         what = "stack" if is_stack else "string"
                         raise ReadError(f"found invalid {what} ID {sid} for event {t2.SPECS[e[4]].name}",
@@ -263,8 +266,8 @@ class Reader:
                 ev = Event(*e)
                 raise time_range_error(t, ev, self._event_offset(ev))
             last_ts = t
-            self.last_ts = t
             yield e
+        self.last_ts = last_ts
 
     # --- Go's ReadEvent body ---------------------------------------------------------------
     def _read_event(self) -> Event | tuple:
