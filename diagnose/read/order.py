@@ -175,6 +175,9 @@ def _user_go_reqs(ctx) -> None:
         raise OrderError("expected a goroutine but didn't have one")
 
 
+_ABSENT = object()
+
+
 def _gs_str(s: int) -> str:
     return t2.go_status_str(s)
 
@@ -611,8 +614,9 @@ class Ordering:
             _user_go_reqs(cur)
         args = ev.args
         name_id = args[1]
-        ok, name = evt.strings.get(name_id)
-        if not ok:
+        strings = evt.strings  # strings.get(name_id), inline
+        name = strings.sparse.get(name_id, _ABSENT) if name_id else strings.zero
+        if name is _ABSENT:
             raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
         gs = self.g_states.get(g)
         if gs is None:
@@ -627,8 +631,9 @@ class Ordering:
             _user_go_reqs(cur)
         args = ev.args
         name_id = args[1]
-        ok, name = evt.strings.get(name_id)
-        if not ok:
+        strings = evt.strings  # strings.get(name_id), inline
+        name = strings.sparse.get(name_id, _ABSENT) if name_id else strings.zero
+        if name is _ABSENT:
             raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
         gs = self.g_states.get(g)
         if gs is None:

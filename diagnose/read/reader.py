@@ -210,7 +210,7 @@ class Reader:
                                 if type(e) is not tuple:
                                     e = _row(e)
                             else:
-                                if ms is not None:
+                                if ms is not None and new is not cur:  # most events keep the context
                                     ms.g = new[0]
                                     ms.p = new[1]
                                 # Inlined bc.next_event() for the common case.
