@@ -608,7 +608,8 @@ class Ordering:
         self._push(evt, cur, ev)
         return cur
 
-    def advance_user_region_begin(self, ev, evt, m, gen, cur):
+    def _user_region(self, ev, evt, cur, what: str):
+        """What a user region's begin and end both check: (the goroutine's state, (task, name))."""
         g, p, m_ = cur
         if g == -1 or p == -1 or m_ == -1:
             _user_go_reqs(cur)
@@ -620,31 +621,23 @@ class Ordering:
             raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
         gs = self.g_states.get(g)
         if gs is None:
-            raise OrderError(f"encountered EvUserRegionBegin without known state for current goroutine {g}")
-        gs.regions.append((args[0], name))  # begin_region
-        self.queue.append((evt, g, p, m_, ev.typ, ev.time, args))
+            raise OrderError(f"encountered {what} without known state for current goroutine {g}")
+        return gs, (args[0], name)
+
+    def advance_user_region_begin(self, ev, evt, m, gen, cur):
+        gs, r = self._user_region(ev, evt, cur, "EvUserRegionBegin")
+        gs.regions.append(r)  # begin_region
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_user_region_end(self, ev, evt, m, gen, cur):
-        g, p, m_ = cur
-        if g == -1 or p == -1 or m_ == -1:
-            _user_go_reqs(cur)
-        args = ev.args
-        name_id = args[1]
-        strings = evt.strings  # strings.get(name_id), inline
-        name = strings.sparse.get(name_id, _ABSENT) if name_id else strings.zero
-        if name is _ABSENT:
-            raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
-        gs = self.g_states.get(g)
-        if gs is None:
-            raise OrderError(f"encountered EvUserRegionEnd without known state for current goroutine {g}")
-        r = (args[0], name)
+        gs, r = self._user_region(ev, evt, cur, "EvUserRegionEnd")
         regions = gs.regions
         if regions and regions[-1] == r:  # end_region's common case
             regions.pop()
         else:
             gs.end_region(r)
-        self.queue.append((evt, g, p, m_, ev.typ, ev.time, args))
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_gc_active(self, ev, evt, m, gen, cur):
