@@ -63,7 +63,8 @@ raises ``ReadError`` on bad input.
 
 Speed: a compiled decoder can replace ``wire.decode_batch_events(data, base)`` (one event
 batch -> list of (type, timestamp delta, [4 args], file offset) plus the error that stopped
-decoding), the only per-event byte work; ``reader.Reader.iter_events`` is the hot loop.
+decoding), the only per-event byte work; ``reader.Reader.iter_raw`` is the hot loop (the
+ordering queues raw rows; ``iter_events`` makes them ``Event``s).
 ``dump.write_dump(events, binary_out)`` prints events as ``-d=parsed`` does.
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ _SP_NONE, _SP_REASON, _SP_REGION, _SP_CREATE, _SP_SLOW = 0, 1, 2, 3, 4
 # where a transition's resource id comes from
 _RID_NONE, _RID_ARG0, _RID_G, _RID_P = 0, 1, 2, 3
 #: rows kept as Python ints before they become typed column chunks
-CHUNK_ROWS = 1 << 16
+CHUNK_ROWS = 1 << 14
 _U64 = (1 << 64) - 1
 _EXACT_FLOAT = 1 << 53
 
