@@ -268,8 +268,14 @@ class _CountedTrace:
         self._on_events = on_events
 
     def events(self):
+        return self._counted(self._trace.events())
+
+    def raw_events(self):
+        return self._counted(self._trace.raw_events())
+
+    def _counted(self, events: Any):
         n = 0
-        for ev in self._trace.events():
+        for ev in events:
             n += 1
             if not n & (EVENTS_TICK - 1):
                 self._on_events(n)

@@ -1,7 +1,8 @@
 """The compiled reader kernel (diagnose.timeline.kernel + _fastwire) against the reference reader.
 
-The reference is ``build_columns(open_trace(path).events())`` plus the reader's meta -- exactly
-what ``diagnose.timeline.load_columns`` computes without the kernel. No Go toolchain needed.
+The reference is ``build_from_rows(open_trace(path).raw_events())`` plus the reader's meta -- exactly
+what ``diagnose.timeline.load_columns`` computes without the kernel (``build_columns`` over the
+reader's ``Event`` objects gives the same, checked below). No Go toolchain needed.
 
 * every committed fixture trace of format >= 1.22: the same TraceColumns, array for array;
 * Go's conformance cases (tests/data/go-conformance, encoded by tests/support/gotesttext.py):
@@ -38,7 +39,7 @@ from diagnose.errors import TraceError  # noqa: E402
 from diagnose.read import open_trace, tracev2, version, wire
 from diagnose.timeline import kernel as fast  # noqa: E402
 from diagnose.timeline import _reader_meta, load_columns  # noqa: E402
-from diagnose.timeline.columns import build_columns  # noqa: E402
+from diagnose.timeline.columns import build_columns, build_from_rows  # noqa: E402
 
 needs_kernel = pytest.mark.skipif(fast._fastwire is None, reason="the compiled kernel (_fastwire) is not built "
                                   "(python setup.py build_ext --inplace)")
@@ -54,11 +55,13 @@ def _kernel_on(monkeypatch):
     monkeypatch.delenv(fast.PURE_ENV, raising=False)
 
 
-def reference(path) -> tuple[str, object]:
-    """("ok", TraceColumns) | ("err", (message, offset)) | ("exc", text), the reference way."""
+def reference(path, events: bool = False) -> tuple[str, object]:
+    """("ok", TraceColumns) | ("err", (message, offset)) | ("exc", text), the reference way
+    (`events`: through the reader's Event objects instead of its raw rows)."""
     try:
         tr = open_trace(str(path))
-        cols = build_columns(tr.events(), {"path": str(path)})
+        meta = {"path": str(path)}
+        cols = build_columns(tr.events(), meta) if events else build_from_rows(tr.raw_events(), meta)
         cols.meta.update(_reader_meta(tr))
         return "ok", cols
     except TraceError as e:
@@ -134,6 +137,16 @@ def test_conformance_case_identical(case, tmp_path):
 
 
 SMALL = smallest_per_format()
+
+
+@pytest.mark.parametrize("trace", SMALL, ids=[f"go1.{t[2]}" for t in SMALL])
+def test_event_objects_and_raw_rows_identical(trace):
+    """build_columns over the reader's Events == build_from_rows over its raw rows (what
+    load_columns reads without the kernel)."""
+    _, path, _ = trace
+    (ek, e), (rk, r) = reference(path, events=True), reference(path)
+    assert ek == rk == "ok", (ek, rk)
+    assert differences(e, r) == [] and len(r) > 10
 
 
 def _generations(data: bytes) -> tuple[int, list[tuple[int, int]]]:

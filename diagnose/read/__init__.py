@@ -20,6 +20,8 @@ Public API (stable)
                       A trace cut short ends after its last complete generation (plus the
                       closing Sync event Go emits) and adds a message to ``.warnings``;
                       corrupt input raises ``TraceError`` with the byte offset.
+    ``.raw_events()`` the same events as tuples ``(table, g, p, m, typ, time, args)``
+                      (``Event(*row)`` is the event); what the column builder reads.
     ``.warnings``     list of str (e.g. how much of a cut trace was lost).
     ``.incomplete``   list of str: why the events cannot support a diagnosis (no complete
                       generation; stacks lost with a cut stack table). Empty for a trace
@@ -61,12 +63,14 @@ raises ``ReadError`` on bad input.
 
 Speed: a compiled decoder can replace ``wire.decode_batch_events(data, base)`` (one event
 batch -> list of (type, timestamp delta, [4 args], file offset) plus the error that stopped
-decoding), the only per-event byte work; ``reader.Reader.iter_events`` is the hot loop.
+decoding), the only per-event byte work; ``reader.Reader.iter_raw`` is the hot loop (the
+ordering queues raw rows; ``iter_events`` makes them ``Event``s).
 ``dump.write_dump(events, binary_out)`` prints events as ``-d=parsed`` does.
 """
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator
+from itertools import islice
+from typing import Any, BinaryIO, Iterator
 
 from ..errors import TraceError
 from . import tracev2, version as _version, wire
@@ -162,23 +166,32 @@ class TraceReader:
 
     def events(self) -> Iterator[Event]:
         """Yield every event in Go's order. See the module docstring for errors."""
+        return self._iterate(raw=False)
+
+    def raw_events(self) -> Iterator[tuple]:
+        """``events()`` as raw rows ``(table, g, p, m, typ, time, args)``, an Event's fields in
+        its constructor's order (``Event(*row)``): the column builder's input, with no object
+        made per event. Same events, order, errors and afterwards the same facts."""
+        return self._iterate(raw=True)
+
+    def _iterate(self, raw: bool) -> Iterator[Any]:
         if self._started:
             raise RuntimeError("TraceReader.events() can be iterated only once")
         self._started = True
         try:
             cap = self.event_cap()
             r = self._v1_reader if self._v1_reader is not None else self._make_reader()
-            it = r.iter_events() if isinstance(r, Reader) else _read_all(r)
+            if isinstance(r, Reader):
+                it = r.iter_raw() if raw else r.iter_events()
+            else:
+                it = _read_all(r) if not raw else ((e.table, e.g, e.p, e.m, e.typ, e.time, e.args) for e in _read_all(r))
             try:
                 if cap is None:
                     yield from it
                 else:
-                    n = 0
-                    for ev in it:
-                        n += 1
-                        if n > cap:
-                            raise self._error(too_many(cap, self.total_bytes), None)
-                        yield ev
+                    yield from islice(it, cap)  # then one more is too many
+                    if next(it, None) is not None:
+                        raise self._error(too_many(cap, self.total_bytes), None)
             except ReadError as e:
                 self.valid_bytes = max(r.valid_offset, self.header_bytes)
                 if e.truncated:

@@ -174,8 +174,9 @@ class BlockedFrontier:
             woken.clear()
 
     # --- the reader's step -----------------------------------------------------------------
-    def next(self, r) -> Event | None:
-        """The next event of the generation (reader ``r``), or None when it has no more.
+    def next(self, r) -> Event | tuple | None:
+        """The next event of the generation (reader ``r``): an Event or a raw row of the
+        ordering's queue; None when it has no more.
 
         Raises ``ReadError`` (via ``r.stuck``) when no parked or ready head can advance."""
         order = self.order

@@ -2,7 +2,9 @@
 
 ``Ordering.advance`` decides whether the next event of an M can happen now, given the
 emulated scheduler state (goroutines, Ps, Ms, GC, tasks), checks its invariants, and queues
-the resulting Events; ``Ordering.next`` pops them. Handlers mirror Go's ``advance*``
+the resulting events as raw rows ``(table, g, p, m, typ, time, args)`` -- an ``Event``'s
+fields in its constructor's order (``Event(*row)``), so that the column builder never makes
+an object per event; ``Ordering.next`` pops them. Handlers mirror Go's ``advance*``
 functions one to one, with the same error messages.
 
 Scheduling contexts are (G, P, M) tuples.
@@ -31,6 +33,10 @@ TRACEV2_GO_STATUS_TO_GO_STATE = GO_STATUS_TO_STATE
 TRACEV2_PROC_STATUS_TO_PROC_STATE = PROC_STATUS_TO_STATE
 
 _I64 = 1 << 63
+# the hot handlers read these as globals (not tracev2 attributes)
+_GoRunnable, _GoRunning, _GoSyscall, _GoWaiting = t2.GoRunnable, t2.GoRunning, t2.GoSyscall, t2.GoWaiting
+_ProcRunning, _ProcIdle, _ProcSyscall = t2.ProcRunning, t2.ProcIdle, t2.ProcSyscall
+_EvGoDestroy, _EvGoStop, _EvGoBlock = t2.EvGoDestroy, t2.EvGoStop, t2.EvGoBlock
 
 
 class OrderError(Exception):
@@ -169,6 +175,9 @@ def _user_go_reqs(ctx) -> None:
         raise OrderError("expected a goroutine but didn't have one")
 
 
+_ABSENT = object()
+
+
 def _gs_str(s: int) -> str:
     return t2.go_status_str(s)
 
@@ -226,7 +235,8 @@ class Ordering:
         return q.popleft() if q else None
 
     def _push(self, evt, ctx, ev: BaseEvent) -> None:
-        self.queue.append(Event(evt, ctx[0], ctx[1], ctx[2], ev.typ, ev.time, ev.args))
+        """Queue ev in context ctx as a raw row (see the module doc)."""
+        self.queue.append((evt, ctx[0], ctx[1], ctx[2], ev.typ, ev.time, ev.args))
 
     # Handlers return the new context (tuple) when the event advanced, None when it cannot
     # advance yet, and raise OrderError when the trace is broken.
@@ -389,54 +399,61 @@ class Ordering:
         return cur
 
     def advance_go_stop_exec(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        g = cur[0]
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
         state = self.g_states.get(g)
         if state is None:
             raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({g}) that doesn't exist")
-        if state.status != t2.GoRunning:
+        if state.status != _GoRunning:
             raise OrderError(f"{self.ev_name(ev.typ)} event for goroutine that's not {GoState.Running}")
         typ = ev.typ
         new = cur
-        if typ == t2.EvGoDestroy:
+        if typ == _EvGoBlock:
+            state.status = _GoWaiting
+            new = (NoGoroutine, p, m_)
+        elif typ == _EvGoStop:
+            state.status = _GoRunnable
+            new = (NoGoroutine, p, m_)
+        elif typ == _EvGoDestroy:
             del self.g_states[g]
-            new = (NoGoroutine, cur[1], cur[2])
-        elif typ == t2.EvGoStop:
-            state.status = t2.GoRunnable
-            new = (NoGoroutine, cur[1], cur[2])
-        elif typ == t2.EvGoBlock:
-            state.status = t2.GoWaiting
-            new = (NoGoroutine, cur[1], cur[2])
-        self.queue.append(Event(evt, g, cur[1], cur[2], typ, ev.time, ev.args))
+            new = (NoGoroutine, p, m_)
+        self.queue.append((evt, g, p, m_, typ, ev.time, ev.args))
         return new
 
     def advance_go_start(self, ev, evt, m, gen, cur):
-        gid = i64(ev.args[0])
+        args = ev.args
+        gid = args[0]
+        if gid >= _I64:
+            gid -= 1 << 64  # i64
         state = self.g_states.get(gid)
-        if state is None or state.status != t2.GoRunnable:
+        if state is None or state.status != _GoRunnable:
             return None
         sq = state.seq
-        if sq.gen != gen or ev.args[1] != sq.seq + 1:
+        if sq.gen != gen or args[1] != sq.seq + 1:
             return None
         g, p, m = cur
         if m == NoThread or p == NoProc or g != NoGoroutine:
             validate_ctx(cur, MUST_HAVE, MUST_HAVE, MUST_NOT_HAVE)
-        state.status = t2.GoRunning
-        state.seq = SeqCounter(gen, ev.args[1])
-        self.queue.append(Event(evt, g, p, m, ev.typ, ev.time, ev.args))
+        state.status = _GoRunning
+        sq.seq = args[1]  # in place (sq.gen == gen)
+        self.queue.append((evt, g, p, m, ev.typ, ev.time, args))
         return (gid, p, m)
 
     def advance_go_unblock(self, ev, evt, m, gen, cur):
-        gid = i64(ev.args[0])
+        args = ev.args
+        gid = args[0]
+        if gid >= _I64:
+            gid -= 1 << 64  # i64
         state = self.g_states.get(gid)
-        if state is None or state.status != t2.GoWaiting:
+        if state is None or state.status != _GoWaiting:
             return None
         sq = state.seq
-        if sq.gen != gen or ev.args[1] != sq.seq + 1:
+        if sq.gen != gen or args[1] != sq.seq + 1:
             return None
-        state.status = t2.GoRunnable
-        state.seq = SeqCounter(gen, ev.args[1])
-        self.queue.append(Event(evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
+        state.status = _GoRunnable
+        sq.seq = args[1]  # in place (sq.gen == gen)
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_go_switch(self, ev, evt, m, gen, cur):
@@ -455,51 +472,58 @@ class Ordering:
         q = self.queue
         if ev.typ == t2.EvGoSwitch:
             cur_g.status = t2.GoWaiting
-            q.append(Event(evt, cur[0], cur[1], cur[2], t2.EvGoBlock, ev.time, [0, 0, 0, 0]))
+            q.append((evt, cur[0], cur[1], cur[2], t2.EvGoBlock, ev.time, [0, 0, 0, 0]))
         elif ev.typ == t2.EvGoSwitchDestroy:
             del self.g_states[cur[0]]
-            q.append(Event(evt, cur[0], cur[1], cur[2], t2.EvGoDestroy, ev.time, [0, 0, 0, 0]))
+            q.append((evt, cur[0], cur[1], cur[2], t2.EvGoDestroy, ev.time, [0, 0, 0, 0]))
         next_g.status = t2.GoRunning
         next_g.seq = seq
-        q.append(Event(evt, NoGoroutine, cur[1], cur[2], t2.EvGoStart, ev.time,
+        q.append((evt, NoGoroutine, cur[1], cur[2], t2.EvGoStart, ev.time,
                        [nextg & 0xFFFFFFFFFFFFFFFF, ev.args[1], 0, 0]))
         return (nextg, cur[1], cur[2])
 
     def advance_go_syscall_begin(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        state = self.g_states.get(cur[0])
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
+        state = self.g_states.get(g)
         if state is None:
-            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({cur[0]}) that doesn't exist")
-        if state.status != t2.GoRunning:
+            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({g}) that doesn't exist")
+        if state.status != _GoRunning:
             raise OrderError(f"{self.ev_name(ev.typ)} event for goroutine that's not {GoState.Running}")
-        state.status = t2.GoSyscall
-        ps = self.p_states.get(cur[1])
+        state.status = _GoSyscall
+        ps = self.p_states.get(p)
         if ps is None:
-            raise OrderError(f"uninitialized proc {cur[1]} found during {self.ev_name(ev.typ)}")
-        ps.status = t2.ProcSyscall
-        p_seq = SeqCounter(gen, ev.args[0])
-        if not p_seq.succeeds(ps.seq):
-            raise OrderError(f"failed to advance {self.ev_name(ev.typ)}: can't make sequence: {ps.seq} -> {p_seq}")
-        ps.seq = p_seq
-        self._push(evt, cur, ev)
+            raise OrderError(f"uninitialized proc {p} found during {self.ev_name(ev.typ)}")
+        ps.status = _ProcSyscall
+        args = ev.args
+        seq = args[0]
+        old = ps.seq
+        if old.gen != gen or seq != old.seq + 1:  # SeqCounter.succeeds
+            raise OrderError(f"failed to advance {self.ev_name(ev.typ)}: can't make sequence: {old} -> "
+                             f"{SeqCounter(gen, seq)}")
+        old.seq = seq  # in place: no state shares a counter (frontier.py copies their values)
+        self.queue.append((evt, g, p, m_, ev.typ, ev.time, args))
         return cur
 
     def advance_go_syscall_end(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        state = self.g_states.get(cur[0])
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
+        state = self.g_states.get(g)
         if state is None:
-            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({cur[0]}) that doesn't exist")
-        if state.status != t2.GoSyscall:
+            raise OrderError(f"event {self.ev_name(ev.typ)} for goroutine ({g}) that doesn't exist")
+        if state.status != _GoSyscall:
             raise OrderError(f"{self.ev_name(ev.typ)} event for goroutine that's not {GoState.Running}")
-        state.status = t2.GoRunning
-        ps = self.p_states.get(cur[1])
+        state.status = _GoRunning
+        ps = self.p_states.get(p)
         if ps is None:
-            raise OrderError(f"uninitialized proc {cur[1]} found during {self.ev_name(ev.typ)}")
-        if ps.status != t2.ProcSyscall:
-            raise OrderError(f"expected proc {cur[1]} in state {_ps_str(t2.ProcSyscall)}, but got "
+            raise OrderError(f"uninitialized proc {p} found during {self.ev_name(ev.typ)}")
+        if ps.status != _ProcSyscall:
+            raise OrderError(f"expected proc {p} in state {_ps_str(t2.ProcSyscall)}, but got "
                              f"{_ps_str(ps.status)} instead")
-        ps.status = t2.ProcRunning
-        self._push(evt, cur, ev)
+        ps.status = _ProcRunning
+        self.queue.append((evt, g, p, m_, ev.typ, ev.time, ev.args))
         return cur
 
     def advance_go_syscall_end_blocked(self, ev, evt, m, gen, cur):
@@ -547,7 +571,7 @@ class Ordering:
             ps.status = t2.ProcSyscallAbandoned
             new = (NoGoroutine, NoProc, cur[2])
             # Queue an extra self-ProcSteal event.
-            self.queue.append(Event(evt, cur[0], cur[1], cur[2], t2.EvProcSteal, ev.time,
+            self.queue.append((evt, cur[0], cur[1], cur[2], t2.EvProcSteal, ev.time,
                                     [cur[1] & 0xFFFFFFFFFFFFFFFF, 0, 0, t2.ProcSyscall]))
         self._push(evt, cur, ev)
         return new
@@ -584,32 +608,36 @@ class Ordering:
         self._push(evt, cur, ev)
         return cur
 
-    def advance_user_region_begin(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        tid = ev.args[0]
-        name_id = ev.args[1]
-        ok, name = evt.strings.get(name_id)
-        if not ok:
+    def _user_region(self, ev, evt, cur, what: str):
+        """What a user region's begin and end both check: (the goroutine's state, (task, name))."""
+        g, p, m_ = cur
+        if g == -1 or p == -1 or m_ == -1:
+            _user_go_reqs(cur)
+        args = ev.args
+        name_id = args[1]
+        strings = evt.strings  # strings.get(name_id), inline
+        name = strings.sparse.get(name_id, _ABSENT) if name_id else strings.zero
+        if name is _ABSENT:
             raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
-        gs = self.g_states.get(cur[0])
+        gs = self.g_states.get(g)
         if gs is None:
-            raise OrderError(f"encountered EvUserRegionBegin without known state for current goroutine {cur[0]}")
-        gs.begin_region((tid, name))
-        self._push(evt, cur, ev)
+            raise OrderError(f"encountered {what} without known state for current goroutine {g}")
+        return gs, (args[0], name)
+
+    def advance_user_region_begin(self, ev, evt, m, gen, cur):
+        gs, r = self._user_region(ev, evt, cur, "EvUserRegionBegin")
+        gs.regions.append(r)  # begin_region
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_user_region_end(self, ev, evt, m, gen, cur):
-        _user_go_reqs(cur)
-        tid = ev.args[0]
-        name_id = ev.args[1]
-        ok, name = evt.strings.get(name_id)
-        if not ok:
-            raise OrderError(f"invalid string ID {name_id} for {ev.typ} event")
-        gs = self.g_states.get(cur[0])
-        if gs is None:
-            raise OrderError(f"encountered EvUserRegionEnd without known state for current goroutine {cur[0]}")
-        gs.end_region((tid, name))
-        self._push(evt, cur, ev)
+        gs, r = self._user_region(ev, evt, cur, "EvUserRegionEnd")
+        regions = gs.regions
+        if regions and regions[-1] == r:  # end_region's common case
+            regions.pop()
+        else:
+            gs.end_region(r)
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_gc_active(self, ev, evt, m, gen, cur):
@@ -663,7 +691,7 @@ class Ordering:
 
     def advance_annotation(self, ev, evt, m, gen, cur):
         _user_go_reqs(cur)
-        self.queue.append(Event(evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
+        self.queue.append((evt, cur[0], cur[1], cur[2], ev.typ, ev.time, ev.args))
         return cur
 
     def advance_heap_metric(self, ev, evt, m, gen, cur):

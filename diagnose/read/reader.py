@@ -103,6 +103,8 @@ class Reader:
             raise EOFError
         try:
             e = self._read_event()
+            if type(e) is tuple:  # a raw row of the ordering's queue
+                e = Event(*e)
         except ReadError:
             raise
         except (GenError, WireError) as err:
@@ -136,6 +138,13 @@ class Reader:
         """Generator equivalent to calling read_event() until EOFError, with the common
         path (the head of the frontier advances) inlined for speed. Same events, same
         errors. (Do not mix with read_event() calls on the same Reader.)"""
+        for row in self.iter_raw():
+            yield Event(*row)
+
+    def iter_raw(self):
+        """iter_events' events as raw rows ``(table, g, p, m, typ, time, args)`` (an Event's
+        fields in constructor order, ``Event(*row)``): what the column builder reads, with no
+        object made per event. Same events, same order, same errors."""
         order = self.order
         q = order.queue
         popleft = q.popleft
@@ -143,10 +152,11 @@ class Reader:
         m_states = order.m_states
         validate = _VALIDATE
         MState = _MState
-        last_ts = self.last_ts
+        last_ts = self.last_ts  # self.last_ts is written back before the slow path and errors
         gen = None
         table = batches = freq = cpu = None
         gen_no = 0
+        vtbl = vstacks = vstrings = None  # the table whose IDs were validated last, its dicts
         while not self.done:
             try:
                 if q:
@@ -157,6 +167,8 @@ class Reader:
                     if not frontier or g is None or self._blocked is not None:
                         self.last_ts = last_ts
                         e = self._read_event()
+                        if type(e) is not tuple:
+                            e = _row(e)
                     else:
                         if g is not gen:
                             gen = g
@@ -165,18 +177,18 @@ class Reader:
                             freq = table.freq
                             gen_no = g.gen
                             cpu = g.cpu_samples
+                            if order.initial_gen == 0:  # before this generation's first advance
+                                order.initial_gen = gen_no
                         bc = frontier[0]
                         ev = bc.ev
                         ci = self.cpu_idx
                         if ci < len(cpu) and cpu[ci].time < ev.time:
                             # Inject a CPU sample: it comes next.
                             self.cpu_idx = ci + 1
-                            e = cpu[ci].as_event(table)
+                            e = _row(cpu[ci].as_event(table))
                         else:
                             # Inlined _try_advance(0) and Ordering.advance.
                             self.last_offset = ev.offset
-                            if order.initial_gen == 0:
-                                order.initial_gen = gen_no
                             m = bc.m
                             if m == -1:
                                 ms = None
@@ -195,8 +207,10 @@ class Reader:
                                 # The slow path: try the rest of the frontier in time order.
                                 self.last_ts = last_ts
                                 e = self._read_event()
+                                if type(e) is not tuple:
+                                    e = _row(e)
                             else:
-                                if ms is not None:
+                                if ms is not None and new is not cur:  # most events keep the context
                                     ms.g = new[0]
                                     ms.p = new[1]
                                 # Inlined bc.next_event() for the common case.
@@ -230,30 +244,34 @@ class Reader:
                 self.last_ts = last_ts
                 raise ReadError(str(err), self.last_offset, truncated=self._gen_truncated) from None
             # The deferred part of Go's ReadEvent: validateTableIDs and the time fix-up.
-            v = validate[e.typ]
+            v = validate[e[4]]
             if v:
-                tbl = e.table
-                a = e.args
+                tbl = e[0]
+                if tbl is not vtbl:
+                    vtbl, vstacks, vstrings = tbl, tbl.stacks.sparse, tbl.strings.sparse
+                a = e[6]
                 for i, is_stack in v:
                     sid = a[i]
-                    if sid and sid not in (tbl.stacks.sparse if is_stack else tbl.strings.sparse):
+                    if sid and sid not in (vstacks if is_stack else vstrings):
                         self.last_ts = last_ts
                         what = "stack" if is_stack else "string"
-                        raise ReadError(f"found invalid {what} ID {sid} for event {t2.SPECS[e.typ].name}",
+                        raise ReadError(f"found invalid {what} ID {sid} for event {t2.SPECS[e[4]].name}",
                                         self.last_offset, truncated=self._gen_truncated or self._gen_at_eof)
-            t = e.time
+            t = e[5]
             if t <= last_ts:
                 t = last_ts + 1
-                e.time = t
+                e = (e[0], e[1], e[2], e[3], e[4], t, e[6])
             if t > MAX_TIME:
                 self.last_ts = last_ts
-                raise time_range_error(t, e, self._event_offset(e))
+                ev = Event(*e)
+                raise time_range_error(t, ev, self._event_offset(ev))
             last_ts = t
-            self.last_ts = t
             yield e
+        self.last_ts = last_ts
 
     # --- Go's ReadEvent body ---------------------------------------------------------------
-    def _read_event(self) -> Event:
+    def _read_event(self) -> Event | tuple:
+        """The next event: an Event (Sync, CPU sample) or a raw row of the ordering's queue."""
         order = self.order
         q = order.queue
         if q:
@@ -354,6 +372,12 @@ class Reader:
             heap_insert(self.frontier, bc)
         self.syncs += 1
         return sync_event(gen.table, freq.mul(gen.min_ts), self.syncs)
+
+
+def _row(e: Event) -> tuple:
+    """An Event as a raw row (the ordering's queue holds rows; Sync events and CPU samples are
+    made as Events)."""
+    return (e.table, e.g, e.p, e.m, e.typ, e.time, e.args)
 
 
 def _cursor_time(bc: BatchCursor) -> int:

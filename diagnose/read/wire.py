@@ -323,12 +323,24 @@ def decode_batch_chunk(data: bytes, base: int, pos: int, limit: int) -> tuple[li
             return out, ("found invalid uvarint for timestamp", base + start), pos
         args = [0, 0, 0, 0]
         for i in range(nargs):
+            # 1-, 2- and 3-byte varints inline (ids and sequence numbers); binary.Uvarint otherwise
             if pos < n:
                 b = data[pos]
                 if b < 0x80:
                     args[i] = b
                     pos += 1
                     continue
+                if pos + 2 < n:
+                    b2 = data[pos + 1]
+                    if b2 < 0x80:
+                        args[i] = (b & 0x7F) | (b2 << 7)
+                        pos += 2
+                        continue
+                    b3 = data[pos + 2]
+                    if b3 < 0x80:
+                        args[i] = (b & 0x7F) | ((b2 & 0x7F) << 7) | (b3 << 14)
+                        pos += 3
+                        continue
             v, pos = _uvarint(data, pos, n)
             if pos < 0:
                 return out, ("found invalid uvarint", base + start), pos
