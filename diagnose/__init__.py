@@ -40,7 +40,7 @@ __version__ = "0.1.0"
 
 import os
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 PURE_ENV = "NETPOLL_DIAGNOSE_PURE"
 DEBUG_ENV = "NETPOLL_DIAGNOSE_DEBUG"
@@ -61,6 +61,13 @@ DEFAULT_WINDOW_MB = 7.0
 
 def _flag(v: str | None) -> bool:
     return (v or "") not in ("", "0")
+
+
+def compiled(module: Any) -> Any:
+    """A compiled kernel `module`, or None when it was not built or NETPOLL_DIAGNOSE_PURE is set
+    (the numpy/Python code is then the reference). The setting is read from the environment on
+    every call -- cheap, and the holder queries ask ~50 times a window -- so tests can switch it."""
+    return None if module is None or _flag(os.environ.get(PURE_ENV)) else module
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import math
 import os
 import resource
 import sys
+from typing import Any
 
 from . import JOBS_ENV, MEMORY_BUDGET_ENV, env_count, settings
 from .budget import available_memory as _available_memory
@@ -101,15 +102,8 @@ def tune_allocator() -> None:
     page fault each: ~1 s of system CPU on the 53 MB benchmark trace, 0.6 s with this (`-j1`).
     Memory is still given back explicitly between windows when the allowance needs it
     (`keeps_memory`, `release_memory`). Not glibc (or no libc found): nothing to do."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):  # not glibc
+    mallopt = _glibc("mallopt")
+    if mallopt is None:
         return
     mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
@@ -120,19 +114,26 @@ def release_memory() -> None:
     """Give a finished window's memory back to the system. A worker lives on between windows and
     the C allocator keeps what was freed (a 10 MB window leaves ~260 MiB resident, ~96 MiB after
     a trim), so an idle worker would hold it beside the window running in the other one."""
-    import ctypes
-    import ctypes.util
     import gc
 
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
+    trim = _glibc("malloc_trim")
+    if trim is not None:
+        trim(0)
+
+
+def _glibc(name: str) -> Any:
+    """glibc's function `name` through ctypes, or None (no C library found, or not glibc)."""
+    import ctypes
+    import ctypes.util
+
+    lib = ctypes.util.find_library("c")
+    if not lib:
+        return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return
-    trim(0)
+        return getattr(ctypes.CDLL(lib), name)
+    except (OSError, AttributeError):
+        return None
 
 
 def per_job() -> int:

@@ -6,6 +6,8 @@ reference -- tests/test_fastfeat.py checks that both give the same features on r
 """
 from __future__ import annotations
 
+from .. import compiled
+
 try:  # optional (setup.py builds it when a C compiler is present)
     from . import _fastfeat  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - exercised by installs without a compiler
@@ -14,9 +16,7 @@ except ImportError:  # pragma: no cover - exercised by installs without a compil
 
 def feat_kernel():
     """The compiled module, or None (not built, or NETPOLL_DIAGNOSE_PURE=1)."""
-    from .. import settings
-
-    return None if _fastfeat is None or settings().pure else _fastfeat
+    return compiled(_fastfeat)
 
 
 __all__ = ["feat_kernel"]

@@ -6,9 +6,8 @@ reference, and tests/test_fastgraph.py checks the two give the same results on r
 """
 from __future__ import annotations
 
-import os
 
-from .. import PURE_ENV, _flag
+from .. import compiled
 
 try:  # optional (setup.py builds it when a C compiler is present)
     from . import _fastgraph  # type: ignore[attr-defined]
@@ -18,7 +17,4 @@ except ImportError:  # pragma: no cover - exercised by installs without a compil
 
 def graph_kernel():
     """The compiled module, or None: not built, or NETPOLL_DIAGNOSE_PURE is set."""
-    if _fastgraph is None:
-        return None
-    # settings().pure, read directly (cheap enough to ask per query)
-    return None if _flag(os.environ.get(PURE_ENV)) else _fastgraph
+    return compiled(_fastgraph)

@@ -9,12 +9,11 @@
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from .. import PURE_ENV, _flag
+from .. import compiled
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_RANGE_ACTIVE,
                       K_RANGE_BEGIN, K_RANGE_END, R_GOROUTINE)
 from .grouping import run_starts, stable_argsort, unique
@@ -30,10 +29,7 @@ except ImportError:  # pragma: no cover - exercised by installs without a compil
 def scan_kernel():
     """The compiled scans module, or None when not built or NETPOLL_DIAGNOSE_PURE is set
     (the numpy code below is the reference; tests compare the two)."""
-    if _fastscan is None:
-        return None
-    # settings().pure, read directly: chains ask for every holder query (~50 a window)
-    return None if _flag(os.environ.get(PURE_ENV)) else _fastscan
+    return compiled(_fastscan)
 
 WAKER_NETPOLLER, WAKER_TIMER, WAKER_RUNTIME = -2, -3, -4
 WAKER_NAMES = {WAKER_NETPOLLER: "netpoller", WAKER_TIMER: "timer", WAKER_RUNTIME: "runtime"}
