@@ -117,6 +117,14 @@ def go_env() -> dict[str, str]:
         return env
 
 
+@pytest.fixture
+def kernels_selectable(monkeypatch):
+    """For tests that compare a compiled kernel with its numpy/Python fallback, choosing each side
+    themselves: they must not follow a NETPOLL_DIAGNOSE_PURE=1 the whole run was started with
+    (CI runs some test files a second time with it set)."""
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def go_installed() -> Path:
     """Go 1.27.3 if it is already installed (gotoolchains' cache or a seed copy); never

@@ -36,12 +36,7 @@ CASES = sorted(p for pat in ("gomaxprocs-procs1-handlers-go1.2[27]*.trace", "gom
 needs_feat = pytest.mark.skipif(FK._fastfeat is None, reason="compiled features kernels not built (no C compiler at "
                                                               "install)")
 
-
-@pytest.fixture(autouse=True)
-def _kernels_selectable(monkeypatch):
-    """These tests compare the kernels with numpy: they run whatever NETPOLL_DIAGNOSE_PURE says
-    for the rest of the suite (CI runs the features tests a second time with it set)."""
-    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+pytestmark = pytest.mark.usefixtures("kernels_selectable")  # tests/conftest.py
 
 
 @lru_cache(maxsize=None)

@@ -22,12 +22,7 @@ from diagnose.timeline import analysis as A
 from diagnose.timeline import build_timelines, load_columns
 from diagnose.timeline.columns import G_RUNNING
 
-
-@pytest.fixture(autouse=True)
-def _kernel_selectable(monkeypatch):
-    """These tests compare the compiled scans with their fallback, each chosen by the test, so they
-    must not follow a NETPOLL_DIAGNOSE_PURE=1 the whole run was started with."""
-    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+pytestmark = pytest.mark.usefixtures("kernels_selectable")  # tests/conftest.py
 
 REPO = Path(__file__).resolve().parent.parent
 TRACES = REPO / "fixtures" / "traces"

@@ -18,12 +18,7 @@ from diagnose.pipeline import analyse, open_input
 from diagnose.timeline import analysis as A
 from diagnose.timeline import build_timelines, load_columns
 
-
-@pytest.fixture(autouse=True)
-def _kernel_selectable(monkeypatch):
-    """These tests compare the compiled scans with their fallback, each chosen by the test, so they
-    must not follow a NETPOLL_DIAGNOSE_PURE=1 the whole run was started with."""
-    monkeypatch.delenv("NETPOLL_DIAGNOSE_PURE", raising=False)
+pytestmark = pytest.mark.usefixtures("kernels_selectable")  # tests/conftest.py
 
 REPO = Path(__file__).resolve().parent.parent
 TRACES = REPO / "fixtures" / "traces"
