@@ -21,19 +21,16 @@ from ..timeline.analysis import Syscalls
 from ..timeline.columns import G_WAITING
 from ..timeline.stacks import FAM_WRITE
 from ..timeline.timeline import Timelines
+from .backpressure import writes_per_goroutine
 
 
 def writes_per_wait(tl: Timelines, sc: Syscalls) -> float:
-    """Median over writer goroutines of write syscalls per blocking wait (see the module)."""
+    """Median over writer goroutines of write syscalls per blocking wait (see the module).
+    Counted over the goroutine index (`writes_per_goroutine`), not by sorting goroutine ids."""
     wr = sc.fam == FAM_WRITE
     if not wr.any():
         return 0.0
-    writers, writes = np.unique(sc.g[wr], return_counts=True)
-    waiting_g, waits = np.unique(tl.iv_g[tl.iv_state == G_WAITING], return_counts=True)
-    k = np.searchsorted(waiting_g, writers)
-    k = np.minimum(k, max(waiting_g.shape[0] - 1, 0))
-    per = np.zeros(writers.shape[0], np.int64)
-    if waiting_g.shape[0]:
-        hit = waiting_g[k] == writers
-        per[hit] = waits[k[hit]]
-    return round(float(np.median(writes / np.maximum(per, 1))), 6)
+    writes = writes_per_goroutine(tl, sc, wr)
+    waits = np.bincount(tl.iv_gor[tl.iv_state == G_WAITING], minlength=writes.shape[0])
+    writers = writes > 0
+    return round(float(np.median(writes[writers] / np.maximum(waits[writers], 1))), 6)
