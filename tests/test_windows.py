@@ -497,3 +497,23 @@ def test_explain_reads_the_first_window_once(monkeypatch):
 def test_explain_window_option_on_a_small_trace():
     code, _, err = run_main_captured("explain", str(TWO_GENS[-1]), "--conns", "--window", "2")
     assert code == 2 and "explained whole" in err
+
+
+def test_next_window_passes_a_waiting_big_window_only_within_the_lookahead():
+    """A window that does not fit beside the running one waits, but a smaller one after it starts
+    meanwhile -- never more than LOOKAHEAD past it; with nothing running it starts whatever it
+    costs; after a failure only earlier windows start."""
+    from diagnose import jobs
+    from diagnose.pipeline import LOOKAHEAD, _next_window
+
+    allowance = jobs.parallel_allowance()
+    small, big = jobs.window_cost(5 << 20), jobs.window_cost(13 << 20)
+    cost = [small, big] + [small] * (LOOKAHEAD + 3)
+    pending = list(range(1, len(cost)))
+    assert big + small > allowance  # the 1 GB benchmark trace's 13 MB generations
+    assert _next_window(pending, [small], cost, allowance, None) == 2
+    assert _next_window([1, *range(1 + LOOKAHEAD, len(cost))], [small], cost, allowance, None) is None
+    assert _next_window(pending, [], cost, allowance, None) == 1
+    assert _next_window(pending, [small], cost, None, None) == 1  # no allowance: window order
+    assert _next_window(pending, [small], cost, allowance, 1) is None
+    assert _next_window(pending, [small], cost, allowance, 3) == 2
