@@ -210,13 +210,6 @@ def test_our_code_tables_identical(monkeypatch):
     assert fast == ourcode.our_code(tl, cg.nw, cg.sc, ("netpollfixtures",)).model_dump_json()
 
 
-def test_pure_env_disables_the_kernels(monkeypatch):
-    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
-    assert FK.feat_kernel() is None
-    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "0")
-    assert FK.feat_kernel() is FK._fastfeat
-
-
 @needs_feat
 def test_rejects_inconsistent_input():
     """Bad shapes and dtypes are Python errors, never a read past a buffer."""

@@ -212,13 +212,6 @@ def test_diagnosis_engages_the_compiled_paths(monkeypatch):
     assert graph.calls.get("demand_scan") == 1
 
 
-def test_pure_env_disables_the_graph_kernel(monkeypatch):
-    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
-    assert F.graph_kernel() is None
-    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "0")
-    assert F.graph_kernel() is F._fastgraph
-
-
 @needs_scan
 def test_rejects_inconsistent_input(built):
     """Bad shapes and indices are a Python error, never a read past a buffer."""

@@ -78,13 +78,6 @@ def test_diagnosis_features_unchanged(monkeypatch):
     assert fast == ref
 
 
-def test_pure_env_disables_the_scan(monkeypatch):
-    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
-    assert A.scan_kernel() is None
-    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "0")
-    assert A.scan_kernel() is A._fastscan
-
-
 @needs_scan
 def test_rejects_inconsistent_input():
     """Bad shapes are a Python error, never a read past a buffer."""

@@ -16,6 +16,7 @@ import pytest
 import diagnose.read.v1.convert  # noqa: F401  (the module: v1_counted patches it)
 
 from diagnose.features import kernel as FK
+from diagnose.graph import fast as GF
 from diagnose.timeline import analysis as A
 from diagnose.timeline import kernel
 from tests.support.cli import run_main_captured
@@ -212,3 +213,17 @@ def test_pure_dump_engages_neither(counted, monkeypatch):
     assert code == 0 and err == "", err
     assert counted == {"kernel": 0, "scan": 0, "feat": 0}
     assert out == _reference_dump(TRACE)
+
+
+@pytest.mark.parametrize("selector, module", [
+    (lambda: A.scan_kernel(), lambda: A._fastscan),
+    (lambda: GF.graph_kernel(), lambda: GF._fastgraph),
+    (lambda: FK.feat_kernel(), lambda: FK._fastfeat),
+], ids=["timeline-scans", "graph", "features"])
+def test_pure_setting_switches_each_compiled_kernel_off(selector, module, monkeypatch):
+    """Every compiled kernel goes through one switch (`diagnose.compiled`): off with
+    NETPOLL_DIAGNOSE_PURE=1, the built module (or None when not built) otherwise."""
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "1")
+    assert selector() is None
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_PURE", "0")
+    assert selector() is module()
