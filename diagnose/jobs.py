@@ -113,10 +113,17 @@ def tune_allocator() -> None:
 def release_memory() -> None:
     """Give a finished window's memory back to the system. A worker lives on between windows and
     the C allocator keeps what was freed (a 10 MB window leaves ~260 MiB resident, ~96 MiB after
-    a trim), so an idle worker would hold it beside the window running in the other one."""
+    a trim), and so does the reader kernel (its columns, ~64 bytes an event), so an idle worker
+    would hold it beside the window running in the other one."""
     import gc
 
     gc.collect()
+    try:  # the reader kernel keeps the last window's column memory for the next one
+        from .read import _fastwire  # type: ignore[attr-defined]
+    except ImportError:  # not built
+        pass
+    else:
+        _fastwire.release_columns()
     trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)

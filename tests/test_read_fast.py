@@ -441,3 +441,33 @@ def test_kernel_constants_come_from_python():
     assert '#include "_fastwire_tables.h"' in c_src
     for copied in ("EvGoStatus = 25", "GS_Runnable = 2", "K_STATE = 13", "ST_PUNT = 2"):
         assert copied not in c_src, f"hand-copied constant in _fastwire.c: {copied}"
+
+
+@needs_kernel
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="resident memory is read from /proc/self/statm")
+def test_column_memory_is_kept_for_the_next_read_until_released():
+    """A window's column memory outlives its columns, for the next engine (no fresh page faults
+    for every window), until release_columns() gives it back; a read that reuses it gives the
+    same columns as the first."""
+    import gc
+
+    def resident() -> int:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    path = REPO / "fixtures" / "traces" / "syscallstorm-sse-flush8-go1.27.3.trace"
+    fast._fastwire.release_columns()
+    first = fast.read_columns(path)
+    column_bytes = sum(getattr(first, name).nbytes for name in ARRAYS[:13])
+    second = fast.read_columns(path)  # the first one's memory is still in use: fresh pages
+    for name in ARRAYS:
+        assert np.array_equal(getattr(first, name), getattr(second, name)), name
+    del second
+    gc.collect()
+    third = fast.read_columns(path)  # the second one's memory, reused
+    for name in ARRAYS:
+        assert np.array_equal(getattr(first, name), getattr(third, name)), name
+    del first, third
+    gc.collect()
+    held = resident()
+    fast._fastwire.release_columns()
+    assert held - resident() >= column_bytes * 3 // 4
