@@ -409,36 +409,47 @@ def test_parallel_allowance_policy(monkeypatch):
 _STARTED: Any = None  # windows started (shared memory), set before the workers fork
 
 
+_FAILING: Any = None  # the windows that fail
+
+
 def _failing_window(k, span):
-    """Window 0 fails after a moment; any other window would run (and is counted)."""
+    """The windows in _FAILING fail after a moment; any other window runs (each is counted)."""
     import time
 
     with _STARTED.get_lock():
         _STARTED.value += 1
-    if k == 0:
+    if k in _FAILING:
         time.sleep(0.3)
         raise TraceError(f"window {k} is damaged", "probe", None)
     return pipeline._diagnose_window(*pipeline._FORK_STATE[:4], k, span)
 
 
-def test_a_failing_window_stops_the_windows_not_yet_started(monkeypatch):
-    """Windows start one by one under a tight allowance: the first one failing ends the run with
-    its error, and no later window is started."""
+@pytest.mark.parametrize("failing", ["first", "all"])
+def test_a_failing_window_stops_the_windows_not_yet_started(monkeypatch, failing):
+    """Windows start one by one (a tight allowance) in `start_order`: a failing window ends the run
+    with the error of the first window in the trace that fails, as one process would give it;
+    after a failure only the windows before it in the trace still start."""
     import multiprocessing
 
     from diagnose import jobs
 
-    global _STARTED
+    global _STARTED, _FAILING
     _STARTED = multiprocessing.get_context("fork").Value("i", 0)
     monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
     monkeypatch.setattr(jobs, "window_jobs", lambda n: 2)
     monkeypatch.setattr(jobs, "parallel_allowance", lambda: 1)
     monkeypatch.setattr(pipeline, "_forked_window", _failing_window)
     inp = pipeline.open_input(TWO_GENS[-1])
-    assert len(pipeline.plan_windows(inp, SMALL_MB)[1]) >= 2
+    spans = pipeline.plan_windows(inp, SMALL_MB)[1]
+    order = pipeline.start_order([jobs.window_cost(e - s) for s, e in spans])
+    assert len(spans) >= 2 and order[0] != 0, "the trace's first window does not start first"
+    _FAILING = {0} if failing == "first" else set(range(len(spans)))
     with pytest.raises(TraceError, match="window 0 is damaged"):
         pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
-    assert _STARTED.value == 1
+    # "first": every window up to window 0 in start order ran; "all": the first to start failed,
+    # then only windows before it in the trace started, one at a time, each failing
+    expected = order.index(0) + 1 if failing == "first" else len([k for k in order if k < order[0]]) + 1
+    assert _STARTED.value == expected
 
 
 def test_explain_a_big_trace_window_by_window(monkeypatch):
@@ -517,3 +528,24 @@ def test_next_window_passes_a_waiting_big_window_only_within_the_lookahead():
     assert _next_window(pending, [small], cost, None, None) == 1  # no allowance: window order
     assert _next_window(pending, [small], cost, allowance, 1) is None
     assert _next_window(pending, [small], cost, allowance, 3) == 2
+
+
+def test_windows_start_costliest_first_within_the_lookahead():
+    """`start_order` puts the costliest windows first (ties in window order); `_next_window`
+    counts the lookahead in that order, and after a failure skips the windows after it."""
+    from diagnose import jobs
+    from diagnose.pipeline import LOOKAHEAD, _next_window, start_order
+
+    allowance = jobs.parallel_allowance()
+    small, mid, big = (jobs.window_cost(mb << 20) for mb in (4, 6, 13))
+    cost = [small, mid, small, big, mid] + [small] * (LOOKAHEAD + 2)
+    order = start_order(cost)
+    assert order[:3] == [3, 1, 4] and order[3:] == [0, 2, *range(5, len(cost))]
+    rank = [order.index(k) for k in range(len(cost))]
+    assert _next_window(order, [], cost, allowance, None, rank) == 3
+    assert _next_window(order, [mid], cost, allowance, None, rank) == 1  # the 13 MB one waits
+    # the waiting big window is passed only by the next LOOKAHEAD-1 in start order
+    assert _next_window([3, *order[LOOKAHEAD:]], [mid], cost, allowance, None, rank) is None
+    assert _next_window(order, [mid], cost, allowance, 2, rank) == 1  # window 1 is before window 2
+    assert _next_window(order, [mid], cost, allowance, 1, rank) == 0
+    assert _next_window(order, [mid], cost, allowance, 0, rank) is None
