@@ -13,6 +13,7 @@ returns None): the pipeline cuts their converted rows instead (`diagnose.timelin
 from __future__ import annotations
 
 import io
+import mmap
 import os
 from typing import BinaryIO
 
@@ -40,26 +41,34 @@ def generation_spans(path: str | os.PathLike) -> tuple[int, list[tuple[int, int]
         if ver < MIN_WINDOWED_MINOR:
             return None
         size = os.fstat(f.fileno()).st_size
-        f.seek(hlen)
-        src = wire.Source(f, size - hlen)  # its offsets count from the end of the header
-        spans: list[tuple[int, int]] = []
-        gen = None
-        start = hlen
-        while True:
-            before = src.offset
-            try:
-                b = wire.read_batch(src)
-            except (wire.WireEOF, wire.WireError):
-                break
-            if b.is_end_of_generation():
-                continue  # the marker closes the current generation
-            if gen is not None and b.gen != gen:
-                spans.append((start, hlen + before))
-                start = hlen + before
-            gen = b.gen
-        if gen is not None:
-            spans.append((start, size))
-        return hlen, spans
+        if size <= hlen:
+            return hlen, []
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+            # only the batch headers are touched; offsets count from the end of the header
+            with view[hlen:] as body:
+                return hlen, _spans(wire.Source.over(body), hlen, size)
+
+
+def _spans(src: wire.Source, hlen: int, size: int) -> list[tuple[int, int]]:
+    """generation_spans' scan of `src` (the bytes after the header) through a file of `size`."""
+    spans: list[tuple[int, int]] = []
+    gen = None
+    start = hlen
+    while True:
+        before = src.offset
+        try:
+            b = wire.skip_batch(src)
+        except (wire.WireEOF, wire.WireError):
+            break
+        if b.is_end_of_generation():
+            continue  # the marker closes the current generation
+        if gen is not None and b.gen != gen:
+            spans.append((start, hlen + before))
+            start = hlen + before
+        gen = b.gen
+    if gen is not None:
+        spans.append((start, size))
+    return spans
 
 
 def group_windows(spans: list[tuple[int, int]], target_bytes: int) -> list[tuple[int, int]]:
