@@ -231,3 +231,38 @@ def test_json_output_is_versioned_and_round_trips(tmp_path):
     schema = json_report.json_schema()
     assert schema["version"] == FINDINGS_SCHEMA and schema["$id"] == "urn:netpoll-diagnose:findings:v2"
     assert "findings" in schema["properties"] and "schema" in schema["properties"]
+
+
+def test_cel_reads_only_the_fields_the_rules_name():
+    """What an expression can read of `f`: member chains, the item fields of a macro's variable;
+    anything else (f alone, indexed, an item used whole) means all of it."""
+    from diagnose.rules.fieldpaths import ITEMS, prune, referenced_fields
+
+    assert referenced_fields(["f.a.b.c > 1 && f.a.d", "f.t.x"]) == {"a": {"b", "d"}, "t": {"x"}}
+    assert referenced_fields(["f.conns.exists(c, c.owner == 'net' && c.borrowed.exists(b, b == 'x'))"]) == \
+        {"conns": (ITEMS, {"owner", "borrowed"})}
+    assert referenced_fields(["f.conns.exists(c, c.a)", "f.conns.size() > 0"]) == {"conns": None}
+    assert referenced_fields(["f.conns.map(c, c)"]) == {"conns": (ITEMS, None)}
+    assert referenced_fields(["f.gc"]) == {"gc": None}
+    for whole in ("[f].size() > 0", "f['gc'].x", "f", "f.size() > 0"):
+        assert referenced_fields([whole]) is None, whole
+    data = {"a": {"b": 1, "d": 2, "evidence": [3]}, "conns": [{"owner": "net", "fd": 4}], "t": 5}
+    assert prune(data, {"a": {"b"}, "conns": (ITEMS, {"owner"})}) == {"a": {"b": 1}, "conns": [{"owner": "net"}]}
+    assert prune(data, None) is data
+
+
+@pytest.mark.parametrize("name", ["fdreuse-newfile-finalizer-go1.27.3.trace", "gomaxprocs-procs1-burn-go1.27.3.trace",
+                                  "syscallstorm-sse-flush8-go1.27.3.trace"])
+def test_pruned_cel_context_gives_the_same_diagnosis(name, monkeypatch):
+    """The shipped rules on real traces give the same findings (confidence, facts, impact) with
+    CEL handed only the fields they name as with all of `f`."""
+    from diagnose.features import extract
+    from diagnose.rules import engine
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "traces" / name
+    features, rules = extract(str(path)), load_ruleset(env={})
+    pruned = diagnose(features, rules)
+    monkeypatch.setattr(engine, "_fields_read", lambda sources: None)
+    whole = diagnose(features, rules)
+    assert pruned.findings, "a trace the rules find something in"
+    assert pruned.model_dump_json() == whole.model_dump_json()

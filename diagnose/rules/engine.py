@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from diagnose.features.model import ChainStep, Features
-from diagnose.rules import celeval, template
+from diagnose.rules import celeval, fieldpaths, template
 from diagnose.rules.findings import (
     Advice, Citation, Diagnosis, Fact, Finding, Frame, Headline, RuleError, RulesRun, Verdict,
 )
@@ -291,9 +292,24 @@ def shown_trace_path(path: str) -> str:
         return p.name
 
 
+def _expressions(lr: LoadedRule) -> tuple[str, ...]:
+    """The sources of the expressions a rule evaluates on the shared context (`_evaluate_rule`)."""
+    compiled = [lr.condition, lr.impact, *lr.values.values(), *lr.facts, *lr.signals]
+    return tuple(c.source for c in compiled if c is not None)
+
+
+@lru_cache(maxsize=16)
+def _fields_read(sources: tuple[str, ...]) -> dict[str, set[str] | None] | None:
+    return fieldpaths.referenced_fields(sources)
+
+
 def diagnose(features: Features, ruleset: RuleSet, tool_version: str = "") -> Diagnosis:
     fdict = features.model_dump()
-    fctx = celeval.shared({"f": fdict})
+    # CEL gets only the fields the rules read: the binding copies its context on every
+    # evaluation (189 MB benchmark trace: 0.6 ms an expression with the evidence lists, 0.24
+    # without; ~40 expressions a window)
+    read = _fields_read(tuple(src for lr in ruleset.active() for src in _expressions(lr)))
+    fctx = celeval.shared({"f": fieldpaths.prune(fdict, read)})
     results = [evaluate_rule(lr, fdict, ruleset.knowledge, rule_file_label(ruleset.layers, lr), fctx)
                for lr in ruleset.active()]
     for r in results:

@@ -156,6 +156,85 @@ def check_expression(expr: str, roots: dict[str, type[BaseModel]]) -> list[str]:
     return problems
 
 
+#: what an expression reads of one top-level field of `f` (referenced_fields): None, all of it;
+#: a set, those fields of it; ITEMS and a set (None: whole items), those fields of each item of
+#: a list it runs a macro over
+Reads = Any
+ITEMS = "[]"
+
+
+def _merge(old: Reads, new: Reads) -> Reads:
+    if old is None or new is None:
+        return None
+    if isinstance(old, tuple) != isinstance(new, tuple):
+        return None  # a field's items and the field itself: all of it
+    if isinstance(old, tuple):
+        return (ITEMS, None if old[1] is None or new[1] is None else old[1] | new[1])
+    return old | new
+
+
+def _item_fields(toks: list[Tok], var: str, start: int) -> set[str] | None:
+    """The fields of `var` (a macro's item variable) the tokens from `start` read; None when it is
+    used otherwise than `var.field`."""
+    fields: set[str] = set()
+    for j in range(start, len(toks)):
+        if toks[j].kind != "id" or toks[j].text != var or (j > 0 and toks[j - 1].text == "."):
+            continue
+        if j + 2 < len(toks) and toks[j + 1].text == "." and toks[j + 2].kind == "id":
+            fields.add(toks[j + 2].text)
+        elif not (j + 1 < len(toks) and toks[j + 1].text == ","):  # the binding itself: xs.map(v, ...)
+            return None
+    return fields
+
+
+def referenced_fields(exprs: Any, root: str = "f") -> dict[str, Reads] | None:
+    """What the expressions `exprs` (sources) can read of `root`: {top-level field: Reads}; None
+    when some expression uses `root` otherwise than through a member chain (`[f]`, `f["x"]`,
+    `f` alone), so all of it is needed. The diagnosis hands CEL only that (`prune`): the binding
+    copies its whole context on every evaluation, and a window's evidence lists, which no
+    shipped rule reads, were most of it."""
+    out: dict[str, Reads] = {}
+    for expr in exprs:
+        toks = tokenize(expr)
+        n = len(toks)
+
+        def text(j: int) -> str:
+            return toks[j].text if j < n else ""
+
+        for i, t in enumerate(toks):
+            if t.kind != "id" or t.text != root or (i > 0 and toks[i - 1].text == "."):
+                continue
+            if not (text(i + 1) == "." and i + 2 < n and toks[i + 2].kind == "id") or text(i + 3) == "(":
+                return None  # f alone, indexed, or a method of f itself
+            top = toks[i + 2].text
+            reads: Reads = None
+            if text(i + 3) == "." and i + 4 < n and toks[i + 4].kind == "id":
+                name = toks[i + 4].text
+                if text(i + 5) != "(":
+                    reads = {name}
+                elif name in MACROS and i + 6 < n and toks[i + 6].kind == "id" and text(i + 7) == ",":
+                    reads = (ITEMS, _item_fields(toks, toks[i + 6].text, i + 6))
+            out[top] = _merge(out[top], reads) if top in out else reads
+    return out
+
+
+def prune(data: dict[str, Any], fields: dict[str, Reads] | None) -> dict[str, Any]:
+    """`data` with only `fields` (referenced_fields; None: all of it)."""
+    if fields is None:
+        return data
+    out: dict[str, Any] = {}
+    for top, reads in fields.items():
+        if top not in data:
+            continue
+        v = data[top]
+        if isinstance(reads, tuple) and isinstance(v, list) and reads[1] is not None:
+            v = [{k: item[k] for k in reads[1] if k in item} if isinstance(item, dict) else item for item in v]
+        elif isinstance(reads, set) and isinstance(v, dict):
+            v = {k: v[k] for k in reads if k in v}
+        out[top] = v
+    return out
+
+
 # --- template paths -----------------------------------------------------------------------
 
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(-?\d+)\]")
