@@ -44,7 +44,7 @@ def _coverage(s: np.ndarray, t: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.diff(f)
 
 
-def merge_row(starts: np.ndarray, ends: np.ndarray, cats: list[str], a: float, b: float, ncols: int) -> list[Mark]:
+def merge_row(starts: np.ndarray, ends: np.ndarray, cats: list[str] | np.ndarray, a: float, b: float, ncols: int) -> list[Mark]:
     """Marks for one row of intervals [starts, ends) labelled `cats`, over [a, b) on `ncols`
     pixel columns. Intervals of one category must not overlap each other (true of one
     goroutine's states, of what one P or one thread ran)."""
@@ -56,7 +56,7 @@ def merge_row(starts: np.ndarray, ends: np.ndarray, cats: list[str], a: float, b
         return []
     order = idx[np.argsort(starts[idx], kind="stable")]
     s_all, e_all = starts[order], ends[order]
-    cat_arr = np.array([cats[i] for i in order.tolist()], dtype=object)
+    cat_arr = np.asarray(cats, dtype=object)[order]
     names = sorted(set(cat_arr.tolist()))
     edges = a + (b - a) * np.arange(ncols + 1) / ncols
     cov = np.stack([_coverage(s_all[cat_arr == c], e_all[cat_arr == c], edges) for c in names])

@@ -19,6 +19,7 @@ findings and no timeline/flame graphs.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -262,19 +263,20 @@ def waited_for_p(tl, w: Window, limit: int = MAX_WAITERS) -> list[int]:
     return out[:limit]
 
 
-def _state_key(tl, iv: int, net_id: int) -> str | None:
+def _state_keys(tl, ivs: np.ndarray, net_id: int) -> np.ndarray:
+    """The chart category of each interval in `ivs` (object array; None: not drawn)."""
     from diagnose.timeline.timeline import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING
 
-    st = int(tl.iv_state[iv])
-    if st == G_RUNNING:
-        return "running"
-    if st == G_RUNNABLE:
-        return "runnable"
-    if st == G_SYSCALL:
-        return "syscall"
-    if st == G_WAITING:
-        return "net" if net_id >= 0 and int(tl.iv_reason[iv]) == net_id else "wait"
-    return None
+    st = tl.iv_state[ivs]
+    keys = np.full(ivs.shape[0], None, dtype=object)
+    keys[st == G_RUNNING] = "running"
+    keys[st == G_RUNNABLE] = "runnable"
+    keys[st == G_SYSCALL] = "syscall"
+    waiting = st == G_WAITING
+    on_net = waiting & (tl.iv_reason[ivs] == net_id) if net_id >= 0 else np.zeros_like(waiting)
+    keys[waiting & ~on_net] = "wait"
+    keys[on_net] = "net"
+    return keys
 
 
 def _g_label(tl, g: int) -> str:
@@ -303,16 +305,24 @@ LAYOUTS = (WIDE, NARROW)
 
 @dataclass
 class Row:
-    """A timeline row: its label, and intervals (start, end ns since t0, category, tip text)."""
+    """A timeline row: its label, and intervals (start, end ns since t0, category); `tip(i)` is
+    interval i's hover text, made only for the intervals drawn alone (a P's row in a busy window
+    holds ~100,000 intervals, nearly all merged into a few hundred marks)."""
 
     label: str
-    starts: list[int]
-    ends: list[int]
-    cats: list[str]
-    tips: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    cats: np.ndarray                  # object array of category names
+    tip: Callable[[int], str] = lambda i: ""
     italic: str = ""                  # a <title> for a row not named by the evidence
     colors: dict[str, str] = field(default_factory=dict)
     unknown_before: int | None = None  # no event before this time (ns since t0)
+
+
+def _in_window(tl, ivs: np.ndarray, w: Window) -> np.ndarray:
+    """The intervals of `ivs` that overlap `w` (its times are ns since t0)."""
+    t0 = int(tl.t0)
+    return ivs[(tl.iv_end[ivs] - t0 >= w.start) & (tl.iv_start[ivs] - t0 <= w.end)]
 
 
 def _g_rows(tl, w: Window) -> list[Row]:
@@ -324,50 +334,54 @@ def _g_rows(tl, w: Window) -> list[Row]:
     strings = tl.cols.strings
     rows = []
     for kind, g in [("g", g) for g in w.goroutines] + [("w", g) for g in w.waiters]:
-        row = Row(label=_g_label(tl, g), starts=[], ends=[], cats=[], tips=[], colors=STATE_COLOR,
-                  italic="not cited: waited longest for a P in the cited window" if kind == "w" else "")
-        ivs = tl.intervals_of(g).tolist()
-        if ivs:
+        ivs = tl.intervals_of(g)
+        unknown = None
+        if ivs.shape[0]:
             first_t = int(tl.iv_start[ivs[0]]) - t0
             if first_t > w.start and int(tl.iv_from[ivs[0]]) == G_UNDETERMINED:
-                row.unknown_before = first_t
-        for iv in ivs:
+                unknown = first_t
+        ivs = _in_window(tl, ivs, w)
+        keys = _state_keys(tl, ivs, net_id)
+        ivs, keys = ivs[keys != None], keys[keys != None]  # noqa: E711 (elementwise)
+
+        def tip(i: int, g=g, ivs=ivs, keys=keys) -> str:
+            iv, key = int(ivs[i]), keys[i]
             s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
-            if t < w.start or s > w.end:
-                continue
-            key = _state_key(tl, iv, net_id)
-            if key is None:
-                continue
             reason = strings[int(tl.iv_reason[iv])] if key in ("wait", "net") and int(tl.iv_reason[iv]) > 0 else ""
             p = int(tl.iv_p[iv])
-            row.starts.append(s)
-            row.ends.append(t)
-            row.cats.append(key)
-            row.tips.append(f"G{g} {key}{' (' + reason + ')' if reason else ''} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})"
-                            + (f" on P{p}" if key == "running" and p >= 0 else ""))
-        rows.append(row)
+            return (f"G{g} {key}{' (' + reason + ')' if reason else ''} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})"
+                    + (f" on P{p}" if key == "running" and p >= 0 else ""))
+
+        rows.append(Row(label=_g_label(tl, g), starts=tl.iv_start[ivs] - t0, ends=tl.iv_end[ivs] - t0, cats=keys,
+                        tip=tip, colors=STATE_COLOR, unknown_before=unknown,
+                        italic="not cited: waited longest for a P in the cited window" if kind == "w" else ""))
     return rows
 
 
 def _p_rows(tl, w: Window) -> list[Row]:
     """A row per P: which goroutine it ran (named ones in their colour, the others grey)."""
     t0 = int(tl.t0)
-    named = set(w.goroutines)
+    named = list(w.goroutines)
     run = tl.run_iv
     rows = []
     for p in [int(p) for p in tl.procs[:MAX_PROCS]]:
-        sel = run[(tl.iv_p[run] == p) & (tl.iv_end[run] - t0 >= w.start) & (tl.iv_start[run] - t0 <= w.end)]
-        row = Row(label=f"P{p}", starts=[], ends=[], cats=[], tips=[], colors={"other": "#9aa5b1"})
-        for iv in sel.tolist():
-            g = int(tl.iv_g[iv])
+        sel = _in_window(tl, run[tl.iv_p[run] == p], w)
+        gs = tl.iv_g[sel]
+        cats = np.full(sel.shape[0], "other", dtype=object)
+        colors = {"other": "#9aa5b1"}
+        for g in named:
+            mine = gs == g
+            if mine.any():
+                cats[mine] = f"G{g}"
+                colors[f"G{g}"] = _g_color(g)
+
+        def tip(i: int, p=p, sel=sel) -> str:
+            iv = int(sel[i])
             s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
-            cat = f"G{g}" if g in named else "other"
-            row.colors.setdefault(cat, _g_color(g))
-            row.starts.append(s)
-            row.ends.append(t)
-            row.cats.append(cat)
-            row.tips.append(f"P{p} ran {_g_label(tl, g)} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})")
-        rows.append(row)
+            return f"P{p} ran {_g_label(tl, int(tl.iv_g[iv]))} {ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})"
+
+        rows.append(Row(label=f"P{p}", starts=tl.iv_start[sel] - t0, ends=tl.iv_end[sel] - t0, cats=cats, tip=tip,
+                        colors=colors))
     return rows
 
 
@@ -391,17 +405,16 @@ def _m_rows(tl, w: Window, limit: int = MAX_PROCS) -> list[Row]:
     for th in threads:
         mine = idx[tl.iv_m[idx] == th]
         mine = mine[np.argsort(tl.iv_start[mine], kind="stable")]
-        row = Row(label=f"M{th}", starts=[], ends=[], cats=[], tips=[],
-                  colors={"syscall": STATE_COLOR["syscall"], "running": STATE_COLOR["running"]})
-        for iv in mine.tolist():
+        cats = np.where(tl.iv_state[mine] == G_SYSCALL, "syscall", "running").astype(object)
+
+        def tip(i: int, th=th, mine=mine, cats=cats) -> str:
+            iv = int(mine[i])
             s, t = int(tl.iv_start[iv]) - t0, int(tl.iv_end[iv]) - t0
-            key = "syscall" if int(tl.iv_state[iv]) == G_SYSCALL else "running"
-            row.starts.append(s)
-            row.ends.append(t)
-            row.cats.append(key)
-            row.tips.append(f"M{th}: G{int(tl.iv_g[iv])} {'in a syscall' if key == 'syscall' else 'running'} "
-                            f"{ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})")
-        rows.append(row)
+            return (f"M{th}: G{int(tl.iv_g[iv])} {'in a syscall' if cats[i] == 'syscall' else 'running'} "
+                    f"{ms(s)}-{ms(t)} ms ({dur((t - s) / 1e6)})")
+
+        rows.append(Row(label=f"M{th}", starts=tl.iv_start[mine] - t0, ends=tl.iv_end[mine] - t0, cats=cats, tip=tip,
+                        colors={"syscall": STATE_COLOR["syscall"], "running": STATE_COLOR["running"]}))
     return rows
 
 
@@ -449,11 +462,11 @@ def rows_svg(rows: list[Row], w: Window, chart_id: str, lay: Layout, marks_for=N
                        f'y2="{y + ROW_H / 2}" stroke="#98a2ad" stroke-dasharray="2 3" data-tip="{e(tip)}">'
                        f'<title>{e(tip)}</title></line>')
         drawn.intervals += len(row.starts)
-        for mk in merge_row(np.array(row.starts), np.array(row.ends), row.cats, a, b, plot_w):
+        for mk in merge_row(row.starts, row.ends, row.cats, a, b, plot_w):
             x0 = lay.label_w + mk.c0  # one column per viewBox unit
             wd = mk.c1 - mk.c0
             if mk.single >= 0:
-                tip = row.tips[mk.single]
+                tip = row.tip(mk.single)
             else:
                 tip = (f"{row.label.split()[0]} {ms(mk.t0)}-{ms(mk.t1)} ms: {mk.n} intervals merged into this mark "
                        f"(too short to draw apart at this width): {mix_text(mk.mix)}")
