@@ -119,15 +119,16 @@ class Source:
 
     def skip_over(self, n: int) -> int:
         """Move the cursor up to `n` bytes on; the number of bytes moved over (< n: the input
-        ended first). Over a mapped file (`over`) that touches none of them."""
+        ended first). Over a buffer (`over`) none of them is read."""
         have = min(n, self._fill(n))
         self._pos += have
         return have
 
     @classmethod
     def over(cls, buffer: Any) -> Source:
-        """A Source over `buffer` (an mmap, say) without copying it: its slices are the
-        buffer's, and bytes the cursor skips are never touched."""
+        """A Source over `buffer` (anything with len() and integer indexing: windows.py reads a
+        file's bytes where they are indexed) without copying it; only skip_batch may be used on
+        it, which never slices it, and the bytes the cursor skips are never read."""
         src = cls(b"")
         src._buf = buffer
         src.size = len(buffer)
@@ -297,10 +298,10 @@ def read_batch(src: Source) -> Batch:
 
 def skip_batch(src: Source) -> Batch:
     """read_batch without its data: the header (`data` empty but for an EndOfGeneration marker's
-    byte), the cursor moved past the data, which a Source `over` a mapped file never reads:
-    framing a trace's generations (windows.py) touches the headers' pages, not the whole file
-    (189 MB benchmark trace: 0.03 s, 0.10 s through read_batch). Raises as read_batch would, a
-    short last batch included."""
+    byte), the cursor moved past the data, which a Source `over` a file's bytes never reads:
+    framing a trace's generations (windows.py) reads the headers, not the whole file (189 MB
+    benchmark trace: 0.03 s, 0.10 s through read_batch). Raises as read_batch would, a short
+    last batch included."""
     b, size = _batch_header(src)
     if size is None:
         return b
