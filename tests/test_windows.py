@@ -48,6 +48,40 @@ def test_spans_cover_the_file_and_windows_rebuild_it(path):
         assert wf.read() == data[:hlen] + data[spans[1][0]:spans[1][1]]
 
 
+def test_framing_reads_batch_headers_only(monkeypatch):
+    """Framing a trace into generations reads each batch's header (os.pread), not its data:
+    a 1 GB trace is framed without reading (or mapping) 1 GB. Same spans as reading every batch."""
+    import os
+
+    from diagnose.read import wire
+
+    path = max(TWO_GENS, key=lambda p: p.stat().st_size)
+    read = []
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, off: read.append(n) or real(fd, n, off))
+    hlen, spans = generation_spans(path)
+    monkeypatch.undo()
+    batches = len(read)
+    assert batches > 10 and sum(read) <= 64 * batches < path.stat().st_size / 4
+    whole: list[tuple[int, int]] = []
+    with open(path, "rb") as f:
+        f.seek(hlen)
+        src, gen, start = wire.Source(f, path.stat().st_size - hlen), None, hlen
+        while True:
+            at = src.offset
+            try:
+                b = wire.read_batch(src)
+            except wire.WireEOF:
+                break
+            if b.is_end_of_generation():
+                continue
+            if gen is not None and b.gen != gen:
+                whole.append((start, hlen + at))
+                start = hlen + at
+            gen = b.gen
+    assert spans == whole + [(start, path.stat().st_size)]
+
+
 def test_old_format_is_never_cut():
     assert generation_spans(GEN / "capture-inproc-go1.21.13.trace") is None
     assert generation_spans(GEN / "capture-inproc-go1.19.8.trace") is None
