@@ -58,6 +58,27 @@ def test_held_by_goroutine_identical(path, monkeypatch):
         assert np.array_equal(x, y), name
 
 
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_numpy_block_summaries_equal_every_pair(path, monkeypatch):
+    """Without the compiled scan, windows over many runs each are summed a block of runs at a
+    time (timeline/heldblocks.py): the same rows as visiting every (window, run) pair, for the
+    graph's held-P windows and for long random ones (some starting inside a run, one whole)."""
+    monkeypatch.setattr(A, "_fastscan", None)
+    tl = build_timelines(load_columns(path))
+    rng = np.random.default_rng(7)
+    span = tl.t_end - tl.t0
+    ws = np.concatenate([rng.integers(tl.t0, tl.t0 + span // 2, 30), [tl.t0], rng.integers(tl.t0, tl.t_end, 30)])
+    we = ws + np.concatenate([rng.integers(span // 20, span // 2, 30), [span], rng.integers(0, span // 50 + 1, 30)])
+    counts = A.held_pair_counts(tl, ws, we)
+    blocks = A.held_p_by_goroutine(tl, ws, we, counts=counts)
+    assert "_run_blocks_np" in tl.__dict__, "the block path should be taken"
+    pairs = A.held_p_by_goroutine(tl, ws, we, counts=counts, blocks_allowed=False)
+    assert pairs.window.shape[0] > 0
+    for name in ("window", "g", "overlap", "first"):
+        x, y = getattr(blocks, name), getattr(pairs, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
 @needs_scan
 def test_held_without_precomputed_counts(monkeypatch):
     """The entry point that computes its own pair counts (batch_pairs path in the reference)."""

@@ -16,6 +16,7 @@ import numpy as np
 from .. import compiled
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_RANGE_ACTIVE,
                       K_RANGE_BEGIN, K_RANGE_END, R_GOROUTINE)
+from . import heldblocks
 from .grouping import run_starts, stable_argsort, unique
 from .stacks import CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ, FAM_WRITE, SIDE_OTHER
 from .timeline import Timelines
@@ -146,8 +147,35 @@ def held_pair_counts(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray):
     return segs, los, cnts
 
 
+def _pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray, a: int, b: int, segs, los, cnts):
+    """(window, goroutine index, overlap, first start) of every (window, run) pair that overlaps,
+    for windows a..b-1: the plain way, what the block summaries (heldblocks.py) must equal."""
+    wi_parts, ri_parts = [], []
+    for seg, lo, cnt in zip(segs, los, cnts):
+        c = cnt[a:b]
+        tot = int(c.sum())
+        if tot == 0:
+            continue
+        wi_parts.append(np.repeat(np.arange(a, b), c))
+        base = np.repeat(lo[a:b] - np.concatenate(([0], np.cumsum(c)[:-1])), c)
+        ri_parts.append(seg[base + np.arange(tot)])
+    if not wi_parts:
+        z = np.zeros(0, np.int64)
+        return z, z, z, z
+    wi = np.concatenate(wi_parts)
+    ri = np.concatenate(ri_parts)
+    st = np.maximum(tl.iv_start[ri], w_start[wi])
+    ov = np.minimum(tl.iv_end[ri], w_end[wi]) - st
+    keep = ov > 0
+    return wi[keep], tl.iv_gor[ri[keep]], ov[keep], st[keep]
+
+
 def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
-                        batch_pairs: int = 2_000_000, counts=None) -> HeldByGoroutine:
+                        batch_pairs: int = 2_000_000, counts=None, blocks_allowed: bool = True) -> HeldByGoroutine:
+    """Per (window [w_start, w_end), goroutine that ran on a P meanwhile): the summed overlap and
+    the first start, sorted by window then goroutine index. Compiled (`_fastscan.held_reduce`)
+    when built; else numpy, with block summaries (heldblocks.py) when windows overlap many runs
+    each (`blocks_allowed=False`: every pair, the plain reference)."""
     run = tl.run_iv
     z = np.zeros(0, np.int64)
     if run.shape[0] == 0 or w_start.shape[0] == 0:
@@ -162,31 +190,23 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
     cuts = np.searchsorted(cum, np.arange(batch_pairs, int(cum[-1]) + batch_pairs, batch_pairs), side="right")
     edges = unique(np.concatenate(([0], cuts, [w_start.shape[0]])))
     ngor = tl.gor_id.shape[0]
+    rix = tl.run_index
+    # many pairs per run (long windows over short runs): whole blocks of runs at a time
+    blocks = None
+    if blocks_allowed and rix.run.shape[0] >= 4 * heldblocks.BLOCK and int(cum[-1]) > 4 * rix.run.shape[0]:
+        blocks = tl.__dict__.get("_run_blocks_np")
+        if blocks is None:
+            blocks = tl.__dict__["_run_blocks_np"] = heldblocks.build(rix, int(ngor))
     out_w, out_g, out_o, out_f = [], [], [], []
     for a, b in zip(edges[:-1].tolist(), edges[1:].tolist()):
         if b <= a:
             continue
-        wi_parts, ri_parts = [], []
-        for seg, lo, cnt in zip(segs, los, cnts):
-            c = cnt[a:b]
-            tot = int(c.sum())
-            if tot == 0:
-                continue
-            wi = np.repeat(np.arange(a, b), c)
-            base = np.repeat(lo[a:b] - np.concatenate(([0], np.cumsum(c)[:-1])), c)
-            wi_parts.append(wi)
-            ri_parts.append(seg[base + np.arange(tot)])
-        if not wi_parts:
-            continue
-        wi = np.concatenate(wi_parts)
-        ri = np.concatenate(ri_parts)
-        st = np.maximum(tl.iv_start[ri], w_start[wi])
-        ov = np.minimum(tl.iv_end[ri], w_end[wi]) - st
-        keep = ov > 0
-        wi, ri, st, ov = wi[keep], ri[keep], st[keep], ov[keep]
+        if blocks is not None:
+            wi, gi, ov, st = heldblocks.pieces(rix, blocks, w_start, w_end, np.arange(a, b), los, cnts)
+        else:
+            wi, gi, ov, st = _pairs(tl, w_start, w_end, a, b, segs, los, cnts)
         if wi.shape[0] == 0:
             continue
-        gi = tl.iv_gor[ri]
         code = wi.astype(np.int64) * ngor + gi
         # per (window, goroutine): summed overlap and first start, over the pairs grouped by code
         perm = stable_argsort(code)
