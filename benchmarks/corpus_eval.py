@@ -76,6 +76,13 @@ class Case:
     baseline_xtalk: int = 0
     findings: list[tuple[str, str, float]] = field(default_factory=list)  # (cause, severity, conf)
     rules: list[RuleHit] = field(default_factory=list)
+    # client p95 per class in the window ("slow", "fast": readers throttled or not), when the
+    # program has slow readers: a slow-consumer dose that delays only its own slow readers
+    class_p95: dict[str, float] = field(default_factory=dict)
+    # (write waits that ended in the window, ms any goroutine spent blocked writing): the
+    # write-side evidence the slow-consumer rules read, for the miss listing
+    write_side: tuple[int, float] = (0, 0.0)
+    baseline: str = ""  # the program's healthy variant this dose is measured against
 
     @property
     def ratio(self) -> float | None:
@@ -129,6 +136,15 @@ def _xtalk(m: dict[str, Any]) -> int:
     return m["foreign_events"] + m["broken_frames"] + m["disconnects"] + m["http_errors"]
 
 
+def _class_p95(e: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for cls, st in (e.get("measured_classes") or {}).items():
+        p = (st.get("latency_ms") or {}).get("p95")
+        if p is not None:
+            out[cls] = p
+    return out
+
+
 def load_cases(include_fx: bool = False, programs: set[str] | None = None) -> list[Case]:
     out: list[Case] = []
     if GEN_MANIFEST.is_file():
@@ -146,7 +162,8 @@ def load_cases(include_fx: bool = False, programs: set[str] | None = None) -> li
                             causes, e["measured"]["latency_ms"].get("p95"),
                             p95.get((e["program"], e["baseline"], e["toolchain"])), kind, e.get("dose"),
                             xt[(e["program"], e["variant"], e["toolchain"])],
-                            xt.get((e["program"], e["baseline"], e["toolchain"]), 0)))
+                            xt.get((e["program"], e["baseline"], e["toolchain"]), 0),
+                            class_p95=_class_p95(e), baseline=e["baseline"] or ""))
     if include_fx and FX_MANIFEST.is_file():
         for e in json.loads(FX_MANIFEST.read_text())["traces"]:
             if not e.get("path") or not e.get("reproduced"):
@@ -192,6 +209,7 @@ def run_rules(cases: list[Case], ruleset: RuleSet | None = None, log: bool = Tru
         feats = features_for(c.path, sha, code)
         d = diagnose(feats, ruleset)
         c.findings = [(f.cause, f.severity, f.confidence) for f in d.findings]
+        c.write_side = (feats.network.write_waits.count, feats.network.write_blocked_ms)
         fdict = feats.model_dump()
         fctx = celeval.shared({"f": fdict})  # converted once for all the rules, as diagnose does
         c.rules = []

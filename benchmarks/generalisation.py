@@ -101,9 +101,25 @@ def score(cases: list[Case], universe: list[Case] | None = None) -> dict:
                     mixed_ordered += 1
                 else:
                     misordered.append((k, strong, warned))
+    slow_misses = [k for k, cause, _ in misses if cause == "slow_consumer"]
     return {"per": per, "fa": fa, "fa_n": fa_n, "fa_slow": fa_slow, "mixed_n": mixed_n, "mixed_both": mixed_both,
             "mixed_ordered": mixed_ordered, "misses": misses, "earlies": earlies, "alarms": alarms,
-            "wrongs": wrongs, "misordered": misordered}
+            "wrongs": wrongs, "misordered": misordered,
+            "slow_unseen": sum(write_side_as_healthy(k, universe) for k in slow_misses),
+            "slow_missed": len(slow_misses)}
+
+
+def write_side_as_healthy(k: Case, universe: list[Case]) -> bool:
+    """Does this trace's write side look like a healthy run's of the same program: no more
+    ended write waits and no more write-blocked time than the most of its baseline variant's
+    runs over the Go versions? A slow-consumer dose missed that way left nothing for a rule
+    to read (knowledge/unseen_latency.md: the backlog sat in buffers, or the writer was parked
+    for the whole window with no stack); a miss with more is a threshold question."""
+    base = [c for c in universe if c.program == k.program and c.variant == k.baseline]
+    if not base:
+        return False
+    return (k.write_side[0] <= max(c.write_side[0] for c in base)
+            and k.write_side[1] <= max(c.write_side[1] for c in base))
 
 
 def _pct(a: int, b: int) -> str:
@@ -118,6 +134,9 @@ def table(s: dict, title: str) -> str:
         if r["noticed"] + r["quiet_doses"] == 0:
             continue
         rows.append(f"| {cause} | {_pct(r['found'], r['noticed'])} | {r['early']}/{r['quiet_doses']} | {r['wrong']} |")
+    if s["slow_missed"]:
+        rows.append(f"| slow_consumer misses whose write side is as in the program's healthy runs (nothing to "
+                    f"read) | {s['slow_unseen']}/{s['slow_missed']} | | |")
     rows.append(f"| healthy + confounders: false alarms (warning or worse) | {_pct(s['fa'], s['fa_n'])} "
                 f"| of which clients saw >= 2x anyway: {s['fa_slow']} | |")
     rows.append(f"| mixed (noticed): both causes named | {_pct(s['mixed_both'], s['mixed_n'])} | | |")
@@ -147,11 +166,23 @@ def _name(k: Case) -> str:
     return f"{k.program}:{k.variant} go{k.go} (p95 {k.p95:.1f} ms = {r:.1f}x)" if r else f"{k.program}:{k.variant} go{k.go}"
 
 
+def _slow_note(k: Case) -> str:
+    """For a slow-consumer miss: who was late (the throttled readers, or the others too) and
+    what the trace shows on the write side. A backlog that delays only its own slow readers
+    while no writer blocks lies in socket and client buffers, outside anything this process
+    waits on (knowledge/unseen_latency.md)."""
+    cls = k.class_p95
+    who = (f"; slow readers p95 {cls['slow']:.1f} ms, the other clients {cls['fast']:.1f} ms "
+           f"(healthy {k.baseline_p95:.1f})" if "slow" in cls and "fast" in cls and k.baseline_p95 else "")
+    return f"{who}; write waits {k.write_side[0]}, write-blocked {k.write_side[1]:.1f} ms"
+
+
 def details(s: dict) -> str:
     out = []
     for k, cause, warned in s["misses"]:
         out.append(f"  MISS   {cause:22s} {_name(k)}; named: {warned or 'nothing'}; all findings: "
-                   f"{[(c, sev, round(p, 2)) for c, sev, p in k.findings]}")
+                   f"{[(c, sev, round(p, 2)) for c, sev, p in k.findings]}"
+                   f"{_slow_note(k) if cause == 'slow_consumer' else ''}")
     for k, cause in s["earlies"]:
         out.append(f"  EARLY  {cause:22s} {_name(k)}")
     for k, extra in s["wrongs"]:

@@ -202,6 +202,41 @@ def test_rpcmux_bypass_is_seen_by_its_state_and_the_listener_by_its_dose(rpcmux_
     assert len(quiet) == 4 and not any(k.warned() for k in quiet), [(k.variant, k.findings) for k in quiet]
 
 
+@pytest.fixture(scope="session")
+def slow_train_scored(feature_cache):
+    """Train slow-consumer doses the rules miss, with their healthy baselines: fanout healthy and
+    slow15 on every Go version, gzipstream healthy and slow60 on Go 1.27.3."""
+    cases = [k for k in feature_cache.load_cases(programs={"fanout", "gzipstream"})
+             if (k.program, k.variant) in {("fanout", "healthy"), ("fanout", "slow15")}
+             or (k.variant in {"healthy", "slow60"} and k.program == "gzipstream" and k.go == "1.27.3")]
+    if len(cases) < 14:
+        pytest.skip("the fanout/gzipstream traces are not in the corpus")
+    feature_cache.run_rules(cases, log=False)
+    return cases
+
+
+@needs_corpus
+def test_slow_consumer_misses_are_split_by_what_the_trace_shows_on_the_write_side(slow_train_scored):
+    """A miss whose write side is no more than its program's healthy runs show has nothing for
+    a rule to read (gzipstream slow60: the streams fit the buffers, no writer ever blocks, only
+    the slow readers are late); one with more (fanout slow15 on Go 1.25: a 30 ms tail of a
+    blocked write) is a threshold question, and the benchmark must not call it unseen."""
+    from generalisation import _slow_note, score, write_side_as_healthy
+
+    by = {(k.program, k.variant, k.go): k for k in slow_train_scored}
+    gz = by[("gzipstream", "slow60", "1.27.3")]
+    assert gz.noticed and gen_cases.SLOW not in gz.warned()
+    assert gz.write_side == (0, 0.0) and write_side_as_healthy(gz, slow_train_scored)
+    assert gz.class_p95["slow"] > 10 * gz.class_p95["fast"]  # the slow readers are the late ones
+    assert "slow readers p95" in _slow_note(gz) and "write waits 0" in _slow_note(gz)
+    tail = by[("fanout", "slow15", "1.25.5")]
+    assert tail.write_side[1] > 20.0 and not write_side_as_healthy(tail, slow_train_scored)
+    s = score(slow_train_scored)
+    missed = [k for k, cause, _ in s["misses"] if cause == gen_cases.SLOW]
+    assert gz in missed and s["slow_missed"] == len(missed)
+    assert s["slow_unseen"] == sum(write_side_as_healthy(k, slow_train_scored) for k in missed) >= 1
+
+
 @needs_corpus
 def test_calibration_observations_are_labelled_and_scored(scored):
     from calibrate import brier, observations, reliability
