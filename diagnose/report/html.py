@@ -724,16 +724,17 @@ def _flames_html(tl, d: Diagnosis | None = None) -> str:
     out = ['<h2 id="flame">Where the time went, by stack</h2>']
     if tl is None:
         return out[0] + '\n<p class="muted">Not available: render from the trace to get flame graphs.</p>'
-    from .pprof import compute_records
+    from .pprof import compute_records, goroutine_walk
 
     sides = chart_sides(d) if d is not None else ["net", "sched"]
+    walk = goroutine_walk(tl.cols)
     out.append('<p class="muted">Time per stack, as <code>go tool trace -pprof=net|sched|syscall</code> counts it (the '
                "stack where the wait or syscall began; root at the bottom), for the side of the runtime the findings "
                "point at. Colours: your code red-orange, network stack blue, other standard library yellow, runtime "
                "grey. Click a frame to zoom in, the bottom bar to zoom out.</p>")
     for kind in sides:
         title, what, _ = FLAMES[kind]
-        rec = compute_records(tl.cols, kind)
+        rec = compute_records(tl.cols, kind, walk)
         root = flame_tree(rec)
         if root.value <= 0:
             out.append(f'<p class="muted left-out">{e(_nothing_to_show(kind, d))}</p>')

@@ -120,14 +120,35 @@ def _tracked_runs(gid: np.ndarray, in_s: np.ndarray, match: np.ndarray) -> tuple
     return starts, endrow, ended
 
 
-def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
-    """The records `go tool trace -pprof=<kind>` computes, vectorised."""
-    state, rmatch = _reason_mask(cols, kind)
+@dataclass
+class GoroutineWalk:
+    """What every kind of profile walks (`goroutine_walk`): the goroutine transition rows
+    grouped by goroutine, and each goroutine's scope (`goroutine_scopes`)."""
+
+    ev: np.ndarray
+    gid: np.ndarray
+    ids: np.ndarray
+    g_start: np.ndarray
+    g_end: np.ndarray
+
+
+def goroutine_walk(cols: TraceColumns) -> GoroutineWalk:
+    """The part of `compute_records` that does not depend on the kind: the HTML report draws
+    two or three kinds from one window's columns (one sort of ~1 M rows each, 0.1 s saved)."""
     gm = (cols.kind == K_STATE) & (cols.rk == R_GOROUTINE)
     ev = np.nonzero(gm)[0]
     gid = cols.rid[ev]
     order = stable_argsort(gid)
     ev, gid = ev[order], gid[order]
+    return GoroutineWalk(ev, gid, *goroutine_scopes(cols, ev, gid))
+
+
+def compute_records(cols: TraceColumns, kind: str, walk: GoroutineWalk | None = None) -> ProfileRecords:
+    """The records `go tool trace -pprof=<kind>` computes, vectorised (`walk`: `goroutine_walk`
+    of `cols`, when several kinds are computed)."""
+    state, rmatch = _reason_mask(cols, kind)
+    walk = walk if walk is not None else goroutine_walk(cols)
+    ev, gid = walk.ev, walk.gid
     n = ev.shape[0]
     if n == 0:
         return ProfileRecords([], np.zeros(0, np.int64), np.zeros(0, np.int64), cols)
@@ -139,9 +160,8 @@ def compute_records(cols: TraceColumns, kind: str) -> ProfileRecords:
     t_s = cols.t[ev[starts]]
     t_e = cols.t[ev[endrow]]
     # overlap with the goroutine's scope
-    ids, g_start, g_end = goroutine_scopes(cols, ev, gid)
-    gi = np.searchsorted(ids, gid[starts])
-    a, b = g_start[gi], g_end[gi]
+    gi = np.searchsorted(walk.ids, gid[starts])
+    a, b = walk.g_start[gi], walk.g_end[gi]
     disjoint = (b < t_s) | (t_e < a)
     ov = np.minimum(b, t_e) - np.maximum(a, t_s)
     ov = np.where(disjoint, 0, ov)
