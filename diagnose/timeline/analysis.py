@@ -193,9 +193,11 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
     edges = unique(np.concatenate(([0], cuts, [w_start.shape[0]])))
     ngor = tl.gor_id.shape[0]
     rix = tl.run_index
-    # many pairs per run (long windows over short runs): whole blocks of runs at a time
+    # whole blocks of runs at a time once windows overlap a quarter of the runs in all (building
+    # the summaries costs about as much as visiting a run; a short window's rows are visited
+    # one by one either way)
     blocks = None
-    if blocks_allowed and rix.run.shape[0] >= 4 * heldblocks.BLOCK and int(cum[-1]) > 4 * rix.run.shape[0]:
+    if blocks_allowed and rix.run.shape[0] >= 4 * heldblocks.BLOCK and int(cum[-1]) > rix.run.shape[0] // 4:
         blocks = tl.__dict__.get("_run_blocks_np")
         if blocks is None:
             blocks = tl.__dict__["_run_blocks_np"] = heldblocks.build(rix, int(ngor))
