@@ -23,6 +23,7 @@ from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
 from .backpressure import unblocked_write_rate, write_blocked, writes_per_goroutine
+from .cpuwork import quiet_cpu_share
 from .kernel import feat_kernel
 from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
@@ -88,6 +89,11 @@ class _Ctx:
     def user_io_close(self) -> tuple[np.ndarray, np.ndarray]:
         """(raw user close, finalizer close) masks over the syscalls (network and fds)."""
         return A.is_user_io_close(self.tl, self.sc)
+
+    @cached_property
+    def ranges(self) -> A.Ranges:
+        """The trace's ranges (GC cycles, stop-the-world, mark assists), paired once."""
+        return A.ranges(self.tl)
 
     @cached_property
     def write_blocked(self):
@@ -283,6 +289,8 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
                          groups=[GroupDemand(**g.__dict__) for g in d.groups], preempted_waits=d.preempted_waits,
                          preempted_wait_ms=d.preempted_wait_ms, preempted_user_share=d.preempted_user_share)
     f.timer_wakes = timer_wakes(ctx, dist)
+    r = ctx.ranges
+    f.quiet_cpu_share = quiet_cpu_share(tl, cap_ns, _assist_queries(tl, r, r.named(tl.cols, _is_assist)))
     f.evidence = ev
     return f
 
@@ -551,11 +559,11 @@ def fd_features(ctx: _Ctx) -> FdFeatures:
 def gc_features(ctx: _Ctx) -> GCFeatures:
     tl = ctx.tl
     c = tl.cols
-    r = A.ranges(tl)
+    r = ctx.ranges
     f = GCFeatures()
     gcm = r.named(c, lambda s: s == "GC concurrent mark phase")
     stw = r.named(c, lambda s: s.startswith("stop-the-world"))
-    assist = r.named(c, lambda s: s == "GC mark assist")
+    assist = r.named(c, _is_assist)
     f.gc_count = int(gcm.sum())
     f.gc_per_s = round(f.gc_count / ctx.dur_s, 6)
     if gcm.any():
@@ -630,6 +638,10 @@ def _assist_running_ns(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> float:
     gi, s, e = _assist_queries(tl, r, assist)
     b = gi * span - tl.t0
     return float(cover(s + b, e + b).sum())
+
+
+def _is_assist(name: str) -> bool:
+    return name == "GC mark assist"
 
 
 def _assist_queries(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

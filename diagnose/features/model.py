@@ -211,6 +211,11 @@ class SchedulingFeatures(BaseModel):
     p_demand: PDemand = Field(default_factory=PDemand, description="added: who held the Ps (graph)")
     timer_wakes: TimerWakes = Field(default_factory=TimerWakes,
                                     description="added: timer wake-ups delayed because every P was busy")
+    quiet_cpu_share: float = Field(
+        0.0, description="added: share of the P capacity (integral of GOMAXPROCS) that user goroutines making at most "
+        "0.1 syscalls per ms of running time spent running outside mark assists, counting each one whose share is "
+        ">= 0.05: CPU work (a hog, a renderer), not I/O or GC (features/cpuwork.py), 0..1"
+    )
     evidence: list[Evidence] = Field(default_factory=list)
 
 
