@@ -38,9 +38,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import gc
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 PURE_ENV = "NETPOLL_DIAGNOSE_PURE"
 DEBUG_ENV = "NETPOLL_DIAGNOSE_DEBUG"
@@ -68,6 +70,21 @@ def compiled(module: Any) -> Any:
     (the numpy/Python code is then the reference). The setting is read from the environment on
     every call -- cheap, and the holder queries ask ~50 times a window -- so tests can switch it."""
     return None if module is None or _flag(os.environ.get(PURE_ENV)) else module
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused for a block that makes millions of small containers
+    and no reference cycles -- the pure-Python readers' events, rows and tables. The collector
+    would only rescan them over and over: on a busy 7 MB window of a go1.27 trace, reading
+    without it took 1.9 s of CPU instead of 2.7 s, with the same peak memory (issue 18)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .base import MAX_TIME, BaseEvent
 from .wire import CHUNK_EVENTS, CHUNK_FIRST, WireError, decode_batch_chunk
+from .wirevec import decode_span
 
 
 class BatchCursor:
@@ -14,22 +15,26 @@ class BatchCursor:
         self.m = m
         self.last_ts = 0
         self.idx = 0  # next index into the M's batches
-        self.evs = None  # decoded events of batches[idx] (None: not decoded yet), a chunk at a time
+        self.evs = None  # decoded events of batches[idx] with their times (None: not decoded yet), a part at a time
         self.evi = 0  # next index into evs
         self.pos = 0  # where the next chunk of batches[idx] starts
         self.err = None  # decode error after evs, raised when reached
         self.ev = BaseEvent()
 
     def next_event(self, batches: list, freq: float) -> bool:
-        """nextEvent: read the next event into self.ev. False when there is none."""
+        """nextEvent: read the next event into self.ev. False when there is none.
+
+        `evs` holds the events of a part of the batch with their times already computed
+        (`last_ts`: the time of the last one), from `wirevec.decode_span` or, for a batch's
+        first few events and anything unusual, `decode_batch_chunk`."""
         while True:
             evs = self.evs
             if evs is None:
                 if self.idx >= len(batches):
                     return False
                 b = batches[self.idx]
-                evs, self.err, self.pos = decode_batch_chunk(b.data, b.offset, 0, CHUNK_FIRST)
-                self.evs = evs
+                raw, self.err, self.pos = decode_batch_chunk(b.data, b.offset, 0, CHUNK_FIRST)
+                self.evs = evs = self._timed(raw, int(float(b.time) * freq), freq)
                 self.evi = 0
             if self.evi < len(evs):
                 break
@@ -37,27 +42,41 @@ class BatchCursor:
                 msg, off = self.err
                 raise WireError(msg, off)
             b = batches[self.idx]
-            if self.pos < len(b.data):  # the batch's next chunk
-                evs, self.err, self.pos = decode_batch_chunk(b.data, b.offset, self.pos, CHUNK_EVENTS)
-                self.evs = evs
+            if self.pos < len(b.data):  # the batch's next part
+                t0 = int(float(b.time) * freq)
+                span = decode_span(b.data, b.offset, self.pos, self.last_ts, t0, freq)
+                if span is not None:
+                    self.evs, self.pos, self.last_ts = span
+                else:
+                    raw, self.err, self.pos = decode_batch_chunk(b.data, b.offset, self.pos, CHUNK_EVENTS)
+                    self.evs = self._timed(raw, t0, freq)
                 self.evi = 0
                 continue
             # Batch consumed (or empty): move to the next one.
             self.idx += 1
             self.evs = None
             self.last_ts = 0
-        if self.last_ts == 0:
-            self.last_ts = int(float(batches[self.idx].time) * freq)
-        typ, tsdiff, args, off = evs[self.evi]
+        typ, t, args, off = evs[self.evi]
         self.evi += 1
         ev = self.ev
         ev.typ = typ
+        ev.time = t
         ev.args = args
         ev.offset = off
-        t = int(float(tsdiff) * freq) + self.last_ts
-        ev.time = t
-        self.last_ts = t
         return True
+
+    def _timed(self, raw: list, t0: int, freq: float) -> list:
+        """Events with time deltas -> with times: Go's ``if lastTs == 0 { lastTs = freq.mul(batch.time) }``
+        then ``time = freq.mul(tsdiff) + lastTs`` per event; `last_ts` follows."""
+        lt = self.last_ts
+        out = []
+        for typ, tsdiff, args, off in raw:
+            if lt == 0:
+                lt = t0
+            lt = int(float(tsdiff) * freq) + lt
+            out.append((typ, lt, args, off))
+        self.last_ts = lt
+        return out
 
     def compare(self, other: "BatchCursor") -> int:
         a, b = self.ev.time, other.ev.time

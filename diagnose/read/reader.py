@@ -217,17 +217,12 @@ class Reader:
                                 evs = bc.evs
                                 i = bc.evi
                                 if i < len(evs):
-                                    typ, tsdiff, args, off = evs[i]
+                                    typ, t, args, off = evs[i]
                                     bc.evi = i + 1
-                                    lt = bc.last_ts
-                                    if lt == 0:
-                                        lt = int(float(batches[m][bc.idx].time) * freq)
-                                    t = int(float(tsdiff) * freq) + lt
                                     ev.typ = typ
                                     ev.time = t
                                     ev.args = args
                                     ev.offset = off
-                                    bc.last_ts = t
                                     # heap_update(frontier, 0): sift down only if needed.
                                     n = len(frontier)
                                     if n > 1 and (frontier[1].ev.time < t or (n > 2 and frontier[2].ev.time < t)):

@@ -28,11 +28,11 @@ Deliberate differences from Go (none changes the result for a well-formed trace)
 """
 from __future__ import annotations
 
-import gc
 from array import array
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+from diagnose import paused_gc
 from diagnose.errors import TraceError
 
 from .order import heap_pop as _heap_pop
@@ -1662,13 +1662,8 @@ def parse(data, version: int, start: int = 0, *, salvage: bool = False,
     """
     # Millions of small lists and no reference cycles: the cyclic GC would only rescan them
     # over and over (a large share of the time on big traces). Pause it while we build.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _parse(data, version, start, salvage, ticks_per_sec, offset_base, consume)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _validate_strings(dec: _Decoder) -> None:
