@@ -157,11 +157,24 @@ class Reader:
         table = batches = freq = cpu = None
         gen_no = 0
         vtbl = vstacks = vstrings = None  # the table whose IDs were validated last, its dicts
+        # The cursor that advanced last and stayed at the head of the frontier, when nothing else
+        # happened since (97% of a busy trace's events): its next event is tried at once, with
+        # its M's context (m, ms, cur), the generation's locals and the next CPU sample's time
+        # (cpu_t) as they were.
+        hot = None
+        cpu_t = _NO_SAMPLE
         while not self.done:
             try:
                 if q:
                     e = popleft()
+                    continue_hot = False
+                elif hot is not None and hot.ev.time <= cpu_t:
+                    bc = hot
+                    ev = bc.ev
+                    continue_hot = True
                 else:
+                    hot = None
+                    continue_hot = False
                     frontier = self.frontier
                     g = self.gen
                     if not frontier or g is None or self._blocked is not None:
@@ -187,8 +200,7 @@ class Reader:
                             self.cpu_idx = ci + 1
                             e = _row(cpu[ci].as_event(table))
                         else:
-                            # Inlined _try_advance(0) and Ordering.advance.
-                            self.last_offset = ev.offset
+                            cpu_t = cpu[ci].time if ci < len(cpu) else _NO_SAMPLE
                             m = bc.m
                             if m == -1:
                                 ms = None
@@ -199,39 +211,50 @@ class Reader:
                                     ms = MState(-1, -1)
                                     m_states[m] = ms
                                 cur = (ms.g, ms.p, m)
-                            f = dispatch[ev.typ]
-                            if f is None:
-                                raise OrderError(f"bad event type found while ordering: {ev.typ}")
-                            new = f(ev, table, m, gen_no, cur)
-                            if new is None:
-                                # The slow path: try the rest of the frontier in time order.
-                                self.last_ts = last_ts
-                                e = self._read_event()
-                                if type(e) is not tuple:
-                                    e = _row(e)
+                            continue_hot = True
+                if continue_hot:
+                    # Inlined _try_advance(0) and Ordering.advance.
+                    self.last_offset = ev.offset
+                    f = dispatch[ev.typ]
+                    if f is None:
+                        raise OrderError(f"bad event type found while ordering: {ev.typ}")
+                    new = f(ev, table, m, gen_no, cur)
+                    if new is None:
+                        # The slow path: try the rest of the frontier in time order.
+                        hot = None
+                        self.last_ts = last_ts
+                        e = self._read_event()
+                        if type(e) is not tuple:
+                            e = _row(e)
+                    else:
+                        if ms is not None and new is not cur:  # most events keep the context
+                            ms.g = new[0]
+                            ms.p = new[1]
+                            cur = (new[0], new[1], m)
+                        # Inlined bc.next_event() for the common case.
+                        evs = bc.evs
+                        i = bc.evi
+                        if i < len(evs):
+                            typ, t, args, off = evs[i]
+                            bc.evi = i + 1
+                            ev.typ = typ
+                            ev.time = t
+                            ev.args = args
+                            ev.offset = off
+                            # heap_update(frontier, 0): sift down only if needed.
+                            n = len(frontier)
+                            if n > 1 and (frontier[1].ev.time < t or (n > 2 and frontier[2].ev.time < t)):
+                                heap_sift_down(frontier, 0)
+                                hot = None
                             else:
-                                if ms is not None and new is not cur:  # most events keep the context
-                                    ms.g = new[0]
-                                    ms.p = new[1]
-                                # Inlined bc.next_event() for the common case.
-                                evs = bc.evs
-                                i = bc.evi
-                                if i < len(evs):
-                                    typ, t, args, off = evs[i]
-                                    bc.evi = i + 1
-                                    ev.typ = typ
-                                    ev.time = t
-                                    ev.args = args
-                                    ev.offset = off
-                                    # heap_update(frontier, 0): sift down only if needed.
-                                    n = len(frontier)
-                                    if n > 1 and (frontier[1].ev.time < t or (n > 2 and frontier[2].ev.time < t)):
-                                        heap_sift_down(frontier, 0)
-                                elif bc.next_event(batches[m], freq):
-                                    heap_update(frontier, 0)
-                                else:
-                                    heap_remove(frontier, 0)
-                                e = popleft()
+                                hot = bc
+                        else:
+                            hot = None
+                            if bc.next_event(batches[m], freq):
+                                heap_update(frontier, 0)
+                            else:
+                                heap_remove(frontier, 0)
+                        e = popleft()
             except (GenError, WireError) as err:
                 self.last_ts = last_ts
                 raise ReadError(err.message, err.offset, truncated=err.eof) from None
@@ -367,6 +390,10 @@ class Reader:
             heap_insert(self.frontier, bc)
         self.syncs += 1
         return sync_event(gen.table, freq.mul(gen.min_ts), self.syncs)
+
+
+#: the time of the next CPU sample when there is none
+_NO_SAMPLE = 1 << 64
 
 
 def _row(e: Event) -> tuple:
