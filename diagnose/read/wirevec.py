@@ -9,10 +9,12 @@ The events come out with their times already computed (batchcursor.go's nextEven
 ``lastTs + freq.mul(tsdiff)``, from ``freq.mul(batch.time)`` at a batch's start).
 
 `decode_span` answers only for spans it can decode exactly as `wire.decode_batch_chunk` and
-the cursor would: anything unusual (an invalid or untimed event type, a varint of ten bytes
-or more, an event cut by the end of the data, a time near the int64 range, a batch time at
-0) returns None, and the cursor decodes that part with `wire.decode_batch_chunk` itself,
-whose errors are Go's, raised when Go's cursor reaches them.
+the cursor would: anything unusual (an invalid or untimed event type, a type byte >= 0x80, a
+varint of more than ten bytes or a ten-byte one past 64 bits, an event cut by the end of the
+data, a time near the int64 range, a batch time at 0) ends the span before it or returns
+None, and the cursor decodes that part with `wire.decode_batch_chunk` itself, whose errors are
+Go's, raised when Go's cursor reaches them (tests/test_wirevec.py compares the two on real
+batches, also with random byte edits and cuts).
 """
 from __future__ import annotations
 
@@ -64,7 +66,8 @@ def decode_span(data: bytes, base: int, pos: int, lt: int, t0: int, freq: float
     # event that is not whole in the span or has a bad type: the next call starts there (and
     # hands it to the slow path when it is broken, not merely cut by SPAN_BYTES).
     nv = vals.shape[0]
-    step = (_NARGS[np.minimum(vals, 255).astype(np.intp)] + 2).tolist()
+    # an event's type is one byte: a longer varint where a type is due is a type byte >= 0x80
+    step = np.where(size == 1, _NARGS[np.minimum(vals, 255).astype(np.intp)] + 2, 0).tolist()
     starts = []
     add = starts.append
     j = 0

@@ -1,0 +1,97 @@
+"""The pure reader's span decoder (diagnose/read/wirevec.py) against the byte-at-a-time decoder.
+
+`decode_span` must give exactly the events, times and next position that
+`wire.decode_batch_chunk` + the cursor's time arithmetic give, or decline (None) so that the
+byte-at-a-time decoder reads that part and reports its error where Go would. Checked on every
+event batch of real traces, as they are and with random byte edits and cuts.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from diagnose.read import version, wire
+from diagnose.read.wirevec import SPAN_BYTES, decode_span
+
+TRACES = Path(__file__).resolve().parent.parent / "fixtures" / "traces"
+CASES = sorted(TRACES.glob("healthy-heavy-go1.2[27]*.trace")) + sorted(TRACES.glob("gomaxprocs-procs1-burst-go1.27*.trace"))
+FREQS = (64.0, 1.0, 0.3333333333333333)  # a busy Linux trace's, and two that make fractions
+
+
+def _event_batches(path: Path) -> list:
+    data = path.read_bytes()
+    ver, hlen = version.parse_header(data[:64])
+    src = wire.Source(data)
+    src.skip(hlen)
+    out = []
+    while True:
+        try:
+            b = wire.read_batch(src)
+        except wire.WireEOF:
+            return out
+        if not (b.exp or b.is_end_of_generation() or b.is_strings_batch() or b.is_stacks_batch()
+                or b.is_cpu_samples_batch() or b.is_sync_batch(ver)):
+            out.append(b)
+
+
+def _reference(data: bytes, base: int, pos: int, lt: int, t0: int, freq: float):
+    """decode_batch_chunk over what the span covers, with the cursor's times."""
+    evs, err, nxt = wire.decode_batch_chunk(data, base, pos, 1 << 30)
+    out = []
+    for typ, dt, args, off in evs:
+        if lt == 0:
+            lt = t0
+        lt = int(float(dt) * freq) + lt
+        out.append((typ, lt, args, off))
+    return out, err
+
+
+def _check(data: bytes, base: int, t0: int, freq: float) -> int:
+    """Walk `data` span by span as the cursor does; returns the spans decoded by decode_span."""
+    pos, lt, spans = 0, 0, 0
+    ref, err = _reference(data, base, 0, 0, t0, freq)
+    got = []
+    while pos < len(data):
+        span = decode_span(data, base, pos, lt, t0, freq)
+        if span is None:
+            break  # the byte-at-a-time decoder reads on from here: compare what came before
+        evs, nxt, lt = span
+        assert pos < nxt <= min(len(data), pos + SPAN_BYTES)
+        got.extend(evs)
+        pos = nxt
+        spans += 1
+    assert got == ref[:len(got)]
+    if pos >= len(data):
+        assert err is None and len(got) == len(ref)
+    else:  # the rest, from an event boundary, as the slow path reads it
+        rest, rest_err = _reference(data, base, pos, lt, t0, freq)
+        assert got + rest == ref and rest_err == err
+    return spans
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_span_decoder_matches_on_real_batches(path):
+    batches = _event_batches(path)
+    assert batches, "the fixture should hold event batches"
+    spans = 0
+    for b in batches:
+        for freq in FREQS:
+            spans += _check(b.data, b.offset, int(float(b.time) * freq), freq)
+    assert spans >= len(batches), "decode_span should decode the plain batches itself"
+
+
+@pytest.mark.parametrize("path", CASES[:2], ids=lambda p: p.stem)
+def test_span_decoder_matches_on_edited_batches(path):
+    rng = random.Random(18)
+    batches = _event_batches(path)
+    for _ in range(200):
+        b = rng.choice(batches)
+        data = bytearray(b.data[:rng.choice((2048, 8192, 40000))])  # a batch's head: a few spans
+        for _ in range(rng.randint(1, 4)):
+            k = rng.randrange(len(data))
+            data[k] = rng.choice((0x00, 0x01, 0x7F, 0x80, 0xFF, rng.randrange(256)))
+        if rng.random() < 0.3:
+            data = data[:rng.randrange(1, len(data) + 1)]
+        _check(bytes(data), b.offset, int(float(b.time) * 64.0), 64.0)
