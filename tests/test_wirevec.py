@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.read import version, wire
+from diagnose.read import wire
+from diagnose.read.batchcursor import timed
 from diagnose.read.wirevec import SPAN_BYTES, decode_span
+
+from tests.support.tracelayout import event_batches
 
 TRACES = Path(__file__).resolve().parent.parent / "fixtures" / "traces"
 CASES = sorted(TRACES.glob("healthy-heavy-go1.2[27]*.trace")) + sorted(TRACES.glob("gomaxprocs-procs1-burst-go1.27*.trace"))
@@ -21,30 +24,13 @@ FREQS = (64.0, 1.0, 0.3333333333333333)  # a busy Linux trace's, and two that ma
 
 
 def _event_batches(path: Path) -> list:
-    data = path.read_bytes()
-    ver, hlen = version.parse_header(data[:64])
-    src = wire.Source(data)
-    src.skip(hlen)
-    out = []
-    while True:
-        try:
-            b = wire.read_batch(src)
-        except wire.WireEOF:
-            return out
-        if not (b.exp or b.is_end_of_generation() or b.is_strings_batch() or b.is_stacks_batch()
-                or b.is_cpu_samples_batch() or b.is_sync_batch(ver)):
-            out.append(b)
+    return event_batches(path.read_bytes())[1]
 
 
 def _reference(data: bytes, base: int, pos: int, lt: int, t0: int, freq: float):
     """decode_batch_chunk over what the span covers, with the cursor's times."""
-    evs, err, nxt = wire.decode_batch_chunk(data, base, pos, 1 << 30)
-    out = []
-    for typ, dt, args, off in evs:
-        if lt == 0:
-            lt = t0
-        lt = int(float(dt) * freq) + lt
-        out.append((typ, lt, args, off))
+    evs, err, _ = wire.decode_batch_chunk(data, base, pos, 1 << 30)
+    out, _ = timed(evs, lt, t0, freq)
     return out, err
 
 

@@ -34,7 +34,8 @@ class BatchCursor:
                     return False
                 b = batches[self.idx]
                 raw, self.err, self.pos = decode_batch_chunk(b.data, b.offset, 0, CHUNK_FIRST)
-                self.evs = evs = self._timed(raw, int(float(b.time) * freq), freq)
+                evs, self.last_ts = timed(raw, self.last_ts, int(float(b.time) * freq), freq)
+                self.evs = evs
                 self.evi = 0
             if self.evi < len(evs):
                 break
@@ -49,7 +50,7 @@ class BatchCursor:
                     self.evs, self.pos, self.last_ts = span
                 else:
                     raw, self.err, self.pos = decode_batch_chunk(b.data, b.offset, self.pos, CHUNK_EVENTS)
-                    self.evs = self._timed(raw, t0, freq)
+                    self.evs, self.last_ts = timed(raw, self.last_ts, t0, freq)
                 self.evi = 0
                 continue
             # Batch consumed (or empty): move to the next one.
@@ -65,22 +66,22 @@ class BatchCursor:
         ev.offset = off
         return True
 
-    def _timed(self, raw: list, t0: int, freq: float) -> list:
-        """Events with time deltas -> with times: Go's ``if lastTs == 0 { lastTs = freq.mul(batch.time) }``
-        then ``time = freq.mul(tsdiff) + lastTs`` per event; `last_ts` follows."""
-        lt = self.last_ts
-        out = []
-        for typ, tsdiff, args, off in raw:
-            if lt == 0:
-                lt = t0
-            lt = int(float(tsdiff) * freq) + lt
-            out.append((typ, lt, args, off))
-        self.last_ts = lt
-        return out
-
     def compare(self, other: "BatchCursor") -> int:
         a, b = self.ev.time, other.ev.time
         return (a > b) - (a < b)
+
+
+def timed(raw: list, lt: int, t0: int, freq: float) -> tuple[list, int]:
+    """Events with time deltas (`decode_batch_chunk`'s) -> with times, and the last time: Go's
+    ``if lastTs == 0 { lastTs = freq.mul(batch.time) }`` then ``time = freq.mul(tsdiff) + lastTs``
+    per event, `lt` being the cursor's last time (0 at a batch's start) and `t0` the batch's."""
+    out = []
+    for typ, tsdiff, args, off in raw:
+        if lt == 0:
+            lt = t0
+        lt = int(float(tsdiff) * freq) + lt
+        out.append((typ, lt, args, off))
+    return out, lt
 
 
 def heap_insert(heap: list, bc: BatchCursor) -> None:
