@@ -72,6 +72,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any, BinaryIO, Iterator
 
+from .. import paused_gc
 from ..errors import TraceError
 from . import tracev2, version as _version, wire
 from .base import EvTable, Frame
@@ -186,12 +187,16 @@ class TraceReader:
             else:
                 it = _read_all(r) if not raw else ((e.table, e.g, e.p, e.m, e.typ, e.time, e.args) for e in _read_all(r))
             try:
-                if cap is None:
-                    yield from it
-                else:
-                    yield from islice(it, cap)  # then one more is too many
-                    if next(it, None) is not None:
-                        raise self._error(too_many(cap, self.total_bytes), None)
+                # Millions of rows, tuples and lists and no reference cycles: the cyclic GC would
+                # only rescan them (a span's events are decoded at once: read/wirevec.py). Paused
+                # while we read, also while the consumer works between events.
+                with paused_gc():
+                    if cap is None:
+                        yield from it
+                    else:
+                        yield from islice(it, cap)  # then one more is too many
+                        if next(it, None) is not None:
+                            raise self._error(too_many(cap, self.total_bytes), None)
             except ReadError as e:
                 self.valid_bytes = max(r.valid_offset, self.header_bytes)
                 if e.truncated:

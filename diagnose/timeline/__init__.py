@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from .. import paused_gc
 from .columns import TraceColumns, build_columns, build_from_rows
 from .timeline import Timelines, build_timelines
 from .overview import OverviewCounter
@@ -60,8 +59,7 @@ def _reader_meta(trace: Any) -> dict[str, Any]:
 
 def _columns_from_reader(trace: Any, meta: dict[str, Any]) -> TraceColumns:
     raw = getattr(trace, "raw_events", None)  # our reader: its rows, no Event per event
-    with paused_gc():  # the pure reader's rows and tables: millions of containers, no cycles
-        cols = build_from_rows(raw(), meta) if callable(raw) else build_columns(trace.events(), meta)
+    cols = build_from_rows(raw(), meta) if callable(raw) else build_columns(trace.events(), meta)
     cols.meta.update(_reader_meta(trace))
     return cols
 
