@@ -1,7 +1,9 @@
 """Wire decoding: bytes -> batches -> raw events and table entries. Nothing else.
 
-This is the only module that walks bytes and decodes varints, so that a compiled kernel can
-replace it behind the same functions. Its boundary:
+This is the only module that walks bytes and decodes varints (with `wirevec.py`, which decodes
+the plain spans of event batches for the pure reader's cursors with numpy and leaves anything
+unusual to `decode_batch_chunk` here), so that a compiled kernel can replace it behind the same
+functions. Its boundary:
 
 ``Source``                    buffered byte stream with absolute offsets (file, bytes, BinaryIO).
 ``read_batch(src)``           one batch (header + data), port of batch.go readBatch.
