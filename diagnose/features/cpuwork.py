@@ -39,14 +39,14 @@ def quiet_cpu_share(tl: Timelines, cap_ns: float, assists: tuple[np.ndarray, np.
     ng = tl.gor_id.shape[0]
     if cap_ns <= 0 or ng == 0:
         return 0.0
-    run = tl.iv_state == G_RUNNING
-    run_ns = np.bincount(tl.iv_gor[run], weights=tl.iv_dur[run], minlength=ng)
+    ri = tl.run_index  # the Running intervals, already gathered for the held-P queries
+    run_ns = np.bincount(ri.gor, weights=ri.end - ri.start, minlength=ng)
     n_sys = np.bincount(tl.iv_gor[tl.iv_state == G_SYSCALL], minlength=ng)
     floor = MIN_GOROUTINE_SHARE * cap_ns
     cand = ~tl.gor_is_system & (run_ns >= floor) & (n_sys <= QUIET_SYSCALLS_PER_MS * run_ns / 1e6)
     if not cand.any():
         return 0.0
-    net = run_ns - _assist_running_by_goroutine(tl, cand, run, assists)
+    net = run_ns - _assist_running_by_goroutine(tl, cand, tl.iv_state == G_RUNNING, assists)
     keep = cand & (net >= floor)
     return round(min(1.0, float(net[keep].sum()) / cap_ns), 6)
 
