@@ -93,6 +93,25 @@ def test_estimate_counts_what_the_trace_holds():
     assert budget.estimate(c) > budget.PER_GOROUTINE * c["goroutines"]
 
 
+@pytest.mark.parametrize("path", [HOSTILE / "stacks-60k.trace", REPO / "fixtures" / "traces" / "healthy-heavy-go1.27.3.trace"],
+                         ids=lambda p: p.name)
+def test_budget_check_counts_only_when_the_bounds_do_not_fit(path, monkeypatch):
+    """The cheap bounds (`upper_counts`) are never below the distinct counts, and a trace is
+    refused exactly when its counted estimate is over the budget, whatever the bounds say."""
+    from diagnose.errors import TraceError
+
+    cols = load_columns(str(path))
+    exact, upper = budget.counts(cols), budget.upper_counts(cols)
+    assert all(upper[k] >= exact[k] for k in exact)
+    need = budget.estimate(exact)
+    assert budget.estimate(upper) > need  # the counted path is exercised below
+    monkeypatch.setattr(budget, "budget", lambda size, env=None: need)
+    budget.check(cols, 1, "t")
+    monkeypatch.setattr(budget, "budget", lambda size, env=None: need - 1)
+    with pytest.raises(TraceError, match="would take about"):
+        budget.check(cols, 1, "t")
+
+
 @pytest.mark.parametrize("name", ["gomaxprocs-procs1-burst-go1.19.8.trace", "syscallstorm-sse-flush8-go1.21.13.trace",
                                   "healthy-tls-h2-go1.21.13.trace", "fdreuse-control-close-go1.19.8.trace"])
 def test_old_format_parked_merge_gives_the_same_events(name, monkeypatch):
