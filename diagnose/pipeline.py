@@ -390,14 +390,16 @@ class Run:
 def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines: bool = False,
             strace: tuple[Any, int | None] | None = None, modules: list[str] | None = None,
             window: tuple[int, int, int] | None = None, refuse_cut: bool = True,
-            columns: TraceColumns | None = None) -> Run:
+            columns: TraceColumns | None = None, features: Features | None = None) -> Run:
     """read -> timeline -> graph -> features for one trace. Refuses (TraceError) a trace (or window)
     whose analysis would take more memory than the budget (diagnose/budget.py), and a trace cut before its
     first generation completed: calling it healthy would be a lie (Go says "failed to parse
     any useful part of the trace"). `modules`: "our code" package prefixes (`f.our_code`;
     inferred from the stacks when None). `window`: only the generations in those bytes (see
     `diagnose_trace`); the caller then ends the progress line. `columns`: the window's columns
-    already made (an old-format trace's row window, `timeline.load_row_windows`) instead of read."""
+    already made (an old-format trace's row window, `timeline.load_row_windows`) instead of read.
+    `features`: the features of this trace (or window) computed before, for a caller that reads it
+    again only for its timelines and graph (the HTML charts of a big trace's strongest window)."""
     try:
         cols = read_columns(inp, progress, window) if columns is None else columns
         budget.check(cols, inp.size, inp.display)  # refuse in one line what would not fit
@@ -409,7 +411,8 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
         graph = build_graph(tl)
         if progress is not None:
             progress.phase(FEATURES_PHASE)
-        features = extract_from_timelines(tl, cols.meta, modules, graph=graph)
+        if features is None:
+            features = extract_from_timelines(tl, cols.meta, modules, graph=graph)
     finally:
         if progress is not None and window is None:
             progress.done()
@@ -876,12 +879,12 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
                     for (a, b), (s, e) in zip(clocks, windows)],
     })
     diagnosis, rep = merge_windows(parts, trace, "whole generations" if rows is None else "events")
-    if keep_timelines:
+    rep_features = feats[rep].unpack()
+    if keep_timelines:  # the window's features are known: it is read again for its timelines only
         run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]),
-                      columns=rows.columns(rep) if rows is not None else None)
+                      columns=rows.columns(rep) if rows is not None else None, features=rep_features)
         if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
             run.timelines.t0 = t0
-    rep_features = feats[rep].unpack()
     if not keep_timelines:
         run = Run(inp, rep_features, clock=clocks[rep])
     run.diagnosis = diagnosis
