@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import select
 import stat
 import tempfile
@@ -319,28 +318,22 @@ def read_columns(inp: TraceInput, progress: Progress | None = None,
                 if window is not None and e.offset is not None:  # name the offset in the file, not in the window
                     e.offset = raw.to_file_offset(e.offset)  # type: ignore[attr-defined]
                 raise
-            if window is not None and cols.meta.get("warnings"):
-                cols.meta["warnings"] = [_file_warning(w, raw, int(cols.meta.get("lost_bytes") or 0), inp.size)
-                                         for w in cols.meta["warnings"]]
+            if window is not None and cols.meta.get("truncation") is not None:
+                cols.meta["warnings"] = _file_warnings(cols.meta, raw, inp.size)
     cols.meta["path"] = inp.display
     return cols
 
 
-_TRUNCATED = re.compile(r"^trace is truncated \((?:offset (\d+): )?(.*)\); Lost [0-9.]+% of the latest trace data "
-                        r"due to error \(.* of .*\)$", re.S)
+def _file_warnings(meta: dict[str, Any], raw: Any, size: int) -> list[str]:
+    """A window's warnings with its truncation warning as the whole file's reader words it: the
+    offset in the file and the share of the file lost (a window only holds the file's tail when
+    it is the last)."""
+    from .read import TRUNCATION_WARNING, truncation_warning
 
-
-def _file_warning(w: str, raw: Any, lost: int, size: int) -> str:
-    """A window's truncation warning as the whole file's reader words it: the offset in the file
-    and the share of the file lost (a window only holds the file's tail when it is the last)."""
-    from .read import byte_count
-
-    m = _TRUNCATED.match(w)
-    if m is None:
-        return w
-    where = f"offset {raw.to_file_offset(int(m.group(1)))}: " if m.group(1) is not None else ""
-    return (f"trace is truncated ({where}{m.group(2)}); Lost {lost / (size or 1) * 100:.2f}% of the latest trace data "
-            f"due to error ({byte_count(lost)} of {byte_count(size)})")
+    offset, message = meta["truncation"]
+    lost = int(meta.get("lost_bytes") or 0)
+    whole = truncation_warning(raw.to_file_offset(offset) if offset is not None else None, message, lost, size)
+    return [whole if w.startswith(TRUNCATION_WARNING) else w for w in meta.get("warnings", [])]
 
 
 def columns_by_window(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> Iterator[TraceColumns]:

@@ -212,6 +212,21 @@ def test_a_trace_cut_inside_a_later_window_loses_the_same_bytes(tmp_path, monkey
     assert len(win.trace.windows) == 1 and win.verdict.status == whole.verdict.status
 
 
+def test_a_cut_windows_warning_is_the_whole_files(tmp_path):
+    """The window holding a cut trace's tail words its warning as a read of the whole file does:
+    the offset in the file and the share of the file lost (read.truncation_warning)."""
+    src = TWO_GENS[-1]
+    hlen, spans = generation_spans(src)
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(src.read_bytes()[:spans[1][0] + (spans[1][1] - spans[1][0]) * 4 // 5])
+    inp = pipeline.open_input(cut)
+    whole = pipeline.read_columns(inp).meta["warnings"]
+    _, cut_spans = generation_spans(cut)
+    window = pipeline.read_columns(inp, None, (hlen, *cut_spans[-1])).meta["warnings"]
+    assert whole and whole[0].startswith("trace is truncated (offset ")
+    assert window == whole
+
+
 @pytest.mark.parametrize("path", TWO_GENS[1::2], ids=lambda p: p.stem)
 def test_windows_in_parallel_processes_give_the_same_diagnosis(path, monkeypatch):
     """NETPOLL_DIAGNOSE_JOBS changes speed and memory, never the findings (diagnose/jobs.py)."""

@@ -121,6 +121,8 @@ class TraceReader:
         self.version = TraceVersion(ver)
         self.header_bytes = header_len
         self.warnings: list[str] = []
+        #: (offset, error) where the trace was found cut or damaged, or None
+        self.truncation: tuple[int | None, str] | None = None
         self.incomplete: list[str] = []
         self.total_bytes = src.size if src.size is not None else 0
         self.valid_bytes = header_len
@@ -249,12 +251,21 @@ class TraceReader:
         if self._src.size is None:
             # Unknown size: everything was read to find the end.
             self.total_bytes = max(self.total_bytes, self._src.offset)
-        total = self.total_bytes or 1
-        lost = self.lost_bytes
-        where = f"offset {e.offset}: " if e.offset is not None else ""
-        self.warnings.append(
-            f"trace is truncated ({where}{e.message}); Lost {lost / total * 100:.2f}% of the latest trace data "
-            f"due to error ({byte_count(lost)} of {byte_count(self.total_bytes)})")
+        self.truncation = (e.offset, e.message)
+        self.warnings.append(truncation_warning(e.offset, e.message, self.lost_bytes, self.total_bytes))
+
+
+#: how the warning of a cut or damaged trace begins (`truncation_warning`)
+TRUNCATION_WARNING = "trace is truncated ("
+
+
+def truncation_warning(offset: int | None, message: str, lost: int, total: int) -> str:
+    """Go's warning for a trace cut or damaged at `offset` (`message`: the error there): the
+    share of the `total` bytes `lost` after the last complete generation. One wording for both
+    readers, and for a window's warning restated in the whole file's terms (pipeline.py)."""
+    where = f"offset {offset}: " if offset is not None else ""
+    return (f"{TRUNCATION_WARNING}{where}{message}); Lost {lost / (total or 1) * 100:.2f}% of the latest trace data "
+            f"due to error ({byte_count(lost)} of {byte_count(total)})")
 
 
 def incomplete_reasons(has_generation: bool, missing_stacks: int = 0) -> list[str]:
@@ -314,4 +325,5 @@ __all__ = [
     "ClockSnapshot", "ExperimentalEvent", "Value", "EvTable", "Frame", "make_event", "sync_event",
     "WindowFile", "MIN_WINDOWED_MINOR", "generation_spans", "group_windows", "max_events", "too_many",
     "NoGoroutine", "NoProc", "NoThread", "NoTask", "BackgroundTask", "tracev2", "byte_count", "incomplete_reasons",
+    "truncation_warning", "TRUNCATION_WARNING",
 ]

@@ -52,6 +52,9 @@ def _reader_meta(trace: Any) -> dict[str, Any]:
     warnings = list(getattr(trace, "warnings", []) or [])
     if warnings:
         meta["warnings"] = warnings
+    truncation = getattr(trace, "truncation", None)
+    if truncation is not None:  # (offset, error): a window's warning is restated for the file
+        meta["truncation"] = truncation
     meta["truncated"] = bool(meta.get("lost_bytes")) or any("truncated" in w for w in warnings)
     meta["incomplete"] = list(getattr(trace, "incomplete", []) or [])
     return meta

@@ -290,11 +290,13 @@ def _arrays(blocks: dict) -> dict:
 class _MetaSource:
     """What timeline._reader_meta reads from a TraceReader."""
 
-    def __init__(self, version, lost_bytes: int, warnings: list[str], incomplete: list[str]) -> None:
+    def __init__(self, version, lost_bytes: int, warnings: list[str], incomplete: list[str],
+                 truncation: tuple[int | None, str] | None = None) -> None:
         self.version = version
         self.lost_bytes = lost_bytes
         self.warnings = warnings
         self.incomplete = incomplete
+        self.truncation = truncation
 
 
 def _open(path, old_formats: bool = False) -> tuple[wire.Source, Any, int, int] | Any | None:
@@ -352,6 +354,7 @@ def read_columns(path, meta: dict[str, Any] | None = None):
     display = os.fspath(path) if isinstance(path, (str, os.PathLike)) else (getattr(path, "name", None) or "<trace>")
     total = src.size if src.size is not None else 0
     warnings: list[str] = []
+    truncation = None
     try:
         d = _Driver(src, ver)
         d.max_events = max_events(total)
@@ -367,6 +370,7 @@ def read_columns(path, meta: dict[str, Any] | None = None):
                 raise TraceError(too_many(d.max_events, total), display, None) from None
             valid, total, warning = _stopped(d, e, hlen, total, display)
             warnings.append(warning)
+            truncation = (e.offset, e.message)
     except _Punt:
         return None
     finally:
@@ -376,7 +380,7 @@ def read_columns(path, meta: dict[str, Any] | None = None):
 
     m = dict(meta or {})
     m.update(_reader_meta(_MetaSource(TraceVersion(ver), max(total - valid, 0), warnings,
-                                      incomplete_reasons(valid > hlen))))
+                                      incomplete_reasons(valid > hlen), truncation)))
     return d.columns(m)
 
 
@@ -384,7 +388,7 @@ def _stopped(d: _Driver, e: _Stop, hlen: int, total: int, display: str) -> tuple
     """What the reference reader makes of a ReadError: a TraceError for a corrupt trace; for a
     cut one (valid bytes, total bytes, the warning)."""
     from ..errors import TraceError
-    from ..read import byte_count
+    from ..read import truncation_warning
 
     valid = max(d.valid_offset, hlen)
     if not e.truncated:
@@ -392,10 +396,7 @@ def _stopped(d: _Driver, e: _Stop, hlen: int, total: int, display: str) -> tuple
     src = d.src
     if src.size is None:
         total = max(total, src.offset)
-    lost = max(total - valid, 0)
-    where = f"offset {e.offset}: " if e.offset is not None else ""
-    return valid, total, (f"trace is truncated ({where}{e.message}); Lost {lost / (total or 1) * 100:.2f}% of the "
-                          f"latest trace data due to error ({byte_count(lost)} of {byte_count(total)})")
+    return valid, total, truncation_warning(e.offset, e.message, max(total - valid, 0), total)
 
 
 def dump_chunks(path, display: str, warnings: list[str]):
