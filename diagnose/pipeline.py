@@ -392,19 +392,21 @@ def analyse(inp: TraceInput, *, progress: Progress | None = None, keep_timelines
     `diagnose_trace`); the caller then ends the progress line. `columns`: the window's columns
     already made (an old-format trace's row window, `timeline.load_row_windows`) instead of read.
     `features`: the features of this trace (or window) computed before, for a caller that reads it
-    again only for its timelines and graph (the HTML charts of a big trace's strongest window)."""
+    again only for its timelines (the HTML charts of a big trace's strongest window): neither the
+    graph nor the features are made again (the Run has no graph)."""
     try:
         cols = read_columns(inp, progress, window) if columns is None else columns
         budget.check(cols, inp.size, inp.display)  # refuse in one line what would not fit
         if progress is not None:
             progress.phase("analysing")
         tl = build_timelines(cols)
-        if progress is not None:
-            progress.phase(GRAPH_PHASE)
-        graph = build_graph(tl)
-        if progress is not None:
-            progress.phase(FEATURES_PHASE)
-        if features is None:
+        graph = None
+        if features is None:  # the graph is the features' (and explain's, which computes them too)
+            if progress is not None:
+                progress.phase(GRAPH_PHASE)
+            graph = build_graph(tl)
+            if progress is not None:
+                progress.phase(FEATURES_PHASE)
             features = extract_from_timelines(tl, cols.meta, modules, graph=graph)
     finally:
         if progress is not None and window is None:
@@ -873,7 +875,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     })
     diagnosis, rep = merge_windows(parts, trace, "whole generations" if rows is None else "events")
     rep_features = feats[rep].unpack()
-    if keep_timelines:  # the window's features are known: it is read again for its timelines only
+    if keep_timelines:  # the window's features are known: it is read again for its timelines only (the charts)
         run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]),
                       columns=rows.columns(rep) if rows is not None else None, features=rep_features)
         if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
