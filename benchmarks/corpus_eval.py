@@ -48,6 +48,21 @@ NOTICE_RATIO = 2.0
 PRODUCT_CAUSES = ("fd_reuse", "custom_listener", "tls_fd_bypass", "gomaxprocs_starvation",
                   "slow_consumer", "gc_pressure", "syscall_storm")
 WARN = severity_rank("warning")
+#: What a trace shows of each cause, rule thresholds aside: the features its rules read (dotted
+#: paths into the features JSON). A missed dose whose every signal is no higher than in the
+#: program's healthy runs left nothing in the trace that tells it from healthy.
+SIGNALS: dict[str, tuple[str, ...]] = {
+    "fd_reuse": ("fds.raw_close_count", "fds.finalizer_close_count"),
+    "custom_listener": ("syscalls.blocking_accept_count", "syscalls.raw_accepts_per_s",
+                        "syscalls.accept_loop_busy_share"),
+    "tls_fd_bypass": ("syscalls.raw_conn_blocking_io_count", "syscalls.blocked_conn_read_count",
+                      "fds.set_blocking_count", "fds.raw_fd_io_count"),
+    "gomaxprocs_starvation": ("scheduling.wake_to_run_after_wakeup.p95_ms",
+                              "scheduling.timer_wakes.late_ms_per_s"),
+    "slow_consumer": ("network.write_waits.count", "network.write_blocked_ms"),
+    "gc_pressure": ("gc.gc_time_share", "gc.mark_assist_share"),
+    "syscall_storm": ("syscalls.write_per_s", "syscalls.writes_per_wait"),
+}
 
 
 @dataclass
@@ -83,6 +98,9 @@ class Case:
     # write-side evidence the slow-consumer rules read, for the miss listing
     write_side: tuple[int, float] = (0, 0.0)
     baseline: str = ""  # the program's healthy variant this dose is measured against
+    # per cause, the trace's own symptoms of it (SIGNALS), to tell a miss with nothing to read
+    # from a threshold question (benchmarks/generalisation.py)
+    signals: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float | None:
@@ -211,6 +229,7 @@ def run_rules(cases: list[Case], ruleset: RuleSet | None = None, log: bool = Tru
         c.findings = [(f.cause, f.severity, f.confidence) for f in d.findings]
         c.write_side = (feats.network.write_waits.count, feats.network.write_blocked_ms)
         fdict = feats.model_dump()
+        c.signals = {cause: tuple(_path(fdict, p) for p in paths) for cause, paths in SIGNALS.items()}
         fctx = celeval.shared({"f": fdict})  # converted once for all the rules, as diagnose does
         c.rules = []
         for lr in ruleset.active():
@@ -221,6 +240,12 @@ def run_rules(cases: list[Case], ruleset: RuleSet | None = None, log: bool = Tru
         if log and (i + 1) % 25 == 0:
             print(f"  ... {i + 1}/{len(cases)} traces", file=sys.stderr, flush=True)
     return ruleset
+
+
+def _path(d: dict[str, Any], dotted: str) -> float:
+    for part in dotted.split("."):
+        d = d[part]
+    return float(d)  # type: ignore[arg-type]
 
 
 def correct(case: Case, cause: str) -> bool:

@@ -30,7 +30,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_eval import PRODUCT_CAUSES, Case, load_cases, run_rules  # noqa: E402
+from corpus_eval import PRODUCT_CAUSES, SIGNALS, Case, load_cases, run_rules  # noqa: E402
 
 
 TIE = 1.5  # single-cause median ratios closer than this: either order is right
@@ -101,25 +101,39 @@ def score(cases: list[Case], universe: list[Case] | None = None) -> dict:
                     mixed_ordered += 1
                 else:
                     misordered.append((k, strong, warned))
-    slow_misses = [k for k, cause, _ in misses if cause == "slow_consumer"]
+    notes = {}
+    for k, cause, _ in misses:
+        per[cause]["unseen"] = per[cause].get("unseen", 0) + signals_as_healthy(k, cause, universe)
+        notes[(id(k), cause)] = signal_note(k, cause, universe)
     return {"per": per, "fa": fa, "fa_n": fa_n, "fa_slow": fa_slow, "mixed_n": mixed_n, "mixed_both": mixed_both,
             "mixed_ordered": mixed_ordered, "misses": misses, "earlies": earlies, "alarms": alarms,
-            "wrongs": wrongs, "misordered": misordered,
-            "slow_unseen": sum(write_side_as_healthy(k, universe) for k in slow_misses),
-            "slow_missed": len(slow_misses)}
+            "wrongs": wrongs, "misordered": misordered, "notes": notes,
+}
 
 
-def write_side_as_healthy(k: Case, universe: list[Case]) -> bool:
-    """Does this trace's write side look like a healthy run's of the same program: no more
-    ended write waits and no more write-blocked time than the most of its baseline variant's
-    runs over the Go versions? A slow-consumer dose missed that way left nothing for a rule
-    to read (knowledge/unseen_latency.md: the backlog sat in buffers, or the writer was parked
-    for the whole window with no stack); a miss with more is a threshold question."""
-    base = [c for c in universe if c.program == k.program and c.variant == k.baseline]
-    if not base:
+def signals_as_healthy(k: Case, cause: str, universe: list[Case]) -> bool:
+    """Does this trace show no more of `cause` than the program's healthy runs do: is each of
+    the cause's signals (corpus_eval.SIGNALS, the features its rules read) at most the highest
+    value among the baseline variant's runs over the Go versions? Such a miss left nothing in
+    the trace for any threshold on those features to find; a miss with more is a threshold
+    question (or a signal the rules do not read yet)."""
+    base = [c for c in universe if c.program == k.program and c.variant == k.baseline and c.signals]
+    if not base or cause not in k.signals:
         return False
-    return (k.write_side[0] <= max(c.write_side[0] for c in base)
-            and k.write_side[1] <= max(c.write_side[1] for c in base))
+    return all(v <= max(c.signals[cause][i] for c in base) for i, v in enumerate(k.signals[cause]))
+
+
+def signal_note(k: Case, cause: str, universe: list[Case]) -> str:
+    """The cause's signals in this trace against the healthy runs' highest, for the miss listing."""
+    base = [c for c in universe if c.program == k.program and c.variant == k.baseline and c.signals]
+    if not base or cause not in k.signals:
+        return ""
+    parts = []
+    for i, name in enumerate(SIGNALS[cause]):
+        hi = max(c.signals[cause][i] for c in base)
+        v = k.signals[cause][i]
+        parts.append(f"{name.split('.', 1)[1]} {v:.3g} {'<=' if v <= hi else '>'} {hi:.3g}")
+    return "; signals vs healthy max: " + ", ".join(parts)
 
 
 def _pct(a: int, b: int) -> str:
@@ -128,15 +142,16 @@ def _pct(a: int, b: int) -> str:
 
 def table(s: dict, title: str) -> str:
     rows = [f"**{title}**", "",
-            "| cause | recall at noticed doses | warnings below 2x (early) | wrong cause named |",
-            "|---|---|---|---|"]
+            "| cause | recall at noticed doses | misses showing no more than healthy runs | recall where the trace "
+            "shows more | warnings below 2x (early) | wrong cause named |",
+            "|---|---|---|---|---|---|"]
     for cause, r in s["per"].items():
         if r["noticed"] + r["quiet_doses"] == 0:
             continue
-        rows.append(f"| {cause} | {_pct(r['found'], r['noticed'])} | {r['early']}/{r['quiet_doses']} | {r['wrong']} |")
-    if s["slow_missed"]:
-        rows.append(f"| slow_consumer misses whose write side is as in the program's healthy runs (nothing to "
-                    f"read) | {s['slow_unseen']}/{s['slow_missed']} | | |")
+        unseen = r.get("unseen", 0)
+        missed = r["noticed"] - r["found"]
+        rows.append(f"| {cause} | {_pct(r['found'], r['noticed'])} | {unseen}/{missed} | "
+                    f"{_pct(r['found'], r['noticed'] - unseen)} | {r['early']}/{r['quiet_doses']} | {r['wrong']} |")
     rows.append(f"| healthy + confounders: false alarms (warning or worse) | {_pct(s['fa'], s['fa_n'])} "
                 f"| of which clients saw >= 2x anyway: {s['fa_slow']} | |")
     rows.append(f"| mixed (noticed): both causes named | {_pct(s['mixed_both'], s['mixed_n'])} | | |")
@@ -182,7 +197,7 @@ def details(s: dict) -> str:
     for k, cause, warned in s["misses"]:
         out.append(f"  MISS   {cause:22s} {_name(k)}; named: {warned or 'nothing'}; all findings: "
                    f"{[(c, sev, round(p, 2)) for c, sev, p in k.findings]}"
-                   f"{_slow_note(k) if cause == 'slow_consumer' else ''}")
+                   f"{_slow_note(k) if cause == 'slow_consumer' else ''}{s['notes'].get((id(k), cause), '')}")
     for k, cause in s["earlies"]:
         out.append(f"  EARLY  {cause:22s} {_name(k)}")
     for k, extra in s["wrongs"]:

@@ -144,6 +144,21 @@ def test_score_counts_what_the_rules_said(scored):
 
 
 @needs_corpus
+def test_a_found_dose_shows_more_of_its_cause_than_the_healthy_runs(scored):
+    """The 'nothing to read' split of the misses compares a trace's signals of the cause (the
+    features its rules read) with the program's healthy runs: a dose the rules found must show
+    more than those, and a healthy run shows no more than itself."""
+    from generalisation import signals_as_healthy
+
+    found = [k for k in scored if k.noticed and gen_cases.SLOW in k.warned()]
+    assert found, [(k.variant, k.findings) for k in scored]
+    for k in found:
+        assert not signals_as_healthy(k, gen_cases.SLOW, scored), (k.variant, k.signals)
+    healthy = [k for k in scored if k.variant == "healthy" and k.program == "hijack"]
+    assert healthy and all(signals_as_healthy(healthy[0], c, scored) for c in healthy[0].signals)
+
+
+@needs_corpus
 def test_bypass_programs_show_their_mechanism_and_controls_stay_quiet(bypass_scored, feature_cache):
     from generalisation import score
 
@@ -221,7 +236,10 @@ def test_slow_consumer_misses_are_split_by_what_the_trace_shows_on_the_write_sid
     a rule to read (gzipstream slow60: the streams fit the buffers, no writer ever blocks, only
     the slow readers are late); one with more (fanout slow15 on Go 1.25: a 30 ms tail of a
     blocked write) is a threshold question, and the benchmark must not call it unseen."""
-    from generalisation import _slow_note, score, write_side_as_healthy
+    from generalisation import _slow_note, score, signals_as_healthy
+
+    def write_side_as_healthy(k, universe):
+        return signals_as_healthy(k, gen_cases.SLOW, universe)
 
     by = {(k.program, k.variant, k.go): k for k in slow_train_scored}
     gz = by[("gzipstream", "slow60", "1.27.3")]
@@ -233,8 +251,8 @@ def test_slow_consumer_misses_are_split_by_what_the_trace_shows_on_the_write_sid
     assert tail.write_side[1] > 20.0 and not write_side_as_healthy(tail, slow_train_scored)
     s = score(slow_train_scored)
     missed = [k for k, cause, _ in s["misses"] if cause == gen_cases.SLOW]
-    assert gz in missed and s["slow_missed"] == len(missed)
-    assert s["slow_unseen"] == sum(write_side_as_healthy(k, slow_train_scored) for k in missed) >= 1
+    assert gz in missed
+    assert s["per"][gen_cases.SLOW]["unseen"] == sum(write_side_as_healthy(k, slow_train_scored) for k in missed) >= 1
 
 
 @needs_corpus
