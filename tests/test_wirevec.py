@@ -81,3 +81,72 @@ def test_span_decoder_matches_on_edited_batches(path):
         if rng.random() < 0.3:
             data = data[:rng.randrange(1, len(data) + 1)]
         _check(bytes(data), b.offset, int(float(b.time) * 64.0), 64.0)
+
+
+# --- stacks batches -------------------------------------------------------------------------
+
+def _stack_batches(path: Path) -> list:
+    from tests.support.tracelayout import _batches
+
+    _, _, walk = _batches(path.read_bytes(), (wire.WireEOF,))
+    return [b for _, _, b in walk if b.is_stacks_batch()]
+
+
+def _parsed(data: bytes, base: int):
+    """wire.parse_stacks's result, or its error as (message, offset)."""
+    try:
+        return wire.parse_stacks(data, base)
+    except wire.WireError as e:
+        return (e.message, e.offset)
+
+
+def _as_parsed(whole) -> list:
+    """decode_stacks's answer in parse_stacks's shape."""
+    entries, (pc, fn, fl, ln) = whole
+    return [(sid, list(zip(pc[a:z], fn[a:z], fl[a:z], ln[a:z])), off) for sid, a, z, off in entries]
+
+
+STACK_CASES = sorted(TRACES.glob("healthy-heavy-go1.2[2457]*.trace")) + sorted(TRACES.glob("fdreuse-*-go1.27*.trace"))
+
+
+@pytest.mark.parametrize("path", STACK_CASES, ids=lambda p: p.stem)
+def test_stack_batches_decode_as_the_byte_parser_reads_them(path):
+    from diagnose.read.wirevec import decode_stacks
+
+    batches = _stack_batches(path)
+    assert batches, "every generation has a stacks batch"
+    frames = 0
+    for b in batches:
+        whole = decode_stacks(b.data, b.offset)
+        assert whole is not None, "a real stacks batch is plain"
+        got = _as_parsed(whole)
+        assert got == wire.parse_stacks(b.data, b.offset)
+        frames += sum(len(f) for _, f, _ in got)
+    assert frames > 50
+
+
+@pytest.mark.parametrize("path", STACK_CASES[:2], ids=lambda p: p.stem)
+def test_edited_stack_batches_decode_the_same_or_are_declined(path):
+    """Random byte edits and cuts: decode_stacks gives parse_stacks's entries, or None where
+    parse_stacks raises (its error is then Go's), never a different reading."""
+    from diagnose.read.wirevec import decode_stacks
+
+    rng = random.Random(12)
+    batches = _stack_batches(path)
+    declined = same = 0
+    for _ in range(400):
+        b = rng.choice(batches)
+        data = bytearray(b.data)
+        for _ in range(rng.randint(1, 3)):
+            k = rng.randrange(len(data))
+            data[k] = rng.choice((0x00, 0x01, 0x03, 0x7F, 0x80, 0xFF, rng.randrange(256)))
+        if rng.random() < 0.3:
+            data = data[:rng.randrange(1, len(data) + 1)]
+        ref = _parsed(bytes(data), b.offset)
+        whole = decode_stacks(bytes(data), b.offset)
+        if whole is None:
+            declined += 1
+            continue
+        assert _as_parsed(whole) == ref
+        same += 1
+    assert declined and same  # both kinds of edit occur

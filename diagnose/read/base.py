@@ -152,19 +152,18 @@ class EvTable:
         fr = self._frames_cache.get(id)
         if fr is None:
             from .event import StackFrame
-            strings = self.strings
-            out = []
-            if id != 0:
-                for pc in self.stacks.must_get(id):
-                    f = self.pcs.get(pc)
-                    if f is None:  # Go's map lookup yields a zero frame
-                        out.append(StackFrame(0, "", "", 0))
-                    else:
-                        out.append(StackFrame(f.pc, strings.must_get(f.func_id), strings.must_get(f.file_id),
-                                              f.line))
-            fr = tuple(out)
+            fr = () if id == 0 else tuple(StackFrame(*self.frame_key(pc)) for pc in self.stacks.must_get(id))
             self._frames_cache[id] = fr
         return fr
+
+    def frame_key(self, pc: int) -> tuple[int, str, str, int]:
+        """(pc, function, file, line) of one PC of this generation's stacks; Go's map lookup
+        yields a zero frame for a PC the table lacks."""
+        f = self.pcs.get(pc)
+        if f is None:
+            return 0, "", "", 0
+        strings = self.strings
+        return f.pc, strings.must_get(f.func_id), strings.must_get(f.file_id), f.line
 
 
 @dataclass(slots=True, eq=False)

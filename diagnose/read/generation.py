@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import tracev2 as t2
-from . import wire
+from . import wire, wirevec
 from .base import CPUSample, DataTableError, EvTable, Frame, Frequency
 from .resources import NoGoroutine
 from .sorting import sort_func
@@ -276,9 +276,14 @@ class ExperimentalBatch:
 
 
 def validate_stack_strings(t: EvTable) -> None:
-    """validateStackStrings: all string references in the stack table must exist."""
+    """validateStackStrings: all string references in the stack table must exist. Checked per
+    distinct PC first (a table holds each PC in many stacks); the walk in Go's order, which
+    names the first bad stack, runs only when something is wrong."""
     strings = t.strings
     pcs = t.pcs
+    used: set = set().union(*t.stacks.sparse.values())
+    if used <= pcs.keys() and all(strings.has(pcs[pc].func_id) and strings.has(pcs[pc].file_id) for pc in used):
+        return
     for id, stk in t.stacks.items():
         for pc in stk:
             f = pcs.get(pc)
@@ -302,14 +307,26 @@ def add_strings(t: EvTable, b: Batch) -> None:
 def add_stacks(t: EvTable, b: Batch) -> None:
     pcs = t.pcs
     ins = t.stacks.insert
-    for sid, frames, off in wire.parse_stacks(b.data, b.offset):
-        stk = []
-        for pc, func_id, file_id, line in frames:
-            stk.append(pc)
-            if pc not in pcs:
-                pcs[pc] = Frame(pc, func_id, file_id, line)
+    whole = wirevec.decode_stacks(b.data, b.offset)
+    if whole is None:  # not a plain batch: byte by byte, with Go's errors
+        for sid, frames, off in wire.parse_stacks(b.data, b.offset):
+            stk = []
+            for pc, func_id, file_id, line in frames:
+                stk.append(pc)
+                if pc not in pcs:
+                    pcs[pc] = Frame(pc, func_id, file_id, line)
+            try:
+                ins(sid, tuple(stk))
+            except DataTableError as e:
+                raise GenError(str(e), off) from None
+        return
+    entries, (pc_l, func_l, file_l, line_l) = whole
+    for k, pc in enumerate(pc_l):  # a PC's first frame in the batch is the one kept, as above
+        if pc not in pcs:
+            pcs[pc] = Frame(pc, func_l[k], file_l[k], line_l[k])
+    for sid, a, z, off in entries:
         try:
-            ins(sid, tuple(stk))
+            ins(sid, tuple(pc_l[a:z]))
         except DataTableError as e:
             raise GenError(str(e), off) from None
 

@@ -32,6 +32,73 @@ _SAFE = 1 << 61
 _SHIFTS = (np.arange(10, dtype=np.uint64) * np.uint64(7))
 
 
+def _varints(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(values, first byte, last byte, size) of the whole varints in `b` (an unfinished one at
+    its end is left out); None when one is longer than Go's Uvarint reads or overflows 64 bits
+    (the byte-by-byte parsers raise Go's error for it)."""
+    last = np.flatnonzero(b < 0x80)  # the last byte of each varint
+    if last.shape[0] == 0:
+        return None
+    first = np.empty_like(last)
+    first[0] = 0
+    first[1:] = last[:-1] + 1
+    size = last - first + 1
+    if int(size.max()) > 9:  # a 10-byte varint (a -1 as uint64) must end in 0 or 1, as Go's Uvarint checks
+        long = size >= 10
+        if int(size.max()) > 10 or bool((b[last[long]] > 1).any()):
+            return None
+    nb = int(last[-1]) + 1  # bytes after the last varint's end: an unfinished one, left out
+    digits = (b[:nb] & 0x7F).astype(np.uint64)
+    if last.shape[0] == nb:
+        return digits, first, last, size  # every varint one byte
+    digits <<= _SHIFTS[np.arange(nb) - np.repeat(first, size)]
+    return np.add.reduceat(digits, first), first, last, size  # no bit of two digits of one varint overlaps
+
+
+def decode_stacks(data: bytes, base: int) -> tuple[list[tuple[int, int, int, int]], tuple[list, list, list, list]] | None:
+    """A stacks batch at once: ([(stack id, first frame, end frame, file offset)], (pcs, func
+    IDs, file IDs, lines) of every frame in batch order) -- what `wire.parse_stacks` reads, for a
+    batch it reads without error; None for anything else (a bad header or entry, a stack of
+    too many frames, an entry cut by the batch's end, a varint Go's Uvarint rejects), which
+    `wire.parse_stacks` then reads byte by byte and reports as Go does. Why: a window of a
+    trace with many goroutine stacks re-reads thousands of stacks per generation, and the
+    byte-by-byte parse was most of the compiled path's reading time (issue 18)."""
+    if not data or data[0] != t2.EvStacks:
+        return None
+    if len(data) == 1:
+        return [], ([], [], [], [])
+    b = np.frombuffer(data, np.uint8, len(data) - 1, 1)
+    dec = _varints(b)
+    if dec is None or int(dec[2][-1]) != b.shape[0] - 1:  # unreadable, or a varint cut at the end
+        return None
+    vals, first, _, size = dec
+    # each entry: EvStack (one byte), id, frame count, then 4 varints per frame
+    head = ((size == 1) & (vals == t2.EvStack)).tolist()
+    v = vals.tolist()
+    nv = len(v)
+    entries = []
+    heads = []  # token index of each entry
+    j = 0
+    nf = 0
+    while j < nv:
+        if not head[j] or j + 2 >= nv:
+            return None
+        n = v[j + 2]
+        if n > t2.MaxFramesPerStack or j + 3 + 4 * n > nv:
+            return None
+        entries.append((v[j + 1], nf, nf + n, base + 1))
+        heads.append(j)
+        nf += n
+        j += 3 + 4 * n
+    hd = np.array(heads, np.int64)
+    offs = (first[hd] + (base + 1)).tolist() if heads else []
+    entries = [(sid, a, z, off) for (sid, a, z, _), off in zip(entries, offs)]
+    # frame k of the batch, the i-th of its entry: token head + 3 + 4 i
+    cnt = np.array([z - a for _, a, z, _ in entries], np.int64)
+    at = np.repeat(hd + 3, cnt) + 4 * (np.arange(nf) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    return entries, (vals[at].tolist(), vals[at + 1].tolist(), vals[at + 2].tolist(), vals[at + 3].tolist())
+
+
 def decode_span(data: bytes, base: int, pos: int, lt: int, t0: int, freq: float
                 ) -> tuple[list, int, int] | None:
     """The whole events in data[pos:pos + SPAN_BYTES] (all of data's rest when it is shorter):
@@ -44,24 +111,10 @@ def decode_span(data: bytes, base: int, pos: int, lt: int, t0: int, freq: float
     if lt <= 0 or lt >= _SAFE or not 0 < freq < 1e9 + 1:
         return None
     b = np.frombuffer(data, np.uint8, end - pos, pos)
-    last = np.flatnonzero(b < 0x80)  # the last byte of each varint
-    if last.shape[0] < 2:
+    dec = _varints(b)
+    if dec is None or dec[1].shape[0] < 2:
         return None
-    first = np.empty_like(last)
-    first[0] = 0
-    first[1:] = last[:-1] + 1
-    size = last - first + 1
-    if int(size.max()) > 9:  # a 10-byte varint (a -1 as uint64) must end in 0 or 1, as Go's Uvarint checks
-        long = size >= 10
-        if int(size.max()) > 10 or bool((b[last[long]] > 1).any()):
-            return None  # an overlong or overflowing varint: the slow path's error
-    nb = int(last[-1]) + 1  # bytes after the last varint's end: an unfinished one, left out
-    digits = (b[:nb] & 0x7F).astype(np.uint64)
-    if last.shape[0] == nb:
-        vals = digits  # every varint one byte: the common case of a quiet span
-    else:
-        digits <<= _SHIFTS[np.arange(nb) - np.repeat(first, size)]
-        vals = np.add.reduceat(digits, first)  # no bit of two digits of one varint overlaps
+    vals, first, last, size = dec
     # The walk: each event is its type, its time delta and its arguments. It stops before an
     # event that is not whole in the span or has a bad type: the next call starts there (and
     # hands it to the slow path when it is broken, not merely cut by SPAN_BYTES).

@@ -246,6 +246,8 @@ class _Tables:
         self.stack_off = array("q", [0, 0])
         self.stack_frames = array("i")
         self.by_frames: dict[tuple, int] = {(): 0}
+        self._pc_table: Any = None  # the generation table _pc_fid belongs to
+        self._pc_fid: dict[int, int] = {}  # its PCs' frame ids
 
     def sid(self, s: str) -> int:
         i = self.sidx.get(s)
@@ -255,26 +257,49 @@ class _Tables:
         return i
 
     def intern_frames(self, frames) -> int:
-        ids = []
-        fidx = self.fidx
-        for fr in frames:
-            pc = int(getattr(fr, "pc", 0) or 0)
-            key = (pc, fr.func, fr.file, int(fr.line))
-            j = fidx.get(key)
-            if j is None:
-                j = fidx[key] = len(self.f_pc)
-                self.f_pc.append(pc & 0xFFFFFFFFFFFFFFFF)
-                self.f_func.append(self.sid(fr.func))
-                self.f_file.append(self.sid(fr.file))
-                self.f_line.append(int(fr.line))
-            ids.append(j)
-        key2 = tuple(ids)
-        i = self.by_frames.get(key2)
+        return self._stack_id(tuple(self._frame_id(int(getattr(fr, "pc", 0) or 0), fr.func, fr.file, int(fr.line))
+                                    for fr in frames))
+
+    def intern_stack(self, table: Any, stack_id: int) -> int:
+        """`intern_frames(table.stack_frames(stack_id))` -- the same ids, in the same order of
+        first use -- with each PC of a generation's table resolved once, not once per stack it
+        appears in (a window re-reads thousands of stacks per generation; issue 18)."""
+        if table is not self._pc_table:
+            self._pc_table = table
+            self._pc_fid = {}
+        if stack_id == 0:
+            return 0
+        pc_fid = self._pc_fid
+        pcs = table.stacks.must_get(stack_id)
+        ids = list(map(pc_fid.get, pcs))
+        if None in ids:  # PCs seen first here: resolved in stack order, as intern_frames does
+            for i, j in enumerate(ids):
+                if j is None:
+                    pc = pcs[i]
+                    j = pc_fid.get(pc)
+                    if j is None:
+                        j = pc_fid[pc] = self._frame_id(*table.frame_key(pc))
+                    ids[i] = j
+        return self._stack_id(tuple(ids))
+
+    def _frame_id(self, pc: int, func: str, file: str, line: int) -> int:
+        key = (pc, func, file, line)
+        j = self.fidx.get(key)
+        if j is None:
+            j = self.fidx[key] = len(self.f_pc)
+            self.f_pc.append(pc & 0xFFFFFFFFFFFFFFFF)
+            self.f_func.append(self.sid(func))
+            self.f_file.append(self.sid(file))
+            self.f_line.append(line)
+        return j
+
+    def _stack_id(self, ids: tuple) -> int:
+        i = self.by_frames.get(ids)
         if i is None:
             i = len(self.stack_off) - 1
             self.stack_frames.extend(ids)
             self.stack_off.append(len(self.stack_frames))
-            self.by_frames[key2] = i
+            self.by_frames[ids] = i
         return i
 
     def finish(self, cols: dict[str, array], meta: dict[str, Any] | None) -> TraceColumns:

@@ -151,7 +151,7 @@ class _Driver:
         for i in range(0, len(log), 2):
             kind, v = log[i], log[i + 1]
             if kind == _LOG_STACK:
-                ref2sid[base + v + 1] = tabs.intern_frames(table.stack_frames(ids[v]))
+                ref2sid[base + v + 1] = tabs.intern_stack(table, ids[v])
             elif kind == _LOG_STR:
                 code2sid[2 * v] = tabs.sid(contents[v])
             else:

@@ -194,7 +194,7 @@ def _intern(conv, log: bytes, tabs, maps: tuple[array, array]) -> bool:
     _tables, names = _type_tables(int(conv.version))
     table = conv.table
     strings = table.strings
-    sid, intern_frames = tabs.sid, tabs.intern_frames
+    sid, intern_stack = tabs.sid, tabs.intern_stack
     str_map, stk_map = maps
     entries = array("q")
     entries.frombytes(log)
@@ -202,7 +202,7 @@ def _intern(conv, log: bytes, tabs, maps: tuple[array, array]) -> bool:
         for i in range(0, len(entries), 2):
             kind, x = entries[i], entries[i + 1]
             if kind == SK_STACK:
-                stk_map.append(intern_frames(table.stack_frames(x)))
+                stk_map.append(intern_stack(table, x))
             elif kind == SK_TABLE:
                 str_map.append(sid(strings.must_get(x)))
             elif kind == SK_STW:

@@ -109,6 +109,7 @@ def build_from_rows(rows: Iterable[tuple], meta: dict[str, Any] | None = None) -
     tabs = C._Tables()
     sid = tabs.sid
     intern_frames = tabs.intern_frames
+    intern_stack = tabs.intern_stack
     cur = None
     stk_cache: dict[int, int] = {}
     str_cache: dict[int, int] = {}
@@ -144,7 +145,7 @@ def build_from_rows(rows: Iterable[tuple], meta: dict[str, Any] | None = None) -
             if x:
                 stk = stk_cache.get(x)
                 if stk is None:
-                    stk = stk_cache[x] = intern_frames(tbl.stack_frames(x))
+                    stk = stk_cache[x] = intern_stack(tbl, x)
         sp = SPECIAL[typ]
         if not sp:
             put((typ, t, g, p, m, stk, 0, 0))
@@ -160,7 +161,7 @@ def build_from_rows(rows: Iterable[tuple], meta: dict[str, Any] | None = None) -
             if x:
                 tstk = stk_cache.get(x)
                 if tstk is None:
-                    tstk = stk_cache[x] = intern_frames(tbl.stack_frames(x))
+                    tstk = stk_cache[x] = intern_stack(tbl, x)
             put((typ, t, g, p, m, stk, 0, tstk))
         else:
             s1, tstk = slow_row(row, tbl, g, p, m, typ, t, a)
