@@ -26,16 +26,19 @@ needs_corpus = pytest.mark.skipif(not ENTRIES, reason="fixtures/generalisation.j
 
 
 def test_every_cause_in_three_styles_with_four_doses():
-    styles: dict[str, set[str]] = defaultdict(set)
     doses: dict[tuple[str, str], list[float]] = defaultdict(list)
     for c in gen_cases.GEN_CASES:
-        for cause in c.causes:
-            styles[cause].add(c.program)
         if len(c.causes) == 1 and c.dose is not None:
             doses[(c.program, c.causes[0])].append(c.dose)
+    full: dict[str, set[str]] = defaultdict(set)  # styles with a four-dose series of the cause
+    for (program, cause), d in doses.items():
+        if len(d) >= 4:
+            full[cause].add(program)
     for cause in (gen_cases.STARVE, gen_cases.SLOW, gen_cases.STORM, gen_cases.GC, gen_cases.FD):
-        assert len(styles[cause]) >= 3, (cause, styles[cause])
-    assert all(len(d) >= 4 for d in doses.values()), doses
+        assert len(full[cause]) >= 3, (cause, full[cause])
+    # a shorter series only in a program declared a spot check (a mild and a blatant dose)
+    short = {(p, c): d for (p, c), d in doses.items() if len(d) < 4}
+    assert all(p in gen_cases.SPOT_CHECK and len(d) >= 2 for (p, _), d in short.items()), short
     mixed = {c.program for c in gen_cases.GEN_CASES if len(c.causes) > 1}
     assert len(mixed) >= 5, mixed
 

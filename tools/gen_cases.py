@@ -61,6 +61,7 @@ STYLE: Dict[str, str] = {
     "gzipstream": "net/http live snapshots through a compress/gzip middleware, gzip+HTTP flush per snapshot, few streams, long renders",
     "rpcmux": "length-prefixed binary RPC, calls pipelined per conn, batched by a 1 ms coalescing read",
     "writevcast": "zero-copy TCP broadcaster: shared immutable events, per-subscriber bounded queues and writer goroutines batching with net.Buffers (writev)",
+    "sseroom": "SSE room: RWMutex-guarded shared state, the latest version JSON-encoded per subscriber, http.ResponseController write deadline + flush",
 }
 
 SPLIT: Dict[str, str] = {
@@ -79,7 +80,15 @@ SPLIT: Dict[str, str] = {
     # written after the starvation/slow_consumer retuning of 2026-12-07 (issue 12 newprog):
     # scored untouched, never tuned on
     "writevcast": "heldout",
+    # written after the last tuning (issue 12 newprog, 2026-12-07 evening, on main 326fcaa's
+    # rules): scored once, untouched, never tuned on
+    "sseroom": "heldout",
 }
+
+# Programs whose dose series are spot checks, a mild and a blatant dose only (not the four
+# levels of a full series): written under the corpus's size cap, they test the rules on a new
+# style rather than map a dose-response curve. Every cause keeps >= 3 styles with 4 doses.
+SPOT_CHECK = {"sseroom"}
 
 
 def _series(program: str, prefix: str, cause: str, doses: List[int], unit: str, baseline: str,
@@ -213,6 +222,19 @@ GEN_CASES: List[GenCase] = [
     GenCase("writevcast", "mix-rope16-gc100", (STORM, GC), window=0.3),
     GenCase("writevcast", "spool", (), confounder="every event spooled to a journal file (write, fsync) off the hot path"),
     GenCase("writevcast", "busy", (), confounder="a goroutine burning a CPU, one P left for the broadcaster"),
+    # sseroom (heldout, spot checks): SSE room, RWMutex state, per-subscriber JSON, ResponseController
+    GenCase("sseroom", "healthy", ()),
+    *_series("sseroom", "slow", SLOW, [60, 15], "% read rate", "healthy"),
+    GenCase("sseroom", "healthy-procs1", ()),
+    *_series("sseroom", "burst", STARVE, [20, 95], "% CPU demand of 1 P (handler bursts after encoding)",
+             "healthy-procs1"),
+    *_series("sseroom", "gc", GC, [40, 100], "MB/s allocated (GOGC=50, 64 KiB pointer-free pages)", "healthy",
+             {40: 0.2, 100: 0.2}),
+    *_series("sseroom", "flush", STORM, [64, 4], "bytes per ResponseController flush", "healthy",
+             {64: 0.3, 4: 0.15}),
+    GenCase("sseroom", "lockconvoy", (),
+            confounder="a lock convoy: the room's write lock held 30 ms every 100 ms while sleeping (no CPU, GC, storm or backpressure)"),
+    GenCase("sseroom", "busy", (), confounder="healthy but busy: a batch goroutine using half a CPU, Ps to spare"),
 ]
 
 
