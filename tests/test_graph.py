@@ -179,3 +179,22 @@ def test_the_diagnosis_does_not_build_the_networkx_view(entry):
     hp = cg.held
     mine = float(hp.overlap[hp.g == top].sum()) / 1e6
     assert by_holder[top] <= mine + 1e-6 and by_holder[top] >= 0.5 * mine
+
+
+@pytest.mark.parametrize("entry", pick("fdreuse", "control-close")[:2] + pick("healthy")[:2], ids=_id)
+def test_stack_predicates_asked_per_function_match_a_walk_of_every_frame(entry):
+    """StackInfo.any_func asks a predicate once per distinct function name and spreads the
+    answer over the stacks; it must say what walking every frame of every stack says."""
+    from diagnose.timeline import load_timelines
+    from diagnose.timeline import stacks as S
+
+    st = or_skip_unsupported(lambda p: load_timelines(p), str(entry.trace)).stacks
+    preds = [(lambda fn: fn.startswith("net."), None), (S._NETPOLL_WAIT_FUNCS.__contains__, 8),
+             (lambda fn: fn.startswith("net.(*rawConn)."), None), (lambda fn: "Write" in fn, 3)]
+    hits = 0
+    for pred, first in preds:
+        want = np.array([any(pred(fn) for fn in f[:first]) for f in st.funcs], dtype=bool)
+        got = st.any_func(pred, first)
+        assert got.dtype == bool and np.array_equal(got, want)
+        hits += int(want.sum())
+    assert hits > 0

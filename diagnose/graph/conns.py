@@ -55,7 +55,7 @@ class OwnershipStacks:
         self.st = st
 
     def _any(self, pred) -> np.ndarray:
-        return np.array([any(pred(fn) for fn in f) for f in self.st.funcs], dtype=bool)
+        return self.st.any_func(pred)
 
     @cached_property
     def via_net_rawconn(self) -> np.ndarray:

@@ -138,13 +138,34 @@ def held_pair_counts(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray):
     the P's rows of `tl.run_index`, searched (`held_p_by_goroutine` takes them as `counts`)."""
     ri = tl.run_index
     segs, los, cnts = [], [], []
+    # searched in time order (numpy's binary search starts from the last hit: ~3x faster on
+    # 200 k wake-ups than in the callers' order, which may be longest first), answers put back
+    o_s, ws = _in_order(w_start)
+    o_e, we = _in_order(w_end)
     for a, b in ri.segments():
-        lo = np.searchsorted(ri.end_max[a:b], w_start, side="right")
-        hi = np.searchsorted(ri.start[a:b], w_end, side="left")
+        lo = _scatter(np.searchsorted(ri.end_max[a:b], ws, side="right"), o_s)
+        hi = _scatter(np.searchsorted(ri.start[a:b], we, side="left"), o_e)
         segs.append(ri.run[a:b])
         los.append(lo)
         cnts.append(np.maximum(hi - lo, 0))
     return segs, los, cnts
+
+
+def _in_order(x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """(the permutation that sorts x, or None when it is sorted already; x sorted)."""
+    if x.shape[0] < 2 or bool((x[1:] >= x[:-1]).all()):
+        return None, x
+    o = np.argsort(x, kind="stable")
+    return o, x[o]
+
+
+def _scatter(v: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """Answers for sorted queries, back in the queries' own order."""
+    if order is None:
+        return v
+    out = np.empty_like(v)
+    out[order] = v
+    return out
 
 
 def _pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray, a: int, b: int, segs, los, cnts):

@@ -6,8 +6,8 @@ stack, into arrays that the vectorised analyses index with their stack-id column
 """
 from __future__ import annotations
 
-from collections.abc import Container
-from functools import cached_property
+from collections.abc import Callable, Container
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -61,6 +61,12 @@ _FILE_DUP_FUNCS = {"net.(*conn).File", "net.(*netFD).dup", "net.(*TCPConn).File"
 _SET_BLOCKING_FUNCS = {"os.(*File).Fd", "internal/poll.(*FD).SetBlocking"}
 
 
+#: functions whose answers are cached by function name: a window's stacks repeat a few thousand
+#: names in hundreds of thousands of frames (bounded, for the long-running bot)
+_NAME_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=_NAME_CACHE)
 def pkg_of(func: str) -> str:
     """Package path of a Go function symbol: 'net/http.(*conn).serve' -> 'net/http'."""
     slash = func.rfind("/")
@@ -77,6 +83,7 @@ reflect regexp runtime slices sort strconv strings structs sync syscall testing 
 vendor weak""".split())
 
 
+@lru_cache(maxsize=_NAME_CACHE)
 def is_stdlib_pkg(pkg: str) -> bool:
     """Go's standard library (and std's vendored packages): the first path element is a std root."""
     if pkg in ("main", "command-line-arguments", ""):
@@ -84,10 +91,12 @@ def is_stdlib_pkg(pkg: str) -> bool:
     return pkg.split("/", 1)[0] in STD_ROOTS
 
 
+@lru_cache(maxsize=_NAME_CACHE)
 def is_user_func(func: str) -> bool:
     return not is_stdlib_pkg(pkg_of(func))
 
 
+@lru_cache(maxsize=_NAME_CACHE)
 def _short_name(func: str) -> str:
     pkg = pkg_of(func)
     return func[len(pkg) + 1:] if len(func) > len(pkg) else func
@@ -112,6 +121,21 @@ class StackInfo:
             self._funcs = [[fnames[f] for f in fr[off[i]:off[i + 1]]] for i in range(len(off) - 1)]
         return self._funcs
 
+    def any_func(self, pred: Callable[[str], bool], first: int | None = None) -> np.ndarray:
+        """Per stack: does one of its frames' functions (of its `first` frames, leaf first)
+        satisfy `pred`? `pred` is asked once per distinct function name, not once per frame."""
+        c = self.cols
+        off = c.stack_off
+        ff = c.frame_func[c.stack_frames]  # the function's string id of every frame of every stack
+        names = np.unique(ff)
+        lut = np.zeros(len(c.strings), dtype=bool)
+        lut[names] = [bool(pred(c.strings[i])) for i in names.tolist()]
+        hit = lut[ff]
+        if first is not None:
+            hit &= (np.arange(ff.shape[0]) - np.repeat(off[:-1], np.diff(off))) < first
+        cum = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
+        return cum[off[1:]] > cum[off[:-1]]
+
     # ----------------------------------------------------------------- generic
     @cached_property
     def root_func(self) -> list[str]:
@@ -119,12 +143,12 @@ class StackInfo:
 
     @cached_property
     def is_finalizer(self) -> np.ndarray:
-        return np.array([any(fn in _FINALIZER_FUNCS for fn in f) for f in self.funcs], dtype=bool)
+        return self.any_func(_FINALIZER_FUNCS.__contains__)
 
     @cached_property
     def is_netpoll_wait(self) -> np.ndarray:
         """The stack of a goroutine parked in the netpoller (status stacks from Go 1.24)."""
-        return np.array([any(fn in _NETPOLL_WAIT_FUNCS for fn in f[:8]) for f in self.funcs], dtype=bool)
+        return self.any_func(_NETPOLL_WAIT_FUNCS.__contains__, first=8)
 
     # ----------------------------------------------------------------- network waits
     def _wait_side(self, f: list[str]) -> int:
@@ -270,7 +294,7 @@ class StackInfo:
                 "net.(*netFD).connect", "net.(*netFD).writeBuffers", "net.(*conn).ReadFrom",
                 "net.(*TCPConn).ReadFrom", "net.(*TCPConn).WriteTo", "net.(*netFD).readMsg",
                 "net.(*netFD).writeMsg")
-        return np.array([any(fn in keys for fn in f) for f in self.funcs], dtype=bool)
+        return self.any_func(keys.__contains__)
 
     def frames(self, sid: int, limit: int = 12) -> list[tuple[str, str, int]]:
         return [(fn, fl, ln) for fn, fl, ln, _ in self.cols.stack(int(sid))[:limit]]
