@@ -8,6 +8,7 @@ One command::
     python tools/regen_fixtures.py --only fdreuse:control-close
     python tools/regen_fixtures.py --check              # re-run the trace checks on committed traces
     python tools/regen_fixtures.py --big 1.27.3 --mb 180  # benchmark trace -> benchmarks/out/
+    python tools/regen_fixtures.py --big 1.27.3 --mb 180 --big-program busyalloc  # a second, unlike it
 
 For each pinned Go version (tools/gotoolchains.py installs them) it builds every scenario of
 ``fixtures/go`` (one module, standard library only), and for each scenario variant:
@@ -1023,20 +1024,28 @@ def summary_table(man: Optional[Dict[str, Any]] = None) -> str:
 # ----------------------------------------------------------------------------- big trace
 
 
-def make_big_trace(version: str = gt.ORACLE, mb: int = 180, out: Optional[Path] = None) -> Path:
-    """Build cmd/busy with ``version`` and write a trace of about ``mb`` MB under benchmarks/out/."""
+#: load generators for the benchmark traces (fixtures/README.md): busy is the issue's big trace;
+#: busyalloc is shaped unlike it (GOMAXPROCS=4, allocation-heavy, CPU samples, no annotations)
+BIG_PROGRAMS = ("busy", "busyalloc")
+
+
+def make_big_trace(version: str = gt.ORACLE, mb: int = 180, out: Optional[Path] = None,
+                   program: str = "busy") -> Path:
+    """Build cmd/<program> with ``version`` and write a trace of about ``mb`` MB under benchmarks/out/."""
+    if program not in BIG_PROGRAMS:
+        raise SystemExit(f"unknown load generator {program!r}; known: {', '.join(BIG_PROGRAMS)}")
     go = gt.go_binary(version)
     bindir = build_all(version, go, log=False)
     BIG_OUT.mkdir(parents=True, exist_ok=True)
-    out = out or BIG_OUT / f"busy-{mb}mb-go{version}.trace"
-    p = _spawn([str(bindir / "busy"), "-mb", str(mb), "-out", str(out), "-maxtime", "20m"],
+    out = out or BIG_OUT / f"{program}-{mb}mb-go{version}.trace"
+    p = _spawn([str(bindir / program), "-mb", str(mb), "-out", str(out), "-maxtime", "20m"],
                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         so, se = p.communicate(timeout=1500)
     finally:
         _kill(p, grace=1)
     if p.returncode != 0:
-        raise RuntimeError(f"busy failed: {se[-500:]}")
+        raise RuntimeError(f"{program} failed: {se[-500:]}")
     print(so.strip())
     return out
 
@@ -1065,6 +1074,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--check", action="store_true", help="re-check committed traces only")
     ap.add_argument("--big", metavar="VERSION", help="write a large benchmark trace with this Go")
     ap.add_argument("--mb", type=int, default=180, help="size of the --big trace in MB")
+    ap.add_argument("--big-program", default="busy", choices=("busy", "busyalloc"),
+                    help="the --big trace's load generator (fixtures/README.md)")
     ap.add_argument("--list", action="store_true", help="list the cases")
     ap.add_argument("--corpus", choices=sorted(CORPORA), default="fx",
                     help="fx: the harness corpus (fixtures/manifest.json); gen: the generalisation "
@@ -1086,7 +1097,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.check:
         return recheck()
     if args.big:
-        print(make_big_trace(args.big, args.mb))
+        print(make_big_trace(args.big, args.mb, program=args.big_program))
         return 0
     if args.strace:
         import strace_fixtures
