@@ -184,7 +184,8 @@ def writes_per_goroutine(tl: Timelines, sc: Syscalls, wr: np.ndarray) -> np.ndar
     return np.bincount(tl.iv_gor[sc.iv[wr]], minlength=tl.gor_id.shape[0])
 
 
-def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked) -> tuple[float, float]:
+def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked,
+                         writes: np.ndarray | None = None) -> tuple[float, float]:
     """(write syscalls per second of the time the writing goroutines were *not* blocked
     writing, the share of their time they were blocked).
 
@@ -195,13 +196,16 @@ def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked) -> tuple
     syscall or were blocked writing. The rate is the window's write rate divided by the share
     of the writers' time (each from its creation or the window start to its exit or the
     window end) they were not blocked writing, that share at least MIN_UNBLOCKED_SHARE. With
-    no writer blocked it is the plain rate."""
-    wr = sc.fam == FAM_WRITE
-    n = int(wr.sum())
+    no writer blocked it is the plain rate. `writes`: `writes_per_goroutine` of the write
+    syscalls when the caller has it (counted once per window, not per feature)."""
+    if writes is None:
+        wr = sc.fam == FAM_WRITE
+        writes = writes_per_goroutine(tl, sc, wr) if wr.any() else np.zeros(tl.gor_id.shape[0], np.int64)
+    n = int(writes.sum())
     dur_s = max(tl.duration_ns, 1) / 1e9
     if n == 0:
         return 0.0, 0.0
-    writers = np.union1d(tl.gor_id[np.flatnonzero(writes_per_goroutine(tl, sc, wr))], wb.g).astype(np.int64)
+    writers = np.union1d(tl.gor_id[np.flatnonzero(writes)], wb.g).astype(np.int64)
     writers = writers[np.isin(writers, tl.gor_id)]
     if writers.shape[0] == 0:
         return round(n / dur_s, 6), 0.0

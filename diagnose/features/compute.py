@@ -100,6 +100,12 @@ class _Ctx:
         """Write-blocked time per goroutine (backpressure.py), shared by network and syscalls."""
         return write_blocked(self.tl, self.nw, self.parked)
 
+    @cached_property
+    def writes(self) -> np.ndarray:
+        """Write syscalls per goroutine index (`writes_per_goroutine`): syscalls, backpressure
+        and the write-run evidence all count them; once per window."""
+        return writes_per_goroutine(self.tl, self.sc, self.sc.fam == FAM_WRITE)
+
     def chain(self, steps: list[dict]) -> list[ChainStep]:
         return [ChainStep(goroutine=s["goroutine"], start_ns=s["start_ns"], end_ns=s["end_ns"],
                           relation=s["relation"], detail=s["detail"],
@@ -368,8 +374,8 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     wr = sc.fam == FAM_WRITE
     f.write_per_s = round(int(wr.sum()) / ctx.dur_s, 6)
     f.netpoller_write_per_s = round(int((wr & (sc.cls == CC_NETPOLLER)).sum()) / ctx.dur_s, 6)
-    f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, sc, ctx.write_blocked)
-    f.writes_per_wait = writes_per_wait(tl, sc)
+    f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, sc, ctx.write_blocked, ctx.writes)
+    f.writes_per_wait = writes_per_wait(tl, sc, ctx.writes)
     rawio = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
     f.raw_user_io_count = int(rawio.sum())
     f.raw_user_io_ms = round(float(sc.dur[rawio].sum()) / 1e6, 6)
@@ -483,19 +489,22 @@ def _blocked_conn_read(tl: Timelines, sc, nw: A.NetWaits) -> np.ndarray:
     wrapped blocking by os.NewFile) has no netFD frame: it blocks legitimately and is not counted."""
     if not len(sc):
         return np.zeros(0, bool)
-    m = ((sc.fam == FAM_READ) & (sc.cls == CC_NETPOLLER)
-         & tl.stacks.net_conn_io[sc.stk] & (sc.dur >= BLOCKING_NS))
-    if m.any() and nw.g.shape[0]:
-        parked_read = np.zeros(tl.gor_id.shape[0], dtype=bool)  # per goroutine index, not isin's sort
-        parked_read[tl.iv_gor[nw.iv[nw.side == SIDE_READ]]] = True
-        m &= ~parked_read[tl.iv_gor[sc.iv]]
+    m = (sc.dur >= BLOCKING_NS) & (sc.fam == FAM_READ) & (sc.cls == CC_NETPOLLER)
+    k = np.flatnonzero(m)  # the few long reads: the stack and goroutine lookups only for them
+    if k.shape[0]:
+        ok = tl.stacks.net_conn_io[sc.stk[k]]
+        if nw.g.shape[0]:
+            parked_read = np.zeros(tl.gor_id.shape[0], dtype=bool)  # per goroutine index, not isin's sort
+            parked_read[tl.iv_gor[nw.iv[nw.side == SIDE_READ]]] = True
+            ok &= ~parked_read[tl.iv_gor[sc.iv[k]]]
+        m[k] = ok
     return m
 
 
 def _write_run(ctx: _Ctx, wr: np.ndarray) -> Evidence:
     """The goroutine that made the most write syscalls, and its first few writes in a row."""
     sc = ctx.sc
-    cnt = writes_per_goroutine(ctx.tl, sc, wr)
+    cnt = ctx.writes
     top = int(np.argmax(cnt))  # the first of the most, in goroutine id order
     g = int(ctx.tl.gor_id[top])
     ks = np.nonzero(wr & (sc.g == g))[0]
@@ -656,15 +665,32 @@ def _assist_queries(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> tuple[np.
 
 def _assist_running_compiled(fast, tl: Timelines, r: A.Ranges, assist: np.ndarray, span: int) -> float | None:
     """`_assist_running_ns` in one pass over the intervals (they are grouped by goroutine in
-    time order, so the virtual axis needs no sort); None when they are not in that order."""
+    time order, so the virtual axis needs no sort); None when they are not in that order.
+    Only the intervals of goroutines with an assist range are passed: on the virtual axis each
+    goroutine has its own stretch [gi * span, gi * span + duration], so an assist range (inside
+    the window) is covered by its own goroutine's intervals only and the others add nothing
+    (a window has a few assisting goroutines and ~800k intervals)."""
     gi, s, e = _assist_queries(tl, r, assist)
     b = gi * span - tl.t0
     i64 = np.int64
-    got = fast.cover_sum(np.ascontiguousarray(tl.iv_start, i64), np.ascontiguousarray(tl.iv_end, i64),
+    rows = _rows_of_goroutines(tl, gi)
+    got = fast.cover_sum(np.ascontiguousarray(tl.iv_start[rows], i64), np.ascontiguousarray(tl.iv_end[rows], i64),
                          np.ascontiguousarray(s + b, i64), np.ascontiguousarray(e + b, i64),
-                         np.ascontiguousarray(tl.iv_state, np.int8), int(G_RUNNING),
-                         np.ascontiguousarray(tl.iv_gor, i64), int(span), int(tl.t0))
+                         np.ascontiguousarray(tl.iv_state[rows], np.int8), int(G_RUNNING),
+                         np.ascontiguousarray(tl.iv_gor[rows], i64), int(span), int(tl.t0))
     return None if got is None else float(got)
+
+
+def _rows_of_goroutines(tl: Timelines, gi: np.ndarray) -> np.ndarray:
+    """The interval rows of the goroutines (indices) `gi`, grouped by goroutine in index order
+    (each goroutine's rows are one contiguous block, `gor_first_iv`/`gor_n_iv`)."""
+    ug = unique(gi) if gi.shape[0] else gi
+    first, n = tl.gor_first_iv[ug].astype(np.int64), tl.gor_n_iv[ug].astype(np.int64)
+    if ug.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    # one arange over the blocks: each block's offset added to a running index
+    off = np.repeat(first - np.concatenate(([0], np.cumsum(n)[:-1])), n)
+    return np.arange(int(n.sum()), dtype=np.int64) + off
 
 
 # ----------------------------------------------------------------------------- threads

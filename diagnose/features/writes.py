@@ -24,13 +24,17 @@ from ..timeline.timeline import Timelines
 from .backpressure import writes_per_goroutine
 
 
-def writes_per_wait(tl: Timelines, sc: Syscalls) -> float:
+def writes_per_wait(tl: Timelines, sc: Syscalls, writes: np.ndarray | None = None) -> float:
     """Median over writer goroutines of write syscalls per blocking wait (see the module).
-    Counted over the goroutine index (`writes_per_goroutine`), not by sorting goroutine ids."""
-    wr = sc.fam == FAM_WRITE
-    if not wr.any():
+    Counted over the goroutine index (`writes_per_goroutine`), not by sorting goroutine ids;
+    `writes`: those counts when the caller has them."""
+    if writes is None:
+        wr = sc.fam == FAM_WRITE
+        if not wr.any():
+            return 0.0
+        writes = writes_per_goroutine(tl, sc, wr)
+    elif not writes.any():
         return 0.0
-    writes = writes_per_goroutine(tl, sc, wr)
     waits = np.bincount(tl.iv_gor[tl.iv_state == G_WAITING], minlength=writes.shape[0])
     writers = writes > 0
     return round(float(np.median(writes[writers] / np.maximum(waits[writers], 1))), 6)
