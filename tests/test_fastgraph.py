@@ -159,6 +159,26 @@ def test_start_stacks_and_connections_identical(built, monkeypatch):
         assert x.dtype == y.dtype and np.array_equal(x, y), name
 
 
+@needs_scan
+def test_run_index_identical(built, monkeypatch):
+    """`_fastscan.run_index` (the running intervals by P, radix-sorted by start) gives the numpy
+    code's run_iv, run_index arrays and proc_running_ns: same values, dtypes and order (ties in
+    start kept in row order, as np.lexsort keeps them)."""
+    tl, _cg = built
+    fast = build_timelines(tl.cols)
+    got = (fast.run_iv, fast.run_index, fast.proc_running_ns)
+    assert fast.__dict__["_run_index_fast"] is not None, "the compiled pass should be taken"
+    _pure(monkeypatch)
+    ref = build_timelines(tl.cols)
+    want = (ref.run_iv, ref.run_index, ref.proc_running_ns)
+    assert want[0].shape[0] > 0 and want[1].n_procs >= 1
+    assert got[0].dtype == want[0].dtype and np.array_equal(got[0], want[0])
+    for name in ("run", "start", "end", "end_max", "gor", "segoff"):
+        x, y = getattr(got[1], name), getattr(want[1], name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert got[2] == want[2] == int(ref.iv_dur[ref.iv_state == G_RUNNING].sum())
+
+
 def test_run_by_p_is_the_run_index(built):
     """The graph's per-P split (late timers read it) is the run index's rows, P by P."""
     tl, cg = built

@@ -16,7 +16,9 @@
  * run_blocks + held_runs (chains.held_runs: who held the Ps in one window, a block of runs at a
  * time when the window holds all of it; held_reduce uses the same blocks), bursts and cpu_masks
  * (Timelines.burst_id/burst_run_ns, cpu_bound_mask/cpu_hog_mask), syscalls_fill
- * (analysis.syscalls), first_stacks (Timelines.gor_start_stk), gor_flagged (analysis.connections).
+ * (analysis.syscalls), first_stacks (Timelines.gor_start_stk), gor_flagged (analysis.connections),
+ * run_index (Timelines.run_iv/run_index: the running intervals by P in time order, one pass and
+ * a radix sort per P instead of a mask, gathers and a 64-bit sort of packed keys).
  * Every state code and table comes from Python: no trace constants are copied here.
  */
 #define PY_SSIZE_T_CLEAN
@@ -1068,7 +1070,202 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(run_index_doc,
+"run_index(state, p, start, end, gor, running, run, rs, re, rem, rg) -> segoff as bytes of int64, or None\n\n"
+"Timelines.run_iv / run_index in one pass: the intervals i with state[i] == running (state int8;\n"
+"p, start, end, gor int64 per interval), ordered by (p, start, i) as np.lexsort((start, p)), are\n"
+"written to the int64 arrays run (i), rs (start), re (end), rem (running max of the ends within\n"
+"each P) and rg (gor), which must hold exactly as many items as there are such intervals;\n"
+"segoff: the row offsets of each P's rows (P ids ascending) and the total. None when the P ids of\n"
+"the running intervals span more than 65536 values (the caller's numpy code runs).");
+
+/* Stable LSD radix sort of rows[0..n) by key[0..n) (uint64, < 2^bits), 11 bits a pass; tk/tr
+ * are scratch of n items. The result is in rows/key. */
+static void radix_rows(uint64_t *key, int64_t *rows, uint64_t *tk, int64_t *tr, Py_ssize_t n, int bits) {
+    Py_ssize_t cnt[2048];
+    for (int shift = 0; shift < bits; shift += 11) {
+        memset(cnt, 0, sizeof(cnt));
+        for (Py_ssize_t i = 0; i < n; i++) cnt[(key[i] >> shift) & 2047]++;
+        Py_ssize_t acc = 0;
+        for (int d = 0; d < 2048; d++) {
+            Py_ssize_t c = cnt[d];
+            cnt[d] = acc;
+            acc += c;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t at = cnt[(key[i] >> shift) & 2047]++;
+            tk[at] = key[i];
+            tr[at] = rows[i];
+        }
+        memcpy(key, tk, (size_t)n * sizeof(uint64_t));
+        memcpy(rows, tr, (size_t)n * sizeof(int64_t));
+    }
+}
+
+/* Stable LSD radix sort of the words a[0..n) by their bits [lo, lo + bits), 11 a pass, ping-pong
+ * with the scratch t: returns whichever of a and t holds the result. */
+static const uint64_t *radix_packed(uint64_t *a, uint64_t *t, Py_ssize_t n, int lo, int bits) {
+    Py_ssize_t cnt[2048];
+    for (int shift = lo; shift < lo + bits; shift += 11) {
+        memset(cnt, 0, sizeof(cnt));
+        for (Py_ssize_t i = 0; i < n; i++) cnt[(a[i] >> shift) & 2047]++;
+        Py_ssize_t acc = 0;
+        for (int d = 0; d < 2048; d++) {
+            Py_ssize_t c = cnt[d];
+            cnt[d] = acc;
+            acc += c;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) t[cnt[(a[i] >> shift) & 2047]++] = a[i];
+        uint64_t *x = a;
+        a = t;
+        t = x;
+    }
+    return a;
+}
+
+static PyObject *run_index(PyObject *self, PyObject *args) {
+    PyObject *ost, *op, *os, *oe, *og, *oo[5];
+    int running;
+    if (!PyArg_ParseTuple(args, "OOOOOiOOOOO", &ost, &op, &os, &oe, &og, &running, &oo[0], &oo[1], &oo[2], &oo[3],
+                          &oo[4]))
+        return NULL;
+    Py_buffer b[10];
+    int nb = 0;
+    PyObject *res = NULL;
+    Py_ssize_t *cnt = NULL;
+    uint64_t *key = NULL, *tk = NULL;
+    int64_t *tr = NULL;
+    if (get_buf(ost, &b[0], 1, "b", 0, 0, "state") < 0) goto done;
+    nb++;
+    Py_ssize_t n = b[0].len;
+    PyObject *ins[4] = {op, os, oe, og};
+    static const char *in_name[4] = {"p", "start", "end", "gor"};
+    for (int k = 0; k < 4; k++) {
+        if (get_buf(ins[k], &b[nb], 8, "ql", n, 0, in_name[k]) < 0) goto done;
+        nb++;
+    }
+    for (int k = 0; k < 5; k++) {
+        if (get_buf(oo[k], &b[nb], 8, "ql", 0, 1, "out") < 0) goto done;
+        nb++;
+    }
+    {
+        const int8_t *st = b[0].buf;
+        const int64_t *P = b[1].buf, *S = b[2].buf, *E = b[3].buf, *G = b[4].buf;
+        int64_t *run = b[5].buf, *rs = b[6].buf, *re = b[7].buf, *rem = b[8].buf, *rg = b[9].buf;
+        Py_ssize_t nrun = b[5].len / 8;
+        for (int k = 6; k < 10; k++)
+            if (b[k].len / 8 != nrun) {
+                PyErr_SetString(PyExc_ValueError, "run_index: the outputs differ in length");
+                goto done;
+            }
+        /* the running rows in row order, without a branch per interval (the states alternate) */
+        tr = (int64_t *)malloc(((size_t)nrun + 1) * sizeof(int64_t));
+        if (!tr) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_ssize_t m = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            tr[m] = i;
+            m += st[i] == running;
+            if (m > nrun) break;
+        }
+        if (m != nrun) {
+            PyErr_SetString(PyExc_ValueError, "run_index: the outputs must hold one item per running interval");
+            goto done;
+        }
+        if (m == 0) {
+            int64_t zero = 0;
+            res = PyBytes_FromStringAndSize((const char *)&zero, 8);
+            goto done;
+        }
+        int64_t pmin = P[tr[0]], pmax = pmin, smin = S[tr[0]], smax = smin;
+        for (Py_ssize_t i = 1; i < m; i++) {
+            int64_t pv = P[tr[i]], sv = S[tr[i]];
+            pmin = pv < pmin ? pv : pmin;
+            pmax = pv > pmax ? pv : pmax;
+            smin = sv < smin ? sv : smin;
+            smax = sv > smax ? sv : smax;
+        }
+        if ((uint64_t)pmax - (uint64_t)pmin >= 65536) {
+            Py_INCREF(Py_None);
+            res = Py_None;
+            goto done;
+        }
+        Py_ssize_t span = (Py_ssize_t)(pmax - pmin) + 1;
+        cnt = (Py_ssize_t *)calloc((size_t)span + 1, sizeof(Py_ssize_t));
+        key = (uint64_t *)malloc((size_t)m * sizeof(uint64_t));
+        tk = (uint64_t *)malloc((size_t)m * sizeof(uint64_t));
+        if (!cnt || !key || !tk) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < m; i++) cnt[P[tr[i]] - pmin + 1]++;
+        for (Py_ssize_t k = 0; k < span; k++) cnt[k + 1] += cnt[k];
+        /* rows grouped by P in row order (stable): cnt[k] is P k's fill pointer */
+        for (Py_ssize_t i = 0; i < m; i++) run[cnt[P[tr[i]] - pmin]++] = tr[i];
+        for (Py_ssize_t k = span; k > 0; k--) cnt[k] = cnt[k - 1];
+        cnt[0] = 0;
+        uint64_t sspan = (uint64_t)smax - (uint64_t)smin;
+        int bits = sspan ? 64 - __builtin_clzll(sspan) : 0;
+        vec seg = {0};
+        for (Py_ssize_t k = 0; k < span; k++) {
+            Py_ssize_t a = cnt[k], z = cnt[k + 1];
+            if (z == a) continue;
+            if (vpush(&seg, a) < 0) {
+                free(seg.p);
+                PyErr_NoMemory();
+                goto done;
+            }
+            Py_ssize_t len = z - a;
+            int ib = len > 1 ? 64 - __builtin_clzll((uint64_t)(len - 1)) : 0;
+            int sorted = 1;
+            if (bits + ib <= 64) { /* (start, position) packed in one word: one array to sort */
+                for (Py_ssize_t i = 0; i < len; i++) {
+                    key[i] = (((uint64_t)S[run[a + i]] - (uint64_t)smin) << ib) | (uint64_t)i;
+                    sorted &= i == 0 || key[i] > key[i - 1];
+                }
+                if (!sorted) {
+                    const uint64_t *o = radix_packed(key, tk, len, ib, bits), mask = ((uint64_t)1 << ib) - 1;
+                    for (Py_ssize_t i = 0; i < len; i++) tr[i] = run[a + (Py_ssize_t)(o[i] & mask)];
+                    memcpy(run + a, tr, (size_t)len * sizeof(int64_t));
+                }
+            } else {
+                for (Py_ssize_t i = a; i < z; i++) {
+                    key[i] = (uint64_t)S[run[i]] - (uint64_t)smin;
+                    if (i > a && key[i] < key[i - 1]) sorted = 0;
+                }
+                if (!sorted) radix_rows(key + a, run + a, tk, tr, len, bits);
+            }
+            int64_t emax = 0;
+            for (Py_ssize_t i = a; i < z; i++) {
+                int64_t r = run[i];
+                rs[i] = S[r];
+                re[i] = E[r];
+                rg[i] = G[r];
+                emax = (i == a || E[r] > emax) ? E[r] : emax;
+                rem[i] = emax;
+            }
+        }
+        if (vpush(&seg, m) < 0) {
+            free(seg.p);
+            PyErr_NoMemory();
+            goto done;
+        }
+        res = vbytes(&seg);
+        free(seg.p);
+    }
+done:
+    for (int k = 0; k < nb; k++) PyBuffer_Release(&b[k]);
+    free(cnt);
+    free(key);
+    free(tk);
+    free(tr);
+    return res;
+}
+
 static PyMethodDef methods[] = {
+    {"run_index", run_index, METH_VARARGS, run_index_doc},
     {"first_stacks", first_stacks, METH_VARARGS, first_stacks_doc},
     {"gor_flagged", gor_flagged, METH_VARARGS, gor_flagged_doc},
     {"syscalls_fill", syscalls_fill, METH_VARARGS, syscalls_fill_doc},

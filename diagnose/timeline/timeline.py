@@ -271,6 +271,9 @@ class Timelines:
     @cached_property
     def run_iv(self) -> np.ndarray:
         """Indices of Running intervals sorted by (proc, start)."""
+        ri = self._run_index_compiled()
+        if ri is not None:
+            return ri.run
         r = np.nonzero(self.iv_state == G_RUNNING)[0]
         order = lex_order(self.iv_p[r], self.iv_start[r])
         return r[order]
@@ -280,6 +283,9 @@ class Timelines:
         """The Running intervals split by P once (`RunIndex`): the held-P queries (graph,
         analysis) ask "who ran in [a, b)" with two binary searches per P instead of splitting
         and gathering again on every call."""
+        ri = self._run_index_compiled()
+        if ri is not None:
+            return ri
         run = self.run_iv
         n = run.shape[0]
         rp = self.iv_p[run]
@@ -292,6 +298,24 @@ class Timelines:
             np.maximum.accumulate(end[a:b], out=end_max[a:b])
         return RunIndex(run=np.ascontiguousarray(run, dtype=np.int64), start=start, end=end, end_max=end_max,
                         gor=np.ascontiguousarray(self.iv_gor[run], dtype=np.int64), segoff=segoff)
+
+    def _run_index_compiled(self) -> RunIndex | None:
+        """`run_index` (and with it `run_iv`) from one compiled pass (`_fastscan.run_index`: the
+        running rows bucketed by P, each P's radix-sorted by start), or None when the compiled
+        scans are not in use or the P ids span too wide a range: the numpy code runs."""
+        if "_run_index_fast" not in self.__dict__:
+            got = None
+            fast = self._scan_kernel(self.iv_p, self.iv_start, self.iv_end, self.iv_gor)
+            if fast is not None and self.iv_state.dtype == np.int8:
+                n = int(np.count_nonzero(self.iv_state == G_RUNNING))
+                out = [np.empty(n, np.int64) for _ in range(5)]
+                seg = fast.run_index(self.iv_state, self.iv_p, self.iv_start, self.iv_end, self.iv_gor,
+                                     int(G_RUNNING), *out)
+                if seg is not None:
+                    got = RunIndex(run=out[0], start=out[1], end=out[2], end_max=out[3], gor=out[4],
+                                   segoff=np.frombuffer(seg, np.int64).copy())
+            self.__dict__["_run_index_fast"] = got
+        return self.__dict__["_run_index_fast"]
 
     def run_blocks(self):
         """Block summaries of `run_index` for the compiled held-P scans (`_fastscan.run_blocks`:
@@ -366,8 +390,10 @@ class Timelines:
 
     @cached_property
     def proc_running_ns(self) -> int:
-        """Total ns with some goroutine Running (all Ps summed)."""
-        return int(self.iv_dur[self.iv_state == G_RUNNING].sum())
+        """Total ns with some goroutine Running (all Ps summed): from the running intervals
+        already gathered by P (`run_index`), not another pass over every interval."""
+        ri = self.run_index
+        return int((ri.end - ri.start).sum())
 
     @cached_property
     def proc_steals(self) -> np.ndarray:
