@@ -179,6 +179,22 @@ def test_run_index_identical(built, monkeypatch):
     assert got[2] == want[2] == int(ref.iv_dur[ref.iv_state == G_RUNNING].sum())
 
 
+@needs_scan
+def test_gor_states_identical(built, monkeypatch):
+    """`_fastscan.gor_states` gives the numpy code's per-goroutine time and interval count in
+    each state (the float64 bincount of integer durations is exact, so the values match)."""
+    tl, _cg = built
+    fast = build_timelines(tl.cols)
+    got = fast.gor_state_ns, fast.gor_state_counts
+    assert fast.__dict__["_gor_states_fast"] is not None, "the compiled pass should be taken"
+    _pure(monkeypatch)
+    ref = build_timelines(tl.cols)
+    want = ref.gor_state_ns, ref.gor_state_counts
+    assert want[1].sum() == ref.iv_state.shape[0] and (want[0][:, G_RUNNING] > 0).any()
+    for x, y in zip(got, want):
+        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
+
+
 def test_run_by_p_is_the_run_index(built):
     """The graph's per-P split (late timers read it) is the run index's rows, P by P."""
     tl, cg = built

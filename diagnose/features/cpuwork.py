@@ -41,17 +41,17 @@ def quiet_cpu_share(tl: Timelines, cap_ns: float, assists: tuple[np.ndarray, np.
         return 0.0
     ri = tl.run_index  # the Running intervals, already gathered for the held-P queries
     run_ns = np.bincount(ri.gor, weights=ri.end - ri.start, minlength=ng)
-    n_sys = np.bincount(tl.iv_gor[tl.iv_state == G_SYSCALL], minlength=ng)
+    n_sys = tl.gor_state_counts[:, G_SYSCALL]
     floor = MIN_GOROUTINE_SHARE * cap_ns
     cand = ~tl.gor_is_system & (run_ns >= floor) & (n_sys <= QUIET_SYSCALLS_PER_MS * run_ns / 1e6)
     if not cand.any():
         return 0.0
-    net = run_ns - _assist_running_by_goroutine(tl, cand, tl.iv_state == G_RUNNING, assists)
+    net = run_ns - _assist_running_by_goroutine(tl, cand, assists)
     keep = cand & (net >= floor)
     return round(min(1.0, float(net[keep].sum()) / cap_ns), 6)
 
 
-def _assist_running_by_goroutine(tl: Timelines, cand: np.ndarray, run: np.ndarray,
+def _assist_running_by_goroutine(tl: Timelines, cand: np.ndarray,
                                  assists: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """Per goroutine (only `cand` ones filled), running time inside its own mark-assist ranges:
     the candidates' Running intervals, each goroutine on its own stretch of a virtual time axis,
@@ -63,7 +63,7 @@ def _assist_running_by_goroutine(tl: Timelines, cand: np.ndarray, run: np.ndarra
     if not mine.any():
         return out
     span = tl.duration_ns + 1
-    sel = run & cand[tl.iv_gor]
+    sel = (tl.iv_state == G_RUNNING) & cand[tl.iv_gor]
     base = tl.iv_gor[sel] * span - tl.t0
     cover = A.coverage(tl.iv_start[sel] + base, tl.iv_end[sel] + base)
     gi, s, e = gi[mine], s[mine], e[mine]

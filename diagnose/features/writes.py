@@ -35,6 +35,6 @@ def writes_per_wait(tl: Timelines, sc: Syscalls, writes: np.ndarray | None = Non
         writes = writes_per_goroutine(tl, sc, wr)
     elif not writes.any():
         return 0.0
-    waits = np.bincount(tl.iv_gor[tl.iv_state == G_WAITING], minlength=writes.shape[0])
+    waits = tl.gor_state_counts[:, G_WAITING]
     writers = writes > 0
     return round(float(np.median(writes[writers] / np.maximum(waits[writers], 1))), 6)

@@ -18,7 +18,8 @@
  * (Timelines.burst_id/burst_run_ns, cpu_bound_mask/cpu_hog_mask), syscalls_fill
  * (analysis.syscalls), first_stacks (Timelines.gor_start_stk), gor_flagged (analysis.connections),
  * run_index (Timelines.run_iv/run_index: the running intervals by P in time order, one pass and
- * a radix sort per P instead of a mask, gathers and a 64-bit sort of packed keys).
+ * a radix sort per P instead of a mask, gathers and a 64-bit sort of packed keys), gor_states
+ * (Timelines.gor_state_ns/gor_state_counts: one pass over the intervals, no cell keys).
  * Every state code and table comes from Python: no trace constants are copied here.
  */
 #define PY_SSIZE_T_CLEAN
@@ -1133,8 +1134,6 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
     int nb = 0;
     PyObject *res = NULL;
     Py_ssize_t *cnt = NULL;
-    uint64_t *key = NULL, *tk = NULL;
-    int64_t *tr = NULL;
     if (get_buf(ost, &b[0], 1, "b", 0, 0, "state") < 0) goto done;
     nb++;
     Py_ssize_t n = b[0].len;
@@ -1158,17 +1157,12 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
                 PyErr_SetString(PyExc_ValueError, "run_index: the outputs differ in length");
                 goto done;
             }
-        /* the running rows in row order, without a branch per interval (the states alternate) */
-        tr = (int64_t *)malloc(((size_t)nrun + 1) * sizeof(int64_t));
-        if (!tr) {
-            PyErr_NoMemory();
-            goto done;
-        }
+        /* No scratch of its own (fresh pages cost as much as the work): the outputs hold the
+         * intermediate rows and keys until their final values go in, segment by segment. */
         Py_ssize_t m = 0;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            tr[m] = i;
+        for (Py_ssize_t i = 0; i < n; i++) { /* the running rows in row order, in rem for now */
+            if (m < nrun) rem[m] = i;
             m += st[i] == running;
-            if (m > nrun) break;
         }
         if (m != nrun) {
             PyErr_SetString(PyExc_ValueError, "run_index: the outputs must hold one item per running interval");
@@ -1179,9 +1173,9 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
             res = PyBytes_FromStringAndSize((const char *)&zero, 8);
             goto done;
         }
-        int64_t pmin = P[tr[0]], pmax = pmin, smin = S[tr[0]], smax = smin;
+        int64_t pmin = P[rem[0]], pmax = pmin, smin = S[rem[0]], smax = smin;
         for (Py_ssize_t i = 1; i < m; i++) {
-            int64_t pv = P[tr[i]], sv = S[tr[i]];
+            int64_t pv = P[rem[i]], sv = S[rem[i]];
             pmin = pv < pmin ? pv : pmin;
             pmax = pv > pmax ? pv : pmax;
             smin = sv < smin ? sv : smin;
@@ -1194,16 +1188,14 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
         }
         Py_ssize_t span = (Py_ssize_t)(pmax - pmin) + 1;
         cnt = (Py_ssize_t *)calloc((size_t)span + 1, sizeof(Py_ssize_t));
-        key = (uint64_t *)malloc((size_t)m * sizeof(uint64_t));
-        tk = (uint64_t *)malloc((size_t)m * sizeof(uint64_t));
-        if (!cnt || !key || !tk) {
+        if (!cnt) {
             PyErr_NoMemory();
             goto done;
         }
-        for (Py_ssize_t i = 0; i < m; i++) cnt[P[tr[i]] - pmin + 1]++;
+        for (Py_ssize_t i = 0; i < m; i++) cnt[P[rem[i]] - pmin + 1]++;
         for (Py_ssize_t k = 0; k < span; k++) cnt[k + 1] += cnt[k];
         /* rows grouped by P in row order (stable): cnt[k] is P k's fill pointer */
-        for (Py_ssize_t i = 0; i < m; i++) run[cnt[P[tr[i]] - pmin]++] = tr[i];
+        for (Py_ssize_t i = 0; i < m; i++) run[cnt[P[rem[i]] - pmin]++] = rem[i];
         for (Py_ssize_t k = span; k > 0; k--) cnt[k] = cnt[k - 1];
         cnt[0] = 0;
         uint64_t sspan = (uint64_t)smax - (uint64_t)smin;
@@ -1217,6 +1209,9 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
                 PyErr_NoMemory();
                 goto done;
             }
+            /* this P's rows of rs/re/rg are its scratch: keys, their ping-pong copy, rows */
+            uint64_t *key = (uint64_t *)(rs + a), *tk = (uint64_t *)(re + a);
+            int64_t *tr = rg + a;
             Py_ssize_t len = z - a;
             int ib = len > 1 ? 64 - __builtin_clzll((uint64_t)(len - 1)) : 0;
             int sorted = 1;
@@ -1230,12 +1225,12 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
                     for (Py_ssize_t i = 0; i < len; i++) tr[i] = run[a + (Py_ssize_t)(o[i] & mask)];
                     memcpy(run + a, tr, (size_t)len * sizeof(int64_t));
                 }
-            } else {
-                for (Py_ssize_t i = a; i < z; i++) {
-                    key[i] = (uint64_t)S[run[i]] - (uint64_t)smin;
-                    if (i > a && key[i] < key[i - 1]) sorted = 0;
+            } else { /* keys in rs, rows sorted in place in run, scratch in re and rg */
+                for (Py_ssize_t i = 0; i < len; i++) {
+                    key[i] = (uint64_t)S[run[a + i]] - (uint64_t)smin;
+                    sorted &= i == 0 || key[i] >= key[i - 1];
                 }
-                if (!sorted) radix_rows(key + a, run + a, tk, tr, len, bits);
+                if (!sorted) radix_rows(key, run + a, tk, tr, len, bits);
             }
             int64_t emax = 0;
             for (Py_ssize_t i = a; i < z; i++) {
@@ -1258,13 +1253,75 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
 done:
     for (int k = 0; k < nb; k++) PyBuffer_Release(&b[k]);
     free(cnt);
-    free(key);
-    free(tk);
-    free(tr);
+    return res;
+}
+
+PyDoc_STRVAR(gor_states_doc,
+"gor_states(state, start, end, gor_n, nstates, ns_out, n_out) -> True, or None\n\n"
+"Timelines.gor_state_ns and gor_state_counts in one pass: the intervals (state int8, start and\n"
+"end int64) are grouped by goroutine, gor_n[k] (int64) of them for goroutine k; ns_out and n_out\n"
+"(int64, len(gor_n) * nstates, zeroed) get per (goroutine, state) the summed end - start and the\n"
+"number of intervals. None when a state is outside [0, nstates) or gor_n does not add up to the\n"
+"intervals (the caller's numpy code runs).");
+
+static PyObject *gor_states(PyObject *self, PyObject *args) {
+    PyObject *ost, *os, *oe, *on, *ons, *onn;
+    int nstates;
+    if (!PyArg_ParseTuple(args, "OOOOiOO", &ost, &os, &oe, &on, &nstates, &ons, &onn)) return NULL;
+    Py_buffer b[6];
+    int nb = 0;
+    PyObject *res = NULL;
+    if (get_buf(ost, &b[0], 1, "b", 0, 0, "state") < 0) goto done;
+    nb++;
+    Py_ssize_t n = b[0].len;
+    if (get_buf(os, &b[1], 8, "ql", n, 0, "start") < 0) goto done;
+    nb++;
+    if (get_buf(oe, &b[2], 8, "ql", n, 0, "end") < 0) goto done;
+    nb++;
+    if (get_buf(on, &b[3], 8, "ql", 0, 0, "gor_n") < 0) goto done;
+    nb++;
+    Py_ssize_t ng = b[3].len / 8;
+    if (nstates <= 0) {
+        PyErr_SetString(PyExc_ValueError, "gor_states: nstates <= 0");
+        goto done;
+    }
+    if (get_buf(ons, &b[4], 8, "ql", ng * nstates, 1, "ns_out") < 0) goto done;
+    nb++;
+    if (get_buf(onn, &b[5], 8, "ql", ng * nstates, 1, "n_out") < 0) goto done;
+    nb++;
+    {
+        const int8_t *st = b[0].buf;
+        const int64_t *S = b[1].buf, *E = b[2].buf, *gn = b[3].buf;
+        int64_t *ns = b[4].buf, *cnt = b[5].buf;
+        Py_ssize_t i = 0;
+        int ok = 1;
+        for (Py_ssize_t k = 0; k < ng && ok; k++) {
+            if (gn[k] < 0 || gn[k] > n - i) {
+                ok = 0;
+                break;
+            }
+            int64_t *rns = ns + k * nstates, *rn = cnt + k * nstates;
+            for (Py_ssize_t z = i + gn[k]; i < z; i++) {
+                int s = st[i];
+                if (s < 0 || s >= nstates) {
+                    ok = 0;
+                    break;
+                }
+                rns[s] += E[i] - S[i];
+                rn[s]++;
+            }
+        }
+        if (ok && i == n) res = Py_True;
+        else res = Py_None;
+        Py_INCREF(res);
+    }
+done:
+    for (int k = 0; k < nb; k++) PyBuffer_Release(&b[k]);
     return res;
 }
 
 static PyMethodDef methods[] = {
+    {"gor_states", gor_states, METH_VARARGS, gor_states_doc},
     {"run_index", run_index, METH_VARARGS, run_index_doc},
     {"first_stacks", first_stacks, METH_VARARGS, first_stacks_doc},
     {"gor_flagged", gor_flagged, METH_VARARGS, gor_flagged_doc},

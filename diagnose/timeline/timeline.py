@@ -172,9 +172,38 @@ class Timelines:
     @cached_property
     def gor_state_ns(self) -> np.ndarray:
         """(n_goroutines, 6) ns spent in each GoState inside the trace."""
+        got = self._gor_states_compiled()
+        if got is not None:
+            return got[0]
         n = self.gor_id.shape[0]
         cell = self.iv_gor * 6 + self.iv_state.astype(np.int64)
         return np.bincount(cell, weights=self.iv_dur, minlength=n * 6).astype(np.int64).reshape(n, 6)
+
+    @cached_property
+    def gor_state_counts(self) -> np.ndarray:
+        """(n_goroutines, 6) number of intervals in each GoState (syscalls made, waits...)."""
+        got = self._gor_states_compiled()
+        if got is not None:
+            return got[1]
+        n = self.gor_id.shape[0]
+        cell = self.iv_gor * 6 + self.iv_state.astype(np.int64)
+        return np.bincount(cell, minlength=n * 6).reshape(n, 6)
+
+    def _gor_states_compiled(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(gor_state_ns, gor_state_counts) from one compiled pass over the intervals
+        (`_fastscan.gor_states`), or None: the numpy code runs. The ns are summed as integers:
+        numpy's float64 bincount of these integer durations is exact (sums far below 2^53 ns),
+        so the values are the same."""
+        if "_gor_states_fast" not in self.__dict__:
+            got = None
+            fast = self._scan_kernel(self.iv_start, self.iv_end, self.gor_n_iv)
+            if fast is not None and self.iv_state.dtype == np.int8:
+                n = self.gor_id.shape[0]
+                ns, cnt = np.zeros((n, 6), np.int64), np.zeros((n, 6), np.int64)
+                if fast.gor_states(self.iv_state, self.iv_start, self.iv_end, self.gor_n_iv, 6, ns, cnt):
+                    got = ns, cnt
+            self.__dict__["_gor_states_fast"] = got
+        return self.__dict__["_gor_states_fast"]
 
     # ------------------------------------------------------------------ run bursts
     @cached_property
