@@ -195,6 +195,24 @@ def test_gor_states_identical(built, monkeypatch):
         assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
 
 
+@needs_scan
+def test_column_runs_identical(built, monkeypatch):
+    """`_fastscan.col_runs` (thread and P change points, P transitions, metric rows in one pass)
+    gives the numpy code's threads, their first times, Ps, P steals and GOMAXPROCS changes."""
+    tl, _cg = built
+    fast = build_timelines(tl.cols)
+    got = (*fast.thread_first_seen, fast.procs, fast.proc_steals, fast.gomaxprocs_changes)
+    assert fast._col_runs is not None, "the compiled pass should be taken"
+    _pure(monkeypatch)
+    ref = build_timelines(tl.cols)
+    assert ref._col_runs is None
+    want = (*ref.thread_first_seen, ref.procs, ref.proc_steals, ref.gomaxprocs_changes)
+    assert want[0].shape[0] > 0 and want[2].shape[0] > 0 and want[4]
+    for x, y in zip(got[:4], want[:4]):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+    assert got[4] == want[4]
+
+
 def test_run_by_p_is_the_run_index(built):
     """The graph's per-P split (late timers read it) is the run index's rows, P by P."""
     tl, cg = built

@@ -19,7 +19,8 @@
  * (analysis.syscalls), first_stacks (Timelines.gor_start_stk), gor_flagged (analysis.connections),
  * run_index (Timelines.run_iv/run_index: the running intervals by P in time order, one pass and
  * a radix sort per P instead of a mask, gathers and a 64-bit sort of packed keys), gor_states
- * (Timelines.gor_state_ns/gor_state_counts: one pass over the intervals, no cell keys).
+ * (Timelines.gor_state_ns/gor_state_counts: one pass over the intervals, no cell keys), col_runs
+ * (the thread/P change points, P transitions and metric rows of the event columns, one pass).
  * Every state code and table comes from Python: no trace constants are copied here.
  */
 #define PY_SSIZE_T_CLEAN
@@ -1320,7 +1321,63 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(col_runs_doc,
+"col_runs(m, p, kind, rk, k_state, r_proc, k_metric) -> (m_rows, p_rows, proc_rows, metric_rows)\n\n"
+"One pass over the event columns (m, p int64; kind, rk uint8), each result int64 rows as bytes,\n"
+"ascending: rows where m differs from the row before (or the first row) and m >= 0 (a thread's\n"
+"first event is one of them: Timelines.thread_first_seen); rows where p differs from the row\n"
+"before or the first row (Timelines.procs); rows with kind == k_state and rk == r_proc (the P\n"
+"transitions: procs, proc_steals); rows with kind == k_metric (gomaxprocs_changes).");
+
+static PyObject *col_runs(PyObject *self, PyObject *args) {
+    PyObject *om, *op, *ok, *orr;
+    int k_state, r_proc, k_metric;
+    if (!PyArg_ParseTuple(args, "OOOOiii", &om, &op, &ok, &orr, &k_state, &r_proc, &k_metric)) return NULL;
+    Py_buffer b[4];
+    int nb = 0;
+    PyObject *res = NULL;
+    vec out[4] = {{0}, {0}, {0}, {0}};
+    if (get_buf(om, &b[0], 8, "ql", 0, 0, "m") < 0) goto done;
+    nb++;
+    Py_ssize_t n = b[0].len / 8;
+    if (get_buf(op, &b[1], 8, "ql", n, 0, "p") < 0) goto done;
+    nb++;
+    if (get_buf(ok, &b[2], 1, "B", n, 0, "kind") < 0) goto done;
+    nb++;
+    if (get_buf(orr, &b[3], 1, "B", n, 0, "rk") < 0) goto done;
+    nb++;
+    {
+        const int64_t *m = b[0].buf, *p = b[1].buf;
+        const uint8_t *kind = b[2].buf, *rk = b[3].buf;
+        int err = 0;
+        for (Py_ssize_t i = 0; i < n && !err; i++) {
+            if ((i == 0 || m[i] != m[i - 1]) && m[i] >= 0) err |= vpush(&out[0], i);
+            if (i == 0 || p[i] != p[i - 1]) err |= vpush(&out[1], i);
+            if (kind[i] == k_state && rk[i] == r_proc) err |= vpush(&out[2], i);
+            if (kind[i] == k_metric) err |= vpush(&out[3], i);
+        }
+        if (err) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        res = PyTuple_New(4);
+        for (int k = 0; res && k < 4; k++) {
+            PyObject *x = vbytes(&out[k]);
+            if (!x) {
+                Py_CLEAR(res);
+                break;
+            }
+            PyTuple_SET_ITEM(res, k, x);
+        }
+    }
+done:
+    for (int k = 0; k < nb; k++) PyBuffer_Release(&b[k]);
+    for (int k = 0; k < 4; k++) free(out[k].p);
+    return res;
+}
+
 static PyMethodDef methods[] = {
+    {"col_runs", col_runs, METH_VARARGS, col_runs_doc},
     {"gor_states", gor_states, METH_VARARGS, gor_states_doc},
     {"run_index", run_index, METH_VARARGS, run_index_doc},
     {"first_stacks", first_stacks, METH_VARARGS, first_stacks_doc},

@@ -361,14 +361,37 @@ class Timelines:
         return blocks
 
     @cached_property
+    def _col_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(thread change rows, P change rows, P transition rows, metric rows) of the event
+        columns from one compiled pass (`_fastscan.col_runs`), or None: each user below then
+        runs its own numpy passes, the reference."""
+        c = self.cols
+        fast = self._scan_kernel(c.m, c.p)
+        if fast is None or c.kind.dtype != np.uint8 or c.rk.dtype != np.uint8:
+            return None
+        return tuple(np.frombuffer(b, np.int64) for b in fast.col_runs(c.m, c.p, c.kind, c.rk, K_STATE, R_PROC,
+                                                                        K_METRIC))
+
+    def _proc_rows(self) -> np.ndarray:
+        """Rows of the P state transitions."""
+        runs = self._col_runs
+        if runs is not None:
+            return runs[2]
+        c = self.cols
+        return np.flatnonzero((c.kind == K_STATE) & (c.rk == R_PROC))
+
+    @cached_property
     def procs(self) -> np.ndarray:
         """P ids seen in the trace; not the fake Ps (>= 1000000) of converted Go <= 1.21 traces."""
         c = self.cols
-        pm = (c.kind == K_STATE) & (c.rk == R_PROC)
         # the P column comes in runs (an M's batch of events on one P): each distinct P starts a
         # run, so only the run starts are looked at, not every event
-        p_runs = c.p[run_starts(c.p)] if c.p.shape[0] else c.p
-        ps = unique(np.concatenate([c.rid[pm], p_runs[p_runs >= 0]]))
+        runs = self._col_runs
+        if runs is not None:
+            p_runs = c.p[runs[1]]
+        else:
+            p_runs = c.p[run_starts(c.p)] if c.p.shape[0] else c.p
+        ps = unique(np.concatenate([c.rid[self._proc_rows()], p_runs[p_runs >= 0]]))
         return ps[(ps >= 0) & (ps < FAKE_P_BASE)]
 
     @cached_property
@@ -382,12 +405,16 @@ class Timelines:
         a run of its events, so only the points where the thread column changes are searched,
         not every event (a sort of millions of rows otherwise)."""
         m = self.cols.m
-        chg = np.empty(m.shape[0], dtype=bool)
-        if m.shape[0]:
-            chg[0] = True
-            np.not_equal(m[1:], m[:-1], out=chg[1:])
-        chg &= m >= 0
-        cand = np.flatnonzero(chg)  # a thread's first row is one of these (the row before differs)
+        runs = self._col_runs
+        if runs is not None:
+            cand = runs[0]
+        else:
+            chg = np.empty(m.shape[0], dtype=bool)
+            if m.shape[0]:
+                chg[0] = True
+                np.not_equal(m[1:], m[:-1], out=chg[1:])
+            chg &= m >= 0
+            cand = np.flatnonzero(chg)  # a thread's first row is one of these (the row before differs)
         if cand.shape[0] == 0:
             return m[cand], self.cols.t[cand]
         ids, first = unique(m[cand], return_index=True)
@@ -400,7 +427,11 @@ class Timelines:
         sid = c.string_id("/sched/gomaxprocs:threads")
         out: list[tuple[int, int]] = []
         if sid >= 0:
-            mm = (c.kind == K_METRIC) & (c.s1 == sid)
+            runs = self._col_runs
+            if runs is not None:  # the few metric rows, then their name
+                mm = runs[3][c.s1[runs[3]] == sid]
+            else:
+                mm = (c.kind == K_METRIC) & (c.s1 == sid)
             ts, vs = c.t[mm], c.val[mm].astype(np.int64)
             if ts.shape[0]:
                 keep = np.ones(ts.shape[0], dtype=bool)
@@ -428,7 +459,7 @@ class Timelines:
     def proc_steals(self) -> np.ndarray:
         """Event rows of ProcSteal: a P taken Running->Idle by another context."""
         c = self.cols
-        rows = np.flatnonzero((c.kind == K_STATE) & (c.rk == R_PROC))  # the few P transitions, then their fields
+        rows = self._proc_rows()  # the few P transitions, then their fields
         m = (c.sto[rows] != P_RUNNING) & (c.sfrom[rows] == P_RUNNING) & (c.p[rows] != c.rid[rows])
         return rows[m]
 
