@@ -267,13 +267,16 @@ class Timelines:
         """
         if not self.iv_g.shape[0]:
             return np.zeros(0, dtype=bool)
-        fast = self._cpu_mask(threshold_ns, user_only, False, 0.0)
-        if fast is not None:
-            return fast
-        m = (self.iv_state == G_RUNNING) & (self.burst_run_ns[self.burst_id] >= threshold_ns)
-        if user_only:
-            m &= ~self.gor_is_system[self.iv_gor]
-        return m
+        memo = self.__dict__.setdefault("_cpu_bound", {})  # the hog mask starts from it: computed once
+        key = (int(threshold_ns), bool(user_only))
+        if key not in memo:
+            m = self._cpu_mask(threshold_ns, user_only, False, 0.0)
+            if m is None:
+                m = (self.iv_state == G_RUNNING) & (self.burst_run_ns[self.burst_id] >= threshold_ns)
+                if user_only:
+                    m &= ~self.gor_is_system[self.iv_gor]
+            memo[key] = m
+        return memo[key]
 
     def cpu_hog_mask(self, threshold_ns: int = 10_000_000, min_share: float = 0.10) -> np.ndarray:
         """Running intervals of CPU hogs: user goroutines whose >= threshold bursts add up to at
@@ -282,19 +285,20 @@ class Timelines:
         A single long Running interval can also be the OS descheduling a thread on a loaded
         machine (the goroutine stays Running to Go); a hog keeps the CPU over and over.
         """
-        if self.iv_g.shape[0]:
-            fast = self._cpu_mask(threshold_ns, True, True, min_share)
-            if fast is not None:
-                return fast
         m = self.cpu_bound_mask(threshold_ns)
         if not m.any():
-            return m
-        gi = self.iv_gor
-        busy = np.bincount(gi[m], weights=self.iv_dur[m], minlength=self.gor_id.shape[0])
-        alive = self.iv_state != G_NOTEXIST  # after exit the goroutine's time no longer counts
-        life = np.bincount(gi[alive], weights=self.iv_dur[alive], minlength=self.gor_id.shape[0])
+            return m.copy()
+        # the few CPU-bound intervals, not every interval: their goroutines' busy time, and each
+        # goroutine's life from its time per state (after exit its time no longer counts)
+        idx = np.flatnonzero(m)
+        gi = self.iv_gor[idx]
+        busy = np.bincount(gi, weights=self.iv_dur[idx], minlength=self.gor_id.shape[0])
+        state_ns = self.gor_state_ns
+        life = (state_ns.sum(axis=1) - state_ns[:, G_NOTEXIST]).astype(np.float64)
         hog = (busy >= threshold_ns) & (busy >= min_share * np.maximum(life, 1.0))
-        return m & hog[gi]
+        out = np.zeros(m.shape[0], dtype=bool)
+        out[idx[hog[gi]]] = True
+        return out
 
     # ------------------------------------------------------------------ procs
     @cached_property
