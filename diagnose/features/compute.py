@@ -79,6 +79,7 @@ class _Ctx:
         self.dur_s = self.dur_ns / 1e9
         self.nw = cg.nw  # computed once, by the graph
         self.sc = cg.sc
+        self._frames: dict[tuple[str, str, int], Frame] = {}
 
     @cached_property
     def parked(self) -> np.ndarray:
@@ -109,13 +110,22 @@ class _Ctx:
     def chain(self, steps: list[dict]) -> list[ChainStep]:
         return [ChainStep(goroutine=s["goroutine"], start_ns=s["start_ns"], end_ns=s["end_ns"],
                           relation=s["relation"], detail=s["detail"],
-                          stack=[Frame(func=f, file=fl, line=ln) for f, fl, ln in s["stack"]]) for s in steps]
+                          stack=[self.frame(fr) for fr in s["stack"]]) for s in steps]
+
+    def frame(self, fr: tuple[str, str, int]) -> Frame:
+        """The Frame of (func, file, line), validated once per window: the same few frames
+        recur in every chain and stack cited (a window cites ~1000 frames, ~100 distinct)."""
+        got = self._frames.get(fr)
+        if got is None:
+            f, fl, ln = fr
+            got = self._frames[fr] = Frame(func=f, file=fl, line=ln)
+        return got
 
     def rel(self, t) -> int:
         return int(t) - self.t0
 
     def frames(self, sid: int, limit: int = 12) -> list[Frame]:
-        return [Frame(func=f, file=fl, line=ln) for f, fl, ln in self.tl.stacks.frames(int(sid), limit)]
+        return [self.frame(fr) for fr in self.tl.stacks.frames(int(sid), limit)]
 
     def ev(self, note: str, g=(), start=None, end=None, stk: int = 0, dur_ns=None, chain=None) -> Evidence:
         gs = [int(x) for x in (g if isinstance(g, (list, tuple, np.ndarray)) else [g])]

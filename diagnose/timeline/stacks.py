@@ -109,6 +109,7 @@ class StackInfo:
         self.cols = cols
         self.n = max(cols.n_stacks, 1)
         self._funcs: list[list[str]] | None = None
+        self._frames: dict[tuple[int, int], list[tuple[str, str, int]]] = {}
 
     @property
     def funcs(self) -> list[list[str]]:
@@ -297,4 +298,11 @@ class StackInfo:
         return self.any_func(keys.__contains__)
 
     def frames(self, sid: int, limit: int = 12) -> list[tuple[str, str, int]]:
-        return [(fn, fl, ln) for fn, fl, ln, _ in self.cols.stack(int(sid))[:limit]]
+        """(func, file, line) of stack `sid`, leaf first, at most `limit`: resolved once per
+        (stack, limit) -- every chain step and evidence item cites a stack, the same few over
+        and over. The list is shared: callers copy it before changing it."""
+        key = (int(sid), int(limit))
+        got = self._frames.get(key)
+        if got is None:
+            got = self._frames[key] = [(fn, fl, ln) for fn, fl, ln, _ in self.cols.stack(key[0])[:limit]]
+        return got
