@@ -121,7 +121,26 @@ static inline Py_ssize_t bucket_of(uint64_t v) {
  * a histogram of the buckets finds each rank's bucket, the few buckets needed are gathered and
  * selected in the same way (a bucket one value wide is that value). O(n) a level, rarely more
  * than one level; a does not change. Returns -1 when out of memory. */
+static int select_ranks_in(const int64_t *a, Py_ssize_t n, const Py_ssize_t *r, int m, int64_t *out, int64_t lo,
+                           int64_t hi);
+
 static int select_ranks(const int64_t *a, Py_ssize_t n, const Py_ssize_t *r, int m, int64_t *out) {
+    int64_t lo = n ? a[0] : 0, hi = lo;
+    if (n > 1024)
+        for (Py_ssize_t i = 1; i < n; i++) {
+            lo = a[i] < lo ? a[i] : lo;
+            hi = a[i] > hi ? a[i] : hi;
+        }
+    return select_ranks_in(a, n, r, m, out, lo, hi);
+}
+
+/* One histogram for every selection: zeroed per use (a fresh calloc of 256 KB costs page faults
+ * on each call). A selection is done with it before it selects inside a bucket (recursion). */
+static uint32_t hist_scratch[NBUCKET];
+
+/* select_ranks with lo and hi, the minimum and maximum of a (used when n > 1024), known. */
+static int select_ranks_in(const int64_t *a, Py_ssize_t n, const Py_ssize_t *r, int m, int64_t *out, int64_t lo,
+                           int64_t hi) {
     if (n <= 1024) {
         int64_t *t = (int64_t *)malloc((size_t)n * sizeof(int64_t));
         if (!t) return -1;
@@ -131,17 +150,12 @@ static int select_ranks(const int64_t *a, Py_ssize_t n, const Py_ssize_t *r, int
         free(t);
         return 0;
     }
-    int64_t lo = a[0], hi = a[0];
-    for (Py_ssize_t i = 1; i < n; i++) {
-        if (a[i] < lo) lo = a[i];
-        if (a[i] > hi) hi = a[i];
-    }
     if (lo == hi) {
         for (int j = 0; j < m; j++) out[j] = lo;
         return 0;
     }
-    uint32_t *hist = (uint32_t *)calloc(NBUCKET, sizeof(uint32_t));
-    if (!hist) return -1;
+    uint32_t *hist = hist_scratch;
+    memset(hist, 0, sizeof(hist_scratch));
     for (Py_ssize_t i = 0; i < n; i++) hist[bucket_of((uint64_t)a[i] - (uint64_t)lo)]++;
     /* each rank's bucket and its rank within the bucket */
     Py_ssize_t bucket[8], inner[8];
@@ -184,32 +198,54 @@ static int select_ranks(const int64_t *a, Py_ssize_t n, const Py_ssize_t *r, int
         }
     }
     for (int k = 0; k < nb; k++) free(buf[k]);
-    free(hist);
     return rc;
 }
 
 static double ms_of(int64_t ns) { return (double)ns / 1e6; }
 
-/* numpy's pairwise summation of float64 (loops_utils.h: blocks of 128, eight accumulators) */
-static double pairwise_ms(const int64_t *a, Py_ssize_t n) {
+/* numpy's pairwise summation of float64 (loops_utils.h: blocks of 128, eight accumulators) of
+ * a / 1e6, and the minimum and maximum of a in the same pass (lo, hi: start values) */
+static double pairwise_ms_mm(const int64_t *a, Py_ssize_t n, int64_t *lo, int64_t *hi) {
+    int64_t l = *lo, h = *hi;
+    double res;
     if (n < 8) {
-        double res = 0.;
-        for (Py_ssize_t i = 0; i < n; i++) res += ms_of(a[i]);
-        return res;
+        res = 0.;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            res += ms_of(a[i]);
+            l = a[i] < l ? a[i] : l;
+            h = a[i] > h ? a[i] : h;
+        }
     } else if (n <= 128) {
-        double r[8], res;
+        double r[8];
         Py_ssize_t i;
-        for (int j = 0; j < 8; j++) r[j] = ms_of(a[j]);
+        for (int j = 0; j < 8; j++) {
+            r[j] = ms_of(a[j]);
+            l = a[j] < l ? a[j] : l;
+            h = a[j] > h ? a[j] : h;
+        }
         for (i = 8; i < n - (n % 8); i += 8)
-            for (int j = 0; j < 8; j++) r[j] += ms_of(a[i + j]);
+            for (int j = 0; j < 8; j++) {
+                r[j] += ms_of(a[i + j]);
+                l = a[i + j] < l ? a[i + j] : l;
+                h = a[i + j] > h ? a[i + j] : h;
+            }
         res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++) res += ms_of(a[i]);
-        return res;
+        for (; i < n; i++) {
+            res += ms_of(a[i]);
+            l = a[i] < l ? a[i] : l;
+            h = a[i] > h ? a[i] : h;
+        }
     } else {
         Py_ssize_t n2 = n / 2;
         n2 -= n2 % 8;
-        return pairwise_ms(a, n2) + pairwise_ms(a + n2, n - n2);
+        *lo = l;
+        *hi = h;
+        double x = pairwise_ms_mm(a, n2, lo, hi);
+        return x + pairwise_ms_mm(a + n2, n - n2, lo, hi);
     }
+    *lo = l;
+    *hi = h;
+    return res;
 }
 
 static int rank_slot(const Py_ssize_t *ranks, int nr, Py_ssize_t k) {
@@ -227,7 +263,8 @@ static int dist_core(const int64_t *a, Py_ssize_t n, double out[5]) {
     static const double pct[3] = {50.0, 95.0, 99.0};
     Py_ssize_t prev[3], next[3];
     double gamma[3];
-    out[0] = pairwise_ms(a, n);
+    int64_t lo = a[0], hi = a[0];
+    out[0] = pairwise_ms_mm(a, n, &lo, &hi);
     for (int j = 0; j < 3; j++) {
         double q = pct[j] / 100.0;
         double v = (double)(n - 1) * q;
@@ -255,7 +292,7 @@ static int dist_core(const int64_t *a, Py_ssize_t n, double out[5]) {
     for (int i = 0; i < nw; i++)
         if (nr == 0 || ranks[nr - 1] != want[i]) ranks[nr++] = want[i];
     int64_t val[7];
-    if (select_ranks(a, n, ranks, nr, val) < 0) return -1;
+    if (select_ranks_in(a, n, ranks, nr, val, lo, hi) < 0) return -1;
 #define AT(k) ms_of(val[rank_slot(ranks, nr, (k))])
     for (int j = 0; j < 3; j++) {
         double x = AT(prev[j]), y = AT(next[j]), t = gamma[j];
