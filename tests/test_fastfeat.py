@@ -184,6 +184,12 @@ def test_busy_stretches_and_held_shares(path):
     system = tl.gor_is_system[tl.gor_index(held.g)]
     assert (tot, user) == (int(held.overlap.sum()), int(held.overlap[~system].sum()))
     assert timers.late_timers_compiled(FK._fastfeat, tl, t, 1 << 62)[1:] == (0, 0)
+    # the kernel sums the runs wholly inside a window by prefix sums where a P's runs are
+    # disjoint and in order (Go's are): these traces take that path, and windows span many runs
+    ri = tl.run_index
+    for a, z in ri.segments():
+        assert (ri.end[a:z] >= ri.start[a:z]).all() and (ri.end[a:z - 1] <= ri.start[a + 1:z]).all()
+    assert np.bincount(held.window).max() > 2
 
 
 @needs_feat
