@@ -213,6 +213,24 @@ def test_column_runs_identical(built, monkeypatch):
     assert got[4] == want[4]
 
 
+def test_rank_holders_by_index_is_rank_holders(built):
+    """Ranking the P holders over the goroutine index gives rank_holders' arrays (goroutines,
+    row groups, totals, order with ties by first appearance) on the pairs of real windows,
+    including ones where goroutines tie (equal overlap, made by a constant overlap)."""
+    tl, cg = built
+    wins = _windows(tl, cg)
+    pairs = A.held_p_pairs(tl, np.array([w[0] for w in wins]), np.array([w[1] for w in wins]))
+    assert pairs.run_iv.shape[0] > 0
+    for k in np.unique(pairs.window).tolist():
+        sel = pairs.window == k
+        ri, ov = pairs.run_iv[sel], pairs.overlap[sel]
+        for o in (ov, np.ones_like(ov)):
+            got = C.rank_holders_by_index(tl.iv_gor[ri], o, tl.gor_id)
+            want = C.rank_holders(tl.iv_g[ri], o)
+            for x, y in zip(got, want):
+                assert x.dtype == y.dtype and np.array_equal(x, y)
+
+
 def test_run_by_p_is_the_run_index(built):
     """The graph's per-P split (late timers read it) is the run index's rows, P by P."""
     tl, cg = built

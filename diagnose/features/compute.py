@@ -274,7 +274,7 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
             sel = pairs.window == k
             held = pairs.run_iv[sel]
             ov = pairs.overlap[sel]
-            ran = _top_holders(tl.iv_g[held], ov, 6)
+            ran = _top_holders(tl, held, ov, 6)
             who = ", ".join(f"g{g} {o / 1e6:.1f}ms" for g, o in ran) or "no goroutine (Ps idle or unknown)"
             stk = int(tl.iv_stk[held[np.argmax(ov)]]) if held.shape[0] else int(nw.stk[i])
             ev.append(ctx.ev(f"goroutine {int(nw.g[i])} waited {nw.wake_to_run[i] / 1e6:.1f} ms for a P after a "
@@ -330,11 +330,12 @@ def _runnable_then_running(tl: Timelines) -> tuple[np.ndarray, np.ndarray]:
     return rn, wk
 
 
-def _top_holders(gs: np.ndarray, overlap: np.ndarray, n: int) -> list[tuple[int, int]]:
-    """The n goroutines that held a P longest, [(goroutine, ns)] (`chains.rank_holders`)."""
-    if gs.shape[0] == 0:
+def _top_holders(tl: Timelines, run_iv: np.ndarray, overlap: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """The n goroutines whose running intervals `run_iv` held a P longest, [(goroutine, ns)]
+    (`chains.rank_holders`, over the goroutine index)."""
+    if run_iv.shape[0] == 0:
         return []
-    ug, _inv, tot, top = C.rank_holders(gs, overlap)
+    ug, _inv, tot, top = C.rank_holders_by_index(tl.iv_gor[run_iv], overlap, tl.gor_id)
     return list(zip(ug[top[:n]].tolist(), tot[top[:n]].tolist()))
 
 

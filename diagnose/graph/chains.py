@@ -47,6 +47,24 @@ def rank_holders(gs: np.ndarray, overlap: np.ndarray) -> tuple[np.ndarray, np.nd
     return ug, inv, totals, np.lexsort((first_at, -totals))
 
 
+def rank_holders_by_index(gi: np.ndarray, overlap: np.ndarray,
+                          gor_id: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`rank_holders(gor_id[gi], overlap)` from goroutine *indices* `gi` (into the ascending
+    `gor_id`): the same four arrays, from counts over the goroutine index instead of a sort of
+    the rows (a slow wake-up's window overlaps ~30k runs of a few goroutines)."""
+    n, ng = gi.shape[0], gor_id.shape[0]
+    present = np.flatnonzero(np.bincount(gi, minlength=ng))
+    slot = np.zeros(ng, dtype=np.intp)
+    slot[present] = np.arange(present.shape[0])
+    inv = slot[gi]
+    totals = np.bincount(inv, weights=overlap.astype(np.float64), minlength=present.shape[0]).astype(np.int64)
+    # a goroutine's first row starts one of its runs of rows: only run starts are candidates
+    starts = np.flatnonzero(np.concatenate(([True], gi[1:] != gi[:-1]))) if n else np.zeros(0, np.int64)
+    first_at = np.full(present.shape[0], n, dtype=np.int64)
+    np.minimum.at(first_at, inv[starts], starts)
+    return gor_id[present], inv, totals, np.lexsort((first_at, -totals))
+
+
 def held_runs(cg, start: int, end: int, exclude: int | None = None,
               n: int = MAX_HOLDERS) -> list[tuple[int, int, int, int]]:
     """Who held the Ps during [start, end) (absolute ns), longest first: (goroutine, ns it ran
