@@ -1079,45 +1079,34 @@ PyDoc_STRVAR(run_index_doc,
 "written to the int64 arrays run (i), rs (start), re (end), rem (running max of the ends within\n"
 "each P) and rg (gor), which must hold exactly as many items as there are such intervals;\n"
 "segoff: the row offsets of each P's rows (P ids ascending) and the total. None when the P ids of\n"
-"the running intervals span more than 65536 values (the caller's numpy code runs).");
+"the running intervals span more than 65536 values, or a start (less the first) and a row position\n"
+"within a P do not fit 64 bits together (the caller's numpy code runs).");
 
-/* Stable LSD radix sort of rows[0..n) by key[0..n) (uint64, < 2^bits), 11 bits a pass; tk/tr
- * are scratch of n items. The result is in rows/key. */
-static void radix_rows(uint64_t *key, int64_t *rows, uint64_t *tk, int64_t *tr, Py_ssize_t n, int bits) {
-    Py_ssize_t cnt[2048];
-    for (int shift = 0; shift < bits; shift += 11) {
-        memset(cnt, 0, sizeof(cnt));
-        for (Py_ssize_t i = 0; i < n; i++) cnt[(key[i] >> shift) & 2047]++;
-        Py_ssize_t acc = 0;
-        for (int d = 0; d < 2048; d++) {
-            Py_ssize_t c = cnt[d];
-            cnt[d] = acc;
-            acc += c;
-        }
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_ssize_t at = cnt[(key[i] >> shift) & 2047]++;
-            tk[at] = key[i];
-            tr[at] = rows[i];
-        }
-        memcpy(key, tk, (size_t)n * sizeof(uint64_t));
-        memcpy(rows, tr, (size_t)n * sizeof(int64_t));
-    }
-}
+/* Stable LSD radix sort of the words a[0..n) (n < 2^32) by their bits [lo, lo + bits), in passes
+ * of at most 11 bits (wider digits scatter to too many places at once: slower here), the digit
+ * histograms of every pass counted in one read; the scatter passes ping-pong with the scratch t.
+ * Returns whichever of a and t holds the result. The counters are static (the GIL is held). */
+static uint32_t radix_hist[6][1 << 11];
 
-/* Stable LSD radix sort of the words a[0..n) by their bits [lo, lo + bits), 11 a pass, ping-pong
- * with the scratch t: returns whichever of a and t holds the result. */
 static const uint64_t *radix_packed(uint64_t *a, uint64_t *t, Py_ssize_t n, int lo, int bits) {
-    Py_ssize_t cnt[2048];
-    for (int shift = lo; shift < lo + bits; shift += 11) {
-        memset(cnt, 0, sizeof(cnt));
-        for (Py_ssize_t i = 0; i < n; i++) cnt[(a[i] >> shift) & 2047]++;
-        Py_ssize_t acc = 0;
-        for (int d = 0; d < 2048; d++) {
-            Py_ssize_t c = cnt[d];
-            cnt[d] = acc;
+    if (bits <= 0 || n < 2) return a;
+    int nd = (bits + 10) / 11, w = (bits + nd - 1) / nd;
+    uint64_t dmask = ((uint64_t)1 << w) - 1;
+    for (int d = 0; d < nd; d++) memset(radix_hist[d], 0, sizeof(uint32_t) << w);
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (int d = 0; d < nd; d++) radix_hist[d][(a[i] >> (lo + d * w)) & dmask]++;
+    for (int d = 0; d < nd; d++) {
+        uint32_t acc = 0, *h = radix_hist[d];
+        for (uint64_t v = 0; v <= dmask; v++) {
+            uint32_t c = h[v];
+            h[v] = acc;
             acc += c;
         }
-        for (Py_ssize_t i = 0; i < n; i++) t[cnt[(a[i] >> shift) & 2047]++] = a[i];
+    }
+    for (int d = 0; d < nd; d++) {
+        uint32_t *h = radix_hist[d];
+        int shift = lo + d * w;
+        for (Py_ssize_t i = 0; i < n; i++) t[h[(a[i] >> shift) & dmask]++] = a[i];
         uint64_t *x = a;
         a = t;
         t = x;
@@ -1201,6 +1190,14 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
         cnt[0] = 0;
         uint64_t sspan = (uint64_t)smax - (uint64_t)smin;
         int bits = sspan ? 64 - __builtin_clzll(sspan) : 0;
+        Py_ssize_t maxlen = 0;
+        for (Py_ssize_t k = 0; k < span; k++) maxlen = cnt[k + 1] - cnt[k] > maxlen ? cnt[k + 1] - cnt[k] : maxlen;
+        int ibmax = maxlen > 1 ? 64 - __builtin_clzll((uint64_t)(maxlen - 1)) : 0;
+        if (bits + ibmax > 64 || maxlen >= ((Py_ssize_t)1 << 32)) { /* start and position do not fit a word */
+            Py_INCREF(Py_None);
+            res = Py_None;
+            goto done;
+        }
         vec seg = {0};
         for (Py_ssize_t k = 0; k < span; k++) {
             Py_ssize_t a = cnt[k], z = cnt[k + 1];
@@ -1215,23 +1212,15 @@ static PyObject *run_index(PyObject *self, PyObject *args) {
             int64_t *tr = rg + a;
             Py_ssize_t len = z - a;
             int ib = len > 1 ? 64 - __builtin_clzll((uint64_t)(len - 1)) : 0;
-            int sorted = 1;
-            if (bits + ib <= 64) { /* (start, position) packed in one word: one array to sort */
-                for (Py_ssize_t i = 0; i < len; i++) {
-                    key[i] = (((uint64_t)S[run[a + i]] - (uint64_t)smin) << ib) | (uint64_t)i;
-                    sorted &= i == 0 || key[i] > key[i - 1];
-                }
-                if (!sorted) {
-                    const uint64_t *o = radix_packed(key, tk, len, ib, bits), mask = ((uint64_t)1 << ib) - 1;
-                    for (Py_ssize_t i = 0; i < len; i++) tr[i] = run[a + (Py_ssize_t)(o[i] & mask)];
-                    memcpy(run + a, tr, (size_t)len * sizeof(int64_t));
-                }
-            } else { /* keys in rs, rows sorted in place in run, scratch in re and rg */
-                for (Py_ssize_t i = 0; i < len; i++) {
-                    key[i] = (uint64_t)S[run[a + i]] - (uint64_t)smin;
-                    sorted &= i == 0 || key[i] >= key[i - 1];
-                }
-                if (!sorted) radix_rows(key, run + a, tk, tr, len, bits);
+            int sorted = 1; /* (start, position) packed in one word: one array to sort */
+            for (Py_ssize_t i = 0; i < len; i++) {
+                key[i] = (((uint64_t)S[run[a + i]] - (uint64_t)smin) << ib) | (uint64_t)i;
+                sorted &= i == 0 || key[i] > key[i - 1];
+            }
+            if (!sorted) {
+                const uint64_t *o = radix_packed(key, tk, len, ib, bits), mask = ((uint64_t)1 << ib) - 1;
+                for (Py_ssize_t i = 0; i < len; i++) tr[i] = run[a + (Py_ssize_t)(o[i] & mask)];
+                memcpy(run + a, tr, (size_t)len * sizeof(int64_t));
             }
             int64_t emax = 0;
             for (Py_ssize_t i = a; i < z; i++) {
