@@ -387,7 +387,7 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     f.netpoller_write_per_s = round(int((wr & (sc.cls == CC_NETPOLLER)).sum()) / ctx.dur_s, 6)
     f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, sc, ctx.write_blocked, ctx.writes)
     f.writes_per_wait = writes_per_wait(tl, sc, ctx.writes)
-    rawio = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
+    rawio = _raw_user(sc, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
     f.raw_user_io_count = int(rawio.sum())
     f.raw_user_io_ms = round(float(sc.dur[rawio].sum()) / 1e6, 6)
     f.blocking_raw_io_count = int((rawio & (sc.dur >= BLOCKING_NS)).sum())
@@ -410,11 +410,14 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
         lab_of_stack = np.array([lab_ids.setdefault(lb, len(lab_ids)) for lb in labels], dtype=np.int64)
         li = li_of(lab_of_stack)
         names = list(lab_ids)
-        totals = np.bincount(li, weights=sc.dur.astype(np.float64), minlength=len(names))
-        counts = np.bincount(li, minlength=len(names))
-        order = np.lexsort((-counts, -totals))[:MAX_SITES]
         fast = feat_kernel()
         grouped = dists_by_group(fast, li, sc.dur, len(names)) if fast is not None else None
+        # bincount casts the int64 weights to float64 itself (no float copy of the column); the
+        # compiled groups already counted their rows
+        totals = np.bincount(li, weights=sc.dur, minlength=len(names))
+        counts = (np.array([d.count for d in grouped[0]], dtype=np.int64) if grouped is not None
+                  else np.bincount(li, minlength=len(names)))
+        order = np.lexsort((-counts, -totals))[:MAX_SITES]
         lost = np.bincount(li[sc.lost_p], minlength=len(names))
         for k in order.tolist():
             site, call, cls = names[k]
@@ -446,6 +449,16 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
         ev.append(_write_run(ctx, wr))
     f.evidence = ev
     return f
+
+
+def _raw_user(sc, families: tuple[int, ...]) -> np.ndarray:
+    """Mask: syscalls from raw user code (CC_RAW_USER) of one of `families` -- the family test
+    only on the few raw ones, not on every syscall of the window."""
+    m = sc.cls == CC_RAW_USER
+    k = np.flatnonzero(m)
+    if k.shape[0]:
+        m[k] = np.isin(sc.fam[k], families)
+    return m
 
 
 def _present(keys: np.ndarray):
@@ -551,7 +564,7 @@ def fd_features(ctx: _Ctx) -> FdFeatures:
     dup = st.file_dup[sc.stk] if len(sc) else np.zeros(0, bool)
     f.set_blocking_count = int(sb.sum())
     f.file_dup_count = int(dup.sum())
-    rawrw = (sc.cls == CC_RAW_USER) & np.isin(sc.fam, (FAM_READ, FAM_WRITE))
+    rawrw = _raw_user(sc, (FAM_READ, FAM_WRITE))
     f.raw_fd_io_count = int(rawrw.sum())
     f.connections = sum(1 for n in ctx.cg.conns.nodes if n.kind == "conn")
     ev = []
