@@ -41,3 +41,24 @@ def test_http2_frame_writers_count_one_write_each():
     """Go's HTTP/2 server writes each frame from a goroutine of its own that exits after it:
     no wait, one write; the median stays at 1 (the limit the rule's header names)."""
     assert extract(str(GEN / "h2tls-healthy-go1.22.10.trace")).syscalls.writes_per_wait == 1.0
+
+
+@pytest.mark.parametrize("name", ["gen/framed-write64-go1.22.10.trace", "healthy-heavy-go1.22.10.trace"])
+def test_writes_per_goroutine_counts_each_goroutines_block(name, monkeypatch):
+    """The per-block count (a goroutine's syscalls are one block of rows) equals a count over
+    every write's goroutine index, and so does its many-goroutines path."""
+    import numpy as np
+
+    from diagnose.features import backpressure as B
+    from diagnose.timeline import analysis as A, build_timelines, load_columns
+    from diagnose.timeline.stacks import FAM_WRITE
+
+    tl = build_timelines(load_columns(str(FX / name)))
+    sc = A.syscalls(tl)
+    wr = sc.fam == FAM_WRITE
+    want = np.bincount(tl.iv_gor[sc.iv[wr]], minlength=tl.gor_id.shape[0])
+    assert want.sum() > 100 and (want > 0).sum() >= 2
+    got = B.writes_per_goroutine(tl, sc, wr)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    monkeypatch.setattr(B, "MAX_BLOCKS_COUNTED", 0)
+    assert np.array_equal(B.writes_per_goroutine(tl, sc, wr), want)

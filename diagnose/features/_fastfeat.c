@@ -327,6 +327,23 @@ static PyObject *dist_ms(PyObject *self, PyObject *args) {
     return Py_BuildValue("ddddd", out[0], out[1], out[2], out[3], out[4]);
 }
 
+/* Scratch kept from call to call (grown, never shrunk): group_dists and late_timers need arrays
+ * as long as the syscalls or the running intervals, and fresh pages for them on every window
+ * cost as much as the work. The GIL is held throughout: one user at a time (neither calls the
+ * other). */
+static int64_t *late_scratch = NULL;
+static size_t late_scratch_n = 0;
+
+static int64_t *scratch_i64(size_t n) {
+    if (n > late_scratch_n) {
+        int64_t *p = (int64_t *)realloc(late_scratch, n * sizeof(int64_t));
+        if (!p) return NULL;
+        late_scratch = p;
+        late_scratch_n = n;
+    }
+    return late_scratch;
+}
+
 PyDoc_STRVAR(group_dists_doc,
 "group_dists(idx, ns, n, distinct) -> (dists, counts): for each group k < n, the rows i with\n"
 "idx[i] == k (other idx values are no group) in row order: dists[k] = None (no row) or\n"
@@ -355,8 +372,8 @@ static PyObject *group_dists(PyObject *self, PyObject *args) {
     }
     const int64_t *idx = I64(bi), *v = I64(bv), *d = bd.buf ? I64(bd) : NULL;
     off = (Py_ssize_t *)calloc((size_t)ng + 2, sizeof(Py_ssize_t));
-    vals = (int64_t *)malloc((size_t)n * sizeof(int64_t) + 8);
-    if (d) dv = (int64_t *)malloc((size_t)n * sizeof(int64_t) + 8);
+    vals = scratch_i64(2 * (size_t)n + 2);
+    if (vals && d) dv = vals + n + 1;
     if (!off || !vals || (d && !dv)) {
         PyErr_NoMemory();
         goto done;
@@ -432,8 +449,6 @@ done:
     Py_XDECREF(dists);
     Py_XDECREF(counts);
     free(off);
-    free(vals);
-    free(dv);
     free(stamp);
     if (bi.buf) PyBuffer_Release(&bi);
     if (bv.buf) PyBuffer_Release(&bv);
@@ -597,22 +612,6 @@ static Py_ssize_t search(const int64_t *a, Py_ssize_t lo, Py_ssize_t hi, int64_t
 
 /* busy[j]: timers.all_busy_before for t[j] -- the minimum over the Ps in procs of how long the P
  * had been running without a gap > gap up to t[j] (0 for a P idle then, or that never ran). */
-/* Scratch kept from call to call (grown, never shrunk): late_timers needs three arrays as long
- * as the running intervals, and fresh pages for them on every window cost as much as the scan.
- * The GIL is held throughout: one user at a time. */
-static int64_t *late_scratch = NULL;
-static size_t late_scratch_n = 0;
-
-static int64_t *scratch_i64(size_t n) {
-    if (n > late_scratch_n) {
-        int64_t *p = (int64_t *)realloc(late_scratch, n * sizeof(int64_t));
-        if (!p) return NULL;
-        late_scratch = p;
-        late_scratch_n = n;
-    }
-    return late_scratch;
-}
-
 static int busy_before(const byp_t *b, const int64_t *procs, Py_ssize_t np_, const int64_t *t, Py_ssize_t nt,
                        int64_t gap, int64_t *busy, int64_t *stretch) {
     /* stretch[i]: start of the busy stretch row i belongs to (a new one after a gap > gap) */

@@ -178,10 +178,25 @@ def _presence_ns(tl: Timelines, g: np.ndarray) -> np.ndarray:
     return np.clip(end - start, 0, None).astype(np.int64)
 
 
+#: above this many goroutines with syscalls, writes_per_goroutine counts in one pass, not per block
+MAX_BLOCKS_COUNTED = 256
+
+
 def writes_per_goroutine(tl: Timelines, sc: Syscalls, wr: np.ndarray) -> np.ndarray:
-    """Syscalls selected by `wr` per goroutine index (tl.gor_id order): a count over the
-    goroutine index instead of a sort of the goroutine ids (a window holds ~100k writes)."""
-    return np.bincount(tl.iv_gor[sc.iv[wr]], minlength=tl.gor_id.shape[0])
+    """Syscalls selected by `wr` per goroutine index (tl.gor_id order). The syscalls are rows of
+    ascending interval index (`sc.iv`), and intervals are grouped by goroutine in that order, so
+    each goroutine's syscalls are one block: a count per block from a running sum of `wr`, not a
+    gather of every selected syscall's goroutine (a window holds ~200k writes)."""
+    first = tl.gor_first_iv.astype(np.int64)
+    lo = np.searchsorted(sc.iv, first, side="left")
+    hi = np.searchsorted(sc.iv, first + tl.gor_n_iv, side="left")
+    some = np.flatnonzero(hi > lo)
+    if some.shape[0] > MAX_BLOCKS_COUNTED:  # many goroutines with few syscalls each: one count
+        return np.bincount(tl.iv_gor[sc.iv[wr]], minlength=tl.gor_id.shape[0])
+    out = np.zeros(tl.gor_id.shape[0], dtype=np.int64)
+    for k, a, b in zip(some.tolist(), lo[some].tolist(), hi[some].tolist()):
+        out[k] = np.count_nonzero(wr[a:b])
+    return out
 
 
 def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked,

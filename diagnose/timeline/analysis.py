@@ -97,9 +97,8 @@ def held_p_pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray) -> HeldP
     if ri.run.shape[0] == 0 or w_start.shape[0] == 0:
         z = np.zeros(0, np.int64)
         return HeldPairs(z, z, z)
-    out_w, out_r = [], []
+    out_w, out_pos = [], []
     for a, b in ri.segments():
-        seg = ri.run[a:b]
         # on one P, Running intervals do not overlap: ends are sorted as starts are
         lo = np.searchsorted(ri.end_max[a:b], w_start, side="right")
         hi = np.searchsorted(ri.start[a:b], w_end, side="left")
@@ -108,18 +107,18 @@ def held_p_pairs(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray) -> HeldP
         if tot == 0:
             continue
         wi = np.repeat(np.arange(w_start.shape[0]), cnt)
-        base = np.repeat(lo - np.concatenate(([0], np.cumsum(cnt)[:-1])), cnt)
-        ri_ = seg[base + np.arange(tot)]
+        base = np.repeat(a + lo - np.concatenate(([0], np.cumsum(cnt)[:-1])), cnt)
         out_w.append(wi)
-        out_r.append(ri_)
+        out_pos.append(base + np.arange(tot))  # rows of the run index
     if not out_w:
         z = np.zeros(0, np.int64)
         return HeldPairs(z, z, z)
     wi = np.concatenate(out_w)
-    rix = np.concatenate(out_r)
-    ov = np.minimum(tl.iv_end[rix], w_end[wi]) - np.maximum(tl.iv_start[rix], w_start[wi])
+    pos = np.concatenate(out_pos)
+    # the run index's own start/end columns, not a gather from every interval's
+    ov = np.minimum(ri.end[pos], w_end[wi]) - np.maximum(ri.start[pos], w_start[wi])
     keep = ov > 0
-    return HeldPairs(wi[keep], rix[keep], ov[keep])
+    return HeldPairs(wi[keep], ri.run[pos[keep]], ov[keep])
 
 
 @dataclass
