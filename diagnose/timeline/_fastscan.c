@@ -965,11 +965,20 @@ done:
     return res;
 }
 
+static inline Py_ssize_t row_at(const void *ev, int wide, Py_ssize_t i, Py_ssize_t rows, int *bad) {
+    int64_t r = wide ? ((const int64_t *)ev)[i] : (int64_t)((const int32_t *)ev)[i];
+    if (r < 0 || r >= rows) {
+        *bad = 1;
+        return 0;
+    }
+    return (Py_ssize_t)r;
+}
+
 PyDoc_STRVAR(first_stacks_doc,
 "first_stacks(ev, rid, tstk, gor_id, out) -> None\n\n"
 "Timelines.gor_start_stk: ev (int32 or int64 rows) are the goroutine transitions grouped by\n"
 "ascending goroutine id (rid[ev]), one group per gor_id entry; out[k] (int32, zeroed) gets the\n"
-"first positive tstk of goroutine k's rows.");
+"first positive tstk of goroutine k's rows (found by binary search: the rows must be grouped as said).");
 
 static PyObject *first_stacks(PyObject *self, PyObject *args) {
     PyObject *oev, *orid, *otstk, *ogid, *oout;
@@ -994,30 +1003,38 @@ static PyObject *first_stacks(PyObject *self, PyObject *args) {
     if (get_buf(oout, &bout, 4, "i", ngor, 1, "out") < 0) goto done;
     nb++;
     {
+        /* The rows are grouped by ascending goroutine id: each goroutine's first row is found
+         * by a binary search from the end of the one before, and its rows are read only up to
+         * the first with a stack -- not every transition row of the trace. */
         Py_ssize_t n = bev.len / bev.itemsize;
         const int64_t *rid = brid.buf, *gid = bgid.buf;
         const int32_t *tstk = btstk.buf;
         int32_t *out = bout.buf;
-        Py_ssize_t k = -1;
-        int found = 1;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            int64_t r = bev.itemsize == 4 ? (int64_t)((const int32_t *)bev.buf)[i] : ((const int64_t *)bev.buf)[i];
-            if (r < 0 || r >= rows) {
-                PyErr_SetString(PyExc_IndexError, "first_stacks: a row index is out of range");
+        int wide = bev.itemsize == 8, bad = 0;
+        /* the row of transition i, checked (a bad index flags `bad` and reads row 0) */
+#define ROW(i) row_at(bev.buf, wide, (i), rows, &bad)
+        Py_ssize_t at = 0;
+        for (Py_ssize_t k = 0; k < ngor && !bad; k++) {
+            Py_ssize_t lo = at, hi = n; /* first row at or after `at` whose goroutine is >= gid[k] */
+            while (lo < hi) {
+                Py_ssize_t mid = lo + (hi - lo) / 2;
+                if (rid[ROW(mid)] < gid[k]) lo = mid + 1;
+                else hi = mid;
+            }
+            if (bad) break;
+            if (lo >= n || rid[ROW(lo)] != gid[k]) {
+                PyErr_SetString(PyExc_ValueError, "first_stacks: rows not grouped as gor_id says");
                 goto done;
             }
-            if (k < 0 || rid[r] != gid[k]) {  /* the next goroutine's rows */
-                k++;
-                if (k >= ngor || rid[r] != gid[k]) {
-                    PyErr_SetString(PyExc_ValueError, "first_stacks: rows not grouped as gor_id says");
-                    goto done;
-                }
-                found = 0;
-            }
-            if (!found && tstk[r] > 0) {
-                out[k] = tstk[r];
-                found = 1;
-            }
+            Py_ssize_t i = lo;
+            while (i < n && rid[ROW(i)] == gid[k] && tstk[ROW(i)] <= 0) i++;
+            if (i < n && rid[ROW(i)] == gid[k]) out[k] = tstk[ROW(i)];
+            at = i;
+        }
+#undef ROW
+        if (bad) {
+            PyErr_SetString(PyExc_IndexError, "first_stacks: a row index is out of range");
+            goto done;
         }
         Py_INCREF(Py_None);
         res = Py_None;
