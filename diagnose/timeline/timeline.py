@@ -176,8 +176,7 @@ class Timelines:
         if got is not None:
             return got[0]
         n = self.gor_id.shape[0]
-        cell = self.iv_gor * 6 + self.iv_state.astype(np.int64)
-        return np.bincount(cell, weights=self.iv_dur, minlength=n * 6).astype(np.int64).reshape(n, 6)
+        return np.bincount(self._gor_state_cell(), weights=self.iv_dur, minlength=n * 6).astype(np.int64).reshape(n, 6)
 
     @cached_property
     def gor_state_counts(self) -> np.ndarray:
@@ -186,8 +185,11 @@ class Timelines:
         if got is not None:
             return got[1]
         n = self.gor_id.shape[0]
-        cell = self.iv_gor * 6 + self.iv_state.astype(np.int64)
-        return np.bincount(cell, minlength=n * 6).reshape(n, 6)
+        return np.bincount(self._gor_state_cell(), minlength=n * 6).reshape(n, 6)
+
+    def _gor_state_cell(self) -> np.ndarray:
+        """Each interval's (goroutine index, state) cell of the per-goroutine state tables."""
+        return self.iv_gor * 6 + self.iv_state.astype(np.int64)
 
     def _gor_states_compiled(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(gor_state_ns, gor_state_counts) from one compiled pass over the intervals
