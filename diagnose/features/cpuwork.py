@@ -39,8 +39,9 @@ def quiet_cpu_share(tl: Timelines, cap_ns: float, assists: tuple[np.ndarray, np.
     ng = tl.gor_id.shape[0]
     if cap_ns <= 0 or ng == 0:
         return 0.0
-    ri = tl.run_index  # the Running intervals, already gathered for the held-P queries
-    run_ns = np.bincount(ri.gor, weights=ri.end - ri.start, minlength=ng)
+    # per goroutine, from the state tables (integer sums: the same values as a float64 bincount
+    # of the running intervals' lengths, exact far below 2^53 ns)
+    run_ns = tl.gor_state_ns[:, G_RUNNING].astype(np.float64)
     n_sys = tl.gor_state_counts[:, G_SYSCALL]
     floor = MIN_GOROUTINE_SHARE * cap_ns
     cand = ~tl.gor_is_system & (run_ns >= floor) & (n_sys <= QUIET_SYSCALLS_PER_MS * run_ns / 1e6)

@@ -155,11 +155,11 @@ def our_code(tl: Timelines, nw, sc, modules: Iterable[str] = ()) -> OurCodeFeatu
     if not names:
         return f
     waiting = np.flatnonzero(tl.iv_state == G_WAITING)
-    w_fn = per_stack[tl.iv_stk[waiting].astype(np.int64)]
+    w_fn = per_stack[tl.iv_stk[waiting]]  # stack ids index directly (no int64 copy of the column)
     w_dur = tl.iv_dur[waiting]
     w_g = tl.iv_g[waiting]
-    n_fn = per_stack[nw.stk.astype(np.int64)]
-    s_fn = per_stack[sc.stk.astype(np.int64)]
+    n_fn = per_stack[nw.stk]
+    s_fn = per_stack[sc.stk]
     pkgs = [pkg_of(n) for n in names]
     rows = _table(names, pkgs, w_fn, n_fn, s_fn, w_dur, w_g, nw.dur, sc.dur)
     f.function_count = len(rows)

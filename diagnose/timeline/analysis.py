@@ -445,7 +445,9 @@ def is_user_io_close(tl: Timelines, sc: Syscalls) -> tuple[np.ndarray, np.ndarra
     st = tl.stacks
     close = sc.fam == FAM_CLOSE
     raw = close & (sc.cls == CC_RAW_USER)
-    fin = close & st.is_finalizer[sc.stk]
+    fin = np.zeros(close.shape[0], dtype=bool)
+    closes = np.flatnonzero(close)  # the stack lookup for the closes only
+    fin[closes] = st.is_finalizer[sc.stk[closes]]
     # ... or made on the finalizer goroutine: looked up for the closes only (a window holds
     # ~400k syscalls, rarely more than a few hundred closes)
     ci = np.flatnonzero(close & ~fin)
