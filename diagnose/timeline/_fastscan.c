@@ -15,7 +15,7 @@
  * For the graph stage (issue 18; tests/test_fastgraph.py compares each with its numpy code):
  * run_blocks + held_runs (chains.held_runs: who held the Ps in one window, a block of runs at a
  * time when the window holds all of it; held_reduce uses the same blocks), bursts and cpu_masks
- * (Timelines.burst_id/burst_run_ns, cpu_bound_mask/cpu_hog_mask), syscalls_fill
+ * (Timelines.burst_id/burst_run_ns, cpu_bound_mask; cpu_hog_mask refines it), syscalls_fill
  * (analysis.syscalls), first_stacks (Timelines.gor_start_stk), gor_flagged (analysis.connections),
  * run_index (Timelines.run_iv/run_index: the running intervals by P in time order, one pass and
  * a radix sort per P instead of a mask, gathers and a 64-bit sort of packed keys), gor_states
@@ -796,25 +796,22 @@ done:
 }
 
 PyDoc_STRVAR(cpu_masks_doc,
-"cpu_masks(state, dur, gor, burst_id, burst_run_ns, is_system, threshold, min_share, running,\n"
-"          notexist, user_only, hog, out) -> None\n\n"
-"Timelines.cpu_bound_mask (hog = 0) or cpu_hog_mask (hog = 1) into out (bool, one per interval):\n"
-"Running intervals of bursts with >= threshold running ns (user_only: not of runtime\n"
-"goroutines); for hogs, only of goroutines whose such intervals add up to >= threshold and to\n"
-">= min_share of their life (float64 sums in interval order, as numpy's bincount).");
+"cpu_masks(state, dur, gor, burst_id, burst_run_ns, is_system, threshold, running, user_only,\n"
+"          out) -> None\n\n"
+"Timelines.cpu_bound_mask into out (bool, one per interval): Running intervals of bursts with\n"
+">= threshold running ns (user_only: not of runtime goroutines). cpu_hog_mask refines it in\n"
+"numpy over the few CPU-bound intervals.");
 
 static PyObject *cpu_masks(PyObject *self, PyObject *args) {
     PyObject *ost, *odur, *ogor, *obid, *obrn, *osys, *oout;
     long long thr;
-    double min_share;
-    int running, notexist, user_only, hog;
-    if (!PyArg_ParseTuple(args, "OOOOOOLdiiiiO", &ost, &odur, &ogor, &obid, &obrn, &osys, &thr, &min_share, &running,
-                          &notexist, &user_only, &hog, &oout))
+    int running, user_only;
+    if (!PyArg_ParseTuple(args, "OOOOOOLiiO", &ost, &odur, &ogor, &obid, &obrn, &osys, &thr, &running, &user_only,
+                          &oout))
         return NULL;
     Py_buffer b[7];
     int nb = 0;
     PyObject *res = NULL;
-    double *busy = NULL, *life = NULL;
     if (get_buf(ost, &b[0], 1, "b", 0, 0, "state") < 0) goto done;
     nb++;
     Py_ssize_t n = b[0].len;
@@ -832,18 +829,10 @@ static PyObject *cpu_masks(PyObject *self, PyObject *args) {
     nb++;
     {
         const int8_t *st = b[0].buf;
-        const int64_t *dur = b[1].buf, *gi = b[2].buf, *bid = b[3].buf, *brn = b[4].buf;
+        const int64_t *gi = b[2].buf, *bid = b[3].buf, *brn = b[4].buf;
         const uint8_t *sys = b[5].buf;
         uint8_t *out = b[6].buf;
         Py_ssize_t nburst = b[4].len / 8, ngor = b[5].len;
-        size_t ng = ngor ? (size_t)ngor : 1;
-        busy = (double *)calloc(ng, sizeof(double));
-        life = (double *)calloc(ng, sizeof(double));
-        if (!busy || !life) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        int any = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
             int64_t g = gi[i];
             if (g < 0 || g >= ngor) {
@@ -860,27 +849,12 @@ static PyObject *cpu_masks(PyObject *self, PyObject *args) {
                 m = brn[k] >= thr && !(user_only && sys[g]);
             }
             out[i] = m;
-            if (m) {
-                any = 1;
-                busy[g] += (double)dur[i];
-            }
-            if (st[i] != notexist) life[g] += (double)dur[i];
-        }
-        if (hog && any) {
-            for (Py_ssize_t i = 0; i < n; i++) {
-                if (!out[i]) continue;
-                int64_t g = gi[i];
-                double lf = life[g] > 1.0 ? life[g] : 1.0;
-                out[i] = busy[g] >= (double)thr && busy[g] >= min_share * lf;
-            }
         }
         Py_INCREF(Py_None);
         res = Py_None;
     }
 done:
     for (int k = 0; k < nb; k++) PyBuffer_Release(&b[k]);
-    free(busy);
-    free(life);
     return res;
 }
 

@@ -245,15 +245,15 @@ class Timelines:
             return None
         return fast
 
-    def _cpu_mask(self, threshold_ns: int, user_only: bool, hog: bool, min_share: float) -> np.ndarray | None:
-        """cpu_bound_mask / cpu_hog_mask in one compiled pass (`_fastscan.cpu_masks`), or None."""
+    def _cpu_mask(self, threshold_ns: int, user_only: bool) -> np.ndarray | None:
+        """cpu_bound_mask in one compiled pass (`_fastscan.cpu_masks`), or None."""
         fast = self._scan_kernel(self.iv_dur, self.iv_gor, self.burst_id, self.burst_run_ns)
         if fast is None or self.iv_state.dtype != np.int8:
             return None
         out = np.empty(self.iv_g.shape[0], dtype=bool)
         fast.cpu_masks(self.iv_state, self.iv_dur, self.iv_gor, self.burst_id, self.burst_run_ns,
-                       np.ascontiguousarray(self.gor_is_system), int(threshold_ns), float(min_share), G_RUNNING,
-                       G_NOTEXIST, int(bool(user_only)), int(bool(hog)), out)
+                       np.ascontiguousarray(self.gor_is_system), int(threshold_ns), G_RUNNING,
+                       int(bool(user_only)), out)
         return out
 
     @cached_property
@@ -272,7 +272,7 @@ class Timelines:
         memo = self.__dict__.setdefault("_cpu_bound", {})  # the hog mask starts from it: computed once
         key = (int(threshold_ns), bool(user_only))
         if key not in memo:
-            m = self._cpu_mask(threshold_ns, user_only, False, 0.0)
+            m = self._cpu_mask(threshold_ns, user_only)
             if m is None:
                 m = (self.iv_state == G_RUNNING) & (self.burst_run_ns[self.burst_id] >= threshold_ns)
                 if user_only:
