@@ -199,8 +199,7 @@ def writes_per_goroutine(tl: Timelines, sc: Syscalls, wr: np.ndarray) -> np.ndar
     return out
 
 
-def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked,
-                         writes: np.ndarray | None = None) -> tuple[float, float]:
+def unblocked_write_rate(tl: Timelines, wb: WriteBlocked, writes: np.ndarray) -> tuple[float, float]:
     """(write syscalls per second of the time the writing goroutines were *not* blocked
     writing, the share of their time they were blocked).
 
@@ -212,10 +211,7 @@ def unblocked_write_rate(tl: Timelines, sc: Syscalls, wb: WriteBlocked,
     of the writers' time (each from its creation or the window start to its exit or the
     window end) they were not blocked writing, that share at least MIN_UNBLOCKED_SHARE. With
     no writer blocked it is the plain rate. `writes`: `writes_per_goroutine` of the write
-    syscalls when the caller has it (counted once per window, not per feature)."""
-    if writes is None:
-        wr = sc.fam == FAM_WRITE
-        writes = writes_per_goroutine(tl, sc, wr) if wr.any() else np.zeros(tl.gor_id.shape[0], np.int64)
+    syscalls (counted once per window, shared with the other write features)."""
     n = int(writes.sum())
     dur_s = max(tl.duration_ns, 1) / 1e9
     if n == 0:

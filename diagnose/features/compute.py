@@ -385,8 +385,8 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     wr = sc.fam == FAM_WRITE
     f.write_per_s = round(int(wr.sum()) / ctx.dur_s, 6)
     f.netpoller_write_per_s = round(int((wr & (sc.cls == CC_NETPOLLER)).sum()) / ctx.dur_s, 6)
-    f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, sc, ctx.write_blocked, ctx.writes)
-    f.writes_per_wait = writes_per_wait(tl, sc, ctx.writes)
+    f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, ctx.write_blocked, ctx.writes)
+    f.writes_per_wait = writes_per_wait(tl, ctx.writes)
     rawio = _raw_user(sc, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
     f.raw_user_io_count = int(rawio.sum())
     f.raw_user_io_ms = round(float(sc.dur[rawio].sum()) / 1e6, 6)

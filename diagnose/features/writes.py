@@ -17,23 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..timeline.analysis import Syscalls
 from ..timeline.columns import G_WAITING
-from ..timeline.stacks import FAM_WRITE
 from ..timeline.timeline import Timelines
-from .backpressure import writes_per_goroutine
 
 
-def writes_per_wait(tl: Timelines, sc: Syscalls, writes: np.ndarray | None = None) -> float:
+def writes_per_wait(tl: Timelines, writes: np.ndarray) -> float:
     """Median over writer goroutines of write syscalls per blocking wait (see the module).
-    Counted over the goroutine index (`writes_per_goroutine`), not by sorting goroutine ids;
-    `writes`: those counts when the caller has them."""
-    if writes is None:
-        wr = sc.fam == FAM_WRITE
-        if not wr.any():
-            return 0.0
-        writes = writes_per_goroutine(tl, sc, wr)
-    elif not writes.any():
+    `writes`: write syscalls per goroutine index (`writes_per_goroutine`, counted once per
+    window by the caller), not a sort of goroutine ids."""
+    if not writes.any():
         return 0.0
     waits = tl.gor_state_counts[:, G_WAITING]
     writers = writes > 0
