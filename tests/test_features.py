@@ -133,6 +133,27 @@ def test_flagging_features_carry_evidence():
     assert any(fr.func.startswith("syscall.") for fr in raw[0].stack)
 
 
+def test_conn_counts_are_the_counts_over_conns():
+    """f.fds' counts over the conns (what the fd_reuse rules read instead of a quadratic CEL
+    filter) are the same counts as filtering f.conns, on every fd-reuse trace and a healthy one;
+    and each is non-zero on some trace, so the comparison is not between zeros."""
+    seen = set()
+    picked = [e for e in ENTRIES if norm(e.scenario) in {"fdreuse", "healthy", "rawowner", "filedup"}]
+    assert picked
+    for e in picked:
+        f = features(str(e.trace))
+        want = {
+            "raw_closed_held_count": sum(c.closed_by == "raw_user" and c.owner in ("net", "os.File") for c in f.conns),
+            "user_fd_owner_close_count": sum(c.owner == "user" and c.closed_by == "owner" for c in f.conns),
+            "os_file_wrapped_count": sum(c.co_owner == "os.File" for c in f.conns),
+            "rawconn_borrowed_count": sum("RawConn" in c.borrowed for c in f.conns),
+        }
+        assert {k: getattr(f.fds, k) for k in want} == want, e.trace
+        seen |= {k for k, v in want.items() if v}
+    assert seen == {"raw_closed_held_count", "user_fd_owner_close_count", "os_file_wrapped_count",
+                    "rawconn_borrowed_count"}
+
+
 def test_healthy_controls_flag_nothing_fd_related():
     for e in ENTRIES:
         if not is_healthy(e):

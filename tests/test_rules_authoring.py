@@ -128,11 +128,20 @@ def test_enable_and_override_of_unknown_ids(tmp_path):
     ("f.fds.raw_close_count / f.fds.connections > 2", 7,
      "integer division fails when f.fds.connections is 0"),
     ("f.network.by_site[0].waits.count > 2", 7, "indexing fails on a trace where the list is shorter"),
+    # the binding's filter/map are quadratic in what they keep; f.conns is uncapped
+    ("f.conns.filter(c, c.closed_by == 'raw_user').size() > 0", 7,
+     "f.conns.filter(): f.conns has one entry per connection, and filter() over it takes time quadratic"),
+    ("f.conns.map(c, c.id).size() > 0", 7, "use exists(), all() or exists_one(), or a count in f.fds"),
 ])
 def test_type_errors_are_found_before_any_trace(tmp_path, cond, line, message):
     d = folder(tmp_path, r=rule(cond=f'"{cond}"'))
     got = problems(d)
     assert len(got) == 1 and got[0].startswith(f"{d / 'r.yaml'}:{line}: ") and message in got[0], got
+
+
+def test_linear_macros_over_conns_are_accepted(tmp_path):
+    cond = "f.conns.exists(c, c.closed_by == 'raw_user') || f.conns.exists_one(c, c.fd_reuse) || f.conns.all(c, c.id != 'none')"
+    assert problems(folder(tmp_path, r=rule(cond=f'"{cond}"'))) == []
 
 
 def test_guarded_division_and_index_are_accepted(tmp_path):

@@ -566,7 +566,12 @@ def fd_features(ctx: _Ctx) -> FdFeatures:
     f.file_dup_count = int(dup.sum())
     rawrw = _raw_user(sc, (FAM_READ, FAM_WRITE))
     f.raw_fd_io_count = int(rawrw.sum())
-    f.connections = sum(1 for n in ctx.cg.conns.nodes if n.kind == "conn")
+    nodes = ctx.cg.conns.nodes
+    f.connections = sum(1 for n in nodes if n.kind == "conn")
+    f.raw_closed_held_count = sum(1 for n in nodes if n.closed_by == "raw_user" and n.owner in ("net", "os.File"))
+    f.user_fd_owner_close_count = sum(1 for n in nodes if n.owner == "user" and n.closed_by == "owner")
+    f.os_file_wrapped_count = sum(1 for n in nodes if n.co_owner == "os.File")
+    f.rawconn_borrowed_count = sum(1 for n in nodes if "RawConn" in n.borrowed)
     ev = []
     reuse = ctx.cg.conns.fd_reuse_nodes()
     for n in reuse[:MAX_EVIDENCE]:

@@ -280,6 +280,14 @@ class FdFeatures(BaseModel):
     file_dup_count: int = Field(0, description="(*net.TCPConn).File / dup of a socket fd")
     raw_fd_io_count: int = Field(0, description="syscall.Read/Write on a socket fd from user code")
     connections: int = Field(0, description="connections inferred from serving goroutines")
+    # Counts over `conns` for the rules: a CEL `f.conns.filter(...).size()` is quadratic in the
+    # binding (each append copies the list; hardbyte/python-common-expression-language#57), 1.6 s
+    # over 553 matching conns, so rules read these instead of filtering a list with one entry
+    # per connection.
+    raw_closed_held_count: int = Field(0, description="descriptors net or an *os.File still held, closed raw by user code (conns closed_by 'raw_user', owner 'net' or 'os.File')")
+    user_fd_owner_close_count: int = Field(0, description="descriptors user code opened itself and closed (conns owner 'user', closed_by 'owner')")
+    os_file_wrapped_count: int = Field(0, description="net conns whose descriptor os.NewFile wrapped (conns co_owner 'os.File')")
+    rawconn_borrowed_count: int = Field(0, description="net conns whose descriptor user code borrowed through RawConn (conns borrowed 'RawConn')")
     evidence: list[Evidence] = Field(default_factory=list)
 
 
