@@ -28,6 +28,7 @@ from .kernel import feat_kernel
 from .model import (ChainStep, Conn, Distribution, Evidence, FdFeatures, Features, Frame, GCFeatures, GroupDemand,
                     NetworkFeatures, PDemand, SchedulingFeatures, SyscallFeatures, SyscallSite, ThreadFeatures,
                     TraceInfo, WaitSite)
+from .locks import lock_features
 from .timers import timer_wakes
 from .writes import writes_per_wait
 
@@ -751,5 +752,5 @@ def compute_features(tl: Timelines, meta: dict | None = None, modules: list[str]
     ctx = _Ctx(tl, cg if cg is not None else build_graph(tl))
     return Features(trace=trace_info(ctx, meta), network=network(ctx), scheduling=scheduling(ctx),
                     syscalls=syscall_features(ctx), fds=fd_features(ctx), gc=gc_features(ctx),
-                    threads=thread_features(ctx), our_code=our_code(tl, ctx.nw, ctx.sc, modules or ()),
+                    threads=thread_features(ctx), locks=lock_features(ctx, dist), our_code=our_code(tl, ctx.nw, ctx.sc, modules or ()),
                     conns=conn_features(ctx))

@@ -384,6 +384,41 @@ class StraceFeatures(BaseModel):
     ebadf_count: int = Field(0, description="calls that failed with EBADF (a number already closed)")
     warnings: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+class LockSite(BaseModel):
+    """Lock waits at one site (the top frame of your code in the waiter's stack)."""
+
+    site: str
+    waits: Distribution = Field(default_factory=Distribution)
+
+
+class LockHolders(BaseModel):
+    """How the goroutines whose Unlock ended the longest lock waits (up to 512) spent those
+    waits, as shares of the summed wait time: why the lock was held so long."""
+
+    running_share: float = Field(0.0, description="running on a P (CPU work under the lock)")
+    runnable_share: float = Field(0.0, description="runnable, waiting for a P")
+    syscall_share: float = Field(0.0, description="in a syscall")
+    network_share: float = Field(0.0, description="parked on the network (a socket write or read under the lock)")
+    sleep_share: float = Field(0.0, description="sleeping (time.Sleep under the lock)")
+    lock_share: float = Field(0.0, description="waiting for another lock")
+    other_wait_share: float = Field(0.0, description="any other wait (channel, select, cond...)")
+    unknown_share: float = Field(0.0, description="no goroutine woke the waiter, or the trace does not cover it")
+
+
+class LockFeatures(BaseModel):
+    """Goroutines parked on a sync.Mutex / RWMutex (Waiting, reason 'sync', a lock frame in the
+    stack; not WaitGroup.Wait), and who released it (diagnose/features/locks.py)."""
+
+    waits: Distribution = Field(default_factory=Distribution, description="lock waits that ended in the window")
+    open_waits: int = Field(0, description="lock waits still going on when the trace ends")
+    blocked_ms: float = Field(0.0, description="goroutine time spent waiting for locks, open waits to the trace end")
+    mean_waiting: float = Field(0.0, description="goroutines waiting for a lock at an average moment (blocked_ms / duration)")
+    goroutines: int = Field(0, description="goroutines that waited for a lock")
+    sites: list[LockSite] = Field(default_factory=list, description="sites with the most lock-wait time (up to 5)")
+    holders: LockHolders = Field(default_factory=LockHolders)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
 class CodeTotals(BaseModel):
     """Whole-trace totals for one function or package of your code (counts, not samples).
 
@@ -426,6 +461,7 @@ class Features(BaseModel):
     fds: FdFeatures = Field(default_factory=FdFeatures)
     gc: GCFeatures = Field(default_factory=GCFeatures)
     threads: ThreadFeatures = Field(default_factory=ThreadFeatures)
+    locks: LockFeatures = Field(default_factory=LockFeatures, description="added: Mutex/RWMutex waits and their holders")
     strace: StraceFeatures = Field(default_factory=StraceFeatures)
     our_code: OurCodeFeatures = Field(default_factory=OurCodeFeatures)
     conns: list[Conn] = Field(default_factory=list, description="added: connections and descriptors (graph)")

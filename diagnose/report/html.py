@@ -536,6 +536,7 @@ def _g_color(g: int) -> str:
 CAUSE_SIDE = {
     "custom_listener": "syscall", "tls_fd_bypass": "syscall", "blocking_syscall": "syscall", "syscall_storm": "syscall",
     "slow_consumer": "net", "fd_reuse": "net", "gomaxprocs_starvation": "sched", "gc_pressure": "sched",
+    "lock_contention": "sched",
 }
 SIDES = ("net", "sched", "syscall")
 
