@@ -62,6 +62,7 @@ STYLE: Dict[str, str] = {
     "rpcmux": "length-prefixed binary RPC, calls pipelined per conn, batched by a 1 ms coalescing read",
     "writevcast": "zero-copy TCP broadcaster: shared immutable events, per-subscriber bounded queues and writer goroutines batching with net.Buffers (writev)",
     "sseroom": "SSE room: RWMutex-guarded shared state, the latest version JSON-encoded per subscriber, http.ResponseController write deadline + flush",
+    "execlog": "CI log streaming: a child process per request (os/exec), its stdout pipe read through the netpoller, ANSI stripped, chunked HTTP with a flush per line",
 }
 
 SPLIT: Dict[str, str] = {
@@ -83,12 +84,15 @@ SPLIT: Dict[str, str] = {
     # written after the last tuning (issue 12 newprog, 2026-12-07 evening, on main 326fcaa's
     # rules): scored once, untouched, never tuned on
     "sseroom": "heldout",
+    # written after the last tuning (issue 12 execlog, 2026-12-07 evening, on main 850b928's
+    # rules): scored once, untouched, never tuned on
+    "execlog": "heldout",
 }
 
 # Programs whose dose series are spot checks, a mild and a blatant dose only (not the four
 # levels of a full series): written under the corpus's size cap, they test the rules on a new
 # style rather than map a dose-response curve. Every cause keeps >= 3 styles with 4 doses.
-SPOT_CHECK = {"sseroom"}
+SPOT_CHECK = {"sseroom", "execlog"}
 
 
 def _series(program: str, prefix: str, cause: str, doses: List[int], unit: str, baseline: str,
@@ -235,6 +239,21 @@ GEN_CASES: List[GenCase] = [
     GenCase("sseroom", "lockconvoy", (),
             confounder="a lock convoy: the room's write lock held 30 ms every 100 ms while sleeping (no CPU, GC, storm or backpressure)"),
     GenCase("sseroom", "busy", (), confounder="healthy but busy: a batch goroutine using half a CPU, Ps to spare"),
+    # execlog (heldout, spot checks): a child process per log stream, its stdout pipe in the
+    # netpoller; 4 streams, 0.2 s windows, shorter for GC (a first pass at 0.15 s made gc200 on
+    # Go 1.25 284 KiB: the background sweeper's yields) and the 1-byte storm: under 0.9 MB
+    GenCase("execlog", "healthy", (), window=0.2),
+    *_series("execlog", "slow", SLOW, [60, 15], "% read rate", "healthy", {60: 0.2, 15: 0.2}),
+    GenCase("execlog", "healthy-procs1", (), window=0.2),
+    *_series("execlog", "highlight", STARVE, [20, 95], "% CPU demand of 1 P (per-line syntax highlighting in the handlers)",
+             "healthy-procs1", {20: 0.2, 95: 0.2}),
+    *_series("execlog", "gc", GC, [40, 200], "MB/s allocated (GOGC=50, one archive record per line)", "healthy",
+             {40: 0.15, 200: 0.1}),
+    *_series("execlog", "flush", STORM, [16, 1], "bytes per flush", "healthy", {16: 0.2, 1: 0.1}),
+    GenCase("execlog", "queued", (), window=0.2,
+            confounder="48 queued jobs: idle children printing a line every 2 s, 48 goroutines parked on their pipes"),
+    GenCase("execlog", "compile", (), window=0.2,
+            confounder="each job's child burns 15% of a CPU in its own process (compiling); our Ps are free"),
 ]
 
 
