@@ -239,3 +239,21 @@ def test_max_concurrent_syscalls_is_the_sweep_maximum(name):
 
     for s, e in ((sc.start, sc.end), (sc.start // 1_000_000, sc.end // 1_000_000)):
         assert _max_concurrent(s, e) == sweep(s, e)
+
+
+def test_fd_of_a_child_process_stdio_is_not_a_socket_switched_to_blocking():
+    """os/exec hands a child its stdio through os.StartProcess, which calls (*os.File).Fd() on
+    them (blocking mode, as a child expects): not a connection switched to blocking. The execlog
+    trace that spawns a child in its window has that stack, and no set_blocking count for it
+    (it gave a wrong tls_fd_bypass warning before); the harness tlsbypass traces still count."""
+    from diagnose.timeline import build_timelines, load_columns
+
+    path = REPO / "fixtures" / "traces" / "gen" / "execlog-highlight95-go1.19.8.trace"
+    if not path.is_file():
+        pytest.skip(f"generalisation corpus not present ({path})")
+    st = build_timelines(load_columns(str(path))).stacks
+    spawn = [i for i, f in enumerate(st.funcs) if "os.(*File).Fd" in f and "os.startProcess" in f]
+    assert spawn and not st.set_blocking[spawn].any()
+    assert features(str(path)).fds.set_blocking_count == 0
+    fd = [e for e in ENTRIES if norm(e.scenario) == "tlsbypass" and e.variant == "plain-fd"]
+    assert fd and all(features(str(e.trace)).fds.set_blocking_count > 0 for e in fd)
