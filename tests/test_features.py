@@ -257,3 +257,24 @@ def test_fd_of_a_child_process_stdio_is_not_a_socket_switched_to_blocking():
     assert features(str(path)).fds.set_blocking_count == 0
     fd = [e for e in ENTRIES if norm(e.scenario) == "tlsbypass" and e.variant == "plain-fd"]
     assert fd and all(features(str(e.trace)).fds.set_blocking_count > 0 for e in fd)
+
+
+@pytest.mark.parametrize("frames,child,blocking", [
+    # Go <= 1.24: Fd() switches the descriptor itself
+    (["syscall.fcntl", "syscall.SetNonblock", "internal/poll.(*FD).SetBlocking", "os.(*File).Fd",
+      "os.startProcess", "os.StartProcess", "os/exec.(*Cmd).Start", "main.job"], True, False),
+    # Go >= 1.25: Fd() calls fd(), which switches it
+    (["syscall.fcntl", "syscall.SetNonblock", "internal/poll.(*FD).SetBlocking", "os.(*File).fd",
+      "os.(*File).Fd", "os.startProcess", "os.StartProcess", "main.job"], True, False),
+    # the program's own Fd() on a socket's file: a connection switched to blocking
+    (["syscall.fcntl", "syscall.SetNonblock", "internal/poll.(*FD).SetBlocking", "os.(*File).fd",
+      "os.(*File).Fd", "main.sniff"], False, True),
+])
+def test_set_blocking_tells_a_child_s_files_from_the_program_s_own(frames, child, blocking):
+    """The stack shapes of both Go eras (os/file.go: Fd() became a call of fd() in Go 1.25)."""
+    from diagnose.timeline.stacks import StackInfo
+
+    st = StackInfo.__new__(StackInfo)  # the stack table alone: id 0 = no stack, id 1 = `frames`
+    st.n, st._funcs = 2, [[], frames]
+    assert st.set_blocking_for_child.tolist() == [False, child]
+    assert st.set_blocking.tolist() == [False, blocking]

@@ -131,7 +131,12 @@ def test_enable_and_override_of_unknown_ids(tmp_path):
     # the binding's filter/map are quadratic in what they keep; f.conns is uncapped
     ("f.conns.filter(c, c.closed_by == 'raw_user').size() > 0", 7,
      "f.conns.filter(): f.conns has one entry per connection, and filter() over it takes time quadratic"),
-    ("f.conns.map(c, c.id).size() > 0", 7, "use exists(), all() or exists_one(), or a count in f.fds"),
+    ("f.conns.map(c, c.id).size() > 0", 7, "use exists(), all() or exists_one() at the top level, or a count in f.fds"),
+    ("(f.conns).filter(c, c.fd_reuse).size() > 0", 7, "filter() over it takes time quadratic"),
+    ("f['conns'].filter(c, c.fd_reuse).size() > 0", 7, "filter() over it takes time quadratic"),
+    ("[f.conns].exists(l, l.filter(c, c.fd_reuse).size() > 0)", 7, "filter() over it takes time quadratic"),
+    ("f.conns.exists(c, f.conns.exists(d, d.id == c.id && d.fd_reuse))", 7,
+     "exists() over it inside another macro is quadratic"),
 ])
 def test_type_errors_are_found_before_any_trace(tmp_path, cond, line, message):
     d = folder(tmp_path, r=rule(cond=f'"{cond}"'))

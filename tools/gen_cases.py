@@ -82,10 +82,13 @@ SPLIT: Dict[str, str] = {
     # scored untouched, never tuned on
     "writevcast": "heldout",
     # written after the last tuning (issue 12 newprog, 2026-12-07 evening, on main 326fcaa's
-    # rules): scored once, untouched, never tuned on
+    # rules): scored once untouched. Seen since: what it showed motivated two session-11
+    # changes (wake_delay's P-busy clause: its flush64 wrong cause; the info rule
+    # lock_contention.convoy: its lockconvoy confounder), so its later scores are not unseen
     "sseroom": "heldout",
     # written after the last tuning (issue 12 execlog, 2026-12-07 evening, on main 850b928's
-    # rules): scored once, untouched, never tuned on
+    # rules): scored once untouched. Seen since: its highlight95 Go 1.19 wrong cause motivated
+    # set_blocking's os.StartProcess rule (timeline/stacks.py), so its later scores are not unseen
     "execlog": "heldout",
 }
 

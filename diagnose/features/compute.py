@@ -563,6 +563,8 @@ def fd_features(ctx: _Ctx) -> FdFeatures:
     f.finalizer_close_count = int(fin_c.sum())
     sb = st.set_blocking[sc.stk] if len(sc) else np.zeros(0, bool)
     dup = st.file_dup[sc.stk] if len(sc) else np.zeros(0, bool)
+    if dup.any():  # a socket duplicated in the window may be among the files a child is handed
+        sb = sb | st.set_blocking_for_child[sc.stk]
     f.set_blocking_count = int(sb.sum())
     f.file_dup_count = int(dup.sum())
     rawrw = _raw_user(sc, (FAM_READ, FAM_WRITE))

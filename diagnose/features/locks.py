@@ -18,13 +18,20 @@ the cause is not the netpoller's, but the reader needs to be told where the time
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import numpy as np
 
 from ..graph import chains as C
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING
 from ..timeline.stacks import pkg_of
 from ..timeline.timeline import Timelines
-from .model import Evidence, LockFeatures, LockHolders, LockSite
+from .model import Distribution, Evidence, LockFeatures, LockHolders, LockSite
+
+if TYPE_CHECKING:  # the extraction context lives in compute.py, which imports this module
+    from .compute import _Ctx
+
+Dist = Callable[[np.ndarray], Distribution]
 
 #: frames of a lock acquisition that parks (Go >= 1.24 moved Mutex into internal/sync)
 LOCK_PACKAGES = ("sync", "internal/sync")
@@ -56,7 +63,7 @@ def lock_wait_intervals(tl: Timelines) -> np.ndarray:
     return idx[lock_stack[tl.iv_stk[idx]]].astype(np.int64)
 
 
-def lock_features(ctx, dist) -> LockFeatures:
+def lock_features(ctx: "_Ctx", dist: Dist) -> LockFeatures:
     """`f.locks` for the extraction context `ctx` (compute._Ctx); `dist` turns ns into a Distribution."""
     tl: Timelines = ctx.tl
     f = LockFeatures()
@@ -79,7 +86,7 @@ def lock_features(ctx, dist) -> LockFeatures:
     return f
 
 
-def _sites(tl: Timelines, ended: np.ndarray, dist) -> list[LockSite]:
+def _sites(tl: Timelines, ended: np.ndarray, dist: Dist) -> list[LockSite]:
     """The sites (top user frame of the waiter's stack) with the most lock-wait time."""
     if ended.shape[0] == 0:
         return []
@@ -140,7 +147,7 @@ def _activity(tl: Timelines, j: int, strings: list[str]) -> str:
     return "other_wait"
 
 
-def _evidence(ctx, waits: np.ndarray) -> list[Evidence]:
+def _evidence(ctx: "_Ctx", waits: np.ndarray) -> list[Evidence]:
     """The longest lock waits, with the releasing goroutine and where it released the lock."""
     tl = ctx.tl
     st = tl.stacks

@@ -384,6 +384,8 @@ class StraceFeatures(BaseModel):
     ebadf_count: int = Field(0, description="calls that failed with EBADF (a number already closed)")
     warnings: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+
+
 class LockSite(BaseModel):
     """Lock waits at one site (the top frame of your code in the waiter's stack)."""
 
@@ -400,7 +402,7 @@ class LockHolders(BaseModel):
     syscall_share: float = Field(0.0, description="in a syscall")
     network_share: float = Field(0.0, description="parked on the network (a socket write or read under the lock)")
     sleep_share: float = Field(0.0, description="sleeping (time.Sleep under the lock)")
-    lock_share: float = Field(0.0, description="waiting for another lock")
+    lock_share: float = Field(0.0, description="waiting for a lock themselves: queued for the same one before their turn (a convoy), or a nested one")
     other_wait_share: float = Field(0.0, description="any other wait (channel, select, cond...)")
     unknown_share: float = Field(0.0, description="no goroutine woke the waiter, or the trace does not cover it")
 

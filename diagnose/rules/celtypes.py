@@ -20,9 +20,10 @@ lists at most MAX_MACRO_NESTING deep, so its evaluation is bounded by (expressio
 (list length)^2; the features' lists are capped (sites: 25, evidence: 5-10). One list is not:
 `f.conns` has an entry per connection (thousands on a busy server), and the binding's
 `filter`/`map` copy their result list on every element they keep (quadratic:
-hardbyte/python-common-expression-language#57; 1.6 s for 553 conns), so those two macros over
-it are errors that name the linear alternatives (`exists`/`all`/`exists_one`, or the counts
-in `f.fds`).
+hardbyte/python-common-expression-language#57; 1.6 s for one filter keeping 553 conns), so
+those two macros over a list of its records, and any macro over one nested inside another
+macro, are errors that name the linear alternatives (`exists`/`all`/`exists_one`, or the
+counts in `f.fds`). The check is by type: a list whose type is unknown (`dyn`) passes.
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ from diagnose.rules.celparse import Node, text_of
 from diagnose.rules.fieldpaths import _strip_optional, is_model
 
 MACROS = {"exists", "all", "exists_one", "filter", "map"}
-#: lists with no cap (one entry per connection), where the quadratic macros are refused
-UNCAPPED_LISTS = {"f.conns": "one entry per connection"}
+#: records of lists with no cap (`f.conns`: one entry per connection), over which the quadratic
+#: macros, and any macro nested inside another, are refused (decided by type, not spelling)
+UNCAPPED_RECORDS = {"Conn": "one entry per connection"}
 QUADRATIC_MACROS = {"filter", "map"}
 MAX_MACRO_NESTING = 2
 NUMERIC = {"int", "uint", "double"}
@@ -349,11 +351,13 @@ class Checker:
         else:
             self.err(n, f"{self.txt(n)}: {n.name}() works on a list or map, {self.txt(n.target)} is {tt}")  # type: ignore[arg-type]
             elem = DYN
-        target = self.txt(n.target)  # type: ignore[arg-type]
-        if n.name in QUADRATIC_MACROS and target in UNCAPPED_LISTS:
-            self.err(n, f"{target}.{n.name}(): {target} has {UNCAPPED_LISTS[target]}, and {n.name}() over it "
-                        "takes time quadratic in its result in the CEL binding (minutes on a busy server); "
-                        "use exists(), all() or exists_one(), or a count in f.fds "
+        uncapped = UNCAPPED_RECORDS.get(elem.model.__name__) if elem.name == "model" else None
+        if uncapped is not None and (n.name in QUADRATIC_MACROS or self.macro_depth > 0):
+            target = self.txt(n.target)  # type: ignore[arg-type]
+            how = (f"{n.name}() over it takes time quadratic in its result in the CEL binding"
+                   if n.name in QUADRATIC_MACROS else f"{n.name}() over it inside another macro is quadratic")
+            self.err(n, f"{target}.{n.name}(): {target} has {uncapped}, and {how} (minutes on a busy "
+                        "server); use exists(), all() or exists_one() at the top level, or a count in f.fds "
                         "(raw_closed_held_count, user_fd_owner_close_count, os_file_wrapped_count, "
                         "rawconn_borrowed_count)")
         nested = n.target.kind != "list"  # type: ignore[union-attr]

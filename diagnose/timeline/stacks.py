@@ -59,11 +59,16 @@ _FILE_DUP_FUNCS = {"net.(*conn).File", "net.(*netFD).dup", "net.(*TCPConn).File"
                    "net.(*UDPConn).File", "net.(*TCPListener).File", "net.(*UnixListener).File",
                    "internal/poll.DupCloseOnExec", "internal/poll.(*FD).Dup", "net.dupSocket"}
 _SET_BLOCKING_FUNCS = {"os.(*File).Fd", "internal/poll.(*FD).SetBlocking"}
-#: callers whose Fd() is not a connection switched to blocking: os.StartProcess (os/exec) takes
-#: the child's stdin/stdout/stderr and ExtraFiles descriptors to hand them to the new process,
-#: which expects blocking descriptors (issue 12, execlog: a child's stdout pipe end, counted as a
-#: socket switched to blocking, gave a wrong tls_fd_bypass warning)
-_SET_BLOCKING_EXEMPT_CALLERS = {"os.startProcess"}
+#: os.StartProcess (os/exec) calls Fd() on the files it hands a child (stdin/stdout/stderr and
+#: ExtraFiles), which switches them to blocking mode: for a pipe that is no connection switched to
+#: blocking (issue 12, execlog: a child's stdout pipe end gave a wrong tls_fd_bypass warning).
+#: Those stacks are kept apart (`set_blocking_for_child`), because a socket can be among them: a
+#: listener's File() passed in ExtraFiles (a graceful-restart hand-off) shares its open file
+#: description with the parent's descriptor, which then blocks too. features/compute.py counts
+#: them only when the window shows a socket being duplicated (`file_dup`).
+_CHILD_FD_CALLERS = {"os.startProcess"}
+#: frames between the blocking switch and its caller: Go >= 1.25's Fd() calls fd(), which switches
+_SET_BLOCKING_PASS = _SET_BLOCKING_FUNCS | {"os.(*File).fd"}
 
 
 #: functions whose answers are cached by function name: a window's stacks repeat a few thousand
@@ -271,25 +276,35 @@ class StackInfo:
 
     @cached_property
     def set_blocking(self) -> np.ndarray:
-        return self._calls(_SET_BLOCKING_FUNCS, ("SetNonblock",), _SET_BLOCKING_EXEMPT_CALLERS)
+        return self._calls(_SET_BLOCKING_FUNCS, ("SetNonblock",)) & ~self.set_blocking_for_child
+
+    @cached_property
+    def set_blocking_for_child(self) -> np.ndarray:
+        """Stacks where os.StartProcess switched a file it hands a child to blocking (see
+        `_CHILD_FD_CALLERS`)."""
+        out = np.zeros(self.n, dtype=bool)
+        for i, f in enumerate(self.funcs):
+            for j, fn in enumerate(f):
+                if fn in _SET_BLOCKING_FUNCS:
+                    k = j + 1  # the caller of the outermost frame of the switch
+                    while k < len(f) and f[k] in _SET_BLOCKING_PASS:
+                        k += 1
+                    out[i] = k < len(f) and f[k] in _CHILD_FD_CALLERS
+                    break
+        return out
 
     @cached_property
     def file_dup(self) -> np.ndarray:
         return self._calls(_FILE_DUP_FUNCS, ("Dup", "Dup2", "Dup3"))
 
-    def _calls(self, funcs: Container[str], user_syscalls: tuple[str, ...],
-               exempt_callers: Container[str] = ()) -> np.ndarray:
-        """Per stack: does it hold one of `funcs` (not called by one of `exempt_callers`), or a
-        syscall-package function named in `user_syscalls` called directly from user code (the
-        program's own raw call)?"""
+    def _calls(self, funcs: Container[str], user_syscalls: tuple[str, ...]) -> np.ndarray:
+        """Per stack: does it hold one of `funcs`, or a syscall-package function named in
+        `user_syscalls` called directly from user code (the program's own raw call)?"""
         out = np.zeros(self.n, dtype=bool)
         for i, f in enumerate(self.funcs):
             for j, fn in enumerate(f):
                 if fn in funcs:
-                    k = j + 1  # the caller of the outermost of consecutive `funcs` frames
-                    while k < len(f) and f[k] in funcs:
-                        k += 1
-                    out[i] = not (k < len(f) and f[k] in exempt_callers)
+                    out[i] = True
                     break
                 if _short_name(fn) in user_syscalls and pkg_of(fn) in SYSCALL_PKGS:
                     caller = f[j + 1] if j + 1 < len(f) else ""
