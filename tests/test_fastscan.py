@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from diagnose.graph import build_graph
+from diagnose.graph.demand import preempted_windows
 from diagnose.pipeline import analyse, open_input
 from diagnose.timeline import analysis as A
 from diagnose.timeline import build_timelines, load_columns
@@ -77,6 +78,37 @@ def test_numpy_block_summaries_equal_every_pair(path, monkeypatch):
     for name in ("window", "g", "overlap", "first"):
         x, y = getattr(blocks, name), getattr(pairs, name)
         assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_held_totals_equal_the_rows_summed(path, monkeypatch):
+    """`held_p_totals` (timeline/heldtotals.py: whole runs counted per window they lie inside,
+    only each window's first and last run clipped) equals `held_p_by_goroutine`'s rows summed
+    per goroutine -- every (window, run) pair visited -- for the graph's held-P windows, the
+    preempted ones and random ones (long, short, empty); and so does its fallback for runs that
+    overlap on a P (summing the rows)."""
+    tl = build_timelines(load_columns(path))
+    graph = build_graph(tl)
+    r = graph.wakeups["runnable_iv"][graph.held_windows]
+    pre = preempted_windows(tl)
+    rng = np.random.default_rng(11)
+    span = tl.t_end - tl.t0
+    rs = rng.integers(tl.t0, tl.t_end, 40)
+    sets = [(tl.iv_start[r], tl.iv_end[r]), (tl.iv_start[pre], tl.iv_end[pre]),
+            (np.concatenate([rs, [tl.t0]]), np.concatenate([rs + rng.integers(0, span // 3, 40), [tl.t_end]])),
+            (rs, rs)]
+    assert r.shape[0] > 0 and A.heldtotals.runs_disjoint(tl)
+    ngor = tl.gor_id.shape[0]
+    for ws, we in sets:
+        monkeypatch.setattr(A, "_fastscan", None)
+        rows = A.held_p_by_goroutine(tl, ws, we, blocks_allowed=False)
+        want = np.bincount(tl.gor_index(rows.g), weights=rows.overlap, minlength=ngor).astype(np.float64)
+        monkeypatch.undo()
+        got = A.held_p_totals(tl, ws, we)
+        assert got.dtype == np.float64 and np.array_equal(got, want)
+        monkeypatch.setattr(A.heldtotals, "runs_disjoint", lambda tl: False)
+        assert np.array_equal(A.held_p_totals(tl, ws, we), want)
+        monkeypatch.undo()
 
 
 @needs_scan

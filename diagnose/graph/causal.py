@@ -356,6 +356,16 @@ class CausalGraph:
         r = self.wakeups["runnable_iv"][sel]
         return A.held_p_by_goroutine(tl, tl.iv_start[r], tl.iv_end[r], counts=counts)
 
+    @cached_property
+    def held_totals(self) -> np.ndarray:
+        """Per goroutine index: its running time inside the runnable windows of `held_windows`
+        (`held` summed per goroutine, float64 ns; what the demand on the Ps asks), summed
+        without the per-(window, goroutine) rows (`analysis.held_p_totals`)."""
+        tl = self.tl
+        sel, counts = self._held_selection
+        r = self.wakeups["runnable_iv"][sel]
+        return A.held_p_totals(tl, tl.iv_start[r], tl.iv_end[r], counts=counts)
+
     def _held_p(self) -> None:
         tl = self.tl
         hp = self.held

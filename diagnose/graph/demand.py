@@ -113,14 +113,10 @@ def _preempted_demand(tl, d: PDemand, hog_g: np.ndarray, system: np.ndarray, w: 
     per = np.sum(counts[2], axis=0)
     n = max(int(np.searchsorted(np.cumsum(per), PREEMPT_PAIR_BUDGET, side="right")), 1)
     counts = (counts[0], [x[:n] for x in counts[1]], [x[:n] for x in counts[2]])
-    hp = A.held_p_by_goroutine(tl, tl.iv_start[w[:n]], tl.iv_end[w[:n]], counts=counts)
-    if hp.g.shape[0] == 0:
-        return
-    gi = tl.gor_index(hp.g)
-    ov = hp.overlap.astype(np.float64)
-    tot = float(ov.sum())
+    held_by = A.held_p_totals(tl, tl.iv_start[w[:n]], tl.iv_end[w[:n]], counts=counts)
+    tot = float(held_by.sum())
     if tot > 0:
-        d.preempted_user_share = round(float(ov[hog_g[gi] | ~system[gi]].sum()) / tot, 6)
+        d.preempted_user_share = round(float(held_by[hog_g | ~system].sum()) / tot, 6)
 
 
 def p_demand(cg, capacity_ns: float) -> PDemand:
@@ -133,9 +129,8 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     d.runnable_mean = round(run_total / dur, 6)
     procs = capacity_ns / dur if capacity_ns > 0 else max(int(tl.procs.shape[0]), 1)
     d.runnable_per_p = round(d.runnable_mean / max(procs, 1e-9), 6)
-    hp = cg.held
     ngor = tl.gor_id.shape[0]
-    held_by = np.bincount(tl.gor_index(hp.g), weights=hp.overlap, minlength=ngor).astype(np.float64)
+    held_by = cg.held_totals  # per goroutine index
     tot = float(held_by.sum())
     hog_g = np.zeros(ngor, bool)
     hog = cg.hog_mask

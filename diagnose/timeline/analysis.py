@@ -16,7 +16,7 @@ import numpy as np
 from .. import compiled
 from .columns import (G_NOTEXIST, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_UNDETERMINED, G_WAITING, K_RANGE_ACTIVE,
                       K_RANGE_BEGIN, K_RANGE_END, R_GOROUTINE)
-from . import heldblocks
+from . import heldblocks, heldtotals
 from .grouping import run_starts, stable_argsort, unique
 from .stacks import CC_RAW_USER, FAM_ACCEPT, FAM_CLOSE, FAM_READ, FAM_WRITE, SIDE_OTHER
 from .timeline import Timelines
@@ -247,6 +247,22 @@ def held_p_by_goroutine(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
                            np.concatenate(out_f))
 
 
+def held_p_totals(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray, counts=None) -> np.ndarray:
+    """Per goroutine index: the time its running intervals overlapped the windows [w_start,
+    w_end), summed over the windows (float64 ns) -- `held_p_by_goroutine`'s overlaps summed per
+    goroutine, all the demand on the Ps asks of them, without a pass over the (window, run)
+    pairs (heldtotals.py). `counts`: `held_pair_counts` of these windows, when the caller has
+    them. Runs that overlap on a P (not in a valid trace) are summed from the pairs."""
+    ngor = tl.gor_id.shape[0]
+    if tl.run_iv.shape[0] == 0 or w_start.shape[0] == 0:
+        return np.zeros(ngor, np.float64)
+    segs, los, cnts = counts if counts is not None else held_pair_counts(tl, w_start, w_end)
+    if heldtotals.runs_disjoint(tl):
+        return heldtotals.per_goroutine(tl.run_index, ngor, w_start, w_end, los, cnts)
+    hp = held_p_by_goroutine(tl, w_start, w_end, counts=(segs, los, cnts))
+    return np.bincount(tl.gor_index(hp.g), weights=hp.overlap, minlength=ngor).astype(np.float64)
+
+
 def _held_by_goroutine_compiled(fast, tl: Timelines, w_start: np.ndarray, w_end: np.ndarray,
                                 segs, los, cnts) -> HeldByGoroutine:
     """`held_p_by_goroutine` in one compiled pass (diagnose/timeline/_fastscan.c): the pairs are
@@ -463,6 +479,6 @@ FINALIZER_GOROUTINES = ("runtime.runfinq", "runtime.runFinalizers")
 
 
 RAW_IO_FAMS = (FAM_READ, FAM_WRITE, FAM_ACCEPT)
-__all__ = ["NetWaits", "network_waits", "HeldPairs", "held_p_pairs", "HeldByGoroutine", "held_p_by_goroutine", "coverage", "Syscalls", "syscalls", "Ranges",
+__all__ = ["NetWaits", "network_waits", "HeldPairs", "held_p_pairs", "HeldByGoroutine", "held_p_by_goroutine", "held_p_totals", "coverage", "Syscalls", "syscalls", "Ranges",
            "ranges", "Connections", "connections", "WAKER_NAMES", "WAKER_NETPOLLER", "WAKER_TIMER", "WAKER_RUNTIME",
            "SIDE_OTHER", "G_NOTEXIST", "R_GOROUTINE"]
