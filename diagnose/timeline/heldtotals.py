@@ -60,10 +60,9 @@ def per_goroutine(ri: RunIndex, ngor: int, w_start: np.ndarray, w_end: np.ndarra
         closes.append(a + lo[three] + c[three] - 1)
     inside = (np.bincount(np.concatenate(opens), minlength=nrun + 1)
               - np.bincount(np.concatenate(closes), minlength=nrun + 1))
-    mult = np.cumsum(inside[:nrun])
-    full = np.flatnonzero(mult)
-    if full.shape[0]:
-        out += np.bincount(ri.gor[full], weights=mult[full] * (ri.end[full] - ri.start[full]), minlength=ngor)
+    mult = np.cumsum(inside[:nrun])  # windows each run lies wholly inside
+    mult *= ri.end - ri.start  # every row at once: a window covers most runs, a gather costs more
+    out += np.bincount(ri.gor, weights=mult, minlength=ngor)
     r, w = np.concatenate(rows), np.concatenate(wins)
     ov = np.minimum(ri.end[r], we[w]) - np.maximum(ri.start[r], ws[w])
     keep = ov > 0
