@@ -75,7 +75,28 @@ class OwnCode:
 
 
 def _own_frame_per_stack(tl: Timelines, own: OwnCode) -> tuple[list[str], np.ndarray]:
-    """(function names, index per stack id into them; -1 when the stack has none of your code)."""
+    """(function names, index per stack id into them; -1 when the stack has none of your code):
+    each stack's innermost frame that is yours (leaf first), the names numbered in the order
+    of the stacks that first cite them. Asked once per distinct function name, not per frame
+    (`_own_frame_per_stack_ref` is the frame-by-frame reference)."""
+    st = tl.stacks
+    out = np.full(max(tl.cols.n_stacks, 1), -1, dtype=np.int64)
+    slot = st.first(st.name_lut(lambda fn: bool(fn) and own.is_ours(pkg_of(fn)))[st.slot_names])
+    has = np.flatnonzero(slot >= 0)
+    if has.shape[0] == 0:
+        return [], out
+    uniq, first_at, inv = np.unique(st.slot_names[slot[has]], return_index=True, return_inverse=True)
+    s = tl.cols.strings
+    index: dict[str, int] = {}
+    rank = np.empty(uniq.shape[0], dtype=np.int64)
+    for u in np.argsort(first_at, kind="stable").tolist():  # the names in the order first cited
+        rank[u] = index.setdefault(s[int(uniq[u])], len(index))
+    out[has] = rank[inv.reshape(-1)]
+    return list(index), out
+
+
+def _own_frame_per_stack_ref(tl: Timelines, own: OwnCode) -> tuple[list[str], np.ndarray]:
+    """`_own_frame_per_stack` frame by frame: the reference (tests/test_stacks_vector.py)."""
     names: list[str] = []
     index: dict[str, int] = {}
     out = np.full(max(tl.cols.n_stacks, 1), -1, dtype=np.int64)

@@ -112,6 +112,56 @@ def _short_name(func: str) -> str:
     return func[len(pkg) + 1:] if len(func) > len(pkg) else func
 
 
+def _wait_side_code(fn: str) -> int:
+    """A function's part in `StackInfo._wait_side`: -1 when it dials (the wait is no network
+    read/write/accept), the side an internal/poll function names, else 0."""
+    if fn.startswith("net.(*netFD).connect") or fn.startswith("net.(*sysDialer)"):
+        return -1
+    if pkg_of(fn) != "internal/poll":
+        return SIDE_OTHER
+    name = _short_name(fn)
+    if "Accept" in name:
+        return SIDE_ACCEPT
+    if "Write" in name or "Send" in name or "Sendfile" in name or "Splice" in name:
+        return SIDE_WRITE
+    if "Read" in name or "Recv" in name:
+        return SIDE_READ
+    return SIDE_OTHER
+
+
+def _outside_net_io(fn: str) -> bool:
+    """`StackInfo._wait_site`'s second choice: a function outside runtime, poll, net, syscall
+    and the I/O wrappers."""
+    p = pkg_of(fn)
+    return p not in ("runtime", "internal/poll", "net", "syscall", "crypto/tls", "bufio", "io") \
+        and not p.startswith("internal/")
+
+
+# a function's flags for `StackInfo._classify_syscall`: in the runtime or syscall packages; a
+# syscall-package function that is no trampoline (the call); a possible site (outside those
+# packages and internal/poll's EINTR retry); a cgo frame; internal/poll
+_F_INSIDE, _F_CALL, _F_SITE, _F_CGO, _F_POLL = 1, 2, 4, 8, 16
+
+
+def _syscall_flags(fn: str) -> int:
+    p = pkg_of(fn)
+    inside = p in _RUNTIME_PKGS or p in SYSCALL_PKGS
+    flags = _F_INSIDE if inside else 0
+    if p in SYSCALL_PKGS and _short_name(fn) not in _TRAMPOLINES:
+        flags |= _F_CALL
+    if not inside and not (p == "internal/poll" and _short_name(fn).startswith("ignoringEINTR")):
+        flags |= _F_SITE
+    if fn == "runtime.cgocall" or fn.startswith("_cgo") or "._Cfunc_" in fn:
+        flags |= _F_CGO
+    if p == "internal/poll":
+        flags |= _F_POLL
+    return flags
+
+
+def _family_of(call: str) -> int:
+    return _FAMILY_OF.get(_short_name(call).lower(), FAM_OTHER)
+
+
 class StackInfo:
     """Lazily computed per-stack arrays (index = stack id; id 0 = no stack)."""
 
@@ -132,25 +182,97 @@ class StackInfo:
             self._funcs = [[fnames[f] for f in fr[off[i]:off[i + 1]]] for i in range(len(off) - 1)]
         return self._funcs
 
+    # -------------------------------------------------- per frame slot, per distinct name
+    # The questions below are asked of every stack (a busyalloc window has ~3,000, most of them
+    # CPU samples, ~30 frames deep): each predicate is asked once per distinct function name
+    # (`name_lut`) and the per-stack answer is a numpy reduction over the frame slots (`first`,
+    # `any_slot`). The per-stack Python functions they replace stay as their reference
+    # (`_wait_side`, `_wait_site`, `_classify_syscall`, `_calls_in`; tests/test_stacks_vector.py).
+    @cached_property
+    def _table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(string table, the function's string id of every frame of every stack, stack offsets):
+        the columns' (stacks in id order, each leaf first: stack i's are slots off[i]:off[i+1]);
+        for a StackInfo given function names alone (`_funcs`, no columns), made from those."""
+        c = getattr(self, "cols", None)
+        if c is not None:
+            return c.strings, c.frame_func[c.stack_frames], c.stack_off
+        ids: dict[str, int] = {"": 0}
+        slots = [ids.setdefault(fn, len(ids)) for f in self._funcs for fn in f]
+        off = np.cumsum([0] + [len(f) for f in self._funcs], dtype=np.int64)
+        return list(ids), np.array(slots, dtype=np.int64), off
+
+    @property
+    def slot_names(self) -> np.ndarray:
+        """The function's string id of every frame of every stack (`_table`)."""
+        return self._table[1]
+
+    @property
+    def _strings(self) -> list[str]:
+        return self._table[0]
+
+    @property
+    def _stack_off(self) -> np.ndarray:
+        return self._table[2]
+
+    @cached_property
+    def _slot_stack(self) -> np.ndarray:
+        """The stack id of every frame slot."""
+        off = self._stack_off
+        return np.repeat(np.arange(off.shape[0] - 1, dtype=np.int64), np.diff(off))
+
+    @cached_property
+    def _distinct_names(self) -> list[int]:
+        return np.unique(self.slot_names).tolist()
+
+    def name_lut(self, pred: Callable[[str], object], dtype=bool) -> np.ndarray:
+        """`pred(name)` per string id (of `dtype`), asked once per distinct function name in the
+        stacks; other ids hold 0."""
+        strings = self._strings
+        lut = np.zeros(len(strings), dtype=dtype)
+        ids = self._distinct_names
+        if ids:
+            lut[ids] = [pred(strings[i]) for i in ids]
+        return lut
+
+    def first(self, hit: np.ndarray) -> np.ndarray:
+        """Per stack: the slot of its first frame (leaf first) where `hit` (one bool per slot),
+        -1 when none."""
+        out = np.full(self._stack_off.shape[0] - 1, -1, dtype=np.int64)
+        idx = np.flatnonzero(hit)
+        if idx.shape[0]:
+            st = self._slot_stack[idx]
+            head = np.concatenate(([True], st[1:] != st[:-1]))
+            out[st[head]] = idx[head]
+        return out
+
+    def any_slot(self, hit: np.ndarray) -> np.ndarray:
+        """Per stack: is `hit` (one bool per slot) true of one of its frames?"""
+        off = self._stack_off
+        cum = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
+        return cum[off[1:]] > cum[off[:-1]]
+
     def any_func(self, pred: Callable[[str], bool], first: int | None = None) -> np.ndarray:
         """Per stack: does one of its frames' functions (of its `first` frames, leaf first)
         satisfy `pred`? `pred` is asked once per distinct function name, not once per frame."""
-        c = self.cols
-        off = c.stack_off
-        ff = c.frame_func[c.stack_frames]  # the function's string id of every frame of every stack
-        names = np.unique(ff)
-        lut = np.zeros(len(c.strings), dtype=bool)
-        lut[names] = [bool(pred(c.strings[i])) for i in names.tolist()]
-        hit = lut[ff]
+        off = self._stack_off
+        ff = self.slot_names
+        hit = self.name_lut(lambda name: bool(pred(name)))[ff]
         if first is not None:
-            hit &= (np.arange(ff.shape[0]) - np.repeat(off[:-1], np.diff(off))) < first
-        cum = np.concatenate(([0], np.cumsum(hit, dtype=np.int64)))
-        return cum[off[1:]] > cum[off[:-1]]
+            hit &= (np.arange(ff.shape[0]) - off[:-1][self._slot_stack]) < first
+        return self.any_slot(hit)
+
+    def _names_at(self, slot: np.ndarray, empty: str) -> list[str]:
+        """The function name at each stack's `slot` (-1: `empty`)."""
+        s = self._strings
+        ids = np.where(slot >= 0, self.slot_names[np.maximum(slot, 0)] if self.slot_names.shape[0] else 0, -1)
+        return [s[i] if i >= 0 else empty for i in ids.tolist()]
 
     # ----------------------------------------------------------------- generic
     @cached_property
     def root_func(self) -> list[str]:
-        return [f[-1] if f else "" for f in self.funcs]
+        """Each stack's outermost function ("" for the empty stack)."""
+        off = self._stack_off
+        return self._names_at(np.where(off[1:] > off[:-1], off[1:] - 1, -1), "")
 
     @cached_property
     def is_finalizer(self) -> np.ndarray:
@@ -179,7 +301,13 @@ class StackInfo:
 
     @cached_property
     def wait_side(self) -> np.ndarray:
-        return np.array([self._wait_side(f) for f in self.funcs], dtype=np.int8)
+        """`_wait_side` of every stack: OTHER when a frame dials, else the side of its first
+        internal/poll frame that names one."""
+        code = self.name_lut(_wait_side_code, np.int8)[self.slot_names]
+        first = self.first(code > 0)
+        side = np.where(first >= 0, code[np.maximum(first, 0)] if code.shape[0] else 0, SIDE_OTHER).astype(np.int8)
+        side[self.any_slot(code < 0)] = SIDE_OTHER
+        return side
 
     def _wait_site(self, f: list[str]) -> str:
         """Top user frame of a blocking stack; else the first frame outside runtime/poll/net."""
@@ -195,7 +323,14 @@ class StackInfo:
 
     @cached_property
     def wait_site(self) -> list[str]:
-        return [self._wait_site(f) for f in self.funcs]
+        """`_wait_site` of every stack."""
+        ff = self.slot_names
+        slot = self.first(self.name_lut(is_user_func)[ff])
+        other = self.first(self.name_lut(_outside_net_io)[ff])
+        slot = np.where(slot >= 0, slot, other)
+        off = self._stack_off
+        slot = np.where((slot < 0) & (off[1:] > off[:-1]), off[:-1], slot)  # else the leaf frame
+        return self._names_at(slot, "<no stack>")
 
     @cached_property
     def wait_site_id(self) -> tuple[np.ndarray, list[str]]:
@@ -251,11 +386,42 @@ class StackInfo:
 
     @cached_property
     def _syscall_table(self) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
-        res = [self._classify_syscall(f) for f in self.funcs]
-        calls = [r[0] for r in res]
-        sites = [r[1] for r in res]
-        cc = np.array([r[2] for r in res], dtype=np.int8)
-        fam = np.array([r[3] for r in res], dtype=np.int8)
+        """`_classify_syscall` of every stack, from per-name flags (`_syscall_flags`)."""
+        s = self._strings
+        ff = self.slot_names
+        fl = self.name_lut(_syscall_flags, np.uint8)[ff]
+        off = self._stack_off
+        nst = off.shape[0] - 1
+        some = off[1:] > off[:-1]
+        at = ff if ff.shape[0] else np.zeros(1, ff.dtype)  # gathers below are masked where no slot
+
+        def name_id(slot: np.ndarray) -> np.ndarray:
+            return np.where(slot >= 0, at[np.maximum(slot, 0)], -1)
+
+        first_out = self.first((fl & _F_INSIDE) == 0)  # the call is looked for before this frame
+        first_call = self.first((fl & _F_CALL) != 0)
+        call_ok = (first_call >= 0) & ((first_out < 0) | (first_call < first_out))
+        site_slot = self.first((fl & _F_SITE) != 0)
+        blank = self.name_lut(lambda name: not name)  # "" is no call and no site
+        leaf = np.where(some, at[np.minimum(off[:-1], max(ff.shape[0] - 1, 0))], 0)
+        site = name_id(site_slot)
+        site_named = (site >= 0) & ~blank[np.maximum(site, 0)]
+        call = np.where(call_ok, name_id(first_call), np.where(site_named, site, leaf))
+        call_named = ~blank[call]
+        site = np.where(site_named, site, np.where(call_named, call, leaf))
+        fam = np.where(call_named, self.name_lut(_family_of, np.int8)[call], FAM_OTHER).astype(np.int8)
+        has = site_slot >= 0
+        cc = np.full(nst, CC_OTHER, dtype=np.int8)
+        cc[~has] = CC_RUNTIME
+        cc[has & self.name_lut(lambda name: pkg_of(name) == "os")[site]] = CC_OS_FILE
+        cc[self.any_slot((fl & _F_POLL) != 0)] = CC_NETPOLLER
+        cc[has & self.name_lut(is_user_func)[site]] = CC_RAW_USER
+        cc[self.any_slot((fl & _F_CGO) != 0)] = CC_CGO
+        cc[~some], fam[~some] = CC_OTHER, FAM_OTHER
+        calls = [s[i] for i in call.tolist()]
+        sites = [s[i] for i in site.tolist()]
+        for i in np.flatnonzero(~some).tolist():
+            calls[i], sites[i] = "", "<no stack>"
         return calls, sites, cc, fam
 
     @property
@@ -281,17 +447,30 @@ class StackInfo:
     @cached_property
     def set_blocking_for_child(self) -> np.ndarray:
         """Stacks where os.StartProcess switched a file it hands a child to blocking (see
-        `_CHILD_FD_CALLERS`)."""
+        `_CHILD_FD_CALLERS`): the caller of the first blocking switch (leaf first), past the
+        frames of the switch itself, is one (`_child_fd_in` of every stack)."""
         out = np.zeros(self.n, dtype=bool)
-        for i, f in enumerate(self.funcs):
-            for j, fn in enumerate(f):
-                if fn in _SET_BLOCKING_FUNCS:
-                    k = j + 1  # the caller of the outermost frame of the switch
-                    while k < len(f) and f[k] in _SET_BLOCKING_PASS:
-                        k += 1
-                    out[i] = k < len(f) and f[k] in _CHILD_FD_CALLERS
-                    break
+        ff = self.slot_names
+        if ff.shape[0] == 0:
+            return out
+        st = self._slot_stack
+        switch = self.first(self.name_lut(_SET_BLOCKING_FUNCS.__contains__)[ff])
+        past = ~self.name_lut(_SET_BLOCKING_PASS.__contains__)[ff] & (np.arange(ff.shape[0]) > switch[st])
+        caller = self.first(past & (switch[st] >= 0))
+        found = (caller >= 0) & self.name_lut(_CHILD_FD_CALLERS.__contains__)[ff[np.maximum(caller, 0)]]
+        out[:found.shape[0]] = found
         return out
+
+    @staticmethod
+    def _child_fd_in(f: list[str]) -> bool:
+        """`set_blocking_for_child` of one stack (leaf first), frame by frame: the reference."""
+        for j, fn in enumerate(f):
+            if fn in _SET_BLOCKING_FUNCS:
+                k = j + 1  # the caller of the outermost frame of the switch
+                while k < len(f) and f[k] in _SET_BLOCKING_PASS:
+                    k += 1
+                return k < len(f) and f[k] in _CHILD_FD_CALLERS
+        return False
 
     @cached_property
     def file_dup(self) -> np.ndarray:
@@ -299,19 +478,30 @@ class StackInfo:
 
     def _calls(self, funcs: Container[str], user_syscalls: tuple[str, ...]) -> np.ndarray:
         """Per stack: does it hold one of `funcs`, or a syscall-package function named in
-        `user_syscalls` called directly from user code (the program's own raw call)?"""
+        `user_syscalls` called directly from user code (the program's own raw call)? (`_calls_in`
+        of every stack.)"""
         out = np.zeros(self.n, dtype=bool)
-        for i, f in enumerate(self.funcs):
-            for j, fn in enumerate(f):
-                if fn in funcs:
-                    out[i] = True
-                    break
-                if _short_name(fn) in user_syscalls and pkg_of(fn) in SYSCALL_PKGS:
-                    caller = f[j + 1] if j + 1 < len(f) else ""
-                    if caller and is_user_func(caller):
-                        out[i] = True
-                        break
+        ff = self.slot_names
+        st = self._slot_stack
+        hit = self.name_lut(funcs.__contains__)[ff]
+        raw = self.name_lut(lambda fn: _short_name(fn) in user_syscalls and pkg_of(fn) in SYSCALL_PKGS)[ff]
+        user = self.name_lut(lambda fn: bool(fn) and is_user_func(fn))[ff]
+        hit[:-1] |= raw[:-1] & user[1:] & (st[1:] == st[:-1])  # its caller: the next frame up
+        found = self.any_slot(hit)
+        out[:found.shape[0]] = found
         return out
+
+    @staticmethod
+    def _calls_in(f: list[str], funcs: Container[str], user_syscalls: tuple[str, ...]) -> bool:
+        """`_calls` of one stack (leaf first), frame by frame: the reference."""
+        for j, fn in enumerate(f):
+            if fn in funcs:
+                return True
+            if _short_name(fn) in user_syscalls and pkg_of(fn) in SYSCALL_PKGS:
+                caller = f[j + 1] if j + 1 < len(f) else ""
+                if caller and is_user_func(caller):
+                    return True
+        return False
 
     @cached_property
     def net_conn_io(self) -> np.ndarray:
