@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from diagnose.timeline import load_columns
-from diagnose.timeline.grouping import count_distinct, lex_order, stable_argsort, unique
+from diagnose.timeline.grouping import count_distinct, lex_order, smallest_first, stable_argsort, unique
 
 REPO = Path(__file__).resolve().parent.parent
 TRACES = ["fixtures/traces/syscallstorm-chunked-flush16-go1.27.3.trace", "fixtures/traces/slowconsumer-sse-go1.21.13.trace",
@@ -88,3 +88,32 @@ def test_branches(case):
         "two-rows": np.array([3, 3], dtype=np.uint16),
     }[case]
     _same(a)
+
+
+def _same_smallest(a: np.ndarray) -> None:
+    for n in (0, 1, 3, 5, 30):
+        assert np.array_equal(smallest_first(a, n), np.argsort(a)[:n]), n
+        assert np.array_equal(smallest_first(a, n, stable=True), np.argsort(a, kind="stable")[:n]), n
+
+
+def test_smallest_first_on_real_columns(columns):
+    """The n smallest keys' rows, in argsort's order (default and stable), on every integer
+    column of a real trace (many ties: kinds, goroutine ids) and on the negated durations the
+    evidence ranks."""
+    for a in vars(columns).values():
+        if isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "iu" and a.shape[0] > 1:
+            _same_smallest(a)
+            if a.dtype.kind == "i":
+                _same_smallest(-a.astype(np.int64))
+    t = columns.t.astype(np.int64)
+    _same_smallest(-(t[1:] - t[:-1]))
+
+
+@pytest.mark.parametrize("case", ["distinct", "ties-at-the-cut", "ties-inside", "all-equal", "short"])
+def test_smallest_first_ties(case):
+    rng = np.random.default_rng(5)
+    a = {"distinct": rng.permutation(10_000).astype(np.int64),
+         "ties-at-the-cut": np.concatenate([np.arange(5), np.full(50, 5), rng.integers(6, 99, 5_000)]),
+         "ties-inside": np.concatenate([np.full(3, 1), rng.integers(2, 99, 5_000)]),
+         "all-equal": np.zeros(1_000, np.int64), "short": np.array([3, 1, 2, 1])}[case]
+    _same_smallest(rng.permutation(a))

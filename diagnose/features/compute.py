@@ -18,7 +18,7 @@ from ..graph import CausalGraph, build_graph
 from ..graph import chains as C
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_UNDETERMINED, G_WAITING, K_METRIC
-from ..timeline.grouping import unique
+from ..timeline.grouping import smallest_first, unique
 from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
@@ -348,7 +348,7 @@ def _slowest_wakeups(ctx: _Ctx, n: int) -> list[Evidence]:
     if r.shape[0] == 0:
         return []
     out = []
-    for k in np.argsort(-tl.iv_dur[r])[:n].tolist():
+    for k in smallest_first(-tl.iv_dur[r], n).tolist():
         w, ri = int(wk["wait_iv"][k]), int(r[k])
         if tl.iv_dur[ri] < BLOCKING_NS:
             break
@@ -643,7 +643,7 @@ def _slowest_behind_runtime(ctx: _Ctx, n: int = 30) -> Evidence | None:
     if r.shape[0] == 0:
         return None
     best, best_ns = None, 0
-    for k in np.argsort(-tl.iv_dur[r])[:n].tolist():
+    for k in smallest_first(-tl.iv_dur[r], n).tolist():
         # the runtime's share: the longest running interval of each runtime goroutine among the
         # holders (the chain's held-P steps), compared before building one chain
         rt = sum(int(tl.iv_end[ri]) - int(tl.iv_start[ri]) for g, _tot, _runs, ri in

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..timeline.columns import G_WAITING
-from ..timeline.grouping import stable_argsort, unique
+from ..timeline.grouping import smallest_first, stable_argsort, unique
 from ..timeline.stacks import STD_ROOTS, pkg_of
 from ..timeline.timeline import Timelines
 from .compute import MAX_EVIDENCE, dist, dists_by_group
@@ -190,7 +190,7 @@ def our_code(tl: Timelines, nw, sc, modules: Iterable[str] = ()) -> OurCodeFeatu
     f.packages = _table(pkg_names, pkg_names, to_pkg[w_fn], to_pkg[n_fn], to_pkg[s_fn],
                         w_dur, w_g, nw.dur, sc.dur)[:MAX_CODE_SITES]
     own_w = np.flatnonzero(w_fn >= 0)
-    for j in own_w[stable_argsort(-w_dur[own_w])][:MAX_EVIDENCE].tolist():
+    for j in own_w[smallest_first(-w_dur[own_w], MAX_EVIDENCE, stable=True)].tolist():
         iv = int(waiting[j])
         f.evidence.append(Evidence(
             note=f"goroutine blocked in {names[int(w_fn[j])]} ({tl.cols.strings[int(tl.iv_reason[iv])] or 'waiting'})",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["run_starts", "stable_argsort", "lex_order", "unique", "count_distinct"]
+__all__ = ["run_starts", "stable_argsort", "smallest_first", "lex_order", "unique", "count_distinct"]
 
 
 def _fast(a: np.ndarray) -> bool:
@@ -35,6 +35,28 @@ def run_starts(keys: np.ndarray) -> np.ndarray:
 
 def _is_sorted(a: np.ndarray) -> bool:
     return bool(np.all(a[1:] >= a[:-1]))
+
+
+def smallest_first(keys: np.ndarray, n: int, stable: bool = False) -> np.ndarray:
+    """Exactly `np.argsort(keys)[:n]` (`stable`: `np.argsort(keys, kind="stable")[:n]`) for a
+    small n -- the evidence's "n longest of every wake-up" (-duration over ~220 k rows) --
+    without sorting every key: the rows up to the n-th smallest key are found by a partition and
+    only they are sorted. Ties: the stable order is the row order, kept by taking the candidates
+    in row order; the default (unstable) sort orders equal keys its own way, so when equal keys
+    reach the first n + 1, every key is sorted as before."""
+    m = keys.shape[0]
+    if n <= 0 or m <= 4 * n + 16 or keys.ndim != 1 or keys.dtype.kind not in "iu":
+        return np.argsort(keys, kind="stable" if stable else None)[:n]
+    kth = keys[np.argpartition(keys, n)[n]]  # the (n + 1)-th smallest key
+    if stable:
+        cand = np.flatnonzero(keys <= kth)  # in row order: a stable sort keeps it among equal keys
+        return cand[np.argsort(keys[cand], kind="stable")][:n]
+    cand = np.flatnonzero(keys <= kth)
+    order = cand[np.argsort(keys[cand])]
+    v = keys[order[:n + 1]]
+    if order.shape[0] > n + 1 or bool((v[1:] == v[:-1]).any()):
+        return np.argsort(keys)[:n]
+    return order[:n]
 
 
 def stable_argsort(a: np.ndarray) -> np.ndarray:
