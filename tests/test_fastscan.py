@@ -84,7 +84,8 @@ def test_numpy_block_summaries_equal_every_pair(path, monkeypatch):
 def test_held_totals_equal_the_rows_summed(path, monkeypatch):
     """`held_p_totals` (timeline/heldtotals.py: whole runs counted per window they lie inside,
     only each window's first and last run clipped) equals `held_p_by_goroutine`'s rows summed
-    per goroutine -- every (window, run) pair visited -- for the graph's held-P windows, the
+    per goroutine -- every (window, run) pair visited -- in numpy and compiled
+    (`_fastscan.held_totals`), for the graph's held-P windows, the
     preempted ones and random ones (long, short, empty); and so does its fallback for runs that
     overlap on a P (summing the rows)."""
     tl = build_timelines(load_columns(path))
@@ -103,8 +104,9 @@ def test_held_totals_equal_the_rows_summed(path, monkeypatch):
         monkeypatch.setattr(A, "_fastscan", None)
         rows = A.held_p_by_goroutine(tl, ws, we, blocks_allowed=False)
         want = np.bincount(tl.gor_index(rows.g), weights=rows.overlap, minlength=ngor).astype(np.float64)
+        assert np.array_equal(A.held_p_totals(tl, ws, we), want)  # numpy (heldtotals.per_goroutine)
         monkeypatch.undo()
-        got = A.held_p_totals(tl, ws, we)
+        got = A.held_p_totals(tl, ws, we)  # compiled (_fastscan.held_totals) when built
         assert got.dtype == np.float64 and np.array_equal(got, want)
         monkeypatch.setattr(A.heldtotals, "runs_disjoint", lambda tl: False)
         assert np.array_equal(A.held_p_totals(tl, ws, we), want)

@@ -438,6 +438,87 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(held_totals_doc,
+"held_totals(s, e, gi, segoff, lo, cnt, ws, we, ngor) -> bytes of float64 (ngor)\n\n"
+"held_reduce's overlaps summed per goroutine index over all the windows (the arguments are\n"
+"held_reduce's), for runs that do not overlap on a P (the caller checks): the runs between a\n"
+"window's first and last on a P lie inside it and add their whole length, counted by a\n"
+"difference array; only the first and last are clipped. timeline/heldtotals.py is the\n"
+"reference.");
+
+static PyObject *held_totals(PyObject *self, PyObject *args) {
+    PyObject *os, *oe, *og, *oseg, *olo, *ocnt, *ows, *owe;
+    Py_ssize_t ngor;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOn", &os, &oe, &og, &oseg, &olo, &ocnt, &ows, &owe, &ngor)) return NULL;
+    Py_buffer blo = {0}, bcnt = {0}, bws = {0}, bwe = {0};
+    runs_in r = {0};
+    PyObject *res = NULL;
+    int64_t *mult = NULL;
+    if (ngor < 0) {
+        PyErr_SetString(PyExc_ValueError, "held_totals: ngor < 0");
+        return NULL;
+    }
+    if (get_runs(&r, os, oe, NULL, og, oseg, "held_totals") < 0) return NULL;
+    Py_ssize_t nrun = r.nrun, np_ = r.np_;
+    if (get_i64(ows, &bws, -1, "ws") < 0) goto done;
+    Py_ssize_t nw = bws.len / 8;
+    if (get_i64(owe, &bwe, nw, "we") < 0) goto done;
+    if (get_i64(olo, &blo, np_ * nw, "lo") < 0) goto done;
+    if (get_i64(ocnt, &bcnt, np_ * nw, "cnt") < 0) goto done;
+    {
+        const int64_t *s = (const int64_t *)r.s.buf, *e = (const int64_t *)r.e.buf, *gi = (const int64_t *)r.g.buf;
+        const int64_t *seg = (const int64_t *)r.seg.buf, *lo = (const int64_t *)blo.buf,
+                      *cnt = (const int64_t *)bcnt.buf, *ws = (const int64_t *)bws.buf,
+                      *we = (const int64_t *)bwe.buf;
+        for (Py_ssize_t i = 0; i < nrun; i++)
+            if (gi[i] < 0 || gi[i] >= ngor) {
+                PyErr_SetString(PyExc_ValueError, "held_totals: goroutine index out of range");
+                goto done;
+            }
+        res = PyBytes_FromStringAndSize(NULL, (ngor ? ngor : 0) * (Py_ssize_t)sizeof(double));
+        mult = (int64_t *)calloc((size_t)nrun + 1, sizeof(int64_t));
+        if (!res || !mult) {
+            Py_CLEAR(res);
+            if (!PyErr_Occurred()) PyErr_NoMemory();
+            goto done;
+        }
+        double *out = (double *)PyBytes_AS_STRING(res);
+        for (Py_ssize_t g = 0; g < ngor; g++) out[g] = 0.0;
+        for (Py_ssize_t k = 0; k < np_; k++) {
+            int64_t base = seg[k], len = seg[k + 1] - seg[k];
+            for (Py_ssize_t w = 0; w < nw; w++) {
+                int64_t l = lo[k * nw + w], c = cnt[k * nw + w];
+                if (c <= 0) continue;
+                if (l < 0) l = 0;
+                if (l >= len) continue;
+                if (c > len - l) c = len - l;
+                int64_t ends[2] = {base + l, base + l + c - 1};
+                for (int x = 0; x < (c >= 2 ? 2 : 1); x++) {  /* the first and last run: clipped */
+                    int64_t j = ends[x];
+                    int64_t st = s[j] > ws[w] ? s[j] : ws[w];
+                    int64_t en = e[j] < we[w] ? e[j] : we[w];
+                    int64_t ov = (int64_t)((uint64_t)en - (uint64_t)st);
+                    if (ov > 0) out[gi[j]] += (double)ov;
+                }
+                if (c >= 3) {  /* the runs between: wholly inside */
+                    mult[base + l + 1]++;
+                    mult[base + l + c - 1]--;
+                }
+            }
+        }
+        int64_t inside = 0;
+        for (Py_ssize_t j = 0; j < nrun; j++) {
+            inside += mult[j];
+            if (inside) out[gi[j]] += (double)(int64_t)((uint64_t)inside * (uint64_t)(e[j] - s[j]));
+        }
+    }
+done:
+    release_runs(&r);
+    PyBuffer_Release(&blo); PyBuffer_Release(&bcnt); PyBuffer_Release(&bws); PyBuffer_Release(&bwe);
+    free(mult);
+    return res;
+}
+
 /* First index in sorted a[0:n] with a[i] > x (numpy searchsorted side="right"). */
 static Py_ssize_t search_right(const int64_t *a, Py_ssize_t n, int64_t x) {
     Py_ssize_t lo = 0, hi = n;
@@ -1394,6 +1475,7 @@ static PyMethodDef methods[] = {
     {"bursts", bursts, METH_VARARGS, bursts_doc},
     {"cpu_masks", cpu_masks, METH_VARARGS, cpu_masks_doc},
     {"held_reduce", held_reduce, METH_VARARGS, held_reduce_doc},
+    {"held_totals", held_totals, METH_VARARGS, held_totals_doc},
     {"timelines_scan", timelines_scan, METH_VARARGS, timelines_scan_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -251,14 +251,24 @@ def held_p_totals(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray, counts=
     """Per goroutine index: the time its running intervals overlapped the windows [w_start,
     w_end), summed over the windows (float64 ns) -- `held_p_by_goroutine`'s overlaps summed per
     goroutine, all the demand on the Ps asks of them, without a pass over the (window, run)
-    pairs (heldtotals.py). `counts`: `held_pair_counts` of these windows, when the caller has
-    them. Runs that overlap on a P (not in a valid trace) are summed from the pairs."""
+    pairs (heldtotals.py; compiled: `_fastscan.held_totals`, the same sums in one pass). `counts`:
+    `held_pair_counts` of these windows, when the caller has them. Runs that overlap on a P (not
+    in a valid trace) are summed from the pairs."""
     ngor = tl.gor_id.shape[0]
     if tl.run_iv.shape[0] == 0 or w_start.shape[0] == 0:
         return np.zeros(ngor, np.float64)
     segs, los, cnts = counts if counts is not None else held_pair_counts(tl, w_start, w_end)
     if heldtotals.runs_disjoint(tl):
-        return heldtotals.per_goroutine(tl.run_index, ngor, w_start, w_end, los, cnts)
+        fast = scan_kernel()
+        if fast is None:
+            return heldtotals.per_goroutine(tl.run_index, ngor, w_start, w_end, los, cnts)
+        i64 = np.int64
+        ri = tl.run_index
+        lo = np.ascontiguousarray(np.stack(los).astype(i64) if los else np.zeros((0, w_start.shape[0]), i64))
+        cnt = np.ascontiguousarray(np.stack(cnts).astype(i64) if cnts else np.zeros((0, w_start.shape[0]), i64))
+        got = fast.held_totals(ri.start, ri.end, ri.gor, ri.segoff, lo, cnt, np.ascontiguousarray(w_start, i64),
+                               np.ascontiguousarray(w_end, i64), int(ngor))
+        return np.frombuffer(got, np.float64).copy()
     hp = held_p_by_goroutine(tl, w_start, w_end, counts=(segs, los, cnts))
     return np.bincount(tl.gor_index(hp.g), weights=hp.overlap, minlength=ngor).astype(np.float64)
 
