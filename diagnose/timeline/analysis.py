@@ -264,8 +264,9 @@ def held_p_totals(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray, counts=
             return heldtotals.per_goroutine(tl.run_index, ngor, w_start, w_end, los, cnts)
         i64 = np.int64
         ri = tl.run_index
-        lo = np.ascontiguousarray(np.stack(los).astype(i64) if los else np.zeros((0, w_start.shape[0]), i64))
-        cnt = np.ascontiguousarray(np.stack(cnts).astype(i64) if cnts else np.zeros((0, w_start.shape[0]), i64))
+        lo = np.ascontiguousarray(np.stack(los).astype(i64, copy=False) if los else np.zeros((0, w_start.shape[0]), i64))
+        cnt = np.ascontiguousarray(np.stack(cnts).astype(i64, copy=False) if cnts
+                                   else np.zeros((0, w_start.shape[0]), i64))
         got = fast.held_totals(ri.start, ri.end, ri.gor, ri.segoff, lo, cnt, np.ascontiguousarray(w_start, i64),
                                np.ascontiguousarray(w_end, i64), int(ngor))
         return np.frombuffer(got, np.float64).copy()
