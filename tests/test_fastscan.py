@@ -114,6 +114,33 @@ def test_held_totals_equal_the_rows_summed(path, monkeypatch):
 
 
 @needs_scan
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_pair_counts_identical(path, monkeypatch):
+    """`held_pair_counts` through `_fastscan.pair_counts` (a merge walk per P over the sorted
+    windows) gives numpy's searchsorted answers, dtype included: the graph's held-P windows,
+    random ones, and queries handed over unsorted (each searched alone)."""
+    tl = build_timelines(load_columns(path))
+    graph = build_graph(tl)
+    r = graph.wakeups["runnable_iv"]
+    rng = np.random.default_rng(3)
+    rs = rng.integers(tl.t0 - 10, tl.t_end + 10, 200)
+    for ws, we in ((tl.iv_start[r], tl.iv_end[r]), (rs, rs + rng.integers(0, (tl.t_end - tl.t0) // 4, 200))):
+        fast = A.held_pair_counts(tl, ws, we)
+        monkeypatch.setattr(A, "_fastscan", None)
+        ref = A.held_pair_counts(tl, ws, we)
+        monkeypatch.undo()
+        for x, y in zip(fast, ref):
+            assert len(x) == len(y) == tl.run_index.n_procs
+            assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(x, y))
+    ri = tl.run_index
+    lo, hi = (np.empty((ri.n_procs, rs.shape[0]), np.int64) for _ in range(2))
+    A._fastscan.pair_counts(ri.end_max, ri.start, ri.segoff, rs, rs, lo, hi)
+    for k, (a, b) in enumerate(ri.segments()):
+        assert np.array_equal(lo[k], np.searchsorted(ri.end_max[a:b], rs, side="right"))
+        assert np.array_equal(hi[k], np.searchsorted(ri.start[a:b], rs, side="left"))
+
+
+@needs_scan
 def test_held_without_precomputed_counts(monkeypatch):
     """The entry point that computes its own pair counts (batch_pairs path in the reference)."""
     fast, ref = _held_both(CASES[0], monkeypatch, with_counts=False)

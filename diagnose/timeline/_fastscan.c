@@ -710,6 +710,82 @@ static int get_buf(PyObject *o, Py_buffer *b, Py_ssize_t itemsize, const char *k
     return 0;
 }
 
+static int sorted_i64(const int64_t *a, Py_ssize_t n) {
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (a[i] < a[i - 1]) return 0;
+    return 1;
+}
+
+PyDoc_STRVAR(pair_counts_doc,
+"pair_counts(end_max, start, segoff, ws, we, lo, hi)\n\n"
+"held_pair_counts' binary searches, per P k (rows segoff[k]:segoff[k+1]) and window w:\n"
+"lo[k, w] = searchsorted(end_max[P k], ws[w], 'right'), hi[k, w] = searchsorted(start[P k],\n"
+"we[w], 'left'), into lo and hi (int64, nP x nW, C order). With the queries and the P's rows in\n"
+"ascending order (the caller sorts the queries) one merge walk per P answers them all; otherwise\n"
+"each query is a binary search, as numpy's.");
+
+static PyObject *pair_counts(PyObject *self, PyObject *args) {
+    PyObject *oem, *os, *oseg, *ows, *owe, *olo, *ohi;
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &oem, &os, &oseg, &ows, &owe, &olo, &ohi)) return NULL;
+    Py_buffer b[7];
+    int nb = 0;
+    PyObject *res = NULL;
+    memset(b, 0, sizeof b);
+    if (get_buf(oseg, &b[nb++], 8, "ql", 1, 0, "segoff") < 0) goto done;
+    Py_ssize_t np_ = b[0].len / 8 - 1;
+    const int64_t *seg = (const int64_t *)b[0].buf;
+    Py_ssize_t nrun = seg[np_];
+    for (Py_ssize_t k = 0; k < np_; k++)
+        if (seg[k] < (k ? seg[k - 1] : 0) || seg[k] > seg[k + 1]) {
+            PyErr_SetString(PyExc_ValueError, "pair_counts: segoff is not ascending from 0");
+            goto done;
+        }
+    if (seg[0] != 0 || nrun < 0) {
+        PyErr_SetString(PyExc_ValueError, "pair_counts: segoff is not ascending from 0");
+        goto done;
+    }
+    if (get_buf(oem, &b[nb++], 8, "ql", nrun, 0, "end_max") < 0) goto done;
+    if (get_buf(os, &b[nb++], 8, "ql", nrun, 0, "start") < 0) goto done;
+    if (get_buf(ows, &b[nb++], 8, "ql", 0, 0, "ws") < 0) goto done;
+    Py_ssize_t nw = b[3].len / 8;
+    if (get_buf(owe, &b[nb++], 8, "ql", nw, 0, "we") < 0) goto done;
+    if (get_buf(olo, &b[nb++], 8, "ql", np_ * nw, 1, "lo") < 0) goto done;
+    if (get_buf(ohi, &b[nb++], 8, "ql", np_ * nw, 1, "hi") < 0) goto done;
+    {
+        const int64_t *em = (const int64_t *)b[1].buf, *st = (const int64_t *)b[2].buf;
+        const int64_t *ws = (const int64_t *)b[3].buf, *we = (const int64_t *)b[4].buf;
+        int64_t *lo = (int64_t *)b[5].buf, *hi = (int64_t *)b[6].buf;
+        int ws_sorted = sorted_i64(ws, nw), we_sorted = sorted_i64(we, nw);
+        for (Py_ssize_t k = 0; k < np_; k++) {
+            Py_ssize_t base = (Py_ssize_t)seg[k], len = (Py_ssize_t)(seg[k + 1] - seg[k]);
+            int64_t *lk = lo + k * nw, *hk = hi + k * nw;
+            if (ws_sorted && sorted_i64(em + base, len)) {
+                Py_ssize_t i = 0;
+                for (Py_ssize_t w = 0; w < nw; w++) {  /* rows <= ws[w] */
+                    while (i < len && em[base + i] <= ws[w]) i++;
+                    lk[w] = i;
+                }
+            } else {
+                for (Py_ssize_t w = 0; w < nw; w++) lk[w] = search_right(em + base, len, ws[w]);
+            }
+            if (we_sorted && sorted_i64(st + base, len)) {
+                Py_ssize_t i = 0;
+                for (Py_ssize_t w = 0; w < nw; w++) {  /* rows < we[w] */
+                    while (i < len && st[base + i] < we[w]) i++;
+                    hk[w] = i;
+                }
+            } else {
+                for (Py_ssize_t w = 0; w < nw; w++) hk[w] = search_left(st + base, len, we[w]);
+            }
+        }
+    }
+    res = Py_None;
+    Py_INCREF(res);
+done:
+    for (int i = 0; i < nb; i++) PyBuffer_Release(&b[i]);
+    return res;
+}
+
 PyDoc_STRVAR(timelines_scan_doc,
 "timelines_scan(ev, gid, cols, t_end, out) -> number of intervals\n\n"
 "ev (int32), gid (int64): the goroutine state-transition rows and their goroutine, grouped by\n"
@@ -1476,6 +1552,7 @@ static PyMethodDef methods[] = {
     {"cpu_masks", cpu_masks, METH_VARARGS, cpu_masks_doc},
     {"held_reduce", held_reduce, METH_VARARGS, held_reduce_doc},
     {"held_totals", held_totals, METH_VARARGS, held_totals_doc},
+    {"pair_counts", pair_counts, METH_VARARGS, pair_counts_doc},
     {"timelines_scan", timelines_scan, METH_VARARGS, timelines_scan_doc},
     {NULL, NULL, 0, NULL},
 };

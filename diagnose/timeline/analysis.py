@@ -141,6 +141,19 @@ def held_pair_counts(tl: Timelines, w_start: np.ndarray, w_end: np.ndarray):
     # 200 k wake-ups than in the callers' order, which may be longest first), answers put back
     o_s, ws = _in_order(w_start)
     o_e, we = _in_order(w_end)
+    fast = scan_kernel()
+    if fast is not None:  # one merge walk per P (100 k preempted windows: 12 ms of searches -> ~2)
+        i64 = np.int64
+        lo2 = np.empty((ri.n_procs, ws.shape[0]), i64)
+        hi2 = np.empty_like(lo2)
+        fast.pair_counts(ri.end_max, ri.start, ri.segoff, np.ascontiguousarray(ws, i64),
+                         np.ascontiguousarray(we, i64), lo2, hi2)
+        for k, (a, b) in enumerate(ri.segments()):
+            lo = _scatter(lo2[k], o_s)
+            segs.append(ri.run[a:b])
+            los.append(lo)
+            cnts.append(np.maximum(_scatter(hi2[k], o_e) - lo, 0))
+        return segs, los, cnts
     for a, b in ri.segments():
         lo = _scatter(np.searchsorted(ri.end_max[a:b], ws, side="right"), o_s)
         hi = _scatter(np.searchsorted(ri.start[a:b], we, side="left"), o_e)
