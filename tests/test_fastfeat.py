@@ -168,6 +168,22 @@ def test_cover_sum_is_coverage(path):
 
 @needs_feat
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_assist_running_over_every_interval_or_the_assisting_ones(path, monkeypatch):
+    """Mark-assist running time from the assisting goroutines' intervals (gathered) or from
+    every interval as it is (when they hold most rows): each goroutine has its own stretch of
+    the virtual axis, so the two sums and the numpy reference agree."""
+    tl, _ = _analysed(path)
+    r = A.ranges(tl)
+    assist = r.named(tl.cols, K._is_assist)
+    span = tl.duration_ns + 1
+    some = K._assist_running_compiled(FK._fastfeat, tl, r, assist, span)
+    every = K._assist_running_compiled(FK._fastfeat, tl, r, assist, span, rows_all=True)
+    monkeypatch.setattr(FK, "_fastfeat", None)
+    assert some == every == K._assist_running_ns(tl, r, assist)
+
+
+@needs_feat
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_busy_stretches_and_held_shares(path):
     """timers' scans: the busy stretches before each time, and over the windows they make
     (from 1 ns up, not only the late ones) the overlap sums of held_p_by_goroutine's rows."""

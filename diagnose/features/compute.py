@@ -695,17 +695,22 @@ def _assist_queries(tl: Timelines, r: A.Ranges, assist: np.ndarray) -> tuple[np.
     return gi[known], r.start[sel][known], r.end[sel][known]
 
 
-def _assist_running_compiled(fast, tl: Timelines, r: A.Ranges, assist: np.ndarray, span: int) -> float | None:
+def _assist_running_compiled(fast, tl: Timelines, r: A.Ranges, assist: np.ndarray, span: int,
+                             rows_all: bool = False) -> float | None:
     """`_assist_running_ns` in one pass over the intervals (they are grouped by goroutine in
     time order, so the virtual axis needs no sort); None when they are not in that order.
     Only the intervals of goroutines with an assist range are passed: on the virtual axis each
     goroutine has its own stretch [gi * span, gi * span + duration], so an assist range (inside
     the window) is covered by its own goroutine's intervals only and the others add nothing
-    (a window has a few assisting goroutines and ~800k intervals)."""
+    (a window has a few assisting goroutines and ~800k intervals). When they hold most of the
+    intervals (allocation-heavy handlers: busyalloc, 70% of a window's rows), every interval is
+    passed as it is instead of gathered: the others' stretches add nothing either way."""
     gi, s, e = _assist_queries(tl, r, assist)
     b = gi * span - tl.t0
     i64 = np.int64
     rows = _rows_of_goroutines(tl, gi)
+    if rows_all or 2 * rows.shape[0] > tl.iv_start.shape[0]:
+        rows = slice(None)
     got = fast.cover_sum(np.ascontiguousarray(tl.iv_start[rows], i64), np.ascontiguousarray(tl.iv_end[rows], i64),
                          np.ascontiguousarray(s + b, i64), np.ascontiguousarray(e + b, i64),
                          np.ascontiguousarray(tl.iv_state[rows], np.int8), int(G_RUNNING),
