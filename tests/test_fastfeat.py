@@ -200,12 +200,26 @@ def test_busy_stretches_and_held_shares(path):
     system = tl.gor_is_system[tl.gor_index(held.g)]
     assert (tot, user) == (int(held.overlap.sum()), int(held.overlap[~system].sum()))
     assert timers.late_timers_compiled(FK._fastfeat, tl, t, 1 << 62)[1:] == (0, 0)
+    # late_timers_compiled hands the times over sorted (one walk per P); in any other order the
+    # kernel searches each one: the same answers
+    i64 = np.int64
+    seg_p = np.ascontiguousarray(tl.iv_p[_first_run_of_each_p(tl)], i64)
+    raw = FK._fastfeat.late_timers(tl.run_index.start, tl.run_index.end, tl.run_index.end_max, tl.run_index.gor,
+                                   tl.run_index.segoff, seg_p, np.ascontiguousarray(tl.gor_is_system, np.bool_),
+                                   np.ascontiguousarray(tl.procs, i64), np.ascontiguousarray(t, i64),
+                                   timers.SWITCH_GAP_NS, 1)
+    assert np.array_equal(np.frombuffer(raw[0], i64), busy) and raw[1:] == (tot, user)
     # the kernel sums the runs wholly inside a window by prefix sums where a P's runs are
     # disjoint and in order (Go's are): these traces take that path, and windows span many runs
     ri = tl.run_index
     for a, z in ri.segments():
         assert (ri.end[a:z] >= ri.start[a:z]).all() and (ri.end[a:z - 1] <= ri.start[a + 1:z]).all()
     assert np.bincount(held.window).max() > 2
+
+
+def _first_run_of_each_p(tl):
+    """The first running interval of each P's rows (the P ids late_timers is given)."""
+    return tl.run_index.run[tl.run_index.segoff[:-1]]
 
 
 @needs_feat

@@ -91,11 +91,16 @@ def late_timers_compiled(fast, tl: Timelines, t: np.ndarray, late_ns: int) -> tu
     i64 = np.int64
     ri = tl.run_index
     seg_p = np.ascontiguousarray(tl.iv_p[ri.run[ri.segoff[:-1]]], i64) if ri.run.shape[0] else np.zeros(0, i64)
+    # handed over in time order: each P's searches become one forward walk (the busy stretch of
+    # each time does not depend on the others, the sums not on their order), put back after
+    order = np.argsort(t)
     busy, tot, user = fast.late_timers(ri.start, ri.end, ri.end_max, ri.gor, np.ascontiguousarray(ri.segoff, i64),
                                        seg_p, np.ascontiguousarray(tl.gor_is_system, np.bool_),
-                                       np.ascontiguousarray(tl.procs, i64), np.ascontiguousarray(t, i64),
+                                       np.ascontiguousarray(tl.procs, i64), np.ascontiguousarray(t[order], i64),
                                        SWITCH_GAP_NS, int(late_ns))
-    return np.frombuffer(busy, i64).copy(), int(tot), int(user)
+    out = np.empty(t.shape[0], i64)
+    out[order] = np.frombuffer(busy, i64)
+    return out, int(tot), int(user)
 
 
 def _timer_wake_intervals(tl: Timelines) -> np.ndarray:
