@@ -283,6 +283,34 @@ done:
     return res;
 }
 
+/* held_reduce's and held_totals' arguments after the runs: the per-(P, window) run ranges
+ * (lo, cnt: nP x nW row-major), the windows (ws, we) and the goroutine-index bound, checked
+ * once for both. */
+typedef struct {
+    Py_buffer lo, cnt, ws, we;
+    Py_ssize_t nw;
+} held_in;
+
+static void release_held(held_in *h) {  /* safe on buffers never filled: they are zeroed */
+    PyBuffer_Release(&h->lo); PyBuffer_Release(&h->cnt); PyBuffer_Release(&h->ws); PyBuffer_Release(&h->we);
+}
+
+static int get_held(held_in *h, const runs_in *r, PyObject *olo, PyObject *ocnt, PyObject *ows, PyObject *owe,
+                    Py_ssize_t ngor, const char *name) {
+    if (get_i64(ows, &h->ws, -1, "ws") < 0) return -1;
+    h->nw = h->ws.len / 8;
+    if (get_i64(owe, &h->we, h->nw, "we") < 0) return -1;
+    if (get_i64(olo, &h->lo, r->np_ * h->nw, "lo") < 0) return -1;
+    if (get_i64(ocnt, &h->cnt, r->np_ * h->nw, "cnt") < 0) return -1;
+    const int64_t *gi = (const int64_t *)r->g.buf;
+    for (Py_ssize_t i = 0; i < r->nrun; i++)
+        if (gi[i] < 0 || gi[i] >= ngor) {
+            PyErr_Format(PyExc_ValueError, "%s: goroutine index out of range", name);
+            return -1;
+        }
+    return 0;
+}
+
 PyDoc_STRVAR(held_reduce_doc,
 "held_reduce(s, e, gi, segoff, lo, cnt, ws, we, ngor) -> (window, gi, overlap, first) as bytes of int64\n\n"
 "s, e, gi: start, end and goroutine index of the running intervals, grouped by P (P k's are\n"
@@ -296,7 +324,7 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
     Py_ssize_t ngor;
     if (!PyArg_ParseTuple(args, "OOOOOOOOn|O", &os, &oe, &og, &oseg, &olo, &ocnt, &ows, &owe, &ngor, &oblk))
         return NULL;
-    Py_buffer blo = {0}, bcnt = {0}, bws = {0}, bwe = {0};
+    held_in h = {0};
     runs_in r = {0};
     PyObject *res = NULL;
     int64_t *sum = NULL, *first = NULL, *mark = NULL, *touched = NULL;
@@ -309,21 +337,13 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
     }
     if (get_runs(&r, os, oe, NULL, og, oseg, "held_reduce") < 0) return NULL;
     Py_ssize_t nrun = r.nrun, np_ = r.np_;
-    if (get_i64(ows, &bws, -1, "ws") < 0) goto done;
-    Py_ssize_t nw = bws.len / 8;
-    if (get_i64(owe, &bwe, nw, "we") < 0) goto done;
-    if (get_i64(olo, &blo, np_ * nw, "lo") < 0) goto done;
-    if (get_i64(ocnt, &bcnt, np_ * nw, "cnt") < 0) goto done;
+    if (get_held(&h, &r, olo, ocnt, ows, owe, ngor, "held_reduce") < 0) goto done;
+    Py_ssize_t nw = h.nw;
     {
         const int64_t *s = (const int64_t *)r.s.buf, *e = (const int64_t *)r.e.buf, *gi = (const int64_t *)r.g.buf;
-        const int64_t *seg = (const int64_t *)r.seg.buf, *lo = (const int64_t *)blo.buf,
-                      *cnt = (const int64_t *)bcnt.buf, *ws = (const int64_t *)bws.buf,
-                      *we = (const int64_t *)bwe.buf;
-        for (Py_ssize_t i = 0; i < nrun; i++)
-            if (gi[i] < 0 || gi[i] >= ngor) {
-                PyErr_SetString(PyExc_ValueError, "held_reduce: goroutine index out of range");
-                goto done;
-            }
+        const int64_t *seg = (const int64_t *)r.seg.buf, *lo = (const int64_t *)h.lo.buf,
+                      *cnt = (const int64_t *)h.cnt.buf, *ws = (const int64_t *)h.ws.buf,
+                      *we = (const int64_t *)h.we.buf;
         size_t n = ngor ? (size_t)ngor : 1;
         sum = (int64_t *)malloc(n * sizeof(int64_t));
         first = (int64_t *)malloc(n * sizeof(int64_t));
@@ -431,7 +451,7 @@ static PyObject *held_reduce(PyObject *self, PyObject *args) {
     }
 done:
     release_runs(&r);
-    PyBuffer_Release(&blo); PyBuffer_Release(&bcnt); PyBuffer_Release(&bws); PyBuffer_Release(&bwe);
+    release_held(&h);
     free(sum); free(first); free(mark); free(touched);
     free(ow.p); free(og_.p); free(oo.p); free(of.p);
     free_blocks(&tmp);
@@ -450,7 +470,7 @@ static PyObject *held_totals(PyObject *self, PyObject *args) {
     PyObject *os, *oe, *og, *oseg, *olo, *ocnt, *ows, *owe;
     Py_ssize_t ngor;
     if (!PyArg_ParseTuple(args, "OOOOOOOOn", &os, &oe, &og, &oseg, &olo, &ocnt, &ows, &owe, &ngor)) return NULL;
-    Py_buffer blo = {0}, bcnt = {0}, bws = {0}, bwe = {0};
+    held_in h = {0};
     runs_in r = {0};
     PyObject *res = NULL;
     int64_t *mult = NULL;
@@ -460,21 +480,13 @@ static PyObject *held_totals(PyObject *self, PyObject *args) {
     }
     if (get_runs(&r, os, oe, NULL, og, oseg, "held_totals") < 0) return NULL;
     Py_ssize_t nrun = r.nrun, np_ = r.np_;
-    if (get_i64(ows, &bws, -1, "ws") < 0) goto done;
-    Py_ssize_t nw = bws.len / 8;
-    if (get_i64(owe, &bwe, nw, "we") < 0) goto done;
-    if (get_i64(olo, &blo, np_ * nw, "lo") < 0) goto done;
-    if (get_i64(ocnt, &bcnt, np_ * nw, "cnt") < 0) goto done;
+    if (get_held(&h, &r, olo, ocnt, ows, owe, ngor, "held_totals") < 0) goto done;
+    Py_ssize_t nw = h.nw;
     {
         const int64_t *s = (const int64_t *)r.s.buf, *e = (const int64_t *)r.e.buf, *gi = (const int64_t *)r.g.buf;
-        const int64_t *seg = (const int64_t *)r.seg.buf, *lo = (const int64_t *)blo.buf,
-                      *cnt = (const int64_t *)bcnt.buf, *ws = (const int64_t *)bws.buf,
-                      *we = (const int64_t *)bwe.buf;
-        for (Py_ssize_t i = 0; i < nrun; i++)
-            if (gi[i] < 0 || gi[i] >= ngor) {
-                PyErr_SetString(PyExc_ValueError, "held_totals: goroutine index out of range");
-                goto done;
-            }
+        const int64_t *seg = (const int64_t *)r.seg.buf, *lo = (const int64_t *)h.lo.buf,
+                      *cnt = (const int64_t *)h.cnt.buf, *ws = (const int64_t *)h.ws.buf,
+                      *we = (const int64_t *)h.we.buf;
         res = PyBytes_FromStringAndSize(NULL, (ngor ? ngor : 0) * (Py_ssize_t)sizeof(double));
         mult = (int64_t *)calloc((size_t)nrun + 1, sizeof(int64_t));
         if (!res || !mult) {
@@ -514,7 +526,7 @@ static PyObject *held_totals(PyObject *self, PyObject *args) {
     }
 done:
     release_runs(&r);
-    PyBuffer_Release(&blo); PyBuffer_Release(&bcnt); PyBuffer_Release(&bws); PyBuffer_Release(&bwe);
+    release_held(&h);
     free(mult);
     return res;
 }
