@@ -47,3 +47,34 @@ def test_lock_frames():
     assert is_lock_func("sync.(*Mutex).Lock") and is_lock_func("internal/sync.(*Mutex).lockSlow")
     assert is_lock_func("sync.(*RWMutex).RLock") and is_lock_func("sync.(*RWMutex).Lock")
     assert not is_lock_func("sync.(*WaitGroup).Wait") and not is_lock_func("main.(*Mutex).Lock")
+
+
+@pytest.mark.parametrize("name", ["sseroom-lockconvoy-go1.27.3", "sseroom-lockconvoy-go1.19.8",
+                                  "bufmux-burst95-go1.27.3", "bufmux-gc200-go1.21.13", "consumer-cpu70-go1.24.11"])
+def test_holder_shares_equal_an_interval_by_interval_walk(name):
+    """The releasers' shares (one slice of intervals per wait, summed with numpy) equal walking
+    each releaser's intervals one by one over each wait, on traces with a convoy, a starved
+    holder queue and GC."""
+    from diagnose.features.locks import ACTIVITIES, MAX_HOLDER_WAITS, activity_classes, lock_wait_intervals
+    from diagnose.timeline import build_timelines, load_columns
+
+    path = GEN / f"{name}.trace"
+    if not path.is_file():
+        pytest.skip(f"generalisation corpus not present ({path})")
+    tl = build_timelines(load_columns(str(path)))
+    w = lock_wait_intervals(tl)
+    ended = w[~tl.iv_open[w]]
+    top = ended[(-(tl.iv_end[ended] - tl.iv_start[ended])).argsort(kind="stable")[:MAX_HOLDER_WAITS]]
+    sums, total = [0] * len(ACTIVITIES), 0
+    for i in top.tolist():
+        a, b = int(tl.iv_start[i]), int(tl.iv_end[i])
+        total += b - a
+        if tl.iv_end_g[i] < 0:
+            continue
+        for j in tl.intervals_of(int(tl.iv_end_g[i])).tolist():
+            ov = min(b, int(tl.iv_end[j])) - max(a, int(tl.iv_start[j]))
+            if ov > 0:
+                sums[int(activity_classes(tl, [j])[0])] += ov
+    assert total > 0
+    h = locks(name).holders
+    assert [getattr(h, f"{n}_share") for n in ACTIVITIES] == [round(v / total, 6) for v in sums]

@@ -102,13 +102,31 @@ def _sites(tl: Timelines, ended: np.ndarray, dist: Dist) -> list[LockSite]:
     return out
 
 
+#: what a releasing goroutine's interval was doing, by index (LockHolders' `<name>_share`)
+ACTIVITIES = ("running", "runnable", "syscall", "network", "sleep", "lock", "other_wait")
+_WAIT_ACTIVITY = {"network": 3, "sleep": 4, "sync": 5}
+
+
+def activity_classes(tl: Timelines, rows: np.ndarray) -> np.ndarray:
+    """The ACTIVITIES index of each interval in `rows`: its state, and for a wait its reason."""
+    reason = np.full(len(tl.cols.strings), 6, dtype=np.int64)
+    for i, s in enumerate(tl.cols.strings):
+        if s in _WAIT_ACTIVITY:
+            reason[i] = _WAIT_ACTIVITY[s]
+    st = tl.iv_state[rows]
+    return np.select([st == G_RUNNING, st == G_RUNNABLE, st == G_SYSCALL, st == G_WAITING],
+                     [0, 1, 2, reason[tl.iv_reason[rows]]], 6).astype(np.int64)
+
+
 def _holders(tl: Timelines, waits: np.ndarray) -> LockHolders:
     """How the goroutines that ended `waits` (their Unlock woke the waiter) spent those waits:
     shares of the summed wait time by their own state; `unknown` where no goroutine woke the
-    waiter or its intervals do not cover the wait."""
-    sums = dict.fromkeys(("running", "runnable", "syscall", "network", "sleep", "lock", "other_wait"), 0)
-    strings = tl.cols.strings
+    waiter or its intervals do not cover the wait. A goroutine's intervals are contiguous rows
+    in time order that abut, so those overlapping a wait [a, b) are one slice, found by two
+    binary searches (a releaser may have run thousands of short intervals during one wait)."""
+    sums = np.zeros(len(ACTIVITIES), dtype=np.float64)
     total = 0
+    rows, ovs = [], []
     for i in waits.tolist():
         a, b = int(tl.iv_start[i]), int(tl.iv_end[i])
         total += b - a
@@ -118,33 +136,23 @@ def _holders(tl: Timelines, waits: np.ndarray) -> LockHolders:
         k = int(tl.gor_index(eg))
         lo = int(tl.gor_first_iv[k])
         hi = lo + int(tl.gor_n_iv[k])
-        j = lo + int(np.searchsorted(tl.iv_end[lo:hi], a, side="right"))
-        while j < hi and tl.iv_start[j] < b:
-            ov = min(b, int(tl.iv_end[j])) - max(a, int(tl.iv_start[j]))
-            if ov > 0:
-                sums[_activity(tl, j, strings)] += ov
-            j += 1
+        j0 = lo + int(np.searchsorted(tl.iv_end[lo:hi], a, side="right"))
+        j1 = lo + int(np.searchsorted(tl.iv_start[lo:hi], b, side="left"))
+        if j1 > j0:
+            ov = np.minimum(tl.iv_end[j0:j1], b) - np.maximum(tl.iv_start[j0:j1], a)
+            rows.append(np.arange(j0, j1)[ov > 0])
+            ovs.append(ov[ov > 0])
     h = LockHolders()
     if total <= 0:
         return h
-    for k, v in sums.items():
-        setattr(h, f"{k}_share", round(v / total, 6))
-    h.unknown_share = round(max(0.0, 1.0 - sum(sums.values()) / total), 6)
+    if rows:
+        r = np.concatenate(rows)
+        sums = np.bincount(activity_classes(tl, r), weights=np.concatenate(ovs).astype(np.float64),
+                           minlength=len(ACTIVITIES))
+    for name, v in zip(ACTIVITIES, sums.tolist()):
+        setattr(h, f"{name}_share", round(v / total, 6))
+    h.unknown_share = round(max(0.0, 1.0 - float(sums.sum()) / total), 6)
     return h
-
-
-def _activity(tl: Timelines, j: int, strings: list[str]) -> str:
-    st = int(tl.iv_state[j])
-    if st == G_RUNNING:
-        return "running"
-    if st == G_RUNNABLE:
-        return "runnable"
-    if st == G_SYSCALL:
-        return "syscall"
-    if st == G_WAITING:
-        r = strings[int(tl.iv_reason[j])]
-        return {"network": "network", "sleep": "sleep", "sync": "lock"}.get(r, "other_wait")
-    return "other_wait"
 
 
 def _evidence(ctx: "_Ctx", waits: np.ndarray) -> list[Evidence]:
