@@ -50,11 +50,10 @@ def is_lock_func(func: str) -> bool:
 def lock_wait_intervals(tl: Timelines) -> np.ndarray:
     """Waiting intervals of user goroutines parked on a Mutex/RWMutex (reason "sync", a lock
     frame in the stack), in interval order."""
-    strings = tl.cols.strings
-    sync_ids = [i for i, s in enumerate(strings) if s == "sync"]
-    if not sync_ids or tl.iv_g.shape[0] == 0:
+    sync_id = tl.cols.string_id("sync")
+    if sync_id < 0 or tl.iv_g.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
-    m = (tl.iv_state == G_WAITING) & np.isin(tl.iv_reason, sync_ids)
+    m = (tl.iv_state == G_WAITING) & (tl.iv_reason == sync_id)
     m &= ~tl.gor_is_system[tl.iv_gor]
     idx = np.flatnonzero(m)
     if idx.shape[0] == 0:
@@ -70,29 +69,30 @@ def lock_features(ctx: "_Ctx", dist: Dist) -> LockFeatures:
     w = lock_wait_intervals(tl)
     if w.shape[0] == 0:
         return f
-    ended = w[~tl.iv_open[w]]
+    is_open = tl.iv_open[w]
+    ended = w[~is_open]
     d_all = (tl.iv_end[w] - tl.iv_start[w]).astype(np.int64)
-    f.waits = dist(d_all[~tl.iv_open[w]])
-    f.open_waits = int(tl.iv_open[w].sum())
+    d = d_all[~is_open]  # the ended waits' durations
+    f.waits = dist(d)
+    f.open_waits = int(is_open.sum())
     f.blocked_ms = round(float(d_all.sum()) / 1e6, 6)
     f.mean_waiting = round(f.blocked_ms / (ctx.dur_ns / 1e6), 6)
     f.goroutines = int(np.unique(tl.iv_g[w]).shape[0])
-    f.sites = _sites(tl, ended, dist)
+    f.sites = _sites(tl, ended, d, dist)
     if ended.shape[0]:
-        d = (tl.iv_end[ended] - tl.iv_start[ended]).astype(np.int64)
         top = ended[np.argsort(-d, kind="stable")[:MAX_HOLDER_WAITS]]
         f.holders = _holders(tl, top)
         f.evidence = _evidence(ctx, top[:MAX_EVIDENCE])
     return f
 
 
-def _sites(tl: Timelines, ended: np.ndarray, dist: Dist) -> list[LockSite]:
-    """The sites (top user frame of the waiter's stack) with the most lock-wait time."""
+def _sites(tl: Timelines, ended: np.ndarray, d: np.ndarray, dist: Dist) -> list[LockSite]:
+    """The sites (top user frame of the waiter's stack) with the most lock-wait time; `d`: the
+    durations of the `ended` waits."""
     if ended.shape[0] == 0:
         return []
     ids, names = tl.stacks.wait_site_id
     site = ids[tl.iv_stk[ended]]
-    d = (tl.iv_end[ended] - tl.iv_start[ended]).astype(np.int64)
     totals = np.bincount(site, weights=d.astype(np.float64), minlength=len(names))
     out = []
     for s in np.argsort(-totals, kind="stable")[:MAX_SITES].tolist():
@@ -110,9 +110,10 @@ _WAIT_ACTIVITY = {"network": 3, "sleep": 4, "sync": 5}
 def activity_classes(tl: Timelines, rows: np.ndarray) -> np.ndarray:
     """The ACTIVITIES index of each interval in `rows`: its state, and for a wait its reason."""
     reason = np.full(len(tl.cols.strings), 6, dtype=np.int64)
-    for i, s in enumerate(tl.cols.strings):
-        if s in _WAIT_ACTIVITY:
-            reason[i] = _WAIT_ACTIVITY[s]
+    for name, cls in _WAIT_ACTIVITY.items():
+        sid = tl.cols.string_id(name)
+        if sid >= 0:
+            reason[sid] = cls
     st = tl.iv_state[rows]
     return np.select([st == G_RUNNING, st == G_RUNNABLE, st == G_SYSCALL, st == G_WAITING],
                      [0, 1, 2, reason[tl.iv_reason[rows]]], 6).astype(np.int64)
