@@ -272,6 +272,14 @@ class _CountedTrace:
     def raw_events(self):
         return self._counted(self._trace.raw_events())
 
+    def raw_chunks(self):
+        n = 0
+        for chunk in self._trace.raw_chunks():  # a few thousand rows: a report each
+            yield chunk
+            n += len(chunk)
+            self._on_events(n)
+        self._on_events(n)
+
     def _counted(self, events: Any):
         n = 0
         for ev in events:

@@ -9,6 +9,7 @@ One command::
     python tools/regen_fixtures.py --check              # re-run the trace checks on committed traces
     python tools/regen_fixtures.py --big 1.27.3 --mb 180  # benchmark trace -> benchmarks/out/
     python tools/regen_fixtures.py --big 1.27.3 --mb 180 --big-program busyalloc  # a second, unlike it
+    python tools/regen_fixtures.py --reader-busy        # fixtures/traces/reader/: busy, ~0.1 s each
 
 For each pinned Go version (tools/gotoolchains.py installs them) it builds every scenario of
 ``fixtures/go`` (one module, standard library only), and for each scenario variant:
@@ -45,7 +46,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gotoolchains as gt  # noqa: E402
@@ -1050,6 +1051,32 @@ def make_big_trace(version: str = gt.ORACLE, mb: int = 180, out: Optional[Path] 
     return out
 
 
+#: the reader tests' traces of the busy load generator (syscalls and user regions on every
+#: request, which no scenario has: tests/test_read_stretch.py), one per Go 1.22+ format
+READER_OUT = REPO / "fixtures" / "traces" / "reader"
+READER_BUSY_VERSIONS = ("1.22.10", "1.27.3")
+
+
+def make_reader_busy(versions: Sequence[str] = READER_BUSY_VERSIONS) -> List[Path]:
+    """Small traces (~0.45 MB, ~0.1 s) of cmd/busy at a light load, under fixtures/traces/reader/."""
+    READER_OUT.mkdir(parents=True, exist_ok=True)
+    outs = []
+    for version in versions:
+        bindir = build_all(version, gt.go_binary(version), log=False)
+        out = READER_OUT / f"busy-small-go{version}.trace"
+        p = _spawn([str(bindir / "busy"), "-mb", "1", "-maxtime", "40ms", "-sse", "3", "-downloads", "1",
+                    "-posters", "1", "-out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            so, se = p.communicate(timeout=120)
+        finally:
+            _kill(p, grace=1)
+        if p.returncode != 0:
+            raise RuntimeError(f"busy failed: {se[-500:]}")
+        print(so.strip())
+        outs.append(out)
+    return outs
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -1076,6 +1103,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--mb", type=int, default=180, help="size of the --big trace in MB")
     ap.add_argument("--big-program", default="busy", choices=("busy", "busyalloc"),
                     help="the --big trace's load generator (fixtures/README.md)")
+    ap.add_argument("--reader-busy", action="store_true",
+                    help="write the reader tests' small busy traces (fixtures/traces/reader/)")
     ap.add_argument("--list", action="store_true", help="list the cases")
     ap.add_argument("--corpus", choices=sorted(CORPORA), default="fx",
                     help="fx: the harness corpus (fixtures/manifest.json); gen: the generalisation "
@@ -1098,6 +1127,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return recheck()
     if args.big:
         print(make_big_trace(args.big, args.mb, program=args.big_program))
+        return 0
+    if args.reader_busy:
+        for out in make_reader_busy():
+            print(out)
         return 0
     if args.strace:
         import strace_fixtures

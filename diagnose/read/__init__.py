@@ -79,7 +79,7 @@ from .base import EvTable, Frame
 from .event import (NO_STACK, ClockSnapshot, Event, EventKind, ExperimentalEvent, Label, Log, Metric, Range,
                     RangeAttribute, Region, Stack, StackFrame, Sync, Task, make_event, sync_event)
 from .eventcap import max_events, too_many
-from .reader import ReadError, Reader, V1Reader
+from .reader import RAW_CHUNK_ROWS, ReadError, Reader, V1Reader
 from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition)
 from .value import Value
@@ -169,15 +169,24 @@ class TraceReader:
 
     def events(self) -> Iterator[Event]:
         """Yield every event in Go's order. See the module docstring for errors."""
-        return self._iterate(raw=False)
+        for chunk in self._iterate():
+            for row in chunk:
+                yield Event(*row)
 
     def raw_events(self) -> Iterator[tuple]:
         """``events()`` as raw rows ``(table, g, p, m, typ, time, args)``, an Event's fields in
         its constructor's order (``Event(*row)``): the column builder's input, with no object
         made per event. Same events, order, errors and afterwards the same facts."""
-        return self._iterate(raw=True)
+        for chunk in self._iterate():
+            yield from chunk
 
-    def _iterate(self, raw: bool) -> Iterator[Any]:
+    def raw_chunks(self) -> Iterator[list[tuple]]:
+        """``raw_events()`` in lists of rows (`reader.RAW_CHUNK_ROWS`, or fewer): no generator
+        is resumed per event, and the column builder works a chunk at a time. Same rows, order,
+        errors and facts; on an error, the rows before it come first."""
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[list[tuple]]:
         if self._started:
             raise RuntimeError("TraceReader.events() can be iterated only once")
         self._started = True
@@ -185,9 +194,9 @@ class TraceReader:
             cap = self.event_cap()
             r = self._v1_reader if self._v1_reader is not None else self._make_reader()
             if isinstance(r, Reader):
-                it = r.iter_raw() if raw else r.iter_events()
+                it = r.iter_raw_chunks()
             else:
-                it = _read_all(r) if not raw else ((e.table, e.g, e.p, e.m, e.typ, e.time, e.args) for e in _read_all(r))
+                it = _chunked((e.table, e.g, e.p, e.m, e.typ, e.time, e.args) for e in _read_all(r))
             try:
                 # Millions of rows, tuples and lists and no reference cycles: the cyclic GC would
                 # only rescan them (a span's events are decoded at once: read/wirevec.py). Paused
@@ -196,9 +205,13 @@ class TraceReader:
                     if cap is None:
                         yield from it
                     else:
-                        yield from islice(it, cap)  # then one more is too many
-                        if next(it, None) is not None:
-                            raise self._error(too_many(cap, self.total_bytes), None)
+                        n = 0
+                        for chunk in it:
+                            n += len(chunk)
+                            if n > cap:  # the first `cap` rows, then too many
+                                yield chunk[:len(chunk) - (n - cap)]
+                                raise self._error(too_many(cap, self.total_bytes), None)
+                            yield chunk
             except ReadError as e:
                 self.valid_bytes = max(r.valid_offset, self.header_bytes)
                 if e.truncated:
@@ -281,6 +294,26 @@ def incomplete_reasons(has_generation: bool, missing_stacks: int = 0) -> list[st
         out.append(f"stacks lost: {missing_stacks} stack references name stacks missing from the stack table "
                    "(an old-format trace cut inside it)")
     return out
+
+
+def _chunked(rows: Iterator[tuple], size: int = RAW_CHUNK_ROWS) -> Iterator[list[tuple]]:
+    """Rows in lists of `size` (the old formats' rows, as the Go 1.22+ reader hands them); on a
+    read error, the rows before it first."""
+    chunk: list[tuple] = []
+    put = chunk.append
+    try:
+        for row in rows:
+            put(row)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+                put = chunk.append
+    except ReadError:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
 
 
 def _read_all(r) -> Iterator[Event]:

@@ -117,28 +117,24 @@ def heap_sift_up(heap: list, i: int) -> int:
 
 
 def heap_sift_down(heap: list, i: int) -> int:
+    """Go's heapSiftDown: the node sinks below the smaller of its children while one is earlier
+    (the first of equal children; written out, no helper call: the pure reader sifts about once
+    every three events)."""
     n = len(heap)
-    while True:
-        m = _min3(heap, n, i, 2 * i + 1, 2 * i + 2)
+    while i < n:
+        m = i
+        mt = heap[i].ev.time
+        c = 2 * i + 1
+        if c < n:
+            t = heap[c].ev.time
+            if t < mt:
+                m = c
+                mt = t
+            c += 1
+            if c < n and heap[c].ev.time < mt:
+                m = c
         if m == i:
             break
         heap[i], heap[m] = heap[m], heap[i]
         i = m
     return i
-
-
-def _min3(b: list, n: int, i0: int, i1: int, i2: int) -> int:
-    min_idx = i0
-    min_t = MAX_TIME
-    if i0 < n:
-        min_t = b[i0].ev.time
-    if i1 < n:
-        t = b[i1].ev.time
-        if t < min_t:
-            min_t = t
-            min_idx = i1
-    if i2 < n:
-        t = b[i2].ev.time
-        if t < min_t:
-            min_idx = i2
-    return min_idx

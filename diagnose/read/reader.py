@@ -15,7 +15,8 @@ from .event import EV_SYNC, Event, sync_event
 from .frontier import BlockedFrontier, slow_budget
 from .generation import GenError, Generation, GenerationSteps
 from .order import MState as _MState
-from .order import OrderError, Ordering
+from .order import _ABSENT, OrderError, Ordering
+from .order import _GoRunning, _GoSyscall, _ProcRunning, _ProcSyscall
 from .sorting import sort_func
 from .wire import WireError
 
@@ -43,6 +44,10 @@ _NEEDS_VALIDATION = tuple(bool(_STACK_ARGS[t] or _STRING_ARGS[t]) for t in range
 #: validateTableIDs in order: per wire type, ((arg index, is a stack ID), ...); () for none.
 _VALIDATE = tuple(tuple([(i, True) for i in _STACK_ARGS[t]] + [(i, False) for i in _STRING_ARGS[t]])
                   for t in range(256))
+
+
+#: rows a chunk of Reader.iter_raw_chunks holds
+RAW_CHUNK_ROWS = 4096
 
 
 def validate_table_ids(e: Event) -> None:
@@ -138,99 +143,256 @@ class Reader:
         """Generator equivalent to calling read_event() until EOFError, with the common
         path (the head of the frontier advances) inlined for speed. Same events, same
         errors. (Do not mix with read_event() calls on the same Reader.)"""
-        for row in self.iter_raw():
-            yield Event(*row)
+        for chunk in self.iter_raw_chunks():
+            for row in chunk:
+                yield Event(*row)
 
     def iter_raw(self):
         """iter_events' events as raw rows ``(table, g, p, m, typ, time, args)`` (an Event's
-        fields in constructor order, ``Event(*row)``): what the column builder reads, with no
-        object made per event. Same events, same order, same errors."""
+        fields in constructor order, ``Event(*row)``). Same events, same order, same errors."""
+        for chunk in self.iter_raw_chunks():
+            yield from chunk
+
+    def iter_raw_chunks(self, size: int = RAW_CHUNK_ROWS):
+        """iter_raw's rows in lists of `size` (the last one shorter): what the column builder
+        reads a chunk at a time (timeline/rowcols.py), so that no generator is resumed per
+        event. A chunk ends where a generation's events do (the next generation is read only
+        then: still one generation in memory), and on a read error the rows before it come
+        first (a shorter list), then the error.
+
+        The loop is Go's ReadEvent with its common paths inlined: the cursor that advanced last
+        and stayed at the head of the frontier is tried again at once, and the four kinds that
+        are ~90% of a busy server's events (syscall begin/end, user region begin/end) are
+        advanced here when they pass order.py's checks; anything else -- and any of those that
+        would not pass -- goes through order.py's handler, which raises Go's error."""
         order = self.order
         q = order.queue
         popleft = q.popleft
         dispatch = order._dispatch
+        # the handlers the stretch below writes out (order.py must still dispatch to them)
+        assert [dispatch[k].__func__ for k in (_SYSB, _SYSE, _RB, _RE, _HEAP)] == [
+            Ordering.advance_go_syscall_begin, Ordering.advance_go_syscall_end,
+            Ordering.advance_user_region_begin, Ordering.advance_user_region_end, Ordering.advance_heap_metric]
         m_states = order.m_states
+        g_get = order.g_states.get
+        p_get = order.p_states.get
         validate = _VALIDATE
         MState = _MState
         last_ts = self.last_ts  # self.last_ts is written back before the slow path and errors
         gen = None
         table = batches = freq = cpu = None
+        strings = sget = stacks = None  # the generation's strings (and their IDs' lookup) and stack IDs
         gen_no = 0
         vtbl = vstacks = vstrings = None  # the table whose IDs were validated last, its dicts
         # The cursor that advanced last and stayed at the head of the frontier, when nothing else
         # happened since (97% of a busy trace's events): its next event is tried at once, with
-        # its M's context (m, ms, cur), the generation's locals and the next CPU sample's time
-        # (cpu_t) as they were.
+        # its M's context (m, ms, cur = (cg, cp, m)), the generation's locals and the next CPU
+        # sample's time (cpu_t) as they were.
         hot = None
         cpu_t = _NO_SAMPLE
-        while not self.done:
-            try:
-                if q:
-                    e = popleft()
-                    continue_hot = False
-                elif hot is not None and hot.ev.time <= cpu_t:
-                    bc = hot
-                    ev = bc.ev
-                    continue_hot = True
-                else:
-                    hot = None
-                    continue_hot = False
-                    frontier = self.frontier
-                    g = self.gen
-                    if not frontier or g is None or self._blocked is not None:
-                        self.last_ts = last_ts
-                        e = self._read_event()
-                        if type(e) is not tuple:
-                            e = _row(e)
-                    else:
-                        if g is not gen:
-                            gen = g
-                            table = g.table
-                            batches = g.batches
-                            freq = table.freq
-                            gen_no = g.gen
-                            cpu = g.cpu_samples
-                            if order.initial_gen == 0:  # before this generation's first advance
-                                order.initial_gen = gen_no
-                        bc = frontier[0]
+        cg = cp = m = -1
+        ms = cur = None
+        out: list = []
+        put = out.append
+        left = size
+        try:
+            while not self.done:
+                e = None
+                try:
+                    if q:
+                        e = popleft()
+                        continue_hot = False
+                    elif hot is not None and hot.ev.time <= cpu_t:
+                        bc = hot
                         ev = bc.ev
-                        ci = self.cpu_idx
-                        if ci < len(cpu) and cpu[ci].time < ev.time:
-                            # Inject a CPU sample: it comes next.
-                            self.cpu_idx = ci + 1
-                            e = _row(cpu[ci].as_event(table))
-                        else:
-                            cpu_t = cpu[ci].time if ci < len(cpu) else _NO_SAMPLE
-                            m = bc.m
-                            if m == -1:
-                                ms = None
-                                cur = (-1, -1, -1)
-                            else:
-                                ms = m_states.get(m)
-                                if ms is None:
-                                    ms = MState(-1, -1)
-                                    m_states[m] = ms
-                                cur = (ms.g, ms.p, m)
-                            continue_hot = True
-                if continue_hot:
-                    # Inlined _try_advance(0) and Ordering.advance.
-                    self.last_offset = ev.offset
-                    f = dispatch[ev.typ]
-                    if f is None:
-                        raise OrderError(f"bad event type found while ordering: {ev.typ}")
-                    new = f(ev, table, m, gen_no, cur)
-                    if new is None:
-                        # The slow path: try the rest of the frontier in time order.
-                        hot = None
-                        self.last_ts = last_ts
-                        e = self._read_event()
-                        if type(e) is not tuple:
-                            e = _row(e)
+                        continue_hot = True
                     else:
-                        if ms is not None and new is not cur:  # most events keep the context
-                            ms.g = new[0]
-                            ms.p = new[1]
-                            cur = (new[0], new[1], m)
+                        hot = None
+                        continue_hot = False
+                        frontier = self.frontier
+                        g = self.gen
+                        if not frontier or g is None or self._blocked is not None:
+                            if out and not frontier:  # the next generation may be read now:
+                                yield out  # its rows come after the chunk of this one's last
+                                out = []
+                                put = out.append
+                                left = size
+                            self.last_ts = last_ts
+                            e = self._read_event()
+                            if type(e) is not tuple:
+                                e = _row(e)
+                        else:
+                            if g is not gen:
+                                gen = g
+                                table = g.table
+                                batches = g.batches
+                                freq = table.freq
+                                gen_no = g.gen
+                                cpu = g.cpu_samples
+                                strings = table.strings
+                                sget = strings.sparse.get
+                                stacks = table.stacks.sparse
+                                if order.initial_gen == 0:  # before this generation's first advance
+                                    order.initial_gen = gen_no
+                            bc = frontier[0]
+                            ev = bc.ev
+                            ci = self.cpu_idx
+                            if ci < len(cpu) and cpu[ci].time < ev.time:
+                                # Inject a CPU sample: it comes next.
+                                self.cpu_idx = ci + 1
+                                e = _row(cpu[ci].as_event(table))
+                            else:
+                                cpu_t = cpu[ci].time if ci < len(cpu) else _NO_SAMPLE
+                                m = bc.m
+                                if m == -1:
+                                    ms = None
+                                    cur = (-1, -1, -1)
+                                else:
+                                    ms = m_states.get(m)
+                                    if ms is None:
+                                        ms = MState(-1, -1)
+                                        m_states[m] = ms
+                                    cur = (ms.g, ms.p, m)
+                                cg, cp = cur[0], cur[1]
+                                continue_hot = True
+                    if continue_hot:
+                        typ = ev.typ
+                        if typ in _INLINE and cp != -1 and m != -1:
+                            # A stretch of the head cursor's events of the commonest kinds, advanced
+                            # here as order.py's handlers would (their checks, written out, and
+                            # validateTableIDs'), in a loop of locals: the cursor stays the head
+                            # while its events are no later than its heap children's and the next
+                            # CPU sample's (`bound`: those do not move meanwhile). It stops at an
+                            # event of another kind or one failing a check (the handler below then
+                            # gives Go's answer or error), at a later event, or at its span's end.
+                            n = len(frontier)
+                            bound = cpu_t
+                            if n > 1:
+                                x = frontier[1].ev.time
+                                if x < bound:
+                                    bound = x
+                                if n > 2:
+                                    x = frontier[2].ev.time
+                                    if x < bound:
+                                        bound = x
+                            evs = bc.evs
+                            i = bc.evi  # the event after ev (bc.evi is written back when the stretch ends)
+                            nev = len(evs)
+                            t = ev.time
+                            args = ev.args
+                            off = ev.offset
+                            while True:
+                                row = None
+                                tt = t if t > last_ts else last_ts + 1  # the time fix-up
+                                if tt > MAX_TIME:
+                                    pass  # the handler's path reports it
+                                elif typ == _HEAP:  # advance_heap_metric: an M and a P, any G
+                                    row = (table, cg, cp, m, typ, tt, args)
+                                elif cg == -1:
+                                    pass  # the handlers' _user_go_reqs
+                                elif typ == _SYSB:  # advance_go_syscall_begin
+                                    st = g_get(cg)
+                                    if st is not None and st.status == _GoRunning:
+                                        ps = p_get(cp)
+                                        if ps is not None:
+                                            old = ps.seq
+                                            seq = args[0]
+                                            sid = args[_SYSB_STACK]
+                                            if (old.gen == gen_no and seq == old.seq + 1
+                                                    and (not sid or sid in stacks)):
+                                                st.status = _GoSyscall
+                                                ps.status = _ProcSyscall
+                                                old.seq = seq
+                                                row = (table, cg, cp, m, typ, tt, args)
+                                elif typ == _SYSE:  # advance_go_syscall_end
+                                    st = g_get(cg)
+                                    if st is not None and st.status == _GoSyscall:
+                                        ps = p_get(cp)
+                                        if ps is not None and ps.status == _ProcSyscall:
+                                            st.status = _GoRunning
+                                            ps.status = _ProcRunning
+                                            row = (table, cg, cp, m, typ, tt, args)
+                                else:  # advance_user_region_begin / _end
+                                    name_id = args[1]
+                                    name = sget(name_id, _ABSENT) if name_id else strings.zero
+                                    sid = args[2]
+                                    if name is not _ABSENT and (not sid or sid in stacks):
+                                        st = g_get(cg)
+                                        if st is not None:
+                                            regions = st.regions
+                                            if typ == _RB:
+                                                regions.append((args[0], name))
+                                                row = (table, cg, cp, m, typ, tt, args)
+                                            elif not regions:  # it began before the trace
+                                                row = (table, cg, cp, m, typ, tt, args)
+                                            elif regions[-1] == (args[0], name):
+                                                regions.pop()
+                                                row = (table, cg, cp, m, typ, tt, args)
+                                if row is None:  # the handler's path below, from ev
+                                    if i != bc.evi:  # ev holds an earlier event of the stretch
+                                        bc.evi = i
+                                        ev.typ = typ
+                                        ev.time = t
+                                        ev.args = args
+                                        ev.offset = off
+                                    break
+                                ended = i == nev
+                                if ended:  # the span is done: the cursor decodes its next one
+                                    bc.evi = i
+                                    hot = None
+                                    # (first: an error decoding it comes before this row, as in Go)
+                                    if bc.next_event(batches[m], freq):
+                                        heap_update(frontier, 0)
+                                    else:
+                                        heap_remove(frontier, 0)
+                                last_ts = tt
+                                put(row)
+                                left -= 1
+                                if not left:
+                                    yield out
+                                    out = []
+                                    put = out.append
+                                    left = size
+                                if ended:
+                                    break
+                                typ, t, args, off = evs[i]
+                                i += 1
+                                if t > bound or typ not in _INLINE:  # the cursor's event, as next_event sets it
+                                    bc.evi = i
+                                    ev.typ = typ
+                                    ev.time = t
+                                    ev.args = args
+                                    ev.offset = off
+                                    # heap_update(frontier, 0) when a child is earlier; else it stays
+                                    # the head (a CPU sample may come first: the loop's top decides)
+                                    if n > 1 and (frontier[1].ev.time < t or (n > 2 and frontier[2].ev.time < t)):
+                                        heap_sift_down(frontier, 0)
+                                        hot = None
+                                    else:
+                                        hot = bc
+                                    break
+                            if row is not None:
+                                continue  # its rows are out; nothing is pending
+                        # Inlined _try_advance(0) and Ordering.advance.
+                        self.last_offset = ev.offset
+                        if e is None:
+                            f = dispatch[typ]
+                            if f is None:
+                                raise OrderError(f"bad event type found while ordering: {typ}")
+                            new = f(ev, table, m, gen_no, cur)
+                            if new is None:
+                                # The slow path: try the rest of the frontier in time order.
+                                hot = None
+                                self.last_ts = last_ts
+                                e = self._read_event()
+                                if type(e) is not tuple:
+                                    e = _row(e)
+                                continue_hot = False
+                            elif ms is not None and new is not cur:  # most events keep the context
+                                ms.g = cg = new[0]
+                                ms.p = cp = new[1]
+                                cur = (cg, cp, m)
+                    if continue_hot:
                         # Inlined bc.next_event() for the common case.
                         evs = bc.evs
                         i = bc.evi
@@ -254,38 +416,51 @@ class Reader:
                                 heap_update(frontier, 0)
                             else:
                                 heap_remove(frontier, 0)
-                        e = popleft()
-            except (GenError, WireError) as err:
-                self.last_ts = last_ts
-                raise ReadError(err.message, err.offset, truncated=err.eof) from None
-            except OrderError as err:
-                self.last_ts = last_ts
-                raise ReadError(str(err), self.last_offset, truncated=self._gen_truncated) from None
-            # The deferred part of Go's ReadEvent: validateTableIDs and the time fix-up.
-            v = validate[e[4]]
-            if v:
-                tbl = e[0]
-                if tbl is not vtbl:
-                    vtbl, vstacks, vstrings = tbl, tbl.stacks.sparse, tbl.strings.sparse
-                a = e[6]
-                for i, is_stack in v:
-                    sid = a[i]
-                    if sid and sid not in (vstacks if is_stack else vstrings):
-                        self.last_ts = last_ts
-                        what = "stack" if is_stack else "string"
-                        raise ReadError(f"found invalid {what} ID {sid} for event {t2.SPECS[e[4]].name}",
-                                        self.last_offset, truncated=self._gen_truncated or self._gen_at_eof)
-            t = e[5]
-            if t <= last_ts:
-                t = last_ts + 1
-                e = (e[0], e[1], e[2], e[3], e[4], t, e[6])
-            if t > MAX_TIME:
-                self.last_ts = last_ts
-                ev = Event(*e)
-                raise time_range_error(t, ev, self._event_offset(ev))
-            last_ts = t
-            yield e
+                        if e is None:
+                            e = popleft()
+                except (GenError, WireError) as err:
+                    self.last_ts = last_ts
+                    raise ReadError(err.message, err.offset, truncated=err.eof) from None
+                except OrderError as err:
+                    self.last_ts = last_ts
+                    raise ReadError(str(err), self.last_offset, truncated=self._gen_truncated) from None
+                # The deferred part of Go's ReadEvent: validateTableIDs and the time fix-up.
+                v = validate[e[4]]
+                if v:
+                    tbl = e[0]
+                    if tbl is not vtbl:
+                        vtbl, vstacks, vstrings = tbl, tbl.stacks.sparse, tbl.strings.sparse
+                    a = e[6]
+                    for i, is_stack in v:
+                        sid = a[i]
+                        if sid and sid not in (vstacks if is_stack else vstrings):
+                            self.last_ts = last_ts
+                            what = "stack" if is_stack else "string"
+                            raise ReadError(f"found invalid {what} ID {sid} for event {t2.SPECS[e[4]].name}",
+                                            self.last_offset, truncated=self._gen_truncated or self._gen_at_eof)
+                t = e[5]
+                if t <= last_ts:
+                    t = last_ts + 1
+                    e = (e[0], e[1], e[2], e[3], e[4], t, e[6])
+                if t > MAX_TIME:
+                    self.last_ts = last_ts
+                    ev = Event(*e)
+                    raise time_range_error(t, ev, self._event_offset(ev))
+                last_ts = t
+                put(e)
+                left -= 1
+                if not left:
+                    yield out
+                    out = []
+                    put = out.append
+                    left = size
+        except ReadError:
+            if out:
+                yield out  # the rows before the error, then the error
+            raise
         self.last_ts = last_ts
+        if out:
+            yield out
 
     # --- Go's ReadEvent body ---------------------------------------------------------------
     def _read_event(self) -> Event | tuple:
@@ -394,6 +569,18 @@ class Reader:
 
 #: the time of the next CPU sample when there is none
 _NO_SAMPLE = 1 << 64
+
+
+_SYSB, _SYSE = t2.EvGoSyscallBegin, t2.EvGoSyscallEnd
+_RB, _RE = t2.EvUserRegionBegin, t2.EvUserRegionEnd
+#: the kinds iter_raw_chunks advances itself when order.py's checks pass (the rest: order.py's handlers)
+_HEAP = t2.EvHeapAlloc
+_INLINE = frozenset((_SYSB, _SYSE, _RB, _RE, _HEAP))
+# what validateTableIDs checks of them, which the inline path checks itself
+assert len(_VALIDATE[_SYSB]) == 1 and _VALIDATE[_SYSB][0][1] and not _VALIDATE[_SYSE] and not _VALIDATE[_HEAP]
+assert sorted(_VALIDATE[_RB]) == sorted(_VALIDATE[_RE]) == [(1, False), (2, True)]
+_SYSB_STACK = _VALIDATE[_SYSB][0][0]
+
 
 
 def _row(e: Event) -> tuple:

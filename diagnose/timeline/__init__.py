@@ -61,8 +61,11 @@ def _reader_meta(trace: Any) -> dict[str, Any]:
 
 
 def _columns_from_reader(trace: Any, meta: dict[str, Any]) -> TraceColumns:
-    raw = getattr(trace, "raw_events", None)  # our reader: its rows, no Event per event
-    cols = build_from_rows(raw(), meta) if callable(raw) else build_columns(trace.events(), meta)
+    chunks = getattr(trace, "raw_chunks", None)  # our reader: its rows, no Event per event
+    if callable(chunks):
+        cols = build_from_rows((row for chunk in chunks() for row in chunk), meta)
+    else:
+        cols = build_columns(trace.events(), meta)
     cols.meta.update(_reader_meta(trace))
     return cols
 
