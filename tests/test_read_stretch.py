@@ -2,7 +2,7 @@
 (`Reader.read_event`, the plain port of reader.go).
 
 The loop advances stretches of the head cursor's commonest events (syscall begin/end, user
-region begin/end, HeapAlloc) itself, with order.py's checks written out, and hands anything
+region begin/end, HeapAlloc, GoUnblock, GC sweep begin/end) itself, with order.py's checks written out, and hands anything
 else -- or any of those that would fail a check -- to order.py's handler. These tests hold it to
 the reference on real traces of the `busy` load generator (syscalls and user regions on every
 request: fixtures/traces/reader/, `tools/regen_fixtures.py --reader-busy`), also with bytes
@@ -22,11 +22,13 @@ from diagnose.read.reader import ReadError, Reader
 
 REPO = Path(__file__).resolve().parent.parent
 BUSY = sorted((REPO / "fixtures" / "traces" / "reader").glob("busy-small-*.trace"))
-#: a trace of another program: a syscall storm (writes of 8 bytes), HeapAlloc, no regions
+#: traces of other programs: a syscall storm (writes of 8 bytes, no regions), GC pressure (sweeps)
 STORM = REPO / "fixtures" / "traces" / "syscallstorm-sse-flush8-go1.27.3.trace"
+GC = REPO / "fixtures" / "traces" / "gcpressure-small-allocs-go1.27.3.trace"
 STRETCH = {t2.EvGoSyscallBegin: "advance_go_syscall_begin", t2.EvGoSyscallEnd: "advance_go_syscall_end",
            t2.EvUserRegionBegin: "advance_user_region_begin", t2.EvUserRegionEnd: "advance_user_region_end",
-           t2.EvHeapAlloc: "advance_heap_metric"}
+           t2.EvHeapAlloc: "advance_heap_metric", t2.EvGoUnblock: "advance_go_unblock",
+           t2.EvGCSweepBegin: "advance_gc_sweep_begin", t2.EvGCSweepEnd: "advance_gc_sweep_end"}
 
 
 def _reader(data: bytes) -> Reader:
@@ -99,7 +101,7 @@ def test_chunks_equal_read_event_and_the_stretch_advances_most(path, monkeypatch
         assert calls[k] <= 0.2 * 2 * seen[k], (t2.SPECS[k].name, calls[k], seen[k])
 
 
-@pytest.mark.parametrize("path", [*BUSY, STORM], ids=[p.name for p in [*BUSY, STORM]])
+@pytest.mark.parametrize("path", [*BUSY, STORM, GC], ids=[p.name for p in [*BUSY, STORM, GC]])
 def test_chunks_equal_read_event_on_edited_bytes(path):
     """Random single-byte edits (a state the stretch must refuse, a bad ID, a cut batch...):
     the same rows, then the same error at the same offset, as Go's ReadEvent step by step."""

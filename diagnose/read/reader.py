@@ -16,7 +16,7 @@ from .frontier import BlockedFrontier, slow_budget
 from .generation import GenError, Generation, GenerationSteps
 from .order import MState as _MState
 from .order import _ABSENT, OrderError, Ordering
-from .order import _GoRunning, _GoSyscall, _ProcRunning, _ProcSyscall
+from .order import _GoRunnable, _GoRunning, _GoSyscall, _GoWaiting, _ProcRunning, _ProcSyscall
 from .sorting import sort_func
 from .wire import WireError
 
@@ -171,9 +171,10 @@ class Reader:
         popleft = q.popleft
         dispatch = order._dispatch
         # the handlers the stretch below writes out (order.py must still dispatch to them)
-        assert [dispatch[k].__func__ for k in (_SYSB, _SYSE, _RB, _RE, _HEAP)] == [
+        assert [dispatch[k].__func__ for k in (_SYSB, _SYSE, _RB, _RE, _HEAP, _UNB, _SWB, _SWE)] == [
             Ordering.advance_go_syscall_begin, Ordering.advance_go_syscall_end,
-            Ordering.advance_user_region_begin, Ordering.advance_user_region_end, Ordering.advance_heap_metric]
+            Ordering.advance_user_region_begin, Ordering.advance_user_region_end, Ordering.advance_heap_metric,
+            Ordering.advance_go_unblock, Ordering.advance_gc_sweep_begin, Ordering.advance_gc_sweep_end]
         m_states = order.m_states
         g_get = order.g_states.get
         p_get = order.p_states.get
@@ -294,6 +295,26 @@ class Reader:
                                     pass  # the handler's path reports it
                                 elif typ == _HEAP:  # advance_heap_metric: an M and a P, any G
                                     row = (table, cg, cp, m, typ, tt, args)
+                                elif typ == _UNB:  # advance_go_unblock: another goroutine's turn
+                                    ust = g_get(args[0])  # (an ID of 2**63 or more: none, the handler)
+                                    if ust is not None and ust.status == _GoWaiting:
+                                        sq = ust.seq
+                                        sid = args[2]
+                                        if sq.gen == gen_no and args[1] == sq.seq + 1 and (not sid or sid in stacks):
+                                            ust.status = _GoRunnable
+                                            sq.seq = args[1]
+                                            row = (table, cg, cp, m, typ, tt, args)
+                                elif typ == _SWB:  # advance_gc_sweep_begin: the P's sweep range
+                                    sid = args[0]
+                                    if pst is not None and (not sid or sid in stacks) and (_SWB, 0) not in pst.in_flight:
+                                        pst.in_flight.append((_SWB, 0))
+                                        row = (table, cg, cp, m, typ, tt, args)
+                                elif typ == _SWE:  # advance_gc_sweep_end (one sweep range at most)
+                                    if pst is not None:
+                                        fl = pst.in_flight
+                                        if fl and fl[-1][0] == _SWB:
+                                            fl.pop()
+                                            row = (table, cg, cp, m, typ, tt, args)
                                 elif gst is None:
                                     pass  # no goroutine (_user_go_reqs) or none known: the handler's error
                                 elif typ == _SYSB:  # advance_go_syscall_begin
@@ -559,12 +580,16 @@ _NO_SAMPLE = 1 << 64
 
 _SYSB, _SYSE = t2.EvGoSyscallBegin, t2.EvGoSyscallEnd
 _RB, _RE = t2.EvUserRegionBegin, t2.EvUserRegionEnd
-#: the kinds iter_raw_chunks advances itself when order.py's checks pass (the rest: order.py's handlers)
-_HEAP = t2.EvHeapAlloc
-_INLINE = frozenset((_SYSB, _SYSE, _RB, _RE, _HEAP))
+#: the kinds iter_raw_chunks advances itself when order.py's checks pass (the rest: order.py's
+#: handlers): ~90% of a busy server's events
+_HEAP, _UNB = t2.EvHeapAlloc, t2.EvGoUnblock
+_SWB, _SWE = t2.EvGCSweepBegin, t2.EvGCSweepEnd
+_INLINE = frozenset((_SYSB, _SYSE, _RB, _RE, _HEAP, _UNB, _SWB, _SWE))
 # what validateTableIDs checks of them, which the inline path checks itself
 assert len(_VALIDATE[_SYSB]) == 1 and _VALIDATE[_SYSB][0][1] and not _VALIDATE[_SYSE] and not _VALIDATE[_HEAP]
 assert sorted(_VALIDATE[_RB]) == sorted(_VALIDATE[_RE]) == [(1, False), (2, True)]
+assert _VALIDATE[_UNB] == ((2, True),) and _VALIDATE[_SWB] == ((0, True),) and not _VALIDATE[_SWE]
+assert t2.SPECS[_SWB].start_ev == t2.EvNone and t2.SPECS[_SWE].start_ev == _SWB
 _SYSB_STACK = _VALIDATE[_SYSB][0][0]
 
 
