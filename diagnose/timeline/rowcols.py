@@ -9,7 +9,7 @@ of `CHUNK_ROWS` at a time, with no Python statement per row:
   old and new state, a region's task, a metric's value, a range's scope and name -- comes from
   numpy tables indexed by wire type, the same mapping as `Event.state_transition()` (itself Go's
   event.go) and, for the metric and range kinds, found by asking the Event accessors themselves
-  (`_Plan._probe`);
+  (`_probe`);
 * stacks and strings are interned in order of first use, as the kernel gives their ids: a
   batch's stack and string ids are looked up in arrays per generation table (`_Ids`), and only
   the first uses of the ones not seen yet -- with the rows of the rare kinds, read through the
@@ -45,6 +45,9 @@ _X_NONE, _X_STACK, _X_STRING, _X_NAME, _X_SLOW = 0, 1, 2, 3, 4
 _ADJ_NONE, _ADJ_STEAL, _ADJ_PROCSTATUS, _ADJ_GOSTATUS = 0, 1, 2, 3
 # the columns of _Plan.u8
 _U_KIND, _U_RK, _U_FROM, _U_TO, _U_TSTK, _U_VAL, _U_ADJ = range(7)
+#: a raw row's fields: table, g, p, m, typ, time, args
+_FIELD = tuple(itemgetter(i) for i in range(7))
+_NO_TABLE = object()  # the generation table before the first row
 
 
 class _Plan:
@@ -53,6 +56,9 @@ class _Plan:
     def __init__(self) -> None:
         st, kinds, main_stack, go_status, proc_status, abandoned = C._reader_tables()
         self.kinds = kinds
+        from ..read import Event  # (not at import: the timeline package loads without the reader)
+
+        self.event = Event
         self.go_status = np.array(go_status, np.uint8)
         self.proc_status = np.array(proc_status, np.uint8)
         self.abandoned = abandoned
@@ -236,7 +242,7 @@ class _Builder:
     def __init__(self) -> None:
         self.plan = _plan()
         self.tabs = C._Tables()
-        self.table: Any = _Builder  # no generation table is this
+        self.table: Any = _NO_TABLE
         self.stacks = _Ids(0)
         self.strings = _Ids(-1)
         self.names = np.full(len(self.plan.names), -1, np.int64)  # their string ids, once used
@@ -328,9 +334,7 @@ class _Builder:
     def _slow_row(self, slow: dict, row: int, tbl: Any, g: int, p: int, m: int, typ: int, t: int,
                   a: list) -> tuple[int, int]:
         """(s1, tstk) of a rare row, its other fields in `slow`, through the Event accessors."""
-        from ..read import Event
-
-        ev = Event(tbl, g, p, m, typ, t, a)
+        ev = self.plan.event(tbl, g, p, m, typ, t, a)
         kc = self.plan.kinds[typ]
         sid = self.tabs.sid
         if kc == C.K_STATE:  # a wire type of kind StateTransition the fast tables do not know
@@ -359,9 +363,6 @@ def _runs(rows: list[tuple]) -> list[tuple[int, int]]:
     cuts = [i for i in range(1, len(tables)) if tables[i] is not tables[i - 1]]
     bounds = [0, *cuts, len(tables)]
     return list(zip(bounds, bounds[1:]))
-
-
-_FIELD = tuple(itemgetter(i) for i in range(7))
 
 
 def _ints(n: int, rows: list[tuple]) -> np.ndarray:
