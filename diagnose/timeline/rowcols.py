@@ -112,8 +112,10 @@ class _Plan:
                 if found is None:  # through the Event accessors, row by row
                     extra[typ] = _X_SLOW
                     continue
-                nm, rk_t[typ], src_t[typ], val_a0[typ] = found
-                if nm is not None:
+                (nm, arg), rk_t[typ], src_t[typ], val_a0[typ] = found
+                if arg >= 0:  # a string of the table (a label's, a task's type, a log's category)
+                    extra[typ], extra_arg[typ] = _X_STRING, arg
+                elif nm is not None:
                     if nm not in self.names:
                         self.names.append(nm)
                     extra[typ], name[typ] = _X_NAME, self.names.index(nm)
@@ -132,31 +134,65 @@ class _Plan:
         self.u8 = u8.view(np.uint64).reshape(256)  # eight bytes a type: one gather of a uint64 per row
 
 
-def _probe(typ: int, kc: int) -> tuple[str | None, int, int, bool] | None:
-    """(name, resource kind, resource id's source, value is args[0]) of a metric, range or sync
-    wire type whose accessor reads nothing but the row's own fields: found by calling it
-    (`_slow_details`, what a rare row goes through) on two made-up rows with no generation table.
-    None for the ones that read the table (a stop-the-world range's reason, labels, tasks, logs)
-    or whose result follows none of these patterns: those are read row by row."""
+class _ProbeStrings:
+    """A generation's string table for `_probe`: the string of id x is a marker naming x."""
+
+    @staticmethod
+    def must_get(x: int) -> str:
+        return f"\0probe {x}"
+
+
+class _ProbeTable:
+    """A generation table for `_probe` with strings only: an accessor reading anything else
+    fails (AttributeError) and its wire type is read row by row."""
+
+    __slots__ = ()
+    strings = _ProbeStrings()
+
+
+def _probe(typ: int, kc: int) -> tuple[tuple[str | None, int], int, int, bool] | None:
+    """What the accessor of a metric, range, label, task, log or sync wire type makes of a row
+    -- (name: (a constant, -1) or (None, the argument holding its string id), resource kind, where
+    the resource id comes from, the value is args[0]) -- found by calling it (`_slow_details`,
+    what a rare row goes through) on two made-up rows, their table's strings markers naming their
+    ids. None for the ones that read more of the table (a task's end: its extra strings), make a
+    name of their own of a string (a stop-the-world range's) or whose result follows none of these
+    patterns: those are read row by row. (Strings an accessor reads for what the columns do not
+    keep -- a log's message -- are not read: the reader has checked every string id, Go's
+    validateTableIDs.)"""
     from ..read import Event
 
     found = []
     for g, p, a0 in ((1001, 2002, 3003), (1101, 2102, 3103)):
+        args = [a0, a0 + 1, a0 + 2, a0 + 3]
         names: list[str] = []
 
         def sid(s: str) -> int:
             names.append(s)
             return 1
 
-        try:
-            rk, rid, _s1, val = _slow_details(Event(None, g, p, 7, typ, 0, [a0, a0 + 1, a0 + 2, a0 + 3]), kc, sid)
-        except AttributeError:  # it read the generation's tables (None here)
-            return None
+        try:  # no table (a sync reads the table's clock when there is one), then strings only
+            rk, rid, _s1, val = _slow_details(Event(None, g, p, 7, typ, 0, args), kc, sid)
+        except AttributeError:
+            names.clear()
+            try:
+                rk, rid, _s1, val = _slow_details(Event(_ProbeTable(), g, p, 7, typ, 0, args), kc, sid)
+            except AttributeError:  # it read more of the generation's table
+                return None
         src = _RID_NONE if rk == 0 else {g: _RID_G, p: _RID_P, a0: _RID_ARG0}.get(rid)
         from_a0 = {0.0: False, float(a0): True}.get(val)
         if src is None or from_a0 is None or len(names) > 1:
             return None
-        found.append((names[0] if names else None, rk, src, from_a0))
+        name: tuple[str | None, int] = (None, -1)
+        if names:
+            by_arg = [k for k in range(4) if names[0] == _ProbeStrings.must_get(args[k])]
+            if by_arg:
+                name = (None, by_arg[0])
+            elif "\0probe" in names[0]:  # made of a string of the table: not a constant
+                return None
+            else:
+                name = (names[0], -1)
+        found.append((name, rk, src, from_a0))
     return found[0] if found[0] == found[1] else None
 
 
