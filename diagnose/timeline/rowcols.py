@@ -258,14 +258,19 @@ def build_from_chunks(chunks: Iterable[list[tuple]], meta: dict[str, Any] | None
     generation boundary may fall inside one): the same columns as for the rows one by one."""
     b = _Builder()
     batch: list[tuple] = []
-    for chunk in chunks:
-        if not batch and len(chunk) >= CHUNK_ROWS:
-            b.add(chunk)
-            continue
-        batch += chunk
-        if len(batch) >= CHUNK_ROWS:
+    try:
+        for chunk in chunks:
+            if not batch and len(chunk) >= CHUNK_ROWS:
+                b.add(chunk)
+                continue
+            batch += chunk
+            if len(batch) >= CHUNK_ROWS:
+                b.add(batch)
+                batch = []
+    except Exception:  # a read error: the rows before it first (what they raise comes first, as row by row)
+        if batch:
             b.add(batch)
-            batch = []
+        raise
     if batch:
         b.add(batch)
     return b.finish(meta)
