@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from .columns import TraceColumns, build_columns, build_from_rows
+from .columns import TraceColumns, build_columns
+from .rowcols import build_from_chunks
 from .timeline import Timelines, build_timelines
 from .overview import OverviewCounter
 from .grouping import count_distinct
@@ -63,7 +64,7 @@ def _reader_meta(trace: Any) -> dict[str, Any]:
 def _columns_from_reader(trace: Any, meta: dict[str, Any]) -> TraceColumns:
     chunks = getattr(trace, "raw_chunks", None)  # our reader: its rows, no Event per event
     if callable(chunks):
-        cols = build_from_rows((row for chunk in chunks() for row in chunk), meta)
+        cols = build_from_chunks(chunks(), meta)
     else:
         cols = build_columns(trace.events(), meta)
     cols.meta.update(_reader_meta(trace))
