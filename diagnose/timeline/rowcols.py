@@ -1,20 +1,22 @@
 """Our reader's raw rows -> `TraceColumns`: the pure-Python reader's column builder.
 
 A raw row is `(table, g, p, m, typ, time, args)` (`TraceReader.raw_events()`; `Event(*row)` is
-the event). The rows come in chunks (lists of rows: `build_from_chunks`) and are handled a batch
-of `CHUNK_ROWS` at a time, with no Python statement per row:
+the event). The rows come in chunks (lists of rows, `TraceReader.raw_chunks()`:
+`build_from_chunks`) and are handled a batch of `CHUNK_ROWS` at a time, with no Python statement
+per row:
 
-* the batch is transposed once (`zip`) and its ints packed into numpy arrays (`struct`);
+* the batch's ints are packed into numpy arrays a field at a time (`struct`); this is about two
+  thirds of the builder's time;
 * what follows from the wire type and the arguments alone -- kind, the transition's resource,
-  old and new state, a region's task, a metric's value, a range's scope and name -- comes from
-  numpy tables indexed by wire type, the same mapping as `Event.state_transition()` (itself Go's
-  event.go) and, for the metric and range kinds, found by asking the Event accessors themselves
-  (`_probe`);
+  old and new state, a region's task, a metric's value, a range's or label's scope, which
+  argument holds a row's string -- comes from numpy tables indexed by wire type: the same
+  mapping as `Event.state_transition()` (itself Go's event.go) and, for the metric, range,
+  label, task, log and sync kinds, found by asking the Event accessors themselves (`_probe`);
 * stacks and strings are interned in order of first use, as the kernel gives their ids: a
   batch's stack and string ids are looked up in arrays per generation table (`_Ids`), and only
-  the first uses of the ones not seen yet -- with the rows of the rare kinds, read through the
-  Event accessors -- are visited in Python, in row order (interning a stack interns its frames'
-  strings: the two interleave).
+  the first uses of the ones not seen yet -- with the rows of the rare kinds (a stop-the-world
+  range, a task's end), read through the Event accessors -- are visited in Python, in row order
+  (interning a stack interns its frames' strings: the two interleave).
 
 Tests compare the result with the kernel and with the Event accessors.
 """
