@@ -293,6 +293,37 @@ class Reader:
                                 tt = t if t > last_ts else last_ts + 1  # the time fix-up
                                 if tt > MAX_TIME:
                                     pass  # the handler's path reports it
+                                elif typ == _SYSB:  # advance_go_syscall_begin
+                                    if gst is not None and gst.status == _GoRunning and pst is not None:
+                                        old = pst.seq
+                                        seq = args[0]
+                                        sid = args[_SYSB_STACK]
+                                        if (old.gen == gen_no and seq == old.seq + 1
+                                                and (not sid or sid in stacks)):
+                                            gst.status = _GoSyscall
+                                            pst.status = _ProcSyscall
+                                            old.seq = seq
+                                            row = (table, cg, cp, m, typ, tt, args)
+                                elif typ == _SYSE:  # advance_go_syscall_end
+                                    if (gst is not None and gst.status == _GoSyscall
+                                            and pst is not None and pst.status == _ProcSyscall):
+                                        gst.status = _GoRunning
+                                        pst.status = _ProcRunning
+                                        row = (table, cg, cp, m, typ, tt, args)
+                                elif typ == _RB or typ == _RE:  # advance_user_region_begin / _end
+                                    name_id = args[1]
+                                    name = sget(name_id, _ABSENT) if name_id else strings.zero
+                                    sid = args[2]
+                                    if gst is not None and name is not _ABSENT and (not sid or sid in stacks):
+                                        regions = gst.regions
+                                        if typ == _RB:
+                                            regions.append((args[0], name))
+                                            row = (table, cg, cp, m, typ, tt, args)
+                                        elif not regions:  # it began before the trace
+                                            row = (table, cg, cp, m, typ, tt, args)
+                                        elif regions[-1] == (args[0], name):
+                                            regions.pop()
+                                            row = (table, cg, cp, m, typ, tt, args)
                                 elif typ == _HEAP:  # advance_heap_metric: an M and a P, any G
                                     row = (table, cg, cp, m, typ, tt, args)
                                 elif typ == _UNB:  # advance_go_unblock: another goroutine's turn
@@ -306,46 +337,15 @@ class Reader:
                                             row = (table, cg, cp, m, typ, tt, args)
                                 elif typ == _SWB:  # advance_gc_sweep_begin: the P's sweep range
                                     sid = args[0]
-                                    if pst is not None and (not sid or sid in stacks) and (_SWB, 0) not in pst.in_flight:
+                                    if (pst is not None and (not sid or sid in stacks)
+                                            and (_SWB, 0) not in pst.in_flight):
                                         pst.in_flight.append((_SWB, 0))
                                         row = (table, cg, cp, m, typ, tt, args)
-                                elif typ == _SWE:  # advance_gc_sweep_end (one sweep range at most)
+                                else:  # _SWE, advance_gc_sweep_end (one sweep range at most)
                                     if pst is not None:
                                         fl = pst.in_flight
                                         if fl and fl[-1][0] == _SWB:
                                             fl.pop()
-                                            row = (table, cg, cp, m, typ, tt, args)
-                                elif gst is None:
-                                    pass  # no goroutine (_user_go_reqs) or none known: the handler's error
-                                elif typ == _SYSB:  # advance_go_syscall_begin
-                                    if gst.status == _GoRunning and pst is not None:
-                                        old = pst.seq
-                                        seq = args[0]
-                                        sid = args[_SYSB_STACK]
-                                        if (old.gen == gen_no and seq == old.seq + 1
-                                                and (not sid or sid in stacks)):
-                                            gst.status = _GoSyscall
-                                            pst.status = _ProcSyscall
-                                            old.seq = seq
-                                            row = (table, cg, cp, m, typ, tt, args)
-                                elif typ == _SYSE:  # advance_go_syscall_end
-                                    if gst.status == _GoSyscall and pst is not None and pst.status == _ProcSyscall:
-                                        gst.status = _GoRunning
-                                        pst.status = _ProcRunning
-                                        row = (table, cg, cp, m, typ, tt, args)
-                                else:  # advance_user_region_begin / _end
-                                    name_id = args[1]
-                                    name = sget(name_id, _ABSENT) if name_id else strings.zero
-                                    sid = args[2]
-                                    if name is not _ABSENT and (not sid or sid in stacks):
-                                        regions = gst.regions
-                                        if typ == _RB:
-                                            regions.append((args[0], name))
-                                            row = (table, cg, cp, m, typ, tt, args)
-                                        elif not regions:  # it began before the trace
-                                            row = (table, cg, cp, m, typ, tt, args)
-                                        elif regions[-1] == (args[0], name):
-                                            regions.pop()
                                             row = (table, cg, cp, m, typ, tt, args)
                                 if row is None:  # the handler's path below, from ev
                                     if i != bc.evi:  # ev holds an earlier event of the stretch
