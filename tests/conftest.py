@@ -159,3 +159,28 @@ def go_oracle() -> Path:
     if go is None:
         pytest.skip(f"Go {ORACLE_VERSION} (the oracle) is not available: {why}")
     return go
+
+
+#: the TraceColumns arrays two column builders must agree on
+COLUMN_ARRAYS = ("kind", "t", "g", "p", "m", "stk", "rk", "rid", "sfrom", "sto", "s1", "tstk", "val",
+                 "frame_pc", "frame_func", "frame_file", "frame_line", "stack_off", "stack_frames")
+
+
+def column_differences(a, b, meta: bool = True) -> list[str]:
+    """What differs between two TraceColumns (each array's dtype, shape, first differing row;
+    the strings; the meta when `meta`): [] when they are the same."""
+    import numpy as np
+
+    out = []
+    for name in COLUMN_ARRAYS:
+        x, y = getattr(a, name), getattr(b, name)
+        if x.dtype != y.dtype or x.shape != y.shape:
+            out.append(f"{name}: {x.dtype}{x.shape} != {y.dtype}{y.shape}")
+        elif not np.array_equal(x, y):
+            i = int(np.nonzero(x != y)[0][0])
+            out.append(f"{name}: first difference at row {i}: {x[i]!r} != {y[i]!r}")
+    if a.strings != b.strings:
+        out.append(f"strings differ ({len(a.strings)} vs {len(b.strings)})")
+    if meta and a.meta != b.meta:
+        out.append(f"meta: {a.meta} != {b.meta}")
+    return out

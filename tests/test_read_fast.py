@@ -31,7 +31,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-from tests.conftest import go_env, smallest_per_format, v2_traces  # noqa: E402
+from tests.conftest import COLUMN_ARRAYS, column_differences, go_env, smallest_per_format, v2_traces  # noqa: E402
 from tests.support import gotesttext as gt  # noqa: E402
 from tests.support.tracelayout import event_batches, generation_layout  # noqa: E402
 
@@ -44,8 +44,7 @@ from diagnose.timeline.columns import build_columns, build_from_rows  # noqa: E4
 needs_kernel = pytest.mark.skipif(fast._fastwire is None, reason="the compiled kernel (_fastwire) is not built "
                                   "(python setup.py build_ext --inplace)")
 
-ARRAYS = ("kind", "t", "g", "p", "m", "stk", "rk", "rid", "sfrom", "sto", "s1", "tstk", "val",
-          "frame_pc", "frame_func", "frame_file", "frame_line", "stack_off", "stack_frames")
+ARRAYS = COLUMN_ARRAYS
 CONFORMANCE = sorted((REPO / "tests" / "data" / "go-conformance").glob("*.test"))
 FIXTURES = v2_traces()
 
@@ -79,19 +78,7 @@ def kernel(path) -> tuple[str, object]:
 
 
 def differences(a, b) -> list[str]:
-    out = []
-    for name in ARRAYS:
-        x, y = getattr(a, name), getattr(b, name)
-        if x.dtype != y.dtype or x.shape != y.shape:
-            out.append(f"{name}: {x.dtype}{x.shape} != {y.dtype}{y.shape}")
-        elif not np.array_equal(x, y):
-            i = int(np.nonzero(x != y)[0][0])
-            out.append(f"{name}: first difference at row {i}: {x[i]!r} != {y[i]!r}")
-    if a.strings != b.strings:
-        out.append(f"strings differ ({len(a.strings)} vs {len(b.strings)})")
-    if a.meta != b.meta:
-        out.append(f"meta: {a.meta} != {b.meta}")
-    return out
+    return column_differences(a, b)
 
 
 def assert_same_outcome(path, allow_punt: bool = False) -> str:

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from diagnose.read import Event, open_trace, wire
 from diagnose.timeline import kernel as fast
 from diagnose.timeline import rowcols
 from diagnose.timeline.columns import build_columns
+from tests.conftest import column_differences
 from tests.support.tracelayout import generation_layout
 
 REPO = Path(__file__).resolve().parent.parent
 TRACES = REPO / "fixtures" / "traces"
-ARRAYS = ("kind", "t", "g", "p", "m", "stk", "rk", "rid", "sfrom", "sto", "s1", "tstk", "val",
-          "frame_pc", "frame_func", "frame_file", "frame_line", "stack_off", "stack_frames")
 # metrics, GC sweeps and mark assists, regions, logs; Go 1.22, 1.25 and 1.27 formats and an old one
 NAMES = ("gcpressure-small-allocs-go1.22.10", "gcpressure-small-allocs-go1.27.3", "healthy-light-go1.25.5",
          "fdreuse-newfile-finalizer-go1.27.3", "gcpressure-small-allocs-go1.21.13", "procs1-light-go1.19.8")
@@ -32,17 +30,7 @@ SIZES = (1, 7, 4096)
 
 
 def differences(a, b) -> list[str]:
-    out = []
-    for name in ARRAYS:
-        x, y = getattr(a, name), getattr(b, name)
-        if x.dtype != y.dtype or x.shape != y.shape:
-            out.append(f"{name}: {x.dtype}{x.shape} != {y.dtype}{y.shape}")
-        elif not np.array_equal(x, y):
-            i = int(np.nonzero(x != y)[0][0])
-            out.append(f"{name}: first difference at row {i}: {x[i]!r} != {y[i]!r}")
-    if a.strings != b.strings:
-        out.append(f"strings differ ({len(a.strings)} vs {len(b.strings)})")
-    return out
+    return column_differences(a, b, meta=False)
 
 
 def chunks(rows: list[tuple], size: int) -> list[list[tuple]]:
