@@ -181,9 +181,9 @@ class TraceReader:
             yield from chunk
 
     def raw_chunks(self) -> Iterator[list[tuple]]:
-        """``raw_events()`` in lists of rows (`reader.RAW_CHUNK_ROWS`, or fewer): no generator
-        is resumed per event, and the column builder works a chunk at a time. Same rows, order,
-        errors and facts; on an error, the rows before it come first."""
+        """``raw_events()`` in lists of about `reader.RAW_CHUNK_ROWS` rows (a generation's last
+        list shorter): no generator is resumed per event, and the column builder works a chunk
+        at a time. Same rows, order, errors and facts; on an error, the rows before it come first."""
         return self._iterate()
 
     def _iterate(self) -> Iterator[list[tuple]]:
