@@ -2,7 +2,8 @@
 (`Reader.read_event`, the plain port of reader.go).
 
 The loop advances stretches of the head cursor's commonest events (syscall begin/end, user
-region begin/end, HeapAlloc, GoUnblock, GC sweep begin/end) itself, with order.py's checks written out, and hands anything
+region begin/end, HeapAlloc, GoUnblock, GC sweep begin/end)
+itself, with order.py's checks written out, and hands anything
 else -- or any of those that would fail a check -- to order.py's handler. These tests hold it to
 the reference on real traces of the `busy` load generator (syscalls and user regions on every
 request: fixtures/traces/reader/, `tools/regen_fixtures.py --reader-busy`), also with bytes
@@ -19,6 +20,7 @@ from diagnose.read import tracev2 as t2
 from diagnose.read import version, wire
 from diagnose.read.order import Ordering
 from diagnose.read.reader import ReadError, Reader
+from diagnose.read.wirevec import SPAN_BYTES
 
 REPO = Path(__file__).resolve().parent.parent
 BUSY = sorted((REPO / "fixtures" / "traces" / "reader").glob("busy-small-*.trace"))
@@ -43,8 +45,9 @@ def _key(row: tuple) -> tuple:
     return (row[1], row[2], row[3], row[4], row[5], tuple(row[6]))
 
 
-def _reference(data: bytes) -> tuple[list[tuple], tuple[str, int | None] | None]:
-    """(rows, error) of read_event() called until EOF or a ReadError."""
+def _reference(data: bytes, offsets: list | None = None) -> tuple[list[tuple], tuple[str, int | None] | None]:
+    """(rows, error) of read_event() called until EOF or a ReadError; `offsets` gets the
+    reader's last_offset (where an error would point) after each event."""
     r = _reader(data)
     rows = []
     while True:
@@ -55,14 +58,22 @@ def _reference(data: bytes) -> tuple[list[tuple], tuple[str, int | None] | None]
         except ReadError as err:
             return rows, (err.message, err.offset)
         rows.append(_key((e.table, e.g, e.p, e.m, e.typ, e.time, e.args)))
+        if offsets is not None:
+            offsets.append(r.last_offset)
 
 
-def _chunked(data: bytes, size: int = 4096) -> tuple[list[tuple], tuple[str, int | None] | None]:
+def _chunked(data: bytes, size: int = 4096, offsets: dict | None = None
+             ) -> tuple[list[tuple], tuple[str, int | None] | None]:
+    """(rows, error) of iter_raw_chunks(size); `offsets` gets the reader's last_offset after
+    each chunk, by the number of rows so far."""
     r = _reader(data)
     rows = []
     try:
         for chunk in r.iter_raw_chunks(size):
-            assert 0 < len(chunk) < size + 4096  # past `size` by less than a decoded span
+            if offsets is not None:
+                offsets[len(rows) + len(chunk)] = r.last_offset
+            # past `size` by less than one stretch: the rest of a decoded span (2+ bytes an event)
+            assert 0 < len(chunk) < size + SPAN_BYTES // 2
             rows.extend(_key(row) for row in chunk)
     except ReadError as err:
         return rows, (err.message, err.offset)
@@ -81,7 +92,8 @@ def test_chunks_equal_read_event_and_the_stretch_advances_most(path, monkeypatch
     if path is None:
         pytest.skip("no busy reader trace (tools/regen_fixtures.py --reader-busy)")
     data = path.read_bytes()
-    want, err = _reference(data)
+    want_offsets: list[int] = []
+    want, err = _reference(data, want_offsets)
     assert err is None and len(want) > 10_000
     calls = {k: 0 for k in STRETCH}
     for k, name in STRETCH.items():
@@ -92,8 +104,12 @@ def test_chunks_equal_read_event_and_the_stretch_advances_most(path, monkeypatch
             return _f(self, ev, *a)
         monkeypatch.setattr(Ordering, name, counted)
     for size in (4096, 7):
-        got, err = _chunked(data, size)
+        offsets: dict[int, int] = {}
+        got, err = _chunked(data, size, offsets)
         assert err is None and got == want
+        # where an error would point at each chunk's end: the event advanced last, as in Go's
+        # ReadEvent (a CPU sample's time error reports it)
+        assert {n: o for n, o in offsets.items()} == {n: want_offsets[n - 1] for n in offsets}
     monkeypatch.undo()
     seen = {k: sum(1 for row in want if row[3] == k) for k in STRETCH}
     assert seen[t2.EvGoSyscallBegin] > 1000 and seen[t2.EvUserRegionBegin] > 1000, seen

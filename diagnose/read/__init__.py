@@ -209,7 +209,8 @@ class TraceReader:
                         for chunk in it:
                             n += len(chunk)
                             if n > cap:  # the first `cap` rows, then too many
-                                yield chunk[:len(chunk) - (n - cap)]
+                                if len(chunk) > n - cap:
+                                    yield chunk[:len(chunk) - (n - cap)]
                                 raise self._error(too_many(cap, self.total_bytes), None)
                             yield chunk
             except ReadError as e:

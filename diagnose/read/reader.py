@@ -162,10 +162,11 @@ class Reader:
         first (a shorter list), then the error.
 
         The loop is Go's ReadEvent with its common paths inlined: the cursor that advanced last
-        and stayed at the head of the frontier is tried again at once, and the four kinds that
-        are ~90% of a busy server's events (syscall begin/end, user region begin/end) are
-        advanced here when they pass order.py's checks; anything else -- and any of those that
-        would not pass -- goes through order.py's handler, which raises Go's error."""
+        and stayed at the head of the frontier is tried again at once, and the kinds that are
+        ~90% of a busy server's events (`_INLINE`: syscall begin/end, user region begin/end,
+        HeapAlloc, GoUnblock, GC sweep begin/end) are advanced here when they pass order.py's
+        checks; anything else -- and any of those that would not pass -- goes through
+        order.py's handler, which gives Go's answer or raises Go's error."""
         order = self.order
         q = order.queue
         popleft = q.popleft
@@ -217,7 +218,8 @@ class Reader:
                         frontier = self.frontier
                         g = self.gen
                         if not frontier or g is None or self._blocked is not None:
-                            if out and not frontier:  # the next generation may be read now:
+                            if out and not frontier and self.cpu_idx >= len(self.cpu_samples):
+                                # the next generation may be read now:
                                 yield out  # its rows come after the chunk of this one's last
                                 out = []
                                 put = out.append
@@ -357,6 +359,7 @@ class Reader:
                                     break
                                 ended = i == nev
                                 if ended:  # the span is done: the cursor decodes its next one
+                                    self.last_offset = off  # (the offset of the event advanced last)
                                     bc.evi = i
                                     hot = None
                                     # (first: an error decoding it comes before this row, as in Go)
@@ -371,6 +374,7 @@ class Reader:
                                 typ, t, args, off = evs[i]
                                 i += 1
                                 if t > bound or typ not in _INLINE:  # the cursor's event, as next_event sets it
+                                    self.last_offset = evs[i - 2][3]  # the event advanced last, as _try_advance
                                     bc.evi = i
                                     ev.typ = typ
                                     ev.time = t

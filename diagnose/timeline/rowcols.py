@@ -260,19 +260,24 @@ def build_from_chunks(chunks: Iterable[list[tuple]], meta: dict[str, Any] | None
     generation boundary may fall inside one): the same columns as for the rows one by one."""
     b = _Builder()
     batch: list[tuple] = []
-    try:
-        for chunk in chunks:
-            if not batch and len(chunk) >= CHUNK_ROWS:
-                b.add(chunk)
-                continue
-            batch += chunk
-            if len(batch) >= CHUNK_ROWS:
+    it = iter(chunks)
+    while True:
+        try:
+            chunk = next(it, None)
+        except Exception:  # the reader's error: the rows before it are built first (an error
+            # of theirs comes first, as row by row), then it goes on
+            if batch:
                 b.add(batch)
-                batch = []
-    except Exception:  # a read error: the rows before it first (what they raise comes first, as row by row)
-        if batch:
-            b.add(batch)
-        raise
+            raise
+        if chunk is None:
+            break
+        if not batch and len(chunk) >= CHUNK_ROWS:
+            b.add(chunk)
+            continue
+        batch += chunk
+        if len(batch) >= CHUNK_ROWS:
+            full, batch = batch, []
+            b.add(full)
     if batch:
         b.add(batch)
     return b.finish(meta)
