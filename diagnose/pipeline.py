@@ -817,14 +817,15 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     parallel processes (diagnose/jobs.py); then one diagnosis (`rules.merge_windows`). The charts
     want the strongest window's timelines and graph: that window is read again at the end rather
     than kept while the others are read, so memory stays that of one window a process."""
-    from .jobs import parallel_allowance, tune_allocator, window_jobs
+    from .jobs import fitting_jobs, parallel_allowance, tune_allocator, window_cost, window_jobs
 
     hlen, windows = plan
     tune_allocator()  # for this process and the workers it forks
     parts: list[Diagnosis] = []
     feats: list[PackedFeatures] = []
     clocks: list[tuple[int, int]] = []
-    jobs = window_jobs(len(windows))
+    allowance = parallel_allowance()
+    jobs = fitting_jobs(window_jobs(len(windows)), [window_cost(e - s) for s, e in windows], allowance)
     marks = _WindowMarks(windows, shared=jobs > 1, live=progress is not None)
     where = f", {jobs} jobs" if jobs > 1 else ""
 
@@ -840,7 +841,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     try:
         if jobs > 1:
             results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, marks, report,
-                                            parallel_allowance(), rows)
+                                            allowance, rows)
         else:
             marks.on_change = report
 

@@ -243,6 +243,31 @@ def test_windows_in_parallel_processes_give_the_same_diagnosis(path, monkeypatch
     assert json.loads(out["1"])["trace"]["windows"]
 
 
+@pytest.mark.parametrize("path", TWO_GENS[1:2], ids=lambda p: p.stem)
+def test_windows_that_never_fit_together_run_in_this_process(path, monkeypatch):
+    """When no two windows fit the memory allowance side by side (jobs.fitting_jobs), no worker
+    pool is started: the windows run one after another in this process, which keeps its freed
+    pages for the next window, with the same diagnosis; when two fit, the pool runs them."""
+    from diagnose import jobs
+
+    inp = pipeline.open_input(path)
+    hlen, windows = pipeline.plan_windows(inp, SMALL_MB)
+    costs = sorted(jobs.window_cost(e - s) for s, e in windows)
+    pools = []
+    real = pipeline._windows_in_processes
+    monkeypatch.setattr(pipeline, "_windows_in_processes", lambda *a: (pools.append(a[5]), real(*a))[1])
+    monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
+    monkeypatch.setattr(jobs, "window_jobs", lambda n: 2)
+    out = {}
+    for name, allowance in (("alone", costs[0] + costs[1] - 1), ("pairs", costs[-1] + costs[-2])):
+        monkeypatch.setattr(jobs, "parallel_allowance", lambda a=allowance: a)
+        out[name] = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis.model_dump_json()
+    assert len(windows) > 1 and pools == [2], "only the allowance that fits two windows started a pool"
+    assert out["alone"] == out["pairs"]
+    assert jobs.fitting_jobs(3, [5, 1, 9], 6) == 2 and jobs.fitting_jobs(3, [5, 1, 9], 15) == 3
+    assert jobs.fitting_jobs(2, [5, 7], 11) == 1 and jobs.fitting_jobs(2, [5, 7], None) == 2
+
+
 def test_jobs_policy(monkeypatch):
     from diagnose import jobs
     from diagnose.errors import UsageError
@@ -413,10 +438,11 @@ def _concurrency_probe(monkeypatch):
     return _PROBE[2]
 
 
-@pytest.mark.parametrize("allowance, expect", [(1, 1), (None, 2)])
+@pytest.mark.parametrize("allowance, expect", [(1, 0), (None, 2)])
 def test_windows_run_together_only_while_they_fit(allowance, expect, monkeypatch):
     """In auto mode a window starts beside another only while their estimated memory fits the
-    allowance (a 14 MB generation runs alone); the diagnosis does not change."""
+    allowance (a 14 MB generation runs alone; when none fits beside another no worker runs at
+    all: 0); the diagnosis does not change."""
     from diagnose import jobs
 
     monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
@@ -487,6 +513,7 @@ def test_a_failing_window_stops_the_windows_not_yet_started(monkeypatch, failing
     monkeypatch.delenv("NETPOLL_DIAGNOSE_JOBS", raising=False)
     monkeypatch.setattr(jobs, "window_jobs", lambda n: 2)
     monkeypatch.setattr(jobs, "parallel_allowance", lambda: 1)
+    monkeypatch.setattr(jobs, "fitting_jobs", lambda n, costs, allowance: n)  # the pool, windows one by one
     monkeypatch.setattr(pipeline, "_forked_window", _failing_window)
     inp = pipeline.open_input(TWO_GENS[-1])
     spans = pipeline.plan_windows(inp, SMALL_MB)[1]
