@@ -146,6 +146,16 @@ def release_memory() -> None:
         pass
     else:
         _fastwire.release_columns()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim; elsewhere nothing).
+
+    The pure-Python column builder (timeline/rowcols.py) leaves its freed Python objects and
+    packed batches as holes in the heap that the analysis after it cannot reuse (its arrays are
+    mapped on their own): on a 12.5 MB busy window RSS stayed 405 MiB after the columns, 230 MiB
+    after a trim, and the window's peak fell 782 -> 723 MiB (with `tune_allocator`)."""
     trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)

@@ -329,6 +329,10 @@ def read_columns(inp: TraceInput, progress: Progress | None = None,
             if window is not None and cols.meta.get("truncation") is not None:
                 cols.meta["warnings"] = _file_warnings(cols.meta, raw, inp.size)
     cols.meta["path"] = inp.display
+    if not kernel_available():  # the pure builder's garbage: holes the analysis would not reuse
+        from .jobs import trim_heap
+
+        trim_heap()
     return cols
 
 
