@@ -56,6 +56,20 @@ def window_cost(nbytes: int) -> int:
     return WORKER_BASE + WORKER_PER_BYTE * nbytes
 
 
+#: bytes of columns a byte of a Go 1.22+ trace becomes while read (~64 bytes an event at ~0.22
+#: events a byte: 197 MiB for a 14.7 MB busy generation)
+COLUMNS_PER_BYTE = 15
+
+
+def part_cost(nbytes: int, parts: int) -> int:
+    """Bytes a worker takes for one of `parts` parts of a window of `nbytes` (pipeline.split_windows):
+    the part's analysis, or the whole window's columns while read with the part copied out of
+    them, whichever is more."""
+    if parts <= 1:
+        return window_cost(nbytes)
+    return max(window_cost(nbytes // parts), COLUMNS_PER_BYTE * nbytes * (parts + 1) // parts)
+
+
 def parallel_allowance() -> int | None:
     """Bytes the windows analysed at once may take together (pipeline._windows_in_processes
     starts a window only while they fit; one always runs), or None: no bound -- when

@@ -30,7 +30,7 @@ from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times
 from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks, kernel_available,
                        kernel_count_events, kernel_read_columns, kernel_v1_available, load_columns, load_row_windows,
-                       trace_header)
+                       trace_header, window_part)
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30
@@ -360,6 +360,69 @@ def columns_by_window(inp: TraceInput, plan: tuple[int, list[tuple[int, int]]]) 
         yield cols
 
 
+@dataclass(frozen=True)
+class WindowPart:
+    """One window as the diagnosis analyses it: the bytes `span` of a Go 1.22+ trace (whole
+    generations), or part `j` of `parts` of their rows when they are a generation too big to be
+    one window (`split_windows`)."""
+
+    span: tuple[int, int]
+    j: int = 0
+    parts: int = 1
+
+    @property
+    def shown(self) -> tuple[int, int]:
+        """The part's share of the window's bytes: what its progress and `TraceWindow.bytes` count."""
+        s, e = self.span
+        return s + (e - s) * self.j // self.parts, s + (e - s) * (self.j + 1) // self.parts
+
+
+def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) -> list[WindowPart]:
+    """`plan_windows`' windows with each one over 1.5 windows' size (a single generation bigger
+    than the window: Go cuts a generation a second, so a busy process makes big ones) cut into
+    about window-sized parts of rows (`timeline.window_part`), so that memory follows the window
+    size, not the generation's, and two parts fit side by side in the allowance where two whole
+    generations did not: the 189 MB benchmark trace regenerated on a faster machine has 14
+    generations of 12.5-14.7 MB (~700 MiB each to analyse; two need more than the 1 GB bound).
+    The last window is kept whole: it holds the trace's tail (a cut generation, the reader's
+    warnings). The cut depends only on the bytes, never on the processes, so every
+    NETPOLL_DIAGNOSE_JOBS gives the same windows and findings."""
+    from . import settings
+
+    mb = settings().window_mb if window_mb is None else window_mb
+    target = int(mb * (1 << 20))
+    out = []
+    for k, (s, e) in enumerate(spans):
+        n = 1
+        if target > 0 and k < len(spans) - 1 and e - s > target * 3 // 2:
+            n = max(2, round((e - s) / target))
+        out.extend(WindowPart((s, e), j, n) for j in range(n))
+    return out
+
+
+class GenerationParts:
+    """A Go 1.22+ trace's windows when some are parts of a generation (`split_windows`), as
+    `_diagnose_windows` takes an old-format trace's row windows: how many, and window k's
+    columns -- its bytes read, and its part cut out (each part reads its generation again:
+    ~0.15 s of CPU for 14 MB with the compiled reader, so that no process holds more than one
+    part's analysis)."""
+
+    def __init__(self, inp: TraceInput, hlen: int, parts: list[WindowPart]) -> None:
+        self.inp, self.hlen, self.parts = inp, hlen, parts
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def columns(self, k: int, progress: Progress | None = None) -> TraceColumns:
+        p = self.parts[k]
+        cols = read_columns(self.inp, progress, (self.hlen, *p.span))
+        return cols if p.parts == 1 else window_part(cols, p.j, p.parts)
+
+    def byte_windows(self, n: int) -> int:
+        """How many windows of bytes the first `n` parts come from (each adds its closing Sync)."""
+        return len({p.span for p in self.parts[:n]})
+
+
 def _header_meta(inp: TraceInput) -> dict[str, Any]:
     gv, minor = trace_header(inp.path)
     return {"path": inp.display, "go_version": gv, "format_minor": minor}
@@ -544,7 +607,8 @@ def diagnose_trace(inp: TraceInput, ruleset: RuleSet, *, progress: Progress | No
     plan = plan_windows(inp, window_mb) if strace is None else None
     old_windows = plan_row_windows(inp, window_mb) if strace is None and plan is None else 0
     if plan is not None:
-        run = _diagnose_windows(inp, ruleset, plan, progress=progress, keep_timelines=keep_timelines, modules=mods)
+        run = _diagnose_windows(inp, ruleset, plan, progress=progress, keep_timelines=keep_timelines, modules=mods,
+                                window_mb=window_mb)
     elif old_windows:
         run = _diagnose_row_windows(inp, ruleset, old_windows, progress=progress, keep_timelines=keep_timelines,
                                     modules=mods)
@@ -655,13 +719,18 @@ class PackedFeatures:
 
 
 def _diagnose_window(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int, k: int,
-                     span: tuple[int, int], progress: Progress | None = None, rows: RowWindows | None = None
+                     span: tuple[int, int], progress: Progress | None = None,
+                     rows: RowWindows | GenerationParts | None = None
                      ) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
     """One window through read -> rules: (features, diagnosis, clock); no diagnosis for a window
     holding only a cut generation (the trace's lost tail). `rows`: an old-format trace's row
-    windows, whose window k is analysed instead of the bytes `span`."""
-    run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0,
-                  columns=rows.columns(k) if rows is not None else None)
+    windows, or a trace's windows with parts of generations, whose window k is analysed instead
+    of the bytes `span`."""
+    if isinstance(rows, GenerationParts):
+        cols = rows.columns(k, progress)
+    else:
+        cols = rows.columns(k) if rows is not None else None
+    run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0, columns=cols)
     if cut_before_first_generation(run.features):
         return PackedFeatures(run.features), None, run.clock or (0, 0)
     return PackedFeatures(run.features), diagnose(run.features, ruleset, tool_version=__version__), run.clock or (0, 0)
@@ -686,9 +755,9 @@ def _forked_window(k: int, span: tuple[int, int]) -> tuple[PackedFeatures, Diagn
         return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None,
                                 rows)
     finally:
-        from .jobs import keeps_memory, release_memory, window_cost
+        from .jobs import keeps_memory, release_memory
 
-        _HELD = max(_HELD, window_cost(span[1] - span[0]))
+        _HELD = max(_HELD, retention[0][k])  # the window's estimated cost
         if not keeps_memory(_HELD, *retention):
             release_memory()
             _HELD = 0
@@ -739,7 +808,8 @@ def _next_window(pending: list[int], running: list[int], cost: list[int], allowa
 
 def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int,
                           windows: list[tuple[int, int]], jobs: int, marks: _WindowMarks,
-                          report: Callable[[], None], allowance: int | None = None, rows: RowWindows | None = None):
+                          report: Callable[[], None], allowance: int | None = None,
+                          rows: RowWindows | GenerationParts | None = None, costs: list[int] | None = None):
     """`_diagnose_window` for every window, up to `jobs` forked processes at a time, started about
     in `start_order` (`_next_window`); results in window order. With an `allowance` (bytes), a
     window starts only while the windows running with it are estimated to fit
@@ -757,7 +827,7 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     sys.stdout.flush()
     sys.stderr.flush()
     results: list[Any] = [None] * len(windows)
-    cost = [window_cost(e - s) for s, e in windows]
+    cost = costs if costs is not None else [window_cost(e - s) for s, e in windows]
     _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows, (cost, jobs, allowance))
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
@@ -816,20 +886,29 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
 
 def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[tuple[int, int]]], *,
                       progress: Progress | None, keep_timelines: bool, modules: list[str] | None,
-                      rows: RowWindows | None = None) -> Run:
+                      rows: RowWindows | None = None, window_mb: float | None = None) -> Run:
     """Each window through read -> ... -> rules alone (`_diagnose_window`), one at a time or in
     parallel processes (diagnose/jobs.py); then one diagnosis (`rules.merge_windows`). The charts
     want the strongest window's timelines and graph: that window is read again at the end rather
-    than kept while the others are read, so memory stays that of one window a process."""
-    from .jobs import fitting_jobs, parallel_allowance, tune_allocator, window_cost, window_jobs
+    than kept while the others are read, so memory stays that of one window a process. A
+    generation too big for a window is diagnosed in parts (`split_windows`)."""
+    from .jobs import fitting_jobs, parallel_allowance, part_cost, tune_allocator, window_cost, window_jobs
 
     hlen, windows = plan
+    win_rows: RowWindows | GenerationParts | None = rows
+    if win_rows is None:
+        split = split_windows(windows, window_mb)
+        if len(split) > len(windows):
+            win_rows = GenerationParts(inp, hlen, split)
+            windows = [p.shown for p in split]
     tune_allocator()  # for this process and the workers it forks
     parts: list[Diagnosis] = []
     feats: list[PackedFeatures] = []
     clocks: list[tuple[int, int]] = []
     allowance = parallel_allowance()
-    jobs = fitting_jobs(window_jobs(len(windows)), [window_cost(e - s) for s, e in windows], allowance)
+    costs = ([part_cost(p.span[1] - p.span[0], p.parts) for p in win_rows.parts]
+             if isinstance(win_rows, GenerationParts) else [window_cost(e - s) for s, e in windows])
+    jobs = fitting_jobs(window_jobs(len(windows)), costs, allowance)
     marks = _WindowMarks(windows, shared=jobs > 1, live=progress is not None)
     where = f", {jobs} jobs" if jobs > 1 else ""
 
@@ -845,14 +924,14 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     try:
         if jobs > 1:
             results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, marks, report,
-                                            allowance, rows)
+                                            allowance, win_rows, costs)
         else:
             marks.on_change = report
 
             def one_by_one():
                 for k, span in enumerate(windows):
                     out = _diagnose_window(inp, ruleset, modules, hlen, k, span,
-                                           marks.progress_for(k) if marks.live else None, rows)
+                                           marks.progress_for(k) if marks.live else None, win_rows)
                     marks.finish(k)
                     report()
                     yield out
@@ -876,7 +955,9 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     trace = infos[0].model_copy(deep=True, update={
         "duration_ms": (clocks[-1][1] - t0) / 1e6,
         # one closing Sync, as Go counts; row windows: the trace's rows (their heads restate, not add)
-        "event_count": sum(i.event_count for i in infos) - (len(infos) - 1) if rows is None else rows.n_rows,
+        # (parts of generations: their heads are not counted, each window of bytes has its closing Sync)
+        "event_count": (rows.n_rows if rows is not None else sum(i.event_count for i in infos)
+                        - ((win_rows.byte_windows(len(infos)) if win_rows is not None else len(infos)) - 1)),
         "goroutine_count": max(i.goroutine_count for i in infos),
         "thread_count": max(i.thread_count for i in infos),
         "gomaxprocs_min": min(i.gomaxprocs_min for i in infos),
@@ -886,11 +967,12 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
         "windows": [TraceWindow(start_ms=(a - t0) / 1e6, end_ms=(b - t0) / 1e6, bytes=e - s)
                     for (a, b), (s, e) in zip(clocks, windows)],
     })
-    diagnosis, rep = merge_windows(parts, trace, "whole generations" if rows is None else "events")
+    unit = "events" if rows is not None else "generations, the biggest in parts" if win_rows is not None else "whole generations"
+    diagnosis, rep = merge_windows(parts, trace, unit)
     rep_features = feats[rep].unpack()
     if keep_timelines:  # the window's features are known: it is read again for its timelines only (the charts)
         run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]),
-                      columns=rows.columns(rep) if rows is not None else None, features=rep_features)
+                      columns=win_rows.columns(rep) if win_rows is not None else None, features=rep_features)
         if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
             run.timelines.t0 = t0
     if not keep_timelines:

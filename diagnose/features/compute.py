@@ -18,6 +18,7 @@ from ..graph import CausalGraph, build_graph
 from ..graph import chains as C
 from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_UNDETERMINED, G_WAITING, K_METRIC
+from ..timeline.cut import HEAD_ROWS
 from ..timeline.grouping import smallest_first, unique
 from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
                                SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
@@ -145,7 +146,7 @@ def trace_info(ctx: _Ctx, meta: dict) -> TraceInfo:
     return TraceInfo(
         path=str(meta.get("path", "")), go_version=str(meta.get("go_version", "")),
         format_minor=int(meta.get("format_minor", 0) or 0), duration_ms=round(tl.duration_ns / 1e6, 6),
-        event_count=len(tl.cols), goroutine_count=int(tl.gor_id.shape[0]), thread_count=int(tl.threads.shape[0]),
+        event_count=len(tl.cols) - int(meta.get(HEAD_ROWS, 0)), goroutine_count=int(tl.gor_id.shape[0]), thread_count=int(tl.threads.shape[0]),
         gomaxprocs_min=min(gmp) if gmp else 0, gomaxprocs_max=max(gmp) if gmp else 0,
         truncated=bool(meta.get("truncated", False)), lost_bytes=int(meta.get("lost_bytes", 0) or 0),
         incomplete=list(meta.get("incomplete", []) or []))

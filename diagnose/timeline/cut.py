@@ -288,6 +288,41 @@ def cut_columns(cols: TraceColumns, rows_per_window: int, spill_dir: str,
     return cutter.finish(_template(cols))
 
 
+#: the rows a window part opens with (`window_part`), in its columns' meta: not events of the trace
+HEAD_ROWS = "head_rows"
+
+
+def window_part(cols: TraceColumns, j: int, parts: int) -> TraceColumns:
+    """Part `j` of `parts` of one window's columns (a Go 1.22+ generation too big to be analysed
+    beside another in the memory allowance, `pipeline.split_windows`): rows of about equal count
+    (`cut_points`), each part after the first opening with the head a generation would restate
+    at its cut, as `WindowCutter` gives an old-format window (the state carried over the rows
+    before it). Its rows are copies, so the window's columns can be freed; the tables are shared.
+    The number of head rows is in the meta (`HEAD_ROWS`): they restate, they are not events.
+    Reader facts about the file's tail stay with the last part."""
+    n = int(cols.kind.shape[0])
+    spans = cut_points(n, parts)
+    a, b = spans[j] if j < len(spans) else (n, n)  # a window too short for its parts: an empty one
+    arrays = {name: getattr(cols, name) for name in _NAMES}
+    body = {name: np.array(col[a:b]) for name, col in arrays.items()}
+    head_rows = 0
+    if j > 0:
+        cutter = WindowCutter("", parts)
+        cutter.gmp_sid = next((i for i, s in enumerate(cols.strings) if s == GOMAXPROCS), -1)
+        cutter._carry({name: col[:a] for name, col in arrays.items()})
+        head = cutter._head(int(cols.t[a]) if a < n else int(cols.t[n - 1]) if n else 0)
+        head_rows = int(head["kind"].shape[0])
+        body = {name: np.concatenate([head[name], body[name]]) for name in _NAMES}
+    meta = dict(cols.meta)
+    if j < parts - 1:
+        meta = {key: v for key, v in meta.items() if key not in TAIL_META}
+        meta.update(truncated=False, lost_bytes=0, incomplete=[])
+    meta[HEAD_ROWS] = head_rows
+    return TraceColumns(**body, strings=cols.strings, frame_pc=cols.frame_pc, frame_func=cols.frame_func,
+                        frame_file=cols.frame_file, frame_line=cols.frame_line, stack_off=cols.stack_off,
+                        stack_frames=cols.stack_frames, meta=meta)
+
+
 def _template(cols: TraceColumns) -> TraceColumns:
     """`cols`' tables and facts with no rows."""
     empty = {name: np.zeros(0, dtype=_DTYPES[name]) for name in _NAMES}
@@ -296,4 +331,4 @@ def _template(cols: TraceColumns) -> TraceColumns:
                         stack_frames=cols.stack_frames, meta=dict(cols.meta))
 
 
-__all__ = ["RowWindows", "WindowCutter", "cut_columns", "cut_points"]
+__all__ = ["HEAD_ROWS", "RowWindows", "WindowCutter", "cut_columns", "cut_points", "window_part"]
