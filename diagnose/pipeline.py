@@ -1000,5 +1000,5 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
 
 
 __all__ = ["TraceInput", "open_input", "read_columns", "columns_by_window", "refuse_too_many_events", "analyse", "diagnose_trace",
-           "plan_windows", "incompleteness", "Run",
+           "plan_windows", "split_windows", "WindowPart", "GenerationParts", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

@@ -692,3 +692,16 @@ def test_window_parts_hold_the_rows_once_and_restate_the_state_at_each_cut(path)
             head = {(int(c.rk[r]), int(c.rid[r])): int(c.sto[r]) for r in range(1, n) if c.kind[r] == K_STATE}
             assert alive and head == alive
             assert not c.meta.get("truncated")
+
+
+def test_explain_shows_the_parts_the_diagnosis_cut(monkeypatch):
+    """`explain --window K` counts the windows as the diagnosis does, parts of generations included."""
+    path = str(TWO_GENS[-1])
+    monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(PART_MB))
+    n = len(pipeline.diagnose_trace(pipeline.open_input(path), rules()).diagnosis.trace.windows)
+    assert n == 3
+    code, out, err = run_main_captured("explain", path, "--conns", "--window", str(n), "--format", "json")
+    assert code == 0, err
+    assert [(w["window"], w["windows"]) for w in json.loads(out)["windows"]] == [(n, n)]
+    code, _, err = run_main_captured("explain", path, "--conns", "--window", str(n + 1))
+    assert code == 2 and f"the trace has {n} windows" in err

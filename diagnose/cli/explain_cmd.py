@@ -75,8 +75,14 @@ class _Windows:
 
 
 def _byte_windows(inp: pipeline.TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> _Windows:
-    """A Go 1.22+ trace's windows of whole generations, each read from its bytes when needed."""
+    """A Go 1.22+ trace's windows of whole generations, each read from its bytes when needed; a
+    generation too big for a window in parts, as the diagnosis cuts it (`pipeline.split_windows`)."""
     hlen, spans = plan
+    parts = pipeline.split_windows(spans)
+    if len(parts) > len(spans):
+        gp = pipeline.GenerationParts(inp, hlen, parts)
+        return _Windows(len(gp), gp.columns, lambda k, cols: pipeline.analyse(
+            inp, keep_timelines=True, columns=cols if cols is not None else gp.columns(k)))
     return _Windows(len(spans), lambda k: pipeline.read_columns(inp, None, (hlen, *spans[k])),
                     lambda k, cols: pipeline.analyse(inp, keep_timelines=True, window=(hlen, *spans[k]), columns=cols))
 
