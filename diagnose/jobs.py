@@ -63,11 +63,30 @@ COLUMNS_PER_BYTE = 15
 
 def part_cost(nbytes: int, parts: int) -> int:
     """Bytes a worker takes for one of `parts` parts of a window of `nbytes` (pipeline.split_windows):
-    the part's analysis, or the whole window's columns while read with the part copied out of
-    them, whichever is more."""
+    the part's analysis (`window_cost` of its share of the bytes) and its rows copied out of the
+    window's columns (the window's own columns, read for each part, go back to the heap the
+    analysis reuses: `columns_from_heap`). Measured on the 189 MB benchmark trace: two halves of
+    14.7 MB generations took ~475 MiB a process (this gives 471), two over the 1 GB bound."""
     if parts <= 1:
         return window_cost(nbytes)
-    return max(window_cost(nbytes // parts), COLUMNS_PER_BYTE * nbytes * (parts + 1) // parts)
+    share = nbytes // parts
+    return window_cost(share) + COLUMNS_PER_BYTE * share
+
+
+#: the most parts a window is cut into
+MAX_PARTS = 64
+
+
+def parts_for(nbytes: int) -> int:
+    """Parts a window of `nbytes` too big for one window is cut into: the fewest (at least 2) of
+    which two fit side by side in the default bound for the windows running at once
+    (PARALLEL_TOTAL less the parent's share). A constant, not this machine's memory or the
+    processes in use, so that every machine and NETPOLL_DIAGNOSE_JOBS cut the same windows."""
+    pair = (PARALLEL_TOTAL - PARENT_SHARE) // 2
+    parts = 2
+    while parts < MAX_PARTS and part_cost(nbytes, parts) > pair:
+        parts += 1
+    return parts
 
 
 def parallel_allowance() -> int | None:
@@ -161,6 +180,21 @@ def release_memory() -> None:
     else:
         _fastwire.release_columns()
     trim_heap()
+
+
+def columns_from_heap() -> None:
+    """Let the reader kernel take its column memory from the C heap, and give it back there,
+    instead of mapping it and keeping it for its next read (`_fastwire.set_heap_columns`): a
+    process that reads a whole generation for each part it analyses (pipeline.GenerationParts)
+    then reuses the same freed pages for the columns and for the analysis's arrays. Kept mapped
+    columns beside the analysis took ~580 MiB a process on 14.7 MB generations (two over 1 GB);
+    giving the pages back after each part cost 1.7 M page faults (6.5 s of system time on the
+    189 MB trace). Nothing to do without the kernel."""
+    try:
+        from .read import _fastwire  # type: ignore[attr-defined]
+    except ImportError:  # not built
+        return
+    _fastwire.set_heap_columns(True)
 
 
 def trim_heap() -> None:

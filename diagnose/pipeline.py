@@ -382,12 +382,13 @@ def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) 
     than the window: Go cuts a generation a second, so a busy process makes big ones) cut into
     about window-sized parts of rows (`timeline.window_part`), so that memory follows the window
     size, not the generation's, and two parts fit side by side in the allowance where two whole
-    generations did not: the 189 MB benchmark trace regenerated on a faster machine has 14
+    generations did not (`jobs.parts_for`: 3 parts of a 14.7 MB generation, 2 of an 11 MB one): the 189 MB benchmark trace regenerated on a faster machine has 14
     generations of 12.5-14.7 MB (~700 MiB each to analyse; two need more than the 1 GB bound).
     The last window is kept whole: it holds the trace's tail (a cut generation, the reader's
     warnings). The cut depends only on the bytes, never on the processes, so every
     NETPOLL_DIAGNOSE_JOBS gives the same windows and findings."""
     from . import settings
+    from .jobs import parts_for
 
     mb = settings().window_mb if window_mb is None else window_mb
     target = int(mb * (1 << 20))
@@ -395,7 +396,7 @@ def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) 
     for k, (s, e) in enumerate(spans):
         n = 1
         if target > 0 and k < len(spans) - 1 and e - s > target * 3 // 2:
-            n = max(2, round((e - s) / target))
+            n = max(round((e - s) / target), parts_for(e - s))
         out.extend(WindowPart((s, e), j, n) for j in range(n))
     return out
 
@@ -414,6 +415,12 @@ class GenerationParts:
         return len(self.parts)
 
     def columns(self, k: int, progress: Progress | None = None) -> TraceColumns:
+        """Window k's columns. The reader kernel's column memory then comes from the C heap
+        (`jobs.columns_from_heap`): a part's generation, freed once the part is cut out, leaves
+        its pages to the part's analysis instead of keeping them for the next read beside it."""
+        from .jobs import columns_from_heap
+
+        columns_from_heap()
         p = self.parts[k]
         cols = read_columns(self.inp, progress, (self.hlen, *p.span))
         return cols if p.parts == 1 else window_part(cols, p.j, p.parts)

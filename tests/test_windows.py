@@ -705,3 +705,27 @@ def test_explain_shows_the_parts_the_diagnosis_cut(monkeypatch):
     assert [(w["window"], w["windows"]) for w in json.loads(out)["windows"]] == [(n, n)]
     code, _, err = run_main_captured("explain", path, "--conns", "--window", str(n + 1))
     assert code == 2 and f"the trace has {n} windows" in err
+
+
+def test_column_memory_from_the_heap_gives_the_same_columns():
+    """The reader kernel's columns taken from the C heap (jobs.columns_from_heap, set by the parts
+    of big generations) hold what its mapped, cached blocks hold, freed either way after a switch."""
+    import numpy as np
+
+    fw = pytest.importorskip("diagnose.read._fastwire", reason="the compiled reader is not built")
+    if not pipeline.kernel_available():
+        pytest.skip("NETPOLL_DIAGNOSE_PURE=1: the compiled reader is not in use")
+    inp = pipeline.open_input(TWO_GENS[-1])
+    was = fw.set_heap_columns(False)
+    try:
+        mapped = pipeline.read_columns(inp)
+        assert fw.set_heap_columns(True) is False
+        heap = pipeline.read_columns(inp)
+        fw.set_heap_columns(False)
+        again = pipeline.read_columns(inp)  # a mapped read while heap blocks are alive
+        for name in ("kind", "t", "g", "p", "m", "rk", "rid", "sfrom", "sto", "stk", "tstk", "s1", "val"):
+            assert np.array_equal(getattr(mapped, name), getattr(heap, name)), name
+            assert np.array_equal(getattr(again, name), getattr(heap, name)), name
+        del mapped, heap, again  # each block freed the way it was made
+    finally:
+        fw.set_heap_columns(was)

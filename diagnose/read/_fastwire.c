@@ -1489,6 +1489,16 @@ static void sort_frontier(Engine *E) {
 
 static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
 
+/* set_heap_columns(True): new column blocks come from malloc, and freed ones go back to it
+ * instead of the cache below, so that one process's column memory and its analysis's arrays
+ * reuse the same freed pages: a worker analysing parts of generations (pipeline.GenerationParts)
+ * reads a whole generation for each part, and with mapped columns kept for the next read it
+ * held both (~580 MiB a worker for 14.7 MB generations, two over 1 GB), while giving the pages
+ * back cost a page fault for each 4 KiB again (1.7 M faults, 6.5 s of system time). A block's
+ * `mapped` carries HEAP_BIT when it came from malloc, so each is freed the way it was made. */
+static int heap_cols = 0;
+#define HEAP_BIT (((size_t)1) << (sizeof(size_t) * 8 - 1))
+
 #if defined(__linux__) && defined(MREMAP_MAYMOVE)
 #include <pthread.h>
 static char *big_alloc(size_t bytes) {
@@ -1496,14 +1506,18 @@ static char *big_alloc(size_t bytes) {
     return p == MAP_FAILED ? NULL : (char *)p;
 }
 
+/* `old_bytes`: the block's `mapped` (HEAP_BIT: from malloc); with no block, heap_cols decides. */
 static char *big_realloc(char *p, size_t old_bytes, size_t bytes) {
+    if (p ? (old_bytes & HEAP_BIT) != 0 : heap_cols) return (char *)realloc(p, bytes ? bytes : 1);
     if (!p) return big_alloc(bytes);
     void *q = mremap(p, page_round(old_bytes), page_round(bytes), MREMAP_MAYMOVE);
     return q == MAP_FAILED ? NULL : (char *)q;
 }
 
 static void big_free(char *p, size_t bytes) {
-    if (p) munmap(p, page_round(bytes));
+    if (!p) return;
+    if (bytes & HEAP_BIT) free(p);
+    else munmap(p, page_round(bytes));
 }
 
 /* Freed column memory kept for the next engine, one block per column: a process analysing
@@ -1518,6 +1532,7 @@ static pthread_mutex_t col_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Keep a column's block (`mapped` bytes) for reuse, or unmap it if the slot is taken. */
 static void col_cache_put(int i, char *p, size_t mapped) {
     if (!p) return;
+    if (mapped & HEAP_BIT) { free(p); return; }  /* back to malloc, not kept */
     pthread_mutex_lock(&col_cache_lock);
     if (!col_cache[i].p) { col_cache[i].p = p; col_cache[i].mapped = mapped; p = NULL; }
     pthread_mutex_unlock(&col_cache_lock);
@@ -1555,7 +1570,7 @@ static void col_cache_clear(void) {
 #else /* portable: realloc (may copy while growing) */
 static char *big_realloc(char *p, size_t old_bytes, size_t bytes) {
     (void)old_bytes;
-    return (char *)realloc(p, bytes);
+    return (char *)realloc(p, bytes ? bytes : 1);
 }
 
 static void big_free(char *p, size_t bytes) {
@@ -1575,11 +1590,12 @@ static int col_reserve(Engine *E, size_t need) {
     size_t nc = oc ? oc : MAP_MIN;
     while (nc < need) nc = nc < ((size_t)1 << 24) ? nc * 2 : nc + nc / 2;
     for (int i = 0; i < NCOLS; i++) {
+        size_t heap = E->cols[i].p ? E->cols[i].mapped & HEAP_BIT : (heap_cols ? HEAP_BIT : 0);
         char *p = big_realloc(E->cols[i].p, E->cols[i].p ? E->cols[i].mapped : 0, nc * COL_SIZE[i]);
         if (!p) return -1;
         E->cols[i].p = p;
         E->cols[i].cap = nc;
-        E->cols[i].mapped = nc * COL_SIZE[i];
+        E->cols[i].mapped = (nc * COL_SIZE[i]) | heap;
     }
     return 0;
 }
@@ -2467,10 +2483,10 @@ static PyObject *Engine_take_columns(Engine *E, PyObject *noargs) {
         size_t bytes = E->nrows * COL_SIZE[i];
         size_t mapped = E->cols[i].mapped;
         char *p = E->cols[i].p;
-        if (p && page_round(bytes) < page_round(mapped)) {
+        if (p && page_round(bytes) < page_round(mapped & ~HEAP_BIT)) {
             /* give back the unused tail */
             char *q = big_realloc(p, mapped, bytes ? bytes : 1);
-            if (q) { p = q; mapped = bytes ? bytes : 1; }
+            if (q) { p = q; mapped = (bytes ? bytes : 1) | (mapped & HEAP_BIT); }
         }
         b->p = p;
         b->len = (Py_ssize_t)bytes;
@@ -2628,9 +2644,22 @@ static PyObject *mod_release_columns(PyObject *self, PyObject *noargs) {
     Py_RETURN_NONE;
 }
 
+/* set_heap_columns(flag) -> the previous flag: new column blocks from malloc (see heap_cols). */
+static PyObject *mod_set_heap_columns(PyObject *self, PyObject *arg) {
+    (void)self;
+    int flag = PyObject_IsTrue(arg);
+    if (flag < 0) return NULL;
+    int was = heap_cols;
+    if (flag) col_cache_clear();  /* the mapped blocks kept would be taken before the heap's */
+    heap_cols = flag;
+    return PyBool_FromLong(was);
+}
+
 static PyMethodDef module_methods[] = {
     {"release_columns", (PyCFunction)mod_release_columns, METH_NOARGS,
      "unmap the freed column memory kept for the next engine"},
+    {"set_heap_columns", (PyCFunction)mod_set_heap_columns, METH_O,
+     "new column blocks from malloc, freed back to it (True), or mapped and kept (False); the previous flag"},
     {"_sort_order", (PyCFunction)mod_sort_order, METH_O, "test hook: the frontier sort's permutation"},
     {"_set_slow_budget", (PyCFunction)mod_set_slow_budget, METH_VARARGS, "test hook: the slow-path budget"},
     {NULL, NULL, 0, NULL}};
