@@ -61,16 +61,22 @@ def window_cost(nbytes: int) -> int:
 COLUMNS_PER_BYTE = 15
 
 
+#: bytes a row of a window's parts waiting for their turn takes packed (`timeline.window_parts`:
+#: ~27 bytes a row at ~0.22 rows a trace byte)
+PACKED_PER_BYTE = 6
+
+
 def part_cost(nbytes: int, parts: int) -> int:
-    """Bytes a worker takes for one of `parts` parts of a window of `nbytes` (pipeline.split_windows):
-    the part's analysis (`window_cost` of its share of the bytes) and its rows copied out of the
-    window's columns (the window's own columns, read for each part, go back to the heap the
-    analysis reuses: `columns_from_heap`). Measured on the 189 MB benchmark trace: two halves of
-    14.7 MB generations took ~475 MiB a process (this gives 471), two over the 1 GB bound."""
+    """Bytes a worker takes for the `parts` parts of a window of `nbytes` (pipeline.split_windows),
+    analysed one after another from one read: a part's analysis (`window_cost` of its share of the
+    bytes) and its rows widened, beside the parts packed (the window's own columns go back to the
+    heap the analysis reuses: `columns_from_heap`). Measured on the 189 MB benchmark trace: two
+    halves of 14.7 MB generations, each read for itself, took ~475 MiB a process (this gives 471
+    without the packed parts), two over the 1 GB bound."""
     if parts <= 1:
         return window_cost(nbytes)
     share = nbytes // parts
-    return window_cost(share) + COLUMNS_PER_BYTE * share
+    return window_cost(share) + COLUMNS_PER_BYTE * share + PACKED_PER_BYTE * nbytes
 
 
 #: the most parts a window is cut into

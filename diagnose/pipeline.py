@@ -30,7 +30,7 @@ from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times
 from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks, kernel_available,
                        kernel_count_events, kernel_read_columns, kernel_v1_available, load_columns, load_row_windows,
-                       trace_header, window_part)
+                       trace_header, window_parts)
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30
@@ -380,7 +380,7 @@ class WindowPart:
 def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) -> list[WindowPart]:
     """`plan_windows`' windows with each one over 1.5 windows' size (a single generation bigger
     than the window: Go cuts a generation a second, so a busy process makes big ones) cut into
-    about window-sized parts of rows (`timeline.window_part`), so that memory follows the window
+    about window-sized parts of rows (`timeline.window_parts`), so that memory follows the window
     size, not the generation's, and two parts fit side by side in the allowance where two whole
     generations did not (`jobs.parts_for`: 3 parts of a 14.7 MB generation, 2 of an 11 MB one): the 189 MB benchmark trace regenerated on a faster machine has 14
     generations of 12.5-14.7 MB (~700 MiB each to analyse; two need more than the 1 GB bound).
@@ -403,27 +403,45 @@ def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) 
 
 class GenerationParts:
     """A Go 1.22+ trace's windows when some are parts of a generation (`split_windows`), as
-    `_diagnose_windows` takes an old-format trace's row windows: how many, and window k's
-    columns -- its bytes read, and its part cut out (each part reads its generation again:
-    ~0.15 s of CPU for 14 MB with the compiled reader, so that no process holds more than one
-    part's analysis)."""
+    `_diagnose_windows` takes an old-format trace's row windows: how many, window k's columns,
+    and the windows read together (`groups`: the parts of one generation, read once and cut in
+    one pass, `group_columns`). The reader kernel's column memory then comes from the C heap
+    (`jobs.columns_from_heap`): a generation's columns, freed once its parts are cut out, leave
+    their pages to the parts' analysis instead of being kept for the next read beside it."""
 
     def __init__(self, inp: TraceInput, hlen: int, parts: list[WindowPart]) -> None:
         self.inp, self.hlen, self.parts = inp, hlen, parts
+        self.groups: list[list[int]] = []
+        for k, p in enumerate(parts):
+            if p.j == 0:
+                self.groups.append([])
+            self.groups[-1].append(k)
 
     def __len__(self) -> int:
         return len(self.parts)
 
     def columns(self, k: int, progress: Progress | None = None) -> TraceColumns:
-        """Window k's columns. The reader kernel's column memory then comes from the C heap
-        (`jobs.columns_from_heap`): a part's generation, freed once the part is cut out, leaves
-        its pages to the part's analysis instead of keeping them for the next read beside it."""
+        """Window k's columns alone (its generation read and cut for it: `explain --window K`,
+        the charts' window)."""
+        return next(self.group_columns([k], progress))
+
+    def group_columns(self, ks: list[int], progress: Progress | None = None) -> Iterator[TraceColumns]:
+        """The columns of windows `ks` (parts of one window of bytes, in order) one after another,
+        from one read: the parts are cut and packed (`timeline.window_parts`) and the window's
+        columns freed before the first part is handed over."""
         from .jobs import columns_from_heap
 
         columns_from_heap()
-        p = self.parts[k]
+        p = self.parts[ks[0]]
         cols = read_columns(self.inp, progress, (self.hlen, *p.span))
-        return cols if p.parts == 1 else window_part(cols, p.j, p.parts)
+        if p.parts == 1:
+            yield cols
+            return
+        packed = window_parts(cols, p.parts)
+        del cols
+        for k in ks:
+            part, packed[self.parts[k].j] = packed[self.parts[k].j], None
+            yield part.columns()
 
     def byte_windows(self, n: int) -> int:
         """How many windows of bytes the first `n` parts come from (each adds its closing Sync)."""
@@ -725,22 +743,51 @@ class PackedFeatures:
         return f
 
 
+#: what one window's diagnosis hands back: its packed features, its diagnosis (None: the trace's
+#: lost tail), its clock (first, last event time)
+WindowResult = tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]
+
+
 def _diagnose_window(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int, k: int,
                      span: tuple[int, int], progress: Progress | None = None,
-                     rows: RowWindows | GenerationParts | None = None
-                     ) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
+                     columns: TraceColumns | None = None) -> WindowResult:
     """One window through read -> rules: (features, diagnosis, clock); no diagnosis for a window
-    holding only a cut generation (the trace's lost tail). `rows`: an old-format trace's row
-    windows, or a trace's windows with parts of generations, whose window k is analysed instead
-    of the bytes `span`."""
-    if isinstance(rows, GenerationParts):
-        cols = rows.columns(k, progress)
-    else:
-        cols = rows.columns(k) if rows is not None else None
-    run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0, columns=cols)
+    holding only a cut generation (the trace's lost tail). `columns`: the window's columns made
+    already (an old-format row window, a part of a generation), else the bytes `span` are read."""
+    run = analyse(inp, progress=progress, modules=modules, window=(hlen, *span), refuse_cut=k == 0, columns=columns)
     if cut_before_first_generation(run.features):
         return PackedFeatures(run.features), None, run.clock or (0, 0)
     return PackedFeatures(run.features), diagnose(run.features, ruleset, tool_version=__version__), run.clock or (0, 0)
+
+
+@dataclass
+class _Tasks:
+    """What a process runs at a time: each task's windows (one window, or the parts of one
+    generation), and the task of each task's first window."""
+
+    windows: list[list[int]]
+    index_of: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index_of = {ks[0]: t for t, ks in enumerate(self.windows)}
+
+    @classmethod
+    def single(cls, n: int) -> "_Tasks":
+        return cls([[k] for k in range(n)])
+
+
+def _diagnose_task(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int, ks: list[int],
+                   windows: list[tuple[int, int]], progress_for: Callable[[int], Progress | None],
+                   rows: RowWindows | GenerationParts | None) -> list[WindowResult]:
+    """Windows `ks` one after another (`_diagnose_window`): one window, or the parts of one
+    generation, which are read once (`GenerationParts.group_columns`). `progress_for(k)`: what
+    window k reports to."""
+    if isinstance(rows, GenerationParts):
+        parts = rows.group_columns(ks, progress_for(ks[0]))
+        return [_diagnose_window(inp, ruleset, modules, hlen, k, windows[k], progress_for(k), next(parts))
+                for k in ks]
+    return [_diagnose_window(inp, ruleset, modules, hlen, k, windows[k], progress_for(k),
+                             rows.columns(k) if rows is not None else None) for k in ks]
 
 
 #: seconds between progress redraws while windows run in worker processes
@@ -755,16 +802,18 @@ _FORK_STATE: tuple[Any, ...] | None = None
 _HELD = 0
 
 
-def _forked_window(k: int, span: tuple[int, int]) -> tuple[PackedFeatures, Diagnosis | None, tuple[int, int]]:
+def _forked_window(k: int, span: tuple[int, int]) -> list[WindowResult]:
+    """In a worker: the task whose first window is k (`span` its bytes): its windows' results."""
     global _HELD
-    inp, ruleset, modules, hlen, marks, rows, retention = _FORK_STATE  # type: ignore[misc]
+    inp, ruleset, modules, hlen, marks, rows, retention, tasks, windows = _FORK_STATE  # type: ignore[misc]
+    t = tasks.index_of[k]
     try:
-        return _diagnose_window(inp, ruleset, modules, hlen, k, span, marks.progress_for(k) if marks.live else None,
-                                rows)
+        return _diagnose_task(inp, ruleset, modules, hlen, tasks.windows[t], windows,
+                              lambda j: marks.progress_for(j) if marks.live else None, rows)
     finally:
         from .jobs import keeps_memory, release_memory
 
-        _HELD = max(_HELD, retention[0][k])  # the window's estimated cost
+        _HELD = max(_HELD, retention[0][t])  # the task's estimated cost
         if not keeps_memory(_HELD, *retention):
             release_memory()
             _HELD = 0
@@ -816,7 +865,8 @@ def _next_window(pending: list[int], running: list[int], cost: list[int], allowa
 def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] | None, hlen: int,
                           windows: list[tuple[int, int]], jobs: int, marks: _WindowMarks,
                           report: Callable[[], None], allowance: int | None = None,
-                          rows: RowWindows | GenerationParts | None = None, costs: list[int] | None = None):
+                          rows: RowWindows | GenerationParts | None = None, costs: list[int] | None = None,
+                          tasks: _Tasks | None = None):
     """`_diagnose_window` for every window, up to `jobs` forked processes at a time, started about
     in `start_order` (`_next_window`); results in window order. With an `allowance` (bytes), a
     window starts only while the windows running with it are estimated to fit
@@ -834,15 +884,17 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
     sys.stdout.flush()
     sys.stderr.flush()
     results: list[Any] = [None] * len(windows)
+    tasks = tasks if tasks is not None else _Tasks.single(len(windows))
+    # each task's estimated cost; below, indexes are tasks' (a task's windows run in one process)
     cost = costs if costs is not None else [window_cost(e - s) for s, e in windows]
-    _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows, (cost, jobs, allowance))
+    _FORK_STATE = (inp, ruleset, modules, hlen, marks, rows, (cost, jobs, allowance), tasks, windows)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
     failed: dict[int, BaseException] = {}
     procs: dict[int, Any] = {}
     running: dict[Any, int] = {}
     pending = start_order(cost)
-    rank = [0] * len(windows)
+    rank = [0] * len(cost)
     for place, k in enumerate(pending):
         rank[k] = place
     try:
@@ -853,7 +905,8 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
                 if k is None:
                     break
                 pending.remove(k)
-                running[pool.submit(_forked_window, k, windows[k])] = k
+                first = tasks.windows[k][0]
+                running[pool.submit(_forked_window, first, windows[first])] = k
                 procs.update(getattr(pool, "_processes", {}))  # started by the submits
             finished, _ = wait(set(running), timeout=POLL_S, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -864,8 +917,9 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
                     # window is started; the earlier ones still run, one of them may fail first
                     failed[k] = err
                     continue
-                results[k] = fut.result()
-                marks.finish(k)
+                for w, result in zip(tasks.windows[k], fut.result()):
+                    results[w] = result
+                    marks.finish(w)
             if failed and all(k > min(failed) for k in [*running.values(), *pending]):
                 break  # only later windows still run: the error stands (they are stopped below)
             report()
@@ -913,9 +967,14 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     feats: list[PackedFeatures] = []
     clocks: list[tuple[int, int]] = []
     allowance = parallel_allowance()
-    costs = ([part_cost(p.span[1] - p.span[0], p.parts) for p in win_rows.parts]
-             if isinstance(win_rows, GenerationParts) else [window_cost(e - s) for s, e in windows])
-    jobs = fitting_jobs(window_jobs(len(windows)), costs, allowance)
+    if isinstance(win_rows, GenerationParts):  # a generation's parts run in one process, one read
+        tasks = _Tasks(win_rows.groups)
+        costs = [part_cost(win_rows.parts[ks[0]].span[1] - win_rows.parts[ks[0]].span[0], len(ks))
+                 for ks in tasks.windows]
+    else:
+        tasks = _Tasks.single(len(windows))
+        costs = [window_cost(e - s) for s, e in windows]
+    jobs = fitting_jobs(window_jobs(len(tasks.windows)), costs, allowance)
     marks = _WindowMarks(windows, shared=jobs > 1, live=progress is not None)
     where = f", {jobs} jobs" if jobs > 1 else ""
 
@@ -931,17 +990,18 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     try:
         if jobs > 1:
             results = _windows_in_processes(inp, ruleset, modules, hlen, windows, jobs, marks, report,
-                                            allowance, win_rows, costs)
+                                            allowance, win_rows, costs, tasks)
         else:
             marks.on_change = report
 
             def one_by_one():
-                for k, span in enumerate(windows):
-                    out = _diagnose_window(inp, ruleset, modules, hlen, k, span,
-                                           marks.progress_for(k) if marks.live else None, win_rows)
-                    marks.finish(k)
-                    report()
-                    yield out
+                for ks in tasks.windows:
+                    outs = _diagnose_task(inp, ruleset, modules, hlen, ks, windows,
+                                          lambda j: marks.progress_for(j) if marks.live else None, win_rows)
+                    for k, out in zip(ks, outs):
+                        marks.finish(k)
+                        report()
+                        yield out
             results = one_by_one()
         for k, (features, diagnosis, clock) in enumerate(results):
             if diagnosis is None:  # a later window holding only a cut generation:

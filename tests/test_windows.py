@@ -634,7 +634,7 @@ PART_MB = 0.015  # ~15.7 KB: the capture traces' first window (~33 KB) is cut in
 def test_a_generation_bigger_than_the_window_is_diagnosed_in_parts(path, monkeypatch):
     """A generation over 1.5 windows (a busy process's second of trace can be 14 MB) is cut into
     window-sized parts of rows, each after the first opening with the state at its cut
-    (pipeline.split_windows, timeline.window_part): the trace's events are counted once (heads
+    (pipeline.split_windows, timeline.window_parts): the trace's events are counted once (heads
     are not events), every NETPOLL_DIAGNOSE_JOBS gives the same diagnosis, and this held-out
     confounder gets nothing above info, as it does in whole generations."""
     inp = pipeline.open_input(path)
@@ -659,13 +659,13 @@ def test_a_generation_bigger_than_the_window_is_diagnosed_in_parts(path, monkeyp
 
 @pytest.mark.parametrize("path", TWO_GENS[::3], ids=lambda p: p.stem)
 def test_window_parts_hold_the_rows_once_and_restate_the_state_at_each_cut(path):
-    """Parts of a window (timeline.window_part): their rows past the heads are the window's rows
+    """Parts of a window (timeline.window_parts): their rows past the heads are the window's rows
     in order, exactly once; a part's head restates each P and live goroutine as its last
     transition before the cut left it (the same walk done row by row here), and carries no
     reader facts about the file's tail unless it is the last part."""
     import numpy as np
 
-    from diagnose.timeline import HEAD_ROWS, window_part
+    from diagnose.timeline import HEAD_ROWS, window_parts
     from diagnose.timeline.columns import G_NOTEXIST, K_STATE, K_SYNC, P_NOTEXIST, R_GOROUTINE, R_PROC
 
     inp = pipeline.open_input(path)
@@ -673,7 +673,8 @@ def test_window_parts_hold_the_rows_once_and_restate_the_state_at_each_cut(path)
     cols = pipeline.read_columns(inp, None, (hlen, *spans[0]))
     names = ("kind", "t", "g", "p", "m", "rk", "rid", "sfrom", "sto", "stk", "tstk", "s1", "val")
     for parts in (2, 3):
-        got = [window_part(cols, j, parts) for j in range(parts)]
+        got = [p.columns() for p in window_parts(cols, parts)]
+        assert len(got) == parts
         for name in names:
             joined = np.concatenate([getattr(c, name)[c.meta[HEAD_ROWS]:] for c in got])
             assert np.array_equal(joined, getattr(cols, name)), name

@@ -14,7 +14,7 @@ from .rowcols import build_from_chunks
 from .timeline import Timelines, build_timelines
 from .overview import OverviewCounter
 from .grouping import count_distinct
-from .cut import HEAD_ROWS, RowWindows, WindowCutter, cut_columns, window_part
+from .cut import HEAD_ROWS, PackedPart, RowWindows, WindowCutter, cut_columns, window_parts
 
 from .kernel import count_events as kernel_count_events, dump_chunks, kernel_available, read_columns as kernel_read_columns
 from .kernel_v1 import available as kernel_v1_available
@@ -22,7 +22,7 @@ from .kernel_v1 import available as kernel_v1_available
 __all__ = ["TraceColumns", "Timelines", "OverviewCounter", "build_columns", "build_timelines", "load_columns", "load_timelines",
            "trace_header", "kernel_available", "kernel_read_columns", "kernel_count_events", "count_distinct",
            "RowWindows", "load_row_windows", "dump_chunks", "scan_old_format", "kernel_v1_available", "HEAD_ROWS",
-           "window_part"]
+           "PackedPart", "window_parts"]
 
 def trace_header(path_or_bytes: Any) -> tuple[str, int]:
     """('go 1.22', 22) from a trace file's header (the reader's own parser); ('', 0) when unknown."""
