@@ -69,14 +69,15 @@ PACKED_PER_BYTE = 6
 def part_cost(nbytes: int, parts: int) -> int:
     """Bytes a worker takes for the `parts` parts of a window of `nbytes` (pipeline.split_windows),
     analysed one after another from one read: a part's analysis (`window_cost` of its share of the
-    bytes) and its rows widened, beside the parts packed (the window's own columns go back to the
+    bytes) and its rows widened, beside the other parts packed (the window's own columns go back to the
     heap the analysis reuses: `columns_from_heap`). Measured on the 189 MB benchmark trace: two
     halves of 14.7 MB generations, each read for itself, took ~475 MiB a process (this gives 471
     without the packed parts), two over the 1 GB bound."""
     if parts <= 1:
         return window_cost(nbytes)
     share = nbytes // parts
-    return window_cost(share) + COLUMNS_PER_BYTE * share + PACKED_PER_BYTE * nbytes
+    # beside the first part's analysis wait the other parts, packed (each is freed as it is widened)
+    return window_cost(share) + COLUMNS_PER_BYTE * share + PACKED_PER_BYTE * (nbytes - share)
 
 
 #: the most parts a window is cut into
@@ -191,11 +192,12 @@ def release_memory() -> None:
 def columns_from_heap() -> None:
     """Let the reader kernel take its column memory from the C heap, and give it back there,
     instead of mapping it and keeping it for its next read (`_fastwire.set_heap_columns`): a
-    process that reads a whole generation for each part it analyses (pipeline.GenerationParts)
-    then reuses the same freed pages for the columns and for the analysis's arrays. Kept mapped
+    process that reads a generation and analyses its parts (pipeline.GenerationParts) then
+    reuses the same freed pages for the columns and for the analysis's arrays. Kept mapped
     columns beside the analysis took ~580 MiB a process on 14.7 MB generations (two over 1 GB);
     giving the pages back after each part cost 1.7 M page faults (6.5 s of system time on the
-    189 MB trace). Nothing to do without the kernel."""
+    189 MB trace). For the rest of the process (a switch back would leave the heap's pages idle
+    beside newly mapped ones). Nothing to do without the kernel."""
     try:
         from .read import _fastwire  # type: ignore[attr-defined]
     except ImportError:  # not built

@@ -380,9 +380,10 @@ class WindowPart:
 def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) -> list[WindowPart]:
     """`plan_windows`' windows with each one over 1.5 windows' size (a single generation bigger
     than the window: Go cuts a generation a second, so a busy process makes big ones) cut into
-    about window-sized parts of rows (`timeline.window_parts`), so that memory follows the window
-    size, not the generation's, and two parts fit side by side in the allowance where two whole
-    generations did not (`jobs.parts_for`: 3 parts of a 14.7 MB generation, 2 of an 11 MB one): the 189 MB benchmark trace regenerated on a faster machine has 14
+    parts of rows (`timeline.window_parts`), so that memory follows the window
+    size, not the generation's, and two generations fit side by side in the allowance where two whole
+    ones did not (`jobs.parts_for`: 4 parts of a 14.7 MB generation, 3 of an 11 MB one; never parts
+    under half a window, whose rates would be noise: a generation too big even so runs alone): the 189 MB benchmark trace regenerated on a faster machine has 14
     generations of 12.5-14.7 MB (~700 MiB each to analyse; two need more than the 1 GB bound).
     The last window is kept whole: it holds the trace's tail (a cut generation, the reader's
     warnings). The cut depends only on the bytes, never on the processes, so every
@@ -396,7 +397,8 @@ def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) 
     for k, (s, e) in enumerate(spans):
         n = 1
         if target > 0 and k < len(spans) - 1 and e - s > target * 3 // 2:
-            n = max(round((e - s) / target), parts_for(e - s))
+            # no part under half a window: rates over a few milliseconds are noise (group_windows)
+            n = max(2, min(max(round((e - s) / target), parts_for(e - s)), (e - s) // max(target // 2, 1)))
         out.extend(WindowPart((s, e), j, n) for j in range(n))
     return out
 
@@ -440,8 +442,9 @@ class GenerationParts:
         packed = window_parts(cols, p.parts)
         del cols
         for k in ks:
-            part, packed[self.parts[k].j] = packed[self.parts[k].j], None
-            yield part.columns()
+            cols = packed[self.parts[k].j].columns()
+            packed[self.parts[k].j] = None  # (the packed part is not kept beside its analysis)
+            yield cols
 
     def byte_windows(self, n: int) -> int:
         """How many windows of bytes the first `n` parts come from (each adds its closing Sync)."""
@@ -867,8 +870,9 @@ def _windows_in_processes(inp: TraceInput, ruleset: RuleSet, modules: list[str] 
                           report: Callable[[], None], allowance: int | None = None,
                           rows: RowWindows | GenerationParts | None = None, costs: list[int] | None = None,
                           tasks: _Tasks | None = None):
-    """`_diagnose_window` for every window, up to `jobs` forked processes at a time, started about
-    in `start_order` (`_next_window`); results in window order. With an `allowance` (bytes), a
+    """`_diagnose_window` for every window, a task (`tasks`: one window, or the parts of one
+    generation) at a time in each of up to `jobs` forked processes, the tasks started about in
+    `start_order` of their `costs` (`_next_window`); results in window order. With an `allowance` (bytes), a
     window starts only while the windows running with it are estimated to fit
     (`jobs.window_cost`): a big window (one generation can be 14 MB) runs alone. The workers write how far they got into `marks`
     (shared memory); `report` is called as windows finish and every POLL_S meanwhile. On any

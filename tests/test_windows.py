@@ -496,7 +496,7 @@ def _failing_window(k, span):
     if k in _FAILING:
         time.sleep(0.3)
         raise TraceError(f"window {k} is damaged", "probe", None)
-    return pipeline._diagnose_window(*pipeline._FORK_STATE[:4], k, span)
+    return [pipeline._diagnose_window(*pipeline._FORK_STATE[:4], k, span)]  # a task's results: one window
 
 
 @pytest.mark.parametrize("failing", ["first", "all"])
@@ -671,6 +671,7 @@ def test_window_parts_hold_the_rows_once_and_restate_the_state_at_each_cut(path)
     inp = pipeline.open_input(path)
     hlen, spans = pipeline.plan_windows(inp, SMALL_MB)
     cols = pipeline.read_columns(inp, None, (hlen, *spans[0]))
+    cols.meta.update(truncated=True, lost_bytes=7, warnings=["trace is truncated (as if)"])  # a tail's facts
     names = ("kind", "t", "g", "p", "m", "rk", "rid", "sfrom", "sto", "stk", "tstk", "s1", "val")
     for parts in (2, 3):
         got = [p.columns() for p in window_parts(cols, parts)]
@@ -679,6 +680,9 @@ def test_window_parts_hold_the_rows_once_and_restate_the_state_at_each_cut(path)
             joined = np.concatenate([getattr(c, name)[c.meta[HEAD_ROWS]:] for c in got])
             assert np.array_equal(joined, getattr(cols, name)), name
         assert got[0].meta[HEAD_ROWS] == 0
+        # the reader's facts about the file's tail stay with the last part only
+        assert [(c.meta["truncated"], c.meta["lost_bytes"], "warnings" in c.meta) for c in got] == \
+            [(False, 0, False)] * (parts - 1) + [(True, 7, True)]
         at = 0
         for prev, c in zip(got, got[1:]):
             at += len(prev) - prev.meta[HEAD_ROWS]  # the cut: the rows of the parts before
@@ -692,7 +696,6 @@ def test_window_parts_hold_the_rows_once_and_restate_the_state_at_each_cut(path)
             assert n > 0 and c.kind[0] == K_SYNC and (c.t[:n] == cols.t[at]).all()
             head = {(int(c.rk[r]), int(c.rid[r])): int(c.sto[r]) for r in range(1, n) if c.kind[r] == K_STATE}
             assert alive and head == alive
-            assert not c.meta.get("truncated")
 
 
 def test_explain_shows_the_parts_the_diagnosis_cut(monkeypatch):
@@ -728,5 +731,33 @@ def test_column_memory_from_the_heap_gives_the_same_columns():
             assert np.array_equal(getattr(mapped, name), getattr(heap, name)), name
             assert np.array_equal(getattr(again, name), getattr(heap, name)), name
         del mapped, heap, again  # each block freed the way it was made
+        libc = _glibc_mallinfo2()
+        if libc is not None:  # glibc: the heap mode's columns are the C heap's (~64 bytes a row)
+            fw.set_heap_columns(True)
+            before = libc().uordblks
+            held = pipeline.read_columns(inp)
+            assert libc().uordblks - before >= 40 * len(held)
+            fw.set_heap_columns(False)
+            before = libc().uordblks
+            held2 = pipeline.read_columns(inp)
+            assert libc().uordblks - before < 8 * len(held2)  # mapped: not from the heap
+            del held, held2
     finally:
         fw.set_heap_columns(was)
+
+
+def _glibc_mallinfo2():
+    """glibc's mallinfo2 (bytes the heap has handed out: `uordblks`), or None elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    fn.restype = Mallinfo2
+    return fn

@@ -62,3 +62,15 @@ def test_writes_per_goroutine_counts_each_goroutines_block(name, monkeypatch):
     assert got.dtype == want.dtype and np.array_equal(got, want)
     monkeypatch.setattr(B, "MAX_BLOCKS_COUNTED", 0)
     assert np.array_equal(B.writes_per_goroutine(tl, sc, wr), want)
+
+
+@pytest.mark.parametrize("version", ["1.19.8", "1.22.10", "1.27.3"])
+def test_an_event_loop_wakes_up_from_epoll_wait(version):
+    """An event loop of its own (held-out evloop: raw sockets, two loops in syscall.EpollWait, a
+    192-byte frame per subscriber per 20 ms tick, 2 subscribers a loop) never parks: its wake-ups
+    are its epoll_wait returns, a poll-family syscall (EpollWait is the call, not a trampoline).
+    Counting parks only gave the whole window's writes per wake-up (20 healthy, 240 at 16 bytes
+    per write); a frame written 16 bytes at a time is 12 pieces, so 24 for two subscribers."""
+    feats = {v: extract(str(GEN / f"evloop-{v}-go{version}.trace")).syscalls for v in ("healthy", "write16")}
+    assert 1.0 <= feats["healthy"].writes_per_wait <= 3.0
+    assert 20.0 <= feats["write16"].writes_per_wait <= 30.0

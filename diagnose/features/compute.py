@@ -20,8 +20,8 @@ from ..timeline import analysis as A
 from ..timeline.columns import G_RUNNABLE, G_RUNNING, G_UNDETERMINED, G_WAITING, K_METRIC
 from ..timeline.cut import HEAD_ROWS
 from ..timeline.grouping import smallest_first, unique
-from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_READ, FAM_WRITE,
-                               SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
+from ..timeline.stacks import (CALLER_CLASSES, CC_CGO, CC_NETPOLLER, CC_RAW_USER, FAM_ACCEPT, FAM_POLL, FAM_READ,
+                               FAM_WRITE, SIDE_ACCEPT, SIDE_READ, SIDE_WRITE, SIDES)
 from ..timeline.timeline import Timelines
 from .backpressure import unblocked_write_rate, write_blocked, writes_per_goroutine
 from .cpuwork import quiet_cpu_share
@@ -388,7 +388,7 @@ def syscall_features(ctx: _Ctx) -> SyscallFeatures:
     f.write_per_s = round(int(wr.sum()) / ctx.dur_s, 6)
     f.netpoller_write_per_s = round(int((wr & (sc.cls == CC_NETPOLLER)).sum()) / ctx.dur_s, 6)
     f.write_per_unblocked_s, f.writers_blocked_share = unblocked_write_rate(tl, ctx.write_blocked, ctx.writes)
-    f.writes_per_wait = writes_per_wait(tl, ctx.writes)
+    f.writes_per_wait = writes_per_wait(tl, ctx.writes, writes_per_goroutine(tl, sc, sc.fam == FAM_POLL))
     rawio = _raw_user(sc, (FAM_READ, FAM_WRITE, FAM_ACCEPT))
     f.raw_user_io_count = int(rawio.sum())
     f.raw_user_io_ms = round(float(sc.dur[rawio].sum()) / 1e6, 6)

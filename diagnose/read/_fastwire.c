@@ -1492,7 +1492,7 @@ static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
 /* set_heap_columns(True): new column blocks come from malloc, and freed ones go back to it
  * instead of the cache below, so that one process's column memory and its analysis's arrays
  * reuse the same freed pages: a worker analysing parts of generations (pipeline.GenerationParts)
- * reads a whole generation for each part, and with mapped columns kept for the next read it
+ * reads a generation, then analyses its parts, and with mapped columns kept for the next read it
  * held both (~580 MiB a worker for 14.7 MB generations, two over 1 GB), while giving the pages
  * back cost a page fault for each 4 KiB again (1.7 M faults, 6.5 s of system time). A block's
  * `mapped` carries HEAP_BIT when it came from malloc, so each is freed the way it was made. */
@@ -1506,9 +1506,10 @@ static char *big_alloc(size_t bytes) {
     return p == MAP_FAILED ? NULL : (char *)p;
 }
 
-/* `old_bytes`: the block's `mapped` (HEAP_BIT: from malloc); with no block, heap_cols decides. */
-static char *big_realloc(char *p, size_t old_bytes, size_t bytes) {
-    if (p ? (old_bytes & HEAP_BIT) != 0 : heap_cols) return (char *)realloc(p, bytes ? bytes : 1);
+/* `old_bytes`: the block's `mapped` (HEAP_BIT: from malloc); with no block, `heap` decides (the
+ * caller reads heap_cols once and tags the block with the same answer). */
+static char *big_realloc(char *p, size_t old_bytes, size_t bytes, int heap) {
+    if (p ? (old_bytes & HEAP_BIT) != 0 : heap) return (char *)realloc(p, bytes ? bytes : 1);
     if (!p) return big_alloc(bytes);
     void *q = mremap(p, page_round(old_bytes), page_round(bytes), MREMAP_MAYMOVE);
     return q == MAP_FAILED ? NULL : (char *)q;
@@ -1533,6 +1534,7 @@ static pthread_mutex_t col_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static void col_cache_put(int i, char *p, size_t mapped) {
     if (!p) return;
     if (mapped & HEAP_BIT) { free(p); return; }  /* back to malloc, not kept */
+    if (__atomic_load_n(&heap_cols, __ATOMIC_RELAXED)) { big_free(p, mapped); return; }  /* not kept in heap mode */
     pthread_mutex_lock(&col_cache_lock);
     if (!col_cache[i].p) { col_cache[i].p = p; col_cache[i].mapped = mapped; p = NULL; }
     pthread_mutex_unlock(&col_cache_lock);
@@ -1568,8 +1570,9 @@ static void col_cache_clear(void) {
     pthread_mutex_unlock(&col_cache_lock);
 }
 #else /* portable: realloc (may copy while growing) */
-static char *big_realloc(char *p, size_t old_bytes, size_t bytes) {
+static char *big_realloc(char *p, size_t old_bytes, size_t bytes, int heap) {
     (void)old_bytes;
+    (void)heap;
     return (char *)realloc(p, bytes ? bytes : 1);
 }
 
@@ -1589,9 +1592,10 @@ static int col_reserve(Engine *E, size_t need) {
     if (need <= oc) return 0;
     size_t nc = oc ? oc : MAP_MIN;
     while (nc < need) nc = nc < ((size_t)1 << 24) ? nc * 2 : nc + nc / 2;
+    int heap_now = __atomic_load_n(&heap_cols, __ATOMIC_RELAXED);  /* once: the block's tag and its allocator */
     for (int i = 0; i < NCOLS; i++) {
-        size_t heap = E->cols[i].p ? E->cols[i].mapped & HEAP_BIT : (heap_cols ? HEAP_BIT : 0);
-        char *p = big_realloc(E->cols[i].p, E->cols[i].p ? E->cols[i].mapped : 0, nc * COL_SIZE[i]);
+        size_t heap = E->cols[i].p ? E->cols[i].mapped & HEAP_BIT : (heap_now ? HEAP_BIT : 0);
+        char *p = big_realloc(E->cols[i].p, E->cols[i].p ? E->cols[i].mapped : 0, nc * COL_SIZE[i], heap != 0);
         if (!p) return -1;
         E->cols[i].p = p;
         E->cols[i].cap = nc;
@@ -2448,7 +2452,7 @@ typedef struct {
     PyObject_HEAD
     char *p;
     Py_ssize_t len;
-    size_t mapped; /* bytes mapped at p (big_alloc) */
+    size_t mapped; /* bytes mapped at p (big_alloc); HEAP_BIT set: malloc'd (heap_cols) */
     int col;       /* the column it holds (col_cache_put) */
 } Block;
 
@@ -2485,7 +2489,7 @@ static PyObject *Engine_take_columns(Engine *E, PyObject *noargs) {
         char *p = E->cols[i].p;
         if (p && page_round(bytes) < page_round(mapped & ~HEAP_BIT)) {
             /* give back the unused tail */
-            char *q = big_realloc(p, mapped, bytes ? bytes : 1);
+            char *q = big_realloc(p, mapped, bytes ? bytes : 1, (mapped & HEAP_BIT) != 0);
             if (q) { p = q; mapped = (bytes ? bytes : 1) | (mapped & HEAP_BIT); }
         }
         b->p = p;
@@ -2651,7 +2655,7 @@ static PyObject *mod_set_heap_columns(PyObject *self, PyObject *arg) {
     if (flag < 0) return NULL;
     int was = heap_cols;
     if (flag) col_cache_clear();  /* the mapped blocks kept would be taken before the heap's */
-    heap_cols = flag;
+    __atomic_store_n(&heap_cols, flag, __ATOMIC_RELAXED);
     return PyBool_FromLong(was);
 }
 

@@ -304,7 +304,7 @@ class PackedPart:
 
     def columns(self) -> TraceColumns:
         t = self.tables
-        return TraceColumns(**{name: col.astype(_DTYPES[name]) for name, col in self.arrays.items()},
+        return TraceColumns(**{name: col.astype(_DTYPES[name], copy=False) for name, col in self.arrays.items()},
                             strings=t.strings, frame_pc=t.frame_pc, frame_func=t.frame_func,
                             frame_file=t.frame_file, frame_line=t.frame_line, stack_off=t.stack_off,
                             stack_frames=t.stack_frames, meta=dict(self.meta))

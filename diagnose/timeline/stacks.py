@@ -45,7 +45,7 @@ _TRAMPOLINES = {
     "Syscall", "Syscall6", "Syscall9", "RawSyscall", "RawSyscall6", "rawSyscallNoError", "RawSyscallNoError",
     "rawVforkSyscall", "syscall", "syscall6", "Syscall6X", "runtime_doAllThreadsSyscall", "AllThreadsSyscall",
     "AllThreadsSyscall6", "runtime_entersyscall", "runtime_exitsyscall", "syscall_syscall", "syscall_syscall6",
-    "syscall_rawSyscall", "syscall_rawSyscall6", "errnoErr", "EpollWait",
+    "syscall_rawSyscall", "syscall_rawSyscall6", "errnoErr",
 }
 SYSCALL_PKGS = {"syscall", "golang.org/x/sys/unix", "internal/syscall/unix", "internal/runtime/syscall",
                  "runtime/internal/syscall", "internal/runtime/syscall/linux", "internal/syscall/windows"}
