@@ -31,6 +31,7 @@ from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_t
 from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks, kernel_available,
                        kernel_count_events, kernel_read_columns, kernel_v1_available, load_columns, load_row_windows,
                        trace_header, window_parts)
+from .timeline import PackedPart
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30
@@ -380,14 +381,14 @@ class WindowPart:
 def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) -> list[WindowPart]:
     """`plan_windows`' windows with each one over 1.5 windows' size (a single generation bigger
     than the window: Go cuts a generation a second, so a busy process makes big ones) cut into
-    parts of rows (`timeline.window_parts`), so that memory follows the window
-    size, not the generation's, and two generations fit side by side in the allowance where two whole
-    ones did not (`jobs.parts_for`: 4 parts of a 14.7 MB generation, 3 of an 11 MB one; never parts
-    under half a window, whose rates would be noise: a generation too big even so runs alone): the 189 MB benchmark trace regenerated on a faster machine has 14
-    generations of 12.5-14.7 MB (~700 MiB each to analyse; two need more than the 1 GB bound).
-    The last window is kept whole: it holds the trace's tail (a cut generation, the reader's
-    warnings). The cut depends only on the bytes, never on the processes, so every
-    NETPOLL_DIAGNOSE_JOBS gives the same windows and findings."""
+    parts of rows (`timeline.window_parts`), so that two generations fit side by side in the
+    allowance where two whole ones did not: the 189 MB benchmark trace regenerated on a faster
+    machine has 14 generations of 12.5-14.7 MB (~700 MiB each to analyse whole). How many parts:
+    `jobs.parts_for` (4 of a 14.7 MB generation, 3 of an 11 MB one), never parts under half a
+    window, whose rates would be noise (a generation too big even so runs alone). The last window
+    is kept whole: it holds the trace's tail (a cut generation, the reader's warnings). The cut
+    depends only on the bytes, never on the processes, so every NETPOLL_DIAGNOSE_JOBS gives the
+    same windows and findings."""
     from . import settings
     from .jobs import parts_for
 
@@ -413,6 +414,8 @@ class GenerationParts:
 
     def __init__(self, inp: TraceInput, hlen: int, parts: list[WindowPart]) -> None:
         self.inp, self.hlen, self.parts = inp, hlen, parts
+        #: the last generation `columns` read, packed: (its bytes, its parts)
+        self._last: tuple[tuple[int, int], list[PackedPart]] | None = None
         self.groups: list[list[int]] = []
         for k, p in enumerate(parts):
             if p.j == 0:
@@ -423,9 +426,19 @@ class GenerationParts:
         return len(self.parts)
 
     def columns(self, k: int, progress: Progress | None = None) -> TraceColumns:
-        """Window k's columns alone (its generation read and cut for it: `explain --window K`,
-        the charts' window)."""
-        return next(self.group_columns([k], progress))
+        """Window k's columns alone (`explain`, the charts' window): its generation is read and
+        cut for it, and kept packed for the next call, so that `explain --goroutine` looking
+        through the windows in order reads each generation once."""
+        p = self.parts[k]
+        if p.parts == 1:
+            return next(self.group_columns([k], progress))
+        if self._last is None or self._last[0] != p.span:
+            from .jobs import columns_from_heap
+
+            columns_from_heap()
+            self._last = None
+            self._last = (p.span, window_parts(read_columns(self.inp, progress, (self.hlen, *p.span)), p.parts))
+        return self._last[1][p.j].columns()
 
     def group_columns(self, ks: list[int], progress: Progress | None = None) -> Iterator[TraceColumns]:
         """The columns of windows `ks` (parts of one window of bytes, in order) one after another,

@@ -709,6 +709,14 @@ def test_explain_shows_the_parts_the_diagnosis_cut(monkeypatch):
     assert [(w["window"], w["windows"]) for w in json.loads(out)["windows"]] == [(n, n)]
     code, _, err = run_main_captured("explain", path, "--conns", "--window", str(n + 1))
     assert code == 2 and f"the trace has {n} windows" in err
+    reads: list = []
+    real = pipeline.read_columns
+    monkeypatch.setattr(pipeline, "read_columns", lambda *a: (reads.append(a[2]), real(*a))[1])
+    code, out, err = run_main_captured("explain", path, "-g", "8")
+    assert code == 0, err
+    assert out.count("== window") >= 2
+    hlen, spans = pipeline.plan_windows(pipeline.open_input(path), PART_MB)  # spans[0] is cut in 2 parts
+    assert reads.count((hlen, *spans[0])) == 1, "the generation in parts is read once, not once a part"
 
 
 def test_column_memory_from_the_heap_gives_the_same_columns():
