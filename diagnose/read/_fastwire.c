@@ -1498,6 +1498,10 @@ static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
  * `mapped` carries HEAP_BIT when it came from malloc, so each is freed the way it was made. */
 static int heap_cols = 0;
 #define HEAP_BIT (((size_t)1) << (sizeof(size_t) * 8 - 1))
+/* Rows the last heap columns held (and an eighth more): the next engine's first reservation, so
+ * that a process reading generation after generation of about one size grows its columns once
+ * instead of doubling from MAP_MIN with realloc's copies (mremap moves pages; realloc copies). */
+static size_t heap_rows_hint = 0;
 
 #if defined(__linux__) && defined(MREMAP_MAYMOVE)
 #include <pthread.h>
@@ -1590,9 +1594,13 @@ static int col_reserve(Engine *E, size_t need) {
     if (need <= E->cols[0].cap) return 0;
     size_t oc = E->cols[0].p ? E->cols[0].cap : col_cache_take(E->cols);
     if (need <= oc) return 0;
-    size_t nc = oc ? oc : MAP_MIN;
-    while (nc < need) nc = nc < ((size_t)1 << 24) ? nc * 2 : nc + nc / 2;
     int heap_now = __atomic_load_n(&heap_cols, __ATOMIC_RELAXED);  /* once: the block's tag and its allocator */
+    size_t nc = oc ? oc : MAP_MIN;
+    if (!oc && heap_now) {
+        size_t hint = __atomic_load_n(&heap_rows_hint, __ATOMIC_RELAXED);
+        if (hint > nc) nc = hint;
+    }
+    while (nc < need) nc = nc < ((size_t)1 << 24) ? nc * 2 : nc + nc / 2;
     for (int i = 0; i < NCOLS; i++) {
         size_t heap = E->cols[i].p ? E->cols[i].mapped & HEAP_BIT : (heap_now ? HEAP_BIT : 0);
         char *p = big_realloc(E->cols[i].p, E->cols[i].p ? E->cols[i].mapped : 0, nc * COL_SIZE[i], heap != 0);
@@ -2481,6 +2489,8 @@ static PyTypeObject BlockType = {
 static PyObject *Engine_take_columns(Engine *E, PyObject *noargs) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
+    if (E->cols[0].p && (E->cols[0].mapped & HEAP_BIT) && E->nrows)
+        __atomic_store_n(&heap_rows_hint, E->nrows + E->nrows / 8, __ATOMIC_RELAXED);
     for (int i = 0; i < NCOLS; i++) {
         Block *b = PyObject_New(Block, &BlockType);
         if (!b) { Py_DECREF(d); return NULL; }
