@@ -189,20 +189,20 @@ def release_memory() -> None:
     trim_heap()
 
 
-def columns_from_heap() -> None:
+def columns_from_heap(on: bool = True) -> None:
     """Let the reader kernel take its column memory from the C heap, and give it back there,
     instead of mapping it and keeping it for its next read (`_fastwire.set_heap_columns`): a
     process that reads a generation and analyses its parts (pipeline.GenerationParts) then
     reuses the same freed pages for the columns and for the analysis's arrays. Kept mapped
     columns beside the analysis took ~580 MiB a process on 14.7 MB generations (two over 1 GB);
     giving the pages back after each part cost 1.7 M page faults (6.5 s of system time on the
-    189 MB trace). For the rest of the process (a switch back would leave the heap's pages idle
-    beside newly mapped ones). Nothing to do without the kernel."""
+    189 MB trace). `on=False`: back to mapped columns, once a diagnosis in parts is over (the
+    process may read other traces). Nothing to do without the kernel."""
     try:
         from .read import _fastwire  # type: ignore[attr-defined]
     except ImportError:  # not built
         return
-    _fastwire.set_heap_columns(True)
+    _fastwire.set_heap_columns(on)
 
 
 def trim_heap() -> None:

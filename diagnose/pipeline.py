@@ -972,7 +972,8 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     want the strongest window's timelines and graph: that window is read again at the end rather
     than kept while the others are read, so memory stays that of one window a process. A
     generation too big for a window is diagnosed in parts (`split_windows`)."""
-    from .jobs import fitting_jobs, parallel_allowance, part_cost, tune_allocator, window_cost, window_jobs
+    from .jobs import (columns_from_heap, fitting_jobs, parallel_allowance, part_cost, tune_allocator, window_cost,
+                       window_jobs)
 
     hlen, windows = plan
     win_rows: RowWindows | GenerationParts | None = rows
@@ -1036,6 +1037,8 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     finally:
         if progress is not None:
             progress.done()
+        if isinstance(win_rows, GenerationParts):  # this process's reads go back to mapped columns
+            columns_from_heap(False)
     infos = [f.trace for f in feats]
     t0 = clocks[0][0]
     trace = infos[0].model_copy(deep=True, update={
@@ -1059,6 +1062,8 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     if keep_timelines:  # the window's features are known: it is read again for its timelines only (the charts)
         run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]),
                       columns=win_rows.columns(rep) if win_rows is not None else None, features=rep_features)
+        if isinstance(win_rows, GenerationParts):
+            columns_from_heap(False)
         if run.timelines is not None:  # charts count from the trace's start, as the findings' times do
             run.timelines.t0 = t0
     if not keep_timelines:
