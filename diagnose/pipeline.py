@@ -782,7 +782,7 @@ class _Tasks:
     generation), and the task of each task's first window."""
 
     windows: list[list[int]]
-    index_of: dict[int, int] = field(default_factory=dict)
+    index_of: dict[int, int] = field(init=False)  # derived from `windows`
 
     def __post_init__(self) -> None:
         self.index_of = {ks[0]: t for t, ks in enumerate(self.windows)}
