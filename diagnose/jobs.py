@@ -56,11 +56,6 @@ def window_cost(nbytes: int) -> int:
     return WORKER_BASE + WORKER_PER_BYTE * nbytes
 
 
-#: bytes of columns a byte of a Go 1.22+ trace becomes while read (~64 bytes an event at ~0.22
-#: events a byte: 197 MiB for a 14.7 MB busy generation)
-COLUMNS_PER_BYTE = 15
-
-
 #: bytes a row of a window's parts waiting for their turn takes packed (`timeline.window_parts`:
 #: ~27 bytes a row at ~0.22 rows a trace byte)
 PACKED_PER_BYTE = 6
@@ -69,19 +64,29 @@ PACKED_PER_BYTE = 6
 def part_cost(nbytes: int, parts: int) -> int:
     """Bytes a worker takes for the `parts` parts of a window of `nbytes` (pipeline.split_windows),
     analysed one after another from one read: a part's analysis (`window_cost` of its share of the
-    bytes) and its rows widened, beside the other parts packed (the window's own columns go back to the
-    heap the analysis reuses: `columns_from_heap`). Measured on the 189 MB benchmark trace: two
-    halves of 14.7 MB generations, each read for itself, took ~475 MiB a process (this gives 471
-    without the packed parts), two over the 1 GB bound."""
+    bytes, its columns included: the first part is a plain copy, the others are widened one at a
+    time) beside the other parts packed (the window's own columns go back to the heap the
+    analysis reuses: `columns_from_heap`). Measured on the 189 MB benchmark trace regenerated with
+    18 generations of 10-11 MB, in one process: 333 MiB over the interpreter's 59 for the two
+    parts of an 11.7 MB generation (this gives 332); its last window, 7.8 MB whole, 395 (389)."""
     if parts <= 1:
         return window_cost(nbytes)
     share = nbytes // parts
     # beside the first part's analysis wait the other parts, packed (each is freed as it is widened)
-    return window_cost(share) + COLUMNS_PER_BYTE * share + PACKED_PER_BYTE * (nbytes - share)
+    return window_cost(share) + PACKED_PER_BYTE * (nbytes - share)
 
 
 #: the most parts a window is cut into
 MAX_PARTS = 64
+
+
+def pairs(nbytes: int) -> bool:
+    """Do two windows of `nbytes` fit side by side in the default bound for the windows running
+    at once (PARALLEL_TOTAL less the parent's share)? A constant, as `parts_for` is. A generation
+    bigger than the window that does not pair is cut into parts (pipeline.split_windows): on the
+    189 MB benchmark trace regenerated with 18 generations of 10-11 MB (~540 MB of `window_cost`
+    each), whole ones ran one at a time, 15.4 s (4.3x Go's reader) against 6.3 s two at a time."""
+    return 2 * window_cost(nbytes) <= PARALLEL_TOTAL - PARENT_SHARE
 
 
 def parts_for(nbytes: int) -> int:

@@ -379,25 +379,26 @@ class WindowPart:
 
 
 def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) -> list[WindowPart]:
-    """`plan_windows`' windows with each one over 1.5 windows' size (a single generation bigger
-    than the window: Go cuts a generation a second, so a busy process makes big ones) cut into
+    """`plan_windows`' windows with each one over 1.5 windows' size, or over the window and too
+    big for two to run side by side (`jobs.pairs`) -- a single generation bigger than the window:
+    Go cuts a generation a second, so a busy process makes big ones -- cut into
     parts of rows (`timeline.window_parts`), so that two generations fit side by side in the
     allowance where two whole ones did not: the 189 MB benchmark trace regenerated on a faster
     machine has 14 generations of 12.5-14.7 MB (~700 MiB each to analyse whole). How many parts:
-    `jobs.parts_for` (4 of a 14.7 MB generation, 3 of an 11 MB one), never parts under half a
+    `jobs.parts_for` (3 of a 14.7 MB generation, 2 of an 11 MB one), never parts under half a
     window, whose rates would be noise (a generation too big even so runs alone). The last window
     is kept whole: it holds the trace's tail (a cut generation, the reader's warnings). The cut
     depends only on the bytes, never on the processes, so every NETPOLL_DIAGNOSE_JOBS gives the
     same windows and findings."""
     from . import settings
-    from .jobs import parts_for
+    from .jobs import pairs, parts_for
 
     mb = settings().window_mb if window_mb is None else window_mb
     target = int(mb * (1 << 20))
     out = []
     for k, (s, e) in enumerate(spans):
         n = 1
-        if target > 0 and k < len(spans) - 1 and e - s > target * 3 // 2:
+        if target > 0 and k < len(spans) - 1 and (e - s > target * 3 // 2 or e - s > target and not pairs(e - s)):
             # no part under half a window: rates over a few milliseconds are noise (group_windows)
             n = max(2, min(max(round((e - s) / target), parts_for(e - s)), (e - s) // max(target // 2, 1)))
         out.extend(WindowPart((s, e), j, n) for j in range(n))

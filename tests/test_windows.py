@@ -773,3 +773,92 @@ def _glibc_mallinfo2():
         return None
     fn.restype = Mallinfo2
     return fn
+
+
+def test_a_generation_over_the_window_that_cannot_pair_is_cut_too():
+    """A generation bigger than the window but under 1.5 windows is cut as well when two of it
+    would not run side by side within the default bound (`jobs.pairs`): the 189 MB benchmark trace
+    regenerated with 18 generations of 10-11 MB ran them one at a time whole (4.3x Go's reader).
+    The cut is a constant of the bytes; the last window (the trace's tail) and a generation within
+    the window stay whole, and so does one that pairs."""
+    from diagnose.jobs import PARALLEL_TOTAL, PARENT_SHARE, pairs, part_cost, window_cost
+
+    mb = 1 << 20
+    target = 7 * mb
+    fits = max(n for n in range(target, 2 * target, 4096) if pairs(n))
+    assert target < fits < target * 3 // 2 and not pairs(fits + 4096)
+    assert 2 * window_cost(fits) <= PARALLEL_TOTAL - PARENT_SHARE
+    sizes = [int(10.9e6), fits, int(10.9e6), target - mb, fits + 4096, int(10.9e6)]
+    spans, at = [], 16
+    for n in sizes:
+        spans.append((at, at + n))
+        at += n
+    split = pipeline.split_windows(spans, 7.0)
+    parts = {p.span: p.parts for p in split}
+    assert [parts[s] for s in spans] == [2, 1, 2, 1, 2, 1]
+    # two parts of a 10.9 MB generation pair within the bound
+    assert 2 * part_cost(int(10.9e6), 2) <= PARALLEL_TOTAL - PARENT_SHARE
+    # a window the user made bigger is not cut below its size
+    assert {p.parts for p in pipeline.split_windows(spans, 12.0)} == {1}
+
+
+@pytest.mark.parametrize("path", TWO_GENS[1:2], ids=lambda p: p.stem)
+def test_cut_state_is_the_same_for_small_and_huge_ids(path):
+    """The state carried to a cut (`cut._latest`, each goroutine's and P's last transition) is
+    found in one pass over a dense array when ids are small and by sorting otherwise: both give
+    the same head on a real generation (its goroutine ids shifted past the dense bound)."""
+    import numpy as np
+
+    from diagnose.timeline import cut
+    from diagnose.timeline.columns import G_NOTEXIST, K_STATE, R_GOROUTINE
+
+    inp = pipeline.open_input(path)
+    hlen, spans = pipeline.plan_windows(inp, SMALL_MB)
+    cols = pipeline.read_columns(inp, None, (hlen, *spans[0]))
+    c = {name: getattr(cols, name) for name in cut._NAMES}
+    rows = np.flatnonzero((c["kind"] == K_STATE) & (c["rk"] == R_GOROUTINE))
+    assert rows.shape[0] > 10
+    dense: dict = {}
+    cut._latest(c, rows, dense, G_NOTEXIST)
+    shift = 1 << 40
+    huge = dict(c, rid=np.where(np.isin(np.arange(c["rid"].shape[0]), rows), c["rid"] + shift, c["rid"]))
+    sparse: dict = {}
+    cut._latest(huge, rows, sparse, G_NOTEXIST)
+    rid = cut._STATUS_FROM.index("rid")
+    assert dense and {k - shift: v[:rid] + (v[rid] - shift,) + v[rid + 1:] for k, v in sparse.items()} == dense
+    # the reference: a walk row by row
+    walk: dict = {}
+    for r in rows.tolist():
+        walk[int(c["rid"][r])] = int(c["sto"][r])
+    assert {k: v[5] for k, v in dense.items()} == {k: v for k, v in walk.items() if v != G_NOTEXIST}
+
+
+@pytest.mark.parametrize("path", TWO_GENS[2:3], ids=lambda p: p.stem)
+def test_packed_columns_give_every_value_back_exactly(path):
+    """Parts waiting for their turn are packed in the narrowest type that holds each column
+    exactly (`cut._narrow`): a real window's columns round-trip bit for bit, and values that no
+    integer type holds exactly (NaN, -0.0, fractions, beyond int32) keep the float column float."""
+    import numpy as np
+
+    from diagnose.timeline import cut
+
+    inp = pipeline.open_input(path)
+    hlen, spans = pipeline.plan_windows(inp, SMALL_MB)
+    cols = pipeline.read_columns(inp, None, (hlen, *spans[0]))
+    narrowed = 0
+    for name in cut._NAMES:
+        col = getattr(cols, name)
+        dt = cut._narrow(col)
+        narrowed += dt.itemsize < col.dtype.itemsize
+        back = col.astype(dt).astype(col.dtype)
+        assert np.array_equal(back.view(f"i{col.itemsize}"), col.view(f"i{col.itemsize}")), name
+    assert narrowed >= 5
+    val = cols.val.copy()
+    assert cut._narrow(val).kind == "i"  # the capture's values are whole numbers
+    for odd in (np.nan, -0.0, 0.5, 2.0 ** 31, -(2.0 ** 31) - 1, np.inf):
+        v = val.copy()
+        v[len(v) // 2] = odd
+        assert cut._narrow(v) == np.float64, odd
+    v = val.copy()
+    v[0] = -(2.0 ** 31)
+    assert cut._narrow(v) == np.int32
