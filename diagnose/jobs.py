@@ -38,8 +38,12 @@ CGROUP = "/sys/fs/cgroup"
 
 
 #: in auto mode, what the windows running at once may take together: the issue's bound for a
-#: whole run (1 GB) less the parent's share (~140 MiB on a 1 GB trace's 171 windows, with the
-#: shared interpreter pages, and an idle worker's ~95 MiB counted there too); a memory budget
+#: whole run (1 GB) less the parent's share and each worker's interpreter (what `window_cost`
+#: leaves out). On the 1 GB benchmark trace regenerated with 91 generations of 6.6-12.7 MB the
+#: parent took 116 MiB and each worker ~60 beside a window's own memory: 940-951 MiB in all with
+#: two 12.7 MB generations in two parts side by side (2 x 356 MiB of room for 2 x 377), under
+#: 1 GB but with little to spare; 240 MiB here would keep ~40 MiB, but 7 MiB windows of whole
+#: generations would then no longer run two at a time. A memory budget
 #: (NETPOLL_DIAGNOSE_MEMORY_BUDGET, MiB) replaces the 1 GB, 0 lifts it
 PARALLEL_TOTAL = 1_000_000_000
 PARENT_SHARE = 200 << 20

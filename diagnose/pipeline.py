@@ -378,7 +378,8 @@ class WindowPart:
         return s + (e - s) * self.j // self.parts, s + (e - s) * (self.j + 1) // self.parts
 
 
-def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) -> list[WindowPart]:
+def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None,
+                  tail_framed: bool = False) -> list[WindowPart]:
     """`plan_windows`' windows with each one over 1.5 windows' size, or over the window and too
     big for two to run side by side (`jobs.pairs`) -- a single generation bigger than the window:
     Go cuts a generation a second, so a busy process makes big ones -- cut into
@@ -387,9 +388,12 @@ def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) 
     machine has 14 generations of 12.5-14.7 MB (~700 MiB each to analyse whole). How many parts:
     `jobs.parts_for` (3 of a 14.7 MB generation, 2 of an 11 MB one), never parts under half a
     window, whose rates would be noise (a generation too big even so runs alone). The last window
-    is kept whole: it holds the trace's tail (a cut generation, the reader's warnings). The cut
+    is cut only when `tail_framed` (its batches frame the file to its end, `read.framed_to_end`):
+    a cut tail's rows are known only once read, so it is kept whole (its reader facts stay with
+    the last part either way). Kept whole always, the last window of the 53 MB benchmark trace
+    (13.3 MB and a 1.7 MB tail folded in) took 716 MiB and ran alone: 3.5x Go's reader. The cut
     depends only on the bytes, never on the processes, so every NETPOLL_DIAGNOSE_JOBS gives the
-    same windows and findings."""
+    same windows and findings (`plan_parts`)."""
     from . import settings
     from .jobs import pairs, parts_for
 
@@ -398,11 +402,20 @@ def split_windows(spans: list[tuple[int, int]], window_mb: float | None = None) 
     out = []
     for k, (s, e) in enumerate(spans):
         n = 1
-        if target > 0 and k < len(spans) - 1 and (e - s > target * 3 // 2 or e - s > target and not pairs(e - s)):
+        if target > 0 and (k < len(spans) - 1 or tail_framed) and (
+                e - s > target * 3 // 2 or e - s > target and not pairs(e - s)):
             # no part under half a window: rates over a few milliseconds are noise (group_windows)
             n = max(2, min(max(round((e - s) / target), parts_for(e - s)), (e - s) // max(target // 2, 1)))
         out.extend(WindowPart((s, e), j, n) for j in range(n))
     return out
+
+
+def plan_parts(inp: TraceInput, spans: list[tuple[int, int]], window_mb: float | None = None) -> list[WindowPart]:
+    """`split_windows` of a trace's windows, its tail cut too when it frames to the file's end:
+    what the diagnosis and `explain` both cut."""
+    from .read import framed_to_end
+
+    return split_windows(spans, window_mb, tail_framed=bool(spans) and framed_to_end(inp.path, spans[-1][0]))
 
 
 class GenerationParts:
@@ -415,8 +428,8 @@ class GenerationParts:
 
     def __init__(self, inp: TraceInput, hlen: int, parts: list[WindowPart]) -> None:
         self.inp, self.hlen, self.parts = inp, hlen, parts
-        #: the last generation `columns` read, packed: (its bytes, its parts)
-        self._last: tuple[tuple[int, int], list[PackedPart]] | None = None
+        #: generations `columns` read, packed, by their bytes: the first one read and the last
+        self._kept: dict[tuple[int, int], list[PackedPart]] = {}
         self.groups: list[list[int]] = []
         for k, p in enumerate(parts):
             if p.j == 0:
@@ -429,17 +442,19 @@ class GenerationParts:
     def columns(self, k: int, progress: Progress | None = None) -> TraceColumns:
         """Window k's columns alone (`explain`, the charts' window): its generation is read and
         cut for it, and kept packed for the next call, so that `explain --goroutine` looking
-        through the windows in order reads each generation once."""
+        through the windows in order reads each generation once; the first generation read stays
+        kept too (explain's window 1: the trace's start, then shown after the search)."""
         p = self.parts[k]
         if p.parts == 1:
             return next(self.group_columns([k], progress))
-        if self._last is None or self._last[0] != p.span:
+        if p.span not in self._kept:
             from .jobs import columns_from_heap
 
             columns_from_heap()
-            self._last = None
-            self._last = (p.span, window_parts(read_columns(self.inp, progress, (self.hlen, *p.span)), p.parts))
-        return self._last[1][p.j].columns()
+            for span in list(self._kept)[1:]:  # (the first one read stays)
+                del self._kept[span]
+            self._kept[p.span] = window_parts(read_columns(self.inp, progress, (self.hlen, *p.span)), p.parts)
+        return self._kept[p.span][p.j].columns()
 
     def group_columns(self, ks: list[int], progress: Progress | None = None) -> Iterator[TraceColumns]:
         """The columns of windows `ks` (parts of one window of bytes, in order) one after another,
@@ -979,7 +994,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
     hlen, windows = plan
     win_rows: RowWindows | GenerationParts | None = rows
     if win_rows is None:
-        split = split_windows(windows, window_mb)
+        split = plan_parts(inp, windows, window_mb)
         if len(split) > len(windows):
             win_rows = GenerationParts(inp, hlen, split)
             windows = [p.shown for p in split]
@@ -1092,5 +1107,5 @@ def incompleteness(features: Features, diagnosis: Diagnosis) -> list[str]:
 
 
 __all__ = ["TraceInput", "open_input", "read_columns", "columns_by_window", "refuse_too_many_events", "analyse", "diagnose_trace",
-           "plan_windows", "split_windows", "WindowPart", "GenerationParts", "incompleteness", "Run",
+           "plan_windows", "split_windows", "plan_parts", "WindowPart", "GenerationParts", "incompleteness", "Run",
            "Progress", "CountingFile", "DEFAULT_SPOOL_LIMIT"]

@@ -104,14 +104,19 @@ def test_windowed_diagnosis_matches_the_whole_one(path):
     whole = pipeline.diagnose_trace(inp, rules(), window_mb=0)
     win = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
     wt, t = win.diagnosis.trace, whole.diagnosis.trace
-    assert len(wt.windows) == 2 and not t.windows
+    # two windows of generations; go1.25's second (62 KB with the tail folded in, over 1.5
+    # windows) is cut in two parts: the file frames to its end, so the last window is cut too
+    hlen, spans = pipeline.plan_windows(inp, SMALL_MB)
+    n = len(pipeline.plan_parts(inp, spans, SMALL_MB))
+    assert len(spans) == 2 and n == (3 if "1.25" in path.stem else 2)
+    assert len(wt.windows) == n and not t.windows
     assert sum(w.bytes for w in wt.windows) == path.stat().st_size - 16
     assert wt.windows[0].start_ms == 0 and wt.windows[1].start_ms > 900  # the second generation starts ~1 s in
     assert wt.duration_ms == pytest.approx(t.duration_ms)
     assert wt.event_count == t.event_count  # one closing Sync, as Go counts them
     assert [f.cause for f in win.diagnosis.findings] == [f.cause for f in whole.diagnosis.findings]
     assert win.diagnosis.verdict.status == whole.diagnosis.verdict.status
-    assert "Diagnosed in 2 windows" in win.diagnosis.verdict.text
+    assert f"Diagnosed in {n} windows" in win.diagnosis.verdict.text
 
 
 def test_cli_json_lists_the_windows(monkeypatch):
@@ -639,9 +644,12 @@ def test_a_generation_bigger_than_the_window_is_diagnosed_in_parts(path, monkeyp
     confounder gets nothing above info, as it does in whole generations."""
     inp = pipeline.open_input(path)
     hlen, spans = pipeline.plan_windows(inp, PART_MB)
-    split = pipeline.split_windows(spans, PART_MB)
-    assert [(p.j, p.parts) for p in split] == [(0, 2), (1, 2), (0, 1)]
+    split = pipeline.plan_parts(inp, spans, PART_MB)
+    # the last window too: its batches frame the file to its end (a cut tail stays whole: below)
+    last = [p.parts for p in split if p.span == spans[-1]]
+    assert [(p.j, p.parts) for p in split[:2]] == [(0, 2), (1, 2)] and len(last) == last[0] >= 2
     assert split[0].shown[1] == split[1].shown[0] and split[1].shown[1] == spans[0][1]
+    assert [(p.j, p.parts) for p in pipeline.split_windows(spans, PART_MB)] == [(0, 2), (1, 2), (0, 1)]
     whole = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis
     out = {}
     for jobs in ("1", "2"):
@@ -649,7 +657,8 @@ def test_a_generation_bigger_than_the_window_is_diagnosed_in_parts(path, monkeyp
         out[jobs] = pipeline.diagnose_trace(inp, rules(), window_mb=PART_MB).diagnosis
     assert out["1"].model_dump_json() == out["2"].model_dump_json()
     got = out["1"]
-    assert len(got.trace.windows) == 3 and len(whole.trace.windows) == 2
+    assert len(got.trace.windows) == len(split)
+    assert len(whole.trace.windows) == len(pipeline.plan_parts(inp, pipeline.plan_windows(inp, SMALL_MB)[1], SMALL_MB))
     assert got.trace.event_count == whole.trace.event_count
     assert sum(w.bytes for w in got.trace.windows) == sum(w.bytes for w in whole.trace.windows)
     assert "parts" in got.verdict.text
@@ -703,7 +712,7 @@ def test_explain_shows_the_parts_the_diagnosis_cut(monkeypatch):
     path = str(TWO_GENS[-1])
     monkeypatch.setenv("NETPOLL_DIAGNOSE_WINDOW_MB", str(PART_MB))
     n = len(pipeline.diagnose_trace(pipeline.open_input(path), rules()).diagnosis.trace.windows)
-    assert n == 3
+    assert n == 4
     code, out, err = run_main_captured("explain", path, "--conns", "--window", str(n), "--format", "json")
     assert code == 0, err
     assert [(w["window"], w["windows"]) for w in json.loads(out)["windows"]] == [(n, n)]
@@ -862,3 +871,21 @@ def test_packed_columns_give_every_value_back_exactly(path):
     v = val.copy()
     v[0] = -(2.0 ** 31)
     assert cut._narrow(v) == np.int32
+
+
+def test_a_cut_tail_is_kept_whole_and_a_framed_one_is_cut(tmp_path):
+    """The trace's last window is cut into parts only when its batches frame the file to its end
+    (`read.framed_to_end`): a cut tail's rows are known only once read, so it stays whole."""
+    from diagnose.read import framed_to_end
+
+    src = TWO_GENS[-1]
+    hlen, spans = generation_spans(src)
+    assert framed_to_end(src, spans[-1][0]) and framed_to_end(src, spans[0][0])
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(src.read_bytes()[:spans[-1][1] - 7])  # 7 bytes short of the end
+    assert not framed_to_end(cut, spans[-1][0]) and not framed_to_end(cut, spans[0][0])
+    assert not framed_to_end(cut, cut.stat().st_size + 1)
+    for path, tail in ((src, 2), (cut, 1)):
+        inp = pipeline.open_input(path)
+        _, wins = pipeline.plan_windows(inp, PART_MB)
+        assert [p.parts for p in pipeline.plan_parts(inp, wins, PART_MB) if p.span == wins[-1]][0] == tail

@@ -76,9 +76,9 @@ class _Windows:
 
 def _byte_windows(inp: pipeline.TraceInput, plan: tuple[int, list[tuple[int, int]]]) -> _Windows:
     """A Go 1.22+ trace's windows of whole generations, each read from its bytes when needed; a
-    generation too big for a window in parts, as the diagnosis cuts it (`pipeline.split_windows`)."""
+    generation too big for a window in parts, as the diagnosis cuts it (`pipeline.plan_parts`)."""
     hlen, spans = plan
-    parts = pipeline.split_windows(spans)
+    parts = pipeline.plan_parts(inp, spans)
     if len(parts) > len(spans):
         gp = pipeline.GenerationParts(inp, hlen, parts)
         return _Windows(len(gp), gp.columns, lambda k, cols: pipeline.analyse(

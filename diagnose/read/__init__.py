@@ -83,7 +83,7 @@ from .reader import RAW_CHUNK_ROWS, ReadError, Reader, V1Reader
 from .resources import (GoState, NoGoroutine, NoProc, NoThread, ProcState, ResourceID, ResourceKind,
                         StateTransition)
 from .value import Value
-from .windows import MIN_WINDOWED_MINOR, WindowFile, generation_spans, group_windows
+from .windows import MIN_WINDOWED_MINOR, WindowFile, framed_to_end, generation_spans, group_windows
 
 from .event import BackgroundTask, NoTask  # noqa: E402
 
@@ -357,7 +357,7 @@ __all__ = [
     "Event", "EventKind", "Stack", "StackFrame", "NO_STACK", "StateTransition", "ResourceID", "ResourceKind",
     "GoState", "ProcState", "Metric", "Label", "Range", "RangeAttribute", "Task", "Region", "Log", "Sync",
     "ClockSnapshot", "ExperimentalEvent", "Value", "EvTable", "Frame", "make_event", "sync_event",
-    "WindowFile", "MIN_WINDOWED_MINOR", "generation_spans", "group_windows", "max_events", "too_many",
+    "WindowFile", "MIN_WINDOWED_MINOR", "framed_to_end", "generation_spans", "group_windows", "max_events", "too_many",
     "NoGoroutine", "NoProc", "NoThread", "NoTask", "BackgroundTask", "tracev2", "byte_count", "incomplete_reasons",
     "truncation_warning", "TRUNCATION_WARNING",
 ]

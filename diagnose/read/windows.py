@@ -46,6 +46,25 @@ def generation_spans(path: str | os.PathLike) -> tuple[int, list[tuple[int, int]
         return hlen, _spans(wire.Source.over(_Preads(f.fileno(), hlen, size - hlen)), hlen, size)
 
 
+def framed_to_end(path: str | os.PathLike, start: int) -> bool:
+    """Do the batches from file offset `start` (a generation's first batch) frame the file
+    exactly to its end? False when the scan stops early: a cut or damaged tail, whose bytes the
+    reader will report as lost. A window that ends the file is cut into parts only when this holds
+    (pipeline.split_windows): a cut tail's rows are known only once read, and parts planned from
+    its bytes could hold next to nothing."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if not 0 <= start <= size:
+            return False
+        src = wire.Source.over(_Preads(f.fileno(), start, size - start))
+        while src.offset < size - start:
+            try:
+                wire.skip_batch(src)
+            except (wire.WireEOF, wire.WireError):
+                return False
+        return src.offset == size - start
+
+
 class _Preads:
     """A file's bytes from `start` as an indexable buffer, read a few at a time (os.pread) where
     they are indexed: framing generations reads ~40 bytes a batch, not the file. (Mapping the
