@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import select
 import stat
 import tempfile
@@ -27,7 +28,7 @@ from . import __version__, budget
 from .errors import TraceError, UsageError
 from .features import Features, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
-from .rules import Diagnosis, RuleSet, Verdict, diagnose, merge_windows, shift_times
+from .rules import Diagnosis, RuleSet, Verdict, WindowMerge, diagnose, shift_times
 from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks, kernel_available,
                        kernel_count_events, kernel_read_columns, kernel_v1_available, load_columns, load_row_windows,
                        trace_header, window_parts)
@@ -834,14 +835,18 @@ _FORK_STATE: tuple[Any, ...] | None = None
 _HELD = 0
 
 
-def _forked_window(k: int, span: tuple[int, int]) -> list[WindowResult]:
-    """In a worker: the task whose first window is k (`span` its bytes): its windows' results."""
+def _forked_window(k: int, span: tuple[int, int]) -> list[tuple[PackedFeatures, bytes | None, tuple[int, int]]]:
+    """In a worker: the task whose first window is k (`span` its bytes): its windows' results,
+    each diagnosis pickled: the parent keeps the bytes until the window's turn in the merge
+    (`_diagnose_windows`), ~40 KB a window instead of ~300 KB of objects (55 MiB for the 1 GB
+    benchmark trace's 181 windows, which finish out of order)."""
     global _HELD
     inp, ruleset, modules, hlen, marks, rows, retention, tasks, windows = _FORK_STATE  # type: ignore[misc]
     t = tasks.index_of[k]
     try:
-        return _diagnose_task(inp, ruleset, modules, hlen, tasks.windows[t], windows,
-                              lambda j: marks.progress_for(j) if marks.live else None, rows)
+        return [(f, pickle.dumps(d, pickle.HIGHEST_PROTOCOL) if d is not None else None, c)
+                for f, d, c in _diagnose_task(inp, ruleset, modules, hlen, tasks.windows[t], windows,
+                                              lambda j: marks.progress_for(j) if marks.live else None, rows)]
     finally:
         from .jobs import keeps_memory, release_memory
 
@@ -984,7 +989,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
                       progress: Progress | None, keep_timelines: bool, modules: list[str] | None,
                       rows: RowWindows | None = None, window_mb: float | None = None) -> Run:
     """Each window through read -> ... -> rules alone (`_diagnose_window`), one at a time or in
-    parallel processes (diagnose/jobs.py); then one diagnosis (`rules.merge_windows`). The charts
+    parallel processes (diagnose/jobs.py); then one diagnosis (`rules.WindowMerge`, window by window). The charts
     want the strongest window's timelines and graph: that window is read again at the end rather
     than kept while the others are read, so memory stays that of one window a process. A
     generation too big for a window is diagnosed in parts (`split_windows`)."""
@@ -999,7 +1004,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
             win_rows = GenerationParts(inp, hlen, split)
             windows = [p.shown for p in split]
     tune_allocator()  # for this process and the workers it forks
-    parts: list[Diagnosis] = []
+    merge = WindowMerge()  # the windows' diagnoses, merged as they come (not all held at once)
     feats: list[PackedFeatures] = []
     clocks: list[tuple[int, int]] = []
     allowance = parallel_allowance()
@@ -1040,6 +1045,8 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
                         yield out
             results = one_by_one()
         for k, (features, diagnosis, clock) in enumerate(results):
+            if isinstance(diagnosis, bytes):  # from a worker, kept pickled until its turn (_forked_window)
+                diagnosis = pickle.loads(diagnosis)
             if diagnosis is None:  # a later window holding only a cut generation:
                 lost = features.trace.lost_bytes  # its bytes are the trace's lost tail
                 windows = windows[:k]
@@ -1047,7 +1054,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
                 break
             if clocks:
                 shift_times(diagnosis, clock[0] - clocks[0][0])
-            parts.append(diagnosis)
+            merge.add(diagnosis)
             feats.append(features)
             clocks.append(clock)
     finally:
@@ -1073,7 +1080,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
                     for (a, b), (s, e) in zip(clocks, windows)],
     })
     unit = "events" if rows is not None else "generations, the biggest in parts" if win_rows is not None else "whole generations"
-    diagnosis, rep = merge_windows(parts, trace, unit)
+    diagnosis, rep = merge.result(trace, unit)
     rep_features = feats[rep].unpack()
     if keep_timelines:  # the window's features are known: it is read again for its timelines only (the charts)
         run = analyse(inp, keep_timelines=True, modules=modules, window=(hlen, *windows[rep]),

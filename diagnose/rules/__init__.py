@@ -13,10 +13,10 @@ from diagnose.rules.loader import ENV_VAR, Issue, RuleLoadError, RuleSet, load_r
 from diagnose.rules.schema import ConfidenceSpec, severity_rank
 from diagnose.rules.schemas import SCHEMAS, schema, schema_text
 from diagnose.rules.testing import run_tests
-from diagnose.rules.windows import merge_windows, shift_times
+from diagnose.rules.windows import WindowMerge, merge_windows, shift_times
 
 __all__ = [
     "ENV_VAR", "FINDINGS_SCHEMA", "Diagnosis", "Finding", "Issue", "RuleLoadError", "RuleSet",
     "Verdict", "diagnose", "evaluate_rule", "load_ruleset", "validate_paths", "ConfidenceSpec", "severity_rank",
-    "run_tests", "merge_windows", "shift_times", "authoring", "SCHEMAS", "schema", "schema_text",
+    "run_tests", "merge_windows", "WindowMerge", "shift_times", "authoring", "SCHEMAS", "schema", "schema_text",
 ]
