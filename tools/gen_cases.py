@@ -64,6 +64,7 @@ STYLE: Dict[str, str] = {
     "sseroom": "SSE room: RWMutex-guarded shared state, the latest version JSON-encoded per subscriber, http.ResponseController write deadline + flush",
     "execlog": "CI log streaming: a child process per request (os/exec), its stdout pipe read through the netpoller, ANSI stripped, chunked HTTP with a flush per line",
     "evloop": "gnet/evio-style epoll event loops: raw non-blocking sockets, LockOSThread loops in EpollWait, an eventfd doorbell and task queue per loop, per-connection output buffers with EPOLLOUT",
+    "workpool": "net/http SSE whose handlers hand each event's render to a bounded worker pool (a shared buffered job channel, a reply channel per job), then write and flush the reply",
 }
 
 SPLIT: Dict[str, str] = {
@@ -94,12 +95,15 @@ SPLIT: Dict[str, str] = {
     # written after the last tuning (issue 12 evloop, 2026-12-08, on main 5d93877's rules):
     # scored once untouched, never tuned on
     "evloop": "heldout",
+    # written after the last tuning (issue 12 workpool, 2026-12-08, on main 396d52d's rules):
+    # scored once untouched, never tuned on
+    "workpool": "heldout",
 }
 
 # Programs whose dose series are spot checks, a mild and a blatant dose only (not the four
 # levels of a full series): written under the corpus's size cap, they test the rules on a new
 # style rather than map a dose-response curve. Every cause keeps >= 3 styles with 4 doses.
-SPOT_CHECK = {"sseroom", "execlog", "evloop"}
+SPOT_CHECK = {"sseroom", "execlog", "evloop", "workpool"}
 
 
 def _series(program: str, prefix: str, cause: str, doses: List[int], unit: str, baseline: str,
@@ -278,6 +282,28 @@ GEN_CASES: List[GenCase] = [
     *_series("evloop", "write", STORM, [16, 1], "bytes per write(2)", "healthy", {16: 0.2, 1: 0.1}),
     GenCase("evloop", "idle", (), window=0.2,
             confounder="400 idle connections registered in the event loops, a heartbeat each every 5 s"),
+    # workpool (heldout, spot checks): SSE handlers that wait on a bounded render pool (one
+    # shared job channel, a reply channel per job); 4 streams, 0.2 s windows, shorter for GC
+    # and the 1-byte storm (as evloop): 7-52 KiB a trace on Go 1.27 in trial runs
+    GenCase("workpool", "healthy", (), window=0.2),
+    # the slow series warms up 4 s, as evloop's: the backlog outgrows the kernel's buffers and
+    # the slow handlers block in their writes before the window (slow readers 1.65 s / 3.5 s
+    # late at 60% / 15%); 0.5 s windows: a first pass at 0.2 s showed a slow handler's write
+    # blocking for ~0.5 s (60%) to ~2 s (15%) at a time (7-8 / 2-4 writes over 5 ms a run:
+    # TCP reopens the window kilobytes at a time), so most 0.2 s windows held no write wait
+    # that ended in them (decided before any scoring)
+    *[dataclasses.replace(c, warmup=4.0) for c in
+      _series("workpool", "slow", SLOW, [60, 15], "% read rate", "healthy", {60: 0.5, 15: 0.5})],
+    GenCase("workpool", "healthy-procs1", (), window=0.2),
+    *_series("workpool", "render", STARVE, [20, 95], "% CPU demand of 1 P (rendering in the pool's 4 workers)",
+             "healthy-procs1", {20: 0.2, 95: 0.2}),
+    *_series("workpool", "gc", GC, [40, 200], "MB/s allocated (GOGC=50, one draft kept per render)", "healthy",
+             {40: 0.15, 200: 0.1}),
+    *_series("workpool", "flush", STORM, [16, 1], "bytes per flush", "healthy", {16: 0.2, 1: 0.1}),
+    GenCase("workpool", "queue", (), window=0.2,
+            confounder="a pool of one worker, 3 ms of CPU per render: events queue on the job channel, a P stays free"),
+    GenCase("workpool", "idle", (), window=0.2,
+            confounder="300 idle SSE streams open, a heartbeat each every 5 s rendered through the pool"),
 ]
 
 
