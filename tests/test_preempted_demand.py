@@ -47,3 +47,20 @@ def test_starvation_is_named_from_preempted_waits(burst95):
 def test_healthy_single_p_run_has_no_preempted_demand():
     d = extract(str(GEN / "gzipstream-healthy-procs1-go1.21.13.trace")).scheduling.p_demand
     assert d.preempted_wait_ms < 5.0
+
+
+@pytest.mark.parametrize("go", ["1.21.13", "1.22.10", "1.24.11"])
+def test_one_goroutine_holding_the_ps_is_no_gomaxprocs_starvation(go):
+    """A goroutine runs on one P at a time (p_demand.top_holder_share): workpool's `queue`
+    confounder at GOMAXPROCS=2 has one pool worker holding nearly all the P time its handlers
+    waited behind, so the other P was free and the wait was the machine's (issue 12: these were
+    warnings before); two hogs sharing the Ps (h2tls hog95) are starvation and still named."""
+    rules = load_ruleset()
+    queue = extract(str(GEN / f"workpool-queue-go{go}.trace"))
+    assert queue.trace.gomaxprocs_min == 2
+    assert queue.scheduling.p_demand.top_holder_share >= 0.8
+    assert queue.scheduling.wake_to_run_after_wakeup.p95_ms >= 4.0  # the wait the rule saw
+    assert not [f for f in diagnose(queue, rules).findings if f.severity != "info"]
+    hogs = extract(str(GEN / f"h2tls-hog95-go{'1.22.10' if go == '1.21.13' else go}.trace"))
+    assert hogs.trace.gomaxprocs_min == 2 and hogs.scheduling.p_demand.top_holder_share < 0.6
+    assert "gomaxprocs_starvation" in [f.cause for f in diagnose(hogs, rules).findings if f.severity == "warning"]

@@ -305,7 +305,8 @@ def scheduling(ctx: _Ctx) -> SchedulingFeatures:
     f.p_demand = PDemand(runnable_mean=d.runnable_mean, runnable_per_p=d.runnable_per_p, hog_share=d.hog_share,
                          burst_share=d.burst_share, runtime_share=d.runtime_share, source=d.source,
                          groups=[GroupDemand(**g.__dict__) for g in d.groups], preempted_waits=d.preempted_waits,
-                         preempted_wait_ms=d.preempted_wait_ms, preempted_user_share=d.preempted_user_share)
+                         preempted_wait_ms=d.preempted_wait_ms, preempted_user_share=d.preempted_user_share,
+                         top_holder_share=d.top_holder_share)
     f.timer_wakes = timer_wakes(ctx, dist)
     r = ctx.ranges
     f.quiet_cpu_share = quiet_cpu_share(tl, cap_ns, _assist_queries(tl, r, r.named(tl.cols, _is_assist)))

@@ -163,6 +163,10 @@ class PDemand(BaseModel):
     preempted_user_share: float = Field(
         0.0, description="added: share of the time user goroutines (hogs or short bursts, not runtime goroutines) "
         "held the Ps while preempted goroutines waited, 0..1")
+    top_holder_share: float = Field(
+        0.0, description="added: share of the held time (others running while woken goroutines waited for a P) "
+        "taken by the single goroutine that held the most, 0..1; a goroutine runs on one P at a time, so with "
+        "GOMAXPROCS >= 2 a share near 1 means the other Ps were not taken while the goroutines waited")
 
 
 class TimerWakes(BaseModel):

@@ -53,6 +53,7 @@ class PDemand:
     preempted_waits: int = 0        # Running -> Runnable -> Running windows (preemption, Gosched)
     preempted_wait_ms: float = 0.0  # ... their summed length
     preempted_user_share: float = 0.0  # of their held time: user goroutines (hogs or bursts)
+    top_holder_share: float = 0.0   # of the held time: the one goroutine that held the most
 
 
 def preempted_windows(tl) -> np.ndarray:
@@ -139,6 +140,9 @@ def p_demand(cg, capacity_ns: float) -> PDemand:
     system = tl.gor_is_system
     _preempted_demand(tl, d, hog_g, system, sc.preempted)
     if tot > 0:
+        # one goroutine runs on one P at a time: a single holder of most of the held time left the
+        # other Ps free while the woken goroutines waited
+        d.top_holder_share = round(float(held_by.max()) / tot, 6)
         d.hog_share = round(float(held_by[hog_g].sum()) / tot, 6)
         d.runtime_share = round(float(held_by[system & ~hog_g].sum()) / tot, 6)
         d.burst_share = round(max(0.0, 1.0 - d.hog_share - d.runtime_share), 6)
