@@ -60,6 +60,11 @@ def window_cost(nbytes: int) -> int:
     return WORKER_BASE + WORKER_PER_BYTE * nbytes
 
 
+#: bytes of columns a byte of a Go 1.22+ trace becomes while read (~64 bytes an event at ~0.22
+#: events a byte: 197 MiB for a 14.7 MB busy generation)
+COLUMNS_PER_BYTE = 15
+
+
 #: bytes a row of a window's parts waiting for their turn takes packed (`timeline.window_parts`:
 #: ~27 bytes a row at ~0.22 rows a trace byte)
 PACKED_PER_BYTE = 6
@@ -72,12 +77,19 @@ def part_cost(nbytes: int, parts: int) -> int:
     time) beside the other parts packed (the window's own columns go back to the heap the
     analysis reuses: `columns_from_heap`). Measured on the 189 MB benchmark trace regenerated with
     18 generations of 10-11 MB, in one process: 333 MiB over the interpreter's 59 for the two
-    parts of an 11.7 MB generation (this gives 332); its last window, 7.8 MB whole, 395 (389)."""
+    parts of an 11.7 MB generation (this gives 332); its last window, 7.8 MB whole, 395 (389); the
+    53 MB trace's 15.0 MB window in 3 parts, 335 MiB (the analysis term alone gave 316: the cut's
+    peak, the window's columns beside the first part's copy and the packed rest, is the larger
+    from 3 parts on, 373)."""
     if parts <= 1:
         return window_cost(nbytes)
     share = nbytes // parts
     # beside the first part's analysis wait the other parts, packed (each is freed as it is widened)
-    return window_cost(share) + PACKED_PER_BYTE * (nbytes - share)
+    analysis = window_cost(share) + PACKED_PER_BYTE * (nbytes - share)
+    # while cutting (timeline.window_parts): the window's columns, the first part's copy, the rest packed;
+    # over the analysis from 3 parts on (14.7 MB in 3: ~366 MiB against 310)
+    cut = WORKER_BASE + COLUMNS_PER_BYTE * (nbytes + share) + PACKED_PER_BYTE * (nbytes - share)
+    return max(analysis, cut)
 
 
 #: the most parts a window is cut into

@@ -429,7 +429,8 @@ class GenerationParts:
 
     def __init__(self, inp: TraceInput, hlen: int, parts: list[WindowPart]) -> None:
         self.inp, self.hlen, self.parts = inp, hlen, parts
-        #: generations `columns` read, packed, by their bytes: the first one read and the last
+        #: generations `columns` read, packed, by their bytes: window 1's (explain reads it first and
+        #: shows it after its search) and the last one read
         self._kept: dict[tuple[int, int], list[PackedPart]] = {}
         self.groups: list[list[int]] = []
         for k, p in enumerate(parts):
@@ -443,8 +444,9 @@ class GenerationParts:
     def columns(self, k: int, progress: Progress | None = None) -> TraceColumns:
         """Window k's columns alone (`explain`, the charts' window): its generation is read and
         cut for it, and kept packed for the next call, so that `explain --goroutine` looking
-        through the windows in order reads each generation once; the first generation read stays
-        kept too (explain's window 1: the trace's start, then shown after the search)."""
+        through the windows in order reads each generation once; window 1's generation stays kept
+        too (explain's window 1: the trace's start, then shown after the search). A copy: the
+        kept parts are never handed out to be changed."""
         p = self.parts[k]
         if p.parts == 1:
             return next(self.group_columns([k], progress))
@@ -452,10 +454,10 @@ class GenerationParts:
             from .jobs import columns_from_heap
 
             columns_from_heap()
-            for span in list(self._kept)[1:]:  # (the first one read stays)
+            for span in [s for s in self._kept if s != self.parts[0].span]:
                 del self._kept[span]
             self._kept[p.span] = window_parts(read_columns(self.inp, progress, (self.hlen, *p.span)), p.parts)
-        return self._kept[p.span][p.j].columns()
+        return self._kept[p.span][p.j].columns(copy=True)
 
     def group_columns(self, ks: list[int], progress: Progress | None = None) -> Iterator[TraceColumns]:
         """The columns of windows `ks` (parts of one window of bytes, in order) one after another,
@@ -1047,7 +1049,7 @@ def _diagnose_windows(inp: TraceInput, ruleset: RuleSet, plan: tuple[int, list[t
         for k, (features, diagnosis, clock) in enumerate(results):
             if isinstance(diagnosis, bytes):  # from a worker, kept pickled until its turn (_forked_window)
                 diagnosis = pickle.loads(diagnosis)
-            if diagnosis is None:  # a later window holding only a cut generation:
+            if diagnosis is None:  # the last window holding only a cut generation (whole: a cut tail is never in parts):
                 lost = features.trace.lost_bytes  # its bytes are the trace's lost tail
                 windows = windows[:k]
                 feats[-1].trace = feats[-1].trace.model_copy(update={"truncated": True, "lost_bytes": lost})

@@ -104,11 +104,11 @@ def test_windowed_diagnosis_matches_the_whole_one(path):
     whole = pipeline.diagnose_trace(inp, rules(), window_mb=0)
     win = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB)
     wt, t = win.diagnosis.trace, whole.diagnosis.trace
-    # two windows of generations; go1.25's second (62 KB with the tail folded in, over 1.5
-    # windows) is cut in two parts: the file frames to its end, so the last window is cut too
+    # two windows of generations, each whole (go1.25's second is 62 KB with the tail folded in,
+    # over 1.5 windows, but its format has no EndOfGeneration marker: a tail is cut only with one)
     hlen, spans = pipeline.plan_windows(inp, SMALL_MB)
     n = len(pipeline.plan_parts(inp, spans, SMALL_MB))
-    assert len(spans) == 2 and n == (3 if "1.25" in path.stem else 2)
+    assert len(spans) == 2 and n == 2
     assert len(wt.windows) == n and not t.windows
     assert sum(w.bytes for w in wt.windows) == path.stat().st_size - 16
     assert wt.windows[0].start_ms == 0 and wt.windows[1].start_ms > 900  # the second generation starts ~1 s in
@@ -645,9 +645,11 @@ def test_a_generation_bigger_than_the_window_is_diagnosed_in_parts(path, monkeyp
     inp = pipeline.open_input(path)
     hlen, spans = pipeline.plan_windows(inp, PART_MB)
     split = pipeline.plan_parts(inp, spans, PART_MB)
-    # the last window too: its batches frame the file to its end (a cut tail stays whole: below)
+    # the last window too when its batches frame the file to its end, the last an EndOfGeneration
+    # marker (Go >= 1.26; a cut tail stays whole: below)
     last = [p.parts for p in split if p.span == spans[-1]]
-    assert [(p.j, p.parts) for p in split[:2]] == [(0, 2), (1, 2)] and len(last) == last[0] >= 2
+    assert [(p.j, p.parts) for p in split[:2]] == [(0, 2), (1, 2)]
+    assert len(last) == last[0] >= 2 if "1.27" in path.stem else last == [1]
     assert split[0].shown[1] == split[1].shown[0] and split[1].shown[1] == spans[0][1]
     assert [(p.j, p.parts) for p in pipeline.split_windows(spans, PART_MB)] == [(0, 2), (1, 2), (0, 1)]
     whole = pipeline.diagnose_trace(inp, rules(), window_mb=SMALL_MB).diagnosis
@@ -873,19 +875,38 @@ def test_packed_columns_give_every_value_back_exactly(path):
     assert cut._narrow(v) == np.int32
 
 
-def test_a_cut_tail_is_kept_whole_and_a_framed_one_is_cut(tmp_path):
+def test_a_cut_tail_is_kept_whole_and_a_complete_one_is_cut(tmp_path):
     """The trace's last window is cut into parts only when its batches frame the file to its end
-    (`read.framed_to_end`): a cut tail's rows are known only once read, so it stays whole."""
-    from diagnose.read import framed_to_end
+    and the last is an EndOfGeneration marker (`read.framed_to_end`): a cut tail's rows are known
+    only once read, so it stays whole -- cut mid-batch, or exactly on a batch boundary (a process
+    killed between two writes), where parts of a tail holding nothing had given the merged
+    diagnosis a negative duration; and a format with no marker (Go <= 1.25) keeps it whole."""
+    from diagnose.read import framed_to_end, wire
+    from diagnose.read.windows import _Preads
 
     src = TWO_GENS[-1]
+    data = src.read_bytes()
     hlen, spans = generation_spans(src)
     assert framed_to_end(src, spans[-1][0]) and framed_to_end(src, spans[0][0])
-    cut = tmp_path / "cut.trace"
-    cut.write_bytes(src.read_bytes()[:spans[-1][1] - 7])  # 7 bytes short of the end
-    assert not framed_to_end(cut, spans[-1][0]) and not framed_to_end(cut, spans[0][0])
-    assert not framed_to_end(cut, cut.stat().st_size + 1)
-    for path, tail in ((src, 2), (cut, 1)):
+    with open(src, "rb") as f:  # the batch ends of the last generation
+        s = wire.Source.over(_Preads(f.fileno(), spans[-1][0], len(data) - spans[-1][0]))
+        ends = []
+        while s.offset < len(data) - spans[-1][0]:
+            wire.skip_batch(s)
+            ends.append(spans[-1][0] + s.offset)
+    assert len(ends) > 3
+    mid, edge = tmp_path / "mid.trace", tmp_path / "edge.trace"
+    mid.write_bytes(data[:len(data) - 7])  # 7 bytes short of the end, inside a batch
+    edge.write_bytes(data[:ends[len(ends) // 2]])  # on a batch boundary inside the last generation
+    for cut in (mid, edge):
+        assert not framed_to_end(cut, spans[-1][0]) and not framed_to_end(cut, spans[0][0])
+    assert not framed_to_end(mid, mid.stat().st_size + 1) and not framed_to_end(mid, mid.stat().st_size)
+    assert not framed_to_end(TWO_GENS[2], generation_spans(TWO_GENS[2])[1][-1][0])  # go1.25: no marker
+    whole = pipeline.diagnose_trace(pipeline.open_input(src), rules(), window_mb=PART_MB).diagnosis
+    for path, tail in ((src, 2), (mid, 1), (edge, 1)):
         inp = pipeline.open_input(path)
         _, wins = pipeline.plan_windows(inp, PART_MB)
         assert [p.parts for p in pipeline.plan_parts(inp, wins, PART_MB) if p.span == wins[-1]][0] == tail
+        got = pipeline.diagnose_trace(inp, rules(), window_mb=PART_MB).diagnosis
+        assert 0 < got.trace.duration_ms <= whole.trace.duration_ms + 1e-6
+        assert all(0 <= w.start_ms <= w.end_ms for w in got.trace.windows)

@@ -47,22 +47,26 @@ def generation_spans(path: str | os.PathLike) -> tuple[int, list[tuple[int, int]
 
 
 def framed_to_end(path: str | os.PathLike, start: int) -> bool:
-    """Do the batches from file offset `start` (a generation's first batch) frame the file
-    exactly to its end? False when the scan stops early: a cut or damaged tail, whose bytes the
-    reader will report as lost. A window that ends the file is cut into parts only when this holds
-    (pipeline.split_windows): a cut tail's rows are known only once read, and parts planned from
-    its bytes could hold next to nothing."""
+    """Is the generation that starts at file offset `start` (its first batch) the file's last and
+    complete: its batches frame the file exactly to its end, the last one an EndOfGeneration
+    marker (Go >= 1.26 writes one after each generation)? A window that ends the file is cut into
+    parts only when this holds (pipeline.split_windows): a cut tail's rows are known only once
+    read, and parts planned from its bytes could hold next to nothing. Framing alone is not
+    enough: a process killed between two batch writes leaves a file that ends on a batch
+    boundary, which the reader still finds cut (no EndOfGeneration; before Go 1.26 no frequency
+    or table batches), so older formats' tails always count as not framed."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if not 0 <= start <= size:
+        if not 0 <= start < size:
             return False
         src = wire.Source.over(_Preads(f.fileno(), start, size - start))
+        last = None
         while src.offset < size - start:
             try:
-                wire.skip_batch(src)
+                last = wire.skip_batch(src)
             except (wire.WireEOF, wire.WireError):
                 return False
-        return src.offset == size - start
+        return src.offset == size - start and last is not None and last.is_end_of_generation()
 
 
 class _Preads:

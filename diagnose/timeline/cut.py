@@ -210,6 +210,8 @@ def _narrow(col: np.ndarray) -> np.dtype:
     if not col.shape[0]:
         return col.dtype
     if col.dtype.kind == "f":
+        if col.dtype.itemsize not in (2, 4, 8):  # (no integer view of the same width to compare bits)
+            return col.dtype
         # whole numbers in int32's range only: bit for bit, so NaN, -0.0 and fractions stay float
         with np.errstate(invalid="ignore"):
             ints = col.astype(np.int32)
@@ -315,9 +317,11 @@ class PackedPart:
     meta: dict
     tables: TraceColumns
 
-    def columns(self) -> TraceColumns:
+    def columns(self, copy: bool = False) -> TraceColumns:
+        """The part's columns in their usual types; `copy`: never the part's own arrays (the first
+        part's are not packed, so without it they are handed out as they are)."""
         t = self.tables
-        return TraceColumns(**{name: col.astype(_DTYPES[name], copy=False) for name, col in self.arrays.items()},
+        return TraceColumns(**{name: col.astype(_DTYPES[name], copy=copy) for name, col in self.arrays.items()},
                             strings=t.strings, frame_pc=t.frame_pc, frame_func=t.frame_func,
                             frame_file=t.frame_file, frame_line=t.frame_line, stack_off=t.stack_off,
                             stack_frames=t.stack_frames, meta=dict(self.meta))
