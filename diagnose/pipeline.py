@@ -29,10 +29,9 @@ from .errors import TraceError, UsageError
 from .features import Features, TraceWindow, extract_from_timelines
 from .graph import CausalGraph, build_graph
 from .rules import Diagnosis, RuleSet, Verdict, WindowMerge, diagnose, shift_times
-from .timeline import (RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks, kernel_available,
-                       kernel_count_events, kernel_read_columns, kernel_v1_available, load_columns, load_row_windows,
-                       trace_header, window_parts)
-from .timeline import PackedPart
+from .timeline import (PackedPart, RowWindows, Timelines, TraceColumns, build_timelines, dump_chunks,
+                       kernel_available, kernel_count_events, kernel_read_columns, kernel_v1_available, load_columns,
+                       load_row_windows, trace_header, window_parts)
 
 #: default cap on what `-`, a pipe or a FIFO may spool (a regular file is read in place)
 DEFAULT_SPOOL_LIMIT = 4 << 30

@@ -25,13 +25,13 @@ from diagnose.timeline.columns import G_RUNNING
 
 REPO = Path(__file__).resolve().parent.parent
 TRACES = REPO / "fixtures" / "traces"
-#: late timer wake-ups (GOMAXPROCS=1), mark assist (GC pressure), syscall storms, blocking
-#: listeners, old formats (converted), and a few generalisation programs
 #: generalisation traces of several programs, named (they were every 60th Go 1.25/1.27 trace until
 #: a new program shifted that selection onto traces whose windows span too few runs for the last
 #: assertion of test_busy_stretches_and_held_shares: a fixed sample, not one that moves with the corpus)
 GEN_SAMPLE = ("bufmux-burst20", "consumer-gc200", "framed-healthy", "h2tls-gc10", "quiet-busy-hog", "rpcmux-ownsock",
               "unixfeed-idle600")
+#: late timer wake-ups (GOMAXPROCS=1), mark assist (GC pressure), syscall storms, blocking
+#: listeners, old formats (converted), and the generalisation sample
 CASES = sorted(p for pat in ("gomaxprocs-procs1-handlers-go1.2[27]*.trace", "gomaxprocs-procs1-burst-go1.19*.trace",
                              "gcpressure-small-allocs-go1.2[57]*.trace", "gcpressure-big-alloc-go1.19*.trace",
                              "syscallstorm-sse-flush8-go1.27*.trace", "customlistener-blocking-go1.22*.trace",
